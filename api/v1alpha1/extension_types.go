@@ -1,0 +1,153 @@
+package v1alpha1
+
+import (
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+)
+
+// SecretKeyReference names one key of a Secret in the Extension's namespace.
+type SecretKeyReference struct {
+	// Name of the Secret.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	Name string `json:"name"`
+	// Key within the Secret that holds the password.
+	// +kubebuilder:default=password
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	// +optional
+	Key string `json:"key,omitempty"`
+}
+
+// ExtensionSpec declares a user or device of a Domain.
+type ExtensionSpec struct {
+	// DomainRef is the name of the Domain, in this namespace, the extension belongs to.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="domainRef is immutable: create a new Extension in the other domain"
+	DomainRef string `json:"domainRef"`
+
+	// Extension is the user part of the address of record, {extension}@{domain}.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=32
+	// +kubebuilder:validation:XValidation:rule="self.matches('^[a-z0-9]([-.a-z0-9]*[a-z0-9])?$')",message="extension must be lowercase letters and digits, optionally with inner '-' or '.', such as 1001 or alice"
+	// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="extension is immutable: create a new Extension for another number"
+	Extension string `json:"extension"`
+
+	// PasswordSecretRef names the Secret key holding the digest password. When absent,
+	// the operator generates a strong password into the Secret {name}-sip-password.
+	// +optional
+	PasswordSecretRef *SecretKeyReference `json:"passwordSecretRef,omitempty"`
+
+	// MaxContacts overrides the Domain's maxContacts for this extension.
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=20
+	// +optional
+	MaxContacts *int32 `json:"maxContacts,omitempty"`
+
+	// Disabled refuses the extension's registrations and drops its bindings, keeping its credentials.
+	// +optional
+	Disabled bool `json:"disabled,omitempty"`
+}
+
+// Binding is one registered contact of an extension, written by the registrar that holds it.
+type Binding struct {
+	// URI is the Contact URI the device registered.
+	URI string `json:"uri"`
+	// Registrar is the registrar replica (pod name) that holds the binding.
+	Registrar string `json:"registrar"`
+	// Source is the address the REGISTER came from (received/rport), host:port.
+	// +optional
+	Source string `json:"source,omitempty"`
+	// Transport the REGISTER came over: UDP, TCP, TLS, WS or WSS.
+	// +optional
+	Transport string `json:"transport,omitempty"`
+	// UserAgent the device announced.
+	// +optional
+	UserAgent string `json:"userAgent,omitempty"`
+	// Expires is the registration interval granted, in seconds.
+	// +optional
+	Expires int32 `json:"expires,omitempty"`
+	// ExpiresAt is when this entry leaves status at the latest. The registrar that
+	// holds the binding removes it sooner when the device stops refreshing; this
+	// lease only matters when that registrar is gone.
+	ExpiresAt metav1.Time `json:"expiresAt"`
+	// RegisteredAt is when this device first registered this contact.
+	// +optional
+	RegisteredAt metav1.Time `json:"registeredAt,omitempty"`
+	// CallID and CSeq of the REGISTER that created or last refreshed the binding's
+	// lease; they order refreshes after a registrar restart (RFC 3261 §10.3 step 7).
+	// +optional
+	CallID string `json:"callID,omitempty"`
+	// +optional
+	CSeq uint32 `json:"cseq,omitempty"`
+}
+
+// ExtensionStatus is what the operator and the registrars observed of an Extension.
+type ExtensionStatus struct {
+	// ObservedGeneration is the generation the conditions describe.
+	// +optional
+	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
+
+	// AddressOfRecord is {extension}@{domain}.
+	// +optional
+	AddressOfRecord string `json:"addressOfRecord,omitempty"`
+
+	// PasswordSecret names the Secret (in this namespace) that holds the password.
+	// +optional
+	PasswordSecret string `json:"passwordSecret,omitempty"`
+
+	// Bindings are the registered contacts, one entry per contact URI, each written
+	// by the registrar replica that holds it.
+	// +listType=map
+	// +listMapKey=uri
+	// +kubebuilder:validation:MaxItems=64
+	// +optional
+	Bindings []Binding `json:"bindings,omitempty"`
+
+	// Contacts counts the bindings.
+	// +optional
+	Contacts int32 `json:"contacts"`
+
+	// Conditions: Ready (with Reconciling and Stalled while it applies) as kstatus reads them.
+	// +listType=map
+	// +listMapKey=type
+	// +optional
+	Conditions []metav1.Condition `json:"conditions,omitempty"`
+}
+
+// +kubebuilder:object:root=true
+// +kubebuilder:subresource:status
+// +kubebuilder:resource:shortName=ext;sipext,categories=sip
+// +kubebuilder:printcolumn:name="Extension",type=string,JSONPath=`.spec.extension`
+// +kubebuilder:printcolumn:name="Domain",type=string,JSONPath=`.spec.domainRef`
+// +kubebuilder:printcolumn:name="AOR",type=string,JSONPath=`.status.addressOfRecord`
+// +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
+// +kubebuilder:printcolumn:name="Contacts",type=integer,JSONPath=`.status.contacts`
+// +kubebuilder:printcolumn:name="Status",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].message`,priority=1
+// +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
+
+// Extension is a user or device of a Domain, registered as {extension}@{domain}.
+type Extension struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+
+	Spec   ExtensionSpec   `json:"spec"`
+	Status ExtensionStatus `json:"status,omitempty"`
+}
+
+// +kubebuilder:object:root=true
+
+// ExtensionList contains a list of Extension.
+type ExtensionList struct {
+	metav1.TypeMeta `json:",inline"`
+	metav1.ListMeta `json:"metadata,omitempty"`
+	Items           []Extension `json:"items"`
+}
+
+func init() {
+	SchemeBuilder.Register(func(s *runtime.Scheme) error {
+		s.AddKnownTypes(SchemeGroupVersion, &Extension{}, &ExtensionList{})
+		return nil
+	})
+}
