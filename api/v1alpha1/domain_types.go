@@ -108,12 +108,12 @@ type DomainSpec struct {
 	CustomerID string `json:"customerID"`
 
 	// Registration is the registration policy of every extension in this domain.
-	// +kubebuilder:default={}
+	// +kubebuilder:default={minExpires:60,defaultExpires:3600,maxExpires:7200,maxContacts:3,onMaxContacts:ReplaceOldest}
 	// +optional
 	Registration RegistrationPolicy `json:"registration,omitempty"`
 
 	// Authentication is the digest challenge policy of this domain.
-	// +kubebuilder:default={}
+	// +kubebuilder:default={challenge:ProxyAuthenticate,algorithms:{MD5}}
 	// +optional
 	Authentication AuthenticationPolicy `json:"authentication,omitempty"`
 }

@@ -1,0 +1,86 @@
+# registrar-operator: a SIP registrar on Kubernetes.
+#   make dev    the whole system on this machine (control plane, operator, registrar)
+#   make test   every test, against a real kube-apiserver, etcd and SIPp
+
+SHELL = /usr/bin/env bash -o pipefail
+.SHELLFLAGS = -ec
+
+LOCALBIN ?= $(CURDIR)/bin
+CONTROLLER_GEN ?= $(LOCALBIN)/controller-gen
+GOLANGCI_LINT ?= $(LOCALBIN)/golangci-lint
+HELM ?= $(LOCALBIN)/helm
+CONTROLLER_TOOLS_VERSION ?= v0.23.0
+GOLANGCI_LINT_VERSION ?= v2.15.0
+HELM_VERSION ?= v3.22.0
+IMG ?= ghcr.io/voipbin/registrar-operator:latest
+
+# The test control plane: built from Go modules once per machine, cached outside the clone.
+ENVTEST_ASSETS = $(shell hack/envtest-assets.sh)
+
+.PHONY: all
+all: build
+
+##@ General
+
+.PHONY: help
+help: ## Display this help.
+	@awk 'BEGIN {FS = ":.*##"; printf "\nUsage:\n  make \033[36m<target>\033[0m\n"} /^[a-zA-Z_0-9-]+:.*?##/ { printf "  \033[36m%-15s\033[0m %s\n", $$1, $$2 } /^##@/ { printf "\n\033[1m%s\033[0m\n", substr($$0, 5) } ' $(MAKEFILE_LIST)
+
+##@ Development
+
+.PHONY: manifests
+manifests: controller-gen ## Generate the CRDs and RBAC into config/.
+	"$(CONTROLLER_GEN)" rbac:roleName=manager-role crd paths="./api/..." paths="./controllers/..." output:crd:artifacts:config=config/crd/bases
+
+.PHONY: generate
+generate: controller-gen ## Generate the DeepCopy methods.
+	"$(CONTROLLER_GEN)" object:headerFile="hack/boilerplate.go.txt",year=2026 paths="./api/..."
+
+.PHONY: fmt
+fmt: ## Run go fmt.
+	go fmt ./...
+
+.PHONY: vet
+vet: ## Run go vet.
+	go vet ./...
+
+.PHONY: envtest
+envtest: ## Build (once) the kube-apiserver and etcd the tests and make dev use.
+	@hack/envtest-assets.sh >/dev/null
+
+.PHONY: sipp
+sipp: ## Install SIPp (Debian package sip-tester) when it is missing.
+	@hack/ensure-sipp.sh
+
+.PHONY: test
+test: manifests generate vet envtest sipp ## Run every test against a real control plane and SIPp.
+	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" go test ./... -count=1 -timeout 30m
+
+.PHONY: lint
+lint: golangci-lint ## Run golangci-lint.
+	"$(GOLANGCI_LINT)" run
+
+##@ Build
+
+.PHONY: build
+build: ## Build the operator and registrar binaries into bin/.
+	go build -o $(LOCALBIN)/operator ./cmd/operator
+	go build -o $(LOCALBIN)/registrar ./cmd/registrar
+
+##@ Tools
+
+$(LOCALBIN):
+	mkdir -p "$(LOCALBIN)"
+
+.PHONY: controller-gen
+controller-gen: $(LOCALBIN)
+	@test -x "$(CONTROLLER_GEN)" && "$(CONTROLLER_GEN)" --version | grep -q $(CONTROLLER_TOOLS_VERSION) || \
+		GOBIN="$(LOCALBIN)" go install sigs.k8s.io/controller-tools/cmd/controller-gen@$(CONTROLLER_TOOLS_VERSION)
+
+.PHONY: golangci-lint
+golangci-lint: $(LOCALBIN)
+	@test -x "$(GOLANGCI_LINT)" || GOBIN="$(LOCALBIN)" go install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_LINT_VERSION)
+
+.PHONY: helm
+helm: $(LOCALBIN)
+	@test -x "$(HELM)" || GOBIN="$(LOCALBIN)" go install helm.sh/helm/v3/cmd/helm@$(HELM_VERSION)

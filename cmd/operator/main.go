@@ -1,0 +1,107 @@
+// Command operator reconciles Domains and Extensions into what the registrar pods
+// read, and keeps the registrar fleet running.
+package main
+
+import (
+	"crypto/tls"
+	"flag"
+	"os"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/healthz"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+	"sigs.k8s.io/controller-runtime/pkg/metrics/filters"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+
+	sipv1 "github.com/voipbin/registrar-operator/api/v1alpha1"
+	"github.com/voipbin/registrar-operator/controllers"
+)
+
+func main() {
+	var (
+		metricsAddr, probeAddr     string
+		secureMetrics, enableHTTP2 bool
+		leaderElect                bool
+		qps                        float64
+		burst                      int
+		serviceType, pullPolicy    string
+		extraArgs                  string
+	)
+	o := controllers.Options{Fleet: controllers.DefaultFleetOptions()}
+	flag.StringVar(&metricsAddr, "metrics-bind-address", "0", "Address of the metrics endpoint (:8443 for HTTPS, :8080 for HTTP, 0 to disable).")
+	flag.BoolVar(&secureMetrics, "metrics-secure", true, "Serve metrics over HTTPS with authentication and authorization.")
+	flag.BoolVar(&enableHTTP2, "enable-http2", false, "Allow HTTP/2 on the metrics endpoint (off: HTTP/2 rapid-reset CVEs).")
+	flag.StringVar(&probeAddr, "health-probe-bind-address", ":8081", "Address of the /healthz and /readyz endpoints.")
+	flag.BoolVar(&leaderElect, "leader-elect", false, "Elect a leader, so that only one operator replica reconciles.")
+	flag.Float64Var(&qps, "kube-api-qps", 50, "Queries per second to the API server.")
+	flag.IntVar(&burst, "kube-api-burst", 100, "Burst of queries to the API server.")
+	flag.StringVar(&o.DomainSuffix, "domain-suffix", sipv1.DefaultDomainSuffix, "Suffix of every SIP domain: {customerID}.{suffix}.")
+	flag.StringVar(&o.RegistrarNamespace, "registrar-namespace", envOr("POD_NAMESPACE", "registrar-system"),
+		"Namespace of the registrar fleet and of what is published for it (domain ConfigMaps, credential Secrets, nonce key).")
+	f := &o.Fleet
+	flag.BoolVar(&f.Manage, "manage-registrar", f.Manage, "Run the registrar Deployment and Service.")
+	flag.StringVar(&f.Name, "registrar-name", f.Name, "Name of the registrar Deployment and Service.")
+	flag.StringVar(&f.Image, "registrar-image", f.Image, "Container image of the registrar (the operator's image).")
+	flag.StringVar(&pullPolicy, "registrar-image-pull-policy", string(f.ImagePullPolicy), "Image pull policy of the registrar.")
+	flag.Var(int32Flag{&f.Replicas}, "registrar-replicas", "Replicas of the registrar Deployment.")
+	flag.StringVar(&f.ServiceAccountName, "registrar-service-account", f.ServiceAccountName, "Service account of the registrar pods.")
+	flag.StringVar(&serviceType, "registrar-service-type", string(f.ServiceType), "Type of the registrar Service: ClusterIP, NodePort or LoadBalancer.")
+	flag.Var(int32Flag{&f.SIPPort}, "registrar-sip-port", "SIP port (UDP and TCP) of the registrar pods and Service.")
+	flag.Var(int32Flag{&f.MetricsPort}, "registrar-metrics-port", "Metrics port of the registrar pods.")
+	flag.Var(int32Flag{&f.ProbePort}, "registrar-probe-port", "Health probe port of the registrar pods.")
+	flag.StringVar(&extraArgs, "registrar-extra-args", "", "Space-separated extra arguments for the registrar.")
+	zapOpts := zap.Options{}
+	zapOpts.BindFlags(flag.CommandLine)
+	flag.Parse()
+	f.ServiceType, f.ImagePullPolicy = corev1.ServiceType(serviceType), corev1.PullPolicy(pullPolicy)
+	f.ExtraArgs = strings.Fields(extraArgs)
+
+	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&zapOpts)))
+	log := ctrl.Log.WithName("setup")
+
+	var tlsOpts []func(*tls.Config)
+	if !enableHTTP2 {
+		tlsOpts = append(tlsOpts, func(c *tls.Config) { c.NextProtos = []string{"http/1.1"} })
+	}
+	metricsOpts := metricsserver.Options{BindAddress: metricsAddr, SecureServing: secureMetrics, TLSOpts: tlsOpts}
+	if secureMetrics {
+		metricsOpts.FilterProvider = filters.WithAuthenticationAndAuthorization
+	}
+
+	cfg := ctrl.GetConfigOrDie()
+	cfg.QPS, cfg.Burst = float32(qps), burst
+	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
+		Scheme:                        controllers.NewScheme(),
+		Cache:                         controllers.CacheOptions(o),
+		Metrics:                       metricsOpts,
+		HealthProbeBindAddress:        probeAddr,
+		LeaderElection:                leaderElect,
+		LeaderElectionID:              "registrar-operator.sip.voipbin.net",
+		LeaderElectionNamespace:       o.RegistrarNamespace,
+		LeaderElectionReleaseOnCancel: true,
+	})
+	if err != nil {
+		log.Error(err, "while creating the manager")
+		os.Exit(1)
+	}
+	ctx := ctrl.SetupSignalHandler()
+	if err := controllers.Setup(ctx, mgr, o); err != nil {
+		log.Error(err, "while setting up the controllers")
+		os.Exit(1)
+	}
+	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {
+		log.Error(err, "while adding the health check")
+		os.Exit(1)
+	}
+	if err := mgr.AddReadyzCheck("readyz", healthz.Ping); err != nil {
+		log.Error(err, "while adding the readiness check")
+		os.Exit(1)
+	}
+	log.Info("starting the operator", "domainSuffix", o.DomainSuffix, "registrarNamespace", o.RegistrarNamespace)
+	if err := mgr.Start(ctx); err != nil {
+		log.Error(err, "while running the manager")
+		os.Exit(1)
+	}
+}

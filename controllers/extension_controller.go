@@ -1,0 +1,282 @@
+package controllers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/tools/events"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+	"sigs.k8s.io/controller-runtime/pkg/event"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	"github.com/voipbin/registrar-operator/api/published"
+	sipv1 "github.com/voipbin/registrar-operator/api/v1alpha1"
+)
+
+// ExtensionReconciler turns an Extension into the credential Secret the registrars
+// authenticate it with, and keeps its status: address of record, contact count,
+// expired bindings pruned, Ready.
+type ExtensionReconciler struct {
+	client.Client
+	Options  Options
+	Recorder events.EventRecorder
+	// Now is the clock; tests may replace it.
+	Now func() time.Time
+}
+
+// +kubebuilder:rbac:groups=sip.voipbin.net,resources=extensions,verbs=get;list;watch;update;patch
+// +kubebuilder:rbac:groups=sip.voipbin.net,resources=extensions/status,verbs=get;update;patch
+// +kubebuilder:rbac:groups=sip.voipbin.net,resources=extensions/finalizers,verbs=update
+// +kubebuilder:rbac:groups="",resources=secrets,verbs=get;list;watch;create;update;patch;delete
+
+// stalledError ends a reconcile without a retry: the user must change something, and
+// the watches bring the Extension back when they do.
+type stalledError struct{ reason, msg string }
+
+func (e *stalledError) Error() string { return e.msg }
+
+// waitingError ends a reconcile without a retry until a watched object appears.
+type waitingError struct{ reason, msg string }
+
+func (e *waitingError) Error() string { return e.msg }
+
+// Reconcile reads top-down: fetch → deletion → finalizer → domain → claim →
+// password → credential → bindings → Ready.
+func (r *ExtensionReconciler) Reconcile(ctx context.Context, req ctrl.Request) (res ctrl.Result, retErr error) {
+	ext := &sipv1.Extension{}
+	if err := r.Get(ctx, req.NamespacedName, ext); err != nil {
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	if !ext.DeletionTimestamp.IsZero() {
+		return ctrl.Result{}, r.finalize(ctx, ext)
+	}
+	if controllerutil.AddFinalizer(ext, sipv1.ExtensionFinalizer) {
+		if err := r.Update(ctx, ext); err != nil {
+			return ctrl.Result{}, fmt.Errorf("while adding the finalizer: %w", err)
+		}
+	}
+	// Pruning rewrites status.bindings, which belong to the registrars, so it is an
+	// update guarded by resourceVersion rather than part of the patch below.
+	next, err := r.pruneExpiredBindings(ctx, ext)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+
+	orig := ext.DeepCopy()
+	defer func() {
+		if retErr == nil {
+			ext.Status.ObservedGeneration = ext.Generation
+		}
+		ext.Status.Contacts = int32(len(ext.Status.Bindings))
+		if equality.Semantic.DeepEqual(orig.Status, ext.Status) {
+			return
+		}
+		if err := r.Status().Patch(ctx, ext, client.MergeFrom(orig)); err != nil && retErr == nil {
+			retErr = fmt.Errorf("while writing the extension status: %w", client.IgnoreNotFound(err))
+		}
+	}()
+
+	err = r.reconcileCredentials(ctx, ext)
+	var stalled *stalledError
+	var waiting *waitingError
+	switch {
+	case errors.As(err, &stalled):
+		r.warnOnce(ext, stalled.reason, stalled.msg)
+		setStalled(&ext.Status.Conditions, ext.Generation, stalled.reason, stalled.msg)
+		return ctrl.Result{}, r.withdrawCredential(ctx, ext)
+	case errors.As(err, &waiting):
+		setWaiting(&ext.Status.Conditions, ext.Generation, waiting.reason, waiting.msg)
+		return ctrl.Result{}, r.withdrawCredential(ctx, ext)
+	case err != nil:
+		return ctrl.Result{}, err
+	}
+
+	wasReady := isReady(ext.Status.Conditions)
+	if ext.Spec.Disabled {
+		setReady(&ext.Status.Conditions, ext.Generation, sipv1.ReasonDisabled, "disabled: the registrars refuse "+ext.Status.AddressOfRecord)
+	} else {
+		setReady(&ext.Status.Conditions, ext.Generation, sipv1.ReasonReady, "accepting registrations for "+ext.Status.AddressOfRecord)
+		if !wasReady {
+			r.Recorder.Eventf(ext, nil, corev1.EventTypeNormal, sipv1.ReasonReady, "Publish",
+				"credentials for %s published to the registrars", ext.Status.AddressOfRecord)
+		}
+	}
+	return requeueAt(next, r.now()), nil
+}
+
+// reconcileCredentials resolves the Domain, the claim on the extension number and the
+// password, and publishes (or, when disabled, withdraws) the credential Secret.
+// Sets: status.addressOfRecord, status.passwordSecret.
+func (r *ExtensionReconciler) reconcileCredentials(ctx context.Context, ext *sipv1.Extension) error {
+	domain, err := r.resolveDomain(ctx, ext)
+	if err != nil {
+		return err
+	}
+	ext.Status.AddressOfRecord = ext.Spec.Extension + "@" + domain.Status.DomainName
+	if err := r.checkClaim(ctx, ext, domain); err != nil {
+		return err
+	}
+	password, err := r.resolvePassword(ctx, ext)
+	if err != nil {
+		return err
+	}
+	if ext.Spec.Disabled {
+		return r.withdrawCredential(ctx, ext)
+	}
+	return r.publishCredential(ctx, ext, domain, password)
+}
+
+// resolveDomain finds the Ready Domain the Extension refers to.
+func (r *ExtensionReconciler) resolveDomain(ctx context.Context, ext *sipv1.Extension) (*sipv1.Domain, error) {
+	d := &sipv1.Domain{}
+	key := types.NamespacedName{Namespace: ext.Namespace, Name: ext.Spec.DomainRef}
+	if err := r.Get(ctx, key, d); err != nil {
+		if client.IgnoreNotFound(err) == nil {
+			return nil, &waitingError{sipv1.ReasonDomainNotFound,
+				fmt.Sprintf("Domain %q not found in namespace %s; create it and the extension becomes Ready by itself", ext.Spec.DomainRef, ext.Namespace)}
+		}
+		return nil, fmt.Errorf("while reading the domain: %w", err)
+	}
+	if !d.DeletionTimestamp.IsZero() {
+		return nil, &waitingError{sipv1.ReasonDomainNotFound, fmt.Sprintf("Domain %q is being deleted", d.Name)}
+	}
+	if !isReady(d.Status.Conditions) || d.Status.DomainName == "" {
+		return nil, &waitingError{sipv1.ReasonDomainNotReady,
+			fmt.Sprintf("Domain %q is not Ready; see its conditions (kubectl describe domain %s)", d.Name, d.Name)}
+	}
+	return d, nil
+}
+
+// checkClaim refuses an Extension whose number an older Extension of the same Domain holds.
+func (r *ExtensionReconciler) checkClaim(ctx context.Context, ext *sipv1.Extension, d *sipv1.Domain) error {
+	var claims sipv1.ExtensionList
+	if err := r.List(ctx, &claims, client.InNamespace(ext.Namespace),
+		client.MatchingFields{indexExtensionNumber: extensionNumberKey(ext.Spec.DomainRef, ext.Spec.Extension)}); err != nil {
+		return fmt.Errorf("while listing extensions with the same number: %w", err)
+	}
+	ptrs := make([]*sipv1.Extension, len(claims.Items))
+	for i := range claims.Items {
+		ptrs[i] = &claims.Items[i]
+	}
+	var holder client.Object
+	cred := &corev1.Secret{}
+	if err := r.Get(ctx, r.credentialKey(ext, d.Spec.CustomerID), cred); err == nil {
+		holder = cred
+	}
+	if first, ok := firstClaim(ptrs, holder); ok && first.UID != ext.UID {
+		return &stalledError{sipv1.ReasonConflict, fmt.Sprintf(
+			"extension %s of domain %s is already defined by Extension %s; delete one of them",
+			ext.Spec.Extension, d.Status.DomainName, first.Name)}
+	}
+	return nil
+}
+
+// finalize withdraws the credential Secret and lets the Extension go; its generated
+// password Secret goes with it through its owner reference.
+func (r *ExtensionReconciler) finalize(ctx context.Context, ext *sipv1.Extension) error {
+	if err := r.withdrawCredential(ctx, ext); err != nil {
+		return err
+	}
+	if controllerutil.RemoveFinalizer(ext, sipv1.ExtensionFinalizer) {
+		if err := r.Update(ctx, ext); err != nil {
+			return fmt.Errorf("while removing the finalizer: %w", client.IgnoreNotFound(err))
+		}
+	}
+	log.FromContext(ctx).Info("extension withdrawn", "extension", ext.Spec.Extension)
+	return nil
+}
+
+func (r *ExtensionReconciler) warnOnce(ext *sipv1.Extension, reason, msg string) {
+	if readyReason(ext.Status.Conditions) != reason {
+		r.Recorder.Eventf(ext, nil, corev1.EventTypeWarning, reason, "Reconcile", msg)
+	}
+}
+
+func (r *ExtensionReconciler) now() time.Time {
+	if r.Now != nil {
+		return r.Now()
+	}
+	return time.Now()
+}
+
+// SetupWithManager watches Extensions and everything their credentials derive from.
+func (r *ExtensionReconciler) SetupWithManager(mgr ctrl.Manager) error {
+	return ctrl.NewControllerManagedBy(mgr).
+		For(&sipv1.Extension{}, builder.WithPredicates(predicate.Or(specOrLifecycleChanged(), bindingsChanged()))).
+		Owns(&corev1.Secret{}).
+		Watches(&sipv1.Extension{}, handler.EnqueueRequestsFromMapFunc(r.extensionsWithSameNumber),
+			builder.WithPredicates(lifecycleOnly())).
+		Watches(&sipv1.Domain{}, handler.EnqueueRequestsFromMapFunc(r.extensionsOfDomain),
+			builder.WithPredicates(domainReadinessChanged())).
+		Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.extensionsUsingPassword)).
+		Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(publishedSource),
+			builder.WithPredicates(inNamespace(r.Options.RegistrarNamespace), hasComponent(published.ComponentCredential))).
+		Named("extension").
+		Complete(r)
+}
+
+// bindingsChanged passes registrar status writes that add or remove bindings, so that
+// the contact count follows and the next expiry is requeued.
+func bindingsChanged() predicate.Predicate {
+	return predicate.Funcs{
+		CreateFunc: func(event.CreateEvent) bool { return false },
+		DeleteFunc: func(event.DeleteEvent) bool { return false },
+		UpdateFunc: func(e event.UpdateEvent) bool {
+			o, n := e.ObjectOld.(*sipv1.Extension), e.ObjectNew.(*sipv1.Extension)
+			return !equality.Semantic.DeepEqual(o.Status.Bindings, n.Status.Bindings)
+		},
+		GenericFunc: func(event.GenericEvent) bool { return false },
+	}
+}
+
+// domainReadinessChanged passes Domain events that change what an Extension derives
+// from it: creation, deletion, Ready or the domain name. Count updates do not pass, or
+// every registration would reconcile every extension of its domain.
+func domainReadinessChanged() predicate.Predicate {
+	return predicate.Funcs{
+		UpdateFunc: func(e event.UpdateEvent) bool {
+			o, n := e.ObjectOld.(*sipv1.Domain), e.ObjectNew.(*sipv1.Domain)
+			return isReady(o.Status.Conditions) != isReady(n.Status.Conditions) ||
+				o.Status.DomainName != n.Status.DomainName ||
+				!o.DeletionTimestamp.Equal(n.DeletionTimestamp)
+		},
+	}
+}
+
+func (r *ExtensionReconciler) extensionsOfDomain(ctx context.Context, o client.Object) []reconcile.Request {
+	return r.listRequests(ctx, client.InNamespace(o.GetNamespace()), client.MatchingFields{indexExtensionDomain: o.GetName()})
+}
+
+func (r *ExtensionReconciler) extensionsWithSameNumber(ctx context.Context, o client.Object) []reconcile.Request {
+	e := o.(*sipv1.Extension)
+	return r.listRequests(ctx, client.InNamespace(e.Namespace),
+		client.MatchingFields{indexExtensionNumber: extensionNumberKey(e.Spec.DomainRef, e.Spec.Extension)})
+}
+
+func (r *ExtensionReconciler) extensionsUsingPassword(ctx context.Context, o client.Object) []reconcile.Request {
+	return r.listRequests(ctx, client.InNamespace(o.GetNamespace()), client.MatchingFields{indexExtensionPassword: o.GetName()})
+}
+
+func (r *ExtensionReconciler) listRequests(ctx context.Context, opts ...client.ListOption) []reconcile.Request {
+	var exts sipv1.ExtensionList
+	if err := r.List(ctx, &exts, opts...); err != nil {
+		log.FromContext(ctx).Error(err, "while listing extensions to requeue")
+		return nil
+	}
+	reqs := make([]reconcile.Request, len(exts.Items))
+	for i := range exts.Items {
+		reqs[i] = reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&exts.Items[i])}
+	}
+	return reqs
+}

@@ -1,0 +1,190 @@
+package controllers
+
+import (
+	"context"
+	"crypto/rand"
+	"fmt"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/intstr"
+	appsv1ac "k8s.io/client-go/applyconfigurations/apps/v1"
+	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
+	metav1ac "k8s.io/client-go/applyconfigurations/meta/v1"
+	"k8s.io/client-go/util/workqueue"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+	"sigs.k8s.io/controller-runtime/pkg/source"
+
+	"github.com/voipbin/registrar-operator/api/published"
+)
+
+// fleetFieldOwner is the server-side apply field manager of the registrar fleet.
+const fleetFieldOwner = "registrar-operator"
+
+// nonceKeyBytes is the size of the HMAC key registrars sign nonces with.
+const nonceKeyBytes = 32
+
+// FleetReconciler keeps the registrar Deployment, its Service and the shared nonce
+// key in the registrar namespace. It applies them server-side with a fixed field
+// manager: an apply that changes nothing is not a write, so there is no churn.
+type FleetReconciler struct {
+	client.Client
+	Options Options
+}
+
+// +kubebuilder:rbac:groups=apps,namespace=registrar-system,resources=deployments,verbs=get;list;watch;create;update;patch
+// +kubebuilder:rbac:groups="",namespace=registrar-system,resources=services,verbs=get;list;watch;create;update;patch
+
+// Reconcile applies the nonce key, the Service and the Deployment.
+func (r *FleetReconciler) Reconcile(ctx context.Context, _ ctrl.Request) (ctrl.Result, error) {
+	if err := r.ensureNonceKey(ctx); err != nil {
+		return ctrl.Result{}, err
+	}
+	if err := r.Apply(ctx, r.service(), client.FieldOwner(fleetFieldOwner), client.ForceOwnership); err != nil {
+		return ctrl.Result{}, fmt.Errorf("while applying the registrar service: %w", err)
+	}
+	if err := r.Apply(ctx, r.deployment(), client.FieldOwner(fleetFieldOwner), client.ForceOwnership); err != nil {
+		return ctrl.Result{}, fmt.Errorf("while applying the registrar deployment: %w", err)
+	}
+	return ctrl.Result{}, nil
+}
+
+// ensureNonceKey creates the nonce key once. It is never rewritten: a new key would
+// make every outstanding nonce stale at once.
+func (r *FleetReconciler) ensureNonceKey(ctx context.Context) error {
+	key := types.NamespacedName{Namespace: r.Options.RegistrarNamespace, Name: published.NonceKeySecretName}
+	if err := r.Get(ctx, key, &corev1.Secret{}); !apierrors.IsNotFound(err) {
+		if err != nil {
+			return fmt.Errorf("while reading the nonce key: %w", err)
+		}
+		return nil
+	}
+	k := make([]byte, nonceKeyBytes)
+	_, _ = rand.Read(k)
+	s := &corev1.Secret{
+		ObjectMeta: metav1.ObjectMeta{
+			Namespace: key.Namespace, Name: key.Name,
+			Labels: r.labels(published.ComponentNonceKey),
+		},
+		Type: corev1.SecretTypeOpaque,
+		Data: map[string][]byte{published.KeyNonceKey: k},
+	}
+	if err := r.Create(ctx, s); err != nil && !apierrors.IsAlreadyExists(err) {
+		return fmt.Errorf("while creating the nonce key: %w", err)
+	}
+	return nil
+}
+
+func (r *FleetReconciler) labels(component string) map[string]string {
+	return map[string]string{
+		"app.kubernetes.io/name": r.Options.Fleet.Name,
+		published.LabelComponent: component,
+		published.LabelManagedBy: published.ManagedBy,
+	}
+}
+
+func (r *FleetReconciler) selector() map[string]string {
+	return map[string]string{"app.kubernetes.io/name": r.Options.Fleet.Name, published.LabelComponent: "sip-registrar"}
+}
+
+func (r *FleetReconciler) service() *corev1ac.ServiceApplyConfiguration {
+	f := r.Options.Fleet
+	return corev1ac.Service(f.Name, r.Options.RegistrarNamespace).
+		WithLabels(r.labels("sip-registrar")).
+		WithSpec(corev1ac.ServiceSpec().
+			WithType(f.ServiceType).
+			WithSelector(r.selector()).
+			WithPorts(
+				corev1ac.ServicePort().WithName("sip-udp").WithProtocol(corev1.ProtocolUDP).
+					WithPort(f.SIPPort).WithTargetPort(intstr.FromString("sip-udp")),
+				corev1ac.ServicePort().WithName("sip-tcp").WithProtocol(corev1.ProtocolTCP).
+					WithPort(f.SIPPort).WithTargetPort(intstr.FromString("sip-tcp")),
+			))
+}
+
+func (r *FleetReconciler) deployment() *appsv1ac.DeploymentApplyConfiguration {
+	f := r.Options.Fleet
+	args := []string{
+		"--namespace=$(POD_NAMESPACE)",
+		"--name=$(POD_NAME)",
+		"--advertise-host=$(POD_IP)",
+		fmt.Sprintf("--sip-address=:%d", f.SIPPort),
+		fmt.Sprintf("--metrics-bind-address=:%d", f.MetricsPort),
+		fmt.Sprintf("--health-probe-bind-address=:%d", f.ProbePort),
+	}
+	args = append(args, f.ExtraArgs...)
+	fieldEnv := func(name, path string) *corev1ac.EnvVarApplyConfiguration {
+		return corev1ac.EnvVar().WithName(name).WithValueFrom(corev1ac.EnvVarSource().
+			WithFieldRef(corev1ac.ObjectFieldSelector().WithFieldPath(path)))
+	}
+	probe := func(path string) *corev1ac.ProbeApplyConfiguration {
+		return corev1ac.Probe().WithHTTPGet(corev1ac.HTTPGetAction().
+			WithPath(path).WithPort(intstr.FromString("probes")))
+	}
+	container := corev1ac.Container().
+		WithName("registrar").
+		WithImage(f.Image).
+		WithImagePullPolicy(f.ImagePullPolicy).
+		WithCommand("/registrar").
+		WithArgs(args...).
+		WithEnv(fieldEnv("POD_NAMESPACE", "metadata.namespace"), fieldEnv("POD_NAME", "metadata.name"), fieldEnv("POD_IP", "status.podIP")).
+		WithPorts(
+			corev1ac.ContainerPort().WithName("sip-udp").WithContainerPort(f.SIPPort).WithProtocol(corev1.ProtocolUDP),
+			corev1ac.ContainerPort().WithName("sip-tcp").WithContainerPort(f.SIPPort).WithProtocol(corev1.ProtocolTCP),
+			corev1ac.ContainerPort().WithName("metrics").WithContainerPort(f.MetricsPort).WithProtocol(corev1.ProtocolTCP),
+			corev1ac.ContainerPort().WithName("probes").WithContainerPort(f.ProbePort).WithProtocol(corev1.ProtocolTCP),
+		).
+		WithLivenessProbe(probe("/healthz")).
+		WithReadinessProbe(probe("/readyz")).
+		WithSecurityContext(corev1ac.SecurityContext().
+			WithRunAsNonRoot(true).
+			WithReadOnlyRootFilesystem(true).
+			WithAllowPrivilegeEscalation(false).
+			WithCapabilities(corev1ac.Capabilities().WithDrop("ALL")))
+	return appsv1ac.Deployment(f.Name, r.Options.RegistrarNamespace).
+		WithLabels(r.labels("sip-registrar")).
+		WithSpec(appsv1ac.DeploymentSpec().
+			WithReplicas(f.Replicas).
+			WithSelector(metav1ac.LabelSelector().WithMatchLabels(r.selector())).
+			WithTemplate(corev1ac.PodTemplateSpec().
+				WithLabels(r.selector()).
+				WithSpec(corev1ac.PodSpec().
+					WithServiceAccountName(f.ServiceAccountName).
+					// Graceful shutdown lets a replica flush its bindings into status.
+					WithTerminationGracePeriodSeconds(30).
+					WithSecurityContext(corev1ac.PodSecurityContext().
+						WithRunAsNonRoot(true).
+						WithSeccompProfile(corev1ac.SeccompProfile().WithType(corev1.SeccompProfileTypeRuntimeDefault))).
+					WithContainers(container))))
+}
+
+// SetupWithManager reconciles once at start and whenever someone changes or deletes
+// one of the fleet's objects.
+func (r *FleetReconciler) SetupWithManager(mgr ctrl.Manager) error {
+	only := reconcile.Request{NamespacedName: types.NamespacedName{Namespace: r.Options.RegistrarNamespace, Name: r.Options.Fleet.Name}}
+	toOnly := handler.EnqueueRequestsFromMapFunc(func(context.Context, client.Object) []reconcile.Request {
+		return []reconcile.Request{only}
+	})
+	ours := predicate.NewPredicateFuncs(func(o client.Object) bool {
+		return o.GetNamespace() == r.Options.RegistrarNamespace &&
+			(o.GetName() == r.Options.Fleet.Name || o.GetName() == published.NonceKeySecretName)
+	})
+	return ctrl.NewControllerManagedBy(mgr).
+		Named("registrar-fleet").
+		WatchesRawSource(source.Func(func(_ context.Context, q workqueue.TypedRateLimitingInterface[reconcile.Request]) error {
+			q.Add(only)
+			return nil
+		})).
+		Watches(&appsv1.Deployment{}, toOnly, builder.WithPredicates(ours)).
+		Watches(&corev1.Service{}, toOnly, builder.WithPredicates(ours)).
+		Watches(&corev1.Secret{}, toOnly, builder.WithPredicates(ours)).
+		Complete(r)
+}

@@ -1,0 +1,57 @@
+package controllers
+
+import (
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+)
+
+// Options are the operator settings the reconcilers share, set from manager flags.
+type Options struct {
+	// DomainSuffix is appended to a customer ID to form its SIP domain.
+	DomainSuffix string
+	// RegistrarNamespace holds the registrar fleet and everything published for it:
+	// domain ConfigMaps, credential Secrets, the nonce key.
+	RegistrarNamespace string
+	// Fleet shapes the registrar Deployment and Service.
+	Fleet FleetOptions
+}
+
+// FleetOptions shape the registrar Deployment and its Service.
+type FleetOptions struct {
+	// Manage turns the fleet reconciler on; off when registrars are run by other means.
+	Manage             bool
+	Name               string
+	Image              string
+	ImagePullPolicy    corev1.PullPolicy
+	Replicas           int32
+	ServiceAccountName string
+	ServiceType        corev1.ServiceType
+	SIPPort            int32
+	MetricsPort        int32
+	ProbePort          int32
+	// ExtraArgs are appended to the registrar's command line.
+	ExtraArgs []string
+}
+
+// DefaultFleetOptions are the flag defaults.
+func DefaultFleetOptions() FleetOptions {
+	return FleetOptions{
+		Manage:             true,
+		Name:               "registrar",
+		Image:              "ghcr.io/voipbin/registrar-operator:latest",
+		ImagePullPolicy:    corev1.PullIfNotPresent,
+		Replicas:           2,
+		ServiceAccountName: "registrar",
+		ServiceType:        corev1.ServiceTypeClusterIP,
+		SIPPort:            5060,
+		MetricsPort:        9090,
+		ProbePort:          8081,
+	}
+}
+
+// passwordLength is the length of generated passwords: 24 characters of 62 give ~142 bits.
+const passwordLength = 24
+
+// requeueJitterFloor keeps a burst of binding expiries from requeueing in a busy loop.
+const requeueJitterFloor = time.Second

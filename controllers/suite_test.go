@@ -1,0 +1,155 @@
+package controllers_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"testing"
+	"time"
+
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+
+	sipv1 "github.com/voipbin/registrar-operator/api/v1alpha1"
+	"github.com/voipbin/registrar-operator/controllers"
+	"github.com/voipbin/registrar-operator/hack/testenv"
+)
+
+const (
+	registrarNS = "registrar-system"
+	suffix      = "registrar.test"
+	wait        = 20 * time.Second
+)
+
+var (
+	env  *testenv.Env
+	k8s  client.Client
+	opts = controllers.Options{DomainSuffix: suffix, RegistrarNamespace: registrarNS, Fleet: controllers.DefaultFleetOptions()}
+)
+
+// TestMain runs the real operator wiring (controllers.Setup) against a real
+// kube-apiserver and etcd for every test of this package.
+func TestMain(m *testing.M) {
+	os.Exit(run(m))
+}
+
+func run(m *testing.M) int {
+	ctrl.SetLogger(zap.New(zap.WriteTo(os.Stderr), zap.UseDevMode(false)))
+	var err error
+	if env, err = testenv.Start(); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer func() { _ = env.Stop() }()
+	k8s = env.Client
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	if err := env.EnsureNamespace(ctx, registrarNS); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	mgr, err := ctrl.NewManager(env.Config, ctrl.Options{
+		Scheme:  controllers.NewScheme(),
+		Cache:   controllers.CacheOptions(opts),
+		Metrics: metricsserver.Options{BindAddress: "0"},
+	})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	if err := controllers.Setup(ctx, mgr, opts); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	done := make(chan error, 1)
+	go func() { done <- mgr.Start(ctx) }()
+	code := m.Run()
+	cancel()
+	if err := <-done; err != nil {
+		fmt.Fprintln(os.Stderr, "manager:", err)
+	}
+	return code
+}
+
+func newNamespace(t *testing.T) string {
+	t.Helper()
+	ns, err := env.CreateNamespace(context.Background(), "t")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ns
+}
+
+func eventually(t *testing.T, what string, check func() error) {
+	t.Helper()
+	if err := testenv.Eventually(wait, check); err != nil {
+		t.Fatalf("%s: %v", what, err)
+	}
+}
+
+func domain(ns, name, customer string) *sipv1.Domain {
+	return &sipv1.Domain{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
+		Spec:       sipv1.DomainSpec{CustomerID: customer},
+	}
+}
+
+func extension(ns, name, domainRef, number string) *sipv1.Extension {
+	return &sipv1.Extension{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
+		Spec:       sipv1.ExtensionSpec{DomainRef: domainRef, Extension: number},
+	}
+}
+
+func mustCreate(t *testing.T, objs ...client.Object) {
+	t.Helper()
+	for _, o := range objs {
+		if err := k8s.Create(context.Background(), o); err != nil {
+			t.Fatalf("creating %T %s: %v", o, o.GetName(), err)
+		}
+	}
+}
+
+// readyIs waits until obj's Ready condition has the status and reason, for the
+// current generation.
+func readyIs(t *testing.T, obj client.Object, status metav1.ConditionStatus, reason string) {
+	t.Helper()
+	eventually(t, fmt.Sprintf("%T %s Ready=%s/%s", obj, obj.GetName(), status, reason), func() error {
+		if err := k8s.Get(context.Background(), client.ObjectKeyFromObject(obj), obj); err != nil {
+			return err
+		}
+		var conds []metav1.Condition
+		var observed int64
+		switch o := obj.(type) {
+		case *sipv1.Domain:
+			conds, observed = o.Status.Conditions, o.Status.ObservedGeneration
+		case *sipv1.Extension:
+			conds, observed = o.Status.Conditions, o.Status.ObservedGeneration
+		}
+		c := meta.FindStatusCondition(conds, sipv1.ConditionReady)
+		switch {
+		case c == nil:
+			return fmt.Errorf("no Ready condition")
+		case c.Status != status || c.Reason != reason:
+			return fmt.Errorf("Ready=%s/%s: %s", c.Status, c.Reason, c.Message)
+		case observed != obj.GetGeneration():
+			return fmt.Errorf("observedGeneration %d, generation %d", observed, obj.GetGeneration())
+		}
+		return nil
+	})
+}
+
+func gone(t *testing.T, obj client.Object) {
+	t.Helper()
+	eventually(t, fmt.Sprintf("%T %s/%s deleted", obj, obj.GetNamespace(), obj.GetName()), func() error {
+		err := k8s.Get(context.Background(), client.ObjectKeyFromObject(obj), obj)
+		if err == nil {
+			return fmt.Errorf("still there")
+		}
+		return client.IgnoreNotFound(err)
+	})
+}

@@ -1,0 +1,74 @@
+package controllers_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	sipv1 "github.com/voipbin/registrar-operator/api/v1alpha1"
+)
+
+// The API server itself refuses bad specs, with the CRD's CEL messages.
+func TestAPIServerRefusesInvalidSpecs(t *testing.T) {
+	ctx := context.Background()
+	ns := newNamespace(t)
+	cases := []struct {
+		name string
+		obj  client.Object
+		want string
+	}{
+		{"customerID not a DNS label", domain(ns, "d1", "Acme_Corp"), "customerID must be a DNS label"},
+		{"customerID too long", domain(ns, "d2", strings.Repeat("a", 64)), "may not be more than 63"},
+		{"min above max expires", func() *sipv1.Domain {
+			d := domain(ns, "d3", "c3")
+			d.Spec.Registration = sipv1.RegistrationPolicy{MinExpires: 600, DefaultExpires: 600, MaxExpires: 300}
+			return d
+		}(), "minExpires must not be greater than maxExpires"},
+		{"default outside min..max", func() *sipv1.Domain {
+			d := domain(ns, "d4", "c4")
+			d.Spec.Registration = sipv1.RegistrationPolicy{MinExpires: 60, DefaultExpires: 30, MaxExpires: 300}
+			return d
+		}(), "defaultExpires must lie between minExpires and maxExpires"},
+		{"unknown algorithm", func() *sipv1.Domain {
+			d := domain(ns, "d5", "c5")
+			d.Spec.Authentication.Algorithms = []sipv1.DigestAlgorithm{"SHA-1"}
+			return d
+		}(), `Unsupported value: "SHA-1"`},
+		{"extension with a space", extension(ns, "e1", "d", "10 01"), "extension must be lowercase letters and digits"},
+		{"extension upper case", extension(ns, "e2", "d", "Alice"), "extension must be lowercase letters and digits"},
+		{"maxContacts zero", func() *sipv1.Extension {
+			e := extension(ns, "e3", "d", "1003")
+			zero := int32(0)
+			e.Spec.MaxContacts = &zero
+			return e
+		}(), "should be greater than or equal to 1"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			err := k8s.Create(ctx, c.obj)
+			if err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Fatalf("create: %v, want an error containing %q", err, c.want)
+			}
+		})
+	}
+}
+
+func TestImmutableFieldsCannotChange(t *testing.T) {
+	ctx := context.Background()
+	ns := newNamespace(t)
+	d := domain(ns, "imm", "imm-"+ns)
+	e := extension(ns, "imm", "imm", "2001")
+	mustCreate(t, d, e)
+
+	origD, origE := d.DeepCopy(), e.DeepCopy()
+	d.Spec.CustomerID = "other-" + ns
+	if err := k8s.Patch(ctx, d, client.MergeFrom(origD)); err == nil || !strings.Contains(err.Error(), "customerID is immutable") {
+		t.Errorf("changing customerID: %v", err)
+	}
+	e.Spec.Extension = "2002"
+	if err := k8s.Patch(ctx, e, client.MergeFrom(origE)); err == nil || !strings.Contains(err.Error(), "extension is immutable") {
+		t.Errorf("changing extension: %v", err)
+	}
+}

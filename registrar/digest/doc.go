@@ -1,0 +1,28 @@
+// Package digest implements the server side of SIP digest authentication
+// (RFC 2617, RFC 7616, and RFC 8760 for SHA-256 in SIP): parsing Authorization /
+// Proxy-Authorization values, rendering challenges, verifying responses against a
+// published HA1, and minting stateless nonces that every registrar replica accepts.
+//
+// Everything here is pure logic on the REGISTER hot path: no I/O, no goroutines, and
+// the common paths do not allocate beyond the strings they return.
+//
+// A registrar handles a request carrying credentials in this order:
+//
+//	c, err := digest.ParseCredentials(h)      // error: 400
+//	nerr := signer.Check(c.Nonce, realm, now) // ErrNonceInvalid: challenge afresh
+//	digest.Verify(c, method, ha1)             // false: a failure for throttle.Limiter, challenge
+//	                                          // then, ErrNonceStale: challenge with stale=true
+//	counts.Use(c.Nonce, c.NonceCount(), now)  // false: a replay, challenge with stale=true
+//
+// Verify comes before stale=true because stale=true tells the client its password
+// was right (RFC 2617 §3.2.1), and before Use so that only authenticated requests
+// advance a nonce's count.
+//
+// Replay protection is split: nonces are signed with a key shared by the cluster, so
+// any replica accepts any replica's nonce, but the nonce-count table (NonceCounts) is
+// per replica. A response captured on the wire can therefore be replayed once against
+// each other replica, and only while its nonce lives: replay across replicas is
+// bounded by the nonce lifetime (DefaultNonceLifetime, 300 s as in Kamailio).
+// A replayed REGISTER also carries its original Call-ID and CSeq, which RFC 3261
+// §10.3 has a registrar ignore once a higher CSeq has been seen.
+package digest

@@ -1,0 +1,49 @@
+package digest
+
+// ring is a FIFO of map keys in insertion order, so the oldest entry of a bounded
+// table is found in O(1). It grows on demand up to the table's capacity rather than
+// reserving it all up front.
+type ring struct {
+	buf  []uint64
+	head int // index of the oldest element
+	n    int
+}
+
+func (r *ring) len() int { return r.n }
+
+func (r *ring) front() uint64 { return r.buf[r.head] }
+
+func (r *ring) pop() uint64 {
+	x := r.buf[r.head]
+	r.head++
+	if r.head == len(r.buf) {
+		r.head = 0
+	}
+	r.n--
+	return x
+}
+
+// push appends x; limit is the most elements the ring will ever hold, and the caller
+// makes room before pushing past it.
+func (r *ring) push(x uint64, limit int) {
+	if r.n == len(r.buf) {
+		r.grow(limit)
+	}
+	i := r.head + r.n
+	if i >= len(r.buf) {
+		i -= len(r.buf)
+	}
+	r.buf[i] = x
+	r.n++
+}
+
+func (r *ring) grow(limit int) {
+	size := min(max(2*len(r.buf), 16), limit)
+	if size <= r.n {
+		size = r.n + 1 // the caller broke its promise; growing beats corrupting
+	}
+	buf := make([]uint64, size)
+	k := copy(buf, r.buf[r.head:])
+	copy(buf[k:], r.buf[:r.head])
+	r.buf, r.head = buf, 0
+}
