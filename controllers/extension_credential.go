@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"strconv"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -38,6 +39,9 @@ func (r *ExtensionReconciler) publishCredential(ctx context.Context, ext *sipv1.
 			published.KeyHA1MD5:    []byte(published.HA1(sipv1.DigestMD5, ext.Spec.Extension, realm, password)),
 			published.KeyHA1SHA256: []byte(published.HA1(sipv1.DigestSHA256, ext.Spec.Extension, realm, password)),
 		},
+	}
+	if ext.Spec.MaxContacts != nil {
+		want.Data[published.KeyMaxContacts] = []byte(strconv.Itoa(int(*ext.Spec.MaxContacts)))
 	}
 	have := &corev1.Secret{}
 	err := r.Get(ctx, client.ObjectKeyFromObject(want), have)

@@ -28,12 +28,13 @@ const (
 
 // Keys of a credential Secret. The plain password is never among them.
 const (
-	KeyDomain     = "domain"
-	KeyExtension  = "extension"
-	KeyHA1MD5     = "ha1-md5"
-	KeyHA1SHA256  = "ha1-sha256"
-	KeyConfigJSON = "domain.json"
-	KeyNonceKey   = "key"
+	KeyDomain      = "domain"
+	KeyExtension   = "extension"
+	KeyHA1MD5      = "ha1-md5"
+	KeyHA1SHA256   = "ha1-sha256"
+	KeyMaxContacts = "max-contacts"
+	KeyConfigJSON  = "domain.json"
+	KeyNonceKey    = "key"
 )
 
 // NonceKeySecretName is the Secret holding the HMAC key every registrar replica signs
@@ -55,18 +56,18 @@ func DomainName(customerID, suffix string) string { return customerID + "." + su
 // DomainConfig is what a registrar needs to know of a domain; it is stored as JSON
 // under KeyConfigJSON in the domain's ConfigMap.
 type DomainConfig struct {
-	CustomerID     string                    `json:"customerID"`
-	Domain         string                    `json:"domain"`
-	Realm          string                    `json:"realm"`
-	Namespace      string                    `json:"namespace"`
-	Name           string                    `json:"name"`
-	MinExpires     int32                     `json:"minExpires"`
-	DefaultExpires int32                     `json:"defaultExpires"`
-	MaxExpires     int32                     `json:"maxExpires"`
-	MaxContacts    int32                     `json:"maxContacts"`
-	OnMaxContacts  sipv1.MaxContactsAction   `json:"onMaxContacts"`
-	Challenge      sipv1.ChallengeStyle      `json:"challenge"`
-	Algorithms     []sipv1.DigestAlgorithm   `json:"algorithms"`
+	CustomerID     string                  `json:"customerID"`
+	Domain         string                  `json:"domain"`
+	Realm          string                  `json:"realm"`
+	Namespace      string                  `json:"namespace"`
+	Name           string                  `json:"name"`
+	MinExpires     int32                   `json:"minExpires"`
+	DefaultExpires int32                   `json:"defaultExpires"`
+	MaxExpires     int32                   `json:"maxExpires"`
+	MaxContacts    int32                   `json:"maxContacts"`
+	OnMaxContacts  sipv1.MaxContactsAction `json:"onMaxContacts"`
+	Challenge      sipv1.ChallengeStyle    `json:"challenge"`
+	Algorithms     []sipv1.DigestAlgorithm `json:"algorithms"`
 }
 
 // NewDomainConfig derives the published form of a Domain.

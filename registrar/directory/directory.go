@@ -1,0 +1,58 @@
+// Package directory is the registrar's view of the domains and credentials the
+// operator published: what the SIP side looks up on every request.
+package directory
+
+import (
+	"github.com/voipbin/registrar-operator/api/published"
+	sipv1 "github.com/voipbin/registrar-operator/api/v1alpha1"
+)
+
+// Domain is a served SIP domain with its policy.
+type Domain = published.DomainConfig
+
+// Credential is what authenticates one extension. It holds HA1 values, never a password.
+type Credential struct {
+	// Namespace and Name of the Extension, where its bindings are written.
+	Namespace, Name string
+	// Extension is the user part; Domain the SIP domain; AOR is Extension@Domain.
+	Extension, Domain, AOR string
+	// HA1MD5 and HA1SHA256 are hex HA1 values for the domain's realm.
+	HA1MD5, HA1SHA256 string
+	// MaxContacts overrides the domain's limit when above zero.
+	MaxContacts int32
+}
+
+// HA1 returns the HA1 of an algorithm, "" when unknown.
+func (c *Credential) HA1(alg sipv1.DigestAlgorithm) string {
+	switch alg {
+	case sipv1.DigestMD5:
+		return c.HA1MD5
+	case sipv1.DigestSHA256:
+		return c.HA1SHA256
+	}
+	return ""
+}
+
+// Directory answers the lookups of the SIP hot path; implementations are safe for
+// concurrent use and do no I/O in these calls.
+type Directory interface {
+	// Domain returns the served domain named host (lower case), if any.
+	Domain(host string) (*Domain, bool)
+	// Credential returns the credential of user in domain, if the extension may register.
+	Credential(domain, user string) (*Credential, bool)
+}
+
+// Static is a Directory held in maps: for tests and benchmarks.
+type Static struct {
+	Domains     map[string]*Domain
+	Credentials map[string]*Credential // by AOR
+}
+
+// Domain implements Directory.
+func (s *Static) Domain(host string) (*Domain, bool) { d, ok := s.Domains[host]; return d, ok }
+
+// Credential implements Directory.
+func (s *Static) Credential(domain, user string) (*Credential, bool) {
+	c, ok := s.Credentials[user+"@"+domain]
+	return c, ok
+}
