@@ -28,9 +28,23 @@ help: ## Display this help.
 
 ##@ Development
 
+SIP_ADDRESS ?= 127.0.0.1:5060
+
+.PHONY: dev
+dev: envtest ## Run the whole system locally: control plane, operator, registrar on $(SIP_ADDRESS), samples applied.
+	go build -o "$(LOCALBIN)/dev" ./hack/dev
+	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" exec "$(LOCALBIN)/dev" -sip-address=$(SIP_ADDRESS) $(DEV_ARGS)
+
 .PHONY: manifests
 manifests: controller-gen ## Generate the CRDs and RBAC into config/.
 	"$(CONTROLLER_GEN)" rbac:roleName=manager-role crd paths="./api/..." paths="./controllers/..." output:crd:artifacts:config=config/crd/bases
+	@$(MAKE) --no-print-directory chart-crds
+
+.PHONY: chart-crds
+chart-crds: ## Copy the generated CRDs and operator RBAC into the Helm chart (make manifests runs it).
+	rm -f charts/registrar-operator/files/crds/*.yaml
+	cp config/crd/bases/*.yaml charts/registrar-operator/files/crds/
+	cp config/rbac/role.yaml charts/registrar-operator/files/manager-role.yaml
 
 .PHONY: generate
 generate: controller-gen ## Generate the DeepCopy methods.
@@ -53,8 +67,8 @@ sipp: ## Install SIPp (Debian package sip-tester) when it is missing.
 	@hack/ensure-sipp.sh
 
 .PHONY: test
-test: manifests generate vet envtest sipp ## Run every test against a real control plane and SIPp.
-	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" go test ./... -count=1 -timeout 30m
+test: manifests generate vet envtest sipp helm ## Run every test against a real control plane and SIPp.
+	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" HELM="$(HELM)" go test ./... -count=1 -timeout 30m
 
 .PHONY: lint
 lint: golangci-lint ## Run golangci-lint.

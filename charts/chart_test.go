@@ -1,0 +1,280 @@
+// Package charts tests the Helm chart and the kustomize configuration: they lint,
+// render, refuse wrong values, agree with what controller-gen generates and with the
+// operator's flags, and every object they render is accepted by a real API server.
+package charts
+
+import (
+	"path/filepath"
+	"reflect"
+	"slices"
+	"strings"
+	"testing"
+
+	"sigs.k8s.io/yaml"
+)
+
+func TestChartLintsAndRenders(t *testing.T) {
+	h := helm(t)
+	for name, values := range map[string][]string{"default values": nil, "custom values": {customValues}} {
+		t.Run(name, func(t *testing.T) {
+			lint := []string{"lint", "--strict", chart, "--namespace", registrarNamespace}
+			for _, f := range values {
+				lint = append(lint, "--values", f)
+			}
+			mustRun(t, h, lint...)
+			objs := parse(t, helmTemplate(t, registrarNamespace, values...))
+			if len(ofKind(objs, "Deployment")) != 1 {
+				t.Errorf("want exactly one Deployment (the operator's; the operator makes the registrar's)")
+			}
+			// Argo CD renders the chart on every refresh: the output must not change.
+			if again := parse(t, helmTemplate(t, registrarNamespace, values...)); !reflect.DeepEqual(objs, again) {
+				t.Errorf("two renders differ: the chart must not render random values")
+			}
+		})
+	}
+}
+
+func TestChartDefaults(t *testing.T) {
+	objs := parse(t, helmTemplate(t, registrarNamespace))
+	d := find(t, objs, "Deployment", "registrar-operator")
+	c := container(t, d)
+	if got := field(c, "command"); !reflect.DeepEqual(got, []any{"/operator"}) {
+		t.Errorf("command = %v, want [/operator]", got)
+	}
+	want := map[string]string{
+		"leader-elect":              "true",
+		"health-probe-bind-address": ":8081",
+		"metrics-bind-address":      ":8443",
+		"metrics-secure":            "true",
+		"domain-suffix":             "registrar.voipbin.net",
+		"registrar-namespace":       registrarNamespace,
+		"manage-registrar":          "true",
+		"registrar-name":            "registrar",
+		"registrar-image":           "ghcr.io/voipbin/registrar-operator:0.1.0",
+		"registrar-replicas":        "2",
+		"registrar-service-account": "registrar",
+		"registrar-service-type":    "ClusterIP",
+		"registrar-sip-port":        "5060",
+	}
+	got := args(t, c)
+	for k, v := range want {
+		if got[k] != v {
+			t.Errorf("--%s = %q, want %q", k, got[k], v)
+		}
+	}
+	if _, ok := got["registrar-extra-args"]; ok {
+		t.Errorf("--registrar-extra-args rendered without registrar.extraArgs")
+	}
+	for _, probe := range []string{"livenessProbe", "readinessProbe"} {
+		if p, port := str(c, probe, "httpGet", "path"), field(c, probe, "httpGet", "port"); port != "health" || (p != "/healthz" && p != "/readyz") {
+			t.Errorf("%s = %s on %v, want /healthz or /readyz on the health port (8081)", probe, p, port)
+		}
+	}
+	checkRestricted(t, d)
+
+	// Both CRDs, kept on uninstall.
+	crds := ofKind(objs, "CustomResourceDefinition")
+	if len(crds) != 2 {
+		t.Fatalf("want 2 CRDs, got %d", len(crds))
+	}
+	for _, crd := range crds {
+		if str(crd, "metadata", "annotations", "helm.sh/resource-policy") != "keep" {
+			t.Errorf("CRD %s lacks helm.sh/resource-policy: keep", str(crd, "metadata", "name"))
+		}
+	}
+	// The registrar's ServiceAccount and roles are bound to the account the operator
+	// gives its pods.
+	checkRegistrarRBAC(t, objs, "registrar", registrarNamespace)
+}
+
+func TestChartCustomValues(t *testing.T) {
+	objs := parse(t, helmTemplate(t, "sip", customValues))
+	if n := len(ofKind(objs, "CustomResourceDefinition")); n != 0 {
+		t.Errorf("crds.install=false still renders %d CRDs", n)
+	}
+	d := find(t, objs, "Deployment", "sip-operator")
+	c := container(t, d)
+	if got := str(c, "image"); got != "registry.example.com/voipbin/registrar-operator:v1.2.3" {
+		t.Errorf("image = %s", got)
+	}
+	want := map[string]string{
+		"leader-elect":                "true", // forced by replicas: 2
+		"metrics-bind-address":        ":8080",
+		"metrics-secure":              "false",
+		"domain-suffix":               "sip.example.com",
+		"registrar-namespace":         "sip",
+		"registrar-name":              "sip",
+		"registrar-image":             "registry.example.com/voipbin/registrar-operator:v1.2.4",
+		"registrar-image-pull-policy": "Always",
+		"registrar-replicas":          "3",
+		"registrar-service-account":   "sip-registrar",
+		"registrar-service-type":      "LoadBalancer",
+		"registrar-sip-port":          "5080",
+		"registrar-metrics-port":      "9091",
+		"registrar-probe-port":        "8082",
+		"registrar-extra-args":        "--nonce-lifetime=5m --status-lease=10m",
+		"zap-log-level":               "debug",
+	}
+	got := args(t, c)
+	for k, v := range want {
+		if got[k] != v {
+			t.Errorf("--%s = %q, want %q", k, got[k], v)
+		}
+	}
+	if sa := str(d, "spec", "template", "spec", "serviceAccountName"); sa != "sip-operator-sa" {
+		t.Errorf("operator serviceAccountName = %s, want sip-operator-sa", sa)
+	}
+	find(t, objs, "ServiceAccount", "sip-operator-sa")
+	if len(ofKind(objs, "ClusterRole")) != 2 {
+		t.Errorf("metrics.secure=false: want only the manager and registrar ClusterRoles")
+	}
+	checkRegistrarRBAC(t, objs, "sip-registrar", "sip")
+}
+
+// checkRestricted asserts the restricted Pod Security Standard's settings.
+func checkRestricted(t *testing.T, deploy obj) {
+	t.Helper()
+	pod := field(deploy, "spec", "template", "spec")
+	c := container(t, deploy)
+	for what, ok := range map[string]bool{
+		"pod runAsNonRoot":                   field(pod, "securityContext", "runAsNonRoot") == true,
+		"pod seccompProfile RuntimeDefault":  str(pod, "securityContext", "seccompProfile", "type") == "RuntimeDefault",
+		"container readOnlyRootFilesystem":   field(c, "securityContext", "readOnlyRootFilesystem") == true,
+		"container allowPrivilegeEscalation": field(c, "securityContext", "allowPrivilegeEscalation") == false,
+		"container drops ALL capabilities":   reflect.DeepEqual(field(c, "securityContext", "capabilities", "drop"), []any{"ALL"}),
+	} {
+		if !ok {
+			t.Errorf("%s: not set", what)
+		}
+	}
+}
+
+// checkRegistrarRBAC asserts that the ServiceAccount the operator hands its registrar
+// pods exists and holds exactly the registrar's permissions, through one RoleBinding
+// and one ClusterRoleBinding.
+func checkRegistrarRBAC(t *testing.T, objs []obj, sa, ns string) {
+	t.Helper()
+	find(t, objs, "ServiceAccount", sa)
+	var got []string
+	for _, kind := range []string{"RoleBinding", "ClusterRoleBinding"} {
+		n := 0
+		for _, b := range ofKind(objs, kind) {
+			for _, s := range asList(b["subjects"]) {
+				if str(s, "name") == sa && str(s, "namespace") == ns {
+					n++
+					role := find(t, objs, str(b, "roleRef", "kind"), str(b, "roleRef", "name"))
+					if role["kind"] == "Role" && str(role, "metadata", "namespace") != ns {
+						t.Errorf("registrar Role %s is not in namespace %s", str(role, "metadata", "name"), ns)
+					}
+					for _, r := range rules(role) {
+						got = append(got, str(role, "kind")+" "+r)
+					}
+				}
+			}
+		}
+		if n != 1 {
+			t.Errorf("want one %s for ServiceAccount %s/%s, got %d", kind, ns, sa, n)
+		}
+	}
+	slices.Sort(got)
+	want := []string{
+		"ClusterRole events.k8s.io/events:create",
+		"ClusterRole events.k8s.io/events:patch",
+		"ClusterRole sip.voipbin.net/extensions/status:get",
+		"ClusterRole sip.voipbin.net/extensions/status:patch",
+		"ClusterRole sip.voipbin.net/extensions/status:update",
+		"ClusterRole sip.voipbin.net/extensions:get",
+		"ClusterRole sip.voipbin.net/extensions:list",
+		"ClusterRole sip.voipbin.net/extensions:watch",
+		"Role /configmaps:get",
+		"Role /configmaps:list",
+		"Role /configmaps:watch",
+		"Role /secrets:get",
+		"Role /secrets:list",
+		"Role /secrets:watch",
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("registrar permissions:\n got %q\nwant %q", got, want)
+	}
+}
+
+func TestChartRefusesWrongValues(t *testing.T) {
+	h := helm(t)
+	for _, tc := range []struct{ values, message string }{
+		{"replicas: -1", "at '/replicas': minimum: got -1, want 0"},
+		{"registrar: {replicas: -1}", "at '/registrar/replicas': minimum: got -1, want 0"},
+		{"registrar: {replicas: 1.5}", "at '/registrar/replicas': got number, want integer"},
+		{"registrar: {serviceType: Foo}", "at '/registrar/serviceType': value must be one of 'ClusterIP', 'NodePort', 'LoadBalancer'"},
+		{"registrar: {sipPort: 0}", "at '/registrar/sipPort': minimum: got 0, want 1"},
+		{"registrar: {sipPort: 65536}", "at '/registrar/sipPort': maximum: got 65,536, want 65,535"},
+		{"metrics: {port: 70000}", "at '/metrics/port': maximum"},
+		{"domainSuffix: Registrar_VoIPbin.net", "at '/domainSuffix': 'Registrar_VoIPbin.net' does not match pattern"},
+		{"domainSuffix: registrar.voipbin.net.", "at '/domainSuffix'"},
+		{"registrar: {extraArgs: ['--a=1 --b=2']}", "at '/registrar/extraArgs/0'"},
+		{"registrar: {replica: 3}", "additional properties 'replica' not allowed"},
+		{"crds: {install: 'yes'}", "at '/crds/install': got string, want boolean"},
+	} {
+		t.Run(tc.values, func(t *testing.T) {
+			f := writeValues(t, tc.values)
+			for _, cmd := range [][]string{
+				{"template", "registrar-operator", chart, "--values", f},
+				{"lint", chart, "--values", f},
+			} {
+				_, err := run(nil, h, cmd...)
+				if err == nil {
+					t.Fatalf("helm %s accepted %q", cmd[0], tc.values)
+				}
+				if !strings.Contains(err.Error(), tc.message) {
+					t.Errorf("helm %s refused %q without %q:\n%v", cmd[0], tc.values, tc.message, err)
+				}
+			}
+		})
+	}
+}
+
+// TestChartMatchesGenerated: the chart's CRDs and operator rules are what
+// controller-gen generated into config/ (make manifests copies them into the chart).
+func TestChartMatchesGenerated(t *testing.T) {
+	objs := parse(t, helmTemplate(t, registrarNamespace))
+	generated := parseFile(t, filepath.Join(root, "config", "rbac", "role.yaml"))
+	for _, kind := range []string{"ClusterRole", "Role"} {
+		want := rules(find(t, generated, kind, "manager-role"))
+		if got := rules(find(t, objs, kind, "registrar-operator-manager")); !slices.Equal(got, want) {
+			t.Errorf("chart %s rules differ from config/rbac/role.yaml (run make manifests):\n got %q\nwant %q", kind, got, want)
+		}
+	}
+	bases, err := filepath.Glob(filepath.Join(root, "config", "crd", "bases", "*.yaml"))
+	if err != nil || len(bases) == 0 {
+		t.Fatalf("no CRDs in config/crd/bases: %v", err)
+	}
+	if n := len(ofKind(objs, "CustomResourceDefinition")); n != len(bases) {
+		t.Errorf("chart renders %d CRDs, config/crd/bases has %d (run make manifests)", n, len(bases))
+	}
+	for _, f := range bases {
+		want := parseFile(t, f)[0]
+		got := find(t, objs, "CustomResourceDefinition", str(want, "metadata", "name"))
+		// The chart only adds its labels and the keep annotations.
+		got = deepCopy(t, got)
+		meta := got["metadata"].(map[string]any)
+		delete(meta, "labels")
+		ann := meta["annotations"].(map[string]any)
+		delete(ann, "helm.sh/resource-policy")
+		delete(ann, "argocd.argoproj.io/sync-options")
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("chart CRD %s differs from %s (run make manifests)", str(want, "metadata", "name"), f)
+		}
+	}
+}
+
+// TestArgoCDApplicationValues: the example Application's values pass the chart's schema.
+func TestArgoCDApplicationValues(t *testing.T) {
+	app := parseFile(t, filepath.Join(root, "charts", argoDir, "application.yaml"))[0]
+	if p := str(app, "spec", "source", "path"); p != "charts/registrar-operator" {
+		t.Errorf("Application source path = %q", p)
+	}
+	values, err := yaml.Marshal(field(app, "spec", "source", "helm", "valuesObject"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	helmTemplate(t, str(app, "spec", "destination", "namespace"), writeValues(t, string(values)))
+}

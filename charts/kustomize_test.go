@@ -1,0 +1,116 @@
+// Tests of the kustomize configuration in config/, and of what both install paths share.
+
+package charts
+
+import (
+	"os/exec"
+	"path/filepath"
+	"reflect"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// TestChartAndKustomizeAgree: both install paths grant the same permissions.
+func TestChartAndKustomizeAgree(t *testing.T) {
+	chartObjs := parse(t, helmTemplate(t, registrarNamespace))
+	kustObjs := parse(t, kustomize(t, "default"))
+	for _, pair := range []struct{ kind, chartName, kustName string }{
+		{"ClusterRole", "registrar-operator-manager", "registrar-operator-manager-role"},
+		{"Role", "registrar-operator-manager", "registrar-operator-manager-role"},
+		{"Role", "registrar-operator-leader-election", "registrar-operator-leader-election-role"},
+		{"ClusterRole", "registrar-operator-metrics-auth", "registrar-operator-metrics-auth-role"},
+		{"ClusterRole", "registrar-operator-metrics-reader", "registrar-operator-metrics-reader"},
+		{"Role", "registrar-operator-registrar", "registrar-operator-registrar-role"},
+		{"ClusterRole", "registrar-operator-registrar", "registrar-operator-registrar-role"},
+	} {
+		got, want := rules(find(t, chartObjs, pair.kind, pair.chartName)), rules(find(t, kustObjs, pair.kind, pair.kustName))
+		if !slices.Equal(got, want) {
+			t.Errorf("%s %s (chart) and %s (config/rbac) differ:\n chart     %q\n kustomize %q", pair.kind, pair.chartName, pair.kustName, got, want)
+		}
+	}
+}
+
+func TestKustomize(t *testing.T) {
+	objs := parse(t, kustomize(t, "default"))
+	for _, o := range objs {
+		if ns := str(o, "metadata", "namespace"); ns != "" && ns != registrarNamespace {
+			t.Errorf("%s %s in namespace %s, want %s", o["kind"], str(o, "metadata", "name"), ns, registrarNamespace)
+		}
+	}
+	find(t, objs, "Namespace", registrarNamespace)
+	d := find(t, objs, "Deployment", "registrar-operator-controller-manager")
+	c := container(t, d)
+	if got := field(c, "command"); !reflect.DeepEqual(got, []any{"/operator"}) {
+		t.Errorf("command = %v, want [/operator]", got)
+	}
+	a := args(t, c)
+	for k, v := range map[string]string{
+		"leader-elect": "true", "health-probe-bind-address": ":8081", "metrics-bind-address": ":8443",
+	} {
+		if a[k] != v {
+			t.Errorf("--%s = %q, want %q", k, a[k], v)
+		}
+	}
+	checkRestricted(t, d)
+	// namePrefix renames the registrar's ServiceAccount; the operator must be told.
+	checkRegistrarRBAC(t, objs, a["registrar-service-account"], registrarNamespace)
+
+	for _, dir := range []string{"network-policy", "prometheus"} {
+		if len(parse(t, kustomize(t, dir))) == 0 {
+			t.Errorf("config/%s renders nothing", dir)
+		}
+	}
+}
+
+func TestSamples(t *testing.T) {
+	objs := parse(t, kustomize(t, "samples"))
+	d := find(t, objs, "Domain", "acme")
+	if str(d, "spec", "customerID") != "acme" {
+		t.Errorf("Domain acme: customerID = %q", str(d, "spec", "customerID"))
+	}
+	e := find(t, objs, "Extension", "acme-1001")
+	for path, want := range map[string]string{
+		"extension": "1001", "domainRef": "acme", "passwordSecretRef.name": "acme-1001-password", "passwordSecretRef.key": "password",
+	} {
+		if got := str(e["spec"], strings.Split(path, ".")...); got != want {
+			t.Errorf("Extension acme-1001: spec.%s = %q, want %q", path, got, want)
+		}
+	}
+	s := find(t, objs, "Secret", "acme-1001-password")
+	if got := str(s, "stringData", "password"); got != "change-me-1001" {
+		t.Errorf("sample password = %q, want change-me-1001", got)
+	}
+}
+
+// TestFlagsExist: every flag the chart and kustomize pass is one the operator defines,
+// or the operator would refuse to start.
+func TestFlagsExist(t *testing.T) {
+	bin := filepath.Join(t.TempDir(), "operator")
+	mustRun(t, "go", "build", "-o", bin, "./cmd/operator")
+	// The flag package prints "  -name type" for every flag on stderr, then exits.
+	out, _ := exec.Command(bin, "-h").CombinedOutput()
+	help := string(out)
+	defined := map[string]bool{}
+	for _, line := range strings.Split(help, "\n") {
+		if f := strings.Fields(line); len(f) > 0 && strings.HasPrefix(line, "  -") {
+			defined[strings.TrimPrefix(f[0], "-")] = true
+		}
+	}
+	if !defined["leader-elect"] {
+		t.Fatalf("could not read the operator's flags from -h:\n%s", help)
+	}
+	for name, manifests := range map[string]string{
+		"chart":          helmTemplate(t, registrarNamespace),
+		"chart (custom)": helmTemplate(t, registrarNamespace, customValues),
+		"kustomize":      kustomize(t, "default"),
+	} {
+		for _, d := range ofKind(parse(t, manifests), "Deployment") {
+			for flag := range args(t, container(t, d)) {
+				if !defined[flag] {
+					t.Errorf("%s passes --%s, which the operator does not define", name, flag)
+				}
+			}
+		}
+	}
+}

@@ -1,0 +1,71 @@
+{{- define "registrar-operator.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/* The release's full name, the prefix of every object the chart creates. */}}
+{{- define "registrar-operator.fullname" -}}
+{{- if .Values.fullnameOverride }}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- $name := default .Chart.Name .Values.nameOverride }}
+{{- if contains $name .Release.Name }}
+{{- .Release.Name | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/* The operator's pods; the registrar's pods, which the operator labels, never match them. */}}
+{{- define "registrar-operator.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "registrar-operator.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/component: operator
+{{- end }}
+
+{{- define "registrar-operator.labels" -}}
+helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+app.kubernetes.io/name: {{ include "registrar-operator.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+{{- end }}
+
+{{- define "registrar-operator.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create }}
+{{- default (include "registrar-operator.fullname" .) .Values.serviceAccount.name }}
+{{- else }}
+{{- default "default" .Values.serviceAccount.name }}
+{{- end }}
+{{- end }}
+
+{{- define "registrar-operator.image" -}}
+{{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) }}
+{{- end }}
+
+{{/* The registrar runs from the operator's image unless told otherwise. */}}
+{{- define "registrar-operator.registrarImage" -}}
+{{- $i := .Values.registrar.image }}
+{{- printf "%s:%s" (default .Values.image.repository $i.repository) (default (default .Chart.AppVersion .Values.image.tag) $i.tag) }}
+{{- end }}
+
+{{/* A rolling update runs two operators for a moment: elect a leader whenever asked or needed. */}}
+{{- define "registrar-operator.leaderElect" -}}
+{{- or .Values.leaderElection.enabled (gt (int .Values.replicas) 1) }}
+{{- end }}
+
+{{/*
+The operator's rules, parsed from files/manager-role.yaml: a copy of config/rbac/role.yaml,
+which controller-gen generates from the +kubebuilder:rbac markers (make manifests copies
+it). Usage: include "registrar-operator.managerRules" (list . "ClusterRole")
+*/}}
+{{- define "registrar-operator.managerRules" -}}
+{{- $root := index . 0 }}
+{{- $kind := index . 1 }}
+{{- range regexSplit "(?m)^---\\s*$" ($root.Files.Get "files/manager-role.yaml") -1 }}
+{{- $doc := fromYaml . }}
+{{- if eq (get $doc "kind") $kind }}
+{{- toYaml $doc.rules }}
+{{- end }}
+{{- end }}
+{{- end }}

@@ -1,0 +1,65 @@
+// Command registrar is one SIP registrar replica: it answers REGISTER for the domains
+// and extensions the operator published, and writes bindings into Extension status.
+package main
+
+import (
+	"flag"
+	"os"
+	"strings"
+	"time"
+
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+
+	"github.com/voipbin/registrar-operator/registrar"
+	"github.com/voipbin/registrar-operator/registrar/digest"
+	"github.com/voipbin/registrar-operator/registrar/throttle"
+)
+
+func main() {
+	host, _ := os.Hostname()
+	cfg := registrar.Config{BySource: throttle.DefaultConfig(), ByAOR: throttle.DefaultConfig()}
+	var transports string
+	flag.StringVar(&cfg.Namespace, "namespace", envOr("POD_NAMESPACE", "registrar-system"),
+		"Namespace where the operator publishes domains, credentials and the nonce key.")
+	flag.StringVar(&cfg.Name, "name", envOr("POD_NAME", host), "Name of this replica in Extension status (the pod name).")
+	flag.StringVar(&cfg.SIPAddress, "sip-address", ":5060", "host:port to serve SIP on.")
+	flag.StringVar(&transports, "transports", "udp,tcp", "SIP transports to serve: udp, tcp.")
+	flag.String("advertise-host", "", "Address other replicas and proxies reach this one at (reserved for call routing).")
+	flag.StringVar(&cfg.MetricsAddress, "metrics-bind-address", ":9090", "Address of /metrics; 0 disables.")
+	flag.StringVar(&cfg.ProbeAddress, "health-probe-bind-address", ":8081", "Address of /healthz and /readyz; 0 disables.")
+	flag.DurationVar(&cfg.NonceLifetime, "nonce-lifetime", digest.DefaultNonceLifetime, "How long a digest nonce stays valid.")
+	flag.DurationVar(&cfg.StatusLease, "status-lease", 15*time.Minute,
+		"How long a binding may stay in status after its registrar died; longer means fewer status writes.")
+	flag.DurationVar(&cfg.StatusInterval, "status-interval", 200*time.Millisecond, "Window in which binding changes are coalesced into one status write.")
+	flag.IntVar(&cfg.BySource.MaxFailures, "throttle-source-failures", cfg.BySource.MaxFailures,
+		"Authentication failures from one IP address within the window that block it; 0 disables.")
+	flag.DurationVar(&cfg.BySource.Window, "throttle-window", cfg.BySource.Window, "Window in which failures are counted.")
+	flag.DurationVar(&cfg.BySource.BlockFor, "throttle-block", cfg.BySource.BlockFor, "How long a throttled source or extension stays blocked.")
+	flag.IntVar(&cfg.ByAOR.MaxFailures, "throttle-aor-failures", cfg.ByAOR.MaxFailures,
+		"Authentication failures against one extension within the window that block it; 0 disables.")
+	zapOpts := zap.Options{}
+	zapOpts.BindFlags(flag.CommandLine)
+	flag.Parse()
+	cfg.ByAOR.Window, cfg.ByAOR.BlockFor = cfg.BySource.Window, cfg.BySource.BlockFor
+	cfg.Transports = strings.Split(transports, ",")
+
+	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&zapOpts)))
+	log := ctrl.Log.WithName("registrar")
+	r, err := registrar.New(cfg, ctrl.GetConfigOrDie(), log)
+	if err != nil {
+		log.Error(err, "while starting the registrar")
+		os.Exit(1)
+	}
+	if err := r.Run(ctrl.SetupSignalHandler()); err != nil {
+		log.Error(err, "while running the registrar")
+		os.Exit(1)
+	}
+}
+
+func envOr(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
+}

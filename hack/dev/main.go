@@ -1,0 +1,221 @@
+// Command dev runs the whole system on one machine, for `make dev`: a local control
+// plane (the kube-apiserver and etcd the tests use), the operator and one registrar,
+// with the samples applied. Ctrl-C stops everything and leaves no process behind.
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/envtest"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+
+	sipv1 "github.com/voipbin/registrar-operator/api/v1alpha1"
+	"github.com/voipbin/registrar-operator/controllers"
+	"github.com/voipbin/registrar-operator/hack/testenv"
+	"github.com/voipbin/registrar-operator/registrar"
+	"github.com/voipbin/registrar-operator/registrar/digest"
+	"github.com/voipbin/registrar-operator/registrar/throttle"
+)
+
+const (
+	registrarNS = "registrar-system"
+	sampleAOR   = "1001@acme." + sipv1.DefaultDomainSuffix
+	samplePass  = "change-me-1001"
+)
+
+func main() {
+	sipAddr := flag.String("sip-address", "127.0.0.1:5060", "Where the registrar serves SIP (UDP and TCP).")
+	stateDir := flag.String("state-dir", ".dev", "Folder for the kubeconfig and logs.")
+	verbose := flag.Bool("v", false, "Log the operator and registrar to the terminal, not only to the log file.")
+	flag.Parse()
+	if err := run(*sipAddr, *stateDir, *verbose); err != nil {
+		fmt.Fprintln(os.Stderr, "make dev:", err)
+		os.Exit(1)
+	}
+}
+
+func run(sipAddr, stateDir string, verbose bool) error {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := os.MkdirAll(stateDir, 0o700); err != nil {
+		return err
+	}
+	logFile, err := os.Create(filepath.Join(stateDir, "system.log"))
+	if err != nil {
+		return err
+	}
+	defer logFile.Close()
+	var logOut io.Writer = logFile
+	if verbose {
+		logOut = io.MultiWriter(logFile, os.Stderr)
+	}
+	ctrl.SetLogger(zap.New(zap.WriteTo(logOut)))
+
+	step("starting the local control plane (kube-apiserver and etcd on loopback)")
+	env, err := testenv.Start()
+	if err != nil {
+		return err
+	}
+	defer func() {
+		step("stopping the control plane")
+		_ = env.Stop()
+	}()
+	kubeconfig, err := writeKubeconfig(env.Environment, stateDir)
+	if err != nil {
+		return err
+	}
+	if err := env.EnsureNamespace(ctx, registrarNS); err != nil {
+		return err
+	}
+
+	step("starting the operator")
+	opts := controllers.Options{DomainSuffix: sipv1.DefaultDomainSuffix, RegistrarNamespace: registrarNS, Fleet: controllers.DefaultFleetOptions()}
+	// No kubelet runs here: the registrar runs in this process, so its Deployment has none.
+	opts.Fleet.Replicas = 0
+	mgr, err := ctrl.NewManager(env.Config, ctrl.Options{
+		Scheme: controllers.NewScheme(), Cache: controllers.CacheOptions(opts), Metrics: metricsserver.Options{BindAddress: "0"},
+		HealthProbeBindAddress: "0",
+	})
+	if err != nil {
+		return err
+	}
+	if err := controllers.Setup(ctx, mgr, opts); err != nil {
+		return err
+	}
+	mgrDone := make(chan error, 1)
+	go func() { mgrDone <- mgr.Start(ctx) }()
+
+	step("starting the registrar on " + sipAddr)
+	r, err := registrar.New(registrar.Config{
+		Namespace: registrarNS, Name: "registrar-dev",
+		SIPAddress: sipAddr, Transports: []string{"udp", "tcp"},
+		MetricsAddress: "127.0.0.1:9090", ProbeAddress: "0",
+		NonceLifetime: digest.DefaultNonceLifetime, StatusLease: 15 * time.Minute, StatusInterval: 200 * time.Millisecond,
+		BySource: throttle.DefaultConfig(), ByAOR: throttle.DefaultConfig(),
+	}, env.Config, ctrl.Log.WithName("registrar"))
+	if err != nil {
+		return fmt.Errorf("%w (is another SIP server on %s? try make dev SIP_ADDRESS=127.0.0.1:5070)", err, sipAddr)
+	}
+	regDone := make(chan error, 1)
+	go func() { regDone <- r.Run(ctx) }()
+
+	step("applying config/samples (Domain acme, Extension 1001 and its password)")
+	if err := applySamples(ctx, env.Client, filepath.Join(testenv.Root(), "config", "samples")); err != nil {
+		return err
+	}
+	select {
+	case <-r.SIPReady:
+	case err := <-regDone:
+		return fmt.Errorf("the registrar stopped: %w", err)
+	case <-ctx.Done():
+		return nil
+	}
+	if err := testenv.Eventually(30*time.Second, func() error {
+		if !r.Knows(sampleAOR) {
+			return errors.New("the sample extension is not published yet")
+		}
+		return nil
+	}); err != nil {
+		return err
+	}
+	printWelcome(sipAddr, kubeconfig, stateDir)
+
+	<-ctx.Done()
+	fmt.Println()
+	step("stopping the registrar and the operator")
+	if err := <-regDone; err != nil {
+		fmt.Fprintln(os.Stderr, "registrar:", err)
+	}
+	<-mgrDone
+	return nil
+}
+
+func step(msg string) { fmt.Println("==> " + msg) }
+
+func writeKubeconfig(env *envtest.Environment, dir string) (string, error) {
+	user, err := env.AddUser(envtest.User{Name: "developer", Groups: []string{"system:masters"}}, nil)
+	if err != nil {
+		return "", fmt.Errorf("while creating the developer's credentials: %w", err)
+	}
+	data, err := user.KubeConfig()
+	if err != nil {
+		return "", err
+	}
+	path, err := filepath.Abs(filepath.Join(dir, "kubeconfig"))
+	if err != nil {
+		return "", err
+	}
+	return path, os.WriteFile(path, data, 0o600)
+}
+
+// applySamples creates every object of the samples kustomization in "default".
+func applySamples(ctx context.Context, c client.Client, dir string) error {
+	list, err := os.ReadFile(filepath.Join(dir, "kustomization.yaml"))
+	if err != nil {
+		return err
+	}
+	sc := bufio.NewScanner(bytes.NewReader(list))
+	for sc.Scan() {
+		line := strings.TrimSpace(sc.Text())
+		if !strings.HasPrefix(line, "- ") || !strings.HasSuffix(line, ".yaml") {
+			continue
+		}
+		data, err := os.ReadFile(filepath.Join(dir, strings.TrimPrefix(line, "- ")))
+		if err != nil {
+			return err
+		}
+		u := &unstructured.Unstructured{}
+		if err := utilyaml.NewYAMLOrJSONDecoder(bytes.NewReader(data), 4096).Decode(&u.Object); err != nil {
+			return fmt.Errorf("while reading sample %s: %w", line, err)
+		}
+		u.SetNamespace("default")
+		if err := c.Create(ctx, u); client.IgnoreAlreadyExists(err) != nil {
+			return fmt.Errorf("while applying sample %s: %w", line, err)
+		}
+	}
+	return sc.Err()
+}
+
+func printWelcome(sipAddr, kubeconfig, stateDir string) {
+	host := sipAddr[:strings.LastIndexByte(sipAddr, ':')]
+	fmt.Printf(`
+The registrar is up.
+
+  SIP (UDP and TCP)   %[1]s
+  kubeconfig          %[2]s
+  sample AOR          %[3]s
+  password            %[4]s
+  logs                %[5]s/system.log
+
+Register the sample extension with SIPp (from this folder, in another terminal):
+
+  sipp -sf registrar/testdata/sipp/register.xml -m 1 -i %[6]s \
+    -au 1001 -ap %[4]s -auth_uri acme.%[7]s \
+    -key domain acme.%[7]s -key user 1001 -key expires 3600 %[1]s
+
+or point a softphone at %[1]s with user 1001, domain acme.%[7]s and that password.
+Then see its contact:
+
+  kubectl --kubeconfig %[2]s get extensions
+  kubectl --kubeconfig %[2]s get extension acme-1001 -o yaml
+
+Ctrl-C stops everything.
+`, sipAddr, kubeconfig, sampleAOR, samplePass, stateDir, host, sipv1.DefaultDomainSuffix)
+}

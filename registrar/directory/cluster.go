@@ -1,0 +1,216 @@
+package directory
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"sync"
+
+	"github.com/go-logr/logr"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/informers"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/cache"
+
+	"github.com/voipbin/registrar-operator/api/published"
+)
+
+// Cluster is the Directory the operator publishes into the registrar's namespace: one
+// ConfigMap per domain, one Secret per extension, and the nonce key. It watches only
+// that namespace, so the registrar needs no cluster-wide access to Secrets. A change
+// reaches the maps as soon as the watch delivers it, well within a second.
+type Cluster struct {
+	// OnCredentialRemoved is called with the AOR of an extension that may no longer
+	// register (deleted, disabled, its domain gone), so its bindings can be dropped.
+	OnCredentialRemoved func(aor string)
+	// OnNonceKey is called with the nonce key whenever it is published or changes.
+	OnNonceKey func(key []byte)
+
+	log      logr.Logger
+	factory  interface{ Start(stop <-chan struct{}) }
+	synced   []cache.InformerSynced
+	mu       sync.RWMutex
+	domains  map[string]*Domain
+	creds    map[string]*Credential // by AOR
+	credAOR  map[string]string      // Secret name → AOR, to notice renames
+	domainOf map[string]string      // ConfigMap name → domain
+}
+
+// NewCluster prepares the watches; Start runs them.
+func NewCluster(cs kubernetes.Interface, namespace string, log logr.Logger) *Cluster {
+	c := &Cluster{
+		log:      log,
+		domains:  map[string]*Domain{},
+		creds:    map[string]*Credential{},
+		credAOR:  map[string]string{},
+		domainOf: map[string]string{},
+	}
+	byComponent := func(component string) informers.SharedInformerOption {
+		return informers.WithTweakListOptions(func(o *metav1.ListOptions) {
+			o.LabelSelector = published.LabelComponent + "=" + component
+		})
+	}
+	// Two factories: the label selectors differ per kind.
+	cmFactory := informers.NewSharedInformerFactoryWithOptions(cs, 0, informers.WithNamespace(namespace), byComponent(published.ComponentDomain))
+	secretFactory := informers.NewSharedInformerFactoryWithOptions(cs, 0, informers.WithNamespace(namespace),
+		informers.WithTweakListOptions(func(o *metav1.ListOptions) {
+			o.LabelSelector = published.LabelComponent + " in (" + published.ComponentCredential + "," + published.ComponentNonceKey + ")"
+		}))
+	cms := cmFactory.Core().V1().ConfigMaps().Informer()
+	secrets := secretFactory.Core().V1().Secrets().Informer()
+	_ = cms.SetTransform(stripManagedFields)
+	_ = secrets.SetTransform(stripManagedFields)
+	_, _ = cms.AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc:    func(o any) { c.putDomain(o.(*corev1.ConfigMap)) },
+		UpdateFunc: func(_, o any) { c.putDomain(o.(*corev1.ConfigMap)) },
+		DeleteFunc: func(o any) { c.deleteDomain(o) },
+	})
+	_, _ = secrets.AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc:    func(o any) { c.putSecret(o.(*corev1.Secret)) },
+		UpdateFunc: func(_, o any) { c.putSecret(o.(*corev1.Secret)) },
+		DeleteFunc: func(o any) { c.deleteSecret(o) },
+	})
+	c.synced = []cache.InformerSynced{cms.HasSynced, secrets.HasSynced}
+	c.factory = multiFactory{cmFactory, secretFactory}
+	return c
+}
+
+// Start runs the watches and waits until the first listing arrived.
+func (c *Cluster) Start(ctx context.Context) error {
+	c.factory.Start(ctx.Done())
+	if !cache.WaitForCacheSync(ctx.Done(), c.synced...) {
+		return fmt.Errorf("while waiting for the published domains and credentials: %w", ctx.Err())
+	}
+	return nil
+}
+
+// Domain implements Directory.
+func (c *Cluster) Domain(host string) (*Domain, bool) {
+	c.mu.RLock()
+	d, ok := c.domains[host]
+	c.mu.RUnlock()
+	return d, ok
+}
+
+// Credential implements Directory. A credential counts only while its domain is served.
+func (c *Cluster) Credential(domain, user string) (*Credential, bool) {
+	c.mu.RLock()
+	cr, ok := c.creds[user+"@"+domain]
+	if ok {
+		_, ok = c.domains[domain]
+	}
+	c.mu.RUnlock()
+	return cr, ok
+}
+
+// ByAOR returns the credential of an AOR whatever the state of its domain.
+func (c *Cluster) ByAOR(aor string) (*Credential, bool) {
+	c.mu.RLock()
+	cr, ok := c.creds[aor]
+	c.mu.RUnlock()
+	return cr, ok
+}
+
+// Counts returns how many domains and credentials are known.
+func (c *Cluster) Counts() (domains, credentials int) {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return len(c.domains), len(c.creds)
+}
+
+func (c *Cluster) putDomain(cm *corev1.ConfigMap) {
+	d, err := published.DecodeDomainConfig(cm.Data[published.KeyConfigJSON])
+	if err != nil {
+		c.log.Error(err, "ignoring a published domain", "configMap", cm.Name)
+		return
+	}
+	c.mu.Lock()
+	if old, ok := c.domainOf[cm.Name]; ok && old != d.Domain {
+		delete(c.domains, old)
+	}
+	c.domains[d.Domain] = &d
+	c.domainOf[cm.Name] = d.Domain
+	c.mu.Unlock()
+}
+
+func (c *Cluster) deleteDomain(o any) {
+	cm, ok := unwrap[*corev1.ConfigMap](o)
+	if !ok {
+		return
+	}
+	c.mu.Lock()
+	delete(c.domains, c.domainOf[cm.Name])
+	delete(c.domainOf, cm.Name)
+	c.mu.Unlock()
+}
+
+func (c *Cluster) putSecret(s *corev1.Secret) {
+	if s.Name == published.NonceKeySecretName {
+		if f := c.OnNonceKey; f != nil {
+			f(s.Data[published.KeyNonceKey])
+		}
+		return
+	}
+	cr := credentialFrom(s)
+	if cr == nil {
+		c.log.Info("ignoring a credential secret without domain or extension", "secret", s.Name)
+		return
+	}
+	c.mu.Lock()
+	old, had := c.credAOR[s.Name]
+	if had && old != cr.AOR {
+		delete(c.creds, old)
+	}
+	c.creds[cr.AOR] = cr
+	c.credAOR[s.Name] = cr.AOR
+	c.mu.Unlock()
+	if had && old != cr.AOR && c.OnCredentialRemoved != nil {
+		c.OnCredentialRemoved(old)
+	}
+}
+
+func (c *Cluster) deleteSecret(o any) {
+	s, ok := unwrap[*corev1.Secret](o)
+	if !ok || s.Name == published.NonceKeySecretName {
+		return
+	}
+	c.mu.Lock()
+	aor, had := c.credAOR[s.Name]
+	delete(c.creds, aor)
+	delete(c.credAOR, s.Name)
+	c.mu.Unlock()
+	if had && c.OnCredentialRemoved != nil {
+		c.OnCredentialRemoved(aor)
+	}
+}
+
+func credentialFrom(s *corev1.Secret) *Credential {
+	domain, ext := string(s.Data[published.KeyDomain]), string(s.Data[published.KeyExtension])
+	if domain == "" || ext == "" {
+		return nil
+	}
+	cr := &Credential{
+		Namespace: s.Labels[published.LabelSourceNS],
+		Name:      s.Labels[published.LabelSourceName],
+		Extension: ext,
+		Domain:    domain,
+		AOR:       ext + "@" + domain,
+		HA1MD5:    string(s.Data[published.KeyHA1MD5]),
+		HA1SHA256: string(s.Data[published.KeyHA1SHA256]),
+	}
+	if v, err := strconv.ParseInt(string(s.Data[published.KeyMaxContacts]), 10, 32); err == nil && v > 0 {
+		cr.MaxContacts = int32(v)
+	}
+	return cr
+}
+
+// unwrap returns the object of a delete event, which may be a tombstone when the
+// watch missed the deletion.
+func unwrap[T any](o any) (T, bool) {
+	if t, ok := o.(cache.DeletedFinalStateUnknown); ok {
+		o = t.Obj
+	}
+	v, ok := o.(T)
+	return v, ok
+}

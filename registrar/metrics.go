@@ -1,0 +1,65 @@
+package registrar
+
+import (
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/voipbin/registrar-operator/registrar/directory"
+	"github.com/voipbin/registrar-operator/registrar/location"
+)
+
+// metrics is the registrar's Prometheus instrumentation. It implements the
+// observers of the SIP handler and of the status writer.
+type metrics struct {
+	registers    *prometheus.CounterVec
+	authFailures *prometheus.CounterVec
+	throttled    *prometheus.CounterVec
+	writes       *prometheus.CounterVec
+	writeLatency prometheus.Histogram
+}
+
+func newMetrics(reg prometheus.Registerer, table *location.Table, dir *directory.Cluster, pending func() int) *metrics {
+	m := &metrics{
+		registers: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "sip_register_requests_total", Help: "REGISTER requests answered, by outcome.",
+		}, []string{"outcome"}),
+		authFailures: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "sip_auth_failures_total", Help: "Digest authentication failures, by reason.",
+		}, []string{"reason"}),
+		throttled: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "sip_throttled_requests_total", Help: "Requests refused because their source or AOR failed too often.",
+		}, []string{"kind"}),
+		writes: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "registrar_status_writes_total", Help: "Extension status writes of bindings, by result.",
+		}, []string{"result"}),
+		writeLatency: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "registrar_status_write_duration_seconds", Help: "Latency of Extension status writes.",
+			Buckets: prometheus.ExponentialBuckets(0.001, 2, 14),
+		}),
+	}
+	reg.MustRegister(m.registers, m.authFailures, m.throttled, m.writes, m.writeLatency,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "sip_active_bindings", Help: "Bindings this replica holds."},
+			func() float64 { _, b := table.Len(); return float64(b) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "sip_registered_aors", Help: "AORs with a binding on this replica."},
+			func() float64 { a, _ := table.Len(); return float64(a) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "registrar_domains", Help: "Domains published to this replica."},
+			func() float64 { d, _ := dir.Counts(); return float64(d) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "registrar_credentials", Help: "Extension credentials published to this replica."},
+			func() float64 { _, c := dir.Counts(); return float64(c) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "registrar_status_pending", Help: "AORs whose bindings wait to be written into status."},
+			func() float64 { return float64(pending()) }),
+	)
+	return m
+}
+
+func (m *metrics) Register(outcome string)   { m.registers.WithLabelValues(outcome).Inc() }
+func (m *metrics) AuthFailure(reason string) { m.authFailures.WithLabelValues(reason).Inc() }
+func (m *metrics) Throttled(kind string)     { m.throttled.WithLabelValues(kind).Inc() }
+
+func (m *metrics) StatusWrite(result string, d time.Duration) {
+	m.writes.WithLabelValues(result).Inc()
+	m.writeLatency.Observe(d.Seconds())
+}

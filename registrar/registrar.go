@@ -1,0 +1,314 @@
+// Package registrar runs one registrar replica: it watches what the operator
+// published, answers SIP, and writes the bindings it holds into Extension status.
+package registrar
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync/atomic"
+	"time"
+
+	"github.com/emiago/sipgo"
+	"github.com/go-logr/logr"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"golang.org/x/sync/errgroup"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/voipbin/registrar-operator/controllers"
+	"github.com/voipbin/registrar-operator/registrar/digest"
+	"github.com/voipbin/registrar-operator/registrar/directory"
+	"github.com/voipbin/registrar-operator/registrar/location"
+	"github.com/voipbin/registrar-operator/registrar/server"
+	"github.com/voipbin/registrar-operator/registrar/status"
+	"github.com/voipbin/registrar-operator/registrar/throttle"
+)
+
+// Config is one replica's configuration, from its flags.
+type Config struct {
+	// Namespace is where the operator publishes domains, credentials and the nonce key.
+	Namespace string
+	// Name identifies this replica (its pod name) in Extension status.
+	Name string
+	// SIPAddress is host:port for SIP over UDP and TCP.
+	SIPAddress string
+	// Transports lists "udp" and/or "tcp".
+	Transports []string
+	// MetricsAddress and ProbeAddress serve /metrics and /healthz, /readyz; "0" disables.
+	MetricsAddress, ProbeAddress string
+	NonceLifetime                time.Duration
+	StatusLease                  time.Duration
+	StatusInterval               time.Duration
+	BySource, ByAOR              throttle.Config
+}
+
+// Registrar is a running replica.
+type Registrar struct {
+	cfg    Config
+	log    logr.Logger
+	dir    *directory.Cluster
+	table  *location.Table
+	writer *status.Writer
+	sip    *server.Registrar
+	ready  atomic.Bool
+	keyed  atomic.Bool
+	// SIPReady is closed once SIP listens; tests wait on it.
+	SIPReady chan struct{}
+	udp      net.PacketConn
+	tcp      net.Listener
+
+	restoreReader client.Reader
+}
+
+// New wires a replica to the cluster.
+func New(cfg Config, rc *rest.Config, log logr.Logger) (*Registrar, error) {
+	cs, err := kubernetes.NewForConfig(rc)
+	if err != nil {
+		return nil, fmt.Errorf("while creating the Kubernetes client: %w", err)
+	}
+	kc, err := client.New(rc, client.Options{Scheme: controllers.NewScheme()})
+	if err != nil {
+		return nil, fmt.Errorf("while creating the Kubernetes client: %w", err)
+	}
+	r := &Registrar{cfg: cfg, log: log, table: location.New(0), SIPReady: make(chan struct{})}
+	r.dir = directory.NewCluster(cs, cfg.Namespace, log.WithName("directory"))
+	r.writer = &status.Writer{
+		Client:    kc,
+		Registrar: cfg.Name,
+		Lease:     cfg.StatusLease,
+		Interval:  cfg.StatusInterval,
+		Table:     r.table,
+		Log:       log.WithName("status"),
+		Resolve: func(aor string) (types.NamespacedName, bool) {
+			c, ok := r.dir.ByAOR(aor)
+			if !ok {
+				return types.NamespacedName{}, false
+			}
+			return types.NamespacedName{Namespace: c.Namespace, Name: c.Name}, true
+		},
+	}
+	r.writer.Init()
+	r.table.OnChange = r.writer.Changed
+	r.sip = &server.Registrar{
+		Directory: r.dir,
+		Table:     r.table,
+		Nonces:    digest.NewNonceSigner(placeholderKey(), cfg.NonceLifetime),
+		Counts:    digest.NewNonceCounts(digest.DefaultNonceCountsCapacity, cfg.NonceLifetime),
+		BySource:  throttle.New(cfg.BySource),
+		ByAOR:     throttle.New(cfg.ByAOR),
+		Log:       log.WithName("sip"),
+	}
+	r.dir.OnCredentialRemoved = func(aor string) { r.table.Remove(aor) }
+	r.dir.OnNonceKey = func(key []byte) {
+		if err := digest.CheckKey(key); err != nil {
+			r.log.Error(err, "ignoring the published nonce key")
+			return
+		}
+		r.sip.Nonces.SetKey(key)
+		r.keyed.Store(true)
+	}
+	reg := prometheus.NewRegistry()
+	m := newMetrics(reg, r.table, r.dir, r.writer.Pending)
+	r.sip.Observer, r.writer.Metrics = m, m
+	if err := r.startHTTP(reg); err != nil {
+		return nil, err
+	}
+	// Listen now, so that a caller knows the ports before Run (":0" in tests).
+	if err := r.listen(); err != nil {
+		return nil, err
+	}
+	r.restoreReader = kc
+	return r, nil
+}
+
+// Run serves until ctx ends, then stops taking requests and flushes status.
+func (r *Registrar) Run(ctx context.Context) error {
+	if err := r.dir.Start(ctx); err != nil {
+		return err
+	}
+	if err := r.waitForNonceKey(ctx); err != nil {
+		return err
+	}
+	n, err := r.writer.Restore(ctx, r.restoreReader)
+	if err != nil {
+		return err
+	}
+	r.log.Info("restored bindings from Extension status", "bindings", n)
+
+	ua, err := sipgo.NewUA(sipgo.WithUserAgent("registrar-operator"))
+	if err != nil {
+		return fmt.Errorf("while creating the SIP user agent: %w", err)
+	}
+	srv, err := sipgo.NewServer(ua, sipgo.WithServerLogger(slog.New(logr.ToSlogHandler(r.log.WithName("sipgo")))))
+	if err != nil {
+		return fmt.Errorf("while creating the SIP server: %w", err)
+	}
+	srv.OnRegister(r.sip.OnRegister)
+	srv.OnAck(server.OnAck)
+
+	writerCtx, stopWriter := context.WithCancel(context.WithoutCancel(ctx))
+	writerDone := make(chan struct{})
+	go func() { r.writer.Run(writerCtx); close(writerDone) }()
+
+	g, gctx := errgroup.WithContext(ctx)
+	if r.udp != nil {
+		g.Go(func() error { return ignoreClosed(srv.ServeUDP(r.udp)) })
+	}
+	if r.tcp != nil {
+		g.Go(func() error { return ignoreClosed(srv.ServeTCP(r.tcp)) })
+	}
+	g.Go(func() error { r.expireLoop(gctx); return nil })
+	r.ready.Store(true)
+	close(r.SIPReady)
+	r.log.Info("serving SIP", "address", r.cfg.SIPAddress, "transports", r.cfg.Transports, "replica", r.cfg.Name)
+
+	<-gctx.Done()
+	r.ready.Store(false)
+	// Closing our listeners ends ServeUDP and ServeTCP; sipgo's Close does not.
+	if r.udp != nil {
+		_ = r.udp.Close()
+	}
+	if r.tcp != nil {
+		_ = r.tcp.Close()
+	}
+	_ = srv.Close()
+	_ = ua.Close()
+	err = g.Wait()
+	// The writer flushes what is pending before it returns.
+	stopWriter()
+	<-writerDone
+	return err
+}
+
+// Addresses returns where SIP listens, per transport.
+func (r *Registrar) Addresses() (udp, tcp string) {
+	if r.udp != nil {
+		udp = r.udp.LocalAddr().String()
+	}
+	if r.tcp != nil {
+		tcp = r.tcp.Addr().String()
+	}
+	return udp, tcp
+}
+
+// Table exposes the location table to tests and benchmarks.
+func (r *Registrar) Table() *location.Table { return r.table }
+
+func (r *Registrar) listen() error {
+	for _, t := range r.cfg.Transports {
+		switch t {
+		case "udp":
+			pc, err := net.ListenPacket("udp", r.cfg.SIPAddress)
+			if err != nil {
+				return fmt.Errorf("while listening for SIP over UDP on %s: %w", r.cfg.SIPAddress, err)
+			}
+			r.udp = pc
+		case "tcp":
+			addr := r.cfg.SIPAddress
+			if r.udp != nil {
+				// Same port for both when the UDP one was chosen by the kernel (":0").
+				addr = r.udp.LocalAddr().String()
+			}
+			l, err := net.Listen("tcp", addr)
+			if err != nil {
+				return fmt.Errorf("while listening for SIP over TCP on %s: %w", addr, err)
+			}
+			r.tcp = l
+		default:
+			return fmt.Errorf("unknown SIP transport %q: use udp or tcp", t)
+		}
+	}
+	return nil
+}
+
+func (r *Registrar) waitForNonceKey(ctx context.Context) error {
+	if r.keyed.Load() {
+		return nil
+	}
+	r.log.Info("waiting for the nonce key Secret the operator publishes", "namespace", r.cfg.Namespace)
+	t := time.NewTicker(100 * time.Millisecond)
+	defer t.Stop()
+	for !r.keyed.Load() {
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("while waiting for the nonce key: %w", ctx.Err())
+		case <-t.C:
+		}
+	}
+	return nil
+}
+
+// expireLoop drops bindings at their expiry, so status follows within a second.
+func (r *Registrar) expireLoop(ctx context.Context) {
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-t.C:
+			r.table.ExpireDue(now)
+		}
+	}
+}
+
+func (r *Registrar) startHTTP(reg *prometheus.Registry) error {
+	serve := func(addr string, mux *http.ServeMux) error {
+		if addr == "" || addr == "0" {
+			return nil
+		}
+		l, err := net.Listen("tcp", addr)
+		if err != nil {
+			return fmt.Errorf("while listening on %s: %w", addr, err)
+		}
+		s := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+		go func() { _ = s.Serve(l) }()
+		return nil
+	}
+	metrics := http.NewServeMux()
+	metrics.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	if err := serve(r.cfg.MetricsAddress, metrics); err != nil {
+		return err
+	}
+	probes := http.NewServeMux()
+	probes.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok")) })
+	probes.HandleFunc("/readyz", func(w http.ResponseWriter, _ *http.Request) {
+		if !r.ready.Load() {
+			http.Error(w, "not serving SIP yet", http.StatusServiceUnavailable)
+			return
+		}
+		_, _ = w.Write([]byte("ok"))
+	})
+	return serve(r.cfg.ProbeAddress, probes)
+}
+
+func ignoreClosed(err error) error {
+	if err == nil || errors.Is(err, net.ErrClosed) {
+		return nil
+	}
+	return err
+}
+
+// placeholderKey signs nothing that is ever accepted: it only fills the signer until
+// the published key arrives, and the replica serves no SIP before then.
+func placeholderKey() []byte {
+	k := make([]byte, digest.MinKeyLen)
+	for i := range k {
+		k[i] = byte(i*31 + 7)
+	}
+	return k
+}
+
+// Knows reports whether this replica has the credential of an AOR: a test waits on
+// it instead of sleeping through the watch delay.
+func (r *Registrar) Knows(aor string) bool {
+	_, ok := r.dir.ByAOR(aor)
+	return ok
+}

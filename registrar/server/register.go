@@ -1,0 +1,400 @@
+// Package server answers SIP requests: REGISTER per RFC 3261 §10.3 with digest
+// authentication (RFC 7616, RFC 8760), against the published directory and the
+// replica's location table.
+package server
+
+import (
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/emiago/sipgo/sip"
+	"github.com/go-logr/logr"
+
+	sipv1 "github.com/voipbin/registrar-operator/api/v1alpha1"
+	"github.com/voipbin/registrar-operator/registrar/digest"
+	"github.com/voipbin/registrar-operator/registrar/directory"
+	"github.com/voipbin/registrar-operator/registrar/location"
+	"github.com/voipbin/registrar-operator/registrar/throttle"
+)
+
+// Outcomes of a REGISTER, as metrics label them.
+const (
+	OutcomeRegistered   = "registered"
+	OutcomeChallenged   = "challenged"
+	OutcomeForbidden    = "forbidden"
+	OutcomeNotFound     = "not_found"
+	OutcomeBadRequest   = "bad_request"
+	OutcomeTooBrief     = "interval_too_brief"
+	OutcomeUnsupported  = "unsupported"
+	OutcomeThrottled    = "throttled"
+	OutcomeServerError  = "server_error"
+	OutcomeStaleNonce   = "stale_nonce"
+	OutcomeTooManyBinds = "too_many_contacts"
+)
+
+// maxUDPResponse keeps a 200 OK deliverable over UDP: sipgo refuses UDP writes over
+// 1300 bytes (RFC 3261 §18.1.1 keeps UDP messages 200 bytes under a 1500-byte MTU).
+const maxUDPResponse = 1300
+
+// Observer receives what the handler measures (Prometheus in production).
+type Observer interface {
+	Register(outcome string)
+	AuthFailure(reason string)
+	Throttled(kind string)
+}
+
+type nopObserver struct{}
+
+func (nopObserver) Register(string)    {}
+func (nopObserver) AuthFailure(string) {}
+func (nopObserver) Throttled(string)   {}
+
+// Registrar answers REGISTER requests. Its fields are set once before use.
+type Registrar struct {
+	Directory directory.Directory
+	Table     *location.Table
+	Nonces    *digest.NonceSigner
+	Counts    *digest.NonceCounts
+	// BySource and ByAOR throttle repeated authentication failures; nil disables.
+	BySource, ByAOR *throttle.Limiter
+	Observer        Observer
+	Log             logr.Logger
+	// Now is the clock; tests may replace it.
+	Now func() time.Time
+}
+
+// OnRegister is the sipgo handler.
+func (r *Registrar) OnRegister(req *sip.Request, tx sip.ServerTransaction) {
+	res := r.Handle(req)
+	if err := tx.Respond(res); err != nil {
+		r.Log.V(1).Info("could not send the REGISTER response", "status", res.StatusCode, "source", req.Source(), "error", err.Error())
+	}
+}
+
+// OnAck ignores ACKs that match no INVITE transaction: the reference service's flow
+// draws one after each REGISTER response. ACK is never answered (RFC 3261 §17).
+func OnAck(*sip.Request, sip.ServerTransaction) {}
+
+// Handle turns a REGISTER into its response; it does no I/O.
+func (r *Registrar) Handle(req *sip.Request) *sip.Response {
+	res, outcome := r.handle(req)
+	r.observer().Register(outcome)
+	return res
+}
+
+func (r *Registrar) handle(req *sip.Request) (*sip.Response, string) {
+	now := r.now()
+	src := req.Source()
+	srcKey := sourceHost(src)
+	if blocked, after := r.BySource.Blocked(srcKey, now); blocked {
+		r.observer().Throttled("source")
+		return throttled(req, after), OutcomeThrottled
+	}
+	// Via too: without it the response could not be routed back (RFC 3261 §8.1.1).
+	if req.To() == nil || req.From() == nil || req.CallID() == nil || req.CSeq() == nil || req.Via() == nil {
+		return respond(req, sip.StatusBadRequest, "Missing Mandatory Header"), OutcomeBadRequest
+	}
+	// §10.3 step 1: the Request-URI names a domain this registrar serves.
+	dom, ok := r.Directory.Domain(strings.ToLower(req.Recipient.Host))
+	if !ok {
+		return respond(req, sip.StatusNotFound, "Domain Not Served"), OutcomeNotFound
+	}
+	// Step 2: extensions we do not support.
+	if tags := requiredExtensions(req); len(tags) > 0 {
+		res := respond(req, 420, "Bad Extension")
+		res.AppendHeader(sip.NewHeader("Unsupported", strings.Join(tags, ", ")))
+		return res, OutcomeUnsupported
+	}
+	// Step 4 (read first: the credentials must match it): the AOR from To.
+	to := req.To().Address
+	if to.User == "" || !strings.EqualFold(to.Host, dom.Domain) {
+		return respond(req, sip.StatusNotFound, "Not Found"), OutcomeNotFound
+	}
+	aor := to.User + "@" + dom.Domain
+	// Step 3: authentication.
+	cred, res, outcome := r.authenticate(req, dom, to.User, aor, srcKey, now)
+	if res != nil {
+		return res, outcome
+	}
+	return r.bind(req, dom, cred, aor, src, now)
+}
+
+// authenticate checks the digest answer, or challenges. It answers every failure
+// alike, so that a wrong password, an unknown and a disabled extension look the same.
+func (r *Registrar) authenticate(req *sip.Request, dom *directory.Domain, user, aor, srcKey string, now time.Time) (*directory.Credential, *sip.Response, string) {
+	c, err := credentialsFor(req, dom.Realm)
+	if errors.Is(err, errNoCredentials) {
+		return nil, r.challenge(req, dom, now, false), OutcomeChallenged
+	}
+	if err != nil {
+		return nil, respond(req, sip.StatusBadRequest, "Malformed Credentials"), OutcomeBadRequest
+	}
+	// Credentials for another realm answer another challenge (RFC 3261 §22.3).
+	if c.Realm != dom.Realm {
+		return nil, r.challenge(req, dom, now, false), OutcomeChallenged
+	}
+	// The answer must have been computed for this Request-URI (RFC 7616 §3.4.6);
+	// digest.Verify leaves that check to its caller.
+	if !digestURIMatches(c.URI, &req.Recipient) {
+		return nil, respond(req, sip.StatusBadRequest, "Digest URI Mismatch"), OutcomeBadRequest
+	}
+	alg, ok := digest.AlgorithmOf(c)
+	if !ok || !offers(dom, alg) {
+		return nil, r.challenge(req, dom, now, false), OutcomeChallenged
+	}
+	nonceErr := r.Nonces.Check(c.Nonce, dom.Realm, now)
+	if errors.Is(nonceErr, digest.ErrNonceInvalid) {
+		r.observer().AuthFailure("bad_nonce")
+		return nil, r.challenge(req, dom, now, false), OutcomeChallenged
+	}
+	if blocked, after := r.ByAOR.Blocked(aor, now); blocked {
+		r.observer().Throttled("aor")
+		return nil, throttled(req, after), OutcomeThrottled
+	}
+	cred, known := r.Directory.Credential(dom.Domain, user)
+	ha1 := ""
+	if known {
+		ha1 = cred.HA1(alg)
+	}
+	// The digest username must be the AOR's user (a device may not register others).
+	if c.Username != user || !known || ha1 == "" || !digest.Verify(c, sip.REGISTER.String(), ha1) {
+		r.observer().AuthFailure("wrong_credentials")
+		r.BySource.Failure(srcKey, now)
+		r.ByAOR.Failure(aor, now)
+		return nil, respond(req, sip.StatusForbidden, "Forbidden"), OutcomeForbidden
+	}
+	// The password was right; an expired nonce only needs a fresh one (stale=true:
+	// the device retries without asking its user).
+	if nonceErr != nil {
+		return nil, r.challenge(req, dom, now, true), OutcomeStaleNonce
+	}
+	if !r.Counts.Use(c.Nonce, c.NonceCount(), now) {
+		r.observer().AuthFailure("replay")
+		return nil, r.challenge(req, dom, now, true), OutcomeChallenged
+	}
+	return cred, nil, ""
+}
+
+func offers(dom *directory.Domain, alg sipv1.DigestAlgorithm) bool {
+	if len(dom.Algorithms) == 0 {
+		return alg == sipv1.DigestMD5
+	}
+	for _, a := range dom.Algorithms {
+		if a == alg {
+			return true
+		}
+	}
+	return false
+}
+
+// challenge answers 407 Proxy-Authenticate or 401 WWW-Authenticate, one challenge
+// per algorithm the domain offers, the preferred first (RFC 8760 §2.4).
+func (r *Registrar) challenge(req *sip.Request, dom *directory.Domain, now time.Time, stale bool) *sip.Response {
+	code, reason, header := sip.StatusProxyAuthRequired, "Proxy Authentication Required", "Proxy-Authenticate"
+	if dom.Challenge == sipv1.ChallengeWWWAuthenticate {
+		code, reason, header = sip.StatusUnauthorized, "Unauthorized", "WWW-Authenticate"
+	}
+	res := respond(req, code, reason)
+	nonce := r.Nonces.Issue(dom.Realm, now)
+	algs := dom.Algorithms
+	if len(algs) == 0 {
+		algs = []sipv1.DigestAlgorithm{sipv1.DigestMD5}
+	}
+	for _, alg := range algs {
+		ch := digest.Challenge{Realm: dom.Realm, Nonce: nonce, Algorithm: alg, Stale: stale}
+		res.AppendHeader(sip.NewHeader(header, ch.String()))
+	}
+	return res
+}
+
+// bind applies the REGISTER to the location table (§10.3 steps 5 to 8) and answers
+// with every current binding (step 9).
+func (r *Registrar) bind(req *sip.Request, dom *directory.Domain, cred *directory.Credential, aor, src string, now time.Time) (*sip.Response, string) {
+	lr := location.Request{
+		AOR:       aor,
+		CallID:    req.CallID().Value(),
+		CSeq:      req.CSeq().SeqNo,
+		Source:    src,
+		Transport: strings.ToUpper(req.Transport()),
+		Now:       now,
+	}
+	if ua := firstHeader(req, "User-Agent"); ua != nil {
+		lr.UserAgent = truncateUTF8(ua.Value(), maxUserAgentLen)
+	}
+	var err error
+	if lr.Expires, err = headerExpires(req); err != nil {
+		return respond(req, sip.StatusBadRequest, "Malformed Expires"), OutcomeBadRequest
+	}
+	var contacts [4]location.ContactUpdate // room for the usual request, one allocation
+	lr.Contacts = contacts[:0]
+	for _, h := range req.Headers() {
+		ch, ok := h.(*sip.ContactHeader) // the parser makes every Contact (and m) one
+		if !ok {
+			if strings.EqualFold(h.Name(), "Contact") { // built by hand, unparsed
+				return respond(req, sip.StatusBadRequest, "Malformed Contact"), OutcomeBadRequest
+			}
+			continue
+		}
+		if ch.Address.Wildcard {
+			lr.Wildcard = true
+			continue
+		}
+		v, has := contactExpires(ch.Params)
+		exp, err := parseExpires(v, has)
+		if err != nil {
+			return respond(req, sip.StatusBadRequest, "Malformed Contact Expires"), OutcomeBadRequest
+		}
+		lr.Contacts = append(lr.Contacts, location.ContactUpdate{URI: ch.Address.String(), Expires: exp})
+	}
+	if cred.MaxContacts > 0 {
+		lr.MaxContacts = int(cred.MaxContacts)
+	}
+	var room [4]location.Binding // the usual AOR's bindings, without allocating
+	bindings, err := r.Table.RegisterAppend(room[:0], lr, policyOf(dom))
+	if err != nil {
+		return r.refused(req, aor, err)
+	}
+	return r.ok(req, lr, bindings, now), OutcomeRegistered
+}
+
+// refused answers a REGISTER the location table refused. Kept apart from bind so that
+// the error target errors.As needs is only allocated when there is an error.
+func (r *Registrar) refused(req *sip.Request, aor string, err error) (*sip.Response, string) {
+	var brief *location.IntervalTooBriefError
+	switch {
+	case errors.As(err, &brief):
+		res := respond(req, sip.StatusIntervalToBrief, "Interval Too Brief")
+		res.AppendHeader(sip.NewHeader("Min-Expires", strconv.Itoa(int(brief.MinExpires))))
+		return res, OutcomeTooBrief
+	case errors.Is(err, location.ErrBadWildcard):
+		return respond(req, sip.StatusBadRequest, "Invalid Wildcard"), OutcomeBadRequest
+	case errors.Is(err, location.ErrTooManyContacts):
+		return respond(req, sip.StatusForbidden, "Too Many Contacts"), OutcomeTooManyBinds
+	case errors.Is(err, location.ErrOutOfOrder):
+		return respond(req, sip.StatusInternalServerError, "Out Of Order Request"), OutcomeServerError
+	}
+	r.Log.Error(err, "while applying a REGISTER", "aor", aor)
+	return respond(req, sip.StatusInternalServerError, "Server Internal Error"), OutcomeServerError
+}
+
+// ok builds the 200 OK: every binding with its remaining expiry, and Date. Over UDP
+// it lists as many bindings as fit in maxUDPResponse, this request's first.
+func (r *Registrar) ok(req *sip.Request, lr location.Request, bindings []location.Binding, now time.Time) *sip.Response {
+	res := respond(req, sip.StatusOK, "OK")
+	res.AppendHeader(sip.NewHeader("Date", httpDate(now)))
+	// Over UDP only: a budget gone negative (huge copied headers) must still limit.
+	limited, budget := lr.Transport == "UDP", 0
+	if limited {
+		var n byteCounter // the size without rendering the response into a string
+		res.StringWrite(&n)
+		budget = maxUDPResponse - int(n)
+	}
+	for _, b := range orderForResponse(bindings, lr.Contacts) {
+		v := b.ContactValue(now)
+		if limited {
+			need := len("Contact: ") + len(v) + len("\r\n")
+			if need > budget {
+				r.Log.V(1).Info("200 OK lists fewer bindings than the AOR has: UDP size limit", "aor", lr.AOR)
+				break
+			}
+			budget -= need
+		}
+		res.AppendHeader(sip.NewHeader("Contact", v))
+	}
+	return res
+}
+
+// orderForResponse puts the bindings this request touched first, keeping the order
+// within each group. It reorders bs, which the location table returned for us alone,
+// in place: at most a few dozen bindings, so moving them costs less than allocating.
+func orderForResponse(bs []location.Binding, touched []location.ContactUpdate) []location.Binding {
+	if len(touched) == 0 || len(bs) < 2 {
+		return bs
+	}
+	front := 0
+	for i := range bs {
+		for _, c := range touched {
+			if location.URIEqual(bs[i].URI, c.URI) {
+				b := bs[i]
+				copy(bs[front+1:i+1], bs[front:i])
+				bs[front] = b
+				front++
+				break
+			}
+		}
+	}
+	return bs
+}
+
+// dateCache holds the Date header value of the current second: formatting it is a
+// good part of building a 200 OK, and every 200 within a second carries the same.
+var dateCache atomic.Pointer[cachedDate]
+
+type cachedDate struct {
+	unix  int64
+	value string
+}
+
+// httpDate renders now as an RFC 1123 date in GMT, the SIP-date of RFC 3261 §20.17.
+func httpDate(now time.Time) string {
+	sec := now.Unix()
+	if d := dateCache.Load(); d != nil && d.unix == sec {
+		return d.value
+	}
+	d := &cachedDate{unix: sec, value: now.UTC().Format(http.TimeFormat)}
+	dateCache.Store(d)
+	return d.value
+}
+
+// policyOf is the domain's registration policy, zero fields taking the CRD defaults
+// (60/3600/7200 s, 3 contacts, ReplaceOldest) as the location table expects: a zero
+// MaxContacts would otherwise allow a single contact and a zero MaxExpires none.
+func policyOf(d *directory.Domain) location.Policy {
+	return location.PolicyFrom(sipv1.RegistrationPolicy{
+		MinExpires:     d.MinExpires,
+		DefaultExpires: d.DefaultExpires,
+		MaxExpires:     d.MaxExpires,
+		MaxContacts:    d.MaxContacts,
+		OnMaxContacts:  d.OnMaxContacts,
+	})
+}
+
+// byteCounter is an io.StringWriter that only counts.
+type byteCounter int
+
+func (n *byteCounter) WriteString(s string) (int, error) {
+	*n += byteCounter(len(s))
+	return len(s), nil
+}
+
+func respond(req *sip.Request, code int, reason string) *sip.Response {
+	return sip.NewResponseFromRequest(req, code, reason, nil)
+}
+
+// throttled answers a blocked source or AOR: 403 with Retry-After, small so that it
+// amplifies nothing.
+func throttled(req *sip.Request, after time.Duration) *sip.Response {
+	res := respond(req, sip.StatusForbidden, "Too Many Failed Attempts")
+	// Whole seconds, rounded up so that a retry at the advertised time is not blocked.
+	secs := max(int64((after+time.Second-1)/time.Second), 1)
+	res.AppendHeader(sip.NewHeader("Retry-After", strconv.FormatInt(secs, 10)))
+	return res
+}
+
+func (r *Registrar) observer() Observer {
+	if r.Observer == nil {
+		return nopObserver{}
+	}
+	return r.Observer
+}
+
+func (r *Registrar) now() time.Time {
+	if r.Now != nil {
+		return r.Now()
+	}
+	return time.Now()
+}

@@ -1,0 +1,59 @@
+package registrar_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"testing"
+	"time"
+)
+
+// sippRun is one SIPp run of a scenario against a registrar.
+type sippRun struct {
+	Scenario  string // file under testdata/sipp
+	Transport string // "udp" or "tcp"
+	Target    string // host:port of the registrar
+	LocalIP   string
+	User      string
+	Domain    string
+	Password  string
+	Expires   int
+}
+
+// run plays the scenario once and returns SIPp's output when it fails.
+func (s sippRun) run(t *testing.T) error {
+	t.Helper()
+	mode := map[string]string{"udp": "u1", "tcp": "t1"}[s.Transport]
+	host, port, _ := net.SplitHostPort(s.Target)
+	dir := t.TempDir()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "sipp",
+		"-sf", filepath.Join("testdata", "sipp", s.Scenario),
+		"-t", mode, "-i", s.LocalIP,
+		"-m", "1", "-nostdin", "-timeout", "15s", "-timeout_error", "-recv_timeout", "5s",
+		"-au", s.User, "-ap", s.Password, "-auth_uri", s.Domain, // SIPp prefixes sip:
+		"-key", "domain", s.Domain, "-key", "user", s.User, "-key", "expires", strconv.Itoa(s.Expires),
+		"-trace_err", "-error_file", filepath.Join(dir, "errors.log"),
+		host+":"+port)
+	cmd.Dir = "."
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Run(); err != nil {
+		errs, _ := exec.Command("cat", filepath.Join(dir, "errors.log")).Output()
+		return fmt.Errorf("sipp %s over %s: %w\n%s\n%s", s.Scenario, s.Transport, err, lastLines(out.String(), 15), errs)
+	}
+	return nil
+}
+
+func lastLines(s string, n int) string {
+	lines := bytes.Split([]byte(s), []byte("\n"))
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return string(bytes.Join(lines, []byte("\n")))
+}

@@ -1,0 +1,263 @@
+// Package status writes the bindings a registrar replica holds into the status of
+// their Extensions, and reads them back when the replica starts.
+//
+// Each replica applies status.bindings server-side with a field manager of its own,
+// so it owns exactly its entries (the list is keyed by contact URI): it never tramples
+// another replica's bindings or the operator's conditions.
+//
+// What status claims stays true within a bound, the lease: a binding shown in status
+// is alive, or died less than Lease ago. The replica writes each binding with
+// expiresAt = its real expiry + Lease and rewrites it only when a refresh carries the
+// real expiry to within leaseMargin of that, so a device refreshing every 60 s costs
+// one write per Lease/60 s refreshes instead of one per refresh. The replica removes a
+// binding from status as soon as it expires or is removed; only when the replica is
+// gone does the operator prune it, at expiresAt.
+package status
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/go-logr/logr"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	sipv1 "github.com/voipbin/registrar-operator/api/v1alpha1"
+	"github.com/voipbin/registrar-operator/registrar/location"
+)
+
+// leaseMargin is how long before a published lease runs out the writer renews it.
+const leaseMargin = 30 * time.Second
+
+// Writer coalesces binding changes into server-side applies of Extension status.
+type Writer struct {
+	Client client.Client
+	// Registrar is this replica's name (its pod name), written into each binding.
+	Registrar string
+	// Lease bounds how long a dead binding may stay in status; see the package doc.
+	Lease time.Duration
+	// Interval is the coalescing window: changes within it become one write per AOR.
+	Interval time.Duration
+	Table    *location.Table
+	// Resolve names the Extension of an AOR.
+	Resolve func(aor string) (types.NamespacedName, bool)
+	Log     logr.Logger
+	Metrics Observer
+
+	mu      sync.Mutex
+	dirty   map[string]struct{}
+	targets map[string]types.NamespacedName // where each AOR was last written
+	leases  map[string]time.Time            // earliest published expiresAt per AOR
+	kick    chan struct{}
+}
+
+// Observer receives the writer's measurements (Prometheus in production).
+type Observer interface {
+	StatusWrite(result string, d time.Duration)
+}
+
+// Init prepares the writer; call it before Changed or Run.
+func (w *Writer) Init() {
+	w.dirty = map[string]struct{}{}
+	w.targets = map[string]types.NamespacedName{}
+	w.leases = map[string]time.Time{}
+	w.kick = make(chan struct{}, 1)
+}
+
+// Changed marks an AOR for writing. It is the location table's OnChange: cheap and
+// never blocking.
+func (w *Writer) Changed(aor string) {
+	w.mu.Lock()
+	w.dirty[aor] = struct{}{}
+	w.mu.Unlock()
+	select {
+	case w.kick <- struct{}{}:
+	default:
+	}
+}
+
+// Pending counts the AORs waiting to be written.
+func (w *Writer) Pending() int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return len(w.dirty)
+}
+
+// Run writes changes until ctx ends, then makes a last attempt to flush.
+func (w *Writer) Run(ctx context.Context) {
+	leaseScan := time.NewTicker(leaseMargin / 6)
+	defer leaseScan.Stop()
+	retry := time.NewTicker(time.Second)
+	defer retry.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			flushCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+			w.Flush(flushCtx)
+			cancel()
+			return
+		case <-w.kick:
+			// Let a burst of changes gather before writing.
+			select {
+			case <-time.After(w.Interval):
+			case <-ctx.Done():
+				continue
+			}
+		case <-retry.C:
+		case <-leaseScan.C:
+			w.markExpiringLeases(time.Now())
+		}
+		w.Flush(ctx)
+	}
+}
+
+// Flush writes every dirty AOR once. Those that fail stay dirty and are retried:
+// while the API server is away, changes queue here (one entry per AOR, the latest
+// state wins) and land when it returns.
+func (w *Writer) Flush(ctx context.Context) {
+	w.mu.Lock()
+	batch := make([]string, 0, len(w.dirty))
+	for aor := range w.dirty {
+		batch = append(batch, aor)
+	}
+	clear(w.dirty)
+	w.mu.Unlock()
+	for _, aor := range batch {
+		if err := w.write(ctx, aor); err != nil {
+			w.Log.Error(err, "while writing bindings into status; will retry", "aor", aor)
+			w.mu.Lock()
+			w.dirty[aor] = struct{}{}
+			w.mu.Unlock()
+		}
+	}
+}
+
+// Restored records bindings read back at start-up as already published, so that a
+// restart does not rewrite every status.
+func (w *Writer) Restored(aor string, target types.NamespacedName, earliestLease time.Time) {
+	w.mu.Lock()
+	w.targets[aor] = target
+	w.leases[aor] = earliestLease
+	w.mu.Unlock()
+}
+
+// markExpiringLeases marks AORs whose bindings were refreshed past their published lease.
+func (w *Writer) markExpiringLeases(now time.Time) {
+	var due []string
+	w.Table.Range(func(aor string, bs []location.Binding) bool {
+		var latest time.Time
+		for _, b := range bs {
+			if b.ExpiresAt.After(latest) {
+				latest = b.ExpiresAt
+			}
+		}
+		w.mu.Lock()
+		lease, ok := w.leases[aor]
+		w.mu.Unlock()
+		if !ok || latest.Add(leaseMargin).After(lease) {
+			due = append(due, aor)
+		}
+		return true
+	})
+	for _, aor := range due {
+		w.Changed(aor)
+	}
+	_ = now
+}
+
+func (w *Writer) write(ctx context.Context, aor string) error {
+	w.mu.Lock()
+	target, known := w.targets[aor]
+	w.mu.Unlock()
+	if nn, ok := w.Resolve(aor); ok {
+		target, known = nn, true
+	}
+	if !known {
+		return nil // never written and no Extension to write to
+	}
+	bindings := w.Table.Snapshot(aor)
+	now := time.Now()
+	out := make([]sipv1.Binding, 0, len(bindings))
+	var earliest time.Time
+	for _, b := range bindings {
+		if !b.Live(now) {
+			continue
+		}
+		a := b.ToAPI(w.Registrar)
+		// metav1.Time keeps whole seconds: round the lease up so it never undercuts.
+		a.ExpiresAt = metav1.NewTime(b.ExpiresAt.Add(w.Lease).Truncate(time.Second).Add(time.Second))
+		if earliest.IsZero() || a.ExpiresAt.Time.Before(earliest) {
+			earliest = a.ExpiresAt.Time
+		}
+		out = append(out, a)
+	}
+	start := time.Now()
+	err := w.apply(ctx, target, out)
+	result := "ok"
+	switch {
+	case apierrors.IsNotFound(err):
+		result, err = "gone", nil // the Extension is gone, and its bindings with it
+	case err != nil:
+		result = "error"
+	}
+	if w.Metrics != nil {
+		w.Metrics.StatusWrite(result, time.Since(start))
+	}
+	if err != nil {
+		return err
+	}
+	w.mu.Lock()
+	if len(out) == 0 || result == "gone" {
+		delete(w.leases, aor)
+		delete(w.targets, aor)
+	} else {
+		w.leases[aor] = earliest
+		w.targets[aor] = target
+	}
+	w.mu.Unlock()
+	return nil
+}
+
+// applyBody is the server-side apply document: only status.bindings, only ours.
+type applyBody struct {
+	APIVersion string            `json:"apiVersion"`
+	Kind       string            `json:"kind"`
+	Metadata   applyMeta         `json:"metadata"`
+	Status     applyStatusFields `json:"status"`
+}
+
+type applyMeta struct {
+	Name      string `json:"name"`
+	Namespace string `json:"namespace"`
+}
+
+type applyStatusFields struct {
+	Bindings []sipv1.Binding `json:"bindings"`
+}
+
+func (w *Writer) apply(ctx context.Context, target types.NamespacedName, bindings []sipv1.Binding) error {
+	body, err := json.Marshal(applyBody{
+		APIVersion: sipv1.GroupVersion.String(),
+		Kind:       "Extension",
+		Metadata:   applyMeta{Name: target.Name, Namespace: target.Namespace},
+		Status:     applyStatusFields{Bindings: bindings},
+	})
+	if err != nil {
+		return fmt.Errorf("while encoding the bindings: %w", err)
+	}
+	ext := &sipv1.Extension{ObjectMeta: metav1.ObjectMeta{Namespace: target.Namespace, Name: target.Name}}
+	// Force: a device that moved here from a dead replica takes its entry over.
+	if err := w.Client.Status().Patch(ctx, ext, client.RawPatch(types.ApplyPatchType, body),
+		client.FieldOwner(FieldManager(w.Registrar)), client.ForceOwnership); err != nil {
+		return fmt.Errorf("while applying the bindings of %s: %w", target, err)
+	}
+	return nil
+}
+
+// FieldManager is the server-side apply field manager of a registrar replica.
+func FieldManager(registrar string) string { return "registrar/" + registrar }
