@@ -133,10 +133,12 @@ type DomainStatus struct {
 	Realm string `json:"realm,omitempty"`
 
 	// Extensions counts the Extensions that refer to this Domain.
+	// +kubebuilder:default=0
 	// +optional
 	Extensions int32 `json:"extensions"`
 
 	// RegisteredExtensions counts the Extensions with at least one live binding.
+	// +kubebuilder:default=0
 	// +optional
 	RegisteredExtensions int32 `json:"registeredExtensions"`
 

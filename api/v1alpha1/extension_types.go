@@ -106,6 +106,7 @@ type ExtensionStatus struct {
 	Bindings []Binding `json:"bindings,omitempty"`
 
 	// Contacts counts the bindings.
+	// +kubebuilder:default=0
 	// +optional
 	Contacts int32 `json:"contacts"`
 

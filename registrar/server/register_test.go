@@ -467,21 +467,21 @@ func TestExpiresPrecedenceAndLoweringToMax(t *testing.T) {
 
 // §10.3 step 6: an interval below the minimum, other than 0, is 423 with Min-Expires.
 func TestIntervalBelowMinimumIs423WithMinExpires(t *testing.T) {
-	for _, tc := range []struct{ name, contactParam, header string }{
-		{"Expires header", "", "30"},
-		{"contact parameter", ";expires=1", "3600"},
-		{"one of two contacts", "", ""}, // second contact below; see below
+	for _, tc := range []struct {
+		name, contactParam, header string
+		more                       []string // further Contact values
+	}{
+		{"Expires header", "", "30", nil},
+		{"contact parameter", ";expires=1", "3600", nil},
+		{"one of two contacts", "", "", []string{"<sip:1001@198.51.100.1>;expires=119"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			e := newEnv(t)
 			e.dom.MinExpires = 120
 			d := e.device(testUser, testPassword)
 			res := d.register(func(m *msg) {
-				m.contacts = []string{d.contact + tc.contactParam}
+				m.contacts = append([]string{d.contact + tc.contactParam}, tc.more...)
 				m.expires = tc.header
-				if tc.name == "one of two contacts" {
-					m.contacts = append(m.contacts, "<sip:1001@198.51.100.1>;expires=119")
-				}
 			})
 			mustStatus(t, res, sip.StatusIntervalToBrief, "Interval Too Brief")
 			if got := headerValues(res, "Min-Expires"); !slices.Equal(got, []string{"120"}) {
