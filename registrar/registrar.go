@@ -6,13 +6,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"net"
 	"net/http"
 	"sync/atomic"
 	"time"
 
 	"github.com/emiago/sipgo"
+	"github.com/emiago/sipgo/sip"
 	"github.com/go-logr/logr"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -142,11 +142,12 @@ func (r *Registrar) Run(ctx context.Context) error {
 	}
 	r.log.Info("restored bindings from Extension status", "bindings", n)
 
+	sip.SetDefaultLogger(sipgoLogger(r.log.WithName("sipgo")))
 	ua, err := sipgo.NewUA(sipgo.WithUserAgent("registrar-operator"))
 	if err != nil {
 		return fmt.Errorf("while creating the SIP user agent: %w", err)
 	}
-	srv, err := sipgo.NewServer(ua, sipgo.WithServerLogger(slog.New(logr.ToSlogHandler(r.log.WithName("sipgo")))))
+	srv, err := sipgo.NewServer(ua, sipgo.WithServerLogger(sipgoLogger(r.log.WithName("sipgo"))))
 	if err != nil {
 		return fmt.Errorf("while creating the SIP server: %w", err)
 	}

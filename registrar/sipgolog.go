@@ -1,0 +1,62 @@
+package registrar
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+
+	"github.com/go-logr/logr"
+)
+
+// withheldAttrs are attributes sipgo fills with raw message bytes (on a parse failure,
+// for instance): they may hold an Authorization header, and a hostile sender chooses
+// them, so they never reach our logs.
+var withheldAttrs = map[string]bool{"data": true}
+
+// sipgoLogger bridges sipgo's slog logging to logr, withholding raw message bytes and
+// lowering sipgo's errors about unparsable input to debug: on the open internet they
+// are routine, and each one would otherwise be an error line an attacker can flood.
+func sipgoLogger(log logr.Logger) *slog.Logger {
+	return slog.New(&redactingHandler{next: logr.ToSlogHandler(log)})
+}
+
+type redactingHandler struct{ next slog.Handler }
+
+func (h *redactingHandler) Enabled(ctx context.Context, l slog.Level) bool {
+	return h.next.Enabled(ctx, l)
+}
+
+func (h *redactingHandler) Handle(ctx context.Context, r slog.Record) error {
+	out := slog.NewRecord(r.Time, r.Level, r.Message, r.PC)
+	withheld := false
+	r.Attrs(func(a slog.Attr) bool {
+		if withheldAttrs[a.Key] {
+			withheld = true
+			a = slog.String(a.Key, fmt.Sprintf("<%d bytes withheld>", len(a.Value.String())))
+		}
+		out.AddAttrs(a)
+		return true
+	})
+	if withheld && out.Level > slog.LevelDebug {
+		out.Level = slog.LevelDebug
+		if !h.next.Enabled(ctx, out.Level) {
+			return nil
+		}
+	}
+	return h.next.Handle(ctx, out)
+}
+
+func (h *redactingHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
+	kept := make([]slog.Attr, 0, len(attrs))
+	for _, a := range attrs {
+		if withheldAttrs[a.Key] {
+			a = slog.String(a.Key, "<withheld>")
+		}
+		kept = append(kept, a)
+	}
+	return &redactingHandler{next: h.next.WithAttrs(kept)}
+}
+
+func (h *redactingHandler) WithGroup(name string) slog.Handler {
+	return &redactingHandler{next: h.next.WithGroup(name)}
+}

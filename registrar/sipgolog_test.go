@@ -1,0 +1,34 @@
+package registrar
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+
+	"github.com/go-logr/logr/funcr"
+)
+
+// sipgo logs the raw bytes of a message it cannot parse; they may carry credentials.
+func TestSipgoLoggerWithholdsRawMessages(t *testing.T) {
+	var out bytes.Buffer
+	sink := funcr.New(func(prefix, args string) { out.WriteString(args + "\n") }, funcr.Options{Verbosity: 10})
+	log := sipgoLogger(sink)
+	secret := `REGISTER sip:x SIP/2.0` + "\r\n" + `Authorization: Digest username="1001", response="6629fae49393a05397450978507c4ef1"`
+	log.Error("failed to parse", "data", secret, "error", "bad start line")
+	log.With("data", secret).Info("with attrs")
+	if strings.Contains(out.String(), "6629fae4") || strings.Contains(out.String(), "Authorization") {
+		t.Fatalf("raw message reached the log:\n%s", out.String())
+	}
+	if !strings.Contains(out.String(), "bytes withheld") {
+		t.Fatalf("the withheld attribute is not marked:\n%s", out.String())
+	}
+}
+
+func TestSipgoParseErrorsAreDebugOnly(t *testing.T) {
+	var out bytes.Buffer
+	sink := funcr.New(func(prefix, args string) { out.WriteString(args + "\n") }, funcr.Options{Verbosity: 0})
+	sipgoLogger(sink).Error("failed to parse", "data", "garbage", "error", "bad start line")
+	if out.Len() != 0 {
+		t.Fatalf("a parse failure of hostile input logged at error level:\n%s", out.String())
+	}
+}
