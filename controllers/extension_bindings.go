@@ -18,7 +18,7 @@ func (r *ExtensionReconciler) pruneExpiredBindings(ctx context.Context, ext *sip
 	var next time.Time
 	kept := ext.Status.Bindings[:0:0]
 	for _, b := range ext.Status.Bindings {
-		if !b.ExpiresAt.Time.After(now) {
+		if !b.ExpiresAt.After(now) {
 			continue
 		}
 		kept = append(kept, b)

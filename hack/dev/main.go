@@ -61,7 +61,7 @@ func run(sipAddr, stateDir string, verbose bool) error {
 	if err != nil {
 		return err
 	}
-	defer logFile.Close()
+	defer func() { _ = logFile.Close() }()
 	var logOut io.Writer = logFile
 	if verbose {
 		logOut = io.MultiWriter(logFile, os.Stderr)
@@ -143,7 +143,9 @@ func run(sipAddr, stateDir string, verbose bool) error {
 	if err := <-regDone; err != nil {
 		fmt.Fprintln(os.Stderr, "registrar:", err)
 	}
-	<-mgrDone
+	if err := <-mgrDone; err != nil {
+		fmt.Fprintln(os.Stderr, "operator:", err)
+	}
 	return nil
 }
 

@@ -46,7 +46,7 @@ func isTokenChar(ch byte) bool { return tokenChars[ch] }
 // quotedStop marks the bytes readQuoted must stop at: the closing quote, a backslash
 // and control characters. A table keeps the scan of ordinary bytes to one load.
 var quotedStop = func() (t [256]bool) {
-	for c := 0; c < 0x20; c++ {
+	for c := range 0x20 {
 		t[c] = c != '\t'
 	}
 	t[0x7f], t['"'], t['\\'] = true, true, true

@@ -300,6 +300,8 @@ func (t *Table) Register(req Request, p Policy) ([]Binding, error) {
 //   - Reject: ErrTooManyContacts when the result exceeds MaxContacts and the
 //     request adds a binding; a request that adds nothing (refresh, removal) is
 //     accepted even if the AOR is already over a since-lowered limit.
+//
+//nolint:gocyclo // §10.3 steps 5 to 8 read best as one function, in the RFC's order.
 func (t *Table) RegisterAppend(dst []Binding, req Request, p Policy) ([]Binding, error) {
 	if req.Wildcard {
 		if len(req.Contacts) > 0 || req.Expires != 0 {

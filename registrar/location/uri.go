@@ -88,7 +88,7 @@ func splitSIP(s string) (userinfo, hostport, params, headers string) {
 	if len(rest) > 0 && rest[0] == '?' {
 		headers = rest[1:]
 	}
-	return
+	return userinfo, hostport, params, headers
 }
 
 // strictParam names the parameters that must be present in both URIs or in neither.

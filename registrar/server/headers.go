@@ -113,7 +113,7 @@ func credentialsFor(req *sip.Request, realm string) (digest.Credentials, error) 
 // parameters and letter case may differ where a NAT or the device rewrote them.
 func digestURIMatches(uri string, ruri *sip.Uri) bool {
 	i := strings.IndexByte(uri, ':')
-	if i < 0 || !(strings.EqualFold(uri[:i], "sip") || strings.EqualFold(uri[:i], "sips")) {
+	if i < 0 || (!strings.EqualFold(uri[:i], "sip") && !strings.EqualFold(uri[:i], "sips")) {
 		return false
 	}
 	rest := uri[i+1:]

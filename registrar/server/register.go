@@ -6,6 +6,7 @@ package server
 import (
 	"errors"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -125,7 +126,9 @@ func (r *Registrar) handle(req *sip.Request) (*sip.Response, string) {
 
 // authenticate checks the digest answer, or challenges. It answers every failure
 // alike, so that a wrong password, an unknown and a disabled extension look the same.
-func (r *Registrar) authenticate(req *sip.Request, dom *directory.Domain, user, aor, srcKey string, now time.Time) (*directory.Credential, *sip.Response, string) {
+func (r *Registrar) authenticate(
+	req *sip.Request, dom *directory.Domain, user, aor, srcKey string, now time.Time,
+) (*directory.Credential, *sip.Response, string) {
 	c, err := credentialsFor(req, dom.Realm)
 	if errors.Is(err, errNoCredentials) {
 		return nil, r.challenge(req, dom, now, false), OutcomeChallenged
@@ -183,12 +186,7 @@ func offers(dom *directory.Domain, alg sipv1.DigestAlgorithm) bool {
 	if len(dom.Algorithms) == 0 {
 		return alg == sipv1.DigestMD5
 	}
-	for _, a := range dom.Algorithms {
-		if a == alg {
-			return true
-		}
-	}
-	return false
+	return slices.Contains(dom.Algorithms, alg)
 }
 
 // challenge answers 407 Proxy-Authenticate or 401 WWW-Authenticate, one challenge
