@@ -5,6 +5,8 @@ import (
 	"math/bits"
 	"sync"
 	"time"
+
+	"github.com/voipbin/registrar-operator/registrar/internal/keyring"
 )
 
 // DefaultNonceCountsCapacity holds five minutes of challenges at 3,500 a second in
@@ -41,7 +43,7 @@ type NonceCounts struct {
 type countShard struct {
 	mu    sync.Mutex
 	m     map[uint64]ncEntry
-	order ring
+	order keyring.Ring
 	limit int
 	_     [64]byte // keep neighbouring shards' locks off one cache line
 }
@@ -98,7 +100,7 @@ func (n *NonceCounts) Use(nonce string, nc uint32, now time.Time) bool {
 	}
 	sh.makeRoom(t, n.retain)
 	sh.m[h] = ncEntry{nc: nc, seen: t}
-	sh.order.push(h, sh.limit)
+	sh.order.Push(h, sh.limit)
 	return true
 }
 
@@ -117,14 +119,14 @@ func (n *NonceCounts) Len() int {
 // makeRoom drops expired entries from the old end, then the oldest if still full.
 // Entries enter in time order, so the old end is where expired ones are.
 func (sh *countShard) makeRoom(t, retain int64) {
-	for i := 0; i < sweepPerInsert && sh.order.len() > 0; i++ {
-		h := sh.order.front()
+	for i := 0; i < sweepPerInsert && sh.order.Len() > 0; i++ {
+		h := sh.order.Front()
 		if t-sh.m[h].seen <= retain {
 			break
 		}
-		delete(sh.m, sh.order.pop())
+		delete(sh.m, sh.order.Pop())
 	}
-	for sh.order.len() >= sh.limit {
-		delete(sh.m, sh.order.pop())
+	for sh.order.Len() >= sh.limit {
+		delete(sh.m, sh.order.Pop())
 	}
 }

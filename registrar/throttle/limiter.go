@@ -5,6 +5,8 @@ import (
 	"math/bits"
 	"sync"
 	"time"
+
+	"github.com/voipbin/registrar-operator/registrar/internal/keyring"
 )
 
 // Defaults for the registrar's flags; the package doc gives the reasoning.
@@ -70,7 +72,7 @@ type Limiter struct {
 type shard struct {
 	mu    sync.Mutex
 	m     map[uint64]entry
-	order ring
+	order keyring.Ring
 	limit int
 	_     [64]byte // keep neighbouring shards' locks off one cache line
 }
@@ -147,7 +149,7 @@ func (l *Limiter) Failure(key string, now time.Time) (nowBlocked bool) {
 	switch {
 	case !ok:
 		sh.makeRoom(t, l.window)
-		sh.order.push(h, sh.limit)
+		sh.order.Push(h, sh.limit)
 		e = entry{start: t}
 	case t < e.until:
 		return true
@@ -184,23 +186,23 @@ func (e entry) dead(t, window int64) bool { return t >= e.until && t-e.start >= 
 // makeRoom prepares the shard for one more entry; see Limiter for the order.
 // Entries enter in time order, so the old end is where dead ones are.
 func (sh *shard) makeRoom(t, window int64) {
-	for i := 0; i < sweepPerInsert && sh.order.len() > 0; i++ {
-		h := sh.order.front()
+	for i := 0; i < sweepPerInsert && sh.order.Len() > 0; i++ {
+		h := sh.order.Front()
 		if !sh.m[h].dead(t, window) {
 			break
 		}
-		delete(sh.m, sh.order.pop())
+		delete(sh.m, sh.order.Pop())
 	}
-	if sh.order.len() < sh.limit {
+	if sh.order.Len() < sh.limit {
 		return
 	}
-	for i := 0; i < evictProbes && i < sh.order.len(); i++ {
-		h := sh.order.pop()
+	for i := 0; i < evictProbes && i < sh.order.Len(); i++ {
+		h := sh.order.Pop()
 		if t >= sh.m[h].until {
 			delete(sh.m, h)
 			return
 		}
-		sh.order.push(h, sh.limit) // blocked: give it another turn
+		sh.order.Push(h, sh.limit) // blocked: give it another turn
 	}
-	delete(sh.m, sh.order.pop())
+	delete(sh.m, sh.order.Pop())
 }

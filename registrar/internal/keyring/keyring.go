@@ -1,19 +1,20 @@
-package digest
+// Package keyring holds the insertion order of a bounded table's keys.
+package keyring
 
-// ring is a FIFO of map keys in insertion order, so the oldest entry of a bounded
+// Ring is a FIFO of map keys in insertion order, so the oldest entry of a bounded
 // table is found in O(1). It grows on demand up to the table's capacity rather than
 // reserving it all up front.
-type ring struct {
+type Ring struct {
 	buf  []uint64
 	head int // index of the oldest element
 	n    int
 }
 
-func (r *ring) len() int { return r.n }
+func (r *Ring) Len() int { return r.n }
 
-func (r *ring) front() uint64 { return r.buf[r.head] }
+func (r *Ring) Front() uint64 { return r.buf[r.head] }
 
-func (r *ring) pop() uint64 {
+func (r *Ring) Pop() uint64 {
 	x := r.buf[r.head]
 	r.head++
 	if r.head == len(r.buf) {
@@ -23,9 +24,9 @@ func (r *ring) pop() uint64 {
 	return x
 }
 
-// push appends x; limit is the most elements the ring will ever hold, and the caller
+// Push appends x; limit is the most elements the ring will ever hold, and the caller
 // makes room before pushing past it.
-func (r *ring) push(x uint64, limit int) {
+func (r *Ring) Push(x uint64, limit int) {
 	if r.n == len(r.buf) {
 		r.grow(limit)
 	}
@@ -37,7 +38,7 @@ func (r *ring) push(x uint64, limit int) {
 	r.n++
 }
 
-func (r *ring) grow(limit int) {
+func (r *Ring) grow(limit int) {
 	size := min(max(2*len(r.buf), 16), limit)
 	if size <= r.n {
 		size = r.n + 1 // the caller broke its promise; growing beats corrupting
