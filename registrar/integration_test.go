@@ -13,7 +13,6 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
-	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	sipv1 "github.com/voipbin/registrar-operator/api/v1alpha1"
 	"github.com/voipbin/registrar-operator/controllers"
@@ -56,22 +55,11 @@ func run(m *testing.M) int {
 	k8s = env.Client
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	if err := env.EnsureNamespace(ctx, registrarNS); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
 	opts := controllers.Options{DomainSuffix: suffix, RegistrarNamespace: registrarNS, Fleet: controllers.DefaultFleetOptions()}
-	mgr, err := ctrl.NewManager(env.Config, ctrl.Options{
-		Scheme: controllers.NewScheme(), Cache: controllers.CacheOptions(opts), Metrics: metricsserver.Options{BindAddress: "0"},
-	})
-	if err == nil {
-		err = controllers.Setup(ctx, mgr, opts)
-	}
-	if err != nil {
+	if _, err := env.StartOperator(ctx, opts); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	go func() { _ = mgr.Start(ctx) }()
 
 	var stops []func()
 	for i, r := range []**registrar.Registrar{&replicaA, &replicaB} {

@@ -24,7 +24,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
-	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	sipv1 "github.com/voipbin/registrar-operator/api/v1alpha1"
 	"github.com/voipbin/registrar-operator/controllers"
@@ -81,26 +80,14 @@ func run(sipAddr, stateDir string, verbose bool) error {
 	if err != nil {
 		return err
 	}
-	if err := env.EnsureNamespace(ctx, registrarNS); err != nil {
-		return err
-	}
-
 	step("starting the operator")
 	opts := controllers.Options{DomainSuffix: sipv1.DefaultDomainSuffix, RegistrarNamespace: registrarNS, Fleet: controllers.DefaultFleetOptions()}
 	// No kubelet runs here: the registrar runs in this process, so its Deployment has none.
 	opts.Fleet.Replicas = 0
-	mgr, err := ctrl.NewManager(env.Config, ctrl.Options{
-		Scheme: controllers.NewScheme(), Cache: controllers.CacheOptions(opts), Metrics: metricsserver.Options{BindAddress: "0"},
-		HealthProbeBindAddress: "0",
-	})
+	mgrDone, err := env.StartOperator(ctx, opts)
 	if err != nil {
 		return err
 	}
-	if err := controllers.Setup(ctx, mgr, opts); err != nil {
-		return err
-	}
-	mgrDone := make(chan error, 1)
-	go func() { mgrDone <- mgr.Start(ctx) }()
 
 	step("starting the registrar on " + sipAddr)
 	r, err := registrar.New(registrar.Config{
