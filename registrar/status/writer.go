@@ -110,7 +110,7 @@ func (w *Writer) Run(ctx context.Context) {
 			}
 		case <-retry.C:
 		case <-leaseScan.C:
-			w.markExpiringLeases(time.Now())
+			w.markExpiringLeases()
 		}
 		w.Flush(ctx)
 	}
@@ -147,7 +147,7 @@ func (w *Writer) Restored(aor string, target types.NamespacedName, earliestLease
 }
 
 // markExpiringLeases marks AORs whose bindings were refreshed past their published lease.
-func (w *Writer) markExpiringLeases(now time.Time) {
+func (w *Writer) markExpiringLeases() {
 	var due []string
 	w.Table.Range(func(aor string, bs []location.Binding) bool {
 		var latest time.Time
@@ -167,7 +167,6 @@ func (w *Writer) markExpiringLeases(now time.Time) {
 	for _, aor := range due {
 		w.Changed(aor)
 	}
-	_ = now
 }
 
 func (w *Writer) write(ctx context.Context, aor string) error {
