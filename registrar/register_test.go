@@ -2,12 +2,15 @@ package registrar_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	sipv1 "github.com/voipbin/registrar-operator/api/v1alpha1"
+	"github.com/voipbin/registrar-operator/hack/testenv"
 )
 
 func (tn *tenant) sipp(scenario, transport, password string, expires int) sippRun {
@@ -164,5 +167,54 @@ func TestTwoReplicasShareNoncesAndStatus(t *testing.T) {
 	}
 	if !isReady(ext) {
 		t.Error("the registrars' status writes trampled the operator's Ready condition")
+	}
+}
+
+// A refresh that changes nothing a user relies on is not written into status: the
+// status lease (expiresAt = expiry + lease) covers it.
+func TestRefreshDoesNotRewriteStatus(t *testing.T) {
+	ctx := context.Background()
+	tn := newTenant(t, "1006")
+	udp, _ := replicaA.Addresses()
+	phone, err := newUDPPhone("127.0.0.1", tn.user, tn.domain, tn.password)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer phone.Close()
+	res, err := phone.register(udp, "", 0, 600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	nonce, err := challengeNonce(res)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res, err = phone.register(udp, nonce, 1, 600); err != nil || res.StatusCode != 200 {
+		t.Fatalf("register: %v %v", res, err)
+	}
+	b := bindingsAre(t, tn, 1)[0]
+	if lease := time.Until(b.ExpiresAt.Time); lease < 600*time.Second+14*time.Minute {
+		t.Errorf("status expiresAt is %s away, want the expiry plus the 15m lease", lease.Round(time.Second))
+	}
+	ext := &sipv1.Extension{}
+	if err := k8s.Get(ctx, client.ObjectKeyFromObject(tn.ext), ext); err != nil {
+		t.Fatal(err)
+	}
+	rv := ext.ResourceVersion
+	for nc := 2; nc <= 4; nc++ {
+		if res, err = phone.register(udp, nonce, nc, 600); err != nil || res.StatusCode != 200 {
+			t.Fatalf("refresh: %v %v", res, err)
+		}
+	}
+	if err := testenv.Consistently(time.Second, func() error {
+		if err := k8s.Get(ctx, client.ObjectKeyFromObject(tn.ext), ext); err != nil {
+			return err
+		}
+		if ext.ResourceVersion != rv {
+			return fmt.Errorf("refreshes rewrote the extension: %+v", ext.Status.Bindings)
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
 	}
 }
