@@ -6,7 +6,6 @@ import (
 	"maps"
 
 	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -27,29 +26,16 @@ func (r *DomainReconciler) reconcilePublished(ctx context.Context, d *sipv1.Doma
 			published.KeyConfigJSON: published.NewDomainConfig(d, r.Options.DomainSuffix).Encode(),
 		},
 	}
-	have := &corev1.ConfigMap{}
-	err := r.Get(ctx, client.ObjectKeyFromObject(want), have)
-	switch {
-	case apierrors.IsNotFound(err):
-		if err := r.Create(ctx, want); err != nil {
-			return fmt.Errorf("while publishing the domain config: %w", err)
+	// The conflict check made this Domain the customer's: it takes over a config left
+	// by a claimant that is gone.
+	_, err := publish(ctx, r.Client, d, want, &corev1.ConfigMap{}, true, func(have, want *corev1.ConfigMap) bool {
+		if maps.Equal(have.Data, want.Data) {
+			return false
 		}
-		return nil
-	case err != nil:
-		return fmt.Errorf("while reading the published domain config: %w", err)
-	}
-	if maps.Equal(have.Data, want.Data) && labelsContain(have.Labels, want.Labels) {
-		return nil
-	}
-	have.Data = want.Data
-	if have.Labels == nil {
-		have.Labels = map[string]string{}
-	}
-	maps.Copy(have.Labels, want.Labels)
-	if err := r.Update(ctx, have); err != nil {
-		return fmt.Errorf("while updating the published domain config: %w", err)
-	}
-	return nil
+		have.Data = want.Data
+		return true
+	})
+	return err
 }
 
 // publishedConfig returns the customer's published ConfigMap, nil when there is none.

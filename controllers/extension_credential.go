@@ -2,12 +2,12 @@ package controllers
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"strconv"
 
 	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -44,28 +44,20 @@ func (r *ExtensionReconciler) publishCredential(ctx context.Context, ext *sipv1.
 		want.Data[published.KeyMaxContacts] = []byte(strconv.Itoa(int(*ext.Spec.MaxContacts)))
 	}
 	have := &corev1.Secret{}
-	err := r.Get(ctx, client.ObjectKeyFromObject(want), have)
-	switch {
-	case apierrors.IsNotFound(err):
-		if err := r.Create(ctx, want); err != nil {
-			return fmt.Errorf("while publishing the credential secret: %w", err)
+	written, err := publish(ctx, r.Client, ext, want, have, false, func(have, want *corev1.Secret) bool {
+		if maps.EqualFunc(have.Data, want.Data, bytesEqual) {
+			return false
 		}
-		return nil
-	case err != nil:
-		return fmt.Errorf("while reading the credential secret: %w", err)
-	}
-	if !isPublishedFrom(have, ext) {
+		have.Data = want.Data
+		return true
+	})
+	if errors.Is(err, errPublishedByAnother) {
 		return &stalledError{sipv1.ReasonConflict, fmt.Sprintf(
 			"the credentials of %s are published by Extension %s/%s; delete one of them",
 			ext.Status.AddressOfRecord, have.Labels[published.LabelSourceNS], have.Labels[published.LabelSourceName])}
 	}
-	if maps.EqualFunc(have.Data, want.Data, bytesEqual) && labelsContain(have.Labels, want.Labels) {
-		return nil
-	}
-	have.Data = want.Data
-	maps.Copy(have.Labels, want.Labels)
-	if err := r.Update(ctx, have); err != nil {
-		return fmt.Errorf("while updating the credential secret: %w", err)
+	if err != nil || !written || have.UID == "" {
+		return err // a new credential is no news; a changed one is
 	}
 	r.Recorder.Eventf(ext, nil, corev1.EventTypeNormal, "CredentialsUpdated", "Publish",
 		"new credentials for %s published to the registrars", ext.Status.AddressOfRecord)
