@@ -18,6 +18,10 @@ type metrics struct {
 	throttled    *prometheus.CounterVec
 	writes       *prometheus.CounterVec
 	writeLatency prometheus.Histogram
+	// The location-service proxy (package proxy).
+	routed           *prometheus.CounterVec
+	forks            prometheus.Histogram
+	firstProvisional prometheus.Histogram
 }
 
 func newMetrics(reg prometheus.Registerer, table *location.Table, dir *directory.Cluster, pending func() int) *metrics {
@@ -38,7 +42,19 @@ func newMetrics(reg prometheus.Registerer, table *location.Table, dir *directory
 			Name: "registrar_status_write_duration_seconds", Help: "Latency of Extension status writes.",
 			Buckets: prometheus.ExponentialBuckets(0.001, 2, 14),
 		}),
+		routed: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "sip_proxy_requests_total", Help: "Requests routed to registered extensions, by method and outcome.",
+		}, []string{"method", "outcome"}),
+		forks: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "sip_proxy_forks", Help: "Branches (devices) one request was forked to.",
+			Buckets: []float64{1, 2, 3, 4, 6, 8, 12, 20},
+		}),
+		firstProvisional: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "sip_proxy_first_provisional_seconds", Help: "Time from a request to the first provisional response (above 100) relayed to the caller.",
+			Buckets: prometheus.ExponentialBuckets(0.005, 2, 14),
+		}),
 	}
+	reg.MustRegister(m.routed, m.forks, m.firstProvisional)
 	reg.MustRegister(m.registers, m.authFailures, m.throttled, m.writes, m.writeLatency,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "sip_active_bindings", Help: "Bindings this replica holds."},
@@ -62,4 +78,10 @@ func (m *metrics) Throttled(kind string)     { m.throttled.WithLabelValues(kind)
 func (m *metrics) StatusWrite(result string, d time.Duration) {
 	m.writes.WithLabelValues(result).Inc()
 	m.writeLatency.Observe(d.Seconds())
+}
+
+func (m *metrics) Routed(method, outcome string) { m.routed.WithLabelValues(method, outcome).Inc() }
+func (m *metrics) Forks(n int)                   { m.forks.Observe(float64(n)) }
+func (m *metrics) FirstProvisional(d time.Duration) {
+	m.firstProvisional.Observe(d.Seconds())
 }

@@ -26,6 +26,7 @@ import (
 	"github.com/voipbin/registrar-operator/registrar/digest"
 	"github.com/voipbin/registrar-operator/registrar/directory"
 	"github.com/voipbin/registrar-operator/registrar/location"
+	"github.com/voipbin/registrar-operator/registrar/proxy"
 	"github.com/voipbin/registrar-operator/registrar/server"
 	"github.com/voipbin/registrar-operator/registrar/status"
 	"github.com/voipbin/registrar-operator/registrar/throttle"
@@ -47,6 +48,15 @@ type Config struct {
 	StatusLease                  time.Duration
 	StatusInterval               time.Duration
 	BySource, ByAOR              throttle.Config
+	// AdvertiseHost is the address other hops reach this replica at, for Via and
+	// Record-Route; empty means the listener's (or the machine's) address.
+	AdvertiseHost string
+	// DisableRecordRoute keeps the replica off the path of the dialogs it sets up
+	// (record-routing is on by default, so a zero Config proxies in-dialog requests).
+	DisableRecordRoute bool
+	// RequireCallerAuth challenges callers whose From is an extension of the
+	// called domain.
+	RequireCallerAuth bool
 }
 
 // Registrar is a running replica.
@@ -54,6 +64,9 @@ type Registrar struct {
 	cfg    Config
 	log    logr.Logger
 	dir    *directory.Cluster
+	exts   *directory.Extensions
+	proxy  *proxy.Proxy
+	m      *metrics
 	table  *location.Table
 	writer *status.Writer
 	sip    *server.Registrar
@@ -79,6 +92,9 @@ func New(cfg Config, rc *rest.Config, log logr.Logger) (*Registrar, error) {
 	}
 	r := &Registrar{cfg: cfg, log: log, table: location.New(0), SIPReady: make(chan struct{})}
 	r.dir = directory.NewCluster(cs, cfg.Namespace, log.WithName("directory"))
+	if r.exts, err = directory.NewExtensions(rc, log.WithName("extensions")); err != nil {
+		return nil, err
+	}
 	r.writer = &status.Writer{
 		Client:    kc,
 		Registrar: cfg.Name,
@@ -116,7 +132,7 @@ func New(cfg Config, rc *rest.Config, log logr.Logger) (*Registrar, error) {
 	}
 	reg := prometheus.NewRegistry()
 	m := newMetrics(reg, r.table, r.dir, r.writer.Pending)
-	r.sip.Observer, r.writer.Metrics = m, m
+	r.sip.Observer, r.writer.Metrics, r.m = m, m, m
 	if err := r.startHTTP(reg); err != nil {
 		return nil, err
 	}
@@ -131,6 +147,9 @@ func New(cfg Config, rc *rest.Config, log logr.Logger) (*Registrar, error) {
 // Run serves until ctx ends, then stops taking requests and flushes status.
 func (r *Registrar) Run(ctx context.Context) error {
 	if err := r.dir.Start(ctx); err != nil {
+		return err
+	}
+	if err := r.exts.Start(ctx); err != nil {
 		return err
 	}
 	if err := r.waitForNonceKey(ctx); err != nil {
@@ -152,7 +171,9 @@ func (r *Registrar) Run(ctx context.Context) error {
 		return fmt.Errorf("while creating the SIP server: %w", err)
 	}
 	srv.OnRegister(r.sip.OnRegister)
-	srv.OnAck(server.OnAck)
+	if err := r.startProxy(ua, srv); err != nil {
+		return err
+	}
 
 	writerCtx, stopWriter := context.WithCancel(context.WithoutCancel(ctx))
 	writerDone := make(chan struct{})
@@ -186,6 +207,30 @@ func (r *Registrar) Run(ctx context.Context) error {
 	stopWriter()
 	<-writerDone
 	return err
+}
+
+// startProxy routes calls and messages to registered extensions (package proxy);
+// its ACK handler also drops the stray ACKs the REGISTER flow may bring.
+func (r *Registrar) startProxy(ua *sipgo.UserAgent, srv *sipgo.Server) error {
+	client, err := sipgo.NewClient(ua, sipgo.WithClientLogger(sipgoLogger(r.log.WithName("sipgo"))))
+	if err != nil {
+		return fmt.Errorf("while creating the SIP client: %w", err)
+	}
+	serves := func(host string) bool { _, ok := r.dir.Domain(host); return ok }
+	r.proxy = proxy.New(proxy.Config{
+		Client:            client,
+		Directory:         r.dir,
+		Location:          &proxy.Location{Directory: r.dir, Table: r.table, Cluster: r.exts, Self: r.cfg.Name},
+		Self:              proxy.NewSelf(r.udp, r.tcp, r.cfg.AdvertiseHost, serves),
+		Nonces:            r.sip.Nonces,
+		Counts:            r.sip.Counts,
+		RecordRoute:       !r.cfg.DisableRecordRoute,
+		RequireCallerAuth: r.cfg.RequireCallerAuth,
+		Observer:          r.m,
+		Log:               r.log.WithName("proxy"),
+	})
+	r.proxy.Register(srv)
+	return nil
 }
 
 // Addresses returns where SIP listens, per transport.
@@ -312,4 +357,15 @@ func placeholderKey() []byte {
 func (r *Registrar) Knows(aor string) bool {
 	_, ok := r.dir.ByAOR(aor)
 	return ok
+}
+
+// Routes returns how many devices a call to user@domain reaches from this replica
+// (its own bindings and those other replicas wrote into status): a test waits on it
+// instead of sleeping through the watch delay.
+func (r *Registrar) Routes(domain, user string) int {
+	if r.proxy == nil {
+		return 0
+	}
+	_, ts := r.proxy.Location().Find(domain, user, time.Now())
+	return len(ts)
 }

@@ -25,7 +25,11 @@ func main() {
 	flag.StringVar(&cfg.Name, "name", envOr("POD_NAME", host), "Name of this replica in Extension status (the pod name).")
 	flag.StringVar(&cfg.SIPAddress, "sip-address", ":5060", "host:port to serve SIP on.")
 	flag.StringVar(&transports, "transports", "udp,tcp", "SIP transports to serve: udp, tcp.")
-	flag.String("advertise-host", "", "Address other replicas and proxies reach this one at (reserved for call routing).")
+	flag.StringVar(&cfg.AdvertiseHost, "advertise-host", envOr("POD_IP", ""),
+		"Address other hops reach this replica at, written in Via and Record-Route; empty: the listener's or the machine's address.")
+	recordRoute := flag.Bool("record-route", true, "Keep this replica on the path of the calls it routes (Record-Route), so BYE and re-INVITE traverse it.")
+	flag.BoolVar(&cfg.RequireCallerAuth, "require-caller-auth", false,
+		"Challenge (407) INVITE, MESSAGE and OPTIONS whose From is an extension of the called domain, with the extension's REGISTER credentials.")
 	flag.StringVar(&cfg.MetricsAddress, "metrics-bind-address", ":9090", "Address of /metrics; 0 disables.")
 	flag.StringVar(&cfg.ProbeAddress, "health-probe-bind-address", ":8081", "Address of /healthz and /readyz; 0 disables.")
 	flag.DurationVar(&cfg.NonceLifetime, "nonce-lifetime", digest.DefaultNonceLifetime, "How long a digest nonce stays valid.")
@@ -43,6 +47,7 @@ func main() {
 	flag.Parse()
 	cfg.ByAOR.Window, cfg.ByAOR.BlockFor = cfg.BySource.Window, cfg.BySource.BlockFor
 	cfg.Transports = strings.Split(transports, ",")
+	cfg.DisableRecordRoute = !*recordRoute
 
 	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&zapOpts)))
 	log := ctrl.Log.WithName("registrar")

@@ -1,0 +1,126 @@
+package directory
+
+import (
+	"context"
+	"fmt"
+	"sync"
+
+	"github.com/go-logr/logr"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/rest"
+	toolscache "k8s.io/client-go/tools/cache"
+	crcache "sigs.k8s.io/controller-runtime/pkg/cache"
+
+	sipv1 "github.com/voipbin/registrar-operator/api/v1alpha1"
+)
+
+// ExtensionEntry is what the proxy needs of one Extension: whether it is disabled,
+// and the bindings every replica wrote into its status.
+type ExtensionEntry struct {
+	Namespace, Name string
+	Disabled        bool
+	Bindings        []sipv1.Binding
+}
+
+// Extensions is the cluster's Extensions by status.addressOfRecord. The published
+// credentials only say who may register; the proxy also needs the bindings other
+// replicas hold (so a call reaches a device whatever replica it registered with) and
+// whether an unknown AOR is a disabled extension (480) or none at all (404).
+type Extensions struct {
+	cache crcache.Cache
+	log   logr.Logger
+
+	mu    sync.RWMutex
+	byAOR map[string]*ExtensionEntry
+	aorOf map[types.NamespacedName]string // to notice a changed or cleared AOR
+}
+
+// NewExtensions prepares a cluster-wide watch of Extensions; Start runs it.
+func NewExtensions(rc *rest.Config, log logr.Logger) (*Extensions, error) {
+	scheme := runtime.NewScheme()
+	if err := sipv1.AddToScheme(scheme); err != nil {
+		return nil, fmt.Errorf("while building the Extension scheme: %w", err)
+	}
+	c, err := crcache.New(rc, crcache.Options{Scheme: scheme, DefaultTransform: stripManagedFields})
+	if err != nil {
+		return nil, fmt.Errorf("while creating the Extension cache: %w", err)
+	}
+	return &Extensions{cache: c, log: log, byAOR: map[string]*ExtensionEntry{}, aorOf: map[types.NamespacedName]string{}}, nil
+}
+
+// Start runs the watch until ctx ends and waits for the first listing.
+func (e *Extensions) Start(ctx context.Context) error {
+	inf, err := e.cache.GetInformer(ctx, &sipv1.Extension{})
+	if err != nil {
+		return fmt.Errorf("while watching Extensions: %w", err)
+	}
+	if _, err := inf.AddEventHandler(toolscache.ResourceEventHandlerFuncs{
+		AddFunc:    func(o any) { e.put(o) },
+		UpdateFunc: func(_, o any) { e.put(o) },
+		DeleteFunc: func(o any) { e.remove(o) },
+	}); err != nil {
+		return fmt.Errorf("while watching Extensions: %w", err)
+	}
+	go func() {
+		if err := e.cache.Start(ctx); err != nil {
+			e.log.Error(err, "the Extension watch stopped")
+		}
+	}()
+	if !e.cache.WaitForCacheSync(ctx) {
+		return fmt.Errorf("while waiting for the cluster's Extensions: %w", ctx.Err())
+	}
+	return nil
+}
+
+// ByAOR returns the Extension whose status names aor. The entry is shared: do not
+// modify it.
+func (e *Extensions) ByAOR(aor string) (*ExtensionEntry, bool) {
+	e.mu.RLock()
+	x, ok := e.byAOR[aor]
+	e.mu.RUnlock()
+	return x, ok
+}
+
+func (e *Extensions) put(o any) {
+	ext, ok := o.(*sipv1.Extension)
+	if !ok {
+		return
+	}
+	key := types.NamespacedName{Namespace: ext.Namespace, Name: ext.Name}
+	entry := &ExtensionEntry{Namespace: ext.Namespace, Name: ext.Name, Disabled: ext.Spec.Disabled, Bindings: ext.Status.Bindings}
+	aor := ext.Status.AddressOfRecord
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if old, had := e.aorOf[key]; had && old != aor {
+		e.dropLocked(old, key)
+	}
+	if aor == "" {
+		delete(e.aorOf, key)
+		return
+	}
+	e.aorOf[key] = aor
+	e.byAOR[aor] = entry
+}
+
+func (e *Extensions) remove(o any) {
+	ext, ok := unwrap[*sipv1.Extension](o)
+	if !ok {
+		return
+	}
+	key := types.NamespacedName{Namespace: ext.Namespace, Name: ext.Name}
+	e.mu.Lock()
+	if aor, had := e.aorOf[key]; had {
+		e.dropLocked(aor, key)
+		delete(e.aorOf, key)
+	}
+	e.mu.Unlock()
+}
+
+// dropLocked forgets aor unless another Extension claimed it since (two Extensions
+// briefly naming one AOR while the operator resolves a conflict).
+func (e *Extensions) dropLocked(aor string, key types.NamespacedName) {
+	if x, ok := e.byAOR[aor]; ok && x.Namespace == key.Namespace && x.Name == key.Name {
+		delete(e.byAOR, aor)
+	}
+}

@@ -1,0 +1,136 @@
+package proxy
+
+import (
+	"net"
+	"strconv"
+	"strings"
+
+	"github.com/emiago/sipgo"
+	"github.com/emiago/sipgo/sip"
+)
+
+// hop is where one forwarded copy of a request goes.
+type hop struct {
+	// URI is the Request-URI of the copy.
+	URI sip.Uri
+	// Dest is host:port to send to; "" lets sipgo follow the top Route, else the
+	// Request-URI.
+	Dest string
+	// Transport is UDP or TCP.
+	Transport string
+}
+
+// hopFor turns a location target into a hop.
+func hopFor(t Target) (hop, bool) {
+	var u sip.Uri
+	if err := sip.ParseUri(t.URI, &u); err != nil || u.Host == "" {
+		return hop{}, false
+	}
+	dest, transport := t.Destination()
+	return hop{URI: u, Dest: dest, Transport: transport}, true
+}
+
+// uriTransport is the transport a URI asks for: its transport parameter, else UDP.
+func uriTransport(u *sip.Uri) string {
+	if t, ok := u.UriParams.Get("transport"); ok && t != "" {
+		return strings.ToUpper(t)
+	}
+	return "UDP"
+}
+
+// noBuild is a client request option that leaves the request as built: sipgo's
+// default would add its own Via and headers.
+func noBuild(*sipgo.Client, *sip.Request) error { return nil }
+
+// branchRequest is the copy of in forwarded to h (RFC 3261 §16.6): new
+// Request-URI, Max-Forwards mf, our Record-Route when rr, our Via with a branch
+// carrying the loop hash.
+func (p *Proxy) branchRequest(in *sip.Request, h hop, mf uint32, hash string, rr bool) *sip.Request {
+	r := in.Clone()
+	r.Recipient = *h.URI.Clone()
+	// Clone shares the Max-Forwards header with in: replace, do not decrement.
+	m := sip.MaxForwardsHeader(mf)
+	if r.MaxForwards() != nil {
+		r.ReplaceHeader(&m)
+	} else {
+		r.AppendHeader(&m)
+	}
+	markReceived(r, in.Source())
+	if rr {
+		// Two entries when the sides use different transports (RFC 5658): the
+		// callee's route set starts with the top one, the caller's with the other.
+		inbound := strings.ToUpper(in.Transport())
+		if !strings.EqualFold(inbound, h.Transport) {
+			r.PrependHeader(p.self.RecordRoute(inbound))
+		}
+		r.PrependHeader(p.self.RecordRoute(h.Transport))
+	}
+	r.PrependHeader(p.self.Via(h.Transport, Branch(hash)))
+	p.setRoute(r, h)
+	return r
+}
+
+// setRoute sets where r leaves from and goes to.
+func (p *Proxy) setRoute(r *sip.Request, h hop) {
+	r.SetTransport(h.Transport)
+	r.SetDestination(h.Dest)
+	r.Laddr = sip.Addr{}
+	if h.Transport == "UDP" && p.self.UDPLocal.IP != nil {
+		p.self.UDPLocal.Copy(&r.Laddr)
+	}
+}
+
+// markReceived adds received and rport to the previous hop's Via as RFC 3261
+// §18.2.1 and RFC 3581 ask: the responses we relay go back where the request came
+// from, and the next hops see it too.
+func markReceived(r *sip.Request, source string) {
+	via := r.Via()
+	host, port, err := net.SplitHostPort(source)
+	if via == nil || err != nil {
+		return
+	}
+	if via.Params == nil {
+		via.Params = sip.NewParams()
+	}
+	if !strings.EqualFold(strings.Trim(via.Host, "[]"), host) {
+		via.Params.Add("received", host)
+	}
+	if v, ok := via.Params.Get("rport"); ok && v == "" {
+		via.Params.Add("rport", port)
+		via.Params.Add("received", host)
+	}
+}
+
+// cancelFor builds the CANCEL of a forwarded INVITE (RFC 3261 §9.1): same
+// Request-URI, top Via, Route, Call-ID, From, To and CSeq number, to the same
+// place over the same transport.
+func cancelFor(inv *sip.Request) *sip.Request {
+	c := sip.NewRequest(sip.CANCEL, *inv.Recipient.Clone())
+	c.SipVersion = inv.SipVersion
+	c.AppendHeader(sip.HeaderClone(inv.Via()))
+	for _, h := range inv.GetHeaders("Route") {
+		c.AppendHeader(sip.HeaderClone(h))
+	}
+	mf := sip.MaxForwardsHeader(DefaultMaxForwards)
+	c.AppendHeader(&mf)
+	c.AppendHeader(sip.HeaderClone(inv.From()))
+	c.AppendHeader(sip.HeaderClone(inv.To()))
+	c.AppendHeader(sip.HeaderClone(inv.CallID()))
+	c.AppendHeader(&sip.CSeqHeader{SeqNo: inv.CSeq().SeqNo, MethodName: sip.CANCEL})
+	c.SetBody(nil)
+	c.SetTransport(inv.Transport())
+	c.SetDestination(inv.Destination())
+	inv.Laddr.Copy(&c.Laddr)
+	return c
+}
+
+// statelessBranch is the branch of a request forwarded without a transaction (an
+// ACK for a 2xx): the same for every retransmission of it (RFC 3261 §16.11).
+func statelessBranch(in *sip.Request) string {
+	b := ""
+	if via := in.Via(); via != nil {
+		b, _ = via.Params.Get("branch")
+		b += via.Host + strconv.Itoa(via.Port)
+	}
+	return branchPrefix + "sl" + shortHash(b)
+}

@@ -1,0 +1,319 @@
+package proxy
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"time"
+
+	"github.com/emiago/sipgo/sip"
+)
+
+// call is one request proxied statefully (RFC 3261 §16, the "response context"):
+// the server transaction toward the caller and one client transaction per branch.
+type call struct {
+	p      *Proxy
+	req    *sip.Request
+	tx     sip.ServerTransaction
+	start  time.Time
+	invite bool
+
+	mu          sync.Mutex
+	branches    []*branch
+	finals      []final // in order of arrival
+	answered    bool    // a 2xx went upstream
+	finalSent   bool    // a final response went upstream (non-INVITE: the only one)
+	cancelled   bool    // the caller sent CANCEL: sipgo already answered 487
+	provisional bool    // a provisional response went upstream
+}
+
+// branch is one forwarded copy; its flags are guarded by call.mu.
+type branch struct {
+	req                      *sip.Request
+	provisional, cancelWant  bool
+	cancelSent, done, killed bool
+	tx                       sip.ClientTransaction
+}
+
+// final is a branch's final response, or one this proxy made up for it.
+type final struct {
+	res  *sip.Response // nil when made up
+	code int
+}
+
+// run forwards req to every hop in parallel and answers the caller; it returns
+// when every branch has its final response, and reports the outcome.
+func (c *call) run(hops []hop, mf uint32, hash string, rr bool) string {
+	if c.invite {
+		// We will take longer than 200 ms: stop the caller's retransmissions now.
+		c.respond(sip.NewResponseFromRequest(c.req, sip.StatusTrying, "Trying", nil))
+		// sipgo answers the CANCEL (200, then 487 on the INVITE); we cancel the branches.
+		c.tx.OnCancel(func(*sip.Request) { c.cancelAll(true) })
+		timerC := time.AfterFunc(c.p.timerC(), c.expireTimerC)
+		defer timerC.Stop()
+	}
+	c.p.obs.Forks(len(hops))
+	var wg sync.WaitGroup
+	c.mu.Lock()
+	for _, h := range hops {
+		c.branches = append(c.branches, &branch{req: c.p.branchRequest(c.req, h, mf, hash, rr)})
+	}
+	bs := c.branches
+	c.mu.Unlock()
+	for _, b := range bs {
+		wg.Add(1)
+		go func() { defer wg.Done(); c.runBranch(b) }()
+	}
+	wg.Wait()
+	return c.finish()
+}
+
+// runBranch drives one client transaction until its final response.
+func (c *call) runBranch(b *branch) {
+	// The transaction lives by its own timers (B, F, D, M), not by a context.
+	tx, err := c.p.client.TransactionRequest(context.Background(), b.req, noBuild)
+	if err != nil {
+		c.p.log.V(1).Info("could not forward", "method", b.req.Method.String(), "to", b.req.Destination(), "error", err.Error())
+		// A branch we cannot send behaves as if it answered 503 (RFC 3261 §16.9).
+		c.branchFinal(b, final{code: sip.StatusServiceUnavailable})
+		return
+	}
+	c.mu.Lock()
+	b.tx = tx
+	kill := b.killed
+	c.mu.Unlock()
+	if kill {
+		tx.Terminate()
+	}
+	if c.invite {
+		// A 2xx retransmitted by the callee goes upstream too: only the callers's
+		// ACK stops it (RFC 3261 §13.3.1.4, RFC 6026).
+		tx.OnRetransmission(func(res *sip.Response) {
+			if res.IsSuccess() {
+				c.respond(c.upstream(res))
+			}
+		})
+	}
+	for {
+		select {
+		case res := <-tx.Responses():
+			if res.IsProvisional() {
+				c.branchProvisional(b, res)
+				continue
+			}
+			c.branchFinal(b, final{res: res, code: res.StatusCode})
+			return
+		case <-tx.Done():
+			code := sip.StatusRequestTimeout // silent, or terminated by Timer C
+			if errors.Is(tx.Err(), sip.ErrTransactionTransport) {
+				code = sip.StatusServiceUnavailable
+			}
+			c.branchFinal(b, final{code: code})
+			return
+		}
+	}
+}
+
+func (c *call) branchProvisional(b *branch, res *sip.Response) {
+	c.mu.Lock()
+	b.provisional = true
+	sendCancel := b.cancelWant && !b.cancelSent
+	if sendCancel {
+		b.cancelSent = true
+	}
+	// 100 Trying is hop by hop (RFC 3261 §16.7 step 5); we sent our own.
+	forward := res.StatusCode > 100 && !c.answered && !c.finalSent && !c.cancelled
+	first := forward && !c.provisional
+	if forward {
+		c.provisional = true
+	}
+	c.mu.Unlock()
+	if sendCancel {
+		go c.p.sendCancel(b.req)
+	}
+	if first {
+		c.p.obs.FirstProvisional(time.Since(c.start))
+	}
+	if forward {
+		c.respond(c.upstream(res))
+	}
+}
+
+func (c *call) branchFinal(b *branch, f final) {
+	var up *sip.Response
+	cancelOthers := false
+	c.mu.Lock()
+	b.done = true
+	c.finals = append(c.finals, f)
+	switch {
+	case f.res != nil && f.res.IsSuccess():
+		// Every 2xx of an INVITE goes upstream at once (§16.7 step 5): each is a
+		// dialog the caller must ACK (and may BYE). A non-INVITE has one final.
+		if c.invite || !c.finalSent {
+			up = f.res
+		}
+		cancelOthers = c.invite && !c.answered
+		c.answered, c.finalSent = true, true
+	case f.code >= 600 && c.invite:
+		// A 6xx ends the search: the other branches are cancelled (§16.7 step 5).
+		cancelOthers = true
+	}
+	c.mu.Unlock()
+	if up != nil {
+		c.respond(c.upstream(up))
+	}
+	if cancelOthers {
+		c.cancelAll(false)
+	}
+}
+
+// cancelAll CANCELs every branch still pending (RFC 3261 §16.10): now when it had
+// a provisional response, else when it gets one (§9.1 forbids a CANCEL before).
+func (c *call) cancelAll(byCaller bool) {
+	var send []*branch
+	c.mu.Lock()
+	if byCaller {
+		c.cancelled = true
+	}
+	for _, b := range c.branches {
+		if b.done || b.cancelWant {
+			continue
+		}
+		b.cancelWant = true
+		if b.provisional {
+			b.cancelSent = true
+			send = append(send, b)
+		}
+	}
+	c.mu.Unlock()
+	for _, b := range send {
+		go c.p.sendCancel(b.req)
+	}
+}
+
+// expireTimerC ends an INVITE nobody answered (RFC 3261 §16.8): ringing branches are
+// CANCELled, silent ones end as if they answered 408.
+func (c *call) expireTimerC() {
+	c.cancelAll(false)
+	var kill []sip.ClientTransaction
+	c.mu.Lock()
+	for _, b := range c.branches {
+		if !b.done && !b.provisional {
+			b.killed = true
+			if b.tx != nil {
+				kill = append(kill, b.tx)
+			}
+		}
+	}
+	c.mu.Unlock()
+	for _, tx := range kill {
+		tx.Terminate()
+	}
+}
+
+// finish sends the best final response once every branch answered, unless one
+// already went upstream, and names the outcome.
+func (c *call) finish() string {
+	c.mu.Lock()
+	answered, sent, cancelled := c.answered, c.finalSent, c.cancelled
+	finals := c.finals
+	c.mu.Unlock()
+	switch {
+	case answered:
+		return OutcomeAnswered
+	case cancelled:
+		return OutcomeCancelled
+	case sent:
+		return OutcomeRejected
+	}
+	codes := make([]int, len(finals))
+	for i, f := range finals {
+		codes[i] = f.code
+	}
+	i := Best(codes)
+	if i < 0 {
+		c.respond(sip.NewResponseFromRequest(c.req, sip.StatusRequestTimeout, "Request Timeout", nil))
+		return OutcomeTimeout
+	}
+	f := finals[i]
+	var res *sip.Response
+	if f.res == nil {
+		code, reason := Upstream(f.code, reasonOf(f.code))
+		res = sip.NewResponseFromRequest(c.req, code, reason, nil)
+	} else {
+		res = c.upstream(f.res)
+		res.StatusCode, res.Reason = Upstream(f.res.StatusCode, f.res.Reason)
+		if f.code == sip.StatusUnauthorized || f.code == sip.StatusProxyAuthRequired {
+			addChallenges(res, finals, i)
+		}
+	}
+	c.respond(res)
+	switch {
+	case f.res == nil && f.code == sip.StatusRequestTimeout:
+		return OutcomeTimeout
+	case f.res == nil:
+		return OutcomeUnreachable
+	}
+	return OutcomeRejected
+}
+
+// addChallenges copies the challenges of every other 401 and 407 into the chosen
+// one, so the caller can answer them all at once (RFC 3261 §16.7 step 7).
+func addChallenges(res *sip.Response, finals []final, chosen int) {
+	for i, f := range finals {
+		if i == chosen || f.res == nil || (f.code != sip.StatusUnauthorized && f.code != sip.StatusProxyAuthRequired) {
+			continue
+		}
+		for _, name := range []string{"WWW-Authenticate", "Proxy-Authenticate"} {
+			for _, h := range f.res.GetHeaders(name) {
+				res.AppendHeader(sip.HeaderClone(h))
+			}
+		}
+	}
+}
+
+// upstream is res as the caller gets it: our Via removed (RFC 3261 §16.7 step 3),
+// sent where the request came from.
+func (c *call) upstream(res *sip.Response) *sip.Response {
+	up := res.Clone()
+	up.RemoveHeader("Via")
+	up.SetTransport(c.req.Transport())
+	up.SetDestination(c.req.Source())
+	return up
+}
+
+func (c *call) respond(res *sip.Response) {
+	if err := c.tx.Respond(res); err != nil {
+		c.p.log.V(1).Info("could not relay a response", "status", res.StatusCode, "to", c.req.Source(), "error", err.Error())
+	}
+}
+
+// sendCancel CANCELs a forwarded INVITE and waits for the CANCEL's own answer.
+func (p *Proxy) sendCancel(inv *sip.Request) {
+	tx, err := p.client.TransactionRequest(context.Background(), cancelFor(inv), noBuild)
+	if err != nil {
+		p.log.V(1).Info("could not send CANCEL", "to", inv.Destination(), "error", err.Error())
+		return
+	}
+	defer tx.Terminate()
+	for {
+		select {
+		case res := <-tx.Responses():
+			if !res.IsProvisional() {
+				return
+			}
+		case <-tx.Done():
+			return
+		}
+	}
+}
+
+func reasonOf(code int) string {
+	switch code {
+	case sip.StatusRequestTimeout:
+		return "Request Timeout"
+	case sip.StatusServiceUnavailable:
+		return "Service Unavailable"
+	}
+	return "Error"
+}

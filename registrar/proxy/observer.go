@@ -1,0 +1,41 @@
+package proxy
+
+import "time"
+
+// Outcomes of a proxied request, as metrics label them.
+const (
+	OutcomeAnswered      = "answered"       // a 2xx went upstream
+	OutcomeRejected      = "rejected"       // the devices' best answer was 3xx-6xx
+	OutcomeCancelled     = "cancelled"      // the caller sent CANCEL
+	OutcomeTimeout       = "timeout"        // no device answered
+	OutcomeUnreachable   = "unreachable"    // no device could be sent to
+	OutcomeNotFound      = "not_found"      // 404: no such extension, or not a domain we serve
+	OutcomeUnavailable   = "unavailable"    // 480: not registered, or disabled
+	OutcomeLoop          = "loop_detected"  // 482
+	OutcomeTooManyHops   = "too_many_hops"  // 483
+	OutcomeBadRequest    = "bad_request"    // 400, 420
+	OutcomeNotAllowed    = "not_allowed"    // 405
+	OutcomeChallenged    = "challenged"     // 407 to a caller of our domain
+	OutcomeForbidden     = "forbidden"      // 403: wrong caller credentials
+	OutcomeLocal         = "answered_here"  // OPTIONS to the registrar itself
+	OutcomeForwarded     = "forwarded"      // ACK relayed statelessly
+	OutcomeNoTransaction = "no_transaction" // 481: a CANCEL matching nothing
+	OutcomeDropped       = "dropped"        // an ACK not for us to route
+)
+
+// Observer receives what the proxy measures (Prometheus in production).
+type Observer interface {
+	// Routed counts one request by method and outcome.
+	Routed(method, outcome string)
+	// Forks records how many branches one request was forked to.
+	Forks(n int)
+	// FirstProvisional records the time from a request to the first provisional
+	// response (above 100) relayed to the caller.
+	FirstProvisional(d time.Duration)
+}
+
+type nopObserver struct{}
+
+func (nopObserver) Routed(string, string)          {}
+func (nopObserver) Forks(int)                      {}
+func (nopObserver) FirstProvisional(time.Duration) {}

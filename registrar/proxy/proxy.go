@@ -1,0 +1,218 @@
+// Package proxy is the registrar's location-service proxy (RFC 3261 §16): a
+// request for a registered address of record is forked, statefully, to every live
+// binding of the extension, whatever replica holds it; in-dialog requests that
+// carry our Record-Route are relayed to their target.
+package proxy
+
+import (
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/emiago/sipgo"
+	"github.com/emiago/sipgo/sip"
+	"github.com/go-logr/logr"
+
+	"github.com/voipbin/registrar-operator/registrar/digest"
+	"github.com/voipbin/registrar-operator/registrar/directory"
+)
+
+// DefaultTimerC is how long an INVITE may ring unanswered; RFC 3261 §16.6 step 11
+// asks for more than three minutes.
+const DefaultTimerC = 3*time.Minute + 30*time.Second
+
+// allow lists the methods this replica handles, for 405 answers.
+const allow = "INVITE, ACK, CANCEL, BYE, OPTIONS, MESSAGE, REGISTER, UPDATE, INFO, PRACK, REFER, NOTIFY, SUBSCRIBE"
+
+// Config is what a Proxy needs; set every field but the optional ones.
+type Config struct {
+	Client    *sipgo.Client
+	Directory directory.Directory
+	Location  *Location
+	Self      *Self
+	// Nonces and Counts are the REGISTER handler's: a caller answers our challenge
+	// with the same credentials and nonces as its REGISTER.
+	Nonces *digest.NonceSigner
+	Counts *digest.NonceCounts
+	// RecordRoute keeps this replica on the path of the dialogs it sets up.
+	RecordRoute bool
+	// RequireCallerAuth challenges callers whose From is an extension of the
+	// called domain.
+	RequireCallerAuth bool
+	// TimerC bounds ringing; 0 is DefaultTimerC.
+	TimerC   time.Duration
+	Observer Observer
+	Log      logr.Logger
+	// Now is the clock; tests may replace it.
+	Now func() time.Time
+}
+
+// Proxy routes requests; create it with New.
+type Proxy struct {
+	client      *sipgo.Client
+	dir         directory.Directory
+	loc         *Location
+	self        *Self
+	nonces      *digest.NonceSigner
+	counts      *digest.NonceCounts
+	recordRoute bool
+	requireAuth atomic.Bool
+	timer       time.Duration
+	obs         Observer
+	log         logr.Logger
+	now         func() time.Time
+}
+
+// New returns a Proxy.
+func New(cfg Config) *Proxy {
+	p := &Proxy{client: cfg.Client, dir: cfg.Directory, loc: cfg.Location, self: cfg.Self,
+		nonces: cfg.Nonces, counts: cfg.Counts, recordRoute: cfg.RecordRoute, timer: cfg.TimerC,
+		obs: cfg.Observer, log: cfg.Log, now: cfg.Now}
+	p.requireAuth.Store(cfg.RequireCallerAuth)
+	if p.obs == nil {
+		p.obs = nopObserver{}
+	}
+	if p.now == nil {
+		p.now = time.Now
+	}
+	return p
+}
+
+// SetRequireCallerAuth switches the caller authentication policy.
+func (p *Proxy) SetRequireCallerAuth(on bool) { p.requireAuth.Store(on) }
+
+func (p *Proxy) timerC() time.Duration {
+	if p.timer > 0 {
+		return p.timer
+	}
+	return DefaultTimerC
+}
+
+// Register installs the proxy's handlers on srv, for every method but REGISTER.
+func (p *Proxy) Register(srv *sipgo.Server) {
+	for _, m := range []sip.RequestMethod{sip.INVITE, sip.MESSAGE, sip.OPTIONS, sip.BYE, sip.UPDATE,
+		sip.INFO, sip.PRACK, sip.REFER, sip.NOTIFY, sip.SUBSCRIBE} {
+		srv.OnRequest(m, p.OnRequest)
+	}
+	srv.OnAck(p.OnAck)
+	srv.OnCancel(p.OnCancel)
+}
+
+// OnRequest is the sipgo handler of every method the proxy routes. It returns once
+// the caller has its final response (sipgo ends the transaction then).
+func (p *Proxy) OnRequest(req *sip.Request, tx sip.ServerTransaction) {
+	p.obs.Routed(req.Method.String(), p.handle(req, tx))
+}
+
+// OnCancel answers a CANCEL that matched no INVITE we proxy: sipgo handles the
+// others itself (RFC 3261 §16.10).
+func (p *Proxy) OnCancel(req *sip.Request, tx sip.ServerTransaction) {
+	p.reply(req, tx, sip.StatusCallTransactionDoesNotExists, "Call/Transaction Does Not Exist")
+	p.obs.Routed(req.Method.String(), OutcomeNoTransaction)
+}
+
+func (p *Proxy) handle(req *sip.Request, tx sip.ServerTransaction) string {
+	// RFC 3261 §16.3: validation.
+	if req.To() == nil || req.From() == nil || req.CallID() == nil || req.CSeq() == nil || req.Via() == nil {
+		p.reply(req, tx, sip.StatusBadRequest, "Missing Mandatory Header")
+		return OutcomeBadRequest
+	}
+	mf, ok := NextMaxForwards(req)
+	if !ok {
+		p.reply(req, tx, sip.StatusTooManyHops, "Too Many Hops")
+		return OutcomeTooManyHops
+	}
+	if tags := ProxyRequireUnsupported(req); len(tags) > 0 {
+		res := sip.NewResponseFromRequest(req, sip.StatusBadExtension, "Bad Extension", nil)
+		res.AppendHeader(sip.NewHeader("Unsupported", strings.Join(tags, ", ")))
+		p.send(tx, res)
+		return OutcomeBadRequest
+	}
+	// §16.4: a Route naming us is ours to remove.
+	popped := p.popOwnRoutes(req)
+	hash := LoopHash(req)
+	if IsLoop(req, hash, p.self.Ours) {
+		p.reply(req, tx, sip.StatusLoopDetected, "Loop Detected")
+		return OutcomeLoop
+	}
+	dom, served := p.dir.Domain(strings.ToLower(req.Recipient.Host))
+	switch {
+	case req.Route() == nil && served && req.Recipient.User != "" && !hasToTag(req):
+		return p.toAOR(req, tx, dom, mf, hash)
+	case popped:
+		// In dialog (or a further pre-loaded route): on to the next hop.
+		return p.forward(req, tx, []hop{p.nextHop(req)}, mf, hash, false)
+	case req.Method == sip.OPTIONS && req.Recipient.User == "" && (served || p.self.Ours(req.Recipient.Host, req.Recipient.Port)):
+		// A keepalive or capability query to the registrar itself (RFC 3261 §11).
+		res := sip.NewResponseFromRequest(req, sip.StatusOK, "OK", nil)
+		res.AppendHeader(sip.NewHeader("Allow", allow))
+		p.send(tx, res)
+		return OutcomeLocal
+	}
+	// Not for a domain we serve, and not on a route through us: we relay for no one.
+	p.reply(req, tx, sip.StatusNotFound, "Not Found")
+	return OutcomeNotFound
+}
+
+// toAOR routes a request for an address of record of a served domain.
+func (p *Proxy) toAOR(req *sip.Request, tx sip.ServerTransaction, dom *directory.Domain, mf uint32, hash string) string {
+	switch req.Method {
+	case sip.INVITE, sip.MESSAGE, sip.OPTIONS:
+	default:
+		res := sip.NewResponseFromRequest(req, sip.StatusMethodNotAllowed, "Method Not Allowed", nil)
+		res.AppendHeader(sip.NewHeader("Allow", allow))
+		p.send(tx, res)
+		return OutcomeNotAllowed
+	}
+	now := p.now()
+	if p.requireAuth.Load() {
+		if res, outcome := p.authenticate(req, dom, now); res != nil {
+			p.send(tx, res)
+			return outcome
+		}
+	}
+	st, targets := p.loc.Find(dom.Domain, req.Recipient.User, now)
+	switch st {
+	case NoSuchUser:
+		p.reply(req, tx, sip.StatusNotFound, "Not Found")
+		return OutcomeNotFound
+	case Disabled, NotRegistered:
+		p.reply(req, tx, sip.StatusTemporarilyUnavailable, "Temporarily Unavailable")
+		return OutcomeUnavailable
+	}
+	hops := make([]hop, 0, len(targets))
+	for _, t := range targets {
+		if h, ok := hopFor(t); ok {
+			hops = append(hops, h)
+		}
+	}
+	if len(hops) == 0 {
+		p.reply(req, tx, sip.StatusTemporarilyUnavailable, "Temporarily Unavailable")
+		return OutcomeUnavailable
+	}
+	return p.forward(req, tx, hops, mf, hash, p.recordRoute && req.Method == sip.INVITE)
+}
+
+// forward proxies req statefully to hops and answers the caller.
+func (p *Proxy) forward(req *sip.Request, tx sip.ServerTransaction, hops []hop, mf uint32, hash string, rr bool) string {
+	c := &call{p: p, req: req, tx: tx, start: p.now(), invite: req.Method == sip.INVITE}
+	return c.run(hops, mf, hash, rr)
+}
+
+func (p *Proxy) reply(req *sip.Request, tx sip.ServerTransaction, code int, reason string) {
+	p.send(tx, sip.NewResponseFromRequest(req, code, reason, nil))
+}
+
+func (p *Proxy) send(tx sip.ServerTransaction, res *sip.Response) {
+	if err := tx.Respond(res); err != nil {
+		p.log.V(1).Info("could not send a response", "status", res.StatusCode, "error", err.Error())
+	}
+}
+
+func hasToTag(req *sip.Request) bool {
+	to := req.To()
+	return to != nil && to.Params.Has("tag")
+}
+
+// Location returns the location service the proxy routes with.
+func (p *Proxy) Location() *Location { return p.loc }

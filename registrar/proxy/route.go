@@ -1,0 +1,82 @@
+package proxy
+
+import (
+	"strings"
+
+	"github.com/emiago/sipgo/sip"
+)
+
+// popOwnRoutes removes the Route entries at the top that name this replica (RFC
+// 3261 §16.4), and reports whether there was one: the request is then on a path
+// we are part of (our Record-Route, or a route pre-loaded to our domain). Two
+// entries when we record-routed twice (RFC 5658).
+func (p *Proxy) popOwnRoutes(req *sip.Request) bool {
+	popped := false
+	for {
+		rt := req.Route()
+		if rt == nil || !p.self.Ours(rt.Address.Host, rt.Address.Port) {
+			return popped
+		}
+		req.RemoveHeader("Route")
+		popped = true
+	}
+}
+
+// nextHop is where a request on a route through us goes next: the next Route
+// entry, else its Request-URI, the remote target of the dialog. When that target
+// is a device registered with us (the To of an in-dialog request is the party it
+// goes to), it is sent where the device's REGISTER came from, as an initial
+// request would be: its Contact may sit behind a NAT.
+func (p *Proxy) nextHop(req *sip.Request) hop {
+	if rt := req.Route(); rt != nil {
+		return hop{URI: req.Recipient, Transport: uriTransport(&rt.Address)}
+	}
+	h := hop{URI: req.Recipient, Transport: uriTransport(&req.Recipient)}
+	to := req.To()
+	if to == nil || to.Address.User == "" {
+		return h
+	}
+	dom, ok := p.dir.Domain(strings.ToLower(to.Address.Host))
+	if !ok {
+		return h
+	}
+	if t, ok := p.loc.ByURI(to.Address.User+"@"+dom.Domain, req.Recipient.String(), p.now()); ok {
+		h.Dest, h.Transport = t.Destination()
+	}
+	return h
+}
+
+// OnAck relays an ACK on a route through us (the ACK of a 2xx, RFC 3261 §16.11:
+// statelessly, with a branch that is the same for every retransmission of it).
+// Any other ACK is not ours: the ACK of a non-2xx response ends in the
+// transaction layer, and stray ACKs (the reference service's flow draws one after
+// each REGISTER answer) are dropped.
+func (p *Proxy) OnAck(req *sip.Request, _ sip.ServerTransaction) {
+	if req.Via() == nil || !p.popOwnRoutes(req) {
+		p.obs.Routed(req.Method.String(), OutcomeDropped)
+		return
+	}
+	mf, ok := NextMaxForwards(req)
+	if !ok {
+		p.obs.Routed(req.Method.String(), OutcomeTooManyHops)
+		return
+	}
+	h := p.nextHop(req)
+	fwd := req.Clone()
+	fwd.Recipient = *h.URI.Clone()
+	m := sip.MaxForwardsHeader(mf)
+	if fwd.MaxForwards() != nil {
+		fwd.ReplaceHeader(&m)
+	} else {
+		fwd.AppendHeader(&m)
+	}
+	markReceived(fwd, req.Source())
+	fwd.PrependHeader(p.self.Via(h.Transport, statelessBranch(req)))
+	p.setRoute(fwd, h)
+	if err := p.client.WriteRequest(fwd, noBuild); err != nil {
+		p.log.V(1).Info("could not relay an ACK", "to", fwd.Destination(), "error", err.Error())
+		p.obs.Routed(req.Method.String(), OutcomeUnreachable)
+		return
+	}
+	p.obs.Routed(req.Method.String(), OutcomeForwarded)
+}

@@ -1,0 +1,135 @@
+package proxy
+
+import (
+	"net"
+	"strconv"
+	"strings"
+
+	"github.com/emiago/sipgo/sip"
+)
+
+// Self is how this replica names itself in Via and Record-Route, and recognises
+// itself in Route and Via.
+type Self struct {
+	// Host is the address other hops reach this replica at (its pod IP, or the
+	// listener's address).
+	Host string
+	// Hosts are further addresses of this replica (the listeners' IPs).
+	Hosts []string
+	// UDPPort and TCPPort are the listening ports; 0 when not served.
+	UDPPort, TCPPort int
+	// UDPLocal is the UDP listener's address: requests over UDP leave from it, so
+	// that a device behind a NAT sees them come from where its REGISTER went.
+	UDPLocal sip.Addr
+	// Serves reports whether host is a SIP domain this registrar serves: a Route
+	// naming the domain (a pre-loaded route) names us too.
+	Serves func(host string) bool
+}
+
+// Port returns the listening port for transport.
+func (s *Self) Port(transport string) int {
+	if strings.EqualFold(transport, "TCP") && s.TCPPort != 0 {
+		return s.TCPPort
+	}
+	if s.UDPPort != 0 {
+		return s.UDPPort
+	}
+	return s.TCPPort
+}
+
+// Ours reports whether host:port (port 0: the default 5060) is this replica: one
+// of its addresses and ports, or a domain it serves (the Service in front of the
+// replicas, whatever port a pre-loaded route gives it).
+func (s *Self) Ours(host string, port int) bool {
+	host = strings.ToLower(strings.Trim(host, "[]"))
+	if s.Serves != nil && s.Serves(host) {
+		return true
+	}
+	if port == 0 {
+		port = 5060
+	}
+	if port != s.UDPPort && port != s.TCPPort {
+		return false
+	}
+	if strings.EqualFold(host, s.Host) {
+		return true
+	}
+	for _, h := range s.Hosts {
+		if strings.EqualFold(host, h) {
+			return true
+		}
+	}
+	return false
+}
+
+// Via returns our Via for a request sent over transport.
+func (s *Self) Via(transport, branch string) *sip.ViaHeader {
+	v := &sip.ViaHeader{ProtocolName: "SIP", ProtocolVersion: "2.0", Transport: strings.ToUpper(transport),
+		Host: s.Host, Port: s.Port(transport), Params: sip.NewParams()}
+	v.Params.Add("branch", branch)
+	return v
+}
+
+// RecordRoute returns our Record-Route entry for the side reached over transport.
+// The transport parameter lets each side come back over the transport it uses
+// with us (RFC 5658).
+func (s *Self) RecordRoute(transport string) *sip.RecordRouteHeader {
+	u := sip.Uri{Scheme: "sip", Host: s.Host, Port: s.Port(transport), UriParams: sip.NewParams()}
+	u.UriParams.Add("transport", strings.ToLower(transport))
+	u.UriParams.Add("lr", "")
+	return &sip.RecordRouteHeader{Address: u}
+}
+
+// HostPort is Host with the port of transport.
+func (s *Self) HostPort(transport string) string {
+	return net.JoinHostPort(s.Host, strconv.Itoa(s.Port(transport)))
+}
+
+// NewSelf describes a replica listening on udp and tcp (either may be nil). host
+// is the address to advertise; empty means the listener's address, or when that
+// is a wildcard, the first non-loopback address of the machine.
+func NewSelf(udp net.PacketConn, tcp net.Listener, host string, serves func(string) bool) *Self {
+	s := &Self{Host: host, Serves: serves}
+	var ip net.IP
+	if udp != nil {
+		if a, ok := udp.LocalAddr().(*net.UDPAddr); ok {
+			ip, s.UDPPort = a.IP, a.Port
+			s.UDPLocal = sip.Addr{IP: a.IP, Port: a.Port, Hostname: a.IP.String()}
+		}
+	}
+	if tcp != nil {
+		if a, ok := tcp.Addr().(*net.TCPAddr); ok {
+			ip, s.TCPPort = a.IP, a.Port
+		}
+	}
+	if ip != nil && !ip.IsUnspecified() {
+		s.Hosts = append(s.Hosts, ip.String())
+	} else {
+		s.Hosts = append(s.Hosts, interfaceAddrs()...)
+	}
+	if s.Host == "" && len(s.Hosts) > 0 {
+		s.Host = s.Hosts[0]
+	}
+	return s
+}
+
+// interfaceAddrs lists the machine's unicast addresses, non-loopback first.
+func interfaceAddrs() []string {
+	addrs, err := net.InterfaceAddrs()
+	if err != nil {
+		return nil
+	}
+	var out, loop []string
+	for _, a := range addrs {
+		n, ok := a.(*net.IPNet)
+		if !ok || n.IP.IsLinkLocalUnicast() {
+			continue
+		}
+		if n.IP.IsLoopback() {
+			loop = append(loop, n.IP.String())
+		} else {
+			out = append(out, n.IP.String())
+		}
+	}
+	return append(out, loop...)
+}

@@ -1,0 +1,153 @@
+package proxy
+
+import (
+	"net"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/emiago/sipgo/sip"
+
+	"github.com/voipbin/registrar-operator/registrar/directory"
+	"github.com/voipbin/registrar-operator/registrar/location"
+)
+
+// Status is what the location service knows of an AOR.
+type Status int
+
+const (
+	// Found: the AOR has live bindings.
+	Found Status = iota
+	// NoSuchUser: no extension (or no served domain) has this AOR: 404.
+	NoSuchUser
+	// Disabled: the extension exists with spec.disabled: 480, as if unregistered,
+	// so that a caller cannot tell a switched-off extension from an absent device.
+	Disabled
+	// NotRegistered: the extension exists but no device is registered: 480.
+	NotRegistered
+)
+
+// Target is one binding a request is forked to.
+type Target struct {
+	// URI is the Contact the device registered: the new Request-URI.
+	URI string
+	// Source (host:port) and Transport are where the REGISTER came from.
+	Source, Transport string
+	// Registrar is the replica that holds the binding; Local is true for this one.
+	Registrar string
+	Local     bool
+}
+
+// Destination returns where a request for t is sent, and over what transport.
+// Over UDP it is the REGISTER's source, whichever replica took it: behind a NAT
+// the Contact (a private address) is not reachable, the pinhole the REGISTER opened
+// is (RFC 3581 received/rport). Over TCP the device's connection only exists on the
+// replica that accepted it: that replica reuses it (the source is the connection's
+// remote address), any other connects to the Contact.
+func (t Target) Destination() (hostport, transport string) {
+	transport = strings.ToUpper(t.Transport)
+	if transport == "" {
+		transport = "UDP"
+	}
+	if t.Source != "" && (transport == "UDP" || t.Local) {
+		return t.Source, transport
+	}
+	return contactHostPort(t.URI, transport), transport
+}
+
+// contactHostPort is the Contact URI's host:port, with the transport's default port.
+func contactHostPort(uri, transport string) string {
+	var u sip.Uri
+	if err := sip.ParseUri(uri, &u); err != nil || u.Host == "" {
+		return ""
+	}
+	port := u.Port
+	if port == 0 {
+		port = int(sip.DefaultPort(transport))
+	}
+	return net.JoinHostPort(strings.Trim(u.Host, "[]"), strconv.Itoa(port))
+}
+
+// Cluster is the cluster-wide view of Extensions (directory.Extensions).
+type Cluster interface {
+	ByAOR(aor string) (*directory.ExtensionEntry, bool)
+}
+
+// Location is the location service over the whole cluster: this replica's table
+// and the bindings the other replicas wrote into Extension status.
+type Location struct {
+	Directory directory.Directory
+	Table     *location.Table
+	// Cluster may be nil: then only this replica's bindings are found.
+	Cluster Cluster
+	// Self is this replica's name in Extension status.
+	Self string
+}
+
+// Find returns the targets of user@domain at now. Per URI this replica's binding
+// wins over what status says (status lags, and its ExpiresAt is a lease, not the
+// device's expiry); entries status attributes to this replica but that the table
+// no longer has are gone.
+func (l *Location) Find(domain, user string, now time.Time) (Status, []Target) {
+	aor := user + "@" + domain
+	var entry *directory.ExtensionEntry
+	if l.Cluster != nil {
+		entry, _ = l.Cluster.ByAOR(aor)
+	}
+	if _, ok := l.Directory.Credential(domain, user); !ok {
+		switch {
+		case entry != nil && entry.Disabled:
+			return Disabled, nil
+		case entry != nil:
+			// Declared but not (or no longer) published to us: the operator is still
+			// at work on it. A caller may try again.
+			return NotRegistered, nil
+		}
+		return NoSuchUser, nil
+	}
+	if entry != nil && entry.Disabled {
+		return Disabled, nil
+	}
+	var ts []Target
+	for _, b := range l.Table.Lookup(aor, now) {
+		ts = append(ts, Target{URI: b.URI, Source: b.Source, Transport: b.Transport, Registrar: l.Self, Local: true})
+	}
+	if entry != nil {
+		for _, b := range entry.Bindings {
+			if b.Registrar == l.Self || !b.ExpiresAt.After(now) || b.URI == "" || hasURI(ts, b.URI) {
+				continue
+			}
+			ts = append(ts, Target{URI: b.URI, Source: b.Source, Transport: b.Transport, Registrar: b.Registrar})
+		}
+	}
+	if len(ts) == 0 {
+		return NotRegistered, nil
+	}
+	return Found, ts
+}
+
+// ByURI returns the binding of aor whose Contact is uri, so that an in-dialog
+// request to a device behind a NAT goes where its REGISTER came from.
+func (l *Location) ByURI(aor, uri string, now time.Time) (Target, bool) {
+	i := strings.LastIndexByte(aor, '@')
+	if i < 0 {
+		return Target{}, false
+	}
+	if st, ts := l.Find(aor[i+1:], aor[:i], now); st == Found {
+		for _, t := range ts {
+			if location.URIEqual(t.URI, uri) {
+				return t, true
+			}
+		}
+	}
+	return Target{}, false
+}
+
+func hasURI(ts []Target, uri string) bool {
+	for _, t := range ts {
+		if location.URIEqual(t.URI, uri) {
+			return true
+		}
+	}
+	return false
+}

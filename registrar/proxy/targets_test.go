@@ -1,0 +1,63 @@
+package proxy
+
+import (
+	"testing"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	sipv1 "github.com/voipbin/registrar-operator/api/v1alpha1"
+	"github.com/voipbin/registrar-operator/registrar/directory"
+	"github.com/voipbin/registrar-operator/registrar/location"
+)
+
+type fakeCluster map[string]*directory.ExtensionEntry
+
+func (f fakeCluster) ByAOR(aor string) (*directory.ExtensionEntry, bool) {
+	e, ok := f[aor]
+	return e, ok
+}
+
+func TestLocationFind(t *testing.T) {
+	now := time.Now()
+	const dom = "acme.example"
+	dir := &directory.Static{
+		Domains: map[string]*directory.Domain{dom: {Domain: dom, Realm: dom}},
+		Credentials: map[string]*directory.Credential{
+			"1001@" + dom: {Extension: "1001", Domain: dom, AOR: "1001@" + dom},
+			"1002@" + dom: {Extension: "1002", Domain: dom, AOR: "1002@" + dom},
+			"1004@" + dom: {Extension: "1004", Domain: dom, AOR: "1004@" + dom},
+		},
+	}
+	table := location.New(1)
+	if _, err := table.Register(location.Request{AOR: "1001@" + dom, CallID: "c", CSeq: 1, Expires: 600, Now: now,
+		Source: "192.0.2.1:5060", Transport: "UDP",
+		Contacts: []location.ContactUpdate{{URI: "sip:1001@192.0.2.1", Expires: -1}}}, location.PolicyFrom(sipv1.RegistrationPolicy{})); err != nil {
+		t.Fatal(err)
+	}
+	live, dead := metav1.NewTime(now.Add(time.Hour)), metav1.NewTime(now.Add(-time.Second))
+	cluster := fakeCluster{
+		"1001@" + dom: {Bindings: []sipv1.Binding{
+			{URI: "sip:1001@192.0.2.1", Registrar: "b", Source: "stale", ExpiresAt: live}, // ours wins per URI
+			{URI: "sip:1001@192.0.2.2", Registrar: "b", Source: "192.0.2.2:5060", ExpiresAt: live},
+			{URI: "sip:1001@192.0.2.3", Registrar: "b", ExpiresAt: dead},    // past its lease
+			{URI: "sip:1001@192.0.2.4", Registrar: "self", ExpiresAt: live}, // we dropped it
+		}},
+		"1003@" + dom: {Disabled: true},
+		"1004@" + dom: {Disabled: true},
+		"1005@" + dom: {},
+	}
+	l := &Location{Directory: dir, Table: table, Cluster: cluster, Self: "self"}
+	st, ts := l.Find(dom, "1001", now)
+	if st != Found || len(ts) != 2 || !ts[0].Local || ts[0].Source != "192.0.2.1:5060" || ts[1].Registrar != "b" {
+		t.Errorf("1001: %v %+v", st, ts)
+	}
+	for user, want := range map[string]Status{"1002": NotRegistered, "1003": Disabled, "1004": Disabled, "1005": NotRegistered, "9999": NoSuchUser} {
+		if st, _ := l.Find(dom, user, now); st != want {
+			t.Errorf("%s: status %v, want %v", user, st, want)
+		}
+	}
+	if tg, ok := l.ByURI("1001@"+dom, "sip:1001@192.0.2.2", now); !ok || tg.Source != "192.0.2.2:5060" {
+		t.Errorf("ByURI: %+v %v", tg, ok)
+	}
+}
