@@ -1,0 +1,264 @@
+package reliability_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"k8s.io/client-go/tools/clientcmd"
+	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
+
+	"github.com/voipbin/registrar-operator/hack/testenv"
+)
+
+// registrarProcess is cmd/registrar running as a separate process, as in its pod.
+type registrarProcess struct {
+	cmd  *exec.Cmd
+	log  *bytes.Buffer
+	done chan struct{}
+}
+
+// buildRegistrar builds ./cmd/registrar once per test into a temporary folder.
+func buildRegistrar(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "registrar")
+	cmd := exec.Command("go", "build", "-o", bin, "./cmd/registrar")
+	cmd.Dir = testenv.Root()
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build ./cmd/registrar: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// writeKubeconfig writes a kubeconfig for the envtest API server that acts as user:
+// the process gets exactly the rights the shipped RBAC gives that identity.
+func writeKubeconfig(t *testing.T, user string, groups []string) string {
+	t.Helper()
+	kc := clientcmdapi.NewConfig()
+	kc.Clusters["envtest"] = &clientcmdapi.Cluster{Server: adminCfg.Host, CertificateAuthorityData: adminCfg.CAData}
+	kc.AuthInfos["registrar"] = &clientcmdapi.AuthInfo{
+		ClientCertificateData: adminCfg.CertData, ClientKeyData: adminCfg.KeyData,
+		Impersonate: user, ImpersonateGroups: append([]string{"system:authenticated"}, groups...),
+	}
+	kc.Contexts["envtest"] = &clientcmdapi.Context{Cluster: "envtest", AuthInfo: "registrar"}
+	kc.CurrentContext = "envtest"
+	path := filepath.Join(t.TempDir(), "kubeconfig")
+	if err := clientcmd.WriteToFile(*kc, path); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func startRegistrarProcess(t *testing.T, bin, kubeconfig, name, sipAddress string) *registrarProcess {
+	t.Helper()
+	p := &registrarProcess{log: &bytes.Buffer{}, done: make(chan struct{})}
+	p.cmd = exec.Command(bin,
+		"--kubeconfig", kubeconfig,
+		"--namespace", registrarNS,
+		"--name", name,
+		"--sip-address", sipAddress,
+		"--metrics-bind-address", "0",
+		"--health-probe-bind-address", "0",
+		"--throttle-source-failures", "0",
+	)
+	p.cmd.Stdout, p.cmd.Stderr = p.log, p.log
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = p.cmd.Wait(); close(p.done) }()
+	t.Cleanup(func() {
+		select {
+		case <-p.done:
+		default:
+			_ = p.cmd.Process.Signal(syscall.SIGTERM)
+			select {
+			case <-p.done:
+			case <-time.After(15 * time.Second):
+				_ = p.cmd.Process.Kill()
+				<-p.done
+			}
+		}
+		if t.Failed() {
+			t.Logf("registrar %s log:\n%s", name, lastLines(p.log.String(), 30))
+		}
+	})
+	return p
+}
+
+// waitServing waits until a REGISTER to target is challenged.
+func waitServing(t *testing.T, target, domain string, timeout time.Duration) {
+	t.Helper()
+	eventually(t, "the registrar answers at "+target, timeout, func() error {
+		p, err := newUDPPhone("127.0.0.1", "probe", domain, "x")
+		if err != nil {
+			return err
+		}
+		defer p.Close()
+		p.timeout = 300 * time.Millisecond
+		res, err := p.register(target, "", 0, 60)
+		if err != nil {
+			return err
+		}
+		if res.StatusCode != 407 {
+			return fmt.Errorf("answered %d", res.StatusCode)
+		}
+		return nil
+	})
+}
+
+// A registrar killed with SIGKILL (no flush, no goodbye) loses no registration: its
+// 1,000 bindings stay in status, and the process started again under the same name
+// holds them all again and accepts the devices' refreshes on their Call-IDs.
+func TestSIGKILLedRegistrarKeepsEveryBinding(t *testing.T) {
+	const (
+		users, perUser = 100, 10 // 1,000 SIPp bindings
+		first          = 2000
+		phoneUser      = "2100" // one more extension, for a raw phone on its own Call-ID
+	)
+	bin := buildRegistrar(t)
+	tn := newTenant(t, users+1, first, perUser)
+	kubeconfig := writeKubeconfig(t, registrarSA, serviceAccountGroups())
+	port := freePort(t, "127.0.0.1")
+	target := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+
+	killed := startRegistrarProcess(t, bin, kubeconfig, "replica-k", target)
+	start := time.Now()
+	waitServing(t, target, tn.domain, wait)
+	t.Logf("registrar process serving after %s", time.Since(start).Round(time.Millisecond))
+
+	// 1,000 REGISTERs over UDP: each of 100 users from 10 contacts, one SIPp run per
+	// user (see testdata/sipp/register-contacts.xml for why), four runs at a time.
+	start = time.Now()
+	if err := registerWithSIPp(t, tn, first, users, perUser, target); err != nil {
+		t.Fatal(err)
+	}
+	sippTime := time.Since(start)
+
+	phone, err := newUDPPhone("127.0.0.1", phoneUser, tn.domain, tn.passwords[phoneUser])
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer phone.Close()
+	nonce, err := phone.authenticated(target, 3600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := users*perUser + 1
+	tn.waitBindings(t, want, time.Minute)
+	t.Logf("%d REGISTERs by SIPp in %s; all %d bindings in status %s after the first REGISTER",
+		users*perUser, sippTime.Round(time.Millisecond), want, time.Since(start).Round(time.Millisecond))
+
+	// SIGKILL: nothing is flushed, nothing removed.
+	if err := killed.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	<-killed.done
+	_, total, err := tn.bindings(context.Background())
+	if err != nil || total != want {
+		t.Fatalf("after SIGKILL status shows %d bindings (%v), want %d", total, err, want)
+	}
+
+	start = time.Now()
+	startRegistrarProcess(t, bin, kubeconfig, "replica-k", target)
+	waitServing(t, target, tn.domain, wait)
+	t.Logf("restarted process serving after %s", time.Since(start).Round(time.Millisecond))
+
+	// The phone refreshes on its Call-ID with the nonce it already has.
+	res, err := phone.register(target, nonce, 2, 3600)
+	if err != nil || res.StatusCode != 200 {
+		t.Fatalf("refresh after restart: %v %v", res, err)
+	}
+	if n := contactCount(res); n != 1 {
+		t.Errorf("refresh lists %d contacts, want 1", n)
+	}
+	// The restarted replica holds the SIPp bindings too: a query by their owner lists
+	// all ten.
+	for _, u := range []string{"2000", "2042", "2099"} {
+		q, err := newUDPPhone("127.0.0.1", u, tn.domain, tn.passwords[u])
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := q.query(target, "", 0)
+		if err == nil {
+			var n string
+			if n, err = challengeNonce(res); err == nil {
+				res, err = q.query(target, n, 1)
+			}
+		}
+		q.Close()
+		if err != nil || res.StatusCode != 200 {
+			t.Fatalf("query %s: %v %v", u, res, err)
+		}
+		if n := contactCount(res); n != perUser {
+			t.Errorf("after restart %s lists %d contacts, want %d", u, n, perUser)
+		}
+	}
+	// Status: still every binding, once, held by replica-k.
+	time.Sleep(time.Second) // let a (wrong) rewrite show, if the restart made one
+	got, total, err := tn.bindings(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if total != want {
+		t.Errorf("after restart status shows %d bindings, want %d", total, want)
+	}
+	for aor, bs := range got {
+		seen := map[string]bool{}
+		for _, b := range bs {
+			if seen[b.URI] {
+				t.Errorf("%s: %s twice", aor, b.URI)
+			}
+			seen[b.URI] = true
+			if b.Registrar != "replica-k" {
+				t.Errorf("%s: %s held by %s", aor, b.URI, b.Registrar)
+			}
+		}
+	}
+}
+
+// registerWithSIPp registers perUser contacts for each of users extensions numbered
+// from first, with SIPp over UDP from 127.0.0.1.
+func registerWithSIPp(t *testing.T, tn *tenant, first, users, perUser int, target string) error {
+	t.Helper()
+	jobs := make(chan int)
+	errs := make(chan error, users)
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range jobs {
+				u := strconv.Itoa(first + i)
+				_, err := sipp(t, time.Minute,
+					"-sf", filepath.Join("testdata", "sipp", "register-contacts.xml"),
+					"-t", "u1", "-i", "127.0.0.1", "-p", strconv.Itoa(freePort(t, "127.0.0.1")),
+					"-m", strconv.Itoa(perUser), "-r", "100", "-l", strconv.Itoa(perUser),
+					"-timeout", "30s", "-timeout_error", "-recv_timeout", "5s",
+					"-au", u, "-ap", tn.passwords[u], "-auth_uri", tn.domain,
+					"-key", "domain", tn.domain, "-key", "user", u, "-key", "expires", "3600",
+					target)
+				errs <- err
+			}
+		}()
+	}
+	for i := range users {
+		jobs <- i
+	}
+	close(jobs)
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
