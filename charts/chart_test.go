@@ -178,11 +178,7 @@ func checkRegistrarRBAC(t *testing.T, objs []obj, sa, ns string) {
 	}
 	slices.Sort(got)
 	want := []string{
-		"ClusterRole events.k8s.io/events:create",
-		"ClusterRole events.k8s.io/events:patch",
-		"ClusterRole sip.voipbin.net/extensions/status:get",
 		"ClusterRole sip.voipbin.net/extensions/status:patch",
-		"ClusterRole sip.voipbin.net/extensions/status:update",
 		"ClusterRole sip.voipbin.net/extensions:get",
 		"ClusterRole sip.voipbin.net/extensions:list",
 		"ClusterRole sip.voipbin.net/extensions:watch",

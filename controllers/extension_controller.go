@@ -38,7 +38,8 @@ type ExtensionReconciler struct {
 // +kubebuilder:rbac:groups=sip.voipbin.net,resources=extensions,verbs=get;list;watch;update;patch
 // +kubebuilder:rbac:groups=sip.voipbin.net,resources=extensions/status,verbs=get;update;patch
 // +kubebuilder:rbac:groups=sip.voipbin.net,resources=extensions/finalizers,verbs=update
-// +kubebuilder:rbac:groups="",resources=secrets,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups="",resources=secrets,verbs=get;list;watch;create;update
+// +kubebuilder:rbac:groups="",namespace=registrar-system,resources=secrets,verbs=delete
 
 // stalledError ends a reconcile without a retry: the user must change something, and
 // the watches bring the Extension back when they do.
