@@ -81,6 +81,11 @@ func run(m *testing.M) int {
 
 // startReplica runs one registrar replica in this process, as its pod would.
 func startReplica(ctx context.Context, into **registrar.Registrar, name, ip string) (func(), error) {
+	return startReplicaWith(ctx, into, name, ip, nil)
+}
+
+// startReplicaWith is startReplica with a change to the replica's configuration.
+func startReplicaWith(ctx context.Context, into **registrar.Registrar, name, ip string, change func(*registrar.Config)) (func(), error) {
 	cfg := registrar.Config{
 		Namespace: registrarNS, Name: name,
 		SIPAddress: ip + ":0", Transports: []string{"udp", "tcp"},
@@ -89,6 +94,9 @@ func startReplica(ctx context.Context, into **registrar.Registrar, name, ip stri
 		// Generous: the tests refuse passwords on purpose, and must not trip the throttle.
 		BySource: throttle.Config{MaxFailures: 1000, Window: time.Minute, BlockFor: time.Minute},
 		ByAOR:    throttle.Config{MaxFailures: 1000, Window: time.Minute, BlockFor: time.Minute},
+	}
+	if change != nil {
+		change(&cfg)
 	}
 	r, err := registrar.New(cfg, env.Config, ctrl.Log.WithName(name))
 	if err != nil {
