@@ -42,5 +42,5 @@ func requeueAt(t, now time.Time) ctrl.Result {
 	if t.IsZero() {
 		return ctrl.Result{}
 	}
-	return ctrl.Result{RequeueAfter: max(t.Sub(now), requeueJitterFloor)}
+	return ctrl.Result{RequeueAfter: max(t.Sub(now), minRequeueAfter)}
 }

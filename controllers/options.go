@@ -53,5 +53,5 @@ func DefaultFleetOptions() FleetOptions {
 // passwordLength is the length of generated passwords: 24 characters of 62 give ~142 bits.
 const passwordLength = 24
 
-// requeueJitterFloor keeps a burst of binding expiries from requeueing in a busy loop.
-const requeueJitterFloor = time.Second
+// minRequeueAfter keeps a burst of binding expiries from requeueing in a busy loop.
+const minRequeueAfter = time.Second
