@@ -19,9 +19,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-logr/logr"
+	"golang.org/x/sync/errgroup"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -33,6 +35,13 @@ import (
 
 // leaseMargin is how long before a published lease runs out the writer renews it.
 const leaseMargin = 30 * time.Second
+
+// parallelWrites bounds the status writes in flight; writeTimeout bounds each, so a
+// hung connection delays one AOR's write, not the whole queue.
+const (
+	parallelWrites = 8
+	writeTimeout   = 10 * time.Second
+)
 
 // Writer coalesces binding changes into server-side applies of Extension status.
 type Writer struct {
@@ -127,13 +136,30 @@ func (w *Writer) Flush(ctx context.Context) {
 	}
 	clear(w.dirty)
 	w.mu.Unlock()
+	// A few writes in flight at once: a burst of registrations (a restart of every
+	// phone in a building) reaches status in seconds, not in one round trip per AOR.
+	var g errgroup.Group
+	g.SetLimit(parallelWrites)
+	var failed atomic.Int64
+	var lastErr atomic.Value
 	for _, aor := range batch {
-		if err := w.write(ctx, aor); err != nil {
-			w.Log.Error(err, "while writing bindings into status; will retry", "aor", aor)
-			w.mu.Lock()
-			w.dirty[aor] = struct{}{}
-			w.mu.Unlock()
-		}
+		g.Go(func() error {
+			wctx, cancel := context.WithTimeout(ctx, writeTimeout)
+			defer cancel()
+			if err := w.write(wctx, aor); err != nil {
+				failed.Add(1)
+				lastErr.Store(err)
+				w.mu.Lock()
+				w.dirty[aor] = struct{}{}
+				w.mu.Unlock()
+			}
+			return nil
+		})
+	}
+	_ = g.Wait()
+	// One line per flush, not one per AOR: during an API outage every AOR fails.
+	if n := failed.Load(); n > 0 {
+		w.Log.Error(lastErr.Load().(error), "while writing bindings into status; will retry", "failed", n, "of", len(batch))
 	}
 }
 
