@@ -36,7 +36,9 @@ import (
 const (
 	registrarNS = "registrar-system"
 	suffix      = "registrar.test"
-	wait        = 30 * time.Second
+	// An upper bound, never a delay: after an API-server outage client-go's watches
+	// back off up to 30 s (with jitter) before they see anything new.
+	wait = 90 * time.Second
 
 	// The identities the shipped RBAC binds, once "system" becomes registrarNS.
 	operatorSA  = "system:serviceaccount:" + registrarNS + ":controller-manager"
