@@ -35,8 +35,8 @@ func main() {
 	flag.BoolVar(&enableHTTP2, "enable-http2", false, "Allow HTTP/2 on the metrics endpoint (off: HTTP/2 rapid-reset CVEs).")
 	flag.StringVar(&probeAddr, "health-probe-bind-address", ":8081", "Address of the /healthz and /readyz endpoints.")
 	flag.BoolVar(&leaderElect, "leader-elect", false, "Elect a leader, so that only one operator replica reconciles.")
-	flag.Float64Var(&qps, "kube-api-qps", 50, "Queries per second to the API server.")
-	flag.IntVar(&burst, "kube-api-burst", 100, "Burst of queries to the API server.")
+	flag.Float64Var(&qps, "kube-api-qps", 200, "Queries per second to the API server (a bulk load of 10,000 Extensions is bound by it).")
+	flag.IntVar(&burst, "kube-api-burst", 400, "Burst of queries to the API server.")
 	flag.StringVar(&o.DomainSuffix, "domain-suffix", sipv1.DefaultDomainSuffix, "Suffix of every SIP domain: {customerID}.{suffix}.")
 	flag.StringVar(&o.RegistrarNamespace, "registrar-namespace", envOr("POD_NAMESPACE", "registrar-system"),
 		"Namespace of the registrar fleet and of what is published for it (domain ConfigMaps, credential Secrets, nonce key).")
