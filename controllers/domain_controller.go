@@ -11,6 +11,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
@@ -156,6 +157,7 @@ func (r *DomainReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Watches(&corev1.ConfigMap{}, handler.EnqueueRequestsFromMapFunc(publishedSource),
 			builder.WithPredicates(inNamespace(r.Options.RegistrarNamespace), hasComponent(published.ComponentDomain))).
 		Named("domain").
+		WithOptions(controller.Options{MaxConcurrentReconciles: r.Options.workers()}).
 		Complete(r)
 }
 

@@ -13,6 +13,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
@@ -224,6 +225,9 @@ func (r *ExtensionReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(publishedSource),
 			builder.WithPredicates(inNamespace(r.Options.RegistrarNamespace), hasComponent(published.ComponentCredential))).
 		Named("extension").
+		// Each reconcile waits on a few API round trips; several at once keep a bulk
+		// load of Extensions from being bound by one worker's latency.
+		WithOptions(controller.Options{MaxConcurrentReconciles: r.Options.workers()}).
 		Complete(r)
 }
 

@@ -15,6 +15,18 @@ type Options struct {
 	RegistrarNamespace string
 	// Fleet shapes the registrar Deployment and Service.
 	Fleet FleetOptions
+	// Workers is how many Domains, and how many Extensions, are reconciled at once.
+	Workers int
+}
+
+// DefaultWorkers is the flag default of Options.Workers.
+const DefaultWorkers = 8
+
+func (o Options) workers() int {
+	if o.Workers > 0 {
+		return o.Workers
+	}
+	return DefaultWorkers
 }
 
 // FleetOptions shape the registrar Deployment and its Service.

@@ -37,6 +37,7 @@ func main() {
 	flag.BoolVar(&leaderElect, "leader-elect", false, "Elect a leader, so that only one operator replica reconciles.")
 	flag.Float64Var(&qps, "kube-api-qps", 200, "Queries per second to the API server (a bulk load of 10,000 Extensions is bound by it).")
 	flag.IntVar(&burst, "kube-api-burst", 400, "Burst of queries to the API server.")
+	flag.IntVar(&o.Workers, "workers", controllers.DefaultWorkers, "Domains, and Extensions, reconciled at once.")
 	flag.StringVar(&o.DomainSuffix, "domain-suffix", sipv1.DefaultDomainSuffix, "Suffix of every SIP domain: {customerID}.{suffix}.")
 	flag.StringVar(&o.RegistrarNamespace, "registrar-namespace", envOr("POD_NAMESPACE", "registrar-system"),
 		"Namespace of the registrar fleet and of what is published for it (domain ConfigMaps, credential Secrets, nonce key).")
