@@ -121,8 +121,10 @@ func startReplicaWith(ctx context.Context, into **registrar.Registrar, name, ip 
 // tenant is one customer's Domain and an Extension with a known password.
 type tenant struct {
 	ns, customer, domain, user, password string
-	ext                                  *sipv1.Extension
-	secret                               *corev1.Secret
+	// port is where this tenant's SIPp phone sends from: one device, one Contact.
+	port   int
+	ext    *sipv1.Extension
+	secret *corev1.Secret
 }
 
 func (tn *tenant) aor() string { return tn.user + "@" + tn.domain }
@@ -136,7 +138,7 @@ func newTenant(t *testing.T, user string, mutate ...func(*sipv1.Domain)) *tenant
 	if err != nil {
 		t.Fatal(err)
 	}
-	tn := &tenant{ns: ns, customer: ns, domain: ns + "." + suffix, user: user, password: "pw-" + ns}
+	tn := &tenant{ns: ns, customer: ns, domain: ns + "." + suffix, user: user, password: "pw-" + ns, port: freePort(t)}
 	d := &sipv1.Domain{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "d"}, Spec: sipv1.DomainSpec{CustomerID: ns}}
 	for _, f := range mutate {
 		f(d)

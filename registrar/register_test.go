@@ -19,7 +19,7 @@ func (tn *tenant) sipp(scenario, transport, password string, expires int) sippRu
 	if transport == "tcp" {
 		target = tcp
 	}
-	return sippRun{Scenario: scenario, Transport: transport, Target: target, LocalIP: "127.0.0.1",
+	return sippRun{Scenario: scenario, Transport: transport, Target: target, LocalIP: "127.0.0.1", LocalPort: tn.port,
 		User: tn.user, Domain: tn.domain, Password: password, Expires: expires}
 }
 

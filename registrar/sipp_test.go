@@ -18,6 +18,10 @@ type sippRun struct {
 	Transport string // "udp" or "tcp"
 	Target    string // host:port of the registrar
 	LocalIP   string
+	// LocalPort is the port SIPp sends from, and so the Contact it registers: runs
+	// that must refresh or remove the same binding share one. 0 lets SIPp choose
+	// (5060 when free, which another SIP server on the machine may hold).
+	LocalPort int
 	User      string
 	Domain    string
 	Password  string
@@ -32,14 +36,18 @@ func (s sippRun) run(t *testing.T) error {
 	dir := t.TempDir()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, "sipp",
+	args := []string{
 		"-sf", filepath.Join("testdata", "sipp", s.Scenario),
 		"-t", mode, "-i", s.LocalIP,
 		"-m", "1", "-nostdin", "-timeout", "15s", "-timeout_error", "-recv_timeout", "5s",
 		"-au", s.User, "-ap", s.Password, "-auth_uri", s.Domain, // SIPp prefixes sip:
 		"-key", "domain", s.Domain, "-key", "user", s.User, "-key", "expires", strconv.Itoa(s.Expires),
 		"-trace_err", "-error_file", filepath.Join(dir, "errors.log"),
-		host+":"+port)
+	}
+	if s.LocalPort != 0 {
+		args = append(args, "-p", strconv.Itoa(s.LocalPort))
+	}
+	cmd := exec.CommandContext(ctx, "sipp", append(args, host+":"+port)...)
 	cmd.Dir = "."
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
@@ -56,4 +64,23 @@ func lastLines(s string, n int) string {
 		lines = lines[len(lines)-n:]
 	}
 	return string(bytes.Join(lines, []byte("\n")))
+}
+
+// freePort returns a loopback port free for both UDP and TCP.
+func freePort(t *testing.T) int {
+	t.Helper()
+	for range 20 {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		port := l.Addr().(*net.TCPAddr).Port
+		_ = l.Close()
+		if pc, err := net.ListenPacket("udp", "127.0.0.1:"+strconv.Itoa(port)); err == nil {
+			_ = pc.Close()
+			return port
+		}
+	}
+	t.Fatal("no free port")
+	return 0
 }
