@@ -70,6 +70,20 @@ sipp: ## Install SIPp (Debian package sip-tester) when it is missing.
 test: manifests generate vet envtest sipp helm ## Run every test against a real control plane and SIPp.
 	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" HELM="$(HELM)" go test ./... -count=1 -timeout 30m
 
+.PHONY: bench
+bench: envtest sipp ## SIP throughput at stepped rates with SIPp (BENCH_ARGS="--vs kamailio" to compare); see hack/bench/README.md.
+	go build -o "$(LOCALBIN)/bench" ./hack/bench
+	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" "$(LOCALBIN)/bench" $(BENCH_ARGS)
+
+.PHONY: bench-scale
+bench-scale: envtest ## The control loop at 10,000 Extensions against the real API server (BENCH_ARGS to change).
+	go build -o "$(LOCALBIN)/bench" ./hack/bench
+	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" "$(LOCALBIN)/bench" scale $(BENCH_ARGS)
+
+.PHONY: fuzz
+fuzz: ## Run every fuzz target for FUZZTIME each (default 30s).
+	hack/fuzz.sh
+
 .PHONY: lint
 lint: golangci-lint ## Run golangci-lint.
 	"$(GOLANGCI_LINT)" run

@@ -1,0 +1,252 @@
+// Command bench measures the registrar (make bench, make bench-scale).
+//
+//	bench [flags]          SIP throughput: SIPp REGISTER with digest at stepped rates
+//	                       against a registrar started here (local control plane, N
+//	                       Extensions applied); --vs kamailio runs the same scenario
+//	                       against Kamailio in the same run and prints the ratio.
+//	bench scale [flags]    the control loop against the real API server: N Extensions
+//	                       over D Domains, time to Ready and to the registrar, memory,
+//	                       new-Extension latency, API writes at steady state.
+//
+// See hack/bench/README.md.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/go-logr/logr"
+	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
+
+	"github.com/voipbin/registrar-operator/hack/testenv"
+)
+
+func main() {
+	args := os.Args[1:]
+	var err error
+	switch {
+	case len(args) > 0 && args[0] == "registrar-child":
+		err = registrarChild(args[1:])
+	case len(args) > 0 && args[0] == "scale":
+		ctrllog.SetLogger(logr.Discard())
+		err = scaleMain(args[1:])
+	case len(args) > 0 && args[0] == "sip":
+		ctrllog.SetLogger(logr.Discard())
+		err = sipMain(args[1:])
+	default:
+		ctrllog.SetLogger(logr.Discard())
+		err = sipMain(args)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+// sipOptions are the flags of the SIP throughput benchmark.
+type sipOptions struct {
+	vs             string
+	noOurs         bool
+	extensions     int
+	domains        int
+	stepDuration   time.Duration
+	rates          []float64
+	startRate      float64
+	maxRate        float64
+	resolution     float64
+	minAchieved    float64
+	halfRate       bool
+	probeRate      float64
+	probeUsers     int
+	pprof          bool
+	profileSeconds int
+	out            string
+	binDir         string
+	skipBuild      bool
+	operatorArgs   string
+	registrarArgs  string
+	transports     string
+	kamChildren    int
+	pause          time.Duration
+	expires        int
+}
+
+func defaultOut() string { return filepath.Join(testenv.Root(), "hack", "bench", "out") }
+
+func sipMain(args []string) error {
+	o := sipOptions{}
+	fs := flag.NewFlagSet("bench", flag.ExitOnError)
+	var rates string
+	fs.StringVar(&o.vs, "vs", "", "Also run the same scenario against this server in the same run: kamailio.")
+	fs.BoolVar(&o.noOurs, "no-ours", false, "Skip our registrar (with --vs: measure only the other server).")
+	fs.IntVar(&o.extensions, "extensions", 1000, "Extensions (SIPp users; each call takes the next one).")
+	fs.DurationVar(&o.stepDuration, "step-duration", 20*time.Second, "Length of each rate step (the issue asks for at least 20s).")
+	fs.StringVar(&rates, "rates", "", "Comma-separated call rates to run, in order (default: search: double from --start-rate until a step fails, then bisect).")
+	fs.Float64Var(&o.startRate, "start-rate", 1000, "First rate of the search, calls/s.")
+	fs.Float64Var(&o.maxRate, "max-rate", 64000, "Highest rate the search tries.")
+	fs.Float64Var(&o.resolution, "resolution", 500, "The search stops when the gap between the best passing and the lowest failing rate is below this or 10% of the best.")
+	fs.Float64Var(&o.minAchieved, "min-achieved", 0.97, "A step passes only if SIPp achieved at least this fraction of the target rate.")
+	fs.BoolVar(&o.halfRate, "half-rate", true, "After the search, run one step at half the best rate (the p99 target is taken there).")
+	fs.Float64Var(&o.probeRate, "probe-rate", 20, "Calls/s of the latency probe that runs beside SIPp (0 disables).")
+	fs.IntVar(&o.probeUsers, "probe-users", 4, "Extensions the probe registers (not in SIPp's users file).")
+	fs.BoolVar(&o.pprof, "pprof", false, "Run the registrar with net/http/pprof (bench registrar-child) and save a CPU profile of every step.")
+	fs.IntVar(&o.profileSeconds, "profile-seconds", 10, "Length of each step's CPU profile with --pprof.")
+	fs.StringVar(&o.out, "out", defaultOut(), "Folder for results; each run writes a time-stamped subfolder.")
+	fs.StringVar(&o.binDir, "bin-dir", filepath.Join(testenv.Root(), "bin"), "Where bin/operator and bin/registrar are built.")
+	fs.BoolVar(&o.skipBuild, "skip-build", false, "Use the operator and registrar already in --bin-dir.")
+	fs.StringVar(&o.operatorArgs, "operator-args", "--kube-api-qps=500 --kube-api-burst=1000",
+		"Extra operator flags (the default only speeds up creating the fixtures; the steps do not depend on it).")
+	fs.StringVar(&o.registrarArgs, "registrar-args", "", "Extra registrar flags, e.g. --status-interval=1s.")
+	fs.StringVar(&o.transports, "transports", "udp,tcp", "Transports the registrar serves (SIPp uses UDP).")
+	fs.IntVar(&o.kamChildren, "kamailio-children", 2, "Kamailio UDP worker processes.")
+	fs.DurationVar(&o.pause, "pause", 3*time.Second, "Rest between steps (ours also waits until its status writer has caught up).")
+	fs.IntVar(&o.expires, "expires", 3600, "Expires of the SIPp REGISTERs.")
+	_ = fs.Parse(args)
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	for _, r := range strings.Split(rates, ",") {
+		if r = strings.TrimSpace(r); r == "" {
+			continue
+		}
+		v, err := strconv.ParseFloat(r, 64)
+		if err != nil || v <= 0 {
+			return fmt.Errorf("--rates: %q is not a rate", r)
+		}
+		o.rates = append(o.rates, v)
+	}
+	if o.vs != "" && o.vs != "kamailio" {
+		return fmt.Errorf("--vs %q: only kamailio is known", o.vs)
+	}
+	if o.noOurs && o.vs == "" {
+		return errors.New("--no-ours needs --vs")
+	}
+	if o.extensions < 1 {
+		return errors.New("want --extensions >= 1")
+	}
+	// One domain: SIPp takes the digest-uri from -auth_uri, one for the whole run, and
+	// the registrar checks it against the Request-URI (the domain).
+	o.domains = 1
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	return runSIP(ctx, o)
+}
+
+func runSIP(ctx context.Context, o sipOptions) error {
+	run := filepath.Join(o.out, "sip-"+time.Now().Format("20060102-150405"))
+	if err := os.MkdirAll(run, 0o755); err != nil {
+		return err
+	}
+	o.out = run
+	step("results go to " + run)
+	users := makeUsers(o.extensions, o.domains, "")
+	probes := makeUsers(o.probeUsers, o.domains, "p")
+	var results []stepResult
+	var sys *system
+	defer func() { sys.stop() }()
+
+	if !o.noOurs {
+		var err error
+		sys, err = startSystem(ctx, sysOptions{
+			Out: run, BinDir: o.binDir, SkipBuild: o.skipBuild, Pprof: o.pprof, SIPTransports: o.transports,
+			OperatorArgs: strings.Fields(o.operatorArgs), RegistrarArgs: strings.Fields(o.registrarArgs),
+		})
+		if err != nil {
+			return err
+		}
+		tracker, err := sys.trackReady(ctx)
+		if err != nil {
+			return err
+		}
+		step(fmt.Sprintf("creating %d Domains and %d Extensions (+%d for the probe; passwords generated by the operator)", o.domains, o.extensions, len(probes)))
+		start := time.Now()
+		if err := sys.createDomains(ctx, o.domains, 16); err != nil {
+			return err
+		}
+		all := append(append([]user{}, users...), probes...)
+		if err := parallel(ctx, len(all), 16, func(ctx context.Context, i int) error {
+			return sys.createExtension(ctx, all[i], domainIndex(all[i]))
+		}); err != nil {
+			return err
+		}
+		if err := tracker.waitCounts(ctx, len(all), o.domains, 30*time.Minute, func(e, d int) {
+			step(fmt.Sprintf("  %d/%d Extensions Ready", e, len(all)))
+		}); err != nil {
+			return err
+		}
+		step(fmt.Sprintf("all Ready after %s", time.Since(start).Round(100*time.Millisecond)))
+		if err := sys.readPasswords(ctx, users); err != nil {
+			return err
+		}
+		if err := sys.readPasswords(ctx, probes); err != nil {
+			return err
+		}
+		if err := sys.startRegistrar(ctx); err != nil {
+			return err
+		}
+		if err := sys.waitCredentials(ctx, len(all), 5*time.Minute); err != nil {
+			return err
+		}
+	} else {
+		for i := range users {
+			users[i].Password = randHex(12)
+		}
+		for i := range probes {
+			probes[i].Password = randHex(12)
+		}
+	}
+	usersFile := filepath.Join(run, "users.csv")
+	if err := writeUsers(usersFile, users); err != nil {
+		return err
+	}
+
+	if sys != nil {
+		t := ourTarget(sys)
+		res, err := searchRates(ctx, t, o, usersFile, probes)
+		results = append(results, res...)
+		writeCSV(filepath.Join(run, "sip.csv"), results)
+		if err != nil {
+			return err
+		}
+		// Kamailio gets the machine to itself: stop everything of ours first.
+		sys.stop()
+		sys = nil
+	}
+	if o.vs == "kamailio" {
+		kdir := filepath.Join(run, "kamailio")
+		if err := os.MkdirAll(kdir, 0o755); err != nil {
+			return err
+		}
+		k, err := startKamailio(ctx, kdir, append(append([]user{}, users...), probes...),
+			kamailioOptions{Children: o.kamChildren, ShmMB: 256, PkgMB: 16})
+		if err != nil {
+			return err
+		}
+		res, err := searchRates(ctx, kamailioTarget(k), o, usersFile, probes)
+		k.stop()
+		results = append(results, res...)
+		writeCSV(filepath.Join(run, "sip.csv"), results)
+		if err != nil {
+			return err
+		}
+	}
+	printTable(os.Stdout, results)
+	printSummary(os.Stdout, results, o)
+	fmt.Printf("\nCSV: %s\n", filepath.Join(run, "sip.csv"))
+	return nil
+}
+
+func domainIndex(u user) int {
+	name, _, _ := strings.Cut(u.Domain, ".")
+	i, _ := strconv.Atoi(strings.TrimPrefix(name, "b"))
+	return i
+}

@@ -1,0 +1,73 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"net"
+	"net/http"
+	_ "net/http/pprof" // the profiles of registrar-child, served on --pprof-address only
+	"os"
+	"strings"
+	"time"
+
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client/config"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+
+	"github.com/voipbin/registrar-operator/registrar"
+	"github.com/voipbin/registrar-operator/registrar/digest"
+	"github.com/voipbin/registrar-operator/registrar/throttle"
+)
+
+// registrarChild is cmd/registrar with net/http/pprof on a loopback port: the same
+// registrar.New and Run, the same flag names and defaults for what the benchmark
+// passes. It runs as a process of its own (bench --pprof starts it), so its CPU and
+// memory are measured as the real binary's are.
+func registrarChild(args []string) error {
+	fs := flag.NewFlagSet("registrar-child", flag.ExitOnError)
+	cfg := registrar.Config{BySource: throttle.DefaultConfig(), ByAOR: throttle.DefaultConfig()}
+	var transports, kubeconfig, pprofAddr string
+	fs.StringVar(&pprofAddr, "pprof-address", "127.0.0.1:6060", "Loopback address of /debug/pprof.")
+	fs.StringVar(&kubeconfig, "kubeconfig", "", "Path of the kubeconfig.")
+	fs.StringVar(&cfg.Namespace, "namespace", "registrar-system", "")
+	fs.StringVar(&cfg.Name, "name", "bench-registrar", "")
+	fs.StringVar(&cfg.SIPAddress, "sip-address", "127.0.0.1:5060", "")
+	fs.StringVar(&transports, "transports", "udp,tcp", "")
+	fs.StringVar(&cfg.MetricsAddress, "metrics-bind-address", "0", "")
+	fs.StringVar(&cfg.ProbeAddress, "health-probe-bind-address", "0", "")
+	fs.DurationVar(&cfg.NonceLifetime, "nonce-lifetime", digest.DefaultNonceLifetime, "")
+	fs.DurationVar(&cfg.StatusLease, "status-lease", 15*time.Minute, "")
+	fs.DurationVar(&cfg.StatusInterval, "status-interval", 200*time.Millisecond, "")
+	fs.IntVar(&cfg.BySource.MaxFailures, "throttle-source-failures", cfg.BySource.MaxFailures, "")
+	fs.IntVar(&cfg.ByAOR.MaxFailures, "throttle-aor-failures", cfg.ByAOR.MaxFailures, "")
+	fs.DurationVar(&cfg.BySource.Window, "throttle-window", cfg.BySource.Window, "")
+	fs.DurationVar(&cfg.BySource.BlockFor, "throttle-block", cfg.BySource.BlockFor, "")
+	zapOpts := zap.Options{}
+	zapOpts.BindFlags(fs)
+	_ = fs.Parse(args)
+	cfg.ByAOR.Window, cfg.ByAOR.BlockFor = cfg.BySource.Window, cfg.BySource.BlockFor
+	cfg.Transports = strings.Split(transports, ",")
+	if host, _, err := net.SplitHostPort(pprofAddr); err != nil || !net.ParseIP(host).IsLoopback() {
+		return fmt.Errorf("--pprof-address %q: want a loopback host:port", pprofAddr)
+	}
+	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&zapOpts)))
+	log := ctrl.Log.WithName("registrar")
+	l, err := net.Listen("tcp", pprofAddr)
+	if err != nil {
+		return err
+	}
+	go func() { _ = (&http.Server{Handler: http.DefaultServeMux, ReadHeaderTimeout: 5 * time.Second}).Serve(l) }()
+
+	if kubeconfig != "" {
+		_ = os.Setenv("KUBECONFIG", kubeconfig)
+	}
+	rc, err := config.GetConfig()
+	if err != nil {
+		return err
+	}
+	r, err := registrar.New(cfg, rc, log)
+	if err != nil {
+		return err
+	}
+	return r.Run(ctrl.SetupSignalHandler())
+}

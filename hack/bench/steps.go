@@ -1,0 +1,361 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"math"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/voipbin/registrar-operator/hack/testenv"
+)
+
+// target is a server under test.
+type target struct {
+	name string
+	addr string
+	// server is what CPU and memory are measured of.
+	server group
+	// peakMemMB is the server's peak memory: VmHWM for one process; for a process
+	// tree with shared memory (Kamailio) the sampled peak of the summed PSS.
+	peakMemMB func(sampledRSS, sampledPSS float64) float64
+	memNote   string
+	// others are processes of the system beside the server (operator, control plane).
+	others map[string]group
+	// settle waits until the server has finished the work a step left (ours: the
+	// status writer's backlog).
+	settle func(ctx context.Context) error
+	// counters are cumulative counts compared before and after each step.
+	counters func(ctx context.Context) map[string]float64
+	alive    func() bool
+	pprof    string
+}
+
+func ourTarget(s *system) *target {
+	reg := s.registrar
+	return &target{
+		name:   "registrar-operator",
+		addr:   s.sipAddr,
+		server: group{pids: func() []int { return []int{reg.pid()} }},
+		peakMemMB: func(float64, float64) float64 {
+			return procStatusKB(reg.pid(), "VmHWM:") / 1024
+		},
+		memNote: "VmHWM of the registrar process",
+		others: map[string]group{
+			"operator":      {pids: func() []int { return []int{s.operator.pid()} }},
+			"control plane": {pids: s.controlPlanePIDs},
+		},
+		settle: func(ctx context.Context) error {
+			// Best effort: with a long --status-interval the writer never drains.
+			err := waitFor(ctx, time.Minute, "the status writer to catch up", func() error {
+				p, err := scrape(s.regMetrics)
+				if err != nil {
+					return err
+				}
+				if n := p.sum("registrar_status_pending"); n > 0 {
+					return fmt.Errorf("%v AORs still to write", n)
+				}
+				return nil
+			})
+			if err != nil && ctx.Err() == nil {
+				step("    (going on: " + err.Error() + ")")
+				return nil
+			}
+			return err
+		},
+		counters: func(ctx context.Context) map[string]float64 {
+			out := map[string]float64{}
+			if p, err := scrape(s.regMetrics); err == nil {
+				out["status_writes"] = p.sum("registrar_status_writes_total")
+				out["registered"] = p.sum("sip_register_requests_total", `outcome="registered"`)
+			}
+			if p, err := s.apiMetrics(ctx); err == nil {
+				out["api_writes"] = apiWrites(p)
+				for k, v := range apiWritesBy(p) {
+					out["api:"+k] = v
+				}
+			}
+			if p, err := scrape(s.opMetrics); err == nil {
+				for _, m := range []string{"POST", "PUT", "PATCH", "DELETE"} {
+					out["operator_writes"] += p.sum("rest_client_requests_total", `method="`+m+`"`)
+				}
+				out["operator_reconciles"] = p.sum("controller_runtime_reconcile_total")
+			}
+			return out
+		},
+		alive: func() bool { return !reg.exited() },
+		pprof: s.regPprof,
+	}
+}
+
+func kamailioTarget(k *kamailio) *target {
+	return &target{
+		name:      "kamailio",
+		addr:      k.addr,
+		server:    group{pids: k.pids},
+		peakMemMB: func(_, pss float64) float64 { return pss },
+		memNote:   "peak of the summed PSS of Kamailio's processes (shared memory counted once)",
+		others:    map[string]group{},
+		settle:    func(context.Context) error { return nil },
+		counters:  func(context.Context) map[string]float64 { return map[string]float64{} },
+		alive:     func() bool { return !k.main.exited() },
+	}
+}
+
+// stepResult is one row of the table and the CSV.
+type stepResult struct {
+	Target, Role        string
+	Rate                float64
+	Duration            float64
+	Calls               int
+	OK, Failed, Retrans int
+	FailDetail          string
+	Achieved            float64
+	Pass                bool
+	SippChP99, SippP50  float64
+	SippP99             float64
+	ProbeN, ProbeLost   int
+	ProbeChP50          float64
+	ProbeP50, ProbeP99  float64
+	ProbeP999, ProbeMax float64
+	CPU, CPUPct         float64
+	PeakMemMB, StepRSS  float64
+	SippCPUPct          float64
+	OthersCPU           map[string]float64
+	OtherLoad           float64 // CPU seconds of processes outside the benchmark
+	ServerDrops         float64 // datagrams dropped at the server's full socket buffer
+	AllDrops            float64 // ... at any socket of the machine (SIPp's among them)
+	StatusWrites        float64
+	APIWrites           float64
+	OperatorWrites      float64
+	Profile             string
+}
+
+// searchRates runs the steps: the given rates, or a search for the highest clean rate.
+func searchRates(ctx context.Context, t *target, o sipOptions, usersFile string, probes []user) ([]stepResult, error) {
+	var out []stepResult
+	run := func(rate float64, role string) (stepResult, error) {
+		if len(out) > 0 {
+			if err := t.settle(ctx); err != nil {
+				return stepResult{}, err
+			}
+			select {
+			case <-ctx.Done():
+				return stepResult{}, ctx.Err()
+			case <-time.After(o.pause):
+			}
+		}
+		r, err := runStep(ctx, t, o, usersFile, probes, rate, role, len(out)+1)
+		if err != nil {
+			return r, err
+		}
+		out = append(out, r)
+		printStepLine(r)
+		if !t.alive() {
+			return r, fmt.Errorf("%s died during the step at %.0f/s", t.name, rate)
+		}
+		return r, nil
+	}
+	step(fmt.Sprintf("%s: %s steps of SIPp REGISTER+digest on %s", t.name, o.stepDuration, t.addr))
+	if len(o.rates) > 0 {
+		for _, r := range o.rates {
+			if _, err := run(r, "fixed"); err != nil {
+				return out, err
+			}
+		}
+	} else {
+		var lastPass, firstFail float64
+		for r := o.startRate; r <= o.maxRate; r *= 2 {
+			res, err := run(r, "search")
+			if err != nil {
+				return out, err
+			}
+			if !res.Pass {
+				firstFail = r
+				break
+			}
+			lastPass = r
+		}
+		for firstFail > 0 && firstFail-lastPass > max(o.resolution, 0.1*lastPass) {
+			mid := math.Round((lastPass+firstFail)/2/250) * 250
+			if mid <= lastPass || mid >= firstFail {
+				break
+			}
+			res, err := run(mid, "search")
+			if err != nil {
+				return out, err
+			}
+			if res.Pass {
+				lastPass = mid
+			} else {
+				firstFail = mid
+			}
+		}
+	}
+	if best := bestRate(out, t.name); o.halfRate && best > 0 {
+		if _, err := run(math.Round(best/2/50)*50, "half"); err != nil {
+			return out, err
+		}
+	}
+	return out, nil
+}
+
+// bestRate is the highest achieved rate of a passing step.
+func bestRate(rs []stepResult, name string) float64 {
+	var best float64
+	for _, r := range rs {
+		if r.Target == name && r.Pass && r.Role != "half" && r.Achieved > best {
+			best = r.Achieved
+		}
+	}
+	return best
+}
+
+func runStep(ctx context.Context, t *target, o sipOptions, usersFile string, probes []user, rate float64, role string, n int) (stepResult, error) {
+	res := stepResult{Target: t.name, Role: role, Rate: rate, OthersCPU: map[string]float64{}}
+	dir := filepath.Join(o.out, t.name, fmt.Sprintf("step%02d-%.0f", n, rate))
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return res, err
+	}
+	calls := int(math.Round(rate * o.stepDuration.Seconds()))
+	run := sippRun{
+		Scenario: filepath.Join(testenv.Root(), "hack", "bench", "sipp", "register-digest.xml"),
+		Users:    usersFile, Target: t.addr, AuthURI: domainName(0),
+		Rate: rate, RatePeriod: time.Second, Calls: calls,
+		// One second of calls in flight at most: a server that falls further behind
+		// fails the step by the achieved rate.
+		Limit:   max(int(rate), 100),
+		Expires: o.expires,
+		Timeout: o.stepDuration + 90*time.Second,
+		Dir:     dir, RTT: true,
+	}
+	port := 0
+	if _, p, err := net.SplitHostPort(t.addr); err == nil {
+		port, _ = strconv.Atoi(p)
+	}
+	drops0, all0 := udpDrops(port), rcvbufErrors()
+	c0 := t.counters(ctx)
+	cpu0, sys0, self0 := t.server.cpu(), systemBusy(), procCPU(os.Getpid())
+	others0 := map[string]float64{}
+	for k, g := range t.others {
+		others0[k] = g.cpu()
+	}
+	mem := sampleMemory(t.server, 250*time.Millisecond)
+	pctx, stopProbe := context.WithCancel(ctx)
+	probeDone := make(chan *probeResult, 1)
+	go func() { probeDone <- runProbe(pctx, t.addr, probes, o.probeRate) }()
+	profDone := make(chan string, 1)
+	if t.pprof != "" {
+		go func() {
+			// The middle of the step.
+			wait := (o.stepDuration - time.Duration(o.profileSeconds)*time.Second) / 2
+			select {
+			case <-time.After(max(wait, 0)):
+			case <-pctx.Done():
+				profDone <- ""
+				return
+			}
+			path := filepath.Join(dir, "cpu.pprof")
+			if err := fetch(fmt.Sprintf("%s/profile?seconds=%d", t.pprof, o.profileSeconds), path); err != nil {
+				profDone <- "error: " + err.Error()
+				return
+			}
+			profDone <- path
+		}()
+	} else {
+		profDone <- ""
+	}
+	start := time.Now()
+	st, err := run.run(ctx)
+	wall := time.Since(start).Seconds()
+	stopProbe()
+	pr := <-probeDone
+	res.Profile = <-profDone
+	rss, pss := mem.Stop()
+	if err != nil {
+		return res, err
+	}
+	if t.pprof != "" {
+		_ = fetch(t.pprof+"/heap", filepath.Join(dir, "heap.pprof"))
+	}
+	res.ServerDrops, res.AllDrops = udpDrops(port)-drops0, rcvbufErrors()-all0
+	res.CPU = t.server.cpu() - cpu0
+	for k, g := range t.others {
+		res.OthersCPU[k] = g.cpu() - others0[k]
+	}
+	busy := systemBusy() - sys0
+	self := procCPU(os.Getpid()) - self0
+	res.OtherLoad = busy - res.CPU - st.CPU - self
+	for _, v := range res.OthersCPU {
+		res.OtherLoad -= v
+	}
+	res.OtherLoad = max(res.OtherLoad, 0)
+	res.Duration = st.Elapsed
+	if res.Duration <= 0 {
+		res.Duration = wall
+	}
+	res.CPUPct = 100 * res.CPU / wall
+	res.SippCPUPct = 100 * st.CPU / wall
+	res.PeakMemMB = t.peakMemMB(rss, pss)
+	res.StepRSS = rss
+	res.Calls, res.OK, res.Failed, res.Retrans = calls, st.Successful, st.Failed, st.Retrans
+	if st.Failed > 0 {
+		res.FailDetail = fmt.Sprintf("recv-timeout=%d max-retrans=%d unexpected=%d", st.TimeoutOnRecv, st.MaxUDPRetrans, st.Unexpected)
+	}
+	if st.DeadCall+st.OutOfCall > 0 {
+		res.FailDetail += fmt.Sprintf(" dead-call-msgs=%d out-of-call-msgs=%d", st.DeadCall, st.OutOfCall)
+	}
+	res.Achieved = float64(st.Successful) / res.Duration
+	res.Pass = st.ExitCode == 0 && st.Failed == 0 && st.Retrans == 0 && st.Successful == calls &&
+		res.Achieved >= o.minAchieved*rate && res.Duration >= o.stepDuration.Seconds()*0.95
+	res.SippChP99, res.SippP50, res.SippP99 = st.ChallengeP99, st.RegisterP50, st.RegisterP99
+	res.ProbeN, res.ProbeLost = len(pr.register), pr.lost+pr.failed
+	res.ProbeChP50 = percentile(pr.challenge, 0.5)
+	res.ProbeP50, res.ProbeP99 = percentile(pr.register, 0.5), percentile(pr.register, 0.99)
+	res.ProbeP999, res.ProbeMax = percentile(pr.register, 0.999), percentile(pr.register, 1)
+	if pr.lastErr != "" {
+		res.FailDetail += " probe: " + pr.lastErr
+	}
+	c1 := t.counters(ctx)
+	res.StatusWrites = c1["status_writes"] - c0["status_writes"]
+	res.APIWrites = c1["api_writes"] - c0["api_writes"]
+	res.OperatorWrites = c1["operator_writes"] - c0["operator_writes"]
+	// Where the API writes went, for the record.
+	var lines []string
+	for k, v := range c1 {
+		if d := v - c0[k]; d > 0 && k != "api_writes" {
+			lines = append(lines, fmt.Sprintf("%-50s %10.0f %10.1f/s", k, d, d/res.Duration))
+		}
+	}
+	slices.Sort(lines)
+	_ = os.WriteFile(filepath.Join(dir, "writes.txt"), []byte(strings.Join(lines, "\n")+"\n"), 0o644)
+	return res, nil
+}
+
+func fetch(url, path string) error {
+	c := http.Client{Timeout: 2 * time.Minute}
+	resp, err := c.Get(url)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("%s: %s", url, resp.Status)
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(f, resp.Body); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
