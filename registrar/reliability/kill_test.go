@@ -202,7 +202,16 @@ func TestSIGKILLedRegistrarKeepsEveryBinding(t *testing.T) {
 		}
 	}
 	// Status: still every binding, once, held by replica-k.
-	time.Sleep(time.Second) // let a (wrong) rewrite show, if the restart made one
+	// For a second, poll that no (wrong) rewrite by the restarted process shows.
+	if err := testenv.Consistently(time.Second, func() error {
+		_, n, err := tn.bindings(context.Background())
+		if err == nil && n != want {
+			err = fmt.Errorf("after restart status shows %d bindings, want %d", n, want)
+		}
+		return err
+	}); err != nil {
+		t.Error(err)
+	}
 	got, total, err := tn.bindings(context.Background())
 	if err != nil {
 		t.Fatal(err)
