@@ -60,7 +60,7 @@ func newFleet(target string, users []user, period time.Duration, expires int) (*
 
 // run paces the devices until ctx ends.
 func (f *fleet) run(ctx context.Context) {
-	defer f.conn.Close()
+	defer func() { _ = f.conn.Close() }()
 	go f.receive(ctx)
 	n := len(f.devs)
 	gap := f.period / time.Duration(n)

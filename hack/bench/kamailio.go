@@ -31,7 +31,7 @@ func ensureKamailio() error {
 		return nil
 	}
 	step("installing Kamailio from Debian (apt-get install kamailio)")
-	for _, args := range [][]string{{"update"}, {"install", "-y", "--no-install-recommends", "kamailio"}} {
+	for _, args := range [][]string{{"update"}, {"install", "-y", "--no-install-recommends", kamailioName}} {
 		cmd := exec.Command("apt-get", args...)
 		cmd.Env = append(os.Environ(), "DEBIAN_FRONTEND=noninteractive")
 		cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
@@ -102,7 +102,9 @@ func startKamailio(ctx context.Context, dir string, users []user, o kamailioOpti
 	err = tmpl.Execute(f, map[string]any{
 		"Debug": 0, "Children": o.Children, "Listen": k.addr, "ModulesDir": mods, "DBDir": dbDir, "HashBits": hashBits,
 	})
-	f.Close()
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -124,7 +126,7 @@ func startKamailio(ctx context.Context, dir string, users []user, o kamailioOpti
 		if err != nil {
 			return err
 		}
-		defer conn.Close()
+		defer func() { _ = conn.Close() }()
 		_, _, err = registerOnce(conn, make([]byte, 65536), users[0], 500*time.Millisecond)
 		return err
 	})
@@ -143,12 +145,12 @@ func writeCredentials(path string, users []user) error {
 		return err
 	}
 	w := bufio.NewWriter(f)
-	fmt.Fprintln(w, "id(int,auto) key_name(string) key_type(int) value_type(int) key_value(string) expires(int) ")
+	_, _ = fmt.Fprintln(w, "id(int,auto) key_name(string) key_type(int) value_type(int) key_value(string) expires(int) ")
 	for i, u := range users {
-		fmt.Fprintf(w, "%d:%s@%s:0:0:%s:0\n", i+1, u.Name, u.Domain, md5hex(u.Name+":"+u.Domain+":"+u.Password))
+		_, _ = fmt.Fprintf(w, "%d:%s@%s:0:0:%s:0\n", i+1, u.Name, u.Domain, md5hex(u.Name+":"+u.Domain+":"+u.Password))
 	}
 	if err := w.Flush(); err != nil {
-		f.Close()
+		_ = f.Close()
 		return err
 	}
 	return f.Close()

@@ -47,7 +47,7 @@ func main() {
 		err = sipMain(args)
 	}
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "bench:", err)
+		_, _ = fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
 }
@@ -93,7 +93,8 @@ func sipMain(args []string) error {
 	fs.StringVar(&rates, "rates", "", "Comma-separated call rates to run, in order (default: search: double from --start-rate until a step fails, then bisect).")
 	fs.Float64Var(&o.startRate, "start-rate", 1000, "First rate of the search, calls/s.")
 	fs.Float64Var(&o.maxRate, "max-rate", 64000, "Highest rate the search tries.")
-	fs.Float64Var(&o.resolution, "resolution", 500, "The search stops when the gap between the best passing and the lowest failing rate is below this or 10% of the best.")
+	fs.Float64Var(&o.resolution, "resolution", 500,
+		"The search stops when the gap between the best passing and the lowest failing rate is below this or 10% of the best.")
 	fs.Float64Var(&o.minAchieved, "min-achieved", 0.97, "A step passes only if SIPp achieved at least this fraction of the target rate.")
 	fs.BoolVar(&o.halfRate, "half-rate", true, "After the search, run one step at half the best rate (the p99 target is taken there).")
 	fs.Float64Var(&o.probeRate, "probe-rate", 20, "Calls/s of the latency probe that runs beside SIPp (0 disables).")
@@ -114,7 +115,7 @@ func sipMain(args []string) error {
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected arguments %q", fs.Args())
 	}
-	for _, r := range strings.Split(rates, ",") {
+	for r := range strings.SplitSeq(rates, ",") {
 		if r = strings.TrimSpace(r); r == "" {
 			continue
 		}
@@ -124,7 +125,7 @@ func sipMain(args []string) error {
 		}
 		o.rates = append(o.rates, v)
 	}
-	if o.vs != "" && o.vs != "kamailio" {
+	if o.vs != "" && o.vs != kamailioName {
 		return fmt.Errorf("--vs %q: only kamailio is known", o.vs)
 	}
 	if o.noOurs && o.vs == "" {
@@ -221,7 +222,7 @@ func runSIP(ctx context.Context, o sipOptions) error {
 		sys.stop()
 		sys = nil
 	}
-	if o.vs == "kamailio" {
+	if o.vs == kamailioName {
 		kdir := filepath.Join(run, "kamailio")
 		if err := os.MkdirAll(kdir, 0o755); err != nil {
 			return err

@@ -50,7 +50,7 @@ func runProbe(ctx context.Context, target string, users []user, rate float64) *p
 		res.lastErr = err.Error()
 		return res
 	}
-	defer conn.Close()
+	defer func() { _ = conn.Close() }()
 	t := time.NewTicker(time.Duration(float64(time.Second) / rate))
 	defer t.Stop()
 	buf := make([]byte, 65536)

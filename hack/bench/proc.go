@@ -78,7 +78,7 @@ func fieldKB(path, field string) float64 {
 	if err != nil {
 		return 0
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }()
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
 		line := sc.Text()
@@ -224,11 +224,11 @@ func startChild(name, logPath string, env []string, bin string, args ...string) 
 	cmd.Env = append(os.Environ(), env...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {
-		logf.Close()
+		_ = logf.Close()
 		return nil, fmt.Errorf("while starting %s: %w", name, err)
 	}
 	c := &child{name: name, cmd: cmd, log: logf, done: make(chan struct{})}
-	go func() { c.err = cmd.Wait(); logf.Close(); close(c.done) }()
+	go func() { c.err = cmd.Wait(); _ = logf.Close(); close(c.done) }()
 	return c, nil
 }
 
@@ -308,7 +308,7 @@ func rcvbufErrors() float64 {
 		return 0
 	}
 	var header []string
-	for _, line := range strings.Split(string(data), "\n") {
+	for line := range strings.SplitSeq(string(data), "\n") {
 		if !strings.HasPrefix(line, "Udp: ") {
 			continue
 		}

@@ -55,7 +55,8 @@ func scaleMain(args []string) error {
 	fs.BoolVar(&o.skipBuild, "skip-build", false, "Use the operator and registrar already in --bin-dir.")
 	fs.StringVar(&o.operatorArgs, "operator-args", "", "Extra operator flags (default: none, the operator as shipped: --kube-api-qps=50 --kube-api-burst=100).")
 	fs.StringVar(&o.registrarArgs, "registrar-args", "", "Extra registrar flags.")
-	fs.BoolVar(&o.pprof, "pprof", false, "Run the registrar with net/http/pprof (bench registrar-child) and save its heap profile after the bulk load and at the end.")
+	fs.BoolVar(&o.pprof, "pprof", false,
+		"Run the registrar with net/http/pprof (bench registrar-child) and save its heap profile after the bulk load and at the end.")
 	_ = fs.Parse(args)
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected arguments %q", fs.Args())
@@ -184,59 +185,66 @@ func runScale(ctx context.Context, o scaleOptions) error {
 
 	// New Extensions, one at a time, timed until the registrar answers 200 OK.
 	if o.newExtensions > 0 {
-		step(fmt.Sprintf("creating %d more Extensions one at a time, each timed until the registrar registers it", o.newExtensions))
-		newUsers := makeUsers(o.newExtensions, o.domains, "n")
-		var acc, rdy []time.Duration
-		conn, err := net.Dial("udp", sys.sipAddr)
-		if err != nil {
+		if err := newExtensionLatency(ctx, sys, tracker, o, add); err != nil {
 			return err
 		}
-		buf := make([]byte, 65536)
-		for i := range newUsers {
-			u := &newUsers[i]
-			u.Password = randHex(12)
-			// The password Secret first (not timed): the Extension refers to it.
-			if err := sys.createPasswordSecret(ctx, *u); err != nil {
-				return err
-			}
-			start := time.Now()
-			if err := sys.createExtension(ctx, *u, domainIndex(*u)); err != nil {
-				return err
-			}
-			var last error
-			for time.Since(start) < 60*time.Second {
-				if _, _, last = registerOnce(conn, buf, *u, time.Second); last == nil {
-					break
-				}
-				time.Sleep(10 * time.Millisecond)
-			}
-			if last != nil {
-				conn.Close()
-				return fmt.Errorf("new Extension %s not accepted within 60s: %w", u.Object, last)
-			}
-			acc = append(acc, time.Since(start))
-			if err := waitFor(ctx, time.Minute, u.Object+" Ready", func() error {
-				if _, ok := tracker.readyAt(u.Object); !ok {
-					return fmt.Errorf("not Ready")
-				}
-				return nil
-			}); err != nil {
-				conn.Close()
-				return err
-			}
-			at, _ := tracker.readyAt(u.Object)
-			rdy = append(rdy, at.Sub(start))
-		}
-		conn.Close()
-		add(fmt.Sprintf("new Extension accepted by the registrar (n=%d) p50 / p99 / max", len(acc)),
-			fmt.Sprintf("%s / %s / %s", ms(percentile(acc, .5)), ms(percentile(acc, .99)), ms(percentile(acc, 1))), "p99 < 1 s")
-		add("new Extension Ready p50 / p99 / max",
-			fmt.Sprintf("%s / %s / %s", ms(percentile(rdy, .5)), ms(percentile(rdy, .99)), ms(percentile(rdy, 1))), "")
 	}
 	if o.skipSteady {
 		return nil
 	}
 	return steadyState(ctx, sys, o, users, run, add)
+}
+
+// newExtensionLatency creates o.newExtensions Extensions one at a time and times each
+// from its create until the registrar answers its digest REGISTER with 200 OK.
+func newExtensionLatency(ctx context.Context, sys *system, tracker *readyTracker, o scaleOptions, add func(name, value, target string)) error {
+	step(fmt.Sprintf("creating %d more Extensions one at a time, each timed until the registrar registers it", o.newExtensions))
+	newUsers := makeUsers(o.newExtensions, o.domains, "n")
+	var acc, rdy []time.Duration
+	conn, err := net.Dial("udp", sys.sipAddr)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = conn.Close() }()
+	buf := make([]byte, 65536)
+	for i := range newUsers {
+		u := &newUsers[i]
+		u.Password = randHex(12)
+		// The password Secret first (not timed): the Extension refers to it.
+		if err := sys.createPasswordSecret(ctx, *u); err != nil {
+			return err
+		}
+		start := time.Now()
+		if err := sys.createExtension(ctx, *u, domainIndex(*u)); err != nil {
+			return err
+		}
+		var last error
+		for time.Since(start) < 60*time.Second {
+			if _, _, last = registerOnce(conn, buf, *u, time.Second); last == nil {
+				break
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		if last != nil {
+			return fmt.Errorf("new Extension %s not accepted within 60s: %w", u.Object, last)
+		}
+		acc = append(acc, time.Since(start))
+		if err := waitFor(ctx, time.Minute, u.Object+" Ready", func() error {
+			if _, ok := tracker.readyAt(u.Object); !ok {
+				return fmt.Errorf("not Ready")
+			}
+			return nil
+		}); err != nil {
+			return err
+		}
+		at, _ := tracker.readyAt(u.Object)
+		rdy = append(rdy, at.Sub(start))
+	}
+	add(fmt.Sprintf("new Extension accepted by the registrar (n=%d) p50 / p99 / max", len(acc)),
+		fmt.Sprintf("%s / %s / %s", ms(percentile(acc, .5)), ms(percentile(acc, .99)), ms(percentile(acc, 1))), "p99 < 1 s")
+	add("new Extension Ready p50 / p99 / max",
+		fmt.Sprintf("%s / %s / %s", ms(percentile(rdy, .5)), ms(percentile(rdy, .99)), ms(percentile(rdy, 1))), "")
+	return nil
 }
 
 // steadyState registers every extension as a phone that refreshes every o.refresh and
@@ -324,7 +332,7 @@ func steadyState(ctx context.Context, sys *system, o scaleOptions, users []user,
 	if err != nil {
 		return err
 	}
-	defer series.Close()
+	defer func() { _ = series.Close() }()
 	cw := csv.NewWriter(series)
 	_ = cw.Write([]string{"minute", "registrations", "register_requests", "api_writes", "registrar_status_writes", "api_writes_per_s", "registrations_per_s"})
 	prev := first
@@ -442,7 +450,7 @@ func writeKV(path string, rows []kv) {
 	if err != nil {
 		return
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }()
 	w := csv.NewWriter(f)
 	_ = w.Write([]string{"measure", "value", "target"})
 	for _, r := range rows {
@@ -454,9 +462,9 @@ func writeKV(path string, rows []kv) {
 func printKV(rows []kv) {
 	fmt.Println()
 	tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "measure\tvalue\ttarget")
+	_, _ = fmt.Fprintln(tw, "measure\tvalue\ttarget")
 	for _, r := range rows {
-		fmt.Fprintf(tw, "%s\t%s\t%s\n", r.name, r.value, r.target)
+		_, _ = fmt.Fprintf(tw, "%s\t%s\t%s\n", r.name, r.value, r.target)
 	}
 	_ = tw.Flush()
 }

@@ -61,14 +61,14 @@ func freePort() (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	defer pc.Close()
+	defer func() { _ = pc.Close() }()
 	// The TCP port of that number should be free too (the registrar serves both).
 	port := pc.LocalAddr().(*net.UDPAddr).Port
 	l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port))
 	if err != nil {
 		return freePort()
 	}
-	l.Close()
+	_ = l.Close()
 	return port, nil
 }
 
@@ -111,8 +111,8 @@ func (r sippRun) run(ctx context.Context) (sippStats, error) {
 	if err != nil {
 		return st, err
 	}
-	defer logf.Close()
-	fmt.Fprintln(logf, "sipp", strings.Join(args, " "))
+	defer func() { _ = logf.Close() }()
+	_, _ = fmt.Fprintln(logf, "sipp", strings.Join(args, " "))
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGUSR1) }
@@ -149,7 +149,7 @@ func readSippStats(path string, st *sippStats) error {
 	if err != nil {
 		return err
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }()
 	cr := csv.NewReader(f)
 	cr.Comma = ';'
 	cr.FieldsPerRecord = -1
@@ -218,7 +218,7 @@ func readRTT(dir string, st *sippStats) {
 			}
 			byRTD[fs[2]] = append(byRTD[fs[2]], v)
 		}
-		f.Close()
+		_ = f.Close()
 	}
 	q := func(rtd string, p float64) float64 {
 		s := byRTD[rtd]
@@ -243,20 +243,20 @@ func writeUsers(path string, users []user) error {
 		return err
 	}
 	w := bufio.NewWriter(f)
-	fmt.Fprintln(w, "SEQUENTIAL")
+	_, _ = fmt.Fprintln(w, "SEQUENTIAL")
 	for _, u := range users {
 		if strings.ContainsAny(u.Name+u.Password+u.Domain, "; ]\n") {
-			f.Close()
+			_ = f.Close()
 			return fmt.Errorf("user %s: name, password or domain holds a character SIPp's -inf file cannot carry", u.Name)
 		}
 		if strings.HasPrefix(strings.ToLower(u.Password), "0x") {
 			step(fmt.Sprintf("  leaving %s out of SIPp's users: SIPp reads its password (0x...) as hex", u.Name))
 			continue
 		}
-		fmt.Fprintf(w, "%s;[authentication username=%s password=%s];%s;\n", u.Name, u.Name, u.Password, u.Domain)
+		_, _ = fmt.Fprintf(w, "%s;[authentication username=%s password=%s];%s;\n", u.Name, u.Name, u.Password, u.Domain)
 	}
 	if err := w.Flush(); err != nil {
-		f.Close()
+		_ = f.Close()
 		return err
 	}
 	return f.Close()

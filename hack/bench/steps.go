@@ -17,6 +17,12 @@ import (
 	"github.com/voipbin/registrar-operator/hack/testenv"
 )
 
+const (
+	kamailioName = "kamailio"
+	roleHalf     = "half"
+	keyAPIWrites = "api_writes"
+)
+
 // target is a server under test.
 type target struct {
 	name string
@@ -77,15 +83,13 @@ func ourTarget(s *system) *target {
 				out["registered"] = p.sum("sip_register_requests_total", `outcome="registered"`)
 			}
 			if p, err := s.apiMetrics(ctx); err == nil {
-				out["api_writes"] = apiWrites(p)
+				out[keyAPIWrites] = apiWrites(p)
 				for k, v := range apiWritesBy(p) {
 					out["api:"+k] = v
 				}
 			}
 			if p, err := scrape(s.opMetrics); err == nil {
-				for _, m := range []string{"POST", "PUT", "PATCH", "DELETE"} {
-					out["operator_writes"] += p.sum("rest_client_requests_total", `method="`+m+`"`)
-				}
+				out["operator_writes"] = clientWrites(p)
 				out["operator_reconciles"] = p.sum("controller_runtime_reconcile_total")
 			}
 			return out
@@ -97,7 +101,7 @@ func ourTarget(s *system) *target {
 
 func kamailioTarget(k *kamailio) *target {
 	return &target{
-		name:      "kamailio",
+		name:      kamailioName,
 		addr:      k.addr,
 		server:    group{pids: k.pids},
 		peakMemMB: func(_, pss float64) float64 { return pss },
@@ -200,7 +204,7 @@ func searchRates(ctx context.Context, t *target, o sipOptions, usersFile string,
 		}
 	}
 	if best := bestRate(out, t.name); o.halfRate && best > 0 {
-		if _, err := run(math.Round(best/2/50)*50, "half"); err != nil {
+		if _, err := run(math.Round(best/2/50)*50, roleHalf); err != nil {
 			return out, err
 		}
 	}
@@ -211,7 +215,7 @@ func searchRates(ctx context.Context, t *target, o sipOptions, usersFile string,
 func bestRate(rs []stepResult, name string) float64 {
 	var best float64
 	for _, r := range rs {
-		if r.Target == name && r.Pass && r.Role != "half" && r.Achieved > best {
+		if r.Target == name && r.Pass && r.Role != roleHalf && r.Achieved > best {
 			best = r.Achieved
 		}
 	}
@@ -325,12 +329,12 @@ func runStep(ctx context.Context, t *target, o sipOptions, usersFile string, pro
 	}
 	c1 := t.counters(ctx)
 	res.StatusWrites = c1["status_writes"] - c0["status_writes"]
-	res.APIWrites = c1["api_writes"] - c0["api_writes"]
+	res.APIWrites = c1[keyAPIWrites] - c0[keyAPIWrites]
 	res.OperatorWrites = c1["operator_writes"] - c0["operator_writes"]
 	// Where the API writes went, for the record.
 	var lines []string
 	for k, v := range c1 {
-		if d := v - c0[k]; d > 0 && k != "api_writes" {
+		if d := v - c0[k]; d > 0 && k != keyAPIWrites {
 			lines = append(lines, fmt.Sprintf("%-50s %10.0f %10.1f/s", k, d, d/res.Duration))
 		}
 	}
@@ -345,7 +349,7 @@ func fetch(url, path string) error {
 	if err != nil {
 		return err
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	if resp.StatusCode != http.StatusOK {
 		return fmt.Errorf("%s: %s", url, resp.Status)
 	}
@@ -354,7 +358,7 @@ func fetch(url, path string) error {
 		return err
 	}
 	if _, err := io.Copy(f, resp.Body); err != nil {
-		f.Close()
+		_ = f.Close()
 		return err
 	}
 	return f.Close()

@@ -180,7 +180,7 @@ func (s *system) startRegistrar(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		resp.Body.Close()
+		_ = resp.Body.Close()
 		if resp.StatusCode != http.StatusOK {
 			return fmt.Errorf("readyz: %s", resp.Status)
 		}
@@ -419,7 +419,7 @@ func scrape(url string) (promText, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	body, err := io.ReadAll(resp.Body)
 	if err != nil {
 		return nil, err
@@ -429,7 +429,7 @@ func scrape(url string) (promText, error) {
 
 func parseProm(body string) promText {
 	out := promText{}
-	for _, line := range strings.Split(body, "\n") {
+	for line := range strings.SplitSeq(body, "\n") {
 		if line == "" || line[0] == '#' {
 			continue
 		}
@@ -479,6 +479,16 @@ func (s *system) apiMetrics(ctx context.Context) (promText, error) {
 // writeVerbs are the verbs of apiserver_request_total that change state.
 var writeVerbs = []string{"POST", "PUT", "PATCH", "DELETE", "APPLY", "DELETECOLLECTION"}
 
+// clientWrites sums a client-go rest_client_requests_total (the operator's own count
+// of the requests it sent) over the methods that write.
+func clientWrites(p promText) float64 {
+	var s float64
+	for _, m := range writeVerbs[:4] {
+		s += p.sum("rest_client_requests_total", `method="`+m+`"`)
+	}
+	return s
+}
+
 func apiWrites(p promText) float64 {
 	var s float64
 	for _, v := range writeVerbs {
@@ -515,12 +525,12 @@ func apiWritesBy(p promText) map[string]float64 {
 
 func parseLabels(series string) map[string]string {
 	out := map[string]string{}
-	i := strings.IndexByte(series, '{')
-	if i < 0 {
+	_, body, ok := strings.Cut(series, "{")
+	if !ok {
 		return out
 	}
-	body := strings.TrimSuffix(series[i+1:], "}")
-	for _, kv := range strings.Split(body, ",") {
+	body = strings.TrimSuffix(body, "}")
+	for kv := range strings.SplitSeq(body, ",") {
 		k, v, ok := strings.Cut(kv, "=")
 		if ok {
 			out[k] = strings.Trim(v, `"`)
