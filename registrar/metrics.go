@@ -22,6 +22,9 @@ type metrics struct {
 	routed           *prometheus.CounterVec
 	forks            prometheus.Histogram
 	firstProvisional prometheus.Histogram
+	// The stateless UDP front end (package udpfront).
+	retransmissions prometheus.Counter
+	udpDropped      prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer, table *location.Table, dir *directory.Cluster, pending func() int) *metrics {
@@ -53,7 +56,14 @@ func newMetrics(reg prometheus.Registerer, table *location.Table, dir *directory
 			Name: "sip_proxy_first_provisional_seconds", Help: "Time from a request to the first provisional response (above 100) relayed to the caller.",
 			Buckets: prometheus.ExponentialBuckets(0.005, 2, 14),
 		}),
+		retransmissions: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "sip_udp_register_retransmissions_total", Help: "Retransmitted REGISTERs over UDP answered with the response already sent.",
+		}),
+		udpDropped: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "sip_udp_dropped_total", Help: "Datagrams other than REGISTER dropped because the SIP stack was not keeping up.",
+		}),
 	}
+	reg.MustRegister(m.retransmissions, m.udpDropped)
 	reg.MustRegister(m.routed, m.forks, m.firstProvisional)
 	reg.MustRegister(m.registers, m.authFailures, m.throttled, m.writes, m.writeLatency,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
@@ -85,3 +95,6 @@ func (m *metrics) Forks(n int)                   { m.forks.Observe(float64(n)) }
 func (m *metrics) FirstProvisional(d time.Duration) {
 	m.firstProvisional.Observe(d.Seconds())
 }
+
+func (m *metrics) Retransmission() { m.retransmissions.Inc() }
+func (m *metrics) Dropped()        { m.udpDropped.Inc() }

@@ -30,6 +30,7 @@ import (
 	"github.com/voipbin/registrar-operator/registrar/server"
 	"github.com/voipbin/registrar-operator/registrar/status"
 	"github.com/voipbin/registrar-operator/registrar/throttle"
+	"github.com/voipbin/registrar-operator/registrar/udpfront"
 )
 
 // Config is one replica's configuration, from its flags.
@@ -54,9 +55,16 @@ type Config struct {
 	// DisableRecordRoute keeps the replica off the path of the dialogs it sets up
 	// (record-routing is on by default, so a zero Config proxies in-dialog requests).
 	DisableRecordRoute bool
+	// TransactionalUDPRegister answers REGISTER over UDP through sipgo's server
+	// transactions, as TCP does, instead of the stateless front end (package
+	// udpfront): slower, kept to compare the two.
+	TransactionalUDPRegister bool
 	// RequireCallerAuth challenges callers whose From is an extension of the
 	// called domain.
 	RequireCallerAuth bool
+	// TimerC bounds how long a proxied INVITE may ring unanswered (RFC 3261 §16.8:
+	// more than three minutes); 0 is the proxy's default.
+	TimerC time.Duration
 }
 
 // Registrar is a running replica.
@@ -115,7 +123,7 @@ func New(cfg Config, rc *rest.Config, log logr.Logger) (*Registrar, error) {
 	r.sip = &server.Registrar{
 		Directory: r.dir,
 		Table:     r.table,
-		Nonces:    digest.NewNonceSigner(placeholderKey(), cfg.NonceLifetime),
+		Nonces:    digest.NewReplicaNonceSigner(placeholderKey(), cfg.NonceLifetime),
 		Counts:    digest.NewNonceCounts(digest.DefaultNonceCountsCapacity, cfg.NonceLifetime),
 		BySource:  throttle.New(cfg.BySource),
 		ByAOR:     throttle.New(cfg.ByAOR),
@@ -181,7 +189,7 @@ func (r *Registrar) Run(ctx context.Context) error {
 
 	g, gctx := errgroup.WithContext(ctx)
 	if r.udp != nil {
-		g.Go(func() error { return ignoreClosed(srv.ServeUDP(r.udp)) })
+		r.serveUDP(g, srv)
 	}
 	if r.tcp != nil {
 		g.Go(func() error { return ignoreClosed(srv.ServeTCP(r.tcp)) })
@@ -209,6 +217,24 @@ func (r *Registrar) Run(ctx context.Context) error {
 	return err
 }
 
+// serveUDP answers REGISTERs over UDP statelessly (package udpfront) and gives
+// sipgo the rest, unless the configuration keeps REGISTER on sipgo's transactions.
+func (r *Registrar) serveUDP(g *errgroup.Group, srv *sipgo.Server) {
+	conn, ok := r.udp.(*net.UDPConn)
+	if r.cfg.TransactionalUDPRegister || !ok {
+		g.Go(func() error { return ignoreClosed(srv.ServeUDP(r.udp)) })
+		return
+	}
+	front := udpfront.New(udpfront.Config{
+		Conn:     conn,
+		Handle:   r.sip.Handle,
+		Observer: r.m,
+		Log:      r.log.WithName("udp"),
+	})
+	g.Go(front.Serve)
+	g.Go(func() error { return ignoreClosed(srv.ServeUDP(front.Rest())) })
+}
+
 // startProxy routes calls and messages to registered extensions (package proxy);
 // its ACK handler also drops the stray ACKs the REGISTER flow may bring.
 func (r *Registrar) startProxy(ua *sipgo.UserAgent, srv *sipgo.Server) error {
@@ -226,6 +252,7 @@ func (r *Registrar) startProxy(ua *sipgo.UserAgent, srv *sipgo.Server) error {
 		Counts:            r.sip.Counts,
 		RecordRoute:       !r.cfg.DisableRecordRoute,
 		RequireCallerAuth: r.cfg.RequireCallerAuth,
+		TimerC:            r.cfg.TimerC,
 		Observer:          r.m,
 		Log:               r.log.WithName("proxy"),
 	})

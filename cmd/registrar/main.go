@@ -13,6 +13,7 @@ import (
 
 	"github.com/voipbin/registrar-operator/registrar"
 	"github.com/voipbin/registrar-operator/registrar/digest"
+	"github.com/voipbin/registrar-operator/registrar/proxy"
 	"github.com/voipbin/registrar-operator/registrar/throttle"
 )
 
@@ -30,6 +31,10 @@ func main() {
 	recordRoute := flag.Bool("record-route", true, "Keep this replica on the path of the calls it routes (Record-Route), so BYE and re-INVITE traverse it.")
 	flag.BoolVar(&cfg.RequireCallerAuth, "require-caller-auth", false,
 		"Challenge (407) INVITE, MESSAGE and OPTIONS whose From is an extension of the called domain, with the extension's REGISTER credentials.")
+	flag.BoolVar(&cfg.TransactionalUDPRegister, "udp-register-transactions", false,
+		"Answer REGISTER over UDP through full SIP server transactions instead of the stateless fast path (slower; for comparison).")
+	flag.DurationVar(&cfg.TimerC, "timer-c", proxy.DefaultTimerC,
+		"How long a call may ring unanswered before the registrar CANCELs it and answers 408 (RFC 3261 Timer C; more than 3m).")
 	flag.StringVar(&cfg.MetricsAddress, "metrics-bind-address", ":9090", "Address of /metrics; 0 disables.")
 	flag.StringVar(&cfg.ProbeAddress, "health-probe-bind-address", ":8081", "Address of /healthz and /readyz; 0 disables.")
 	flag.DurationVar(&cfg.NonceLifetime, "nonce-lifetime", digest.DefaultNonceLifetime, "How long a digest nonce stays valid.")

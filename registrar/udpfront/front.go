@@ -1,0 +1,182 @@
+// Package udpfront answers REGISTER over UDP without a transaction layer, and hands
+// every other datagram to sipgo.
+//
+// A registrar answers a REGISTER at once and never sends a request of its own for
+// it, so it may act as a stateless UAS (RFC 3261 §8.2.7). Going through sipgo's
+// server transaction instead costs a goroutine, an FSM, timers and a map entry that
+// UDP keeps for Timer J (32 s) per request: at thousands of registrations a second
+// that is most of the CPU and hundreds of megabytes. The one thing a transaction
+// gives a registrar, answering a retransmission with the response already sent, is
+// kept by a bounded cache (retransmit.go).
+package udpfront
+
+import (
+	"bytes"
+	"errors"
+	"net"
+	"net/netip"
+	"runtime"
+	"sync"
+
+	"github.com/emiago/sipgo/sip"
+	"github.com/go-logr/logr"
+)
+
+// maxDatagram is the largest UDP payload; a longer one cannot arrive.
+const maxDatagram = 65535
+
+// Observer receives what the front end counts (Prometheus in production).
+type Observer interface {
+	// Retransmission counts a retransmitted REGISTER answered from the cache.
+	Retransmission()
+	// Dropped counts a datagram for sipgo dropped because sipgo was not reading.
+	Dropped()
+}
+
+type nopObserver struct{}
+
+func (nopObserver) Retransmission() {}
+func (nopObserver) Dropped()        {}
+
+// Config is the front end's wiring.
+type Config struct {
+	// Conn is the UDP listener. The front end reads it; sipgo must not.
+	Conn *net.UDPConn
+	// Handle answers one REGISTER; it does no I/O.
+	Handle func(*sip.Request) *sip.Response
+	// Readers is how many goroutines read and answer (default GOMAXPROCS).
+	Readers int
+	// Backlog is how many datagrams for sipgo may wait before more are dropped,
+	// as a full socket buffer would (default 4096).
+	Backlog int
+	// Retransmissions bounds the retransmission cache (default DefaultCacheSize).
+	Retransmissions int
+	Observer        Observer
+	Log             logr.Logger
+}
+
+// Front reads the UDP listener.
+type Front struct {
+	cfg   Config
+	cache *responseCache
+	rest  *passThrough
+}
+
+// New returns a front end for cfg.Conn; call Serve to start it and give sipgo Rest.
+func New(cfg Config) *Front {
+	if cfg.Readers <= 0 {
+		cfg.Readers = runtime.GOMAXPROCS(0)
+	}
+	if cfg.Backlog <= 0 {
+		cfg.Backlog = 4096
+	}
+	if cfg.Retransmissions <= 0 {
+		cfg.Retransmissions = DefaultCacheSize
+	}
+	if cfg.Observer == nil {
+		cfg.Observer = nopObserver{}
+	}
+	return &Front{
+		cfg:   cfg,
+		cache: newResponseCache(cfg.Retransmissions),
+		rest:  newPassThrough(cfg.Conn, cfg.Backlog),
+	}
+}
+
+// Rest is the listener as sipgo must see it (srv.ServeUDP(front.Rest())): every
+// datagram but REGISTER requests, and writes straight to the socket.
+func (f *Front) Rest() net.PacketConn { return f.rest }
+
+// Serve reads until the listener is closed, then ends Rest's reads too.
+func (f *Front) Serve() error {
+	var wg sync.WaitGroup
+	errs := make([]error, f.cfg.Readers)
+	for i := range f.cfg.Readers {
+		wg.Go(func() { errs[i] = f.read() })
+	}
+	wg.Wait()
+	f.rest.stop()
+	return errors.Join(errs...)
+}
+
+var registerPrefix = []byte("REGISTER ")
+
+// read is one reader: the socket serialises the reads themselves, so several
+// readers keep every core answering while one waits for the next datagram.
+func (f *Front) read() error {
+	buf := make([]byte, maxDatagram)
+	a := answerer{parser: sip.NewParser(), front: f}
+	for {
+		n, from, err := f.cfg.Conn.ReadFromUDPAddrPort(buf)
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return nil
+			}
+			// A temporary failure (an ICMP error surfacing, a full buffer) is not
+			// the listener's end.
+			f.cfg.Log.V(1).Info("UDP read failed", "error", err.Error())
+			continue
+		}
+		// A dual-stack socket reports IPv4 peers as ::ffff:a.b.c.d; bindings and
+		// logs name them as IPv4, as sipgo's reads do.
+		from = netip.AddrPortFrom(from.Addr().Unmap(), from.Port())
+		data := buf[:n]
+		if !bytes.HasPrefix(data, registerPrefix) {
+			if !f.rest.offer(data, from) {
+				f.cfg.Observer.Dropped()
+			}
+			continue
+		}
+		a.answer(data, from)
+	}
+}
+
+// answerer is one reader's state, reused from request to request.
+type answerer struct {
+	parser *sip.Parser
+	front  *Front
+	out    bytes.Buffer
+}
+
+// answer handles one REGISTER datagram: a retransmission gets the response it got
+// before, anything else goes to the handler.
+func (a *answerer) answer(data []byte, from netip.AddrPort) {
+	f := a.front
+	msg, err := a.parser.ParseSIP(data)
+	if err != nil {
+		// Over UDP there is no telling where an unparseable message came from
+		// (its Via is what failed), so it is dropped as sipgo drops it. The
+		// data stays out of the log: it may hold an Authorization header.
+		f.cfg.Log.V(1).Info("dropping an unparseable REGISTER", "source", from.String(), "error", err.Error())
+		return
+	}
+	req, ok := msg.(*sip.Request)
+	if !ok {
+		return
+	}
+	req.SetTransport("UDP")
+	req.SetSource(from.String())
+	to := replyAddress(req, from)
+
+	key, cacheable := retransmissionKey(req, from)
+	if cacheable {
+		if res, ok := f.cache.get(key); ok {
+			f.cfg.Observer.Retransmission()
+			a.send(res, to)
+			return
+		}
+	}
+	res := f.cfg.Handle(req)
+	a.out.Reset()
+	res.StringWrite(&a.out)
+	if cacheable {
+		f.cache.put(key, a.out.Bytes())
+	}
+	a.send(a.out.Bytes(), to)
+}
+
+func (a *answerer) send(b []byte, to netip.AddrPort) {
+	if _, err := a.front.cfg.Conn.WriteToUDPAddrPort(b, to); err != nil {
+		a.front.cfg.Log.V(1).Info("could not send a REGISTER response", "to", to.String(), "error", err.Error())
+	}
+}

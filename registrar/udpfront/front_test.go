@@ -1,0 +1,315 @@
+package udpfront
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/emiago/sipgo"
+	"github.com/emiago/sipgo/sip"
+	"github.com/go-logr/logr"
+)
+
+// counting answers every REGISTER 200 OK, tagging the response with how many
+// requests it has handled, so a test can tell a cached answer from a fresh one.
+type counting struct{ n atomic.Int64 }
+
+func (c *counting) handle(req *sip.Request) *sip.Response {
+	n := c.n.Add(1)
+	res := sip.NewResponseFromRequest(req, sip.StatusOK, "OK", nil)
+	res.AppendHeader(sip.NewHeader("X-Handled", fmt.Sprint(n)))
+	return res
+}
+
+type counts struct{ retransmissions, dropped atomic.Int64 }
+
+func (c *counts) Retransmission() { c.retransmissions.Add(1) }
+func (c *counts) Dropped()        { c.dropped.Add(1) }
+
+// startFront serves a front end on a loopback :0 socket until the test ends.
+func startFront(t *testing.T, cfg Config) (*Front, *net.UDPAddr) {
+	t.Helper()
+	conn, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Conn = conn
+	if cfg.Log.GetSink() == nil {
+		cfg.Log = logr.Discard()
+	}
+	f := New(cfg)
+	served := make(chan error, 1)
+	go func() { served <- f.Serve() }()
+	t.Cleanup(func() {
+		_ = conn.Close()
+		select {
+		case err := <-served:
+			if err != nil {
+				t.Errorf("Serve: %v", err)
+			}
+		case <-time.After(5 * time.Second):
+			t.Error("Serve did not return after the socket closed")
+		}
+	})
+	return f, conn.LocalAddr().(*net.UDPAddr)
+}
+
+// phone is a UDP socket playing a device.
+type phone struct {
+	t    *testing.T
+	conn *net.UDPConn
+}
+
+func newPhone(t *testing.T) *phone {
+	t.Helper()
+	conn, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = conn.Close() })
+	return &phone{t: t, conn: conn}
+}
+
+func (p *phone) port() int { return p.conn.LocalAddr().(*net.UDPAddr).Port }
+
+func (p *phone) send(to *net.UDPAddr, msg string) {
+	p.t.Helper()
+	if _, err := p.conn.WriteToUDP([]byte(msg), to); err != nil {
+		p.t.Fatal(err)
+	}
+}
+
+// receive returns the next message, or fails the test after a deadline.
+func (p *phone) receive() string {
+	p.t.Helper()
+	buf := make([]byte, maxDatagram)
+	_ = p.conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+	n, _, err := p.conn.ReadFromUDP(buf)
+	if err != nil {
+		p.t.Fatalf("no response: %v", err)
+	}
+	return string(buf[:n])
+}
+
+// register renders a REGISTER whose Via names viaPort (and rport when asked), with
+// credentials when auth is set.
+func register(viaPort int, rport, auth bool, branch string) string {
+	via := fmt.Sprintf("SIP/2.0/UDP 127.0.0.1:%d;branch=%s", viaPort, branch)
+	if rport {
+		via += ";rport"
+	}
+	lines := []string{
+		"REGISTER sip:acme.example SIP/2.0",
+		"Via: " + via,
+		"Max-Forwards: 70",
+		"From: <sip:1001@acme.example>;tag=a1",
+		"To: <sip:1001@acme.example>",
+		"Call-ID: " + branch + "@phone",
+		"CSeq: 2 REGISTER",
+		fmt.Sprintf("Contact: <sip:1001@127.0.0.1:%d>", viaPort),
+	}
+	if auth {
+		lines = append(lines, `Authorization: Digest username="1001", realm="acme.example", nonce="n", uri="sip:acme.example", response="00", qop=auth, nc=00000001, cnonce="c"`)
+	}
+	return strings.Join(lines, "\r\n") + "\r\nContent-Length: 0\r\n\r\n"
+}
+
+func header(msg, name string) string {
+	for _, l := range strings.Split(msg, "\r\n") {
+		if k, v, ok := strings.Cut(l, ":"); ok && strings.EqualFold(strings.TrimSpace(k), name) {
+			return strings.TrimSpace(v)
+		}
+	}
+	return ""
+}
+
+func TestRegisterIsAnsweredAtTheSourceWithRport(t *testing.T) {
+	h := &counting{}
+	_, addr := startFront(t, Config{Handle: h.handle})
+	p := newPhone(t)
+	// The Via names a port nobody listens on: rport sends the answer to the source.
+	p.send(addr, register(1, true, false, "z9hG4bK-rport"))
+	res := p.receive()
+	if !strings.HasPrefix(res, "SIP/2.0 200 OK") {
+		t.Fatalf("response:\n%s", res)
+	}
+	if via := header(res, "Via"); !strings.Contains(via, fmt.Sprintf("rport=%d", p.port())) || !strings.Contains(via, "received=127.0.0.1") {
+		t.Errorf("Via %q lacks the received address and port (RFC 3581)", via)
+	}
+}
+
+func TestRegisterWithoutRportIsAnsweredAtTheViaPort(t *testing.T) {
+	h := &counting{}
+	_, addr := startFront(t, Config{Handle: h.handle})
+	sender, listener := newPhone(t), newPhone(t)
+	sender.send(addr, register(listener.port(), false, false, "z9hG4bK-via"))
+	if res := listener.receive(); !strings.HasPrefix(res, "SIP/2.0 200 OK") {
+		t.Fatalf("response at the Via port:\n%s", res)
+	}
+}
+
+func TestRetransmittedCredentialsGetTheSameResponse(t *testing.T) {
+	h := &counting{}
+	obs := &counts{}
+	_, addr := startFront(t, Config{Handle: h.handle, Observer: obs})
+	p := newPhone(t)
+	req := register(p.port(), true, true, "z9hG4bK-retransmit")
+	p.send(addr, req)
+	first := p.receive()
+	p.send(addr, req)
+	again := p.receive()
+	if again != first {
+		t.Errorf("retransmission answered differently:\n%s\nthen:\n%s", first, again)
+	}
+	if n := h.n.Load(); n != 1 {
+		t.Errorf("the handler saw %d requests, want 1: a retransmission must not be applied again", n)
+	}
+	if n := obs.retransmissions.Load(); n != 1 {
+		t.Errorf("retransmissions counted: %d, want 1", n)
+	}
+	// A new transaction (new branch) is a new request.
+	p.send(addr, register(p.port(), true, true, "z9hG4bK-next"))
+	if got := header(p.receive(), "X-Handled"); got != "2" {
+		t.Errorf("a new transaction was answered from the cache (X-Handled %q)", got)
+	}
+}
+
+func TestRetransmissionFromAnotherAddressIsNotServedFromCache(t *testing.T) {
+	h := &counting{}
+	_, addr := startFront(t, Config{Handle: h.handle})
+	a, b := newPhone(t), newPhone(t)
+	a.send(addr, register(a.port(), false, true, "z9hG4bK-same"))
+	a.receive()
+	b.send(addr, register(a.port(), false, true, "z9hG4bK-same"))
+	// rport is absent, so the answer goes to a's Via port either way; what matters is
+	// that the handler judged b's copy itself.
+	if got := header(a.receive(), "X-Handled"); got != "2" {
+		t.Errorf("a copy from another address was answered from the cache (X-Handled %q)", got)
+	}
+}
+
+func TestUnauthenticatedRetransmissionIsHandledAgain(t *testing.T) {
+	h := &counting{}
+	_, addr := startFront(t, Config{Handle: h.handle})
+	p := newPhone(t)
+	req := register(p.port(), true, false, "z9hG4bK-noauth")
+	p.send(addr, req)
+	p.receive()
+	p.send(addr, req)
+	if got := header(p.receive(), "X-Handled"); got != "2" {
+		t.Errorf("an unauthenticated retransmission should be challenged afresh (X-Handled %q)", got)
+	}
+}
+
+func TestUnparseableRegisterIsDroppedAndServiceContinues(t *testing.T) {
+	h := &counting{}
+	_, addr := startFront(t, Config{Handle: h.handle})
+	p := newPhone(t)
+	p.send(addr, "REGISTER \x00\x01 garbage\r\n\r\n")
+	p.send(addr, register(p.port(), true, false, "z9hG4bK-after"))
+	if res := p.receive(); !strings.HasPrefix(res, "SIP/2.0 200 OK") || header(res, "X-Handled") != "1" {
+		t.Fatalf("after garbage, response:\n%s", res)
+	}
+}
+
+// TestOtherMethodsReachSipgo serves a real sipgo server on Rest: OPTIONS is answered
+// by it, through the same socket, while REGISTER never reaches it.
+func TestOtherMethodsReachSipgo(t *testing.T) {
+	h := &counting{}
+	f, addr := startFront(t, Config{Handle: h.handle})
+	ua, err := sipgo.NewUA()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = ua.Close() })
+	srv, err := sipgo.NewServer(ua)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sipgoRegisters atomic.Int64
+	srv.OnRegister(func(req *sip.Request, tx sip.ServerTransaction) {
+		sipgoRegisters.Add(1)
+		_ = tx.Respond(sip.NewResponseFromRequest(req, sip.StatusInternalServerError, "Wrong Path", nil))
+	})
+	srv.OnOptions(func(req *sip.Request, tx sip.ServerTransaction) {
+		_ = tx.Respond(sip.NewResponseFromRequest(req, sip.StatusOK, "OK From Sipgo", nil))
+	})
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		if err := srv.ServeUDP(f.Rest()); err != nil && !errors.Is(err, net.ErrClosed) {
+			t.Errorf("ServeUDP: %v", err)
+		}
+	})
+	t.Cleanup(func() { _ = f.Rest().Close(); wg.Wait() })
+
+	p := newPhone(t)
+	options := strings.Replace(register(p.port(), true, false, "z9hG4bK-opt"), "REGISTER", "OPTIONS", 2)
+	p.send(addr, options)
+	if res := p.receive(); !strings.HasPrefix(res, "SIP/2.0 200 OK From Sipgo") {
+		t.Fatalf("OPTIONS response:\n%s", res)
+	}
+	p.send(addr, register(p.port(), true, false, "z9hG4bK-reg"))
+	if res := p.receive(); header(res, "X-Handled") != "1" {
+		t.Fatalf("REGISTER response:\n%s", res)
+	}
+	if n := sipgoRegisters.Load(); n != 0 {
+		t.Errorf("sipgo saw %d REGISTERs", n)
+	}
+}
+
+func TestPassThroughDropsWhenSipgoIsNotReading(t *testing.T) {
+	h := &counting{}
+	obs := &counts{}
+	f, addr := startFront(t, Config{Handle: h.handle, Observer: obs, Backlog: 2})
+	p := newPhone(t)
+	for range 5 {
+		p.send(addr, "OPTIONS sip:x SIP/2.0\r\n\r\n")
+	}
+	// Nobody reads Rest: two wait, three are dropped; REGISTER is still answered.
+	p.send(addr, register(p.port(), true, false, "z9hG4bK-busy"))
+	if res := p.receive(); !strings.HasPrefix(res, "SIP/2.0 200 OK") {
+		t.Fatalf("REGISTER while sipgo is busy:\n%s", res)
+	}
+	if n := obs.dropped.Load(); n != 3 {
+		t.Errorf("dropped %d, want 3", n)
+	}
+	buf := make([]byte, maxDatagram)
+	for range 2 {
+		n, from, err := f.Rest().ReadFrom(buf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.HasPrefix(string(buf[:n]), "OPTIONS") || from.(*net.UDPAddr).Port != p.port() {
+			t.Errorf("queued datagram %q from %v", buf[:n], from)
+		}
+	}
+}
+
+func TestClosingTheSocketEndsRestReads(t *testing.T) {
+	h := &counting{}
+	f, _ := startFront(t, Config{Handle: h.handle})
+	read := make(chan error, 1)
+	go func() {
+		_, _, err := f.Rest().ReadFrom(make([]byte, 10))
+		read <- err
+	}()
+	if err := f.Rest().Close(); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	select {
+	case err := <-read:
+		if !errors.Is(err, net.ErrClosed) {
+			t.Errorf("read after close: %v, want net.ErrClosed", err)
+		}
+	case <-ctx.Done():
+		t.Fatal("a read of Rest did not end when the socket closed")
+	}
+}
