@@ -110,8 +110,10 @@ func TestWWWAuthenticateDomainChallengesWith401(t *testing.T) {
 	bindingsAre(t, tn, 1)
 }
 
-// A nonce issued by one replica is accepted by another, and each replica's bindings
-// show in the same Extension's status.
+// A nonce issued by one replica earns a stale=true challenge at another (nonces are
+// bound to their replica, so that a captured request cannot be replayed there), the
+// device retries at once, and each replica's bindings show in the same Extension's
+// status.
 func TestTwoReplicasShareNoncesAndStatus(t *testing.T) {
 	tn := newTenant(t, "1003")
 	udpA, _ := replicaA.Addresses()
@@ -134,8 +136,15 @@ func TestTwoReplicasShareNoncesAndStatus(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.StatusCode != 200 {
-		t.Fatalf("replica B answered %d %s to replica A's nonce, want 200", res.StatusCode, res.Reason)
+	if res.StatusCode != 407 || !strings.Contains(res.GetHeader("Proxy-Authenticate").Value(), "stale=true") {
+		t.Fatalf("replica B answered %d %s to replica A's nonce, want 407 with stale=true", res.StatusCode, res.Reason)
+	}
+	nonceB, err := challengeNonce(res)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res, err = phone1.register(udpB, nonceB, 1, 600); err != nil || res.StatusCode != 200 {
+		t.Fatalf("replica B, with its own nonce: %v %v", res, err)
 	}
 
 	phone2, err := newUDPPhone("127.0.0.1", tn.user, tn.domain, tn.password)
@@ -155,7 +164,7 @@ func TestTwoReplicasShareNoncesAndStatus(t *testing.T) {
 	}
 
 	// Each replica removes only its own entry.
-	if res, err = phone1.register(udpB, nonce, 3, 0); err != nil || res.StatusCode != 200 {
+	if res, err = phone1.register(udpB, nonceB, 3, 0); err != nil || res.StatusCode != 200 {
 		t.Fatalf("de-register at B: %v %v", res, err)
 	}
 	if b := bindingsAre(t, tn, 1); b[0].Registrar != "replica-a" {

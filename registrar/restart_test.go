@@ -3,6 +3,7 @@ package registrar_test
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -13,7 +14,9 @@ import (
 )
 
 // A replica that restarts restores its bindings from Extension status: no
-// registration is lost, and the device's next refresh is accepted.
+// registration is lost, and the device's next refresh is accepted once it has
+// answered the restarted replica's stale=true challenge (its old nonce is bound to
+// the process that issued it).
 func TestRestartedReplicaRestoresItsBindings(t *testing.T) {
 	ctx := context.Background()
 	tn := newTenant(t, "1004")
@@ -59,7 +62,14 @@ func TestRestartedReplicaRestoresItsBindings(t *testing.T) {
 	}
 	// The device refreshes against the restarted replica, on the same Call-ID.
 	udp, _ = second.Addresses()
-	if res, err = phone.register(udp, nonce, 2, 600); err != nil || res.StatusCode != 200 {
+	if res, err = phone.register(udp, nonce, 2, 600); err != nil || res.StatusCode != 407 ||
+		!strings.Contains(res.GetHeader("Proxy-Authenticate").Value(), "stale=true") {
+		t.Fatalf("refresh after restart with the old nonce: %v %v, want 407 with stale=true", res, err)
+	}
+	if nonce, err = challengeNonce(res); err != nil {
+		t.Fatal(err)
+	}
+	if res, err = phone.register(udp, nonce, 1, 600); err != nil || res.StatusCode != 200 {
 		t.Fatalf("refresh after restart: %v %v", res, err)
 	}
 	if b := bindingsAre(t, tn, 1); b[0].Registrar != "replica-c" {

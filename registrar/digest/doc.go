@@ -18,11 +18,12 @@
 // was right (RFC 2617 §3.2.1), and before Use so that only authenticated requests
 // advance a nonce's count.
 //
-// Replay protection is split: nonces are signed with a key shared by the cluster, so
-// any replica accepts any replica's nonce, but the nonce-count table (NonceCounts) is
-// per replica. A response captured on the wire can therefore be replayed once against
-// each other replica, and only while its nonce lives: replay across replicas is
-// bounded by the nonce lifetime (DefaultNonceLifetime, 300 s as in Kamailio).
-// A replayed REGISTER also carries its original Call-ID and CSeq, which RFC 3261
-// §10.3 has a registrar ignore once a higher CSeq has been seen.
+// Replay protection is split: nonces are signed with a key shared by the cluster,
+// and the nonce-count table (NonceCounts) is per replica. A signer from
+// NewNonceSigner accepts every replica's nonces, so a response captured on the wire
+// could be replayed once at each other replica while its nonce lives. The registrar
+// therefore uses NewReplicaNonceSigner: its nonces carry a tag of the replica (and
+// process) that issued them, inside the MAC, and any other replica answers them
+// with stale=true. A device that moves between replicas pays one more challenge; a
+// replayed request gets nothing.
 package digest

@@ -26,16 +26,20 @@ const (
 	MinKeyLen = 16
 )
 
-// A nonce is base64url(timestamp || random || mac) with
+// A nonce is base64url(timestamp || replica || random || mac) with
 //
 //	timestamp  8 bytes, big-endian Unix milliseconds at issue
-//	random     8 bytes, so two nonces issued in the same millisecond differ
-//	mac        the first 16 bytes of HMAC-SHA256(key, timestamp || random || realm)
+//	replica    4 bytes, the issuing replica's tag (random for an unbound signer)
+//	random     4 bytes, so two nonces issued in the same millisecond differ
+//	mac        the first 16 bytes of HMAC-SHA256(key, timestamp || replica || random || realm)
 //
-// Signing the realm means a nonce issued for one domain is no good in another.
+// Signing the realm means a nonce issued for one domain is no good in another;
+// signing the replica tag means a replica bound with NewReplicaNonceSigner can tell
+// a nonce another replica issued (good signature, other tag) from a forged one.
 const (
 	tsLen       = 8
-	randLen     = 8
+	tagLen      = 4
+	randLen     = 8 // tag and random together, as an unbound signer fills them
 	macLen      = 16
 	signedLen   = tsLen + randLen
 	nonceRawLen = signedLen + macLen
@@ -61,6 +65,9 @@ var (
 	errNonceSignature = fmt.Errorf("%w: bad signature or other realm", ErrNonceInvalid)
 	errNonceExpired   = fmt.Errorf("%w: older than its lifetime", ErrNonceStale)
 	errNonceFuture    = fmt.Errorf("%w: issued in the future", ErrNonceStale)
+	// Stale, not invalid: the cluster issued it, so a device that answered it with
+	// the right password retries at once (stale=true) instead of asking its user.
+	errNonceOtherReplica = fmt.Errorf("%w: issued by another replica or before a restart", ErrNonceStale)
 )
 
 // NonceSigner issues and checks stateless nonces. Every replica holding the same key
@@ -70,6 +77,9 @@ type NonceSigner struct {
 	lifetime time.Duration
 	mu       sync.Mutex // serialises SetKey; readers only load keys
 	keys     atomic.Pointer[keyPair]
+	// bound signers issue nonces carrying tag and accept no other tag.
+	bound bool
+	tag   [tagLen]byte
 }
 
 // keyPair is replaced as a whole on rotation, so a reader sees a consistent pair.
@@ -95,6 +105,21 @@ func NewNonceSigner(key []byte, lifetime time.Duration) *NonceSigner {
 	}
 	s := &NonceSigner{lifetime: lifetime}
 	s.SetKey(key)
+	return s
+}
+
+// NewReplicaNonceSigner is NewNonceSigner bound to this replica: it stamps its nonces
+// with a random tag of its own and answers a nonce with another tag (issued by
+// another replica, or by this one before it restarted) with ErrNonceStale. Nonce
+// counts (NonceCounts) live in one replica's memory; binding nonces to it closes the
+// replay of a captured request at another replica or after a restart, at the cost
+// of one more challenge (stale=true, no user prompt) when a device moves between
+// replicas within a nonce's lifetime.
+func NewReplicaNonceSigner(key []byte, lifetime time.Duration) *NonceSigner {
+	s := NewNonceSigner(key, lifetime)
+	s.bound = true
+	// Never fails: since Go 1.24 crypto/rand crashes the program instead.
+	_, _ = rand.Read(s.tag[:])
 	return s
 }
 
@@ -137,6 +162,9 @@ func (s *NonceSigner) issue(realm string, now time.Time, rnd *[randLen]byte) str
 	var raw [nonceRawLen]byte
 	binary.BigEndian.PutUint64(raw[:tsLen], uint64(now.UnixMilli()))
 	copy(raw[tsLen:signedLen], rnd[:])
+	if s.bound {
+		copy(raw[tsLen:tsLen+tagLen], s.tag[:])
+	}
 	s.keys.Load().cur.sign((*[macLen]byte)(raw[signedLen:]), (*[signedLen]byte)(raw[:signedLen]), realm)
 	var enc [NonceLen]byte
 	nonceEncoding.Encode(enc[:], raw[:])
@@ -145,9 +173,9 @@ func (s *NonceSigner) issue(realm string, now time.Time, rnd *[randLen]byte) str
 
 // Check returns nil if nonce was issued for realm by a signer with the current or the
 // previous key and is still live at now. Otherwise it returns an error wrapping
-// ErrNonceStale (signature good but older than the lifetime, or issued further in the
-// future than MaxClockSkew) or ErrNonceInvalid (bad encoding, bad signature, other
-// realm). Pass the realm of the domain the request is for, not one the client chose.
+// ErrNonceStale (signature good but older than the lifetime, issued further in the
+// future than MaxClockSkew, or, for a bound signer, issued by another replica) or
+// ErrNonceInvalid (bad encoding, bad signature, other realm). Pass the realm of the domain the request is for, not one the client chose.
 func (s *NonceSigner) Check(nonce, realm string, now time.Time) error {
 	if len(nonce) != NonceLen {
 		return errNonceLength
@@ -170,6 +198,9 @@ func (s *NonceSigner) Check(nonce, realm string, now time.Time) error {
 		if !hmac.Equal(mac[:], raw[signedLen:]) {
 			return errNonceSignature
 		}
+	}
+	if s.bound && [tagLen]byte(raw[tsLen:tsLen+tagLen]) != s.tag {
+		return errNonceOtherReplica
 	}
 	issued := int64(binary.BigEndian.Uint64(raw[:tsLen]))
 	age := now.UnixMilli() - issued

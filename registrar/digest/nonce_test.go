@@ -216,3 +216,49 @@ func TestNonceDoesNotAllocate(t *testing.T) {
 		t.Errorf("Issue allocates %v times, want 1 (the string)", allocs)
 	}
 }
+
+// A replica bound with NewReplicaNonceSigner accepts only its own nonces: another
+// replica's (same key, so a good signature) is stale, which makes an honest device
+// retry at once and gives a replayed request nothing; a forged one stays invalid.
+func TestNonceBoundToReplica(t *testing.T) {
+	a := NewReplicaNonceSigner(keyA, 0)
+	b := NewReplicaNonceSigner(keyA, 0)
+	shared := NewNonceSigner(keyA, 0)
+	fromA := a.Issue(realm, t0)
+	fromShared := shared.Issue(realm, t0)
+	tests := []struct {
+		name   string
+		signer *NonceSigner
+		nonce  string
+		realm  string
+		want   error
+	}{
+		{"issuing replica", a, fromA, realm, nil},
+		{"other replica", b, fromA, realm, ErrNonceStale},
+		{"unbound signer's nonce at a bound replica", a, fromShared, realm, ErrNonceStale},
+		{"bound nonce at an unbound signer", shared, fromA, realm, nil},
+		{"other replica, other realm", b, fromA, "other.registrar.voipbin.net", ErrNonceInvalid},
+		{"other key", NewReplicaNonceSigner(keyB, 0), fromA, realm, ErrNonceInvalid},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := tt.signer.Check(tt.nonce, tt.realm, t0.Add(time.Second))
+			if tt.want == nil && err != nil || tt.want != nil && !errors.Is(err, tt.want) {
+				t.Errorf("Check = %v, want %v", err, tt.want)
+			}
+		})
+	}
+	// Changing the tag bytes of a nonce breaks its MAC: a replay cannot be re-aimed.
+	raw, _ := base64.RawURLEncoding.DecodeString(fromA)
+	copy(raw[tsLen:tsLen+tagLen], b.tag[:])
+	if err := b.Check(base64.RawURLEncoding.EncodeToString(raw), realm, t0); !errors.Is(err, ErrNonceInvalid) {
+		t.Errorf("nonce re-tagged for replica b: Check = %v, want ErrNonceInvalid", err)
+	}
+	// Tags are random per signer: a restarted replica is another replica.
+	if a.tag == b.tag {
+		t.Error("two replicas drew the same tag")
+	}
+	if allocs := testing.AllocsPerRun(100, func() { _ = b.Check(fromA, realm, t0) }); !raceEnabled && allocs != 0 {
+		t.Errorf("Check of another replica's nonce allocates %v times, want 0", allocs)
+	}
+}

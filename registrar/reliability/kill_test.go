@@ -171,9 +171,17 @@ func TestSIGKILLedRegistrarKeepsEveryBinding(t *testing.T) {
 	waitServing(t, target, tn.domain, wait)
 	t.Logf("restarted process serving after %s", time.Since(start).Round(time.Millisecond))
 
-	// The phone refreshes on its Call-ID with the nonce it already has.
+	// The phone refreshes on its Call-ID with the nonce it already has: the restarted
+	// process did not issue it (nonces are bound to their process, whose nonce counts
+	// died with it), so it answers stale=true and the phone retries at once.
 	res, err := phone.register(target, nonce, 2, 3600)
-	if err != nil || res.StatusCode != 200 {
+	if err != nil || res.StatusCode != 407 || !isStale(res) {
+		t.Fatalf("refresh after restart with the old nonce: %v %v, want 407 with stale=true", res, err)
+	}
+	if nonce, err = challengeNonce(res); err != nil {
+		t.Fatal(err)
+	}
+	if res, err = phone.register(target, nonce, 1, 3600); err != nil || res.StatusCode != 200 {
 		t.Fatalf("refresh after restart: %v %v", res, err)
 	}
 	if n := contactCount(res); n != 1 {

@@ -25,8 +25,10 @@ type udpPhone struct {
 	password     string
 	callID       string
 	cseq         int
-	// lastSent and lastReceived are the sizes on the wire of the last exchange.
+	// lastSent and lastReceived are the sizes on the wire of the last exchange;
+	// lastMessage is what was sent, for a replay.
 	lastSent, lastReceived int
+	lastMessage            []byte
 	// timeout is how long to wait for an answer (5 s when zero).
 	timeout time.Duration
 }
@@ -82,7 +84,7 @@ func (p *udpPhone) roundTrip(target string, msg []byte) (*sip.Response, error) {
 	if _, err := p.conn.WriteTo(msg, addr); err != nil {
 		return nil, err
 	}
-	p.lastSent = len(msg)
+	p.lastSent, p.lastMessage = len(msg), msg
 	timeout := p.timeout
 	if timeout == 0 {
 		timeout = 5 * time.Second
@@ -153,6 +155,16 @@ func challengeNonce(res *sip.Response) (string, error) {
 		}
 	}
 	return "", fmt.Errorf("no challenge in %d %s", res.StatusCode, res.Reason)
+}
+
+// isStale reports a 401/407 whose challenge says stale=true: retry without asking the user.
+func isStale(res *sip.Response) bool {
+	for _, name := range []string{"Proxy-Authenticate", "WWW-Authenticate"} {
+		if h := res.GetHeader(name); h != nil && strings.Contains(h.Value(), "stale=true") {
+			return true
+		}
+	}
+	return false
 }
 
 func md5hex(s string) string {
