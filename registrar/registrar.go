@@ -238,13 +238,13 @@ func (r *Registrar) serveUDP(g *errgroup.Group, srv *sipgo.Server) {
 // startProxy routes calls and messages to registered extensions (package proxy);
 // its ACK handler also drops the stray ACKs the REGISTER flow may bring.
 func (r *Registrar) startProxy(ua *sipgo.UserAgent, srv *sipgo.Server) error {
-	client, err := sipgo.NewClient(ua, sipgo.WithClientLogger(sipgoLogger(r.log.WithName("sipgo"))))
+	sipClient, err := sipgo.NewClient(ua, sipgo.WithClientLogger(sipgoLogger(r.log.WithName("sipgo"))))
 	if err != nil {
 		return fmt.Errorf("while creating the SIP client: %w", err)
 	}
 	serves := func(host string) bool { _, ok := r.dir.Domain(host); return ok }
 	r.proxy = proxy.New(proxy.Config{
-		Client:            client,
+		Client:            sipClient,
 		Directory:         r.dir,
 		Location:          &proxy.Location{Directory: r.dir, Table: r.table, Cluster: r.exts, Self: r.cfg.Name},
 		Self:              proxy.NewSelf(r.udp, r.tcp, r.cfg.AdvertiseHost, serves),

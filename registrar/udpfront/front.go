@@ -87,30 +87,30 @@ func New(cfg Config) *Front {
 // datagram but REGISTER requests, and writes straight to the socket.
 func (f *Front) Rest() net.PacketConn { return f.rest }
 
-// Serve reads until the listener is closed, then ends Rest's reads too.
+// Serve reads until the listener is closed, then ends Rest's reads too. It returns
+// nil: a read error other than the close is logged and reading goes on.
 func (f *Front) Serve() error {
 	var wg sync.WaitGroup
-	errs := make([]error, f.cfg.Readers)
-	for i := range f.cfg.Readers {
-		wg.Go(func() { errs[i] = f.read() })
+	for range f.cfg.Readers {
+		wg.Go(f.read)
 	}
 	wg.Wait()
 	f.rest.stop()
-	return errors.Join(errs...)
+	return nil
 }
 
 var registerPrefix = []byte("REGISTER ")
 
 // read is one reader: the socket serialises the reads themselves, so several
 // readers keep every core answering while one waits for the next datagram.
-func (f *Front) read() error {
+func (f *Front) read() {
 	buf := make([]byte, maxDatagram)
 	a := answerer{parser: sip.NewParser(), front: f}
 	for {
 		n, from, err := f.cfg.Conn.ReadFromUDPAddrPort(buf)
 		if err != nil {
 			if errors.Is(err, net.ErrClosed) {
-				return nil
+				return
 			}
 			// A temporary failure (an ICMP error surfacing, a full buffer) is not
 			// the listener's end.
