@@ -26,6 +26,7 @@ import (
 	"github.com/voipbin/registrar-operator/registrar/digest"
 	"github.com/voipbin/registrar-operator/registrar/directory"
 	"github.com/voipbin/registrar-operator/registrar/location"
+	"github.com/voipbin/registrar-operator/registrar/netguard"
 	"github.com/voipbin/registrar-operator/registrar/proxy"
 	"github.com/voipbin/registrar-operator/registrar/server"
 	"github.com/voipbin/registrar-operator/registrar/status"
@@ -43,6 +44,9 @@ type Config struct {
 	SIPAddress string
 	// Transports lists "udp" and/or "tcp".
 	Transports []string
+	// TCPGuard bounds idle and half-open TCP connections (package netguard); the
+	// zero value bounds nothing but still survives running out of descriptors.
+	TCPGuard netguard.Config
 	// MetricsAddress and ProbeAddress serve /metrics and /healthz, /readyz; "0" disables.
 	MetricsAddress, ProbeAddress string
 	NonceLifetime                time.Duration
@@ -293,7 +297,7 @@ func (r *Registrar) listen() error {
 			if err != nil {
 				return fmt.Errorf("while listening for SIP over TCP on %s: %w", addr, err)
 			}
-			r.tcp = l
+			r.tcp = netguard.New(l, r.cfg.TCPGuard)
 		default:
 			return fmt.Errorf("unknown SIP transport %q: use udp or tcp", t)
 		}

@@ -13,13 +13,14 @@ import (
 
 	"github.com/voipbin/registrar-operator/registrar"
 	"github.com/voipbin/registrar-operator/registrar/digest"
+	"github.com/voipbin/registrar-operator/registrar/netguard"
 	"github.com/voipbin/registrar-operator/registrar/proxy"
 	"github.com/voipbin/registrar-operator/registrar/throttle"
 )
 
 func main() {
 	host, _ := os.Hostname()
-	cfg := registrar.Config{BySource: throttle.DefaultConfig(), ByAOR: throttle.DefaultConfig()}
+	cfg := registrar.Config{BySource: throttle.DefaultConfig(), ByAOR: throttle.DefaultConfig(), TCPGuard: netguard.DefaultConfig()}
 	var transports string
 	flag.StringVar(&cfg.Namespace, "namespace", envOr("POD_NAMESPACE", "registrar-system"),
 		"Namespace where the operator publishes domains, credentials and the nonce key.")
@@ -47,6 +48,14 @@ func main() {
 	flag.DurationVar(&cfg.BySource.BlockFor, "throttle-block", cfg.BySource.BlockFor, "How long a throttled source or extension stays blocked.")
 	flag.IntVar(&cfg.ByAOR.MaxFailures, "throttle-aor-failures", cfg.ByAOR.MaxFailures,
 		"Authentication failures against one extension within the window that block it; 0 disables.")
+	flag.IntVar(&cfg.TCPGuard.MaxConns, "tcp-max-connections", cfg.TCPGuard.MaxConns,
+		"Open SIP TCP connections at most (about 45 KiB each); when full, the oldest that has not yet sent a message is closed; 0: no limit.")
+	flag.IntVar(&cfg.TCPGuard.MaxPerIP, "tcp-max-connections-per-ip", cfg.TCPGuard.MaxPerIP,
+		"Open SIP TCP connections at most from one IP address (an IPv6 /64); 0: no limit.")
+	flag.DurationVar(&cfg.TCPGuard.FirstMessage, "tcp-first-message-timeout", cfg.TCPGuard.FirstMessage,
+		"A new TCP connection that has not sent the headers of a SIP message within it is closed; 0: never.")
+	flag.DurationVar(&cfg.TCPGuard.Idle, "tcp-idle-timeout", cfg.TCPGuard.Idle,
+		"A TCP connection that receives nothing (keep-alives count) for this long is closed; 0: never.")
 	zapOpts := zap.Options{}
 	zapOpts.BindFlags(flag.CommandLine)
 	flag.Parse()
