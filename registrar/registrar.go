@@ -63,6 +63,10 @@ type Config struct {
 	// transactions, as TCP does, instead of the stateless front end (package
 	// udpfront): slower, kept to compare the two.
 	TransactionalUDPRegister bool
+	// UDPReceiveBuffer is the UDP socket's receive buffer in bytes (SO_RCVBUF, which
+	// Linux caps at net.core.rmem_max); it absorbs bursts while the readers are
+	// descheduled. 0 keeps the system default.
+	UDPReceiveBuffer int
 	// RequireCallerAuth challenges callers whose From is an extension of the
 	// called domain.
 	RequireCallerAuth bool
@@ -225,6 +229,11 @@ func (r *Registrar) Run(ctx context.Context) error {
 // sipgo the rest, unless the configuration keeps REGISTER on sipgo's transactions.
 func (r *Registrar) serveUDP(g *errgroup.Group, srv *sipgo.Server) {
 	conn, ok := r.udp.(*net.UDPConn)
+	if ok && r.cfg.UDPReceiveBuffer > 0 {
+		if err := conn.SetReadBuffer(r.cfg.UDPReceiveBuffer); err != nil {
+			r.log.Error(err, "could not size the UDP receive buffer; bursts may be dropped", "bytes", r.cfg.UDPReceiveBuffer)
+		}
+	}
 	if r.cfg.TransactionalUDPRegister || !ok {
 		g.Go(func() error { return ignoreClosed(srv.ServeUDP(r.udp)) })
 		return

@@ -36,6 +36,8 @@ func main() {
 		"Answer REGISTER over UDP through full SIP server transactions instead of the stateless fast path (slower; for comparison).")
 	flag.DurationVar(&cfg.TimerC, "timer-c", proxy.DefaultTimerC,
 		"How long a call may ring unanswered before the registrar CANCELs it and answers 408 (RFC 3261 Timer C; more than 3m).")
+	flag.IntVar(&cfg.UDPReceiveBuffer, "udp-receive-buffer", 4<<20,
+		"UDP socket receive buffer in bytes, to absorb bursts (Linux caps it at net.core.rmem_max); 0 keeps the system default.")
 	flag.StringVar(&cfg.MetricsAddress, "metrics-bind-address", ":9090", "Address of /metrics; 0 disables.")
 	flag.StringVar(&cfg.ProbeAddress, "health-probe-bind-address", ":8081", "Address of /healthz and /readyz; 0 disables.")
 	flag.DurationVar(&cfg.NonceLifetime, "nonce-lifetime", digest.DefaultNonceLifetime, "How long a digest nonce stays valid.")

@@ -28,10 +28,13 @@
 // after any call that changed that AOR's bindings in a way a user relies on:
 // a binding added or removed (by Register, by ExpireDue, by Remove, by
 // RemoveURI, or by Register dropping expired bindings or the oldest binding to
-// make room), or a binding's URI, Source, Transport, UserAgent, granted Expires
-// interval or Call-ID changed (a new Call-ID is a new registration: it resets
-// RegisteredAt). A pure refresh (same Call-ID, higher CSeq, everything else the
-// same, only ExpiresAt and CSeq moved) does not call it: the status writer reads
+// make room), or a binding's URI, Source, Transport, UserAgent or granted Expires
+// interval changed. A refresh (only ExpiresAt, CSeq or the Call-ID moved) does not
+// call it: a device that registers its contact again under a new Call-ID (many do,
+// and so do load generators) shows nothing new in status, and writing it would
+// cost an API write per REGISTER. (A new Call-ID still resets RegisteredAt, which
+// orders ReplaceOldest; status keeps the earlier time until its next write, when
+// the contact was first registered.) The status writer reads
 // ExpiresAt from Snapshot or Range to decide when its published lease needs
 // extending. Restore does not call it either: its input came from the status.
 //
@@ -136,12 +139,11 @@ func (b Binding) Remaining(now time.Time) int32 {
 func (b Binding) Live(now time.Time) bool { return b.ExpiresAt.After(now) }
 
 // Differs reports whether going from b to o is a change OnChange reports: a
-// different URI (as written), Source, Transport, UserAgent, granted Expires or
-// Call-ID. CSeq, ExpiresAt and RegisteredAt alone are a refresh.
-// (RegisteredAt only changes together with the Call-ID.)
+// different URI (as written), Source, Transport, UserAgent or granted Expires.
+// CSeq, Call-ID and ExpiresAt alone are a refresh.
 func (b Binding) Differs(o Binding) bool {
 	return b.URI != o.URI || b.Source != o.Source || b.Transport != o.Transport ||
-		b.UserAgent != o.UserAgent || b.Expires != o.Expires || b.CallID != o.CallID
+		b.UserAgent != o.UserAgent || b.Expires != o.Expires
 }
 
 // ContactValue renders the binding for a 200 OK Contact header value at now:

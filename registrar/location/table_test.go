@@ -186,10 +186,10 @@ func TestOnChange(t *testing.T) {
 			_, err := tb.Register(req("c", 8, 900, 360, ct("sip:a@10.0.0.1;ob", -1)), pol())
 			return err
 		}, 1},
-		{"new call-id", func() error {
+		{"new call-id, nothing else", func() error {
 			_, err := tb.Register(req("c2", 1, 900, 370, ct("sip:a@10.0.0.1;ob", -1)), pol())
 			return err
-		}, 1},
+		}, 0},
 		{"refresh again", func() error {
 			_, err := tb.Register(req("c2", 2, 900, 380, ct("sip:a@10.0.0.1;ob", -1)), pol())
 			return err
