@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
@@ -22,20 +23,58 @@ import (
 // registrarProcess is cmd/registrar running as a separate process, as in its pod.
 type registrarProcess struct {
 	cmd  *exec.Cmd
-	log  *bytes.Buffer
+	log  *syncBuffer
 	done chan struct{}
 }
 
-// buildRegistrar builds ./cmd/registrar once per test into a temporary folder.
+// syncBuffer is the process's log: written by exec's copier, read by the test.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// buildRegistrar builds ./cmd/registrar once per test binary (its tests share it).
 func buildRegistrar(t *testing.T) string {
 	t.Helper()
-	bin := filepath.Join(t.TempDir(), "registrar")
-	cmd := exec.Command("go", "build", "-o", bin, "./cmd/registrar")
-	cmd.Dir = testenv.Root()
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build ./cmd/registrar: %v\n%s", err, out)
+	registrarBuild.once.Do(func() {
+		dir, err := os.MkdirTemp("", "reliability-registrar-")
+		if err != nil {
+			registrarBuild.err = err
+			return
+		}
+		registrarBuild.dir = dir
+		bin := filepath.Join(dir, "registrar")
+		cmd := exec.Command("go", "build", "-o", bin, "./cmd/registrar")
+		cmd.Dir = testenv.Root()
+		if out, err := cmd.CombinedOutput(); err != nil {
+			registrarBuild.err = fmt.Errorf("go build ./cmd/registrar: %w\n%s", err, out)
+			return
+		}
+		registrarBuild.bin = bin
+	})
+	if registrarBuild.err != nil {
+		t.Fatal(registrarBuild.err)
 	}
-	return bin
+	return registrarBuild.bin
+}
+
+// registrarBuild is the binary buildRegistrar made; TestMain removes its folder.
+var registrarBuild struct {
+	once     sync.Once
+	dir, bin string
+	err      error
 }
 
 // writeKubeconfig writes a kubeconfig for the envtest API server that acts as user:
@@ -57,10 +96,12 @@ func writeKubeconfig(t *testing.T, user string, groups []string) string {
 	return path
 }
 
-func startRegistrarProcess(t *testing.T, bin, kubeconfig, name, sipAddress string) *registrarProcess {
+// startRegistrarProcess runs cmd/registrar as name on sipAddress, with extra flags
+// after the test's defaults (a later flag wins).
+func startRegistrarProcess(t *testing.T, bin, kubeconfig, name, sipAddress string, extra ...string) *registrarProcess {
 	t.Helper()
-	p := &registrarProcess{log: &bytes.Buffer{}, done: make(chan struct{})}
-	p.cmd = exec.Command(bin,
+	p := &registrarProcess{log: &syncBuffer{}, done: make(chan struct{})}
+	p.cmd = exec.Command(bin, append([]string{
 		"--kubeconfig", kubeconfig,
 		"--namespace", registrarNS,
 		"--name", name,
@@ -68,7 +109,7 @@ func startRegistrarProcess(t *testing.T, bin, kubeconfig, name, sipAddress strin
 		"--metrics-bind-address", "0",
 		"--health-probe-bind-address", "0",
 		"--throttle-source-failures", "0",
-	)
+	}, extra...)...)
 	p.cmd.Stdout, p.cmd.Stderr = p.log, p.log
 	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)

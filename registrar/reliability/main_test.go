@@ -117,6 +117,9 @@ func run(m *testing.M) int {
 	}
 	code := m.Run()
 	operator.stop()
+	if registrarBuild.dir != "" {
+		_ = os.RemoveAll(registrarBuild.dir)
+	}
 	return code
 }
 
