@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"errors"
+	"slices"
 	"strings"
 	"time"
 
@@ -75,12 +76,7 @@ func offers(dom *directory.Domain, alg sipv1.DigestAlgorithm) bool {
 	if len(dom.Algorithms) == 0 {
 		return alg == sipv1.DigestMD5
 	}
-	for _, a := range dom.Algorithms {
-		if a == alg {
-			return true
-		}
-	}
-	return false
+	return slices.Contains(dom.Algorithms, alg)
 }
 
 // credentialsFor finds the Digest answer for realm in Proxy-Authorization or

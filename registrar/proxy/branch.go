@@ -1,12 +1,22 @@
 package proxy
 
 import (
+	"context"
+	"errors"
+	"fmt"
 	"net"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
+)
+
+// The transports a hop uses, as Via and sipgo spell them.
+const (
+	transportUDP = "UDP"
+	transportTCP = "TCP"
 )
 
 // hop is where one forwarded copy of a request goes.
@@ -35,7 +45,7 @@ func uriTransport(u *sip.Uri) string {
 	if t, ok := u.UriParams.Get("transport"); ok && t != "" {
 		return strings.ToUpper(t)
 	}
-	return "UDP"
+	return transportUDP
 }
 
 // noBuild is a client request option that leaves the request as built: sipgo's
@@ -75,7 +85,7 @@ func (p *Proxy) setRoute(r *sip.Request, h hop) {
 	r.SetTransport(h.Transport)
 	r.SetDestination(h.Dest)
 	r.Laddr = sip.Addr{}
-	if h.Transport == "UDP" && p.self.UDPLocal.IP != nil {
+	if h.Transport == transportUDP && p.self.UDPLocal.IP != nil {
 		p.self.UDPLocal.Copy(&r.Laddr)
 	}
 }
@@ -133,4 +143,43 @@ func statelessBranch(in *sip.Request) string {
 		b += via.Host + strconv.Itoa(via.Port)
 	}
 	return branchPrefix + "sl" + shortHash(b)
+}
+
+// errTooLarge: a request exceeds what UDP carries (sipgo refuses datagrams over
+// 1300 bytes) and cannot go over TCP either.
+var errTooLarge = errors.New("message too large for UDP, and the target takes no TCP")
+
+// tcpConnectTimeout bounds the TCP connection a too large request tries: a device
+// behind a NAT may never answer it.
+const tcpConnectTimeout = 3 * time.Second
+
+// udpOnly reports whether the device pinned UDP in its URI (transport=udp): a
+// request too large for UDP cannot reach it.
+func udpOnly(u *sip.Uri) bool {
+	t, ok := u.UriParams.Get("transport")
+	return ok && strings.EqualFold(t, "udp")
+}
+
+// resendOverTCP sends the branch a UDP datagram could not carry over TCP to the
+// same place, with our Via and Record-Route saying TCP (RFC 3261 §18.1.1: a
+// request over 1300 bytes goes over a congestion-controlled transport). It fails
+// with errTooLarge when the device pinned UDP or takes no TCP connection.
+func (c *call) resendOverTCP(b *branch) (sip.ClientTransaction, error) {
+	if udpOnly(&b.hop.URI) || c.p.self.TCPPort == 0 {
+		return nil, errTooLarge
+	}
+	h := b.hop
+	h.Transport = transportTCP
+	req := c.p.branchRequest(c.req, h, c.mf, c.hash, c.rr)
+	c.mu.Lock()
+	b.hop, b.req = h, req
+	c.mu.Unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), tcpConnectTimeout)
+	defer cancel()
+	// The context bounds the connection only; the transaction lives by its timers.
+	tx, err := c.p.client.TransactionRequest(ctx, req, noBuild)
+	if err != nil {
+		return nil, fmt.Errorf("%w: over TCP to %s: %w", errTooLarge, req.Destination(), err)
+	}
+	return tx, nil
 }

@@ -94,7 +94,7 @@ func IsLoop(req *sip.Request, hash string, ours func(host string, port int) bool
 func ProxyRequireUnsupported(req *sip.Request) []string {
 	var tags []string
 	for _, hdr := range req.GetHeaders("Proxy-Require") {
-		for _, t := range strings.Split(hdr.Value(), ",") {
+		for t := range strings.SplitSeq(hdr.Value(), ",") {
 			if t = strings.TrimSpace(t); t != "" {
 				tags = append(tags, t)
 			}

@@ -3,6 +3,7 @@ package proxy
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"time"
 
@@ -17,6 +18,10 @@ type call struct {
 	tx     sip.ServerTransaction
 	start  time.Time
 	invite bool
+	// mf, hash and rr build a branch's request again (over TCP, see resend).
+	mf   uint32
+	hash string
+	rr   bool
 
 	mu          sync.Mutex
 	branches    []*branch
@@ -29,10 +34,15 @@ type call struct {
 
 // branch is one forwarded copy; its flags are guarded by call.mu.
 type branch struct {
+	hop                      hop
 	req                      *sip.Request
 	provisional, cancelWant  bool
 	cancelSent, done, killed bool
-	tx                       sip.ClientTransaction
+	// timedOut: Timer C fired while it was pending; its 487 then reads as 408.
+	timedOut bool
+	tx       sip.ClientTransaction
+	// ended is closed with its final response.
+	ended chan struct{}
 }
 
 // final is a branch's final response, or one this proxy made up for it.
@@ -43,12 +53,18 @@ type final struct {
 
 // run forwards req to every hop in parallel and answers the caller; it returns
 // when every branch has its final response, and reports the outcome.
-func (c *call) run(hops []hop, mf uint32, hash string, rr bool) string {
+func (c *call) run(hops []hop) string {
 	if c.invite {
 		// We will take longer than 200 ms: stop the caller's retransmissions now.
 		c.respond(sip.NewResponseFromRequest(c.req, sip.StatusTrying, "Trying", nil))
-		// sipgo answers the CANCEL (200, then 487 on the INVITE); we cancel the branches.
-		c.tx.OnCancel(func(*sip.Request) { c.cancelAll(true) })
+		// sipgo answers a CANCEL matching the INVITE itself: 200 to the CANCEL, then
+		// 487 to the INVITE, which completes the server transaction. Ours is to
+		// CANCEL every branch (RFC 3261 §16.10); their 487s end here, and a 2xx one
+		// of them sends anyway still goes upstream (see respond).
+		if !c.tx.OnCancel(func(*sip.Request) { c.cancelAll(true) }) {
+			// The CANCEL came before we forked: nothing to cancel, nothing to send.
+			return OutcomeCancelled
+		}
 		timerC := time.AfterFunc(c.p.timerC(), c.expireTimerC)
 		defer timerC.Stop()
 	}
@@ -56,13 +72,12 @@ func (c *call) run(hops []hop, mf uint32, hash string, rr bool) string {
 	var wg sync.WaitGroup
 	c.mu.Lock()
 	for _, h := range hops {
-		c.branches = append(c.branches, &branch{req: c.p.branchRequest(c.req, h, mf, hash, rr)})
+		c.branches = append(c.branches, &branch{hop: h, req: c.p.branchRequest(c.req, h, c.mf, c.hash, c.rr), ended: make(chan struct{})})
 	}
 	bs := c.branches
 	c.mu.Unlock()
 	for _, b := range bs {
-		wg.Add(1)
-		go func() { defer wg.Done(); c.runBranch(b) }()
+		wg.Go(func() { c.runBranch(b) })
 	}
 	wg.Wait()
 	return c.finish()
@@ -72,10 +87,18 @@ func (c *call) run(hops []hop, mf uint32, hash string, rr bool) string {
 func (c *call) runBranch(b *branch) {
 	// The transaction lives by its own timers (B, F, D, M), not by a context.
 	tx, err := c.p.client.TransactionRequest(context.Background(), b.req, noBuild)
+	if errors.Is(err, sip.ErrUDPMTUCongestion) {
+		tx, err = c.resendOverTCP(b)
+	}
 	if err != nil {
 		c.p.log.V(1).Info("could not forward", "method", b.req.Method.String(), "to", b.req.Destination(), "error", err.Error())
-		// A branch we cannot send behaves as if it answered 503 (RFC 3261 §16.9).
-		c.branchFinal(b, final{code: sip.StatusServiceUnavailable})
+		// A branch we cannot send behaves as if it answered 503 (RFC 3261 §16.9),
+		// one too large for every transport the device allows as 513.
+		code := sip.StatusServiceUnavailable
+		if errors.Is(err, errTooLarge) {
+			code = sip.StatusMessageTooLarge
+		}
+		c.branchFinal(b, final{code: code})
 		return
 	}
 	c.mu.Lock()
@@ -129,7 +152,7 @@ func (c *call) branchProvisional(b *branch, res *sip.Response) {
 	}
 	c.mu.Unlock()
 	if sendCancel {
-		go c.p.sendCancel(b.req)
+		go c.cancelBranch(b)
 	}
 	if first {
 		c.p.obs.FirstProvisional(time.Since(c.start))
@@ -143,7 +166,12 @@ func (c *call) branchFinal(b *branch, f final) {
 	var up *sip.Response
 	cancelOthers := false
 	c.mu.Lock()
+	if b.timedOut && f.code == sip.StatusRequestTerminated {
+		// We CANCELled it because Timer C fired: to the caller, a timeout.
+		f = final{code: sip.StatusRequestTimeout}
+	}
 	b.done = true
+	close(b.ended)
 	c.finals = append(c.finals, f)
 	switch {
 	case f.res != nil && f.res.IsSuccess():
@@ -187,13 +215,36 @@ func (c *call) cancelAll(byCaller bool) {
 	}
 	c.mu.Unlock()
 	for _, b := range send {
-		go c.p.sendCancel(b.req)
+		go c.cancelBranch(b)
+	}
+}
+
+// cancelBranch CANCELs b and bounds the wait for its final response: a branch
+// still without one 64*T1 after its CANCEL ends as 408 (RFC 3261 §9.1).
+func (c *call) cancelBranch(b *branch) {
+	c.p.sendCancel(b.req)
+	t := time.NewTimer(sip.Timer_B)
+	defer t.Stop()
+	select {
+	case <-b.ended:
+	case <-t.C:
+		c.mu.Lock()
+		tx := b.tx
+		c.mu.Unlock()
+		if tx != nil {
+			tx.Terminate()
+		}
 	}
 }
 
 // expireTimerC ends an INVITE nobody answered (RFC 3261 §16.8): ringing branches are
 // CANCELled, silent ones end as if they answered 408.
 func (c *call) expireTimerC() {
+	c.mu.Lock()
+	for _, b := range c.branches {
+		b.timedOut = !b.done
+	}
+	c.mu.Unlock()
 	c.cancelAll(false)
 	var kill []sip.ClientTransaction
 	c.mu.Lock()
@@ -251,6 +302,8 @@ func (c *call) finish() string {
 	switch {
 	case f.res == nil && f.code == sip.StatusRequestTimeout:
 		return OutcomeTimeout
+	case f.res == nil && f.code == sip.StatusMessageTooLarge:
+		return OutcomeTooLarge
 	case f.res == nil:
 		return OutcomeUnreachable
 	}
@@ -283,9 +336,31 @@ func (c *call) upstream(res *sip.Response) *sip.Response {
 }
 
 func (c *call) respond(res *sip.Response) {
-	if err := c.tx.Respond(res); err != nil {
+	err := c.tx.Respond(res)
+	if err != nil && c.invite && res.IsSuccess() {
+		// The server transaction refuses it once the caller's CANCEL made sipgo
+		// answer 487 (or it ended): a 2xx still goes upstream, each one a dialog the
+		// caller must ACK and may BYE (RFC 3261 §16.7 step 5, RFC 6026).
+		err = c.writeDirect(res)
+	}
+	if err != nil {
 		c.p.log.V(1).Info("could not relay a response", "status", res.StatusCode, "to", c.req.Source(), "error", err.Error())
 	}
+}
+
+// writeDirect sends res to the caller outside the server transaction: over its
+// connection (the UDP listener, or the caller's TCP connection), else through
+// the transport layer.
+func (c *call) writeDirect(res *sip.Response) error {
+	if tx, ok := c.tx.(interface{ Connection() sip.Connection }); ok && tx.Connection() != nil {
+		if err := tx.Connection().WriteMsg(res); err == nil {
+			return nil
+		}
+	}
+	if err := c.p.client.TransportLayer().WriteMsg(res); err != nil {
+		return fmt.Errorf("while sending a %d outside its transaction: %w", res.StatusCode, err)
+	}
+	return nil
 }
 
 // sendCancel CANCELs a forwarded INVITE and waits for the CANCEL's own answer.
@@ -310,6 +385,8 @@ func (p *Proxy) sendCancel(inv *sip.Request) {
 
 func reasonOf(code int) string {
 	switch code {
+	case sip.StatusMessageTooLarge:
+		return "Message Too Large"
 	case sip.StatusRequestTimeout:
 		return "Request Timeout"
 	case sip.StatusServiceUnavailable:

@@ -9,6 +9,7 @@ const (
 	OutcomeCancelled     = "cancelled"      // the caller sent CANCEL
 	OutcomeTimeout       = "timeout"        // no device answered
 	OutcomeUnreachable   = "unreachable"    // no device could be sent to
+	OutcomeTooLarge      = "too_large"      // 513: too large for UDP, and the device takes no TCP
 	OutcomeNotFound      = "not_found"      // 404: no such extension, or not a domain we serve
 	OutcomeUnavailable   = "unavailable"    // 480: not registered, or disabled
 	OutcomeLoop          = "loop_detected"  // 482

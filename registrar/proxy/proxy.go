@@ -195,8 +195,8 @@ func (p *Proxy) toAOR(req *sip.Request, tx sip.ServerTransaction, dom *directory
 
 // forward proxies req statefully to hops and answers the caller.
 func (p *Proxy) forward(req *sip.Request, tx sip.ServerTransaction, hops []hop, mf uint32, hash string, rr bool) string {
-	c := &call{p: p, req: req, tx: tx, start: p.now(), invite: req.Method == sip.INVITE}
-	return c.run(hops, mf, hash, rr)
+	c := &call{p: p, req: req, tx: tx, start: p.now(), invite: req.Method == sip.INVITE, mf: mf, hash: hash, rr: rr}
+	return c.run(hops)
 }
 
 func (p *Proxy) reply(req *sip.Request, tx sip.ServerTransaction, code int, reason string) {

@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"errors"
 	"strings"
 
 	"github.com/emiago/sipgo/sip"
@@ -73,7 +74,17 @@ func (p *Proxy) OnAck(req *sip.Request, _ sip.ServerTransaction) {
 	markReceived(fwd, req.Source())
 	fwd.PrependHeader(p.self.Via(h.Transport, statelessBranch(req)))
 	p.setRoute(fwd, h)
-	if err := p.client.WriteRequest(fwd, noBuild); err != nil {
+	err := p.client.WriteRequest(fwd, noBuild)
+	if errors.Is(err, sip.ErrUDPMTUCongestion) && !udpOnly(&h.URI) && p.self.TCPPort != 0 {
+		// Too large for a datagram (an ACK may carry the SDP answer): TCP, as
+		// RFC 3261 §18.1.1 asks, with our Via saying so.
+		h.Transport = transportTCP
+		fwd.RemoveHeader("Via")
+		fwd.PrependHeader(p.self.Via(h.Transport, statelessBranch(req)))
+		p.setRoute(fwd, h)
+		err = p.client.WriteRequest(fwd, noBuild)
+	}
+	if err != nil {
 		p.log.V(1).Info("could not relay an ACK", "to", fwd.Destination(), "error", err.Error())
 		p.obs.Routed(req.Method.String(), OutcomeUnreachable)
 		return

@@ -28,7 +28,7 @@ type Self struct {
 
 // Port returns the listening port for transport.
 func (s *Self) Port(transport string) int {
-	if strings.EqualFold(transport, "TCP") && s.TCPPort != 0 {
+	if strings.EqualFold(transport, transportTCP) && s.TCPPort != 0 {
 		return s.TCPPort
 	}
 	if s.UDPPort != 0 {

@@ -47,9 +47,9 @@ type Target struct {
 func (t Target) Destination() (hostport, transport string) {
 	transport = strings.ToUpper(t.Transport)
 	if transport == "" {
-		transport = "UDP"
+		transport = transportUDP
 	}
-	if t.Source != "" && (transport == "UDP" || t.Local) {
+	if t.Source != "" && (transport == transportUDP || t.Local) {
 		return t.Source, transport
 	}
 	return contactHostPort(t.URI, transport), transport
@@ -63,7 +63,7 @@ func contactHostPort(uri, transport string) string {
 	}
 	port := u.Port
 	if port == 0 {
-		port = int(sip.DefaultPort(transport))
+		port = sip.DefaultPort(transport)
 	}
 	return net.JoinHostPort(strings.Trim(u.Host, "[]"), strconv.Itoa(port))
 }
