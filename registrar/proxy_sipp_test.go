@@ -25,11 +25,18 @@ type sippProc struct {
 // against target, with the extra arguments (keys, credentials, -cid_str, -d).
 func startSIPp(t *testing.T, scenario, target string, args ...string) *sippProc {
 	t.Helper()
+	return startSIPpOver(t, "u1", scenario, target, args...)
+}
+
+// startSIPpOver is startSIPp over a SIPp transport: u1 (UDP) or t1 (one TCP
+// connection).
+func startSIPpOver(t *testing.T, transport, scenario, target string, args ...string) *sippProc {
+	t.Helper()
 	dir := t.TempDir()
 	p := &sippProc{name: scenario, errs: filepath.Join(dir, "errors.log"), done: make(chan error, 1)}
 	all := append([]string{
 		"-sf", filepath.Join("testdata", "sipp", scenario),
-		"-t", "u1", "-i", "127.0.0.1", "-m", "1", "-nostdin",
+		"-t", transport, "-i", "127.0.0.1", "-m", "1", "-nostdin",
 		"-timeout", "30s", "-timeout_error",
 		"-trace_err", "-error_file", p.errs,
 	}, args...)
