@@ -30,18 +30,30 @@ type device struct {
 // a TCP listener on the same port when withTCP.
 func newDevice(t *testing.T, tn *tenant, r *registrar.Registrar, withTCP bool) *device {
 	t.Helper()
-	p, err := newUDPPhone("127.0.0.1", tn.user, tn.domain, tn.password)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(p.Close)
-	d := &device{t: t, phone: p}
-	if withTCP {
-		if d.tcp, err = net.Listen("tcp", p.conn.LocalAddr().String()); err != nil {
-			t.Fatalf("while listening on TCP beside the device's UDP port: %v", err)
+	d := &device{t: t}
+	// The kernel picks a free UDP port; its TCP twin may be taken (by an outgoing
+	// connection): then another pair.
+	for attempt := 0; d.phone == nil; attempt++ {
+		p, err := newUDPPhone("127.0.0.1", tn.user, tn.domain, tn.password)
+		if err != nil {
+			t.Fatal(err)
 		}
+		if !withTCP {
+			d.phone = p
+			break
+		}
+		if d.tcp, err = net.Listen("tcp", p.conn.LocalAddr().String()); err != nil {
+			p.Close()
+			if attempt == 20 {
+				t.Fatalf("while listening on TCP beside the device's UDP port: %v", err)
+			}
+			continue
+		}
+		d.phone = p
 		t.Cleanup(func() { _ = d.tcp.Close() })
 	}
+	t.Cleanup(d.phone.Close)
+	p := d.phone
 	udp, _ := r.Addresses()
 	res, err := p.register(udp, "", 0, 600)
 	if err != nil {
