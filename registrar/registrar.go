@@ -240,7 +240,7 @@ func (r *Registrar) serveUDP(g *errgroup.Group, srv *sipgo.Server) {
 	}
 	front := udpfront.New(udpfront.Config{
 		Conn:     conn,
-		Handle:   r.sip.Handle,
+		Handle:   r.sip.HandleSized,
 		Observer: r.m,
 		Log:      r.log.WithName("udp"),
 	})

@@ -77,6 +77,7 @@ type sipOptions struct {
 	transports     string
 	kamChildren    int
 	pause          time.Duration
+	warmup         bool
 	expires        int
 }
 
@@ -111,6 +112,7 @@ func sipMain(args []string) error {
 	fs.IntVar(&o.kamChildren, "kamailio-children", 2, "Kamailio UDP worker processes.")
 	fs.DurationVar(&o.pause, "pause", 3*time.Second, "Rest between steps (ours also waits until its status writer has caught up).")
 	fs.IntVar(&o.expires, "expires", 3600, "Expires of the SIPp REGISTERs.")
+	fs.BoolVar(&o.warmup, "warmup", true, "Register every device once before the steps (steady state: the steps measure re-registrations).")
 	_ = fs.Parse(args)
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected arguments %q", fs.Args())

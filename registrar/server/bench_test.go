@@ -46,7 +46,7 @@ func BenchmarkRegisterHotPath(b *testing.B) {
 		req := m.(*sip.Request)
 		req.SetSource(testSource)
 		req.SetTransport("UDP")
-		res := e.reg.Handle(req)
+		res := e.reg.HandleSized(req, len(reqs[i%benchBatch]))
 		if res.StatusCode != sip.StatusOK {
 			b.Fatalf("%d %s", res.StatusCode, res.Reason)
 		}

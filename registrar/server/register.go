@@ -81,13 +81,17 @@ func (r *Registrar) OnRegister(req *sip.Request, tx sip.ServerTransaction) {
 func OnAck(*sip.Request, sip.ServerTransaction) {}
 
 // Handle turns a REGISTER into its response; it does no I/O.
-func (r *Registrar) Handle(req *sip.Request) *sip.Response {
-	res, outcome := r.handle(req)
+func (r *Registrar) Handle(req *sip.Request) *sip.Response { return r.HandleSized(req, 0) }
+
+// HandleSized is Handle for a request whose size as received is known (0: not
+// known): a 200 OK over UDP that obviously fits the size limit is then not measured.
+func (r *Registrar) HandleSized(req *sip.Request, size int) *sip.Response {
+	res, outcome := r.handle(req, size)
 	r.observer().Register(outcome)
 	return res
 }
 
-func (r *Registrar) handle(req *sip.Request) (*sip.Response, string) {
+func (r *Registrar) handle(req *sip.Request, size int) (*sip.Response, string) {
 	now := r.now()
 	src := req.Source()
 	srcKey := sourceHost(src)
@@ -121,7 +125,7 @@ func (r *Registrar) handle(req *sip.Request) (*sip.Response, string) {
 	if res != nil {
 		return res, outcome
 	}
-	return r.bind(req, dom, cred, aor, src, now)
+	return r.bind(req, dom, cred, aor, src, size, now)
 }
 
 // authenticate checks the digest answer, or challenges. It answers every failure
@@ -211,7 +215,9 @@ func (r *Registrar) challenge(req *sip.Request, dom *directory.Domain, now time.
 
 // bind applies the REGISTER to the location table (§10.3 steps 5 to 8) and answers
 // with every current binding (step 9).
-func (r *Registrar) bind(req *sip.Request, dom *directory.Domain, cred *directory.Credential, aor, src string, now time.Time) (*sip.Response, string) {
+func (r *Registrar) bind(
+	req *sip.Request, dom *directory.Domain, cred *directory.Credential, aor, src string, size int, now time.Time,
+) (*sip.Response, string) {
 	lr := location.Request{
 		AOR:       aor,
 		CallID:    req.CallID().Value(),
@@ -256,7 +262,7 @@ func (r *Registrar) bind(req *sip.Request, dom *directory.Domain, cred *director
 	if err != nil {
 		return r.refused(req, aor, err)
 	}
-	return r.ok(req, lr, bindings, now), OutcomeRegistered
+	return r.ok(req, lr, bindings, size, now), OutcomeRegistered
 }
 
 // refused answers a REGISTER the location table refused. Kept apart from bind so that
@@ -281,17 +287,21 @@ func (r *Registrar) refused(req *sip.Request, aor string, err error) (*sip.Respo
 
 // ok builds the 200 OK: every binding with its remaining expiry, and Date. Over UDP
 // it lists as many bindings as fit in maxUDPResponse, this request's first.
-func (r *Registrar) ok(req *sip.Request, lr location.Request, bindings []location.Binding, now time.Time) *sip.Response {
+func (r *Registrar) ok(req *sip.Request, lr location.Request, bindings []location.Binding, size int, now time.Time) *sip.Response {
 	res := respond(req, sip.StatusOK, "OK")
 	res.AppendHeader(sip.NewHeader("Date", httpDate(now)))
+	bindings = orderForResponse(bindings, lr.Contacts)
 	// Over UDP only: a budget gone negative (huge copied headers) must still limit.
 	limited, budget := lr.Transport == "UDP", 0
+	if limited && fitsUnmeasured(res, bindings, size) {
+		limited = false
+	}
 	if limited {
 		var n byteCounter // the size without rendering the response into a string
 		res.StringWrite(&n)
 		budget = maxUDPResponse - int(n)
 	}
-	for _, b := range orderForResponse(bindings, lr.Contacts) {
+	for _, b := range bindings {
 		v := b.ContactValue(now)
 		if limited {
 			need := len("Contact: ") + len(v) + len("\r\n")
@@ -304,6 +314,31 @@ func (r *Registrar) ok(req *sip.Request, lr location.Request, bindings []locatio
 		res.AppendHeader(sip.NewHeader("Contact", v))
 	}
 	return res
+}
+
+// Bounds of what a response adds to the request's copied headers, for fitsUnmeasured:
+// its status line, Date, Content-Length, a To tag and Via's received and rport, and
+// per header a compact name spelled out ("i" → "Call-ID"), a separator space, and
+// the quotes and angle brackets a name-addr gains when it is rendered.
+const (
+	responseOverhead  = 192
+	perHeaderOverhead = 16
+)
+
+// fitsUnmeasured reports whether the 200 OK surely fits maxUDPResponse with every
+// binding, judged from the request's size as received: its copied headers cannot
+// render longer than the request plus the overheads above. Measuring instead means
+// rendering the response once more, a good part of the cost of answering.
+func fitsUnmeasured(res *sip.Response, bindings []location.Binding, size int) bool {
+	if size <= 0 {
+		return false
+	}
+	total := size + responseOverhead + perHeaderOverhead*len(res.Headers())
+	for _, b := range bindings {
+		// "Contact: " + value + CRLF; the value's expiry has at most 10 digits.
+		total += len("Contact: <>;expires=0123456789\r\n") + len(b.URI)
+	}
+	return total <= maxUDPResponse
 }
 
 // orderForResponse puts the bindings this request touched first, keeping the order

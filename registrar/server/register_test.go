@@ -1088,3 +1088,41 @@ func TestOrderForResponsePutsTouchedBindingsFirst(t *testing.T) {
 		t.Errorf("order %v, want %v", got, want)
 	}
 }
+
+// A request's size as received lets a 200 OK skip measuring itself against the UDP
+// limit. The bound must hold for requests that render longer than they arrived:
+// compact header names, unbracketed and unquoted name-addrs, many Vias, rport.
+func TestSizedUDPResponseNeverPassesTheLimit(t *testing.T) {
+	compact := strings.NewReplacer("\r\nVia: ", "\r\nv: ", "\r\nFrom: <sip:1001@"+testDomain+">", "\r\nf:Alice<sip:1001@"+testDomain+">",
+		"\r\nTo: <sip:1001@"+testDomain+">", "\r\nt:sip:1001@"+testDomain, "\r\nCall-ID: ", "\r\ni:", "\r\nContact: ", "\r\nm:")
+	e := newEnv(t)
+	e.addExtension(testUser, testPassword, 3)
+	d := e.device(testUser, testPassword)
+	mustStatus(t, d.register(nil), sip.StatusOK, "")
+	sawFit := false
+	for vias := 0; vias < 60; vias += 3 {
+		m := d.next()
+		for i := range vias {
+			m.extra = append(m.extra, fmt.Sprintf("v: SIP/2.0/UDP h%d;branch=z9hG4bK%d;rport", i, i))
+		}
+		d.sign(&m)
+		raw := []byte(compact.Replace(string(m.bytes())))
+		req := parseRequest(t, raw, m.src, "UDP")
+		res := d.reg.HandleSized(req, len(raw))
+		mustStatus(t, res, sip.StatusOK, "")
+		rendered := len(res.String())
+		// Past the limit only when the copied headers alone pass it (no Contact then).
+		if rendered > maxUDPResponse && len(contactValues(res)) > 0 {
+			t.Fatalf("%d extra Vias: request of %d bytes, 200 OK of %d bytes over UDP", vias, len(raw), rendered)
+		}
+		if fitsUnmeasured(res, nil, len(raw)) {
+			sawFit = true
+			if rendered > maxUDPResponse {
+				t.Fatalf("%d extra Vias: judged to fit unmeasured, rendered %d bytes", vias, rendered)
+			}
+		}
+	}
+	if !sawFit {
+		t.Error("no request took the unmeasured path: the test covers nothing")
+	}
+}

@@ -42,8 +42,8 @@ func (nopObserver) Dropped()        {}
 type Config struct {
 	// Conn is the UDP listener. The front end reads it; sipgo must not.
 	Conn *net.UDPConn
-	// Handle answers one REGISTER; it does no I/O.
-	Handle func(*sip.Request) *sip.Response
+	// Handle answers one REGISTER of size bytes as received; it does no I/O.
+	Handle func(req *sip.Request, size int) *sip.Response
 	// Readers is how many goroutines read and answer (default GOMAXPROCS).
 	Readers int
 	// Backlog is how many datagrams for sipgo may wait before more are dropped,
@@ -166,7 +166,7 @@ func (a *answerer) answer(data []byte, from netip.AddrPort) {
 			return
 		}
 	}
-	res := f.cfg.Handle(req)
+	res := f.cfg.Handle(req, len(data))
 	a.out.Reset()
 	res.StringWrite(&a.out)
 	if cacheable {

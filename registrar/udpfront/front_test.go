@@ -20,7 +20,7 @@ import (
 // requests it has handled, so a test can tell a cached answer from a fresh one.
 type counting struct{ n atomic.Int64 }
 
-func (c *counting) handle(req *sip.Request) *sip.Response {
+func (c *counting) handle(req *sip.Request, _ int) *sip.Response {
 	n := c.n.Add(1)
 	res := sip.NewResponseFromRequest(req, sip.StatusOK, "OK", nil)
 	res.AppendHeader(sip.NewHeader("X-Handled", fmt.Sprint(n)))
