@@ -18,6 +18,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"hash/fnv"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -35,6 +37,21 @@ import (
 
 // leaseMargin is how long before a published lease runs out the writer renews it.
 const leaseMargin = 30 * time.Second
+
+// leaseSpread is how much shorter than Lease an AOR's published lease is: up to a
+// quarter of it, fixed per AOR. Devices that registered together (after an outage,
+// or a fleet brought up at once) would otherwise renew their leases all in the same
+// minute, every Lease; spread, the renewals come at an even pace. Shorter, never
+// longer, so that status still claims no more than Lease past a device's death.
+func leaseSpread(aor string, lease time.Duration) time.Duration {
+	spread := min(lease/4, lease-2*leaseMargin)
+	if spread <= 0 {
+		return 0
+	}
+	h := fnv.New64a()
+	_, _ = h.Write([]byte(aor))
+	return time.Duration(h.Sum64() % uint64(spread))
+}
 
 // parallelWrites bounds the status writes in flight; writeTimeout bounds each, so a
 // hung connection delays one AOR's write, not the whole queue.
@@ -206,6 +223,7 @@ func (w *Writer) write(ctx context.Context, aor string) error {
 		return nil // never written and no Extension to write to
 	}
 	bindings := w.Table.Snapshot(aor)
+	lease := w.Lease - leaseSpread(aor, w.Lease)
 	now := time.Now()
 	out := make([]sipv1.Binding, 0, len(bindings))
 	var earliest time.Time
@@ -214,15 +232,24 @@ func (w *Writer) write(ctx context.Context, aor string) error {
 			continue
 		}
 		a := b.ToAPI(w.Registrar)
-		// metav1.Time keeps whole seconds: round the lease up so it never undercuts.
-		a.ExpiresAt = metav1.NewTime(b.ExpiresAt.Add(w.Lease).Truncate(time.Second).Add(time.Second))
+		// metav1.Time keeps whole seconds: round up, so the lease never undercuts
+		// the real expiry by more than the spread takes off on purpose.
+		a.ExpiresAt = metav1.NewTime(b.ExpiresAt.Add(lease).Truncate(time.Second).Add(time.Second))
 		if earliest.IsZero() || a.ExpiresAt.Time.Before(earliest) {
 			earliest = a.ExpiresAt.Time
 		}
 		out = append(out, a)
 	}
 	start := time.Now()
-	err := w.apply(ctx, target, out)
+	live, err := w.apply(ctx, target, out)
+	if err == nil && holdsOthers(live, w.Registrar, out) || apierrors.IsInvalid(err) {
+		// An entry taken over from a dead replica is co-owned by its field manager
+		// (the fields both wrote alike): dropping it from our apply leaves it in status,
+		// or strips only our fields and fails validation. Remove it outright.
+		if err = w.removeLeftovers(ctx, target, out); err == nil {
+			_, err = w.apply(ctx, target, out)
+		}
+	}
 	result := "ok"
 	switch {
 	case apierrors.IsNotFound(err):
@@ -265,7 +292,8 @@ type applyStatusFields struct {
 	Bindings []sipv1.Binding `json:"bindings"`
 }
 
-func (w *Writer) apply(ctx context.Context, target types.NamespacedName, bindings []sipv1.Binding) error {
+// apply writes our bindings of target and returns the Extension as it is after.
+func (w *Writer) apply(ctx context.Context, target types.NamespacedName, bindings []sipv1.Binding) (*sipv1.Extension, error) {
 	body, err := json.Marshal(applyBody{
 		APIVersion: sipv1.GroupVersion.String(),
 		Kind:       "Extension",
@@ -273,13 +301,70 @@ func (w *Writer) apply(ctx context.Context, target types.NamespacedName, binding
 		Status:     applyStatusFields{Bindings: bindings},
 	})
 	if err != nil {
-		return fmt.Errorf("while encoding the bindings: %w", err)
+		return nil, fmt.Errorf("while encoding the bindings: %w", err)
 	}
 	ext := &sipv1.Extension{ObjectMeta: metav1.ObjectMeta{Namespace: target.Namespace, Name: target.Name}}
 	// Force: a device that moved here from a dead replica takes its entry over.
 	if err := w.Client.Status().Patch(ctx, ext, client.RawPatch(types.ApplyPatchType, body),
 		client.FieldOwner(FieldManager(w.Registrar)), client.ForceOwnership); err != nil {
-		return fmt.Errorf("while applying the bindings of %s: %w", target, err)
+		return nil, fmt.Errorf("while applying the bindings of %s: %w", target, err)
+	}
+	return ext, nil
+}
+
+// holdsOthers reports whether ext shows, under registrar, a binding not in ours.
+func holdsOthers(ext *sipv1.Extension, registrar string, ours []sipv1.Binding) bool {
+	for _, b := range ext.Status.Bindings {
+		if b.Registrar == registrar && !containsURI(ours, b.URI) {
+			return true
+		}
+	}
+	return false
+}
+
+func containsURI(bs []sipv1.Binding, uri string) bool {
+	for _, b := range bs {
+		if b.URI == uri {
+			return true
+		}
+	}
+	return false
+}
+
+// jsonPatchOp is one RFC 6902 operation.
+type jsonPatchOp struct {
+	Op    string `json:"op"`
+	Path  string `json:"path"`
+	Value any    `json:"value,omitempty"`
+}
+
+// removeLeftovers deletes, with a JSON patch, the entries status shows under this
+// replica that it no longer holds. A JSON patch is not an apply: it drops the
+// entries whatever manager co-owns their fields. Each removal tests the entry's URI
+// first, so a concurrent change makes the patch fail and the write is retried.
+func (w *Writer) removeLeftovers(ctx context.Context, target types.NamespacedName, ours []sipv1.Binding) error {
+	ext := &sipv1.Extension{}
+	if err := w.Client.Get(ctx, target, ext); err != nil {
+		return fmt.Errorf("while reading %s to remove bindings it no longer holds: %w", target, err)
+	}
+	var ops []jsonPatchOp
+	for i, b := range slices.Backward(ext.Status.Bindings) { // from the end: indexes stay valid
+		if b.Registrar != w.Registrar || containsURI(ours, b.URI) {
+			continue
+		}
+		path := fmt.Sprintf("/status/bindings/%d", i)
+		ops = append(ops, jsonPatchOp{Op: "test", Path: path + "/uri", Value: b.URI}, jsonPatchOp{Op: "remove", Path: path})
+	}
+	if len(ops) == 0 {
+		return nil
+	}
+	body, err := json.Marshal(ops)
+	if err != nil {
+		return fmt.Errorf("while encoding the removal: %w", err)
+	}
+	if err := w.Client.Status().Patch(ctx, ext, client.RawPatch(types.JSONPatchType, body),
+		client.FieldOwner(FieldManager(w.Registrar))); err != nil {
+		return fmt.Errorf("while removing bindings of %s it no longer holds: %w", target, err)
 	}
 	return nil
 }
