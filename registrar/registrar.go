@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -74,6 +75,8 @@ type Config struct {
 	// more than three minutes); 0 is the proxy's default.
 	TimerC time.Duration
 }
+
+var setSipgoLogger sync.Once
 
 // Registrar is a running replica.
 type Registrar struct {
@@ -177,7 +180,9 @@ func (r *Registrar) Run(ctx context.Context) error {
 	}
 	r.log.Info("restored bindings from Extension status", "bindings", n)
 
-	sip.SetDefaultLogger(sipgoLogger(r.log.WithName("sipgo")))
+	// sipgo's default logger is global: the first replica of a process sets it
+	// (tests run several replicas in one process).
+	setSipgoLogger.Do(func() { sip.SetDefaultLogger(sipgoLogger(r.log.WithName("sipgo"))) })
 	ua, err := sipgo.NewUA(sipgo.WithUserAgent("registrar-operator"))
 	if err != nil {
 		return fmt.Errorf("while creating the SIP user agent: %w", err)

@@ -60,7 +60,7 @@ func NewCluster(cs kubernetes.Interface, namespace string, log logr.Logger) *Clu
 	cms := cmFactory.Core().V1().ConfigMaps().Informer()
 	secrets := secretFactory.Core().V1().Secrets().Informer()
 	_ = cms.SetTransform(stripManagedFields)
-	_ = secrets.SetTransform(stripManagedFields)
+	_ = secrets.SetTransform(slimSecret)
 	_, _ = cms.AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc:    func(o any) { c.putDomain(o.(*corev1.ConfigMap)) },
 		UpdateFunc: func(_, o any) { c.putDomain(o.(*corev1.ConfigMap)) },

@@ -42,7 +42,7 @@ func NewExtensions(rc *rest.Config, log logr.Logger) (*Extensions, error) {
 	if err := sipv1.AddToScheme(scheme); err != nil {
 		return nil, fmt.Errorf("while building the Extension scheme: %w", err)
 	}
-	c, err := crcache.New(rc, crcache.Options{Scheme: scheme, DefaultTransform: stripManagedFields})
+	c, err := crcache.New(rc, crcache.Options{Scheme: scheme, DefaultTransform: slimExtension})
 	if err != nil {
 		return nil, fmt.Errorf("while creating the Extension cache: %w", err)
 	}

@@ -7,7 +7,8 @@
 //
 // What status claims stays true within a bound, the lease: a binding shown in status
 // is alive, or died less than Lease ago. The replica writes each binding with
-// expiresAt = its real expiry + Lease and rewrites it only when a refresh carries the
+// expiresAt = its real expiry + Lease (less a spread per AOR, see leaseSpread) and
+// rewrites it only when a refresh carries the
 // real expiry to within leaseMargin of that, so a device refreshing every 60 s costs
 // one write per Lease/60 s refreshes instead of one per refresh. The replica removes a
 // binding from status as soon as it expires or is removed; only when the replica is
