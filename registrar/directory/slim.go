@@ -4,8 +4,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	sipv1 "github.com/voipbin/registrar-operator/api/v1alpha1"
 	"github.com/voipbin/registrar-operator/api/published"
+	sipv1 "github.com/voipbin/registrar-operator/api/v1alpha1"
 )
 
 // The informers keep every object they watch for as long as it exists: at 100,000

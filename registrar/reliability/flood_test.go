@@ -79,7 +79,23 @@ func TestPasswordFloodFromOneSource(t *testing.T) {
 		}()
 		// The legitimate device: SIPp at 127.0.0.5, 20 registrations at 4 per second
 		// while the flood runs, and a raw phone at 127.0.0.5 timing each exchange.
-		time.Sleep(500 * time.Millisecond) // the flood is under way
+		// The flood is under way once its source is throttled: a bare REGISTER from
+		// there gets 403 with Retry-After instead of a challenge.
+		probe, err := newUDPPhone("127.0.0.4", "5001", tn.domain, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		eventually(t, "the flooding source throttled", 30*time.Second, func() error {
+			res, err := probe.register(udp, "", 0, 600)
+			if err != nil {
+				return err
+			}
+			if res.StatusCode != 403 || res.GetHeader("Retry-After") == nil {
+				return fmt.Errorf("answered %d", res.StatusCode)
+			}
+			return nil
+		})
+		probe.Close()
 		phone, err := newUDPPhone("127.0.0.5", "5000", tn.domain, tn.passwords["5000"])
 		if err != nil {
 			t.Fatal(err)
