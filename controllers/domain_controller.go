@@ -152,8 +152,7 @@ func (r *DomainReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		For(&sipv1.Domain{}, builder.WithPredicates(specOrLifecycleChanged())).
 		Watches(&sipv1.Domain{}, handler.EnqueueRequestsFromMapFunc(r.domainsOfSameCustomer),
 			builder.WithPredicates(lifecycleOnly())).
-		Watches(&sipv1.Extension{}, handler.EnqueueRequestsFromMapFunc(domainOfExtension),
-			builder.WithPredicates(extensionCountChanged())).
+		Watches(&sipv1.Extension{}, recountDomainOfExtension(), builder.WithPredicates(extensionCountChanged())).
 		Watches(&corev1.ConfigMap{}, handler.EnqueueRequestsFromMapFunc(publishedSource),
 			builder.WithPredicates(inNamespace(r.Options.RegistrarNamespace), hasComponent(published.ComponentDomain))).
 		Named("domain").
@@ -176,11 +175,6 @@ func (r *DomainReconciler) domainsOfSameCustomer(ctx context.Context, o client.O
 		}
 	}
 	return reqs
-}
-
-func domainOfExtension(_ context.Context, o client.Object) []reconcile.Request {
-	e := o.(*sipv1.Extension)
-	return []reconcile.Request{{NamespacedName: types.NamespacedName{Namespace: e.Namespace, Name: e.Spec.DomainRef}}}
 }
 
 // extensionCountChanged passes the Extension events that change a Domain's counts:
