@@ -105,7 +105,7 @@ func TestPerIPCapRefusesTheExtraConnection(t *testing.T) {
 }
 
 func TestSilentConnectionIsClosedAtTheFirstMessageDeadline(t *testing.T) {
-	l, addr := serve(t, Config{FirstMessage: 200 * time.Millisecond})
+	l, addr := serve(t, Config{FirstMessage: 500 * time.Millisecond})
 	silent := dial(t, addr)
 	partial := dial(t, addr)
 	if _, err := partial.Write([]byte(register[:40])); err != nil {
@@ -120,12 +120,12 @@ func TestSilentConnectionIsClosedAtTheFirstMessageDeadline(t *testing.T) {
 	}
 	start := time.Now()
 	for name, c := range map[string]net.Conn{"silent": silent, "partial": partial} {
-		if !closedWithin(c, 3*time.Second) {
+		if !closedWithin(c, 5*time.Second) {
 			t.Errorf("the %s connection outlived its first-message deadline", name)
 		}
 	}
-	if d := time.Since(start); d > 2*time.Second {
-		t.Errorf("closed after %s, want about 200 ms", d)
+	if d := time.Since(start); d > 4*time.Second {
+		t.Errorf("closed after %s, want about 500 ms", d)
 	}
 	if closedWithin(talker, 300*time.Millisecond) {
 		t.Error("the connection that sent a message was closed")
@@ -136,7 +136,9 @@ func TestSilentConnectionIsClosedAtTheFirstMessageDeadline(t *testing.T) {
 }
 
 func TestIdleConnectionIsClosedAndKeepAlivesKeepItOpen(t *testing.T) {
-	_, addr := serve(t, Config{Idle: 300 * time.Millisecond})
+	// Generous margins: a keep-alive every 100 ms against an idle timeout ten times
+	// longer, so a loaded machine does not close the live one.
+	_, addr := serve(t, Config{Idle: time.Second})
 	idle, alive := dial(t, addr), dial(t, addr)
 	for _, c := range []net.Conn{idle, alive} {
 		if _, err := c.Write([]byte(register)); err != nil {
@@ -145,14 +147,14 @@ func TestIdleConnectionIsClosedAndKeepAlivesKeepItOpen(t *testing.T) {
 	}
 	tick := time.NewTicker(100 * time.Millisecond)
 	defer tick.Stop()
-	deadline := time.Now().Add(time.Second)
+	deadline := time.Now().Add(2 * time.Second)
 	for time.Now().Before(deadline) {
 		<-tick.C
 		if _, err := alive.Write([]byte("\r\n\r\n")); err != nil {
 			t.Fatalf("keep-alive: %v", err)
 		}
 	}
-	if !closedWithin(idle, 2*time.Second) {
+	if !closedWithin(idle, 3*time.Second) {
 		t.Error("the idle connection stayed open")
 	}
 	if closedWithin(alive, 50*time.Millisecond) {
