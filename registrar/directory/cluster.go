@@ -33,7 +33,6 @@ type Cluster struct {
 	mu       sync.RWMutex
 	domains  map[string]*Domain
 	creds    map[string]*Credential // by AOR
-	credAOR  map[string]string      // Secret name → AOR, to notice renames
 	domainOf map[string]string      // ConfigMap name → domain
 }
 
@@ -43,7 +42,6 @@ func NewCluster(cs kubernetes.Interface, namespace string, log logr.Logger) *Clu
 		log:      log,
 		domains:  map[string]*Domain{},
 		creds:    map[string]*Credential{},
-		credAOR:  map[string]string{},
 		domainOf: map[string]string{},
 	}
 	byComponent := func(component string) informers.SharedInformerOption {
@@ -67,8 +65,8 @@ func NewCluster(cs kubernetes.Interface, namespace string, log logr.Logger) *Clu
 		DeleteFunc: func(o any) { c.deleteDomain(o) },
 	})
 	_, _ = secrets.AddEventHandler(cache.ResourceEventHandlerFuncs{
-		AddFunc:    func(o any) { c.putSecret(o.(*corev1.Secret)) },
-		UpdateFunc: func(_, o any) { c.putSecret(o.(*corev1.Secret)) },
+		AddFunc:    func(o any) { c.putSecret(nil, o) },
+		UpdateFunc: func(old, o any) { c.putSecret(old, o) },
 		DeleteFunc: func(o any) { c.deleteSecret(o) },
 	})
 	c.synced = []cache.InformerSynced{cms.HasSynced, secrets.HasSynced}
@@ -145,43 +143,59 @@ func (c *Cluster) deleteDomain(o any) {
 	c.mu.Unlock()
 }
 
-func (c *Cluster) putSecret(s *corev1.Secret) {
-	if s.Name == published.NonceKeySecretName {
-		if f := c.OnNonceKey; f != nil {
-			f(s.Data[published.KeyNonceKey])
+// putSecret takes a published Secret (as slimSecret stored it) and the version it
+// replaces, if any.
+func (c *Cluster) putSecret(old, o any) {
+	if s, ok := o.(*corev1.Secret); ok {
+		if s.Name == published.NonceKeySecretName && c.OnNonceKey != nil {
+			c.OnNonceKey(s.Data[published.KeyNonceKey])
 		}
 		return
 	}
-	cr := credentialFrom(s)
-	if cr == nil {
-		c.log.Info("ignoring a credential secret without domain or extension", "secret", s.Name)
+	cs, ok := o.(*credentialSecret)
+	if !ok {
 		return
 	}
-	c.mu.Lock()
-	old, had := c.credAOR[s.Name]
-	if had && old != cr.AOR {
-		delete(c.creds, old)
+	var before *Credential
+	if prev, ok := old.(*credentialSecret); ok {
+		before = prev.cred
 	}
-	c.creds[cr.AOR] = cr
-	c.credAOR[s.Name] = cr.AOR
+	cr := cs.cred
+	if cr == nil {
+		c.log.Info("ignoring a credential secret without domain or extension", "secret", cs.Name)
+	}
+	moved := before != nil && (cr == nil || before.AOR != cr.AOR)
+	c.mu.Lock()
+	if moved {
+		c.dropLocked(before)
+	}
+	if cr != nil {
+		c.creds[cr.AOR] = cr
+	}
 	c.mu.Unlock()
-	if had && old != cr.AOR && c.OnCredentialRemoved != nil {
-		c.OnCredentialRemoved(old)
+	if moved && c.OnCredentialRemoved != nil {
+		c.OnCredentialRemoved(before.AOR)
 	}
 }
 
 func (c *Cluster) deleteSecret(o any) {
-	s, ok := unwrap[*corev1.Secret](o)
-	if !ok || s.Name == published.NonceKeySecretName {
+	cs, ok := unwrap[*credentialSecret](o)
+	if !ok || cs.cred == nil {
 		return
 	}
 	c.mu.Lock()
-	aor, had := c.credAOR[s.Name]
-	delete(c.creds, aor)
-	delete(c.credAOR, s.Name)
+	c.dropLocked(cs.cred)
 	c.mu.Unlock()
-	if had && c.OnCredentialRemoved != nil {
-		c.OnCredentialRemoved(aor)
+	if c.OnCredentialRemoved != nil {
+		c.OnCredentialRemoved(cs.cred.AOR)
+	}
+}
+
+// dropLocked forgets cr's AOR unless another Extension's credential holds it since.
+// (A delete event carries its own copy of the object, so identity is by source.)
+func (c *Cluster) dropLocked(cr *Credential) {
+	if cur, ok := c.creds[cr.AOR]; ok && cur.Namespace == cr.Namespace && cur.Name == cr.Name {
+		delete(c.creds, cr.AOR)
 	}
 }
 

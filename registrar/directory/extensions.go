@@ -33,7 +33,6 @@ type Extensions struct {
 
 	mu    sync.RWMutex
 	byAOR map[string]*ExtensionEntry
-	aorOf map[types.NamespacedName]string // to notice a changed or cleared AOR
 }
 
 // NewExtensions prepares a cluster-wide watch of Extensions; Start runs it.
@@ -46,7 +45,7 @@ func NewExtensions(rc *rest.Config, log logr.Logger) (*Extensions, error) {
 	if err != nil {
 		return nil, fmt.Errorf("while creating the Extension cache: %w", err)
 	}
-	return &Extensions{cache: c, log: log, byAOR: map[string]*ExtensionEntry{}, aorOf: map[types.NamespacedName]string{}}, nil
+	return &Extensions{cache: c, log: log, byAOR: map[string]*ExtensionEntry{}}, nil
 }
 
 // Start runs the watch until ctx ends and waits for the first listing.
@@ -56,8 +55,8 @@ func (e *Extensions) Start(ctx context.Context) error {
 		return fmt.Errorf("while watching Extensions: %w", err)
 	}
 	if _, err := inf.AddEventHandler(toolscache.ResourceEventHandlerFuncs{
-		AddFunc:    func(o any) { e.put(o) },
-		UpdateFunc: func(_, o any) { e.put(o) },
+		AddFunc:    func(o any) { e.put(nil, o) },
+		UpdateFunc: func(old, o any) { e.put(old, o) },
 		DeleteFunc: func(o any) { e.remove(o) },
 	}); err != nil {
 		return fmt.Errorf("while watching Extensions: %w", err)
@@ -82,38 +81,32 @@ func (e *Extensions) ByAOR(aor string) (*ExtensionEntry, bool) {
 	return x, ok
 }
 
-func (e *Extensions) put(o any) {
+// put takes an Extension (as slimExtension stored it) and the version it replaces,
+// if any: the old AOR is forgotten when it changed or was cleared.
+func (e *Extensions) put(old, o any) {
 	ext, ok := o.(*sipv1.Extension)
 	if !ok {
 		return
 	}
 	key := types.NamespacedName{Namespace: ext.Namespace, Name: ext.Name}
-	entry := &ExtensionEntry{Namespace: ext.Namespace, Name: ext.Name, Disabled: ext.Spec.Disabled, Bindings: ext.Status.Bindings}
 	aor := ext.Status.AddressOfRecord
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if old, had := e.aorOf[key]; had && old != aor {
-		e.dropLocked(old, key)
+	if prev, ok := old.(*sipv1.Extension); ok && prev.Status.AddressOfRecord != "" && prev.Status.AddressOfRecord != aor {
+		e.dropLocked(prev.Status.AddressOfRecord, key)
 	}
-	if aor == "" {
-		delete(e.aorOf, key)
-		return
+	if aor != "" {
+		e.byAOR[aor] = &ExtensionEntry{Namespace: ext.Namespace, Name: ext.Name, Disabled: ext.Spec.Disabled, Bindings: ext.Status.Bindings}
 	}
-	e.aorOf[key] = aor
-	e.byAOR[aor] = entry
 }
 
 func (e *Extensions) remove(o any) {
 	ext, ok := unwrap[*sipv1.Extension](o)
-	if !ok {
+	if !ok || ext.Status.AddressOfRecord == "" {
 		return
 	}
-	key := types.NamespacedName{Namespace: ext.Namespace, Name: ext.Name}
 	e.mu.Lock()
-	if aor, had := e.aorOf[key]; had {
-		e.dropLocked(aor, key)
-		delete(e.aorOf, key)
-	}
+	e.dropLocked(ext.Status.AddressOfRecord, types.NamespacedName{Namespace: ext.Namespace, Name: ext.Name})
 	e.mu.Unlock()
 }
 

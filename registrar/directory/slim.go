@@ -1,8 +1,11 @@
 package directory
 
 import (
+	"sync"
+
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 
 	"github.com/voipbin/registrar-operator/api/published"
 	sipv1 "github.com/voipbin/registrar-operator/api/v1alpha1"
@@ -13,32 +16,38 @@ import (
 // event handlers read (and what an informer needs: name, namespace and
 // resourceVersion), so each cached object costs a few hundred bytes.
 
-// slimSecret keeps a published Secret's identity, the labels credentialFrom reads,
-// and the data keys of a credential or the nonce key.
+// credentialSecret is how the Secret informer stores a published credential: its
+// identity and the Credential read from it once, which the lookup map shares. The
+// Secret's data and labels are not kept twice.
+type credentialSecret struct {
+	metav1.TypeMeta
+	metav1.ObjectMeta
+	cred *Credential // nil when the Secret is not a valid credential
+}
+
+// DeepCopyObject makes credentialSecret a runtime.Object, which the informer's
+// store asks for; the Credential is never modified, so it is shared.
+func (c *credentialSecret) DeepCopyObject() runtime.Object {
+	cp := *c
+	c.DeepCopyInto(&cp.ObjectMeta)
+	return &cp
+}
+
+// slimSecret turns a credential Secret into a credentialSecret, and keeps of the
+// nonce-key Secret only its identity and key. It is idempotent, as an informer's
+// transform must be.
 func slimSecret(o any) (any, error) {
 	s, ok := o.(*corev1.Secret)
 	if !ok {
-		return stripManagedFields(o)
+		return o, nil // already transformed, or a tombstone
 	}
-	out := &corev1.Secret{ObjectMeta: slimMeta(&s.ObjectMeta)}
-	keep := []string{published.KeyDomain, published.KeyExtension, published.KeyHA1MD5, published.KeyHA1SHA256, published.KeyMaxContacts}
 	if s.Name == published.NonceKeySecretName {
-		keep = []string{published.KeyNonceKey}
-	} else {
-		out.Labels = map[string]string{}
-		for _, l := range []string{published.LabelSourceNS, published.LabelSourceName} {
-			if v, ok := s.Labels[l]; ok {
-				out.Labels[l] = v
-			}
-		}
+		return &corev1.Secret{
+			ObjectMeta: slimMeta(&s.ObjectMeta),
+			Data:       map[string][]byte{published.KeyNonceKey: s.Data[published.KeyNonceKey]},
+		}, nil
 	}
-	out.Data = make(map[string][]byte, len(keep))
-	for _, k := range keep {
-		if v, ok := s.Data[k]; ok {
-			out.Data[k] = v
-		}
-	}
-	return out, nil
+	return &credentialSecret{ObjectMeta: slimMeta(&s.ObjectMeta), cred: credentialFrom(s)}, nil
 }
 
 // slimExtension keeps what the proxy reads: the AOR, whether the Extension is
@@ -63,6 +72,28 @@ func slimExtension(o any) (any, error) {
 	return out, nil
 }
 
+// slimMeta keeps what an informer's store needs: namespace/name is its key, and the
+// resourceVersion tells a resync what changed. The namespace is shared with every
+// other object of it (a whole namespace of Secrets here, a tenant's Extensions).
 func slimMeta(m *metav1.ObjectMeta) metav1.ObjectMeta {
-	return metav1.ObjectMeta{Name: m.Name, Namespace: m.Namespace, ResourceVersion: m.ResourceVersion, UID: m.UID}
+	return metav1.ObjectMeta{Name: m.Name, Namespace: namespaces.intern(m.Namespace), ResourceVersion: m.ResourceVersion}
+}
+
+// namespaces interns namespace names: at 100,000 objects, one string each would
+// cost some 3 MB for a few hundred distinct values.
+var namespaces = &interner{m: map[string]string{}}
+
+type interner struct {
+	mu sync.Mutex
+	m  map[string]string
+}
+
+func (in *interner) intern(s string) string {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	if v, ok := in.m[s]; ok {
+		return v
+	}
+	in.m[s] = s
+	return s
 }

@@ -73,8 +73,10 @@ type responseCache struct {
 }
 
 func newResponseCache(size int) *responseCache {
+	// The maps grow with use: a registrar that sees few credentialed REGISTERs
+	// should not hold room for thousands.
 	c := &responseCache{size: size, now: time.Now}
-	c.young = make(map[string][]byte, size)
+	c.young = map[string][]byte{}
 	c.started = c.now()
 	return c
 }
@@ -96,7 +98,7 @@ func (c *responseCache) put(key string, res []byte) {
 	defer c.mu.Unlock()
 	if len(c.young) >= c.size || c.now().Sub(c.started) >= cacheWindow {
 		c.old = c.young
-		c.young = make(map[string][]byte, min(c.size, 2*len(c.old)+16))
+		c.young = make(map[string][]byte, len(c.old)) // the rate is likely the same
 		c.started = c.now()
 	}
 	c.young[key] = kept
