@@ -158,7 +158,10 @@ func (r *Registrar) authenticate(
 		r.observer().AuthFailure("bad_nonce")
 		return nil, r.challenge(req, dom, now, false), OutcomeChallenged
 	}
-	if blocked, after := r.ByAOR.Blocked(aor, now); blocked {
+	// A source that holds a live binding of the AOR has registered with the password
+	// before: a block others caused by guessing does not lock it out. (A forged
+	// source gains nothing: the answer goes to the real one.)
+	if blocked, after := r.ByAOR.Blocked(aor, now); blocked && !r.holdsBinding(aor, srcKey, now) {
 		r.observer().Throttled("aor")
 		return nil, throttled(req, after), OutcomeThrottled
 	}
@@ -184,6 +187,17 @@ func (r *Registrar) authenticate(
 		return nil, r.challenge(req, dom, now, true), OutcomeChallenged
 	}
 	return cred, nil, ""
+}
+
+// holdsBinding reports whether a live binding of aor was registered from host.
+func (r *Registrar) holdsBinding(aor, host string, now time.Time) bool {
+	var room [4]location.Binding
+	for _, b := range r.Table.LookupAppend(room[:0], aor, now) {
+		if sourceHost(b.Source) == host {
+			return true
+		}
+	}
+	return false
 }
 
 func offers(dom *directory.Domain, alg sipv1.DigestAlgorithm) bool {

@@ -789,6 +789,29 @@ func TestAORThrottleBlocksAnExtensionAfterFailures(t *testing.T) {
 	mustStatus(t, owner.register(nil), sip.StatusOK, "")
 }
 
+// Guessers cannot lock a registered device out: a source that holds a live binding of
+// the AOR passes the AOR block, while a new device elsewhere waits for it to lift.
+func TestAORThrottleSparesTheRegisteredDevice(t *testing.T) {
+	e := newEnv(t)
+	e.throttle(100, 3)
+	owner := e.device(testUser, testPassword)
+	mustStatus(t, owner.register(nil), sip.StatusOK, "")
+	for i := range 3 {
+		a := e.device(testUser, "guess")
+		a.src = fmt.Sprintf("203.0.113.%d:5060", i+1)
+		mustStatus(t, a.register(nil), sip.StatusForbidden, "Forbidden")
+	}
+	mustStatus(t, owner.register(nil), sip.StatusOK, "")
+	newcomer := e.device(testUser, testPassword)
+	newcomer.src = "198.51.100.99:5060"
+	mustStatus(t, newcomer.register(nil), sip.StatusForbidden, "Too Many Failed Attempts")
+	// A guess from the owner's address is still judged (and fails): passing the
+	// block is not passing authentication.
+	spoof := e.device(testUser, "guess")
+	spoof.src = owner.src
+	mustStatus(t, spoof.register(nil), sip.StatusForbidden, "Forbidden")
+}
+
 // A REGISTER without Contact is a query: 200 listing the current bindings with
 // their remaining time, changing nothing.
 func TestQueryListsBindings(t *testing.T) {
