@@ -78,6 +78,7 @@ type sipOptions struct {
 	kamChildren    int
 	pause          time.Duration
 	warmup         bool
+	sippPort       int // set per server by searchRates
 	expires        int
 }
 

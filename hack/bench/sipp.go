@@ -34,10 +34,14 @@ type sippRun struct {
 	Calls      int // -m
 	Limit      int // -l
 	Expires    int
-	PauseMS    int           // -d: the length of <pause/> in the scenario
-	Timeout    time.Duration // the run is killed after it
-	Dir        string        // working folder: SIPp writes its files here
-	RTT        bool          // trace response times (rtd)
+	// LocalPort is SIPp's UDP port (0: a free one). The runs against one server
+	// share it, so that each device's contact and source stay the same from run to
+	// run, as a phone's do: a new port would make every device a new registration.
+	LocalPort int
+	PauseMS   int           // -d: the length of <pause/> in the scenario
+	Timeout   time.Duration // the run is killed after it
+	Dir       string        // working folder: SIPp writes its files here
+	RTT       bool          // trace response times (rtd)
 	// Stop, when set, ends the run (SIGUSR1, SIPp's graceful quit) when it is closed.
 	Stop <-chan struct{}
 }
@@ -77,9 +81,12 @@ func (r sippRun) run(ctx context.Context) (sippStats, error) {
 	if err := os.MkdirAll(r.Dir, 0o755); err != nil {
 		return st, err
 	}
-	port, err := freePort()
-	if err != nil {
-		return st, err
+	port := r.LocalPort
+	if port == 0 {
+		var err error
+		if port, err = freePort(); err != nil {
+			return st, err
+		}
 	}
 	statFile := filepath.Join(r.Dir, "stat.csv")
 	args := []string{

@@ -145,6 +145,11 @@ type stepResult struct {
 // searchRates runs the steps: the given rates, or a search for the highest clean rate.
 func searchRates(ctx context.Context, t *target, o sipOptions, usersFile string, probes []user) ([]stepResult, error) {
 	var out []stepResult
+	port, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	o.sippPort = port
 	run := func(rate float64, role string) (stepResult, error) {
 		if len(out) > 0 {
 			if err := t.settle(ctx); err != nil {
@@ -244,7 +249,7 @@ func warmUp(ctx context.Context, t *target, o sipOptions, usersFile string) erro
 		Scenario: filepath.Join(testenv.Root(), "hack", "bench", "sipp", "register-digest.xml"),
 		Users:    usersFile, Target: t.addr, AuthURI: domainName(0),
 		Rate: rate, RatePeriod: time.Second, Calls: n, Limit: 100,
-		Expires: o.expires,
+		Expires: o.expires, LocalPort: o.sippPort,
 		Timeout: time.Duration(float64(n)/rate*float64(time.Second)) + 90*time.Second,
 		Dir:     dir,
 	}
@@ -281,10 +286,11 @@ func runStep(ctx context.Context, t *target, o sipOptions, usersFile string, pro
 		Rate: rate, RatePeriod: time.Second, Calls: calls,
 		// One second of calls in flight at most: a server that falls further behind
 		// fails the step by the achieved rate.
-		Limit:   max(int(rate), 100),
-		Expires: o.expires,
-		Timeout: o.stepDuration + 90*time.Second,
-		Dir:     dir, RTT: true,
+		Limit:     max(int(rate), 100),
+		Expires:   o.expires,
+		LocalPort: o.sippPort,
+		Timeout:   o.stepDuration + 90*time.Second,
+		Dir:       dir, RTT: true,
 	}
 	port := 0
 	if _, p, err := net.SplitHostPort(t.addr); err == nil {
