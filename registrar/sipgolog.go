@@ -6,6 +6,8 @@ import (
 	"log/slog"
 
 	"github.com/go-logr/logr"
+
+	"github.com/voipbin/registrar-operator/registrar/internal/redact"
 )
 
 // withheldAttrs are attributes sipgo fills with raw message bytes (on a parse failure,
@@ -30,9 +32,16 @@ func (h *redactingHandler) Handle(ctx context.Context, r slog.Record) error {
 	out := slog.NewRecord(r.Time, r.Level, r.Message, r.PC)
 	withheld := false
 	r.Attrs(func(a slog.Attr) bool {
-		if withheldAttrs[a.Key] {
-			withheld = true
+		withheld = withheld || withheldAttrs[a.Key]
+		return !withheld
+	})
+	r.Attrs(func(a slog.Attr) bool {
+		switch {
+		case withheldAttrs[a.Key]:
 			a = slog.String(a.Key, fmt.Sprintf("<%d bytes withheld>", len(a.Value.String())))
+		case withheld && a.Key == "error":
+			// The parse error beside raw bytes quotes them too.
+			a = slog.String(a.Key, redact.ParseError(a.Value.String()))
 		}
 		out.AddAttrs(a)
 		return true

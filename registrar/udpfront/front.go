@@ -20,6 +20,8 @@ import (
 
 	"github.com/emiago/sipgo/sip"
 	"github.com/go-logr/logr"
+
+	"github.com/voipbin/registrar-operator/registrar/internal/redact"
 )
 
 // maxDatagram is the largest UDP payload; a longer one cannot arrive.
@@ -146,8 +148,10 @@ func (a *answerer) answer(data []byte, from netip.AddrPort) {
 	if err != nil {
 		// Over UDP there is no telling where an unparseable message came from
 		// (its Via is what failed), so it is dropped as sipgo drops it. The
-		// data stays out of the log: it may hold an Authorization header.
-		f.cfg.Log.V(1).Info("dropping an unparseable REGISTER", "source", from.String(), "error", err.Error())
+		// data stays out of the log, and the parser's quote of it: it may hold an
+		// Authorization header.
+		f.cfg.Log.V(1).Info("dropping an unparseable REGISTER", "source", from.String(), "bytes", len(data),
+			"error", redact.ParseError(err.Error()))
 		return
 	}
 	req, ok := msg.(*sip.Request)
