@@ -3,6 +3,7 @@ package controllers
 import (
 	"context"
 	"fmt"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
@@ -33,6 +34,7 @@ type DomainReconciler struct {
 	client.Client
 	Options  Options
 	Recorder events.EventRecorder
+	counts   countPacer
 }
 
 // +kubebuilder:rbac:groups=sip.voipbin.net,resources=domains,verbs=get;list;watch;update;patch
@@ -127,12 +129,14 @@ func (r *DomainReconciler) reconcileCounts(ctx context.Context, d *sipv1.Domain)
 		}
 	}
 	d.Status.Extensions, d.Status.RegisteredExtensions = int32(len(exts.Items)), registered
+	r.counts.counted(client.ObjectKeyFromObject(d), time.Now())
 	return nil
 }
 
 // finalize withdraws the published ConfigMap, if this Domain published it, and lets
 // the Domain go. Its Extensions notice the Domain is gone and withdraw their credentials.
 func (r *DomainReconciler) finalize(ctx context.Context, d *sipv1.Domain) error {
+	r.counts.forget(client.ObjectKeyFromObject(d))
 	if err := r.withdrawPublished(ctx, d); err != nil {
 		return err
 	}
@@ -152,7 +156,7 @@ func (r *DomainReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		For(&sipv1.Domain{}, builder.WithPredicates(specOrLifecycleChanged())).
 		Watches(&sipv1.Domain{}, handler.EnqueueRequestsFromMapFunc(r.domainsOfSameCustomer),
 			builder.WithPredicates(lifecycleOnly())).
-		Watches(&sipv1.Extension{}, recountDomainOfExtension(), builder.WithPredicates(extensionCountChanged())).
+		Watches(&sipv1.Extension{}, r.recountDomainOfExtension(), builder.WithPredicates(extensionCountChanged())).
 		Watches(&corev1.ConfigMap{}, handler.EnqueueRequestsFromMapFunc(publishedSource),
 			builder.WithPredicates(inNamespace(r.Options.RegistrarNamespace), hasComponent(published.ComponentDomain))).
 		Named("domain").

@@ -2,6 +2,7 @@ package controllers
 
 import (
 	"context"
+	"sync"
 	"time"
 
 	"k8s.io/apimachinery/pkg/types"
@@ -14,17 +15,50 @@ import (
 )
 
 // countsDelay is how long a Domain waits after an Extension event before it counts
-// its Extensions again. The queue holds one request per Domain, so a bulk load of a
-// hundred Extensions in one Domain costs one status write instead of a hundred, and
-// the API server's writes go to the Extensions themselves; the counts lag by this.
+// its Extensions again, at the soonest; Options.CountsInterval spaces the recounts.
+// The queue holds one request per Domain, so the events of a bulk load become one
+// status write per Domain and interval instead of one per Extension, and the API
+// server's writes go to the Extensions themselves.
 const countsDelay = 2 * time.Second
 
-// recountDomainOfExtension enqueues the Domain of an Extension after countsDelay.
-func recountDomainOfExtension() handler.EventHandler {
+// countPacer remembers when each Domain last counted. Its zero value is ready.
+type countPacer struct {
+	mu   sync.Mutex
+	last map[types.NamespacedName]time.Time
+}
+
+// delay is how long a recount of key waits, asked at now, with interval between
+// recounts.
+func (p *countPacer) delay(key types.NamespacedName, now time.Time, interval time.Duration) time.Duration {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return max(countsDelay, p.last[key].Add(interval).Sub(now))
+}
+
+// counted records a recount of key at now.
+func (p *countPacer) counted(key types.NamespacedName, now time.Time) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.last == nil {
+		p.last = map[types.NamespacedName]time.Time{}
+	}
+	p.last[key] = now
+}
+
+// forget drops a deleted Domain.
+func (p *countPacer) forget(key types.NamespacedName) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	delete(p.last, key)
+}
+
+// recountDomainOfExtension enqueues the Domain of an Extension, paced.
+func (r *DomainReconciler) recountDomainOfExtension() handler.EventHandler {
 	type queue = workqueue.TypedRateLimitingInterface[reconcile.Request]
 	add := func(o any, q queue) {
 		if e, ok := o.(*sipv1.Extension); ok {
-			q.AddAfter(reconcile.Request{NamespacedName: types.NamespacedName{Namespace: e.Namespace, Name: e.Spec.DomainRef}}, countsDelay)
+			key := types.NamespacedName{Namespace: e.Namespace, Name: e.Spec.DomainRef}
+			q.AddAfter(reconcile.Request{NamespacedName: key}, r.counts.delay(key, time.Now(), r.Options.countsInterval()))
 		}
 	}
 	return handler.Funcs{

@@ -25,9 +25,11 @@ const (
 )
 
 var (
-	env  *testenv.Env
-	k8s  client.Client
-	opts = controllers.Options{DomainSuffix: suffix, RegistrarNamespace: registrarNS, Fleet: controllers.DefaultFleetOptions()}
+	env *testenv.Env
+	k8s client.Client
+	// Counts follow within a second, so the tests see transient counts (a binding
+	// that lives 3 s); the 30 s production pace has its own unit test.
+	opts = controllers.Options{DomainSuffix: suffix, RegistrarNamespace: registrarNS, Fleet: controllers.DefaultFleetOptions(), CountsInterval: time.Second}
 )
 
 // TestMain runs the real operator wiring (controllers.Setup) against a real

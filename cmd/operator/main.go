@@ -38,6 +38,8 @@ func main() {
 	flag.Float64Var(&qps, "kube-api-qps", 200, "Queries per second to the API server (a bulk load of 10,000 Extensions is bound by it).")
 	flag.IntVar(&burst, "kube-api-burst", 400, "Burst of queries to the API server.")
 	flag.IntVar(&o.Workers, "workers", controllers.DefaultWorkers, "Domains, and Extensions, reconciled at once.")
+	flag.DurationVar(&o.CountsInterval, "domain-counts-interval", controllers.DefaultCountsInterval,
+		"How often at most a Domain counts its Extensions again (its Extensions and Registered columns); shorter costs more status writes in bulk loads.")
 	flag.StringVar(&o.DomainSuffix, "domain-suffix", sipv1.DefaultDomainSuffix, "Suffix of every SIP domain: {customerID}.{suffix}.")
 	flag.StringVar(&o.RegistrarNamespace, "registrar-namespace", envOr("POD_NAMESPACE", "registrar-system"),
 		"Namespace of the registrar fleet and of what is published for it (domain ConfigMaps, credential Secrets, nonce key).")
