@@ -167,7 +167,7 @@ func (c *Cluster) putSecret(old, o any) {
 	moved := before != nil && (cr == nil || before.AOR != cr.AOR)
 	c.mu.Lock()
 	if moved {
-		c.dropLocked(before)
+		moved = c.dropLocked(before)
 	}
 	if cr != nil {
 		c.creds[cr.AOR] = cr
@@ -184,19 +184,23 @@ func (c *Cluster) deleteSecret(o any) {
 		return
 	}
 	c.mu.Lock()
-	c.dropLocked(cs.cred)
+	dropped := c.dropLocked(cs.cred)
 	c.mu.Unlock()
-	if c.OnCredentialRemoved != nil {
+	if dropped && c.OnCredentialRemoved != nil {
 		c.OnCredentialRemoved(cs.cred.AOR)
 	}
 }
 
-// dropLocked forgets cr's AOR unless another Extension's credential holds it since.
-// (A delete event carries its own copy of the object, so identity is by source.)
-func (c *Cluster) dropLocked(cr *Credential) {
-	if cur, ok := c.creds[cr.AOR]; ok && cur.Namespace == cr.Namespace && cur.Name == cr.Name {
-		delete(c.creds, cr.AOR)
+// dropLocked forgets cr's AOR unless another Extension's credential holds it since,
+// and reports whether it did. (A delete event carries its own copy of the object, so
+// identity is by source.)
+func (c *Cluster) dropLocked(cr *Credential) bool {
+	cur, ok := c.creds[cr.AOR]
+	if !ok || cur.Namespace != cr.Namespace || cur.Name != cr.Name {
+		return false
 	}
+	delete(c.creds, cr.AOR)
+	return true
 }
 
 func credentialFrom(s *corev1.Secret) *Credential {

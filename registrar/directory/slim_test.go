@@ -4,6 +4,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/go-logr/logr"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -87,5 +88,35 @@ func TestSlimExtensionKeepsWhatTheProxyRoutesBy(t *testing.T) {
 	}
 	if b[0].UserAgent != "" || len(slim.Status.Conditions) > 0 || len(slim.Labels) > 0 {
 		t.Errorf("slim Extension keeps more than it needs: %+v", slim)
+	}
+}
+
+// A credential Secret deleted after its AOR went to another Extension's Secret leaves
+// the new holder alone: its bindings must not be dropped.
+func TestDeletingAStaleCredentialKeepsTheNewHolder(t *testing.T) {
+	c := NewCluster(nil, "registrar-system", logr.Discard())
+	var removed []string
+	c.OnCredentialRemoved = func(aor string) { removed = append(removed, aor) }
+	secret := func(name, source string) any {
+		o, _ := slimSecret(&corev1.Secret{
+			ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "registrar-system",
+				Labels: map[string]string{published.LabelSourceNS: "tenant", published.LabelSourceName: source}},
+			Data: map[string][]byte{published.KeyDomain: []byte("acme.example"), published.KeyExtension: []byte("1001")},
+		})
+		return o
+	}
+	old, holder := secret("old", "first"), secret("new", "second")
+	c.putSecret(nil, old)
+	c.putSecret(nil, holder)
+	c.deleteSecret(old)
+	if cr, ok := c.ByAOR("1001@acme.example"); !ok || cr.Name != "second" {
+		t.Fatalf("the new holder's credential is gone: %+v", cr)
+	}
+	if len(removed) != 0 {
+		t.Errorf("bindings of %v dropped for a stale Secret", removed)
+	}
+	c.deleteSecret(holder)
+	if _, ok := c.ByAOR("1001@acme.example"); ok || len(removed) != 1 {
+		t.Errorf("deleting the holder's Secret: still known, or removals %v", removed)
 	}
 }
