@@ -184,3 +184,22 @@ func bindingsAre(t *testing.T, tn *tenant, n int) []sipv1.Binding {
 	})
 	return ext.Status.Bindings
 }
+
+// startExtraReplica starts one more replica, configured by mutate, for the test's
+// length, and waits until it knows tn's extension.
+func startExtraReplica(t *testing.T, name, ip string, tn *tenant, mutate func(*registrar.Config)) *registrar.Registrar {
+	t.Helper()
+	var r *registrar.Registrar
+	stop, err := startReplicaWith(context.Background(), &r, name, ip, mutate)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(stop)
+	eventually(t, "the replica knows the extension", func() error {
+		if !r.Knows(tn.aor()) {
+			return errStill
+		}
+		return nil
+	})
+	return r
+}

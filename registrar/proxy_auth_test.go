@@ -1,7 +1,6 @@
 package registrar_test
 
 import (
-	"context"
 	"fmt"
 	"net"
 	"testing"
@@ -15,20 +14,8 @@ import (
 // With --require-caller-auth, a caller that is an extension of the called domain must
 // answer a 407 challenge; a caller from elsewhere is not challenged.
 func TestRequireCallerAuthChallengesExtensionsOfTheDomain(t *testing.T) {
-	ctx := context.Background()
 	tn := newTenant(t, "1007")
-	var r *registrar.Registrar
-	stop, err := startReplicaWith(ctx, &r, "replica-auth", "127.0.0.6", func(c *registrar.Config) { c.RequireCallerAuth = true })
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer stop()
-	eventually(t, "the replica knows the extension", func() error {
-		if !r.Knows(tn.aor()) {
-			return errStill
-		}
-		return nil
-	})
+	r := startExtraReplica(t, "replica-auth", "127.0.0.6", tn, func(c *registrar.Config) { c.RequireCallerAuth = true })
 	udp, _ := r.Addresses()
 
 	res, err := invite(udp, "sip:1007@"+tn.domain, tn.domain)

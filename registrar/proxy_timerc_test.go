@@ -1,7 +1,6 @@
 package registrar_test
 
 import (
-	"context"
 	"testing"
 	"time"
 
@@ -14,18 +13,7 @@ import (
 func TestProxyTimerCEndsRingingWith408(t *testing.T) {
 	const timerC = 2 * time.Second
 	tn := newTenant(t, "1001")
-	var r *registrar.Registrar
-	stop, err := startReplicaWith(context.Background(), &r, "replica-timer-c", "127.0.0.8", func(c *registrar.Config) { c.TimerC = timerC })
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer stop()
-	eventually(t, "the replica knows the extension", func() error {
-		if !r.Knows(tn.aor()) {
-			return errStill
-		}
-		return nil
-	})
+	r := startExtraReplica(t, "replica-timer-c", "127.0.0.8", tn, func(c *registrar.Config) { c.TimerC = timerC })
 	id := callID(t)
 	rings := tn.phone(t, r, "uas-ring-cancel.xml", id, 0)
 	routable(t, r, tn, 1)

@@ -2,11 +2,14 @@ package netguard
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/voipbin/registrar-operator/hack/testenv"
 )
 
 // serve accepts from a guarded loopback listener and reads each connection until it
@@ -71,12 +74,14 @@ func closedWithin(c net.Conn, d time.Duration) bool {
 // waitStats polls the listener's counts until ok or the deadline.
 func waitStats(t *testing.T, l *Listener, what string, ok func(Stats) bool) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !ok(l.Stats()) {
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: stats %+v", what, l.Stats())
+	err := testenv.Eventually(5*time.Second, func() error {
+		if s := l.Stats(); !ok(s) {
+			return fmt.Errorf("stats %+v", s)
 		}
-		time.Sleep(5 * time.Millisecond) // polling pace, not a synchronisation
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("%s: %v", what, err)
 	}
 }
 
