@@ -152,17 +152,17 @@ func (c *Cluster) putSecret(old, o any) {
 		}
 		return
 	}
-	cs, ok := o.(*credentialSecret)
+	cs, ok := o.(*credentialRecord)
 	if !ok {
 		return
 	}
 	var before *Credential
-	if prev, ok := old.(*credentialSecret); ok {
+	if prev, ok := old.(*credentialRecord); ok {
 		before = prev.cred
 	}
 	cr := cs.cred
 	if cr == nil {
-		c.log.Info("ignoring a credential secret without domain or extension", "secret", cs.Name)
+		c.log.Info("ignoring a credential secret without domain or extension", "secret", cs.name)
 	}
 	moved := before != nil && (cr == nil || before.AOR != cr.AOR)
 	c.mu.Lock()
@@ -179,7 +179,7 @@ func (c *Cluster) putSecret(old, o any) {
 }
 
 func (c *Cluster) deleteSecret(o any) {
-	cs, ok := unwrap[*credentialSecret](o)
+	cs, ok := unwrap[*credentialRecord](o)
 	if !ok || cs.cred == nil {
 		return
 	}
@@ -203,17 +203,21 @@ func (c *Cluster) dropLocked(cr *Credential) bool {
 	return true
 }
 
+// credentialFrom reads the Credential a Secret publishes, nil when it names no
+// domain or extension. Names many credentials share are interned, and Extension is
+// the start of AOR: at 100,000 credentials every copy counts.
 func credentialFrom(s *corev1.Secret) *Credential {
-	domain, ext := string(s.Data[published.KeyDomain]), string(s.Data[published.KeyExtension])
-	if domain == "" || ext == "" {
+	domain, ext := s.Data[published.KeyDomain], s.Data[published.KeyExtension]
+	if len(domain) == 0 || len(ext) == 0 {
 		return nil
 	}
+	aor := string(ext) + "@" + string(domain)
 	cr := &Credential{
-		Namespace: s.Labels[published.LabelSourceNS],
+		Namespace: namespaces.intern(s.Labels[published.LabelSourceNS]),
 		Name:      s.Labels[published.LabelSourceName],
-		Extension: ext,
-		Domain:    domain,
-		AOR:       ext + "@" + domain,
+		Extension: aor[:len(ext)],
+		Domain:    domains.internBytes(domain),
+		AOR:       aor,
 		HA1MD5:    string(s.Data[published.KeyHA1MD5]),
 		HA1SHA256: string(s.Data[published.KeyHA1SHA256]),
 	}

@@ -84,29 +84,28 @@ func (e *Extensions) ByAOR(aor string) (*ExtensionEntry, bool) {
 // put takes an Extension (as slimExtension stored it) and the version it replaces,
 // if any: the old AOR is forgotten when it changed or was cleared.
 func (e *Extensions) put(old, o any) {
-	ext, ok := o.(*sipv1.Extension)
+	rec, ok := o.(*extensionRecord)
 	if !ok {
 		return
 	}
-	key := types.NamespacedName{Namespace: ext.Namespace, Name: ext.Name}
-	aor := ext.Status.AddressOfRecord
+	key := types.NamespacedName{Namespace: rec.namespace, Name: rec.name}
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if prev, ok := old.(*sipv1.Extension); ok && prev.Status.AddressOfRecord != "" && prev.Status.AddressOfRecord != aor {
-		e.dropLocked(prev.Status.AddressOfRecord, key)
+	if prev, ok := old.(*extensionRecord); ok && prev.aor != "" && prev.aor != rec.aor {
+		e.dropLocked(prev.aor, key)
 	}
-	if aor != "" {
-		e.byAOR[aor] = &ExtensionEntry{Namespace: ext.Namespace, Name: ext.Name, Disabled: ext.Spec.Disabled, Bindings: ext.Status.Bindings}
+	if rec.aor != "" {
+		e.byAOR[rec.aor] = &rec.entry
 	}
 }
 
 func (e *Extensions) remove(o any) {
-	ext, ok := unwrap[*sipv1.Extension](o)
-	if !ok || ext.Status.AddressOfRecord == "" {
+	rec, ok := unwrap[*extensionRecord](o)
+	if !ok || rec.aor == "" {
 		return
 	}
 	e.mu.Lock()
-	e.dropLocked(ext.Status.AddressOfRecord, types.NamespacedName{Namespace: ext.Namespace, Name: ext.Name})
+	e.dropLocked(rec.aor, types.NamespacedName{Namespace: rec.namespace, Name: rec.name})
 	e.mu.Unlock()
 }
 

@@ -4,7 +4,6 @@ import (
 	"sync"
 
 	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 
 	"github.com/voipbin/registrar-operator/api/published"
@@ -12,28 +11,41 @@ import (
 )
 
 // The informers keep every object they watch for as long as it exists: at 100,000
-// Extensions that is the registrar's memory. These transforms keep only what the
-// event handlers read (and what an informer needs: name, namespace and
-// resourceVersion), so each cached object costs a few hundred bytes.
+// Extensions that is the registrar's memory. These transforms turn each object into
+// a record of what the event handlers read, plus the identity an informer needs,
+// so that each cached object costs about a hundred bytes besides its strings.
 
-// credentialSecret is how the Secret informer stores a published credential: its
+// credentialRecord is how the Secret informer stores a published credential: its
 // identity and the Credential read from it once, which the lookup map shares. The
 // Secret's data and labels are not kept twice.
-type credentialSecret struct {
-	metav1.TypeMeta
-	metav1.ObjectMeta
+type credentialRecord struct {
+	identity
 	cred *Credential // nil when the Secret is not a valid credential
 }
 
-// DeepCopyObject makes credentialSecret a runtime.Object, which the informer's
+// DeepCopyObject makes credentialRecord a runtime.Object, which the informer's
 // store asks for; the Credential is never modified, so it is shared.
-func (c *credentialSecret) DeepCopyObject() runtime.Object {
+func (c *credentialRecord) DeepCopyObject() runtime.Object {
 	cp := *c
-	c.DeepCopyInto(&cp.ObjectMeta)
 	return &cp
 }
 
-// slimSecret turns a credential Secret into a credentialSecret, and keeps of the
+// extensionRecord is how the Extension informer stores an Extension: its AOR and
+// the entry the proxy reads, which the lookup map points into.
+type extensionRecord struct {
+	identity
+	aor   string
+	entry ExtensionEntry
+}
+
+// DeepCopyObject makes extensionRecord a runtime.Object; the bindings are never
+// modified, so they are shared.
+func (e *extensionRecord) DeepCopyObject() runtime.Object {
+	cp := *e
+	return &cp
+}
+
+// slimSecret turns a credential Secret into a credentialRecord, and keeps of the
 // nonce-key Secret only its identity and key. It is idempotent, as an informer's
 // transform must be.
 func slimSecret(o any) (any, error) {
@@ -42,12 +54,12 @@ func slimSecret(o any) (any, error) {
 		return o, nil // already transformed, or a tombstone
 	}
 	if s.Name == published.NonceKeySecretName {
-		return &corev1.Secret{
-			ObjectMeta: slimMeta(&s.ObjectMeta),
-			Data:       map[string][]byte{published.KeyNonceKey: s.Data[published.KeyNonceKey]},
-		}, nil
+		// One object: a Secret keeps it simplest.
+		out := &corev1.Secret{Data: map[string][]byte{published.KeyNonceKey: s.Data[published.KeyNonceKey]}}
+		out.Name, out.Namespace, out.ResourceVersion = s.Name, s.Namespace, s.ResourceVersion
+		return out, nil
 	}
-	return &credentialSecret{ObjectMeta: slimMeta(&s.ObjectMeta), cred: credentialFrom(s)}, nil
+	return &credentialRecord{identity: identityOf(&s.ObjectMeta), cred: credentialFrom(s)}, nil
 }
 
 // slimExtension keeps what the proxy reads: the AOR, whether the Extension is
@@ -58,13 +70,12 @@ func slimExtension(o any) (any, error) {
 	if !ok {
 		return stripManagedFields(o)
 	}
-	out := &sipv1.Extension{ObjectMeta: slimMeta(&e.ObjectMeta)}
-	out.Spec.Disabled = e.Spec.Disabled
-	out.Status.AddressOfRecord = e.Status.AddressOfRecord
+	out := &extensionRecord{identity: identityOf(&e.ObjectMeta), aor: e.Status.AddressOfRecord}
+	out.entry = ExtensionEntry{Namespace: out.namespace, Name: out.name, Disabled: e.Spec.Disabled}
 	if n := len(e.Status.Bindings); n > 0 {
-		out.Status.Bindings = make([]sipv1.Binding, n)
+		out.entry.Bindings = make([]sipv1.Binding, n)
 		for i, b := range e.Status.Bindings {
-			out.Status.Bindings[i] = sipv1.Binding{
+			out.entry.Bindings[i] = sipv1.Binding{
 				URI: b.URI, Registrar: b.Registrar, Source: b.Source, Transport: b.Transport, ExpiresAt: b.ExpiresAt,
 			}
 		}
@@ -72,16 +83,13 @@ func slimExtension(o any) (any, error) {
 	return out, nil
 }
 
-// slimMeta keeps what an informer's store needs: namespace/name is its key, and the
-// resourceVersion tells a resync what changed. The namespace is shared with every
-// other object of it (a whole namespace of Secrets here, a tenant's Extensions).
-func slimMeta(m *metav1.ObjectMeta) metav1.ObjectMeta {
-	return metav1.ObjectMeta{Name: m.Name, Namespace: namespaces.intern(m.Namespace), ResourceVersion: m.ResourceVersion}
-}
-
-// namespaces interns namespace names: at 100,000 objects, one string each would
-// cost some 3 MB for a few hundred distinct values.
-var namespaces = &interner{m: map[string]string{}}
+// namespaces and domains intern names that many objects share: at 100,000 objects,
+// one string each would cost megabytes for a few thousand distinct values. Names
+// are never forgotten; there are as many as namespaces and domains ever served.
+var (
+	namespaces = &interner{m: map[string]string{}}
+	domains    = &interner{m: map[string]string{}}
+)
 
 type interner struct {
 	mu sync.Mutex
@@ -94,6 +102,19 @@ func (in *interner) intern(s string) string {
 	if v, ok := in.m[s]; ok {
 		return v
 	}
+	in.m[s] = s
+	return s
+}
+
+// internBytes is intern for bytes read from a Secret, without a copy when the name
+// is known.
+func (in *interner) internBytes(b []byte) string {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	if v, ok := in.m[string(b)]; ok {
+		return v
+	}
+	s := string(b)
 	in.m[s] = s
 	return s
 }

@@ -6,7 +6,9 @@ import (
 
 	"github.com/go-logr/logr"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/tools/cache"
 
 	"github.com/voipbin/registrar-operator/api/published"
 	sipv1 "github.com/voipbin/registrar-operator/api/v1alpha1"
@@ -33,16 +35,15 @@ func TestSlimSecretKeepsWhatACredentialNeeds(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	slim := o.(*credentialSecret)
-	if want := credentialFrom(full); slim.cred == nil || *slim.cred != *want {
+	slim := o.(*credentialRecord)
+	want := Credential{
+		Namespace: "tenant", Name: "phone", Extension: "1001", Domain: "acme.example", AOR: "1001@acme.example",
+		HA1MD5: "md5", HA1SHA256: "sha", MaxContacts: 3,
+	}
+	if slim.cred == nil || *slim.cred != want {
 		t.Fatalf("credential %+v, want %+v", slim.cred, want)
 	}
-	if slim.Name != full.Name || slim.Namespace != full.Namespace || slim.ResourceVersion != "42" {
-		t.Errorf("identity lost: %+v", slim.ObjectMeta)
-	}
-	if len(slim.Annotations) > 0 || len(slim.ManagedFields) > 0 || len(slim.OwnerReferences) > 0 || len(slim.Labels) > 0 {
-		t.Errorf("slim Secret keeps more than it needs: %+v", slim.ObjectMeta)
-	}
+	assertIdentity(t, slim, full.Name, full.Namespace, "42")
 	// An informer may hand a transform what it already transformed.
 	if again, _ := slimSecret(slim); again != any(slim) {
 		t.Errorf("transform not idempotent: %+v", again)
@@ -77,17 +78,40 @@ func TestSlimExtensionKeepsWhatTheProxyRoutesBy(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	slim := o.(*sipv1.Extension)
-	if !slim.Spec.Disabled || slim.Status.AddressOfRecord != "1001@acme.example" || slim.Name != "phone" || slim.Namespace != "tenant" || slim.ResourceVersion != "7" {
+	slim := o.(*extensionRecord)
+	assertIdentity(t, slim, "phone", "tenant", "7")
+	if !slim.entry.Disabled || slim.aor != "1001@acme.example" || slim.entry.Name != "phone" || slim.entry.Namespace != "tenant" {
 		t.Errorf("slim Extension lost what the proxy reads: %+v", slim)
 	}
-	b := slim.Status.Bindings
+	b := slim.entry.Bindings
 	if len(b) != 1 || b[0].URI != "sip:1001@192.0.2.1" || b[0].Registrar != "replica-a" || b[0].Source != "192.0.2.1:5060" ||
 		b[0].Transport != "UDP" || !b[0].ExpiresAt.Equal(&exp) {
 		t.Errorf("bindings %+v", b)
 	}
-	if b[0].UserAgent != "" || len(slim.Status.Conditions) > 0 || len(slim.Labels) > 0 {
-		t.Errorf("slim Extension keeps more than it needs: %+v", slim)
+	if b[0].UserAgent != "" || b[0].CallID != "" || b[0].CSeq != 0 {
+		t.Errorf("slim Extension keeps more than the proxy reads: %+v", b[0])
+	}
+	if again, _ := slimExtension(slim); again != any(slim) {
+		t.Errorf("transform not idempotent: %+v", again)
+	}
+}
+
+// assertIdentity checks what an informer's store reads of a record: its key and
+// resourceVersion, through the same accessor the informer uses.
+func assertIdentity(t *testing.T, o any, name, namespace, resourceVersion string) {
+	t.Helper()
+	m, err := meta.Accessor(o)
+	if err != nil {
+		t.Fatalf("an informer cannot read %T: %v", o, err)
+	}
+	if m.GetName() != name || m.GetNamespace() != namespace || m.GetResourceVersion() != resourceVersion {
+		t.Errorf("identity %s/%s@%s, want %s/%s@%s", m.GetNamespace(), m.GetName(), m.GetResourceVersion(), namespace, name, resourceVersion)
+	}
+	if key, err := cache.MetaNamespaceKeyFunc(o); err != nil || key != namespace+"/"+name {
+		t.Errorf("store key %q (%v), want %s/%s", key, err, namespace, name)
+	}
+	if len(m.GetLabels()) > 0 || len(m.GetAnnotations()) > 0 || m.GetUID() != "" {
+		t.Errorf("record keeps more metadata than its identity: %+v", m)
 	}
 }
 
