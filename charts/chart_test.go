@@ -55,12 +55,20 @@ func TestChartDefaults(t *testing.T) {
 		"registrar-service-account": "registrar",
 		"registrar-service-type":    "ClusterIP",
 		"registrar-sip-port":        "5060",
+		"registrar-cpu-request":     "100m",
+		"registrar-memory-request":  "128Mi",
+		"registrar-cpu-limit":       "", // none: throttling stalls a SIP server
+		"registrar-memory-limit":    "512Mi",
 	}
 	got := args(t, c)
 	for k, v := range want {
 		if got[k] != v {
 			t.Errorf("--%s = %q, want %q", k, got[k], v)
 		}
+	}
+	// An empty flag is rendered, not left out: it overrides the operator's default.
+	if _, ok := got["registrar-cpu-limit"]; !ok {
+		t.Errorf("--registrar-cpu-limit not rendered")
 	}
 	if _, ok := got["registrar-extra-args"]; ok {
 		t.Errorf("--registrar-extra-args rendered without registrar.extraArgs")
@@ -113,6 +121,10 @@ func TestChartCustomValues(t *testing.T) {
 		"registrar-metrics-port":      "9091",
 		"registrar-probe-port":        "8082",
 		"registrar-extra-args":        "--nonce-lifetime=5m --status-lease=10m",
+		"registrar-cpu-request":       "0.5", // numbers in values files are floats to Helm
+		"registrar-memory-request":    "",    // null removes the chart's default
+		"registrar-cpu-limit":         "2",
+		"registrar-memory-limit":      "1Gi",
 		"zap-log-level":               "debug",
 	}
 	got := args(t, c)
@@ -209,6 +221,9 @@ func TestChartRefusesWrongValues(t *testing.T) {
 		{"registrar: {extraArgs: ['--a=1 --b=2']}", "at '/registrar/extraArgs/0'"},
 		{"registrar: {replica: 3}", "additional properties 'replica' not allowed"},
 		{"crds: {install: 'yes'}", "at '/crds/install': got string, want boolean"},
+		{"registrar: {resources: {limits: {memory: 512MB}}}", "at '/registrar/resources/limits/memory': '512MB' does not match pattern"},
+		{"registrar: {resources: {requests: {cpu: -1}}}", "at '/registrar/resources/requests/cpu': minimum: got -1, want 0"},
+		{"registrar: {resources: {limits: {ephemeral-storage: 1Gi}}}", "at '/registrar/resources/limits': additional properties 'ephemeral-storage' not allowed"},
 	} {
 		t.Run(tc.values, func(t *testing.T) {
 			f := writeValues(t, tc.values)

@@ -149,6 +149,9 @@ func (r *FleetReconciler) deployment() *appsv1ac.DeploymentApplyConfiguration {
 			WithReadOnlyRootFilesystem(true).
 			WithAllowPrivilegeEscalation(false).
 			WithCapabilities(corev1ac.Capabilities().WithDrop("ALL")))
+	if res := resources(f.Resources); res != nil {
+		container.WithResources(res)
+	}
 	return appsv1ac.Deployment(f.Name, r.Options.RegistrarNamespace).
 		WithLabels(r.labels("sip-registrar")).
 		WithSpec(appsv1ac.DeploymentSpec().
@@ -164,6 +167,23 @@ func (r *FleetReconciler) deployment() *appsv1ac.DeploymentApplyConfiguration {
 						WithRunAsNonRoot(true).
 						WithSeccompProfile(corev1ac.SeccompProfile().WithType(corev1.SeccompProfileTypeRuntimeDefault))).
 					WithContainers(container))))
+}
+
+// resources is the apply configuration of the registrar's requests and limits; nil
+// when there are none. A value dropped from the flags leaves the Deployment too:
+// server-side apply removes what the field manager applied before and applies no more.
+func resources(r corev1.ResourceRequirements) *corev1ac.ResourceRequirementsApplyConfiguration {
+	if len(r.Requests) == 0 && len(r.Limits) == 0 {
+		return nil
+	}
+	ac := corev1ac.ResourceRequirements()
+	if len(r.Requests) > 0 {
+		ac.WithRequests(r.Requests.DeepCopy())
+	}
+	if len(r.Limits) > 0 {
+		ac.WithLimits(r.Limits.DeepCopy())
+	}
+	return ac
 }
 
 // SetupWithManager reconciles once at start and whenever someone changes or deletes

@@ -3,14 +3,19 @@ package controllers_test
 import (
 	"context"
 	"fmt"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	"github.com/voipbin/registrar-operator/api/published"
+	"github.com/voipbin/registrar-operator/controllers"
 	"github.com/voipbin/registrar-operator/hack/testenv"
 )
 
@@ -33,6 +38,12 @@ func TestRegistrarFleetIsKeptWithoutChurn(t *testing.T) {
 	}
 	if *dep.Spec.Replicas != opts.Fleet.Replicas || dep.Spec.Template.Spec.Containers[0].Image != opts.Fleet.Image {
 		t.Errorf("deployment replicas %d image %s", *dep.Spec.Replicas, dep.Spec.Template.Spec.Containers[0].Image)
+	}
+	if res := dep.Spec.Template.Spec.Containers[0].Resources; !sameResources(res, opts.Fleet.Resources) {
+		t.Errorf("registrar container resources %s, want the defaults %s", describe(res), describe(opts.Fleet.Resources))
+	}
+	if _, ok := dep.Spec.Template.Spec.Containers[0].Resources.Limits[corev1.ResourceCPU]; ok {
+		t.Errorf("registrar container has a CPU limit by default")
 	}
 	sc := dep.Spec.Template.Spec.Containers[0].SecurityContext
 	if sc == nil || !*sc.RunAsNonRoot || !*sc.ReadOnlyRootFilesystem || *sc.AllowPrivilegeEscalation {
@@ -77,4 +88,68 @@ func TestRegistrarFleetIsKeptWithoutChurn(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// TestRegistrarResources applies fleets of other resources, in a namespace of their
+// own, and reads back what the API server keeps.
+func TestRegistrarResources(t *testing.T) {
+	ctx := context.Background()
+	o := opts
+	o.RegistrarNamespace = newNamespace(t)
+	o.Fleet.Name = "custom-registrar"
+	r := &controllers.FleetReconciler{Client: k8s, Options: o}
+	key := client.ObjectKey{Namespace: o.RegistrarNamespace, Name: o.Fleet.Name}
+	applied := func(what string, want corev1.ResourceRequirements) {
+		t.Helper()
+		r.Options.Fleet.Resources = want
+		if _, err := r.Reconcile(ctx, reconcile.Request{NamespacedName: key}); err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+		dep := &appsv1.Deployment{}
+		if err := k8s.Get(ctx, key, dep); err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+		if got := dep.Spec.Template.Spec.Containers[0].Resources; !sameResources(got, want) {
+			t.Errorf("%s: resources %s, want %s", what, describe(got), describe(want))
+		}
+	}
+	applied("custom", corev1.ResourceRequirements{
+		Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("500m"), corev1.ResourceMemory: resource.MustParse("256Mi")},
+		Limits:   corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("2"), corev1.ResourceMemory: resource.MustParse("1Gi")},
+	})
+	// A limit dropped from the flags leaves the Deployment.
+	applied("CPU limit dropped", corev1.ResourceRequirements{
+		Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("500m"), corev1.ResourceMemory: resource.MustParse("256Mi")},
+		Limits:   corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("1Gi")},
+	})
+	applied("none", corev1.ResourceRequirements{})
+	applied("defaults", controllers.DefaultFleetOptions().Resources)
+}
+
+// sameResources compares quantities by value: the API server may write them another way.
+func sameResources(a, b corev1.ResourceRequirements) bool {
+	same := func(x, y corev1.ResourceList) bool {
+		if len(x) != len(y) {
+			return false
+		}
+		for k, q := range x {
+			if p, ok := y[k]; !ok || q.Cmp(p) != 0 {
+				return false
+			}
+		}
+		return true
+	}
+	return same(a.Requests, b.Requests) && same(a.Limits, b.Limits)
+}
+
+func describe(r corev1.ResourceRequirements) string {
+	list := func(l corev1.ResourceList) string {
+		var s []string
+		for k, q := range l {
+			s = append(s, fmt.Sprintf("%s=%s", k, q.String()))
+		}
+		slices.Sort(s)
+		return strings.Join(s, " ")
+	}
+	return fmt.Sprintf("requests [%s] limits [%s]", list(r.Requests), list(r.Limits))
 }

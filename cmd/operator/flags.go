@@ -4,6 +4,9 @@ import (
 	"fmt"
 	"os"
 	"strconv"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 )
 
 // int32Flag binds a flag to an int32 field.
@@ -30,4 +33,52 @@ func envOr(name, def string) string {
 		return v
 	}
 	return def
+}
+
+// quantityFlag binds a flag to one resource of a ResourceList; empty removes it.
+type quantityFlag struct {
+	list *corev1.ResourceList
+	name corev1.ResourceName
+}
+
+func (f quantityFlag) String() string {
+	if f.list == nil {
+		return ""
+	}
+	if q, ok := (*f.list)[f.name]; ok {
+		return q.String()
+	}
+	return ""
+}
+
+func (f quantityFlag) Set(s string) error {
+	if s == "" {
+		delete(*f.list, f.name)
+		return nil
+	}
+	q, err := resource.ParseQuantity(s)
+	if err != nil {
+		return fmt.Errorf("want a quantity such as 100m, 0.5, 128Mi or 1G, or empty for none")
+	}
+	if q.Sign() < 0 {
+		return fmt.Errorf("want a quantity of at least 0")
+	}
+	if *f.list == nil {
+		*f.list = corev1.ResourceList{}
+	}
+	(*f.list)[f.name] = q
+	return nil
+}
+
+// checkResources refuses a request above its limit, which the API server would refuse
+// in the registrar Deployment on every reconcile.
+func checkResources(r corev1.ResourceRequirements) error {
+	for _, name := range []corev1.ResourceName{corev1.ResourceCPU, corev1.ResourceMemory} {
+		req, hasReq := r.Requests[name]
+		limit, hasLimit := r.Limits[name]
+		if hasReq && hasLimit && req.Cmp(limit) > 0 {
+			return fmt.Errorf("--registrar-%s-request=%s is above --registrar-%s-limit=%s", name, req.String(), name, limit.String())
+		}
+	}
+	return nil
 }

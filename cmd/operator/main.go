@@ -17,6 +17,7 @@ import (
 
 	sipv1 "github.com/voipbin/registrar-operator/api/v1alpha1"
 	"github.com/voipbin/registrar-operator/controllers"
+	"github.com/voipbin/registrar-operator/internal/memlimit"
 )
 
 func main() {
@@ -55,6 +56,16 @@ func main() {
 	flag.Var(int32Flag{&f.MetricsPort}, "registrar-metrics-port", "Metrics port of the registrar pods.")
 	flag.Var(int32Flag{&f.ProbePort}, "registrar-probe-port", "Health probe port of the registrar pods.")
 	flag.StringVar(&extraArgs, "registrar-extra-args", "", "Space-separated extra arguments for the registrar.")
+	// No CPU limit by default: CFS throttling would stall a latency-sensitive SIP server.
+	flag.Var(quantityFlag{&f.Resources.Requests, corev1.ResourceCPU}, "registrar-cpu-request", "CPU request of the registrar container; empty: none.")
+	flag.Var(quantityFlag{&f.Resources.Requests, corev1.ResourceMemory}, "registrar-memory-request", "Memory request of the registrar container; empty: none.")
+	flag.Var(quantityFlag{&f.Resources.Limits, corev1.ResourceCPU}, "registrar-cpu-limit",
+		"CPU limit of the registrar container; empty: none (throttling stalls SIP answers and retransmissions).")
+	flag.Var(quantityFlag{&f.Resources.Limits, corev1.ResourceMemory}, "registrar-memory-limit",
+		"Memory limit of the registrar container (about 2.5 KB per Extension plus 64Mi); empty: none.")
+	memoryRatio := memlimit.Ratio(memlimit.DefaultRatio)
+	flag.Var(&memoryRatio, "memory-limit-ratio",
+		"Set the Go soft memory limit to this fraction of the container's memory limit (cgroup), unless GOMEMLIMIT is set; 0 disables.")
 	zapOpts := zap.Options{}
 	zapOpts.BindFlags(flag.CommandLine)
 	flag.Parse()
@@ -63,6 +74,15 @@ func main() {
 
 	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&zapOpts)))
 	log := ctrl.Log.WithName("setup")
+	if limit, from, err := memlimit.Configure(os.DirFS("/"), os.Getenv, float64(memoryRatio)); err != nil {
+		log.Error(err, "while reading the container's memory limit; running without a Go soft memory limit")
+	} else {
+		log.Info("memory limit", "bytes", limit, "from", from)
+	}
+	if err := checkResources(f.Resources); err != nil {
+		log.Error(err, "invalid registrar resources")
+		os.Exit(1)
+	}
 
 	var tlsOpts []func(*tls.Config)
 	if !enableHTTP2 {

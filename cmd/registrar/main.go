@@ -11,6 +11,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
+	"github.com/voipbin/registrar-operator/internal/memlimit"
 	"github.com/voipbin/registrar-operator/registrar"
 	"github.com/voipbin/registrar-operator/registrar/digest"
 	"github.com/voipbin/registrar-operator/registrar/netguard"
@@ -58,6 +59,9 @@ func main() {
 		"A new TCP connection that has not sent the headers of a SIP message within it is closed; 0: never.")
 	flag.DurationVar(&cfg.TCPGuard.Idle, "tcp-idle-timeout", cfg.TCPGuard.Idle,
 		"A TCP connection that receives nothing (keep-alives count) for this long is closed; 0: never.")
+	memoryRatio := memlimit.Ratio(memlimit.DefaultRatio)
+	flag.Var(&memoryRatio, "memory-limit-ratio",
+		"Set the Go soft memory limit to this fraction of the container's memory limit (cgroup), unless GOMEMLIMIT is set; 0 disables.")
 	zapOpts := zap.Options{}
 	zapOpts.BindFlags(flag.CommandLine)
 	flag.Parse()
@@ -67,6 +71,11 @@ func main() {
 
 	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&zapOpts)))
 	log := ctrl.Log.WithName("registrar")
+	if limit, from, err := memlimit.Configure(os.DirFS("/"), os.Getenv, float64(memoryRatio)); err != nil {
+		log.Error(err, "while reading the container's memory limit; running without a Go soft memory limit")
+	} else {
+		log.Info("memory limit", "bytes", limit, "from", from)
+	}
 	r, err := registrar.New(cfg, ctrl.GetConfigOrDie(), log)
 	if err != nil {
 		log.Error(err, "while starting the registrar")

@@ -49,6 +49,19 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- printf "%s:%s" (default .Values.image.repository $i.repository) (default (default .Chart.AppVersion .Values.image.tag) $i.tag) }}
 {{- end }}
 
+{{/*
+A resource quantity as a flag value: a string as it is, a number as Kubernetes writes
+it (values files hold numbers as floats: 1 would print as 1e+00 and 2147483648 as
+2.147483648e+09), nothing as empty (no such request or limit).
+*/}}
+{{- define "registrar-operator.quantity" -}}
+{{- if kindIs "string" . }}{{ . }}
+{{- else if kindIs "invalid" . }}
+{{- else if eq (float64 .) (floor .) }}{{ int64 . }}
+{{- else }}{{ . }}
+{{- end }}
+{{- end }}
+
 {{/* A rolling update runs two operators for a moment: elect a leader whenever asked or needed. */}}
 {{- define "registrar-operator.leaderElect" -}}
 {{- or .Values.leaderElection.enabled (gt (int .Values.replicas) 1) }}
