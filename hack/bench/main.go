@@ -74,6 +74,7 @@ type sipOptions struct {
 	skipBuild      bool
 	operatorArgs   string
 	registrarArgs  string
+	registrarEnv   string
 	transports     string
 	kamChildren    int
 	pause          time.Duration
@@ -109,6 +110,7 @@ func sipMain(args []string) error {
 	fs.StringVar(&o.operatorArgs, "operator-args", "--kube-api-qps=500 --kube-api-burst=1000",
 		"Extra operator flags (the default only speeds up creating the fixtures; the steps do not depend on it).")
 	fs.StringVar(&o.registrarArgs, "registrar-args", "", "Extra registrar flags, e.g. --status-interval=1s.")
+	fs.StringVar(&o.registrarEnv, "registrar-env", "", "Space-separated KEY=VALUE environment of the registrar process only, e.g. GOGC=400 or GOMEMLIMIT=270MiB.")
 	fs.StringVar(&o.transports, "transports", "udp,tcp", "Transports the registrar serves (SIPp uses UDP).")
 	fs.IntVar(&o.kamChildren, "kamailio-children", 2, "Kamailio UDP worker processes.")
 	fs.DurationVar(&o.pause, "pause", 3*time.Second, "Rest between steps (ours also waits until its status writer has caught up).")
@@ -162,7 +164,7 @@ func runSIP(ctx context.Context, o sipOptions) error {
 		var err error
 		sys, err = startSystem(ctx, sysOptions{
 			Out: run, BinDir: o.binDir, SkipBuild: o.skipBuild, Pprof: o.pprof, SIPTransports: o.transports,
-			OperatorArgs: strings.Fields(o.operatorArgs), RegistrarArgs: strings.Fields(o.registrarArgs),
+			OperatorArgs: strings.Fields(o.operatorArgs), RegistrarArgs: strings.Fields(o.registrarArgs), RegistrarEnv: strings.Fields(o.registrarEnv),
 		})
 		if err != nil {
 			return err

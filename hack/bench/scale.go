@@ -34,6 +34,7 @@ type scaleOptions struct {
 	skipBuild           bool
 	operatorArgs        string
 	registrarArgs       string
+	registrarEnv        string
 	pprof               bool
 }
 
@@ -55,6 +56,7 @@ func scaleMain(args []string) error {
 	fs.BoolVar(&o.skipBuild, "skip-build", false, "Use the operator and registrar already in --bin-dir.")
 	fs.StringVar(&o.operatorArgs, "operator-args", "", "Extra operator flags (default: none, the operator as shipped: --kube-api-qps=50 --kube-api-burst=100).")
 	fs.StringVar(&o.registrarArgs, "registrar-args", "", "Extra registrar flags.")
+	fs.StringVar(&o.registrarEnv, "registrar-env", "", "Space-separated KEY=VALUE environment of the registrar process only, e.g. GOGC=400 or GOMEMLIMIT=270MiB.")
 	fs.BoolVar(&o.pprof, "pprof", false,
 		"Run the registrar with net/http/pprof (bench registrar-child) and save its heap profile after the bulk load and at the end.")
 	_ = fs.Parse(args)
@@ -91,7 +93,7 @@ func runScale(ctx context.Context, o scaleOptions) error {
 
 	sys, err := startSystem(ctx, sysOptions{
 		Out: run, BinDir: o.binDir, SkipBuild: o.skipBuild, SIPTransports: "udp,tcp", Pprof: o.pprof,
-		OperatorArgs: strings.Fields(o.operatorArgs), RegistrarArgs: strings.Fields(o.registrarArgs),
+		OperatorArgs: strings.Fields(o.operatorArgs), RegistrarArgs: strings.Fields(o.registrarArgs), RegistrarEnv: strings.Fields(o.registrarEnv),
 	})
 	defer func() { sys.stop() }()
 	if err != nil {

@@ -59,14 +59,33 @@ func ourTarget(s *system) *target {
 			"control plane": {pids: s.controlPlanePIDs},
 		},
 		settle: func(ctx context.Context) error {
-			// Best effort: with a long --status-interval the writer never drains.
-			err := waitFor(ctx, time.Minute, "the status writer to catch up", func() error {
-				p, err := scrape(s.regMetrics)
+			// The registrar's status writes, then the operator's reconciles of the
+			// Extensions they changed, then the watch events of both: a step that
+			// starts before they are over measures them (the warm-up's first
+			// registrations are a status write each). Quiet means nothing pending
+			// and neither writing for a second. Best effort: with a long
+			// --status-interval the writer never drains.
+			var last string
+			quietSince := time.Now()
+			err := waitFor(ctx, 2*time.Minute, "the status writer and the operator to go quiet", func() error {
+				reg, err := scrape(s.regMetrics)
 				if err != nil {
 					return err
 				}
-				if n := p.sum("registrar_status_pending"); n > 0 {
+				op, err := scrape(s.opMetrics)
+				if err != nil {
+					return err
+				}
+				if n := reg.sum("registrar_status_pending"); n > 0 {
+					quietSince = time.Now()
 					return fmt.Errorf("%v AORs still to write", n)
+				}
+				now := fmt.Sprint(reg.sum("registrar_status_writes_total"), clientWrites(op))
+				if now != last {
+					last, quietSince = now, time.Now()
+				}
+				if quiet := time.Since(quietSince); quiet < time.Second {
+					return fmt.Errorf("writes %s, quiet for %v", now, quiet.Round(time.Millisecond))
 				}
 				return nil
 			})

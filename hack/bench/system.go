@@ -42,7 +42,8 @@ type sysOptions struct {
 	BinDir         string
 	OperatorArgs   []string
 	RegistrarArgs  []string
-	Pprof          bool // run the registrar as this program's registrar-child, with pprof
+	RegistrarEnv   []string // KEY=VALUE for the registrar process only, such as GOGC=off
+	Pprof          bool     // run the registrar as this program's registrar-child, with pprof
 	SkipBuild      bool
 	SIPTransports  string
 	RegistrarOnTop bool // start the registrar before the fixtures (scale: it watches them arrive)
@@ -168,7 +169,7 @@ func (s *system) startRegistrar(ctx context.Context) error {
 	args = append(args, s.o.RegistrarArgs...)
 	step(fmt.Sprintf("starting the registrar on %s (%s)", s.sipAddr, filepath.Base(bin)))
 	var err error
-	s.registrar, err = startChild("registrar", filepath.Join(s.o.Out, "registrar.log"), nil, bin, args...)
+	s.registrar, err = startChild("registrar", filepath.Join(s.o.Out, "registrar.log"), s.o.RegistrarEnv, bin, args...)
 	if err != nil {
 		return err
 	}
