@@ -100,7 +100,7 @@ func sipMain(args []string) error {
 		"The search stops when the gap between the best passing and the lowest failing rate is below this or 10% of the best.")
 	fs.Float64Var(&o.minAchieved, "min-achieved", 0.97, "A step passes only if SIPp achieved at least this fraction of the target rate.")
 	fs.BoolVar(&o.halfRate, "half-rate", true, "After the search, run one step at half the best rate (the p99 target is taken there).")
-	fs.Float64Var(&o.probeRate, "probe-rate", 20, "Calls/s of the latency probe that runs beside SIPp (0 disables).")
+	fs.Float64Var(&o.probeRate, "probe-rate", 50, "Calls/s of the latency probe that runs beside SIPp (0 disables).")
 	fs.IntVar(&o.probeUsers, "probe-users", 4, "Extensions the probe registers (not in SIPp's users file).")
 	fs.BoolVar(&o.pprof, "pprof", false, "Run the registrar with net/http/pprof (bench registrar-child) and save a CPU profile of every step.")
 	fs.IntVar(&o.profileSeconds, "profile-seconds", 10, "Length of each step's CPU profile with --pprof.")

@@ -17,7 +17,7 @@ import (
 
 // The probe measures response times with the resolution SIPp lacks (its clock counts
 // milliseconds): beside the SIPp load, a few calls per second of its own, each timed
-// with the monotonic clock from the write of a REGISTER to the read of its response.
+// from the write of a REGISTER to the arrival of its response (rxtime.go).
 // It sends from its own socket with its own extensions, so it waits in the same
 // socket queue as the load without disturbing it.
 
@@ -44,13 +44,24 @@ func runProbe(ctx context.Context, target string, users []user, rate float64) *p
 	if rate <= 0 || len(users) == 0 {
 		return res
 	}
-	conn, err := net.Dial("udp", target)
+	raddr, err := net.ResolveUDPAddr("udp", target)
+	if err != nil {
+		res.failed++
+		res.lastErr = err.Error()
+		return res
+	}
+	conn, err := net.DialUDP("udp", nil, raddr)
 	if err != nil {
 		res.failed++
 		res.lastErr = err.Error()
 		return res
 	}
 	defer func() { _ = conn.Close() }()
+	if err := stampArrivals(conn); err != nil {
+		res.failed++
+		res.lastErr = "while asking for arrival stamps: " + err.Error()
+		return res
+	}
 	t := time.NewTicker(time.Duration(float64(time.Second) / rate))
 	defer t.Stop()
 	buf := make([]byte, 65536)
@@ -129,14 +140,15 @@ func registerOnce(conn net.Conn, buf []byte, u user, timeout time.Duration) (cha
 	d := newDevice(u)
 	exchange := func(msg []byte) (sipResponse, time.Duration, error) {
 		cseq := d.cseq
-		start := time.Now()
+		start := time.Now().Round(0) // the wall clock, as the kernel's arrival stamps
 		if _, err := conn.Write(msg); err != nil {
 			return sipResponse{}, 0, err
 		}
 		deadline := start.Add(timeout)
+		var oob [128]byte
 		for {
 			_ = conn.SetReadDeadline(deadline)
-			n, err := conn.Read(buf)
+			n, arrived, err := readStamped(conn, buf, oob[:])
 			if err != nil {
 				var ne net.Error
 				if errors.As(err, &ne) && ne.Timeout() {
@@ -144,7 +156,7 @@ func registerOnce(conn net.Conn, buf []byte, u user, timeout time.Duration) (cha
 				}
 				return sipResponse{}, 0, err
 			}
-			took := time.Since(start)
+			took := arrived.Sub(start)
 			r, ok := parseResponse(buf[:n])
 			// A late answer to an earlier, timed-out request is skipped.
 			if !ok || r.callID != d.callID || r.cseq != strconv.Itoa(cseq)+" REGISTER" || r.code < 200 {
