@@ -60,7 +60,8 @@ func printTable(w io.Writer, rs []stepResult) {
 	}
 	_ = tw.Flush()
 	_, _ = fmt.Fprintln(w, "p50/p99/p99.9: authenticated REGISTER → 200 OK, timed by the probe beside SIPp (its send → the kernel's arrival stamp);")
-	_, _ = fmt.Fprintln(w, "SIPp p99: the same from SIPp's rtd (whole-millisecond clock). CPU: the server's processes over the step. peak MB: registrar VmHWM; Kamailio: peak summed PSS.")
+	_, _ = fmt.Fprintln(w, "SIPp p99: the same from SIPp's rtd (whole-millisecond clock). CPU: the server's processes over the step.")
+	_, _ = fmt.Fprintln(w, "peak MB: registrar VmHWM; Kamailio: peak summed PSS.")
 	_, _ = fmt.Fprintln(w, "drops srv/all: UDP datagrams dropped for a full receive buffer at the server's socket / at any socket (SIPp's included).")
 	_, _ = fmt.Fprintln(w, "other load: CPU seconds used on this machine by processes outside the benchmark during the step (noise).")
 }
