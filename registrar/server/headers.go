@@ -1,10 +1,12 @@
 package server
 
 import (
+	"bytes"
 	"errors"
 	"net"
 	"strconv"
 	"strings"
+	"sync"
 	"unicode/utf8"
 
 	"github.com/emiago/sipgo/sip"
@@ -185,4 +187,19 @@ func sourceHost(src string) string {
 		return host
 	}
 	return strings.Trim(src, "[]")
+}
+
+// uriBuffers are the scratch space of uriString.
+var uriBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// uriString renders a Contact's URI in one allocation of its exact size, the string
+// the location table keeps. sipgo's Uri.String grows a builder a few bytes at a time:
+// seven allocations per Contact on the hot path.
+func uriString(u *sip.Uri) string {
+	b := uriBuffers.Get().(*bytes.Buffer)
+	b.Reset()
+	u.StringWrite(b)
+	s := b.String()
+	uriBuffers.Put(b)
+	return s
 }

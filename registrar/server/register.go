@@ -266,7 +266,7 @@ func (r *Registrar) bind(
 		if err != nil {
 			return respond(req, sip.StatusBadRequest, "Malformed Contact Expires"), OutcomeBadRequest
 		}
-		lr.Contacts = append(lr.Contacts, location.ContactUpdate{URI: ch.Address.String(), Expires: exp})
+		lr.Contacts = append(lr.Contacts, location.ContactUpdate{URI: uriString(&ch.Address), Expires: exp})
 	}
 	if cred.MaxContacts > 0 {
 		lr.MaxContacts = int(cred.MaxContacts)
