@@ -10,6 +10,7 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/apimachinery/pkg/api/resource"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
@@ -39,7 +40,7 @@ func TestRegistrarFleetIsKeptWithoutChurn(t *testing.T) {
 	if *dep.Spec.Replicas != opts.Fleet.Replicas || dep.Spec.Template.Spec.Containers[0].Image != opts.Fleet.Image {
 		t.Errorf("deployment replicas %d image %s", *dep.Spec.Replicas, dep.Spec.Template.Spec.Containers[0].Image)
 	}
-	if res := dep.Spec.Template.Spec.Containers[0].Resources; !sameResources(res, opts.Fleet.Resources) {
+	if res := dep.Spec.Template.Spec.Containers[0].Resources; !equality.Semantic.DeepEqual(res, opts.Fleet.Resources) {
 		t.Errorf("registrar container resources %s, want the defaults %s", describe(res), describe(opts.Fleet.Resources))
 	}
 	if _, ok := dep.Spec.Template.Spec.Containers[0].Resources.Limits[corev1.ResourceCPU]; ok {
@@ -109,7 +110,7 @@ func TestRegistrarResources(t *testing.T) {
 		if err := k8s.Get(ctx, key, dep); err != nil {
 			t.Fatalf("%s: %v", what, err)
 		}
-		if got := dep.Spec.Template.Spec.Containers[0].Resources; !sameResources(got, want) {
+		if got := dep.Spec.Template.Spec.Containers[0].Resources; !equality.Semantic.DeepEqual(got, want) {
 			t.Errorf("%s: resources %s, want %s", what, describe(got), describe(want))
 		}
 	}
@@ -124,22 +125,6 @@ func TestRegistrarResources(t *testing.T) {
 	})
 	applied("none", corev1.ResourceRequirements{})
 	applied("defaults", controllers.DefaultFleetOptions().Resources)
-}
-
-// sameResources compares quantities by value: the API server may write them another way.
-func sameResources(a, b corev1.ResourceRequirements) bool {
-	same := func(x, y corev1.ResourceList) bool {
-		if len(x) != len(y) {
-			return false
-		}
-		for k, q := range x {
-			if p, ok := y[k]; !ok || q.Cmp(p) != 0 {
-				return false
-			}
-		}
-		return true
-	}
-	return same(a.Requests, b.Requests) && same(a.Limits, b.Limits)
 }
 
 func describe(r corev1.ResourceRequirements) string {

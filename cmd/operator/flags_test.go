@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/apimachinery/pkg/api/resource"
 
 	"github.com/voipbin/registrar-operator/controllers"
@@ -32,7 +33,7 @@ func TestResourceFlags(t *testing.T) {
 		Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("100m"), corev1.ResourceMemory: resource.MustParse("128Mi")},
 		Limits:   corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("512Mi")},
 	}
-	if !equal(r, want) {
+	if !equality.Semantic.DeepEqual(r, want) {
 		t.Errorf("defaults %v, want %v", r, want)
 	}
 	if err := checkResources(r); err != nil {
@@ -50,7 +51,7 @@ func TestResourceFlags(t *testing.T) {
 		Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("250m")},
 		Limits:   corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("2"), corev1.ResourceMemory: resource.MustParse("1Gi")},
 	}
-	if !equal(r, want) {
+	if !equality.Semantic.DeepEqual(r, want) {
 		t.Errorf("custom %v, want %v", r, want)
 	}
 
@@ -59,7 +60,7 @@ func TestResourceFlags(t *testing.T) {
 	if err := resourceFlags(&r).Parse([]string{"--registrar-memory-limit=64Mi"}); err != nil {
 		t.Fatal(err)
 	}
-	if !equal(r, corev1.ResourceRequirements{Limits: corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("64Mi")}}) {
+	if !equality.Semantic.DeepEqual(r, corev1.ResourceRequirements{Limits: corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("64Mi")}}) {
 		t.Errorf("from nothing: %v", r)
 	}
 }
@@ -81,19 +82,4 @@ func TestResourceFlagsRefuse(t *testing.T) {
 	if err == nil || err.Error() != "--registrar-memory-request=1Gi is above --registrar-memory-limit=512Mi" {
 		t.Errorf("request above limit: %v", err)
 	}
-}
-
-func equal(a, b corev1.ResourceRequirements) bool {
-	same := func(x, y corev1.ResourceList) bool {
-		if len(x) != len(y) {
-			return false
-		}
-		for k, q := range x {
-			if p, ok := y[k]; !ok || q.Cmp(p) != 0 {
-				return false
-			}
-		}
-		return true
-	}
-	return same(a.Requests, b.Requests) && same(a.Limits, b.Limits)
 }
