@@ -11,6 +11,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
+	"github.com/voipbin/registrar-operator/internal/gcpace"
 	"github.com/voipbin/registrar-operator/internal/memlimit"
 	"github.com/voipbin/registrar-operator/registrar"
 	"github.com/voipbin/registrar-operator/registrar/digest"
@@ -62,6 +63,9 @@ func main() {
 	memoryRatio := memlimit.Ratio(memlimit.DefaultRatio)
 	flag.Var(&memoryRatio, "memory-limit-ratio",
 		"Set the Go soft memory limit to this fraction of the container's memory limit (cgroup), unless GOMEMLIMIT is set; 0 disables.")
+	gcHeadroom := flag.String("gc-headroom", "0",
+		"Heap growth the garbage collector allows at least between collections (a quantity such as 128Mi; 0: off), unless GOGC is set: "+
+			"fewer collections under load for a shorter response-time tail, at the cost of that much memory.")
 	zapOpts := zap.Options{}
 	zapOpts.BindFlags(flag.CommandLine)
 	flag.Parse()
@@ -76,12 +80,17 @@ func main() {
 	} else {
 		log.Info("memory limit", "bytes", limit, "from", from)
 	}
+	ctx := ctrl.SetupSignalHandler()
+	if err := gcpace.Start(ctx, *gcHeadroom, os.Getenv, log); err != nil {
+		log.Error(err, "--gc-headroom")
+		os.Exit(2)
+	}
 	r, err := registrar.New(cfg, ctrl.GetConfigOrDie(), log)
 	if err != nil {
 		log.Error(err, "while starting the registrar")
 		os.Exit(1)
 	}
-	if err := r.Run(ctrl.SetupSignalHandler()); err != nil {
+	if err := r.Run(ctx); err != nil {
 		log.Error(err, "while running the registrar")
 		os.Exit(1)
 	}

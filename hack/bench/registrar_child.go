@@ -14,6 +14,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client/config"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
+	"github.com/voipbin/registrar-operator/internal/gcpace"
 	"github.com/voipbin/registrar-operator/registrar"
 	"github.com/voipbin/registrar-operator/registrar/digest"
 	"github.com/voipbin/registrar-operator/registrar/throttle"
@@ -42,6 +43,7 @@ func registrarChild(args []string) error {
 	fs.IntVar(&cfg.ByAOR.MaxFailures, "throttle-aor-failures", cfg.ByAOR.MaxFailures, "")
 	fs.DurationVar(&cfg.BySource.Window, "throttle-window", cfg.BySource.Window, "")
 	fs.DurationVar(&cfg.BySource.BlockFor, "throttle-block", cfg.BySource.BlockFor, "")
+	gcHeadroom := fs.String("gc-headroom", "0", "")
 	zapOpts := zap.Options{}
 	zapOpts.BindFlags(fs)
 	_ = fs.Parse(args)
@@ -65,9 +67,13 @@ func registrarChild(args []string) error {
 	if err != nil {
 		return err
 	}
+	ctx := ctrl.SetupSignalHandler()
+	if err := gcpace.Start(ctx, *gcHeadroom, os.Getenv, log); err != nil {
+		return fmt.Errorf("--gc-headroom: %w", err)
+	}
 	r, err := registrar.New(cfg, rc, log)
 	if err != nil {
 		return err
 	}
-	return r.Run(ctrl.SetupSignalHandler())
+	return r.Run(ctx)
 }
