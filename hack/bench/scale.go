@@ -187,7 +187,7 @@ func runScale(ctx context.Context, o scaleOptions) error {
 
 	// New Extensions, one at a time, timed until the registrar answers 200 OK.
 	if o.newExtensions > 0 {
-		if err := newExtensionLatency(ctx, sys, tracker, o, add); err != nil {
+		if err := newExtensionLatency(ctx, sys, tracker, o, run, add); err != nil {
 			return err
 		}
 	}
@@ -198,8 +198,12 @@ func runScale(ctx context.Context, o scaleOptions) error {
 }
 
 // newExtensionLatency creates o.newExtensions Extensions one at a time and times each
-// from its create until the registrar answers its digest REGISTER with 200 OK.
-func newExtensionLatency(ctx context.Context, sys *system, tracker *readyTracker, o scaleOptions, add func(name, value, target string)) error {
+// from its create until the registrar answers its digest REGISTER with 200 OK. Each
+// one's times, tries and last refusal go to new-extensions.csv, so that an outlier
+// says what it waited for.
+func newExtensionLatency(
+	ctx context.Context, sys *system, tracker *readyTracker, o scaleOptions, run string, add func(name, value, target string),
+) error {
 	step(fmt.Sprintf("creating %d more Extensions one at a time, each timed until the registrar registers it", o.newExtensions))
 	newUsers := makeUsers(o.newExtensions, o.domains, "n")
 	var acc, rdy []time.Duration
@@ -209,6 +213,14 @@ func newExtensionLatency(ctx context.Context, sys *system, tracker *readyTracker
 	}
 	defer func() { _ = conn.Close() }()
 	buf := make([]byte, 65536)
+	perExt, err := os.Create(filepath.Join(run, "new-extensions.csv"))
+	if err != nil {
+		return err
+	}
+	defer func() { _ = perExt.Close() }()
+	cw := csv.NewWriter(perExt)
+	defer cw.Flush()
+	_ = cw.Write([]string{"extension", "accepted_ms", "ready_ms", "register_tries", "last_refusal"})
 	for i := range newUsers {
 		u := &newUsers[i]
 		u.Password = randHex(12)
@@ -221,10 +233,14 @@ func newExtensionLatency(ctx context.Context, sys *system, tracker *readyTracker
 			return err
 		}
 		var last error
+		var tries int
+		var refusal string
 		for time.Since(start) < 60*time.Second {
+			tries++
 			if _, _, last = registerOnce(conn, buf, *u, time.Second); last == nil {
 				break
 			}
+			refusal = last.Error()
 			time.Sleep(10 * time.Millisecond)
 		}
 		if last != nil {
@@ -241,6 +257,8 @@ func newExtensionLatency(ctx context.Context, sys *system, tracker *readyTracker
 		}
 		at, _ := tracker.readyAt(u.Object)
 		rdy = append(rdy, at.Sub(start))
+		accepted, ready := acc[len(acc)-1].Milliseconds(), rdy[len(rdy)-1].Milliseconds()
+		_ = cw.Write([]string{u.Object, strconv.FormatInt(accepted, 10), strconv.FormatInt(ready, 10), strconv.Itoa(tries), refusal})
 	}
 	add(fmt.Sprintf("new Extension accepted by the registrar (n=%d) p50 / p99 / max", len(acc)),
 		fmt.Sprintf("%s / %s / %s", ms(percentile(acc, .5)), ms(percentile(acc, .99)), ms(percentile(acc, 1))), "p99 < 1 s")
