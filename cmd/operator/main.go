@@ -74,11 +74,7 @@ func main() {
 
 	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&zapOpts)))
 	log := ctrl.Log.WithName("setup")
-	if limit, from, err := memlimit.Configure(os.DirFS("/"), os.Getenv, float64(memoryRatio)); err != nil {
-		log.Error(err, "while reading the container's memory limit; running without a Go soft memory limit")
-	} else {
-		log.Info("memory limit", "bytes", limit, "from", from)
-	}
+	memlimit.Apply(float64(memoryRatio), log)
 	if err := checkResources(f.Resources); err != nil {
 		log.Error(err, "invalid registrar resources")
 		os.Exit(1)

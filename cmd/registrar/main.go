@@ -75,11 +75,7 @@ func main() {
 
 	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&zapOpts)))
 	log := ctrl.Log.WithName("registrar")
-	if limit, from, err := memlimit.Configure(os.DirFS("/"), os.Getenv, float64(memoryRatio)); err != nil {
-		log.Error(err, "while reading the container's memory limit; running without a Go soft memory limit")
-	} else {
-		log.Info("memory limit", "bytes", limit, "from", from)
-	}
+	memlimit.Apply(float64(memoryRatio), log)
 	ctx := ctrl.SetupSignalHandler()
 	if err := gcpace.Start(ctx, *gcHeadroom, os.Getenv, log); err != nil {
 		log.Error(err, "--gc-headroom")

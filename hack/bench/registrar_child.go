@@ -15,6 +15,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
 	"github.com/voipbin/registrar-operator/internal/gcpace"
+	"github.com/voipbin/registrar-operator/internal/memlimit"
 	"github.com/voipbin/registrar-operator/registrar"
 	"github.com/voipbin/registrar-operator/registrar/digest"
 	"github.com/voipbin/registrar-operator/registrar/throttle"
@@ -67,6 +68,7 @@ func registrarChild(args []string) error {
 	if err != nil {
 		return err
 	}
+	memlimit.Apply(memlimit.DefaultRatio, log)
 	ctx := ctrl.SetupSignalHandler()
 	if err := gcpace.Start(ctx, *gcHeadroom, os.Getenv, log); err != nil {
 		return fmt.Errorf("--gc-headroom: %w", err)

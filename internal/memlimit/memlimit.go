@@ -10,9 +10,12 @@ import (
 	"fmt"
 	"io/fs"
 	"math"
+	"os"
 	"runtime/debug"
 	"strconv"
 	"strings"
+
+	"github.com/go-logr/logr"
 )
 
 // DefaultRatio leaves a tenth of the container's limit to what the Go runtime does not
@@ -42,6 +45,18 @@ const (
 // (9223372036854771712 with 4 KiB pages, less with larger pages). No real limit comes
 // anywhere near 4 EiB.
 const v1Unlimited = 1 << 62
+
+// Apply is what a binary calls at start: Configure on this machine's cgroup files
+// and environment, and one log line saying what it did. An error is logged, never
+// fatal: the process runs on without a soft limit.
+func Apply(ratio float64, log logr.Logger) {
+	limit, from, err := Configure(os.DirFS("/"), os.Getenv, ratio)
+	if err != nil {
+		log.Error(err, "while reading the container's memory limit; running without a Go soft memory limit")
+		return
+	}
+	log.Info("memory limit", "bytes", limit, "from", from)
+}
 
 // Configure sets the runtime's soft memory limit to ratio × the container's memory
 // limit, and returns the limit now in force in bytes (0 for none) and where it came
