@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/emiago/sipgo"
@@ -293,6 +294,27 @@ func (r *Registrar) Addresses() (udp, tcp string) {
 func (r *Registrar) Table() *location.Table { return r.table }
 
 func (r *Registrar) listen() error {
+	// A port the kernel picks (":0") is free for UDP, not always for TCP: another
+	// program's TCP socket may hold it. Then both are picked again.
+	_, port, _ := net.SplitHostPort(r.cfg.SIPAddress)
+	tries := 1
+	if port == "0" {
+		tries = 10
+	}
+	var err error
+	for range tries {
+		if err = r.listenOnce(); err == nil || !errors.Is(err, syscall.EADDRINUSE) {
+			return err
+		}
+		if r.udp != nil {
+			_ = r.udp.Close()
+			r.udp = nil
+		}
+	}
+	return err
+}
+
+func (r *Registrar) listenOnce() error {
 	for _, t := range r.cfg.Transports {
 		switch t {
 		case "udp":
