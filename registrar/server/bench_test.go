@@ -5,6 +5,8 @@ import (
 	"testing"
 
 	"github.com/emiago/sipgo/sip"
+
+	"github.com/voipbin/registrar-operator/registrar/internal/sipparse"
 )
 
 // benchBatch is how many signed requests are prepared at a time, outside the timer:
@@ -29,7 +31,7 @@ func BenchmarkRegisterHotPath(b *testing.B) {
 			reqs[i] = m.bytes()
 		}
 	}
-	parser := sip.NewParser()
+	parser := sipparse.New() // the UDP front end's parser
 	var out bytes.Buffer
 	b.ReportAllocs()
 	b.ResetTimer()
@@ -60,7 +62,7 @@ func BenchmarkChallenge(b *testing.B) {
 	e := newEnv(b)
 	d := e.device(testUser, testPassword)
 	raw := d.next().bytes()
-	parser := sip.NewParser()
+	parser := sipparse.New() // the UDP front end's parser
 	var out bytes.Buffer
 	b.ReportAllocs()
 	b.ResetTimer()

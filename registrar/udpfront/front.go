@@ -22,6 +22,7 @@ import (
 	"github.com/go-logr/logr"
 
 	"github.com/voipbin/registrar-operator/registrar/internal/redact"
+	"github.com/voipbin/registrar-operator/registrar/internal/sipparse"
 )
 
 // maxDatagram is the largest UDP payload; a longer one cannot arrive.
@@ -107,7 +108,7 @@ var registerPrefix = []byte("REGISTER ")
 // readers keep every core answering while one waits for the next datagram.
 func (f *Front) read() {
 	buf := make([]byte, maxDatagram)
-	a := answerer{parser: sip.NewParser(), front: f}
+	a := answerer{parser: sipparse.New(), front: f}
 	for {
 		n, from, err := f.cfg.Conn.ReadFromUDPAddrPort(buf)
 		if err != nil {
@@ -135,7 +136,7 @@ func (f *Front) read() {
 
 // answerer is one reader's state, reused from request to request.
 type answerer struct {
-	parser *sip.Parser
+	parser *sipparse.Parser
 	front  *Front
 	out    bytes.Buffer
 }

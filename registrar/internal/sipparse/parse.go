@@ -1,0 +1,176 @@
+// Package sipparse parses REGISTER datagrams into sipgo's requests with few
+// allocations.
+package sipparse
+
+import (
+	"bytes"
+	"strings"
+
+	"github.com/emiago/sipgo/sip"
+)
+
+// Parser builds, for a REGISTER datagram, the same sip.Request that sipgo's
+// parser builds, with a fraction of the allocations: the datagram is copied into one
+// string and every header value is a slice of it, where sipgo copies each name and
+// value on its own. The header values are parsed by sipgo's own header parsers, so
+// what a header means cannot differ.
+//
+// It takes only the common shape of a REGISTER: one value per typed header, no
+// folded lines, no malformed line. Anything else (a comma-separated Contact list, a
+// header sipgo would refuse, a truncated body) is declined and goes to sipgo's
+// parser, which gives the exact answer or error it always gave. Allocations are what
+// the garbage collector paces on, and its pauses are the registrar's latency tail.
+//
+// The request's strings share the datagram's memory, so whatever outlives the
+// request must copy the strings it keeps (location does: setString).
+type Parser struct {
+	sipgo   *sip.Parser
+	headers map[string]typedHeader // by lower-case name, as sipgo looks them up
+}
+
+// typedHeader is a header sipgo parses into its own type.
+type typedHeader struct {
+	lowerName []byte // what sipgo passes its parser; kept here so that no buffer escapes
+	parse     sip.HeaderParser
+}
+
+// New returns a Parser. It holds no state between messages, so one may serve
+// many goroutines.
+func New() *Parser {
+	typed := map[string]typedHeader{}
+	for name, parse := range sip.DefaultHeadersParser() {
+		typed[name] = typedHeader{lowerName: []byte(name), parse: parse}
+	}
+	return &Parser{sipgo: sip.NewParser(), headers: typed}
+}
+
+// ParseSIP parses data as sipgo's Parser.ParseSIP does.
+func (p *Parser) ParseSIP(data []byte) (sip.Message, error) {
+	if req, ok := p.parseRegister(data); ok {
+		return req, nil
+	}
+	return p.sipgo.ParseSIP(data)
+}
+
+var registerPrefix = []byte("REGISTER ")
+
+// parseRegister is the fast path; false means "ask sipgo". Each step mirrors sipgo's
+// Parser.Parse for a datagram (not a stream).
+func (p *Parser) parseRegister(data []byte) (*sip.Request, bool) {
+	if len(data) > p.sipgo.MaxMessageLength || !bytes.HasPrefix(data, registerPrefix) {
+		return nil, false
+	}
+	msg := string(data)
+	line, rest, ok := cutLine(msg)
+	if !ok {
+		return nil, false
+	}
+	req, ok := parseRequestLine(line)
+	if !ok {
+		return nil, false
+	}
+	var contentLength *sip.ContentLengthHeader
+	for {
+		line, rest, ok = cutLine(rest)
+		if !ok {
+			return nil, false
+		}
+		if line == "" {
+			break // the empty line that ends the headers
+		}
+		if rest != "" && (rest[0] == ' ' || rest[0] == '\t') {
+			return nil, false // a folded header: sipgo joins the lines
+		}
+		h, ok := p.parseHeader(line)
+		if !ok {
+			return nil, false
+		}
+		if cl, isLength := h.(*sip.ContentLengthHeader); isLength {
+			contentLength = cl
+		}
+		req.AppendHeader(h)
+	}
+	return req, p.setBody(req, contentLength, data[len(data)-len(rest):])
+}
+
+// cutLine splits off the line before the first CRLF; a CR without LF, or no CR at
+// all, is not the common shape (sipgo answers both with an error).
+func cutLine(s string) (line, rest string, ok bool) {
+	i := strings.IndexByte(s, '\r')
+	if i < 0 || i+1 >= len(s) || s[i+1] != '\n' {
+		return "", "", false
+	}
+	return s[:i], s[i+2:], true
+}
+
+// parseRequestLine reads "REGISTER <uri> SIP/2.0" as sipgo's start-line parser does.
+func parseRequestLine(line string) (*sip.Request, bool) {
+	method, rest, ok := strings.Cut(line, " ")
+	if !ok || method != string(sip.REGISTER) {
+		return nil, false
+	}
+	target, version, ok := strings.Cut(rest, " ")
+	if !ok || len(version) < 3 || strings.IndexByte(version, ' ') >= 0 || !sip.UriIsSIP(version[:3]) {
+		return nil, false
+	}
+	// Parsed in place: a Uri of its own would escape to the heap, and NewRequest
+	// would copy its parameters.
+	req := sip.NewRequest(sip.REGISTER, sip.Uri{})
+	if err := sip.ParseUri(target, &req.Recipient); err != nil || req.Recipient.Wildcard {
+		return nil, false
+	}
+	req.SipVersion = version
+	return req, true
+}
+
+// maxHeaderName is longer than any name sipgo has a parser for; a longer name is a
+// generic header.
+const maxHeaderName = 32
+
+// parseHeader parses one unfolded header line into the one header sipgo would make.
+func (p *Parser) parseHeader(line string) (sip.Header, bool) {
+	name, value, ok := strings.Cut(line, ":")
+	if !ok {
+		return nil, false
+	}
+	name = strings.TrimSpace(name)
+	value = strings.TrimSpace(value)
+
+	var lower [maxHeaderName]byte
+	if len(name) <= maxHeaderName {
+		for i := 0; i < len(name); i++ {
+			c := name[i]
+			if 'A' <= c && c <= 'Z' {
+				c += 'a' - 'A'
+			}
+			lower[i] = c
+		}
+		// The map lookup with a converted key does not allocate.
+		if typed, ok := p.headers[string(lower[:len(name)])]; ok {
+			h, err := typed.parse(typed.lowerName, value)
+			// An error is either a bad value or a comma-separated list (sipgo
+			// reports the comma as an error and loops): both go to sipgo.
+			return h, err == nil
+		}
+	}
+	return sip.NewHeader(name, value), true
+}
+
+// setBody reads the body after the headers as sipgo does for a datagram: all of it
+// without a Content-Length, else exactly that many bytes.
+func (p *Parser) setBody(req *sip.Request, contentLength *sip.ContentLengthHeader, rest []byte) bool {
+	size := len(rest)
+	if contentLength != nil {
+		size = int(*contentLength)
+	}
+	if size == 0 {
+		return true
+	}
+	if size > len(rest) {
+		return false // truncated: sipgo reports it
+	}
+	body := make([]byte, size)
+	copy(body, rest)
+	req.SetBody(body)
+	return true
+}

@@ -1,0 +1,165 @@
+package sipparse
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/emiago/sipgo/sip"
+)
+
+// phoneRegister is a REGISTER as a refreshing phone sends it, with headers in the forms
+// devices use.
+const phoneRegister = "REGISTER sip:acme.registrar.voipbin.net SIP/2.0\r\n" +
+	"Via: SIP/2.0/UDP 192.0.2.10:5062;branch=z9hG4bK776asdhds;rport\r\n" +
+	"Max-Forwards: 70\r\n" +
+	"From: \"Alice\" <sip:1001@acme.registrar.voipbin.net>;tag=456248\r\n" +
+	"To: <sip:1001@acme.registrar.voipbin.net>\r\n" +
+	"Call-ID: 843817637684230@998sdasdh09\r\n" +
+	"CSeq: 1826 REGISTER\r\n" +
+	"Contact: <sip:1001@192.0.2.10:5062;transport=udp>;expires=3600;+sip.instance=\"<urn:uuid:00000000-0000-1000-8000-AABBCCDDEEFF>\"\r\n" +
+	"Authorization: Digest username=\"1001\", realm=\"acme.registrar.voipbin.net\", nonce=\"abc\", uri=\"sip:acme.registrar.voipbin.net\", response=\"0123456789abcdef0123456789abcdef\", algorithm=MD5, cnonce=\"x\", qop=auth, nc=00000001\r\n" +
+	"User-Agent: Yealink SIP-T46S 66.86.0.15\r\n" +
+	"Allow: INVITE, ACK, CANCEL, BYE, OPTIONS\r\n" +
+	"Expires: 3600\r\n" +
+	"Content-Length: 0\r\n" +
+	"\r\n"
+
+// edit returns phoneRegister with old replaced by new, once.
+func edit(old, new string) string {
+	if !strings.Contains(phoneRegister, old) {
+		panic("no " + old + " in the REGISTER")
+	}
+	return strings.Replace(phoneRegister, old, new, 1)
+}
+
+// shapes are REGISTERs the fast path must take (fast) or leave to sipgo; either way
+// the request must be sipgo's.
+var shapes = []struct {
+	name string
+	data string
+	fast bool
+}{
+	{"a phone's refresh", phoneRegister, true},
+	{"compact header names", edit("Via:", "v:"), true},
+	{"header names in any case", edit("Call-ID:", "CALL-id:"), true},
+	{"space around the colon", edit("CSeq: 1826", "CSeq :  1826 "), true},
+	{"no Content-Length", edit("Content-Length: 0\r\n", ""), true},
+	{"a body", edit("Content-Length: 0\r\n\r\n", "Content-Length: 5\r\n\r\nhello"), true},
+	{"a body without a Content-Length", edit("Content-Length: 0\r\n\r\n", "\r\nhello"), true},
+	{"a header name longer than any sipgo parses", edit("Allow:", strings.Repeat("X", 40)+":"), true},
+	{"an IPv6 Via", edit("192.0.2.10:5062;branch", "[2001:db8::10]:5062;branch"), true},
+	{"a wildcard Contact", edit("Contact: <sip:1001@192.0.2.10:5062;transport=udp>;expires=3600;+sip.instance=\"<urn:uuid:00000000-0000-1000-8000-AABBCCDDEEFF>\"", "Contact: *"), true},
+
+	{"two Contacts in one header", edit("Contact: <sip:1001@192.0.2.10:5062;transport=udp>", "Contact: <sip:a@192.0.2.1>, <sip:b@192.0.2.2>"), false},
+	{"two Vias in one header", edit("rport\r\n", "rport, SIP/2.0/UDP 192.0.2.1;branch=z9hG4bKx\r\n"), false},
+	{"a folded header", edit("User-Agent: Yealink", "User-Agent:\r\n Yealink"), false},
+	{"a bad CSeq", edit("CSeq: 1826", "CSeq: many"), false},
+	{"a header without a colon", edit("Expires: 3600", "Expires 3600"), false},
+	{"a CR without LF", edit("Expires: 3600\r\n", "Expires: 3600\r"), false},
+	{"no empty line", strings.TrimSuffix(phoneRegister, "\r\n"), false},
+	{"a truncated body", edit("Content-Length: 0", "Content-Length: 10"), false},
+	{"a wildcard Request-URI", edit("sip:acme.registrar.voipbin.net SIP/2.0", "* SIP/2.0"), false},
+	{"SIP version with a space", edit("SIP/2.0\r\nVia", "SIP/2.0 x\r\nVia"), false},
+	{"two spaces after the method", edit("REGISTER sip:", "REGISTER  sip:"), false},
+	{"a lower-case method", edit("REGISTER sip:", "register sip:"), false},
+}
+
+func TestRegisterParserBuildsSipgosRequest(t *testing.T) {
+	p := New()
+	for _, s := range shapes {
+		t.Run(s.name, func(t *testing.T) {
+			_, fast := p.parseRegister([]byte(s.data))
+			if fast != s.fast {
+				t.Errorf("fast path taken: %v, want %v", fast, s.fast)
+			}
+			assertSameAsSipgo(t, p, []byte(s.data))
+		})
+	}
+}
+
+// TestRegisterParserTorture runs the RFC 4475 torture messages through both parsers,
+// each also as a REGISTER so the fast path sees them.
+func TestRegisterParserTorture(t *testing.T) {
+	p := New()
+	for _, data := range tortureRegisters(t) {
+		assertSameAsSipgo(t, p, data)
+	}
+}
+
+// tortureRegisters is every RFC 4475 message the server tests keep, as it is and
+// with its method made REGISTER.
+func tortureRegisters(t testing.TB) [][]byte {
+	files, err := filepath.Glob("../../server/testdata/torture/*/*.dat")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no torture messages: %v", err)
+	}
+	var out [][]byte
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, data)
+		if method, rest, ok := bytes.Cut(data, []byte(" ")); ok && !bytes.Equal(method, []byte("REGISTER")) {
+			out = append(out, append([]byte("REGISTER "), rest...))
+		}
+	}
+	return out
+}
+
+// FuzzRegisterParser: whatever the fast path accepts, sipgo accepts as the same
+// request.
+func FuzzRegisterParser(f *testing.F) {
+	for _, s := range shapes {
+		f.Add([]byte(s.data))
+	}
+	for _, data := range tortureRegisters(f) {
+		f.Add(data)
+	}
+	p := New()
+	f.Fuzz(func(t *testing.T, data []byte) {
+		assertSameAsSipgo(t, p, data)
+	})
+}
+
+// assertSameAsSipgo checks that p answers data exactly as sipgo's parser does: the
+// same request, field for field, or an error for an error.
+func assertSameAsSipgo(t *testing.T, p *Parser, data []byte) {
+	t.Helper()
+	want, wantErr := sip.NewParser().ParseSIP(bytes.Clone(data))
+	got, err := p.ParseSIP(data)
+	if (err != nil) != (wantErr != nil) {
+		t.Fatalf("error %v, sipgo's %v\n%q", err, wantErr, data)
+	}
+	if err != nil {
+		return
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("request differs from sipgo's\n got: %#v\nwant: %#v\n%q", got, want, data)
+	}
+}
+
+// BenchmarkParse compares the fast path with sipgo's parser on a phone's refresh.
+func BenchmarkParse(b *testing.B) {
+	data := []byte(phoneRegister)
+	for _, p := range []struct {
+		name  string
+		parse func([]byte) (sip.Message, error)
+	}{
+		{"fast", New().ParseSIP},
+		{"sipgo", sip.NewParser().ParseSIP},
+	} {
+		b.Run(p.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := p.parse(data); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
