@@ -418,10 +418,6 @@ func (n *byteCounter) WriteString(s string) (int, error) {
 	return len(s), nil
 }
 
-func respond(req *sip.Request, code int, reason string) *sip.Response {
-	return sip.NewResponseFromRequest(req, code, reason, nil)
-}
-
 // throttled answers a blocked source or AOR: 403 with Retry-After, small so that it
 // amplifies nothing.
 func throttled(req *sip.Request, after time.Duration) *sip.Response {
