@@ -139,6 +139,8 @@ type answerer struct {
 	parser *sipparse.Parser
 	front  *Front
 	out    bytes.Buffer
+	key    []byte // the retransmission key
+	cached []byte // a response from the cache
 }
 
 // answer handles one REGISTER datagram: a retransmission gets the response it got
@@ -163,9 +165,11 @@ func (a *answerer) answer(data []byte, from netip.AddrPort) {
 	req.SetSource(from.String())
 	to := replyAddress(req, from)
 
-	key, cacheable := retransmissionKey(req, from)
+	key, cacheable := retransmissionKey(a.key[:0], req, from)
+	a.key = key
 	if cacheable {
-		if res, ok := f.cache.get(key); ok {
+		if res, ok := f.cache.get(key, a.cached[:0]); ok {
+			a.cached = res
 			f.cfg.Observer.Retransmission()
 			a.send(res, to)
 			return

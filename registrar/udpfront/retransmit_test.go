@@ -6,6 +6,12 @@ import (
 	"time"
 )
 
+// cached is the response c has for key, as a string ("" when none).
+func cached(c *responseCache, key string) (string, bool) {
+	b, ok := c.get([]byte(key), nil)
+	return string(b), ok
+}
+
 func TestResponseCacheIsBoundedAndForgetsInGenerations(t *testing.T) {
 	const size = 4
 	c := newResponseCache(size)
@@ -13,20 +19,49 @@ func TestResponseCacheIsBoundedAndForgetsInGenerations(t *testing.T) {
 	c.now = func() time.Time { return now }
 	c.started = now
 	for i := range 2 * size {
-		c.put(fmt.Sprint(i), []byte{byte(i)})
+		c.put(fmt.Appendf(nil, "key%d", i), fmt.Appendf(nil, "response %d", i))
 	}
 	// Two full generations: everything is still there.
 	for i := range 2 * size {
-		if b, ok := c.get(fmt.Sprint(i)); !ok || b[0] != byte(i) {
-			t.Fatalf("entry %d lost within two generations", i)
+		if res, ok := cached(c, fmt.Sprintf("key%d", i)); !ok || res != fmt.Sprintf("response %d", i) {
+			t.Fatalf("entry %d lost within two generations: %q", i, res)
 		}
 	}
-	c.put("next", []byte{1})
-	if _, ok := c.get("0"); ok {
+	c.put([]byte("next"), []byte("x"))
+	if _, ok := cached(c, "key0"); ok {
 		t.Error("the oldest generation outlived its successors: the cache is unbounded")
 	}
-	if n := len(c.young) + len(c.old); n > 2*size {
+	if n := len(c.young.index) + len(c.old.index); n > 2*size {
 		t.Errorf("cache holds %d entries, bound is %d", n, 2*size)
+	}
+	// The generation that retired was reused: what it held must not answer, and
+	// what replaced it must answer with its own bytes.
+	for i := range size {
+		c.put(fmt.Appendf(nil, "new%d", i), fmt.Appendf(nil, "new response %d", i))
+	}
+	if res, ok := cached(c, "new0"); !ok || res != "new response 0" {
+		t.Errorf("an entry in a reused generation answered %q, %v", res, ok)
+	}
+}
+
+func TestResponseCacheIsBoundedInBytes(t *testing.T) {
+	c := newResponseCache(1000)
+	big := make([]byte, c.arenaBytes/2)
+	c.put([]byte("a"), big)
+	c.put([]byte("b"), big) // does not fit beside a: a new generation
+	c.put([]byte("c"), big) // nor beside b: a is gone
+	if _, ok := cached(c, "a"); ok {
+		t.Error("three entries of half a generation each are all kept: the arenas are unbounded")
+	}
+	if _, ok := cached(c, "c"); !ok {
+		t.Error("the newest entry is missing")
+	}
+	c.put([]byte("huge"), make([]byte, c.arenaBytes+1))
+	if _, ok := cached(c, "huge"); ok {
+		t.Error("an entry larger than a generation was kept")
+	}
+	if _, ok := cached(c, "c"); !ok {
+		t.Error("an entry too large to keep evicted the others")
 	}
 }
 
@@ -35,25 +70,31 @@ func TestResponseCacheRotatesWithTime(t *testing.T) {
 	now := time.Unix(1000, 0)
 	c.now = func() time.Time { return now }
 	c.started = now
-	c.put("a", []byte("x"))
+	c.put([]byte("a"), []byte("x"))
 	now = now.Add(cacheWindow)
-	c.put("b", []byte("y"))
-	if _, ok := c.get("a"); !ok {
+	c.put([]byte("b"), []byte("y"))
+	if _, ok := cached(c, "a"); !ok {
 		t.Fatal("an entry one window old must still answer")
 	}
 	now = now.Add(cacheWindow)
-	c.put("c", []byte("z"))
-	if _, ok := c.get("a"); ok {
+	c.put([]byte("c"), []byte("z"))
+	if _, ok := cached(c, "a"); ok {
 		t.Error("an entry two windows old still answers")
 	}
 }
 
-func TestPutKeepsItsOwnCopy(t *testing.T) {
+func TestCacheKeepsItsOwnCopy(t *testing.T) {
 	c := newResponseCache(4)
-	buf := []byte("first")
-	c.put("k", buf)
-	copy(buf, "XXXXX") // the reader reuses its buffer for the next response
-	if b, _ := c.get("k"); string(b) != "first" {
-		t.Errorf("cached %q: the cache shares the reader's buffer", b)
+	key, buf := []byte("k"), []byte("first")
+	c.put(key, buf)
+	copy(buf, "XXXXX") // the reader reuses its buffers for the next request
+	key[0] = 'j'
+	if res, _ := cached(c, "k"); res != "first" {
+		t.Errorf("cached %q: the cache shares the reader's buffer", res)
+	}
+	out, _ := c.get([]byte("k"), nil)
+	copy(out, "YYYYY")
+	if res, _ := cached(c, "k"); res != "first" {
+		t.Errorf("cached %q: get hands out the cache's own bytes", res)
 	}
 }
