@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"math"
 	"net"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -33,6 +34,7 @@ type user struct {
 type probeResult struct {
 	challenge []time.Duration // REGISTER → 401/407
 	register  []time.Duration // authenticated REGISTER → 200
+	sent      []time.Time     // when each measured call began
 	lost      int             // no response within the timeout
 	failed    int             // an unexpected answer
 	lastErr   string
@@ -72,6 +74,7 @@ func runProbe(ctx context.Context, target string, users []user, rate float64) *p
 		case <-t.C:
 		}
 		u := users[i%len(users)]
+		began := time.Now()
 		ch, reg, err := registerOnce(conn, buf, u, time.Second)
 		switch {
 		case errors.Is(err, errLost):
@@ -83,6 +86,7 @@ func runProbe(ctx context.Context, target string, users []user, rate float64) *p
 		default:
 			res.challenge = append(res.challenge, ch)
 			res.register = append(res.register, reg)
+			res.sent = append(res.sent, began)
 		}
 	}
 }
@@ -314,4 +318,16 @@ func percentile(ds []time.Duration, q float64) float64 {
 	i := int(math.Ceil(q*float64(len(s)))) - 1
 	i = min(max(i, 0), len(s)-1)
 	return float64(s[i]) / float64(time.Millisecond)
+}
+
+// writeCSV saves every measured call (when it began, both round trips), so that a
+// tail can be placed in time: beside the server's GC trace, or SIPp's bursts.
+func (r *probeResult) writeCSV(path string) error {
+	var b strings.Builder
+	b.WriteString("unix_ms,challenge_ms,register_ms\n")
+	for i := range r.sent {
+		fmt.Fprintf(&b, "%.3f,%.3f,%.3f\n", float64(r.sent[i].UnixMicro())/1000,
+			r.challenge[i].Seconds()*1000, r.register[i].Seconds()*1000)
+	}
+	return os.WriteFile(path, []byte(b.String()), 0o644)
 }

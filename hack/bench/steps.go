@@ -352,6 +352,9 @@ func runStep(ctx context.Context, t *target, o sipOptions, usersFile string, pro
 	wall := time.Since(start).Seconds()
 	stopProbe()
 	pr := <-probeDone
+	if err := pr.writeCSV(filepath.Join(dir, "probe.csv")); err != nil {
+		return res, fmt.Errorf("while saving the probe's calls: %w", err)
+	}
 	res.Profile = <-profDone
 	rss, pss := mem.Stop()
 	if err != nil {
