@@ -8,6 +8,10 @@
 // that is most of the CPU and hundreds of megabytes. The one thing a transaction
 // gives a registrar, answering a retransmission with the response already sent, is
 // kept by a bounded cache (retransmit.go).
+//
+// Each reader reads and answers on a descriptor of its own where the system allows
+// (direct_linux.go), as a C server's workers do, rather than queueing with the
+// others on Go's lock of the listener's descriptor.
 package udpfront
 
 import (
@@ -52,6 +56,9 @@ type Config struct {
 	// Backlog is how many datagrams for sipgo may wait before more are dropped,
 	// as a full socket buffer would (default 4096).
 	Backlog int
+	// SharedSocket keeps every reader on the listener through Go's poller, as on
+	// systems other than Linux, instead of a descriptor per reader (for tests).
+	SharedSocket bool
 	// Retransmissions bounds the retransmission cache (default DefaultCacheSize).
 	Retransmissions int
 	Observer        Observer
@@ -104,13 +111,14 @@ func (f *Front) Serve() error {
 
 var registerPrefix = []byte("REGISTER ")
 
-// read is one reader: the socket serialises the reads themselves, so several
+// read is one reader: the kernel hands each datagram to one of them, so several
 // readers keep every core answering while one waits for the next datagram.
 func (f *Front) read() {
 	buf := make([]byte, maxDatagram)
-	a := answerer{parser: sipparse.New(), front: f}
+	a := answerer{parser: sipparse.New(), front: f, io: f.openIO()}
+	defer a.io.close()
 	for {
-		n, from, err := f.cfg.Conn.ReadFromUDPAddrPort(buf)
+		n, from, err := a.io.read(buf)
 		if err != nil {
 			if errors.Is(err, net.ErrClosed) {
 				return
@@ -134,10 +142,23 @@ func (f *Front) read() {
 	}
 }
 
+// openIO gives a reader a descriptor of its own where it can, else the listener.
+func (f *Front) openIO() packetIO {
+	if !f.cfg.SharedSocket {
+		io, err := openDirect(f.cfg.Conn)
+		if err == nil {
+			return io
+		}
+		f.cfg.Log.V(1).Info("UDP readers share the listener", "reason", err.Error())
+	}
+	return sharedConn{f.cfg.Conn}
+}
+
 // answerer is one reader's state, reused from request to request.
 type answerer struct {
 	parser *sipparse.Parser
 	front  *Front
+	io     packetIO
 	out    bytes.Buffer
 	key    []byte // the retransmission key
 	cached []byte // a response from the cache
@@ -185,7 +206,7 @@ func (a *answerer) answer(data []byte, from netip.AddrPort) {
 }
 
 func (a *answerer) send(b []byte, to netip.AddrPort) {
-	if _, err := a.front.cfg.Conn.WriteToUDPAddrPort(b, to); err != nil {
+	if err := a.io.write(b, to); err != nil {
 		a.front.cfg.Log.V(1).Info("could not send a REGISTER response", "to", to.String(), "error", err.Error())
 	}
 }

@@ -39,6 +39,12 @@ func startFront(t *testing.T, cfg Config) (*Front, *net.UDPAddr) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return serveFront(t, conn, cfg)
+}
+
+// serveFront serves a front end on conn until the test ends.
+func serveFront(t *testing.T, conn *net.UDPConn, cfg Config) (*Front, *net.UDPAddr) {
+	t.Helper()
 	cfg.Conn = conn
 	if cfg.Log.GetSink() == nil {
 		cfg.Log = logr.Discard()
@@ -68,7 +74,12 @@ type phone struct {
 
 func newPhone(t *testing.T) *phone {
 	t.Helper()
-	conn, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	return newPhoneAt(t, net.IPv4(127, 0, 0, 1))
+}
+
+func newPhoneAt(t *testing.T, ip net.IP) *phone {
+	t.Helper()
+	conn, err := net.ListenUDP("udp", &net.UDPAddr{IP: ip})
 	if err != nil {
 		t.Fatal(err)
 	}
