@@ -16,6 +16,8 @@ IMG ?= ghcr.io/voipbin/registrar-operator:latest
 
 # The test control plane: built from Go modules once per machine, cached outside the clone.
 ENVTEST_ASSETS = $(shell hack/envtest-assets.sh)
+# kubectl, built beside them from the same Kubernetes release.
+KUBECTL ?= $(ENVTEST_ASSETS)/kubectl
 
 .PHONY: all
 all: build
@@ -33,7 +35,7 @@ SIP_ADDRESS ?= 127.0.0.1:5060
 .PHONY: dev
 dev: envtest ## Run the whole system locally: control plane, operator, registrar on $(SIP_ADDRESS), samples applied.
 	go build -o "$(LOCALBIN)/dev" ./hack/dev
-	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" exec "$(LOCALBIN)/dev" -sip-address=$(SIP_ADDRESS) $(DEV_ARGS)
+	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" KUBECTL="$(KUBECTL)" exec "$(LOCALBIN)/dev" -sip-address=$(SIP_ADDRESS) $(DEV_ARGS)
 
 .PHONY: manifests
 manifests: controller-gen ## Generate the CRDs and RBAC into config/.
@@ -59,7 +61,7 @@ vet: ## Run go vet.
 	go vet ./...
 
 .PHONY: envtest
-envtest: ## Build (once) the kube-apiserver and etcd the tests and make dev use.
+envtest: ## Build (once) the kube-apiserver, etcd and kubectl the tests and make dev use.
 	@hack/envtest-assets.sh >/dev/null
 
 .PHONY: sipp
@@ -68,7 +70,7 @@ sipp: ## Install SIPp (Debian package sip-tester) when it is missing.
 
 .PHONY: test
 test: manifests generate vet envtest sipp helm ## Run every test against a real control plane and SIPp.
-	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" HELM="$(HELM)" go test ./... -count=1 -timeout 30m
+	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" HELM="$(HELM)" KUBECTL="$(KUBECTL)" go test ./... -count=1 -timeout 30m
 
 .PHONY: bench
 bench: envtest sipp ## SIP throughput at stepped rates with SIPp (BENCH_ARGS="--vs kamailio" to compare); see hack/bench/README.md.

@@ -202,9 +202,18 @@ Register the sample extension with SIPp (from this folder, in another terminal):
 or point a softphone at %[1]s with user 1001, domain acme.%[7]s and that password.
 Then see its contact:
 
-  kubectl --kubeconfig %[2]s get extensions
-  kubectl --kubeconfig %[2]s get extension acme-1001 -o yaml
+  %[8]s --kubeconfig %[2]s get extensions
+  %[8]s --kubeconfig %[2]s get extension acme-1001 -o yaml
 
 Ctrl-C stops everything.
-`, sipAddr, kubeconfig, sampleAOR, samplePass, stateDir, host, sipv1.DefaultDomainSuffix)
+`, sipAddr, kubeconfig, sampleAOR, samplePass, stateDir, host, sipv1.DefaultDomainSuffix, kubectl())
+}
+
+// kubectl is the kubectl make dev built beside the control plane (env KUBECTL), so
+// the commands printed work on a machine without one; else the one on the PATH.
+func kubectl() string {
+	if p := os.Getenv("KUBECTL"); p != "" {
+		return p
+	}
+	return "kubectl"
 }

@@ -1,6 +1,11 @@
 //go:build tools
 
-// Package tools pins the kube-apiserver command so that `go mod tidy` keeps its dependencies.
+// Package tools pins the Kubernetes commands built from this module (kube-apiserver for
+// the test and dev control plane, kubectl for the tests of the chart and kustomize), so
+// that `go mod tidy` keeps their dependencies.
 package tools
 
-import _ "k8s.io/kubernetes/cmd/kube-apiserver"
+import (
+	_ "k8s.io/kubernetes/cmd/kube-apiserver"
+	_ "k8s.io/kubernetes/cmd/kubectl"
+)
