@@ -250,8 +250,9 @@ func bindingsChanged() predicate.Predicate {
 }
 
 // domainReadinessChanged passes Domain events that change what an Extension derives
-// from it: creation, deletion, Ready, the domain name or the algorithms it accepts. Count updates do not pass, or
-// every registration would reconcile every extension of its domain.
+// from it: creation, deletion, Ready, the domain name or the algorithms it accepts.
+// Count updates do not pass, or every registration would reconcile every extension
+// of its domain.
 func domainReadinessChanged() predicate.Predicate {
 	return predicate.Funcs{
 		UpdateFunc: func(e event.UpdateEvent) bool {
