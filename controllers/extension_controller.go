@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -129,6 +130,9 @@ func (r *ExtensionReconciler) reconcileCredentials(ctx context.Context, ext *sip
 	if err := r.checkClaim(ctx, ext, domain); err != nil {
 		return err
 	}
+	if err := checkAlgorithms(ext, domain); err != nil {
+		return err
+	}
 	password, err := r.resolvePassword(ctx, ext)
 	if err != nil {
 		return err
@@ -246,14 +250,16 @@ func bindingsChanged() predicate.Predicate {
 }
 
 // domainReadinessChanged passes Domain events that change what an Extension derives
-// from it: creation, deletion, Ready or the domain name. Count updates do not pass, or
-// every registration would reconcile every extension of its domain.
+// from it: creation, deletion, Ready, the domain name or the algorithms it accepts.
+// Count updates do not pass, or every registration would reconcile every extension
+// of its domain.
 func domainReadinessChanged() predicate.Predicate {
 	return predicate.Funcs{
 		UpdateFunc: func(e event.UpdateEvent) bool {
 			o, n := e.ObjectOld.(*sipv1.Domain), e.ObjectNew.(*sipv1.Domain)
 			return isReady(o.Status.Conditions) != isReady(n.Status.Conditions) ||
 				o.Status.DomainName != n.Status.DomainName ||
+				!slices.Equal(o.Spec.Authentication.Algorithms, n.Spec.Authentication.Algorithms) ||
 				!o.DeletionTimestamp.Equal(n.DeletionTimestamp)
 		},
 	}

@@ -43,6 +43,9 @@ func (r *ExtensionReconciler) publishCredential(ctx context.Context, ext *sipv1.
 	if ext.Spec.MaxContacts != nil {
 		want.Data[published.KeyMaxContacts] = []byte(strconv.Itoa(int(*ext.Spec.MaxContacts)))
 	}
+	if a := ext.Spec.Authentication; a != nil && len(a.Algorithms) > 0 {
+		want.Data[published.KeyAlgorithms] = []byte(published.EncodeAlgorithms(a.Algorithms))
+	}
 	have := &corev1.Secret{}
 	written, err := publish(ctx, r.Client, ext, want, have, false, func(have, want *corev1.Secret) bool {
 		if maps.EqualFunc(have.Data, want.Data, bytesEqual) {

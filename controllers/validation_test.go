@@ -44,6 +44,21 @@ func TestAPIServerRefusesInvalidSpecs(t *testing.T) {
 			e.Spec.MaxContacts = &zero
 			return e
 		}(), "should be greater than or equal to 1"},
+		{"extension algorithms empty", func() *sipv1.Extension {
+			e := extension(ns, "e4", "d", "1004")
+			e.Spec.Authentication = &sipv1.ExtensionAuthentication{Algorithms: []sipv1.DigestAlgorithm{}}
+			return e
+		}(), "should have at least 1 items"},
+		{"extension algorithm repeated", func() *sipv1.Extension {
+			e := extension(ns, "e5", "d", "1005")
+			e.Spec.Authentication = &sipv1.ExtensionAuthentication{Algorithms: []sipv1.DigestAlgorithm{sipv1.DigestSHA256, sipv1.DigestSHA256}}
+			return e
+		}(), `Duplicate value: "SHA-256"`},
+		{"extension algorithm unknown", func() *sipv1.Extension {
+			e := extension(ns, "e6", "d", "1006")
+			e.Spec.Authentication = &sipv1.ExtensionAuthentication{Algorithms: []sipv1.DigestAlgorithm{"SHA-512-256"}}
+			return e
+		}(), `Unsupported value: "SHA-512-256"`},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

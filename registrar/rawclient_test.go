@@ -1,7 +1,6 @@
 package registrar_test
 
 import (
-	"crypto/md5"
 	"encoding/hex"
 	"fmt"
 	"net"
@@ -22,6 +21,7 @@ type udpPhone struct {
 	conn         net.PacketConn
 	user, domain string
 	password     string
+	alg          sipv1.DigestAlgorithm // the digest it computes; MD5 when empty
 	callID       string
 	cseq         int
 }
@@ -76,17 +76,27 @@ func (p *udpPhone) register(target, nonce string, nc int, expires int) (*sip.Res
 	return res, nil
 }
 
-// answer computes the MD5 qop=auth digest response (RFC 2617 §3.2.2) from the password.
+// answer computes the qop=auth digest response (RFC 2617 §3.2.2, RFC 7616 §3.4.1)
+// from the password, with the phone's algorithm.
 func (p *udpPhone) answer(nonce string, nc int) string {
+	alg := p.alg
+	if alg == "" {
+		alg = sipv1.DigestMD5
+	}
+	h := func(s string) string {
+		sum := published.NewHash(alg)
+		sum.Write([]byte(s))
+		return hex.EncodeToString(sum.Sum(nil))
+	}
 	uri := "sip:" + p.domain
-	ha1 := published.HA1(sipv1.DigestMD5, p.user, p.domain, p.password)
-	ha2 := md5hex("REGISTER:" + uri)
+	ha1 := h(p.user + ":" + p.domain + ":" + p.password)
+	ha2 := h("REGISTER:" + uri)
 	cnonce := "0a4f113b"
 	ncs := fmt.Sprintf("%08x", nc)
 	c := digest.Credentials{
-		Username: p.user, Realm: p.domain, Nonce: nonce, URI: uri, Algorithm: "MD5",
+		Username: p.user, Realm: p.domain, Nonce: nonce, URI: uri, Algorithm: string(alg),
 		CNonce: cnonce, QOP: "auth", NC: ncs,
-		Response: md5hex(ha1 + ":" + nonce + ":" + ncs + ":" + cnonce + ":auth:" + ha2),
+		Response: h(ha1 + ":" + nonce + ":" + ncs + ":" + cnonce + ":auth:" + ha2),
 	}
 	return string(c.AppendTo(nil))
 }
@@ -105,7 +115,18 @@ func challengeNonce(res *sip.Response) (string, error) {
 	return "", fmt.Errorf("no challenge in %d %s", res.StatusCode, res.Reason)
 }
 
-func md5hex(s string) string {
-	h := md5.Sum([]byte(s))
-	return hex.EncodeToString(h[:])
+var algorithmParam = regexp.MustCompile(`algorithm=([A-Za-z0-9-]+)`)
+
+// challengeAlgorithms returns the algorithm of each challenge header of a 401/407,
+// in order.
+func challengeAlgorithms(res *sip.Response) []sipv1.DigestAlgorithm {
+	var algs []sipv1.DigestAlgorithm
+	for _, name := range []string{"Proxy-Authenticate", "WWW-Authenticate"} {
+		for _, h := range res.GetHeaders(name) {
+			if m := algorithmParam.FindStringSubmatch(h.Value()); m != nil {
+				algs = append(algs, sipv1.DigestAlgorithm(m[1]))
+			}
+		}
+	}
+	return algs
 }

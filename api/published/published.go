@@ -35,6 +35,9 @@ const (
 	KeyMaxContacts = "max-contacts"
 	KeyConfigJSON  = "domain.json"
 	KeyNonceKey    = "key"
+	// KeyAlgorithms lists the extension's own challenge algorithms (EncodeAlgorithms);
+	// absent when the Domain's preference applies.
+	KeyAlgorithms = "algorithms"
 )
 
 // NonceKeySecretName is the Secret holding the HMAC key every registrar replica signs

@@ -27,6 +27,9 @@ const (
 	ReasonPasswordKeyNotFound = "PasswordKeyNotFound"
 	// ReasonDisabled: spec.disabled is true; the registrar refuses the extension.
 	ReasonDisabled = "Disabled"
+	// ReasonAlgorithmNotOffered: spec.authentication.algorithms names a digest
+	// algorithm the Domain does not accept.
+	ReasonAlgorithmNotOffered = "AlgorithmNotOffered"
 )
 
 // Finalizer the operator puts on Extensions: their credential Secret lives in the

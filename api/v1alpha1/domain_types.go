@@ -89,7 +89,12 @@ type AuthenticationPolicy struct {
 	// +optional
 	Challenge ChallengeStyle `json:"challenge,omitempty"`
 
-	// Algorithms are the digest algorithms offered, the preferred first (RFC 8760).
+	// Algorithms are the digest algorithms the domain accepts, the preferred first.
+	// Devices are challenged with the first alone: many clients (baresip 1.0, JsSIP,
+	// SIP.js) fail when a challenge carries several headers (RFC 8760) or one they
+	// cannot compute. An Extension's spec.authentication.algorithms chooses others,
+	// or several, for that extension's devices. With [MD5, SHA-256] every device is
+	// challenged with MD5 and the Extensions that say so with SHA-256.
 	// +kubebuilder:default={"MD5"}
 	// +kubebuilder:validation:MinItems=1
 	// +kubebuilder:validation:MaxItems=2

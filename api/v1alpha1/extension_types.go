@@ -19,6 +19,20 @@ type SecretKeyReference struct {
 	Key string `json:"key,omitempty"`
 }
 
+// ExtensionAuthentication is the digest challenge of one extension's devices.
+type ExtensionAuthentication struct {
+	// Algorithms are the digest algorithms this extension's devices are challenged
+	// with, one header each, the preferred first; only these are accepted in their
+	// answers. Each must be among the Domain's spec.authentication.algorithms (the
+	// Extension is not Ready otherwise). Set [SHA-256] for a device that computes
+	// SHA-256 digests (RFC 8760), and list both only for a device known to pick among
+	// several challenge headers.
+	// +kubebuilder:validation:MinItems=1
+	// +kubebuilder:validation:MaxItems=2
+	// +listType=set
+	Algorithms []DigestAlgorithm `json:"algorithms"`
+}
+
 // ExtensionSpec declares a user or device of a Domain.
 type ExtensionSpec struct {
 	// DomainRef is the name of the Domain, in this namespace, the extension belongs to.
@@ -44,6 +58,10 @@ type ExtensionSpec struct {
 	// +kubebuilder:validation:Maximum=20
 	// +optional
 	MaxContacts *int32 `json:"maxContacts,omitempty"`
+
+	// Authentication overrides, for this extension's devices, how the Domain challenges them.
+	// +optional
+	Authentication *ExtensionAuthentication `json:"authentication,omitempty"`
 
 	// Disabled refuses the extension's registrations and drops its bindings, keeping its credentials.
 	// +optional

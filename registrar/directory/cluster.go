@@ -213,13 +213,14 @@ func credentialFrom(s *corev1.Secret) *Credential {
 	}
 	aor := string(ext) + "@" + string(domain)
 	cr := &Credential{
-		Namespace: namespaces.intern(s.Labels[published.LabelSourceNS]),
-		Name:      s.Labels[published.LabelSourceName],
-		Extension: aor[:len(ext)],
-		Domain:    domains.internBytes(domain),
-		AOR:       aor,
-		HA1MD5:    string(s.Data[published.KeyHA1MD5]),
-		HA1SHA256: string(s.Data[published.KeyHA1SHA256]),
+		Namespace:  namespaces.intern(s.Labels[published.LabelSourceNS]),
+		Name:       s.Labels[published.LabelSourceName],
+		Extension:  aor[:len(ext)],
+		Domain:     domains.internBytes(domain),
+		AOR:        aor,
+		HA1MD5:     string(s.Data[published.KeyHA1MD5]),
+		HA1SHA256:  string(s.Data[published.KeyHA1SHA256]),
+		Algorithms: published.DecodeAlgorithms(string(s.Data[published.KeyAlgorithms])),
 	}
 	if v, err := strconv.ParseInt(string(s.Data[published.KeyMaxContacts]), 10, 32); err == nil && v > 0 {
 		cr.MaxContacts = int32(v)

@@ -20,6 +20,9 @@ type Credential struct {
 	HA1MD5, HA1SHA256 string
 	// MaxContacts overrides the domain's limit when above zero.
 	MaxContacts int32
+	// Algorithms are the extension's own challenge algorithms, nil when the domain's
+	// preference applies (see digest.ChallengeAlgorithms). Shared: do not modify.
+	Algorithms []sipv1.DigestAlgorithm
 }
 
 // HA1 returns the HA1 of an algorithm, "" when unknown.

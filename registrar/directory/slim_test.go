@@ -1,6 +1,7 @@
 package directory
 
 import (
+	"reflect"
 	"testing"
 	"time"
 
@@ -28,7 +29,7 @@ func TestSlimSecretKeepsWhatACredentialNeeds(t *testing.T) {
 		Data: map[string][]byte{
 			published.KeyDomain: []byte("acme.example"), published.KeyExtension: []byte("1001"),
 			published.KeyHA1MD5: []byte("md5"), published.KeyHA1SHA256: []byte("sha"), published.KeyMaxContacts: []byte("3"),
-			"unrelated": []byte("dropped"),
+			published.KeyAlgorithms: []byte("SHA-256"), "unrelated": []byte("dropped"),
 		},
 	}
 	o, err := slimSecret(full)
@@ -38,9 +39,9 @@ func TestSlimSecretKeepsWhatACredentialNeeds(t *testing.T) {
 	slim := o.(*credentialRecord)
 	want := Credential{
 		Namespace: "tenant", Name: "phone", Extension: "1001", Domain: "acme.example", AOR: "1001@acme.example",
-		HA1MD5: "md5", HA1SHA256: "sha", MaxContacts: 3,
+		HA1MD5: "md5", HA1SHA256: "sha", MaxContacts: 3, Algorithms: []sipv1.DigestAlgorithm{sipv1.DigestSHA256},
 	}
-	if slim.cred == nil || *slim.cred != want {
+	if slim.cred == nil || !reflect.DeepEqual(*slim.cred, want) {
 		t.Fatalf("credential %+v, want %+v", slim.cred, want)
 	}
 	assertIdentity(t, slim, full.Name, full.Namespace, "42")

@@ -2,13 +2,11 @@ package proxy
 
 import (
 	"errors"
-	"slices"
 	"strings"
 	"time"
 
 	"github.com/emiago/sipgo/sip"
 
-	sipv1 "github.com/voipbin/registrar-operator/api/v1alpha1"
 	"github.com/voipbin/registrar-operator/registrar/digest"
 	"github.com/voipbin/registrar-operator/registrar/directory"
 )
@@ -33,15 +31,15 @@ func (p *Proxy) authenticate(req *sip.Request, dom *directory.Domain, now time.T
 	case bad:
 		return sip.NewResponseFromRequest(req, sip.StatusBadRequest, "Malformed Credentials", nil), OutcomeBadRequest
 	case !found:
-		return p.challenge(req, dom, now, false), OutcomeChallenged
+		return p.challenge(req, dom, cred, now, false), OutcomeChallenged
 	}
 	alg, ok := digest.AlgorithmOf(c)
-	if !ok || !offers(dom, alg) {
-		return p.challenge(req, dom, now, false), OutcomeChallenged
+	if !ok || !digest.Accepts(dom.Algorithms, cred.Algorithms, alg) {
+		return p.challenge(req, dom, cred, now, false), OutcomeChallenged
 	}
 	nonceErr := p.nonces.Check(c.Nonce, dom.Realm, now)
 	if errors.Is(nonceErr, digest.ErrNonceInvalid) {
-		return p.challenge(req, dom, now, false), OutcomeChallenged
+		return p.challenge(req, dom, cred, now, false), OutcomeChallenged
 	}
 	ha1 := cred.HA1(alg)
 	if c.Username != from.User || ha1 == "" || !uriNames(c.URI, &req.Recipient) || !digest.Verify(c, req.Method.String(), ha1) {
@@ -49,34 +47,24 @@ func (p *Proxy) authenticate(req *sip.Request, dom *directory.Domain, now time.T
 	}
 	if nonceErr != nil || !p.counts.Use(c.Nonce, c.NonceCount(), now) {
 		// Right password, old or reused nonce: a fresh one, without asking the user.
-		return p.challenge(req, dom, now, true), OutcomeChallenged
+		return p.challenge(req, dom, cred, now, true), OutcomeChallenged
 	}
 	removeCredentials(req, dom.Realm)
 	return nil, ""
 }
 
-// challenge answers 407 with one Proxy-Authenticate per algorithm the domain
-// offers, the preferred first (RFC 8760 §2.4). A proxy always challenges with 407,
-// whatever style the domain uses for REGISTER (RFC 3261 §22.3).
-func (p *Proxy) challenge(req *sip.Request, dom *directory.Domain, now time.Time, stale bool) *sip.Response {
+// challenge answers 407 with one Proxy-Authenticate per algorithm
+// digest.ChallengeAlgorithms picks for the caller's extension, as a REGISTER is
+// challenged. A proxy always challenges with 407, whatever style the domain uses
+// for REGISTER (RFC 3261 §22.3).
+func (p *Proxy) challenge(req *sip.Request, dom *directory.Domain, cred *directory.Credential, now time.Time, stale bool) *sip.Response {
 	res := sip.NewResponseFromRequest(req, sip.StatusProxyAuthRequired, "Proxy Authentication Required", nil)
 	nonce := p.nonces.Issue(dom.Realm, now)
-	algs := dom.Algorithms
-	if len(algs) == 0 {
-		algs = []sipv1.DigestAlgorithm{sipv1.DigestMD5}
-	}
-	for _, alg := range algs {
+	for _, alg := range digest.ChallengeAlgorithms(dom.Algorithms, cred.Algorithms) {
 		ch := digest.Challenge{Realm: dom.Realm, Nonce: nonce, Algorithm: alg, Stale: stale}
 		res.AppendHeader(sip.NewHeader("Proxy-Authenticate", ch.String()))
 	}
 	return res
-}
-
-func offers(dom *directory.Domain, alg sipv1.DigestAlgorithm) bool {
-	if len(dom.Algorithms) == 0 {
-		return alg == sipv1.DigestMD5
-	}
-	return slices.Contains(dom.Algorithms, alg)
 }
 
 // credentialsFor finds the Digest answer for realm in Proxy-Authorization or

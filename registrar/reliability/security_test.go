@@ -290,12 +290,22 @@ func TestResponsesAmplifyLittle(t *testing.T) {
 	if err := k8s.Get(context.Background(), client.ObjectKey{Namespace: tn.ns, Name: "d"}, &d); err != nil {
 		t.Fatal(err)
 	}
-	// The largest challenge: both algorithms offered.
-	d.Spec.Authentication.Algorithms = []sipv1.DigestAlgorithm{sipv1.DigestSHA256, sipv1.DigestMD5}
+	// The largest challenge: both algorithms offered, for an Extension that lists both
+	// (one without a list of its own gets the Domain's preferred one alone).
+	both := []sipv1.DigestAlgorithm{sipv1.DigestSHA256, sipv1.DigestMD5}
+	d.Spec.Authentication.Algorithms = both
 	if err := k8s.Update(context.Background(), &d); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "the domain offers SHA-256", wait, func() error {
+	var e sipv1.Extension
+	if err := k8s.Get(context.Background(), client.ObjectKey{Namespace: tn.ns, Name: "e1001"}, &e); err != nil {
+		t.Fatal(err)
+	}
+	e.Spec.Authentication = &sipv1.ExtensionAuthentication{Algorithms: both}
+	if err := k8s.Update(context.Background(), &e); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the extension is offered SHA-256 and MD5", wait, func() error {
 		p, err := newUDPPhone("127.0.0.1", "1001", tn.domain, "x")
 		if err != nil {
 			return err
@@ -313,7 +323,7 @@ func TestResponsesAmplifyLittle(t *testing.T) {
 
 	req = tiny(2, "")
 	n, code = exchange(req)
-	rows = append(rows, row{"REGISTER without credentials → challenge (SHA-256 + MD5)", len(req), n, code})
+	rows = append(rows, row{"REGISTER without credentials → challenge (SHA-256 + MD5, the extension lists both)", len(req), n, code})
 	// Wrong credentials: 403, then the throttle's 403 with Retry-After.
 	probe, _ := newUDPPhone("127.0.0.1", "1001", tn.domain, "wrong")
 	defer probe.Close()

@@ -6,7 +6,6 @@ package server
 import (
 	"errors"
 	"net/http"
-	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -130,19 +129,28 @@ func (r *Registrar) handle(req *sip.Request, size int) (*sip.Response, string) {
 
 // authenticate checks the digest answer, or challenges. It answers every failure
 // alike, so that a wrong password, an unknown and a disabled extension look the same.
+// (Only an Extension given algorithms of its own shows in its challenge: that is what
+// lets its devices use them.)
 func (r *Registrar) authenticate(
 	req *sip.Request, dom *directory.Domain, user, aor, srcKey string, now time.Time,
 ) (*directory.Credential, *sip.Response, string) {
+	// The extension's own algorithms shape the challenge; an unknown or disabled one
+	// is challenged as an extension without them.
+	cred, known := r.Directory.Credential(dom.Domain, user)
+	var own []sipv1.DigestAlgorithm
+	if known {
+		own = cred.Algorithms
+	}
 	c, err := credentialsFor(req, dom.Realm)
 	if errors.Is(err, errNoCredentials) {
-		return nil, r.challenge(req, dom, now, false), OutcomeChallenged
+		return nil, r.challenge(req, dom, own, now, false), OutcomeChallenged
 	}
 	if err != nil {
 		return nil, respond(req, sip.StatusBadRequest, "Malformed Credentials"), OutcomeBadRequest
 	}
 	// Credentials for another realm answer another challenge (RFC 3261 §22.3).
 	if c.Realm != dom.Realm {
-		return nil, r.challenge(req, dom, now, false), OutcomeChallenged
+		return nil, r.challenge(req, dom, own, now, false), OutcomeChallenged
 	}
 	// The answer must have been computed for this Request-URI (RFC 7616 §3.4.6);
 	// digest.Verify leaves that check to its caller.
@@ -150,13 +158,13 @@ func (r *Registrar) authenticate(
 		return nil, respond(req, sip.StatusBadRequest, "Digest URI Mismatch"), OutcomeBadRequest
 	}
 	alg, ok := digest.AlgorithmOf(c)
-	if !ok || !offers(dom, alg) {
-		return nil, r.challenge(req, dom, now, false), OutcomeChallenged
+	if !ok || !digest.Accepts(dom.Algorithms, own, alg) {
+		return nil, r.challenge(req, dom, own, now, false), OutcomeChallenged
 	}
 	nonceErr := r.Nonces.Check(c.Nonce, dom.Realm, now)
 	if errors.Is(nonceErr, digest.ErrNonceInvalid) {
 		r.observer().AuthFailure("bad_nonce")
-		return nil, r.challenge(req, dom, now, false), OutcomeChallenged
+		return nil, r.challenge(req, dom, own, now, false), OutcomeChallenged
 	}
 	// A source that holds a live binding of the AOR has registered with the password
 	// before: a block others caused by guessing does not lock it out. (A forged
@@ -165,7 +173,6 @@ func (r *Registrar) authenticate(
 		r.observer().Throttled("aor")
 		return nil, throttled(req, after), OutcomeThrottled
 	}
-	cred, known := r.Directory.Credential(dom.Domain, user)
 	ha1 := ""
 	if known {
 		ha1 = cred.HA1(alg)
@@ -180,11 +187,11 @@ func (r *Registrar) authenticate(
 	// The password was right; an expired nonce only needs a fresh one (stale=true:
 	// the device retries without asking its user).
 	if nonceErr != nil {
-		return nil, r.challenge(req, dom, now, true), OutcomeStaleNonce
+		return nil, r.challenge(req, dom, own, now, true), OutcomeStaleNonce
 	}
 	if !r.Counts.Use(c.Nonce, c.NonceCount(), now) {
 		r.observer().AuthFailure("replay")
-		return nil, r.challenge(req, dom, now, true), OutcomeChallenged
+		return nil, r.challenge(req, dom, own, now, true), OutcomeChallenged
 	}
 	return cred, nil, ""
 }
@@ -200,27 +207,17 @@ func (r *Registrar) holdsBinding(aor, host string, now time.Time) bool {
 	return false
 }
 
-func offers(dom *directory.Domain, alg sipv1.DigestAlgorithm) bool {
-	if len(dom.Algorithms) == 0 {
-		return alg == sipv1.DigestMD5
-	}
-	return slices.Contains(dom.Algorithms, alg)
-}
-
-// challenge answers 407 Proxy-Authenticate or 401 WWW-Authenticate, one challenge
-// per algorithm the domain offers, the preferred first (RFC 8760 §2.4).
-func (r *Registrar) challenge(req *sip.Request, dom *directory.Domain, now time.Time, stale bool) *sip.Response {
+// challenge answers 407 Proxy-Authenticate or 401 WWW-Authenticate with one
+// challenge per algorithm digest.ChallengeAlgorithms picks for the extension (own
+// are its algorithms, nil for the domain's preference), the preferred first.
+func (r *Registrar) challenge(req *sip.Request, dom *directory.Domain, own []sipv1.DigestAlgorithm, now time.Time, stale bool) *sip.Response {
 	code, reason, header := sip.StatusProxyAuthRequired, "Proxy Authentication Required", "Proxy-Authenticate"
 	if dom.Challenge == sipv1.ChallengeWWWAuthenticate {
 		code, reason, header = sip.StatusUnauthorized, "Unauthorized", "WWW-Authenticate"
 	}
 	res := respond(req, code, reason)
 	nonce := r.Nonces.Issue(dom.Realm, now)
-	algs := dom.Algorithms
-	if len(algs) == 0 {
-		algs = []sipv1.DigestAlgorithm{sipv1.DigestMD5}
-	}
-	for _, alg := range algs {
+	for _, alg := range digest.ChallengeAlgorithms(dom.Algorithms, own) {
 		ch := digest.Challenge{Realm: dom.Realm, Nonce: nonce, Algorithm: alg, Stale: stale}
 		res.AppendHeader(sip.NewHeader(header, ch.String()))
 	}

@@ -92,27 +92,37 @@ func TestToThatIsNotAnAOROfTheDomainIs404(t *testing.T) {
 	}
 }
 
-// §10.3 step 3: no credentials is answered with a challenge, one header per offered
-// algorithm, the preferred first (RFC 8760), qop="auth" and one fresh nonce.
+// §10.3 step 3: no credentials is answered with a challenge, qop="auth" and one
+// fresh nonce: one header, the Domain's preferred algorithm, unless the Extension
+// names its own (then one header each, its preferred first, as RFC 8760 has it).
+// Clients that read only the first header, or give up on one they cannot compute,
+// must get MD5 alone from a Domain that offers MD5 first.
 func TestNoCredentialsIsChallenged(t *testing.T) {
 	md5, sha := sipv1.DigestMD5, sipv1.DigestSHA256
+	type algs = []sipv1.DigestAlgorithm
 	for _, tc := range []struct {
 		name   string
 		style  sipv1.ChallengeStyle
-		algs   []sipv1.DigestAlgorithm
+		algs   algs // the Domain's
+		own    algs // the Extension's
 		code   int
 		header string
-		want   []sipv1.DigestAlgorithm
+		want   algs
 	}{
-		{"default: 407, MD5 only", sipv1.ChallengeProxyAuthenticate, []sipv1.DigestAlgorithm{md5}, 407, "Proxy-Authenticate", []sipv1.DigestAlgorithm{md5}},
-		{"no algorithms published: MD5", "", nil, 407, "Proxy-Authenticate", []sipv1.DigestAlgorithm{md5}},
-		{"SHA-256 listed first comes first", sipv1.ChallengeProxyAuthenticate, []sipv1.DigestAlgorithm{sha, md5}, 407, "Proxy-Authenticate", []sipv1.DigestAlgorithm{sha, md5}},
-		{"MD5 listed first comes first", sipv1.ChallengeProxyAuthenticate, []sipv1.DigestAlgorithm{md5, sha}, 407, "Proxy-Authenticate", []sipv1.DigestAlgorithm{md5, sha}},
-		{"WWWAuthenticate: 401", sipv1.ChallengeWWWAuthenticate, []sipv1.DigestAlgorithm{md5}, 401, "WWW-Authenticate", []sipv1.DigestAlgorithm{md5}},
+		{"default: 407, MD5 only", sipv1.ChallengeProxyAuthenticate, algs{md5}, nil, 407, "Proxy-Authenticate", algs{md5}},
+		{"no algorithms published: MD5", "", nil, nil, 407, "Proxy-Authenticate", algs{md5}},
+		{"MD5 and SHA-256 offered: MD5 alone", sipv1.ChallengeProxyAuthenticate, algs{md5, sha}, nil, 407, "Proxy-Authenticate", algs{md5}},
+		{"SHA-256 preferred: SHA-256 alone", sipv1.ChallengeProxyAuthenticate, algs{sha, md5}, nil, 407, "Proxy-Authenticate", algs{sha}},
+		{"extension for SHA-256: SHA-256 alone", sipv1.ChallengeProxyAuthenticate, algs{md5, sha}, algs{sha}, 407, "Proxy-Authenticate", algs{sha}},
+		{"old extension in a SHA-256 domain: MD5", sipv1.ChallengeProxyAuthenticate, algs{sha, md5}, algs{md5}, 407, "Proxy-Authenticate", algs{md5}},
+		{"extension picking among both: both, its order", sipv1.ChallengeProxyAuthenticate, algs{md5, sha}, algs{sha, md5}, 407, "Proxy-Authenticate", algs{sha, md5}},
+		{"extension's algorithm not offered: the domain's", sipv1.ChallengeProxyAuthenticate, algs{md5}, algs{sha}, 407, "Proxy-Authenticate", algs{md5}},
+		{"WWWAuthenticate: 401", sipv1.ChallengeWWWAuthenticate, algs{md5}, nil, 401, "WWW-Authenticate", algs{md5}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			e := newEnv(t)
 			e.dom.Challenge, e.dom.Algorithms = tc.style, tc.algs
+			e.dir.Credentials[testUser+"@"+testDomain].Algorithms = tc.own
 			d := e.device(testUser, testPassword)
 			res := d.send(d.next())
 			mustStatus(t, res, tc.code, "")
@@ -174,6 +184,7 @@ func TestRightPasswordIs200WithContactExpiresAndDate(t *testing.T) {
 		t.Run(string(alg), func(t *testing.T) {
 			e := newEnv(t)
 			e.dom.Algorithms = []sipv1.DigestAlgorithm{sipv1.DigestSHA256, sipv1.DigestMD5}
+			e.dir.Credentials[testUser+"@"+testDomain].Algorithms = []sipv1.DigestAlgorithm{alg}
 			d := e.device(testUser, testPassword)
 			d.alg = alg
 			res := d.register(nil)
