@@ -141,8 +141,9 @@ func (r *DomainReconciler) finalize(ctx context.Context, d *sipv1.Domain) error 
 		return err
 	}
 	if controllerutil.RemoveFinalizer(d, DomainFinalizer) {
-		if err := r.Update(ctx, d); err != nil {
-			return fmt.Errorf("while removing the finalizer: %w", client.IgnoreNotFound(err))
+		// Gone already (another reconcile of a stale copy let it go): nothing to do.
+		if err := client.IgnoreNotFound(r.Update(ctx, d)); err != nil {
+			return fmt.Errorf("while removing the finalizer: %w", err)
 		}
 	}
 	log.FromContext(ctx).Info("domain withdrawn", "customerID", d.Spec.CustomerID)

@@ -195,8 +195,9 @@ func (r *ExtensionReconciler) finalize(ctx context.Context, ext *sipv1.Extension
 		return err
 	}
 	if controllerutil.RemoveFinalizer(ext, sipv1.ExtensionFinalizer) {
-		if err := r.Update(ctx, ext); err != nil {
-			return fmt.Errorf("while removing the finalizer: %w", client.IgnoreNotFound(err))
+		// Gone already (another reconcile of a stale copy let it go): nothing to do.
+		if err := client.IgnoreNotFound(r.Update(ctx, ext)); err != nil {
+			return fmt.Errorf("while removing the finalizer: %w", err)
 		}
 	}
 	log.FromContext(ctx).Info("extension withdrawn", "extension", ext.Spec.Extension)
