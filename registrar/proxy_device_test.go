@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -107,6 +108,39 @@ func (d *device) expect(method sip.RequestMethod, seen ...*sip.Request) (*sip.Re
 		}
 		d.t.Fatalf("waiting for %s, the device got:\n%s", method, msg)
 	}
+}
+
+// received is a request a device got, and where it came from.
+type received struct {
+	req  *sip.Request
+	from net.Addr
+}
+
+// expectEach returns one new request of each method, in whatever order they come;
+// retransmissions of seen are skipped, anything else fails the test.
+func (d *device) expectEach(methods []sip.RequestMethod, seen ...*sip.Request) map[sip.RequestMethod]received {
+	d.t.Helper()
+	got := make(map[sip.RequestMethod]received, len(methods))
+	deadline := time.Now().Add(10 * time.Second)
+	for len(got) < len(methods) {
+		msg, from, err := d.next(time.Until(deadline))
+		if err != nil {
+			d.t.Fatalf("waiting for %v (got %d of them): %v", methods, len(got), err)
+		}
+		req, ok := msg.(*sip.Request)
+		if ok && isRetransmission(req, seen) {
+			continue
+		}
+		if ok && slices.Contains(methods, req.Method) {
+			if _, dup := got[req.Method]; !dup {
+				got[req.Method] = received{req, from}
+				seen = append(seen, req)
+				continue
+			}
+		}
+		d.t.Fatalf("waiting for %v, the device got:\n%s", methods, msg)
+	}
+	return got
 }
 
 func isRetransmission(req *sip.Request, seen []*sip.Request) bool {
