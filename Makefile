@@ -71,6 +71,17 @@ sipp: ## Install SIPp (Debian package sip-tester) when it is missing.
 .PHONY: test
 test: manifests generate vet envtest sipp helm ## Run every test against a real control plane and SIPp.
 	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" HELM="$(HELM)" KUBECTL="$(KUBECTL)" go test ./... -count=1 -timeout 30m
+	@$(MAKE) --no-print-directory test-race
+
+# The packages whose goroutines share state, and the registrar's integration tests
+# that drive them together (SIP in and out, informers, status writes).
+RACE_PACKAGES ?= ./registrar/ ./registrar/udpfront/ ./registrar/location/ ./registrar/status/ \
+	./registrar/digest/ ./registrar/throttle/ ./registrar/proxy/ ./registrar/directory/ \
+	./registrar/netguard/ ./registrar/server/
+
+.PHONY: test-race
+test-race: envtest sipp ## Run the concurrent packages' tests under the race detector (make test runs it).
+	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" go test -race $(RACE_PACKAGES) -count=1 -timeout 20m
 
 .PHONY: bench
 bench: envtest sipp ## SIP throughput at stepped rates with SIPp (BENCH_ARGS="--vs kamailio" to compare); see hack/bench/README.md.
