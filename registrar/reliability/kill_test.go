@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -295,15 +296,24 @@ func registerWithSIPp(t *testing.T, tn *tenant, first, users, perUser int, targe
 			defer wg.Done()
 			for i := range jobs {
 				u := strconv.Itoa(first + i)
-				_, err := sipp(t, time.Minute,
-					"-sf", filepath.Join("testdata", "sipp", "register-contacts.xml"),
-					"-t", "u1", "-i", "127.0.0.1", "-p", strconv.Itoa(freePort(t, "127.0.0.1")),
-					"-m", strconv.Itoa(perUser), "-r", "100", "-l", strconv.Itoa(perUser),
-					"-timeout", "30s", "-timeout_error", "-recv_timeout", "5s",
-					"-au", u, "-ap", tn.passwords[u], "-auth_uri", tn.domain,
-					"-key", "domain", tn.domain, "-key", "user", u, "-key", "expires", "3600",
-					target)
-				errs <- err
+				// A port free when asked may be taken by the time SIPp binds it (four
+				// runs at once, other tests beside): SIPp then sends nothing, so it
+				// runs again on another port.
+				for try := 1; ; try++ {
+					out, err := sipp(t, time.Minute,
+						"-sf", filepath.Join("testdata", "sipp", "register-contacts.xml"),
+						"-t", "u1", "-i", "127.0.0.1", "-p", strconv.Itoa(freePort(t, "127.0.0.1")),
+						"-m", strconv.Itoa(perUser), "-r", "100", "-l", strconv.Itoa(perUser),
+						"-timeout", "30s", "-timeout_error", "-recv_timeout", "5s",
+						"-au", u, "-ap", tn.passwords[u], "-auth_uri", tn.domain,
+						"-key", "domain", tn.domain, "-key", "user", u, "-key", "expires", "3600",
+						target)
+					if err != nil && try < 5 && strings.Contains(out+err.Error(), "Unable to bind main socket") {
+						continue
+					}
+					errs <- err
+					break
+				}
 			}
 		}()
 	}
