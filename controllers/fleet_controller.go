@@ -27,8 +27,9 @@ import (
 const fleetFieldOwner = "registrar-operator"
 
 // FleetReconciler keeps the registrar Deployment and its Service in the registrar
-// namespace (the nonce key is NonceKeyReconciler's, which runs even when this does not). It applies them server-side with a fixed field
-// manager: an apply that changes nothing is not a write, so there is no churn.
+// namespace; the nonce key is NonceKeyReconciler's, which runs even when this does
+// not. It applies them server-side with a fixed field manager: an apply that changes
+// nothing is not a write, so there is no churn.
 type FleetReconciler struct {
 	client.Client
 	Options Options

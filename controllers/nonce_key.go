@@ -27,7 +27,8 @@ const nonceKeyBytes = 32
 // NonceKeyReconciler publishes the nonce key every registrar replica waits for before
 // it serves SIP. It runs whether or not the operator manages the registrar fleet: a
 // registrar run by other means (--manage-registrar=false) needs the key all the same.
-// Like every controller it runs only on the elected leader.
+// Like every controller it runs only on the elected leader. The Secret rules of the
+// extension controller (cluster-wide get, list, watch, create) cover it.
 type NonceKeyReconciler struct {
 	client.Client
 	Options Options
