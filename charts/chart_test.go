@@ -143,6 +143,24 @@ func TestChartCustomValues(t *testing.T) {
 	checkRegistrarRBAC(t, objs, "sip-registrar", "sip")
 }
 
+// With registrar.manage=false ("run the registrar yourself") the operator still
+// publishes the nonce key and the credentials every registrar waits for, so it keeps
+// the right to write Secrets in the release namespace, and the registrar keeps its
+// ServiceAccount and RBAC.
+func TestChartUnmanagedRegistrar(t *testing.T) {
+	objs := parse(t, helmTemplate(t, registrarNamespace, writeValues(t, "registrar:\n  manage: false\n")))
+	if got := args(t, container(t, find(t, objs, "Deployment", "registrar-operator")))["manage-registrar"]; got != "false" {
+		t.Errorf("--manage-registrar = %q, want false", got)
+	}
+	granted := rules(find(t, objs, "ClusterRole", "registrar-operator-manager"))
+	for _, verb := range []string{"get", "create"} {
+		if !slices.Contains(granted, "/secrets:"+verb) {
+			t.Errorf("the operator may not %s Secrets (the nonce key): %q", verb, granted)
+		}
+	}
+	checkRegistrarRBAC(t, objs, "registrar", registrarNamespace)
+}
+
 // checkRestricted asserts the restricted Pod Security Standard's settings.
 func checkRestricted(t *testing.T, deploy obj) {
 	t.Helper()

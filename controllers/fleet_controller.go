@@ -2,13 +2,10 @@ package controllers
 
 import (
 	"context"
-	"crypto/rand"
 	"fmt"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	appsv1ac "k8s.io/client-go/applyconfigurations/apps/v1"
@@ -29,12 +26,10 @@ import (
 // fleetFieldOwner is the server-side apply field manager of the registrar fleet.
 const fleetFieldOwner = "registrar-operator"
 
-// nonceKeyBytes is the size of the HMAC key registrars sign nonces with.
-const nonceKeyBytes = 32
-
-// FleetReconciler keeps the registrar Deployment, its Service and the shared nonce
-// key in the registrar namespace. It applies them server-side with a fixed field
-// manager: an apply that changes nothing is not a write, so there is no churn.
+// FleetReconciler keeps the registrar Deployment and its Service in the registrar
+// namespace; the nonce key is NonceKeyReconciler's, which runs even when this does
+// not. It applies them server-side with a fixed field manager: an apply that changes
+// nothing is not a write, so there is no churn.
 type FleetReconciler struct {
 	client.Client
 	Options Options
@@ -43,11 +38,8 @@ type FleetReconciler struct {
 // +kubebuilder:rbac:groups=apps,namespace=registrar-system,resources=deployments,verbs=get;list;watch;create;update;patch
 // +kubebuilder:rbac:groups="",namespace=registrar-system,resources=services,verbs=get;list;watch;create;update;patch
 
-// Reconcile applies the nonce key, the Service and the Deployment.
+// Reconcile applies the Service and the Deployment.
 func (r *FleetReconciler) Reconcile(ctx context.Context, _ ctrl.Request) (ctrl.Result, error) {
-	if err := r.ensureNonceKey(ctx); err != nil {
-		return ctrl.Result{}, err
-	}
 	if err := r.Apply(ctx, r.service(), client.FieldOwner(fleetFieldOwner), client.ForceOwnership); err != nil {
 		return ctrl.Result{}, fmt.Errorf("while applying the registrar service: %w", err)
 	}
@@ -57,35 +49,14 @@ func (r *FleetReconciler) Reconcile(ctx context.Context, _ ctrl.Request) (ctrl.R
 	return ctrl.Result{}, nil
 }
 
-// ensureNonceKey creates the nonce key once. It is never rewritten: a new key would
-// make every outstanding nonce stale at once.
-func (r *FleetReconciler) ensureNonceKey(ctx context.Context) error {
-	key := types.NamespacedName{Namespace: r.Options.RegistrarNamespace, Name: published.NonceKeySecretName}
-	if err := r.Get(ctx, key, &corev1.Secret{}); !apierrors.IsNotFound(err) {
-		if err != nil {
-			return fmt.Errorf("while reading the nonce key: %w", err)
-		}
-		return nil
-	}
-	k := make([]byte, nonceKeyBytes)
-	_, _ = rand.Read(k)
-	s := &corev1.Secret{
-		ObjectMeta: metav1.ObjectMeta{
-			Namespace: key.Namespace, Name: key.Name,
-			Labels: r.labels(published.ComponentNonceKey),
-		},
-		Type: corev1.SecretTypeOpaque,
-		Data: map[string][]byte{published.KeyNonceKey: k},
-	}
-	if err := r.Create(ctx, s); err != nil && !apierrors.IsAlreadyExists(err) {
-		return fmt.Errorf("while creating the nonce key: %w", err)
-	}
-	return nil
+func (r *FleetReconciler) labels(component string) map[string]string {
+	return fleetLabels(r.Options, component)
 }
 
-func (r *FleetReconciler) labels(component string) map[string]string {
+// fleetLabels are the labels of what the operator keeps for the registrar fleet.
+func fleetLabels(o Options, component string) map[string]string {
 	return map[string]string{
-		"app.kubernetes.io/name": r.Options.Fleet.Name,
+		"app.kubernetes.io/name": o.Fleet.Name,
 		published.LabelComponent: component,
 		published.LabelManagedBy: published.ManagedBy,
 	}
@@ -195,7 +166,7 @@ func (r *FleetReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	})
 	ours := predicate.NewPredicateFuncs(func(o client.Object) bool {
 		return o.GetNamespace() == r.Options.RegistrarNamespace &&
-			(o.GetName() == r.Options.Fleet.Name || o.GetName() == published.NonceKeySecretName)
+			o.GetName() == r.Options.Fleet.Name
 	})
 	return ctrl.NewControllerManagedBy(mgr).
 		Named("registrar-fleet").
@@ -205,6 +176,5 @@ func (r *FleetReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		})).
 		Watches(&appsv1.Deployment{}, toOnly, builder.WithPredicates(ours)).
 		Watches(&corev1.Service{}, toOnly, builder.WithPredicates(ours)).
-		Watches(&corev1.Secret{}, toOnly, builder.WithPredicates(ours)).
 		Complete(r)
 }

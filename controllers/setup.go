@@ -55,6 +55,10 @@ func Setup(ctx context.Context, mgr manager.Manager, o Options) error {
 		SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("while setting up the extension controller: %w", err)
 	}
+	// The nonce key whatever --manage-registrar says: every registrar waits for it.
+	if err := (&NonceKeyReconciler{Client: mgr.GetClient(), Options: o}).SetupWithManager(mgr); err != nil {
+		return fmt.Errorf("while setting up the nonce key controller: %w", err)
+	}
 	if o.Fleet.Manage {
 		if err := (&FleetReconciler{Client: mgr.GetClient(), Options: o}).SetupWithManager(mgr); err != nil {
 			return fmt.Errorf("while setting up the registrar fleet controller: %w", err)

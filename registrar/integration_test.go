@@ -10,6 +10,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/rest"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
@@ -86,6 +87,11 @@ func startReplica(ctx context.Context, into **registrar.Registrar, name, ip stri
 
 // startReplicaWith is startReplica with a change to the replica's configuration.
 func startReplicaWith(ctx context.Context, into **registrar.Registrar, name, ip string, change func(*registrar.Config)) (func(), error) {
+	return startReplicaOn(ctx, env.Config, into, name, ip, change)
+}
+
+// startReplicaOn is startReplicaWith against the control plane of kube.
+func startReplicaOn(ctx context.Context, kube *rest.Config, into **registrar.Registrar, name, ip string, change func(*registrar.Config)) (func(), error) {
 	cfg := registrar.Config{
 		Namespace: registrarNS, Name: name,
 		SIPAddress: ip + ":0", Transports: []string{"udp", "tcp"},
@@ -98,7 +104,7 @@ func startReplicaWith(ctx context.Context, into **registrar.Registrar, name, ip 
 	if change != nil {
 		change(&cfg)
 	}
-	r, err := registrar.New(cfg, env.Config, ctrl.Log.WithName(name))
+	r, err := registrar.New(cfg, kube, ctrl.Log.WithName(name))
 	if err != nil {
 		return nil, err
 	}

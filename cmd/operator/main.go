@@ -45,7 +45,7 @@ func main() {
 	flag.StringVar(&o.RegistrarNamespace, "registrar-namespace", envOr("POD_NAMESPACE", "registrar-system"),
 		"Namespace of the registrar fleet and of what is published for it (domain ConfigMaps, credential Secrets, nonce key).")
 	f := &o.Fleet
-	flag.BoolVar(&f.Manage, "manage-registrar", f.Manage, "Run the registrar Deployment and Service.")
+	flag.BoolVar(&f.Manage, "manage-registrar", f.Manage, "Run the registrar Deployment and Service (the nonce key is published either way).")
 	flag.StringVar(&f.Name, "registrar-name", f.Name, "Name of the registrar Deployment and Service.")
 	flag.StringVar(&f.Image, "registrar-image", f.Image, "Container image of the registrar (the operator's image).")
 	flag.StringVar(&pullPolicy, "registrar-image-pull-policy", string(f.ImagePullPolicy), "Image pull policy of the registrar.")

@@ -22,33 +22,10 @@ import (
 // kubectl command shows its contact, and Ctrl-C leaves no process behind.
 func TestMakeDevWalkthrough(t *testing.T) {
 	root := testenv.Root()
-	bin := filepath.Join(t.TempDir(), "dev")
-	build := exec.Command("go", "build", "-o", bin, "./hack/dev")
-	build.Dir = root
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	assets, err := testenv.Assets()
-	if err != nil {
-		t.Fatal(err)
-	}
-	sipAddr := "127.0.0.1:" + strconv.Itoa(freePort(t))
-	cmd := exec.Command(bin, "-sip-address", sipAddr, "-state-dir", t.TempDir())
-	cmd.Dir = root
-	cmd.Env = append(os.Environ(), "KUBEBUILDER_ASSETS="+assets)
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd.Stderr = os.Stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = cmd.Process.Kill() }()
-
-	printed := readUntil(t, stdout, "Ctrl-C stops everything.", 2*time.Minute)
-	sipp := printedCommand(printed, "sipp ")
-	kubectl := printedCommand(printed, "kubectl ")
+	dev := startDev(t)
+	printed := dev.printed
+	sipp := printedCommand(printed, "sipp")
+	kubectl := printedCommand(printed, "kubectl")
 	if sipp == "" || kubectl == "" {
 		t.Fatalf("make dev printed no SIPp or kubectl command:\n%s", printed)
 	}
@@ -75,28 +52,7 @@ func TestMakeDevWalkthrough(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	children := childPIDs(cmd.Process.Pid)
-	if len(children) < 2 {
-		t.Fatalf("make dev runs %d child processes, want kube-apiserver and etcd", len(children))
-	}
-	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("make dev after Ctrl-C: %v", err)
-		}
-	case <-time.After(30 * time.Second):
-		t.Fatal("make dev did not stop after Ctrl-C")
-	}
-	for _, pid := range children {
-		if err := syscall.Kill(pid, 0); err == nil {
-			t.Errorf("process %d outlived make dev", pid)
-		}
-	}
+	dev.stopsCleanlyOn(t, syscall.SIGINT, "Ctrl-C")
 }
 
 func freePort(t *testing.T) int {
@@ -151,13 +107,14 @@ func readUntil(t *testing.T, r interface{ Read([]byte) (int, error) }, marker st
 	}
 }
 
-// printedCommand returns the first printed command starting with prefix, with its
-// backslash continuation lines joined.
-func printedCommand(printed, prefix string) string {
+// printedCommand returns the first printed command that runs program (by name or
+// by path, as the kubectl make dev builds is printed), with its backslash
+// continuation lines joined.
+func printedCommand(printed, program string) string {
 	var cmd []string
 	for l := range strings.SplitSeq(printed, "\n") {
 		l = strings.TrimSpace(l)
-		if len(cmd) == 0 && !strings.HasPrefix(l, prefix) {
+		if first, _, _ := strings.Cut(l, " "); len(cmd) == 0 && filepath.Base(first) != program {
 			continue
 		}
 		cmd = append(cmd, strings.TrimSuffix(l, "\\"))

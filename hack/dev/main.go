@@ -1,6 +1,8 @@
 // Command dev runs the whole system on one machine, for `make dev`: a local control
 // plane (the kube-apiserver and etcd the tests use), the operator and one registrar,
-// with the samples applied. Ctrl-C stops everything and leaves no process behind.
+// with the samples applied. Ctrl-C, a closed terminal (SIGHUP) or SIGTERM stops
+// everything and leaves no process behind; killed, it takes its control plane with it
+// (see parentdeath_linux.go).
 package main
 
 import (
@@ -40,6 +42,7 @@ const (
 )
 
 func main() {
+	execGuarded()
 	sipAddr := flag.String("sip-address", "127.0.0.1:5060", "Where the registrar serves SIP (UDP and TCP).")
 	stateDir := flag.String("state-dir", ".dev", "Folder for the kubeconfig and logs.")
 	verbose := flag.Bool("v", false, "Log the operator and registrar to the terminal, not only to the log file.")
@@ -51,7 +54,8 @@ func main() {
 }
 
 func run(sipAddr, stateDir string, verbose bool) error {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	// A closed terminal or a dropped SSH session (SIGHUP) stops everything as Ctrl-C does.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 	defer stop()
 	if err := os.MkdirAll(stateDir, 0o700); err != nil {
 		return err
@@ -68,7 +72,11 @@ func run(sipAddr, stateDir string, verbose bool) error {
 	ctrl.SetLogger(zap.New(zap.WriteTo(logOut)))
 
 	step("starting the local control plane (kube-apiserver and etcd on loopback)")
-	env, err := testenv.Start()
+	guard, err := guardControlPlane(stateDir)
+	if err != nil {
+		return err
+	}
+	env, err := testenv.Start(guard)
 	if err != nil {
 		return err
 	}

@@ -50,8 +50,9 @@ type Env struct {
 	Client client.Client
 }
 
-// Start brings up kube-apiserver and etcd with the CRDs of config/crd/bases.
-func Start() (*Env, error) {
+// Start brings up kube-apiserver and etcd with the CRDs of config/crd/bases; each
+// change is applied to the environment before it starts.
+func Start(changes ...func(*envtest.Environment)) (*Env, error) {
 	assets, err := Assets()
 	if err != nil {
 		return nil, err
@@ -60,6 +61,9 @@ func Start() (*Env, error) {
 		BinaryAssetsDirectory: assets,
 		CRDDirectoryPaths:     []string{filepath.Join(Root(), "config", "crd", "bases")},
 		ErrorIfCRDPathMissing: true,
+	}
+	for _, change := range changes {
+		change(e)
 	}
 	cfg, err := e.Start()
 	if err != nil {

@@ -1,0 +1,154 @@
+package main_test
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/voipbin/registrar-operator/hack/testenv"
+)
+
+// A closed terminal window or a dropped SSH session (SIGHUP) stops make dev as Ctrl-C
+// does: it exits and leaves no etcd or kube-apiserver behind.
+func TestMakeDevStopsOnHangup(t *testing.T) {
+	startDev(t).stopsCleanlyOn(t, syscall.SIGHUP, "SIGHUP")
+}
+
+// Killed, make dev can clean nothing up: its control plane dies with it all the same.
+func TestMakeDevKilledLeavesNoControlPlane(t *testing.T) {
+	dev := startDev(t)
+	plane := dev.controlPlane(t)
+	if err := dev.cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	<-dev.done
+	plane.gone(t, "SIGKILL")
+}
+
+// devProcess is make dev, running and ready.
+type devProcess struct {
+	cmd     *exec.Cmd
+	printed string // what it printed up to its welcome
+	done    chan error
+}
+
+// startDev builds hack/dev and runs it as make dev does, on a free SIP port, until it
+// has printed its welcome. Whatever it leaves running is killed when the test ends.
+func startDev(t *testing.T) *devProcess {
+	t.Helper()
+	root := testenv.Root()
+	bin := filepath.Join(t.TempDir(), "dev")
+	build := exec.Command("go", "build", "-o", bin, "./hack/dev")
+	build.Dir = root
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	assets, err := testenv.Assets()
+	if err != nil {
+		t.Fatal(err)
+	}
+	sipAddr := "127.0.0.1:" + strconv.Itoa(freePort(t))
+	cmd := exec.Command(bin, "-sip-address", sipAddr, "-state-dir", t.TempDir())
+	cmd.Dir = root
+	// envtest's own temporary folders (etcd's data, certificates) go where the test
+	// removes them, even when make dev is killed.
+	cmd.Env = append(os.Environ(), "KUBEBUILDER_ASSETS="+assets, "TMPDIR="+t.TempDir())
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	dev := &devProcess{cmd: cmd, done: make(chan error, 1)}
+	go func() { dev.done <- cmd.Wait() }()
+	t.Cleanup(func() { _ = cmd.Process.Kill() })
+	dev.printed = readUntil(t, stdout, "Ctrl-C stops everything.", 2*time.Minute)
+	return dev
+}
+
+// stopsCleanlyOn sends sig to make dev and checks that it exits without an error and
+// that its control plane is gone.
+func (d *devProcess) stopsCleanlyOn(t *testing.T, sig syscall.Signal, name string) {
+	t.Helper()
+	plane := d.controlPlane(t)
+	if err := d.cmd.Process.Signal(sig); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-d.done:
+		if err != nil {
+			t.Errorf("make dev after %s: %v", name, err)
+		}
+	case <-time.After(60 * time.Second):
+		t.Fatalf("make dev did not stop after %s", name)
+	}
+	plane.gone(t, name)
+}
+
+// controlPlane is the processes make dev started, by pid and command line (a pid of
+// an ended process may be taken by another).
+type controlPlane map[int][]byte
+
+// controlPlane returns make dev's children, kube-apiserver and etcd; each is killed
+// when the test ends if it is still running then.
+func (d *devProcess) controlPlane(t *testing.T) controlPlane {
+	t.Helper()
+	plane := controlPlane{}
+	for _, pid := range childPIDs(d.cmd.Process.Pid) {
+		if cmdline, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid)); err == nil && len(cmdline) > 0 {
+			plane[pid] = cmdline
+		}
+	}
+	for _, name := range []string{"etcd", "kube-apiserver"} {
+		if !plane.runs(name) {
+			t.Fatalf("make dev runs no %s among its children %v", name, plane)
+		}
+	}
+	t.Cleanup(func() {
+		for pid := range plane.running() {
+			_ = syscall.Kill(pid, syscall.SIGKILL)
+		}
+	})
+	return plane
+}
+
+func (p controlPlane) runs(name string) bool {
+	for _, cmdline := range p {
+		if filepath.Base(string(bytes.SplitN(cmdline, []byte{0}, 2)[0])) == name {
+			return true
+		}
+	}
+	return false
+}
+
+// running returns those still running: same pid, same command line (a zombie has none).
+func (p controlPlane) running() map[int]string {
+	out := map[int]string{}
+	for pid, cmdline := range p {
+		if now, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid)); err == nil && bytes.Equal(now, cmdline) {
+			out[pid] = string(bytes.SplitN(cmdline, []byte{0}, 2)[0])
+		}
+	}
+	return out
+}
+
+// gone waits until none of the control plane runs.
+func (p controlPlane) gone(t *testing.T, after string) {
+	t.Helper()
+	if err := testenv.Eventually(30*time.Second, func() error {
+		if left := p.running(); len(left) > 0 {
+			return fmt.Errorf("still running after %s: %v", after, left)
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+}
