@@ -60,10 +60,11 @@ type Registrar struct {
 	Table     *location.Table
 	Nonces    *digest.NonceSigner
 	Counts    *digest.NonceCounts
-	// BySource and ByAOR throttle repeated authentication failures; nil disables.
-	BySource, ByAOR *throttle.Limiter
-	Observer        Observer
-	Log             logr.Logger
+	// BySource, BySourceAOR and ByAOR throttle repeated authentication failures
+	// (see guessRefused); nil disables.
+	BySource, BySourceAOR, ByAOR *throttle.Limiter
+	Observer                     Observer
+	Log                          logr.Logger
 	// Now is the clock; tests may replace it.
 	Now func() time.Time
 }
@@ -96,7 +97,7 @@ func (r *Registrar) handle(req *sip.Request, size int) (*sip.Response, string) {
 	src := req.Source()
 	srcKey := sourceHost(src)
 	if blocked, after := r.BySource.Blocked(srcKey, now); blocked {
-		r.observer().Throttled("source")
+		r.observer().Throttled(throttledSource)
 		return throttled(req, after), OutcomeThrottled
 	}
 	// Via too: without it the response could not be routed back (RFC 3261 §8.1.1).
@@ -158,11 +159,8 @@ func (r *Registrar) authenticate(
 		r.observer().AuthFailure("bad_nonce")
 		return nil, r.challenge(req, dom, now, false), OutcomeChallenged
 	}
-	// A source that holds a live binding of the AOR has registered with the password
-	// before: a block others caused by guessing does not lock it out. (A forged
-	// source gains nothing: the answer goes to the real one.)
-	if blocked, after := r.ByAOR.Blocked(aor, now); blocked && !r.holdsBinding(aor, srcKey, now) {
-		r.observer().Throttled("aor")
+	if refused, kind, after := r.guessRefused(aor, srcKey, now); refused {
+		r.observer().Throttled(kind)
 		return nil, throttled(req, after), OutcomeThrottled
 	}
 	cred, known := r.Directory.Credential(dom.Domain, user)
@@ -173,8 +171,7 @@ func (r *Registrar) authenticate(
 	// The digest username must be the AOR's user (a device may not register others).
 	if c.Username != user || !known || ha1 == "" || !digest.Verify(c, sip.REGISTER.String(), ha1) {
 		r.observer().AuthFailure("wrong_credentials")
-		r.BySource.Failure(srcKey, now)
-		r.ByAOR.Failure(aor, now)
+		r.guessFailed(aor, srcKey, now)
 		return nil, respond(req, sip.StatusForbidden, "Forbidden"), OutcomeForbidden
 	}
 	// The password was right; an expired nonce only needs a fresh one (stale=true:
