@@ -131,3 +131,97 @@ func TestSourceAORThrottleSparesTheRegisteredDevice(t *testing.T) {
 	// Passing the block is not passing authentication.
 	mustStatus(t, forged.register(nil), sip.StatusForbidden, "Forbidden")
 }
+
+// spendBudget makes three guessers at user fail once each: with e.throttle(_, 3),
+// user's failure budget is spent for a minute.
+func (e *env) spendBudget(user string) {
+	e.t.Helper()
+	for i := range 3 {
+		mustStatus(e.t, e.guesserAt(user, fmt.Sprintf("203.0.113.%d:5060", i+1)).register(nil), sip.StatusForbidden, "Forbidden")
+	}
+}
+
+// forge answers the challenge d received at its own address, sent as if from src.
+func (d *device) forge(src string) *sip.Response {
+	d.e.t.Helper()
+	if d.ch == nil {
+		mustStatus(d.e.t, d.send(d.next()), sip.StatusProxyAuthRequired, "")
+	}
+	ch := *d.ch
+	d.src = src
+	m := d.next()
+	d.sign(&m)
+	res := d.send(m)
+	d.ch = &ch // the forger never sees an answer sent to src
+	return res
+}
+
+// Over UDP a source address can be forged, and a nonce fetched at one address
+// used from another. While the extension's budget is spent, an answer from an
+// address that never failed is judged only with a nonce issued to that address:
+// a forger's answers are challenged, never judged, never counted.
+func TestAORBudgetJudgesACleanSourceOnlyWithANonceIssuedToIt(t *testing.T) {
+	e := newEnv(t)
+	e.throttle(100, 3)
+	e.throttlePairs(100)
+	e.spendBudget(testUser)
+	wrong := e.obs.failures["wrong_credentials"]
+	forger := e.device(testUser, testPassword) // even the right password is not judged
+	forger.src = "203.0.113.200:5060"
+	for i := range 20 {
+		res := forger.forge(fmt.Sprintf("198.51.100.%d:5060", i+1))
+		mustStatus(t, res, sip.StatusProxyAuthRequired, "")
+		if !challenges(t, res)[0].stale {
+			t.Fatal("the challenge to a clean source lacks stale=true: a device would ask its user")
+		}
+	}
+	if got := e.obs.failures["wrong_credentials"]; got != wrong {
+		t.Errorf("forged answers were judged: %d wrong credentials, want %d", got, wrong)
+	}
+	if n := len(e.bindings(testUser)); n != 0 {
+		t.Errorf("%d bindings from forged answers", n)
+	}
+	// A nonce bound to one address is no good from another.
+	bound := e.device(testUser, testPassword)
+	bound.src = "198.51.100.100:5060"
+	mustStatus(t, bound.send(bound.next()), sip.StatusProxyAuthRequired, "")
+	m := bound.next()
+	bound.sign(&m)
+	mustStatus(t, bound.send(m), sip.StatusProxyAuthRequired, "") // the nonce bound to .100
+	res := bound.forge("198.51.100.101:5060")
+	mustStatus(t, res, sip.StatusProxyAuthRequired, "")
+	if challenges(t, res)[0].stale {
+		t.Error("a nonce bound to another address was taken as only stale")
+	}
+	// The device that does receive at its address registers with one more round trip,
+	// and keeps its bound nonce once the block has lifted.
+	device := e.device(testUser, testPassword)
+	device.src = "198.51.100.200:5060"
+	mustStatus(t, device.register(nil), sip.StatusOK, "")
+	e.advance(time.Minute)
+	m = device.next()
+	device.sign(&m)
+	mustStatus(t, device.send(m), sip.StatusOK, "")
+}
+
+// A forger that borrows a registered device's address passes the extension's
+// block, but is judged only with a nonce sent to that address, which it never sees.
+func TestAORBudgetJudgesTheRegisteredDeviceOnlyWithANonceIssuedToIt(t *testing.T) {
+	e := newEnv(t)
+	e.throttle(100, 3)
+	e.throttlePairs(100)
+	owner := e.device(testUser, testPassword)
+	mustStatus(t, owner.register(nil), sip.StatusOK, "")
+	e.spendBudget(testUser)
+	wrong := e.obs.failures["wrong_credentials"]
+	forger := e.guesserAt(testUser, "203.0.113.200:5060")
+	for range 20 {
+		mustStatus(t, forger.forge(owner.src), sip.StatusProxyAuthRequired, "")
+	}
+	if got := e.obs.failures["wrong_credentials"]; got != wrong {
+		t.Errorf("forged answers were judged: %d wrong credentials, want %d", got, wrong)
+	}
+	// The owner refreshes with one more round trip (stale=true, no user involved).
+	res := owner.register(nil)
+	mustStatus(t, res, sip.StatusOK, "")
+}

@@ -51,8 +51,9 @@ func (g guessRun) run(t *testing.T) guessOutcome {
 		if blocked, after := r.BySource.Blocked(src, now); blocked {
 			return false, after
 		}
-		refused, _, after := r.guessRefused(aor, src, now)
-		return !refused, after
+		// Real addresses answer a nonce bound to them: judgeIfReturnable is judged.
+		v, _, after := r.guessVerdictFor(aor, src, now)
+		return v != refuse, after
 	}
 	const tainted = "198.51.100.1"
 	r.guessFailed(aor, tainted, start.Add(-time.Second))

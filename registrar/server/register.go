@@ -136,14 +136,14 @@ func (r *Registrar) authenticate(
 ) (*directory.Credential, *sip.Response, string) {
 	c, err := credentialsFor(req, dom.Realm)
 	if errors.Is(err, errNoCredentials) {
-		return nil, r.challenge(req, dom, now, false), OutcomeChallenged
+		return nil, r.challenge(req, dom, now, false, ""), OutcomeChallenged
 	}
 	if err != nil {
 		return nil, respond(req, sip.StatusBadRequest, "Malformed Credentials"), OutcomeBadRequest
 	}
 	// Credentials for another realm answer another challenge (RFC 3261 §22.3).
 	if c.Realm != dom.Realm {
-		return nil, r.challenge(req, dom, now, false), OutcomeChallenged
+		return nil, r.challenge(req, dom, now, false, ""), OutcomeChallenged
 	}
 	// The answer must have been computed for this Request-URI (RFC 7616 §3.4.6);
 	// digest.Verify leaves that check to its caller.
@@ -152,16 +152,23 @@ func (r *Registrar) authenticate(
 	}
 	alg, ok := digest.AlgorithmOf(c)
 	if !ok || !offers(dom, alg) {
-		return nil, r.challenge(req, dom, now, false), OutcomeChallenged
+		return nil, r.challenge(req, dom, now, false, ""), OutcomeChallenged
 	}
-	nonceErr := r.Nonces.Check(c.Nonce, dom.Realm, now)
+	nonceErr, returnable := r.checkNonce(c.Nonce, dom.Realm, srcKey, now)
 	if errors.Is(nonceErr, digest.ErrNonceInvalid) {
 		r.observer().AuthFailure("bad_nonce")
-		return nil, r.challenge(req, dom, now, false), OutcomeChallenged
+		return nil, r.challenge(req, dom, now, false, ""), OutcomeChallenged
 	}
-	if refused, kind, after := r.guessRefused(aor, srcKey, now); refused {
+	boundTo := "" // where the next nonce must go to be answered
+	switch verdict, kind, after := r.guessVerdictFor(aor, srcKey, now); {
+	case verdict == refuse:
 		r.observer().Throttled(kind)
 		return nil, throttled(req, after), OutcomeThrottled
+	case verdict == judgeIfReturnable && !returnable:
+		// stale=true: the device retries at once, without asking its user.
+		return nil, r.challenge(req, dom, now, true, srcKey), OutcomeChallenged
+	case returnable:
+		boundTo = srcKey
 	}
 	cred, known := r.Directory.Credential(dom.Domain, user)
 	ha1 := ""
@@ -177,11 +184,11 @@ func (r *Registrar) authenticate(
 	// The password was right; an expired nonce only needs a fresh one (stale=true:
 	// the device retries without asking its user).
 	if nonceErr != nil {
-		return nil, r.challenge(req, dom, now, true), OutcomeStaleNonce
+		return nil, r.challenge(req, dom, now, true, boundTo), OutcomeStaleNonce
 	}
 	if !r.Counts.Use(c.Nonce, c.NonceCount(), now) {
 		r.observer().AuthFailure("replay")
-		return nil, r.challenge(req, dom, now, true), OutcomeChallenged
+		return nil, r.challenge(req, dom, now, true, boundTo), OutcomeChallenged
 	}
 	return cred, nil, ""
 }
@@ -205,14 +212,15 @@ func offers(dom *directory.Domain, alg sipv1.DigestAlgorithm) bool {
 }
 
 // challenge answers 407 Proxy-Authenticate or 401 WWW-Authenticate, one challenge
-// per algorithm the domain offers, the preferred first (RFC 8760 §2.4).
-func (r *Registrar) challenge(req *sip.Request, dom *directory.Domain, now time.Time, stale bool) *sip.Response {
+// per algorithm the domain offers, the preferred first (RFC 8760 §2.4). A nonce
+// bound to an address (boundTo, "" for none) is only good from that address.
+func (r *Registrar) challenge(req *sip.Request, dom *directory.Domain, now time.Time, stale bool, boundTo string) *sip.Response {
 	code, reason, header := sip.StatusProxyAuthRequired, "Proxy Authentication Required", "Proxy-Authenticate"
 	if dom.Challenge == sipv1.ChallengeWWWAuthenticate {
 		code, reason, header = sip.StatusUnauthorized, "Unauthorized", "WWW-Authenticate"
 	}
 	res := respond(req, code, reason)
-	nonce := r.Nonces.Issue(dom.Realm, now)
+	nonce := r.Nonces.Issue(nonceRealm(dom.Realm, boundTo), now)
 	algs := dom.Algorithms
 	if len(algs) == 0 {
 		algs = []sipv1.DigestAlgorithm{sipv1.DigestMD5}
