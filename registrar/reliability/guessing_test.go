@@ -1,7 +1,10 @@
 package reliability_test
 
 import (
+	"path/filepath"
+	"strconv"
 	"testing"
+	"time"
 
 	"github.com/voipbin/registrar-operator/registrar/throttle"
 )
@@ -58,6 +61,18 @@ func TestGuessingAnExtensionDoesNotLockOutItsNewDevices(t *testing.T) {
 	defer newcomer.Close()
 	if code := registerTwice(t, newcomer, udp); code != 200 {
 		t.Errorf("a new device of the guessed extension at a clean address: %d, want 200", code)
+	}
+	// Real SIP software too: SIPp answers the second challenge, the one that binds
+	// the nonce to its address (stale=true), as a phone does.
+	out, err := sipp(t, 30*time.Second,
+		"-sf", filepath.Join("testdata", "sipp", "register-stale.xml"),
+		"-t", "u1", "-i", "127.0.0.13", "-p", strconv.Itoa(freePort(t, "127.0.0.13")),
+		"-m", "1", "-timeout", "20s", "-timeout_error", "-recv_timeout", "5s",
+		"-au", "7000", "-ap", tn.passwords["7000"], "-auth_uri", tn.domain,
+		"-key", "domain", tn.domain, "-key", "user", "7000", "-key", "expires", "600",
+		udp)
+	if err != nil {
+		t.Errorf("SIPp, a new device of the guessed extension at a clean address: %v\n%s", err, lastLines(out, 20))
 	}
 
 	// The guessing address stays refused, even with the right password.
