@@ -61,7 +61,7 @@ type Registrar struct {
 	Nonces    *digest.NonceSigner
 	Counts    *digest.NonceCounts
 	// BySource, BySourceAOR and ByAOR throttle repeated authentication failures
-	// (see guessRefused); nil disables.
+	// (see guessVerdictFor); nil disables.
 	BySource, BySourceAOR, ByAOR *throttle.Limiter
 	Observer                     Observer
 	Log                          logr.Logger
@@ -159,7 +159,7 @@ func (r *Registrar) authenticate(
 		r.observer().AuthFailure("bad_nonce")
 		return nil, r.challenge(req, dom, now, false, ""), OutcomeChallenged
 	}
-	boundTo := "" // where the next nonce must go to be answered
+	boundTo := "" // a nonce bound to the source's address is followed by another
 	switch verdict, kind, after := r.guessVerdictFor(aor, srcKey, now); {
 	case verdict == refuse:
 		r.observer().Throttled(kind)
