@@ -36,7 +36,7 @@ func newMetrics(reg prometheus.Registerer, table *location.Table, dir *directory
 			Name: "sip_auth_failures_total", Help: "Digest authentication failures, by reason.",
 		}, []string{"reason"}),
 		throttled: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "sip_throttled_requests_total", Help: "Requests refused because their source or AOR failed too often.",
+			Name: "sip_throttled_requests_total", Help: "Requests refused because their source, their source at that AOR, or the AOR failed too often.",
 		}, []string{"kind"}),
 		writes: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "registrar_status_writes_total", Help: "Extension status writes of bindings, by result.",

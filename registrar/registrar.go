@@ -54,7 +54,9 @@ type Config struct {
 	NonceLifetime                time.Duration
 	StatusLease                  time.Duration
 	StatusInterval               time.Duration
-	BySource, ByAOR              throttle.Config
+	// BySource, BySourceAOR and ByAOR throttle authentication failures by source
+	// address, by source address and AOR, and by AOR (see server.Registrar).
+	BySource, BySourceAOR, ByAOR throttle.Config
 	// AdvertiseHost is the address other hops reach this replica at, for Via and
 	// Record-Route; empty means the listener's (or the machine's) address.
 	AdvertiseHost string
@@ -133,13 +135,14 @@ func New(cfg Config, rc *rest.Config, log logr.Logger) (*Registrar, error) {
 	r.writer.Init()
 	r.table.OnChange = r.writer.Changed
 	r.sip = &server.Registrar{
-		Directory: r.dir,
-		Table:     r.table,
-		Nonces:    digest.NewReplicaNonceSigner(placeholderKey(), cfg.NonceLifetime),
-		Counts:    digest.NewNonceCounts(digest.DefaultNonceCountsCapacity, cfg.NonceLifetime),
-		BySource:  throttle.New(cfg.BySource),
-		ByAOR:     throttle.New(cfg.ByAOR),
-		Log:       log.WithName("sip"),
+		Directory:   r.dir,
+		Table:       r.table,
+		Nonces:      digest.NewReplicaNonceSigner(placeholderKey(), cfg.NonceLifetime),
+		Counts:      digest.NewNonceCounts(digest.DefaultNonceCountsCapacity, cfg.NonceLifetime),
+		BySource:    throttle.New(cfg.BySource),
+		BySourceAOR: throttle.New(cfg.BySourceAOR),
+		ByAOR:       throttle.New(cfg.ByAOR),
+		Log:         log.WithName("sip"),
 	}
 	r.dir.OnCredentialRemoved = func(aor string) { r.table.Remove(aor) }
 	r.dir.OnNonceKey = func(key []byte) {

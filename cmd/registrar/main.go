@@ -22,7 +22,10 @@ import (
 
 func main() {
 	host, _ := os.Hostname()
-	cfg := registrar.Config{BySource: throttle.DefaultConfig(), ByAOR: throttle.DefaultConfig(), TCPGuard: netguard.DefaultConfig()}
+	cfg := registrar.Config{
+		BySource: throttle.DefaultConfig(), BySourceAOR: throttle.DefaultPairConfig(), ByAOR: throttle.DefaultConfig(),
+		TCPGuard: netguard.DefaultConfig(),
+	}
 	var transports string
 	flag.StringVar(&cfg.Namespace, "namespace", envOr("POD_NAMESPACE", "registrar-system"),
 		"Namespace where the operator publishes domains, credentials and the nonce key.")
@@ -51,7 +54,12 @@ func main() {
 	flag.DurationVar(&cfg.BySource.Window, "throttle-window", cfg.BySource.Window, "Window in which failures are counted.")
 	flag.DurationVar(&cfg.BySource.BlockFor, "throttle-block", cfg.BySource.BlockFor, "How long a throttled source or extension stays blocked.")
 	flag.IntVar(&cfg.ByAOR.MaxFailures, "throttle-aor-failures", cfg.ByAOR.MaxFailures,
-		"Authentication failures against one extension within the window that block it; 0 disables.")
+		"Authentication failures against one extension within the window after which the addresses that failed at it are refused "+
+			"until the block lifts (every address, if --throttle-source-aor-failures is 0); 0 disables.")
+	flag.IntVar(&cfg.BySourceAOR.MaxFailures, "throttle-source-aor-failures", cfg.BySourceAOR.MaxFailures,
+		"Authentication failures from one IP address against one extension within --throttle-source-aor-window that block that pair; 0 disables.")
+	flag.DurationVar(&cfg.BySourceAOR.Window, "throttle-source-aor-window", cfg.BySourceAOR.Window,
+		"How long an address's failures at an extension are counted, and how long the pair's block lasts.")
 	flag.IntVar(&cfg.TCPGuard.MaxConns, "tcp-max-connections", cfg.TCPGuard.MaxConns,
 		"Open SIP TCP connections at most (about 45 KiB each); when full, the oldest that has not yet sent a message is closed; 0: no limit.")
 	flag.IntVar(&cfg.TCPGuard.MaxPerIP, "tcp-max-connections-per-ip", cfg.TCPGuard.MaxPerIP,
@@ -70,6 +78,7 @@ func main() {
 	zapOpts.BindFlags(flag.CommandLine)
 	flag.Parse()
 	cfg.ByAOR.Window, cfg.ByAOR.BlockFor = cfg.BySource.Window, cfg.BySource.BlockFor
+	cfg.BySourceAOR.BlockFor = cfg.BySourceAOR.Window
 	cfg.Transports = strings.Split(transports, ",")
 	cfg.DisableRecordRoute = !*recordRoute
 

@@ -27,7 +27,7 @@ import (
 // memory are measured as the real binary's are.
 func registrarChild(args []string) error {
 	fs := flag.NewFlagSet("registrar-child", flag.ExitOnError)
-	cfg := registrar.Config{BySource: throttle.DefaultConfig(), ByAOR: throttle.DefaultConfig()}
+	cfg := registrar.Config{BySource: throttle.DefaultConfig(), BySourceAOR: throttle.DefaultPairConfig(), ByAOR: throttle.DefaultConfig()}
 	var transports, kubeconfig, pprofAddr string
 	fs.StringVar(&pprofAddr, "pprof-address", "127.0.0.1:6060", "Loopback address of /debug/pprof.")
 	fs.StringVar(&kubeconfig, "kubeconfig", "", "Path of the kubeconfig.")
@@ -42,6 +42,7 @@ func registrarChild(args []string) error {
 	fs.DurationVar(&cfg.StatusInterval, "status-interval", 200*time.Millisecond, "")
 	fs.IntVar(&cfg.BySource.MaxFailures, "throttle-source-failures", cfg.BySource.MaxFailures, "")
 	fs.IntVar(&cfg.ByAOR.MaxFailures, "throttle-aor-failures", cfg.ByAOR.MaxFailures, "")
+	fs.IntVar(&cfg.BySourceAOR.MaxFailures, "throttle-source-aor-failures", cfg.BySourceAOR.MaxFailures, "")
 	fs.DurationVar(&cfg.BySource.Window, "throttle-window", cfg.BySource.Window, "")
 	fs.DurationVar(&cfg.BySource.BlockFor, "throttle-block", cfg.BySource.BlockFor, "")
 	gcHeadroom := fs.String("gc-headroom", "0", "")

@@ -154,7 +154,7 @@ func (s *system) startRegistrar(ctx context.Context) error {
 		fmt.Sprintf("--health-probe-bind-address=127.0.0.1:%d", ports[2]),
 		// One source address sends the whole load: no throttling (it would only
 		// matter after authentication failures, which a clean run has none of).
-		"--throttle-source-failures=0", "--throttle-aor-failures=0",
+		"--throttle-source-failures=0", "--throttle-source-aor-failures=0", "--throttle-aor-failures=0",
 	}
 	bin := filepath.Join(s.o.BinDir, "registrar")
 	if s.o.Pprof {

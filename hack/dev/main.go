@@ -103,7 +103,7 @@ func run(sipAddr, stateDir string, verbose bool) error {
 		SIPAddress: sipAddr, Transports: []string{"udp", "tcp"},
 		MetricsAddress: "127.0.0.1:9090", ProbeAddress: "0",
 		NonceLifetime: digest.DefaultNonceLifetime, StatusLease: 15 * time.Minute, StatusInterval: 200 * time.Millisecond,
-		BySource: throttle.DefaultConfig(), ByAOR: throttle.DefaultConfig(),
+		BySource: throttle.DefaultConfig(), BySourceAOR: throttle.DefaultPairConfig(), ByAOR: throttle.DefaultConfig(),
 	}, env.Config, ctrl.Log.WithName("registrar"))
 	if err != nil {
 		return fmt.Errorf("%w (is another SIP server on %s? try make dev SIP_ADDRESS=127.0.0.1:5070)", err, sipAddr)

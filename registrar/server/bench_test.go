@@ -7,6 +7,7 @@ import (
 	"github.com/emiago/sipgo/sip"
 
 	"github.com/voipbin/registrar-operator/registrar/internal/sipparse"
+	"github.com/voipbin/registrar-operator/registrar/throttle"
 )
 
 // benchBatch is how many signed requests are prepared at a time, outside the timer:
@@ -16,8 +17,19 @@ const benchBatch = 1024
 // BenchmarkRegisterHotPath is an authenticated refresh end to end: raw bytes parsed,
 // digest checked (MD5, qop=auth, nc counting up), binding refreshed, 200 OK built
 // and serialised.
-func BenchmarkRegisterHotPath(b *testing.B) {
+func BenchmarkRegisterHotPath(b *testing.B) { benchRegisterHotPath(b, newEnv(b)) }
+
+// BenchmarkRegisterHotPathThrottled is BenchmarkRegisterHotPath with the throttles
+// the registrar runs with by default, which every authenticated REGISTER consults.
+func BenchmarkRegisterHotPathThrottled(b *testing.B) {
 	e := newEnv(b)
+	e.reg.BySource = throttle.New(throttle.DefaultConfig())
+	e.reg.BySourceAOR = throttle.New(throttle.DefaultPairConfig())
+	e.reg.ByAOR = throttle.New(throttle.DefaultConfig())
+	benchRegisterHotPath(b, e)
+}
+
+func benchRegisterHotPath(b *testing.B, e *env) {
 	d := e.device(testUser, testPassword)
 	if res := d.register(func(m *msg) { m.expires = "3600" }); res.StatusCode != sip.StatusOK {
 		b.Fatalf("first registration: %d", res.StatusCode)

@@ -167,6 +167,12 @@ func (e *env) throttle(bySource, byAOR int) {
 	}
 }
 
+// throttlePairs turns on the (source, AOR) throttle: maxFailures in 10 minutes block
+// the pair for 10 minutes, and the AOR's budget holds back only sources that failed.
+func (e *env) throttlePairs(maxFailures int) {
+	e.reg.BySourceAOR = throttle.New(throttle.Config{MaxFailures: maxFailures, Window: 10 * time.Minute, BlockFor: 10 * time.Minute, Capacity: 1024})
+}
+
 // bindings returns the live bindings of user@testDomain.
 func (e *env) bindings(user string) []location.Binding {
 	return e.table.Lookup(user+"@"+testDomain, e.now)

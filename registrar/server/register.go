@@ -59,10 +59,11 @@ type Registrar struct {
 	Table     *location.Table
 	Nonces    *digest.NonceSigner
 	Counts    *digest.NonceCounts
-	// BySource and ByAOR throttle repeated authentication failures; nil disables.
-	BySource, ByAOR *throttle.Limiter
-	Observer        Observer
-	Log             logr.Logger
+	// BySource, BySourceAOR and ByAOR throttle repeated authentication failures
+	// (see guessVerdictFor); nil disables.
+	BySource, BySourceAOR, ByAOR *throttle.Limiter
+	Observer                     Observer
+	Log                          logr.Logger
 	// Now is the clock; tests may replace it.
 	Now func() time.Time
 }
@@ -95,7 +96,7 @@ func (r *Registrar) handle(req *sip.Request, size int) (*sip.Response, string) {
 	src := req.Source()
 	srcKey := sourceHost(src)
 	if blocked, after := r.BySource.Blocked(srcKey, now); blocked {
-		r.observer().Throttled("source")
+		r.observer().Throttled(throttledSource)
 		return throttled(req, after), OutcomeThrottled
 	}
 	// Via too: without it the response could not be routed back (RFC 3261 §8.1.1).
@@ -143,14 +144,14 @@ func (r *Registrar) authenticate(
 	}
 	c, err := credentialsFor(req, dom.Realm)
 	if errors.Is(err, errNoCredentials) {
-		return nil, r.challenge(req, dom, own, now, false), OutcomeChallenged
+		return nil, r.challenge(req, dom, own, now, false, ""), OutcomeChallenged
 	}
 	if err != nil {
 		return nil, respond(req, sip.StatusBadRequest, "Malformed Credentials"), OutcomeBadRequest
 	}
 	// Credentials for another realm answer another challenge (RFC 3261 §22.3).
 	if c.Realm != dom.Realm {
-		return nil, r.challenge(req, dom, own, now, false), OutcomeChallenged
+		return nil, r.challenge(req, dom, own, now, false, ""), OutcomeChallenged
 	}
 	// The answer must have been computed for this Request-URI (RFC 7616 §3.4.6);
 	// digest.Verify leaves that check to its caller.
@@ -159,19 +160,23 @@ func (r *Registrar) authenticate(
 	}
 	alg, ok := digest.AlgorithmOf(c)
 	if !ok || !digest.Accepts(dom.Algorithms, own, alg) {
-		return nil, r.challenge(req, dom, own, now, false), OutcomeChallenged
+		return nil, r.challenge(req, dom, own, now, false, ""), OutcomeChallenged
 	}
-	nonceErr := r.Nonces.Check(c.Nonce, dom.Realm, now)
+	nonceErr, returnable := r.checkNonce(c.Nonce, dom.Realm, srcKey, now)
 	if errors.Is(nonceErr, digest.ErrNonceInvalid) {
 		r.observer().AuthFailure("bad_nonce")
-		return nil, r.challenge(req, dom, own, now, false), OutcomeChallenged
+		return nil, r.challenge(req, dom, own, now, false, ""), OutcomeChallenged
 	}
-	// A source that holds a live binding of the AOR has registered with the password
-	// before: a block others caused by guessing does not lock it out. (A forged
-	// source gains nothing: the answer goes to the real one.)
-	if blocked, after := r.ByAOR.Blocked(aor, now); blocked && !r.holdsBinding(aor, srcKey, now) {
-		r.observer().Throttled("aor")
+	boundTo := "" // a nonce bound to the source's address is followed by another
+	switch verdict, kind, after := r.guessVerdictFor(aor, srcKey, now); {
+	case verdict == refuse:
+		r.observer().Throttled(kind)
 		return nil, throttled(req, after), OutcomeThrottled
+	case verdict == judgeIfReturnable && !returnable:
+		// stale=true: the device retries at once, without asking its user.
+		return nil, r.challenge(req, dom, own, now, true, srcKey), OutcomeChallenged
+	case returnable:
+		boundTo = srcKey
 	}
 	ha1 := ""
 	if known {
@@ -180,18 +185,17 @@ func (r *Registrar) authenticate(
 	// The digest username must be the AOR's user (a device may not register others).
 	if c.Username != user || !known || ha1 == "" || !digest.Verify(c, sip.REGISTER.String(), ha1) {
 		r.observer().AuthFailure("wrong_credentials")
-		r.BySource.Failure(srcKey, now)
-		r.ByAOR.Failure(aor, now)
+		r.guessFailed(aor, srcKey, now)
 		return nil, respond(req, sip.StatusForbidden, "Forbidden"), OutcomeForbidden
 	}
 	// The password was right; an expired nonce only needs a fresh one (stale=true:
 	// the device retries without asking its user).
 	if nonceErr != nil {
-		return nil, r.challenge(req, dom, own, now, true), OutcomeStaleNonce
+		return nil, r.challenge(req, dom, own, now, true, boundTo), OutcomeStaleNonce
 	}
 	if !r.Counts.Use(c.Nonce, c.NonceCount(), now) {
 		r.observer().AuthFailure("replay")
-		return nil, r.challenge(req, dom, own, now, true), OutcomeChallenged
+		return nil, r.challenge(req, dom, own, now, true, boundTo), OutcomeChallenged
 	}
 	return cred, nil, ""
 }
@@ -209,14 +213,17 @@ func (r *Registrar) holdsBinding(aor, host string, now time.Time) bool {
 
 // challenge answers 407 Proxy-Authenticate or 401 WWW-Authenticate with one
 // challenge per algorithm digest.ChallengeAlgorithms picks for the extension (own
-// are its algorithms, nil for the domain's preference), the preferred first.
-func (r *Registrar) challenge(req *sip.Request, dom *directory.Domain, own []sipv1.DigestAlgorithm, now time.Time, stale bool) *sip.Response {
+// are its algorithms, nil for the domain's preference), the preferred first. A nonce
+// bound to an address (boundTo, "" for none) is only good from that address.
+func (r *Registrar) challenge(
+	req *sip.Request, dom *directory.Domain, own []sipv1.DigestAlgorithm, now time.Time, stale bool, boundTo string,
+) *sip.Response {
 	code, reason, header := sip.StatusProxyAuthRequired, "Proxy Authentication Required", "Proxy-Authenticate"
 	if dom.Challenge == sipv1.ChallengeWWWAuthenticate {
 		code, reason, header = sip.StatusUnauthorized, "Unauthorized", "WWW-Authenticate"
 	}
 	res := respond(req, code, reason)
-	nonce := r.Nonces.Issue(dom.Realm, now)
+	nonce := r.Nonces.Issue(nonceRealm(dom.Realm, boundTo), now)
 	for _, alg := range digest.ChallengeAlgorithms(dom.Algorithms, own) {
 		ch := digest.Challenge{Realm: dom.Realm, Nonce: nonce, Algorithm: alg, Stale: stale}
 		res.AppendHeader(sip.NewHeader(header, ch.String()))

@@ -767,8 +767,10 @@ func TestSourceThrottleBlocksAnAddressAfterFailures(t *testing.T) {
 	mustStatus(t, victimSameIP.register(nil), sip.StatusOK, "")
 }
 
-// Guessing one extension's password from many addresses: after MaxFailures the AOR
-// is blocked whatever the source; other AORs are unaffected; the block lifts.
+// Guessing one extension's password from many addresses, with the (source, AOR)
+// throttle off (--throttle-source-aor-failures=0): nothing tells sources apart, so
+// after MaxFailures the AOR is blocked whatever the source; other AORs are
+// unaffected; the block lifts. (With it on: guessing_test.go.)
 func TestAORThrottleBlocksAnExtensionAfterFailures(t *testing.T) {
 	e := newEnv(t)
 	e.throttle(100, 3)
@@ -801,7 +803,8 @@ func TestAORThrottleBlocksAnExtensionAfterFailures(t *testing.T) {
 }
 
 // Guessers cannot lock a registered device out: a source that holds a live binding of
-// the AOR passes the AOR block, while a new device elsewhere waits for it to lift.
+// the AOR passes the AOR block, even with the (source, AOR) throttle off, when a new
+// device elsewhere waits for it to lift.
 func TestAORThrottleSparesTheRegisteredDevice(t *testing.T) {
 	e := newEnv(t)
 	e.throttle(100, 3)

@@ -42,9 +42,23 @@ type Config struct {
 	Capacity int
 }
 
+// Defaults of the Limiter keyed by source and AOR together (DefaultPairConfig).
+const (
+	DefaultPairMaxFailures = 10
+	DefaultPairWindow      = 10 * time.Minute
+)
+
 // DefaultConfig returns the defaults the registrar's flags start from.
 func DefaultConfig() Config {
 	return Config{MaxFailures: DefaultMaxFailures, Window: DefaultWindow, BlockFor: DefaultBlockFor, Capacity: DefaultCapacity}
+}
+
+// DefaultPairConfig returns the defaults of the Limiter keyed by (source, AOR): it
+// blocks for as long as it counts, so that one address gets at most
+// DefaultPairMaxFailures guesses at one extension per DefaultPairWindow, however it
+// spaces them; the package doc gives the reasoning.
+func DefaultPairConfig() Config {
+	return Config{MaxFailures: DefaultPairMaxFailures, Window: DefaultPairWindow, BlockFor: DefaultPairWindow, Capacity: DefaultCapacity}
 }
 
 // Limiter blocks keys that fail too often: after MaxFailures failures within Window a
@@ -65,7 +79,8 @@ type Limiter struct {
 	window      int64 // nanoseconds
 	blockFor    int64 // nanoseconds
 	seed        maphash.Seed
-	shift       uint // hash >> shift picks the shard
+	seed2       maphash.Seed // for the second part of pairs
+	shift       uint         // hash >> shift picks the shard
 	shards      []shard
 }
 
@@ -105,6 +120,7 @@ func New(cfg Config) *Limiter {
 		window:      int64(cfg.Window),
 		blockFor:    int64(cfg.BlockFor),
 		seed:        maphash.MakeSeed(),
+		seed2:       maphash.MakeSeed(),
 		shift:       uint(64 - nbits),
 		shards:      make([]shard, 1<<nbits),
 	}
@@ -120,16 +136,8 @@ func (l *Limiter) Blocked(key string, now time.Time) (blocked bool, retryAfter t
 	if l == nil || l.maxFailures == 0 {
 		return false, 0
 	}
-	h := maphash.String(l.seed, key)
-	sh := &l.shards[h>>l.shift]
-	t := now.UnixNano()
-	sh.mu.Lock()
-	e, ok := sh.m[h]
-	sh.mu.Unlock()
-	if !ok || t >= e.until {
-		return false, 0
-	}
-	return true, time.Duration(e.until - t)
+	s := l.standing(maphash.String(l.seed, key), now)
+	return s.Blocked, s.RetryAfter
 }
 
 // Failure records a failure of key at now and reports whether key is blocked after
@@ -139,7 +147,44 @@ func (l *Limiter) Failure(key string, now time.Time) (nowBlocked bool) {
 	if l == nil || l.maxFailures == 0 {
 		return false
 	}
-	h := maphash.String(l.seed, key)
+	return l.failure(maphash.String(l.seed, key), now, false)
+}
+
+// Enabled reports whether the Limiter counts failures at all.
+func (l *Limiter) Enabled() bool { return l != nil && l.maxFailures > 0 }
+
+// Standing is what a Limiter knows of one key at one time.
+type Standing struct {
+	// Failed: the key failed within its current window, or is blocked; and for how
+	// much longer.
+	Failed    bool
+	FailedFor time.Duration
+	// Blocked, and for how much longer.
+	Blocked    bool
+	RetryAfter time.Duration
+}
+
+func (l *Limiter) standing(h uint64, now time.Time) Standing {
+	sh := &l.shards[h>>l.shift]
+	t := now.UnixNano()
+	sh.mu.Lock()
+	e, ok := sh.m[h]
+	sh.mu.Unlock()
+	if !ok {
+		return Standing{}
+	}
+	if t < e.until {
+		left := time.Duration(e.until - t)
+		return Standing{Failed: true, FailedFor: left, Blocked: true, RetryAfter: left}
+	}
+	if e.count == 0 || t-e.start >= l.window {
+		return Standing{}
+	}
+	return Standing{Failed: true, FailedFor: time.Duration(e.start + l.window - t)}
+}
+
+// failure records a failure of the key hashed to h; block blocks it at once.
+func (l *Limiter) failure(h uint64, now time.Time, block bool) (nowBlocked bool) {
 	sh := &l.shards[h>>l.shift]
 	t := now.UnixNano()
 
@@ -157,7 +202,7 @@ func (l *Limiter) Failure(key string, now time.Time) (nowBlocked bool) {
 		e.start, e.count = t, 0
 	}
 	e.count++
-	if e.count >= l.maxFailures {
+	if e.count >= l.maxFailures || block {
 		// Counting starts afresh once the block lifts.
 		e.until, e.start, e.count = t+l.blockFor, t, 0
 	}
