@@ -20,6 +20,9 @@ type Credential struct {
 	HA1MD5, HA1SHA256 string
 	// MaxContacts overrides the domain's limit when above zero.
 	MaxContacts int32
+	// secret is the Secret it was read from: while the operator renames a Secret, two
+	// carry one AOR, and the deletion of one must not forget the other.
+	secret string
 }
 
 // HA1 returns the HA1 of an algorithm, "" when unknown.
