@@ -175,12 +175,7 @@ func (r *ExtensionReconciler) checkClaim(ctx context.Context, ext *sipv1.Extensi
 	for i := range claims.Items {
 		ptrs[i] = &claims.Items[i]
 	}
-	var holder client.Object
-	cred := &corev1.Secret{}
-	if err := r.Get(ctx, r.credentialKey(ext, d.Spec.CustomerID), cred); err == nil {
-		holder = cred
-	}
-	if first, ok := firstClaim(ptrs, holder); ok && first.UID != ext.UID {
+	if first, ok := firstClaim(ptrs, r.publishedCredential(ctx, ext, d.Spec.CustomerID)); ok && first.UID != ext.UID {
 		return &stalledError{sipv1.ReasonConflict, fmt.Sprintf(
 			"extension %s of domain %s is already defined by Extension %s; delete one of them",
 			ext.Spec.Extension, d.Status.DomainName, first.Name)}

@@ -15,10 +15,21 @@ import (
 	sipv1 "github.com/voipbin/registrar-operator/api/v1alpha1"
 )
 
-// credentialKey is where an Extension's credential Secret lives; it exists only while
-// the extension may register, so the registrars need no other switch.
-func (r *ExtensionReconciler) credentialKey(ext *sipv1.Extension, customerID string) client.ObjectKey {
-	return client.ObjectKey{Namespace: r.Options.RegistrarNamespace, Name: published.CredentialSecretName(customerID, ext.Spec.Extension)}
+// publishedCredential returns the credential Secret published for ext's number, nil
+// when there is none. It exists only while the extension may register, so the
+// registrars need no other switch. Until its Extension renames it, a Secret of a
+// release before this one is found under its previous name.
+func (r *ExtensionReconciler) publishedCredential(ctx context.Context, ext *sipv1.Extension, customerID string) client.Object {
+	for _, name := range []string{
+		published.CredentialSecretName(customerID, ext.Spec.Extension),
+		published.LegacyCredentialSecretName(customerID, ext.Spec.Extension),
+	} {
+		s := &corev1.Secret{}
+		if err := r.Get(ctx, client.ObjectKey{Namespace: r.Options.RegistrarNamespace, Name: name}, s); err == nil {
+			return s
+		}
+	}
+	return nil
 }
 
 // publishCredential writes the HA1 values of every algorithm for the domain's realm,
@@ -55,23 +66,52 @@ func (r *ExtensionReconciler) publishCredential(ctx context.Context, ext *sipv1.
 		return true
 	})
 	if errors.Is(err, errPublishedByAnother) {
-		return &stalledError{sipv1.ReasonConflict, fmt.Sprintf(
-			"the credentials of %s are published by Extension %s/%s; delete one of them",
-			ext.Status.AddressOfRecord, have.Labels[published.LabelSourceNS], have.Labels[published.LabelSourceName])}
+		return r.publishedByAnother(ext, want, have)
 	}
-	if err != nil || !written || have.UID == "" {
-		return err // a new credential is no news; a changed one is
+	if err != nil {
+		return err
+	}
+	// Only now that the registrars have it under its name may a Secret of an earlier
+	// name go: they never lack the credential in between.
+	if err := r.withdrawCredentialExcept(ctx, ext, want.Name); err != nil {
+		return err
+	}
+	if !written || have.UID == "" {
+		return nil // a new credential is no news; a changed one is
 	}
 	r.Recorder.Eventf(ext, nil, corev1.EventTypeNormal, "CredentialsUpdated", "Publish",
 		"new credentials for %s published to the registrars", ext.Status.AddressOfRecord)
 	return nil
 }
 
+// publishedByAnother explains why another Extension's Secret has the name of ext's.
+// When it carries the same AOR, the two Extensions conflict and the user must
+// choose. When it carries another AOR it was named by a release before this one,
+// whose names two extensions could share (customer acme-1 with extension 01 and acme
+// with 1-01); its Extension renames it on its next reconcile, so this one retries.
+func (r *ExtensionReconciler) publishedByAnother(ext *sipv1.Extension, want, have *corev1.Secret) error {
+	holder := have.Labels[published.LabelSourceNS] + "/" + have.Labels[published.LabelSourceName]
+	if string(have.Data[published.KeyExtension]) == ext.Spec.Extension && bytesEqual(have.Data[published.KeyDomain], want.Data[published.KeyDomain]) {
+		return &stalledError{sipv1.ReasonConflict, fmt.Sprintf(
+			"the credentials of %s are published by Extension %s; delete one of them", ext.Status.AddressOfRecord, holder)}
+	}
+	return fmt.Errorf("while publishing the credentials of %s: the Secret %s still holds those of Extension %s under its previous name",
+		ext.Status.AddressOfRecord, want.Name, holder)
+}
+
 // withdrawCredential deletes the Extension's credential Secret, if this Extension
 // published one: the registrars then refuse it and drop its bindings.
 func (r *ExtensionReconciler) withdrawCredential(ctx context.Context, ext *sipv1.Extension) error {
+	return r.withdrawCredentialExcept(ctx, ext, "")
+}
+
+// withdrawCredentialExcept deletes the credential Secrets this Extension published,
+// but the one named keep: what an earlier release published under another name.
+// Secrets the operator did not publish for this Extension are never touched.
+func (r *ExtensionReconciler) withdrawCredentialExcept(ctx context.Context, ext *sipv1.Extension, keep string) error {
 	var creds corev1.SecretList
 	if err := r.List(ctx, &creds, client.InNamespace(r.Options.RegistrarNamespace), client.MatchingLabels{
+		published.LabelManagedBy:  published.ManagedBy,
 		published.LabelComponent:  published.ComponentCredential,
 		published.LabelSourceNS:   ext.Namespace,
 		published.LabelSourceName: ext.Name,
@@ -80,6 +120,9 @@ func (r *ExtensionReconciler) withdrawCredential(ctx context.Context, ext *sipv1
 	}
 	for i := range creds.Items {
 		s := &creds.Items[i]
+		if s.Name == keep {
+			continue
+		}
 		if err := r.Delete(ctx, s, client.Preconditions{UID: &s.UID}); client.IgnoreNotFound(err) != nil {
 			return fmt.Errorf("while withdrawing the credential secret %s: %w", s.Name, err)
 		}

@@ -135,8 +135,8 @@ type tenant struct {
 
 func (tn *tenant) aor() string { return tn.user + "@" + tn.domain }
 
-// newTenant applies a Domain, a password Secret and an Extension, and waits until both
-// replicas know the credential.
+// newTenant applies a Domain (customer ID: the namespace, unless mutate changes it), a
+// password Secret and an Extension, and waits until both replicas know the credential.
 func newTenant(t *testing.T, user string, mutate ...func(*sipv1.Domain)) *tenant {
 	t.Helper()
 	ctx := context.Background()
@@ -144,11 +144,12 @@ func newTenant(t *testing.T, user string, mutate ...func(*sipv1.Domain)) *tenant
 	if err != nil {
 		t.Fatal(err)
 	}
-	tn := &tenant{ns: ns, customer: ns, domain: ns + "." + suffix, user: user, password: "pw-" + ns, port: freePort(t)}
 	d := &sipv1.Domain{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "d"}, Spec: sipv1.DomainSpec{CustomerID: ns}}
 	for _, f := range mutate {
 		f(d)
 	}
+	c := d.Spec.CustomerID
+	tn := &tenant{ns: ns, customer: c, domain: c + "." + suffix, user: user, password: "pw-" + ns, port: freePort(t)}
 	tn.secret = &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "pw"}, Data: map[string][]byte{"password": []byte(tn.password)}}
 	tn.ext = &sipv1.Extension{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "e" + user}, Spec: sipv1.ExtensionSpec{
 		DomainRef: "d", Extension: user, PasswordSecretRef: &sipv1.SecretKeyReference{Name: "pw", Key: "password"},

@@ -7,8 +7,11 @@
 package published
 
 import (
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
+
+	"k8s.io/apimachinery/pkg/util/validation"
 
 	sipv1 "github.com/voipbin/registrar-operator/api/v1alpha1"
 )
@@ -45,11 +48,29 @@ const (
 const NonceKeySecretName = "registrar-nonce-key"
 
 // DomainConfigMapName is the ConfigMap that publishes one domain to the registrars.
-// The customer ID is unique among Ready domains, so it names the object.
+// The customer ID is unique among Ready domains, so it names the object, and after a
+// fixed prefix no two customer IDs give one name.
 func DomainConfigMapName(customerID string) string { return "sip-domain-" + customerID }
 
-// CredentialSecretName is the Secret that holds one extension's HA1 values.
+// CredentialSecretName is the Secret that holds one extension's HA1 values:
+// sip-cred-{customerID}.{extension}. A customer ID is a DNS label, without a dot, so
+// the first dot tells the two apart and no two extensions share a name (customer
+// acme-1 with extension 01 is sip-cred-acme-1.01; customer acme with 1-01 is
+// sip-cred-acme.1-01). An extension that is no DNS name (two dots in a row, or a dot
+// beside a '-') is spelt in hex after a double hyphen, sip-cred--{customerID}.{hex},
+// which no customer ID can begin with. The longest name is 138 characters.
 func CredentialSecretName(customerID, extension string) string {
+	if len(validation.IsDNS1123Subdomain(extension)) > 0 {
+		return "sip-cred--" + customerID + "." + hex.EncodeToString([]byte(extension))
+	}
+	return "sip-cred-" + customerID + "." + extension
+}
+
+// LegacyCredentialSecretName is the name releases before this one gave an extension's
+// Secret; two extensions could share it. It is read only to carry an installation
+// over: the operator republishes under CredentialSecretName, then deletes its own
+// Secret of the old name.
+func LegacyCredentialSecretName(customerID, extension string) string {
 	return "sip-cred-" + customerID + "-" + extension
 }
 

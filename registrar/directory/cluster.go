@@ -34,6 +34,10 @@ type Cluster struct {
 	domains  map[string]*Domain
 	creds    map[string]*Credential // by AOR
 	domainOf map[string]string      // ConfigMap name → domain
+	// spare holds, by AOR, the credentials of other Secrets that carry an AOR besides
+	// the one in creds: empty but while the operator renames a Secret (or two
+	// Extensions briefly claim one AOR).
+	spare map[string][]*Credential
 }
 
 // NewCluster prepares the watches; Start runs them.
@@ -43,6 +47,7 @@ func NewCluster(cs kubernetes.Interface, namespace string, log logr.Logger) *Clu
 		domains:  map[string]*Domain{},
 		creds:    map[string]*Credential{},
 		domainOf: map[string]string{},
+		spare:    map[string][]*Credential{},
 	}
 	byComponent := func(component string) informers.SharedInformerOption {
 		return informers.WithTweakListOptions(func(o *metav1.ListOptions) {
@@ -170,7 +175,7 @@ func (c *Cluster) putSecret(old, o any) {
 		moved = c.dropLocked(before)
 	}
 	if cr != nil {
-		c.creds[cr.AOR] = cr
+		c.putLocked(cr)
 	}
 	c.mu.Unlock()
 	if moved && c.OnCredentialRemoved != nil {
@@ -191,16 +196,57 @@ func (c *Cluster) deleteSecret(o any) {
 	}
 }
 
-// dropLocked forgets cr's AOR unless another Extension's credential holds it since,
-// and reports whether it did. (A delete event carries its own copy of the object, so
-// identity is by source.)
+// putLocked makes cr its AOR's credential. The one it replaces, if read from another
+// Secret, is kept aside in case cr's Secret goes first.
+func (c *Cluster) putLocked(cr *Credential) {
+	c.forgetSpareLocked(cr)
+	if cur, ok := c.creds[cr.AOR]; ok && cur.secret != cr.secret {
+		c.spare[cr.AOR] = append(c.spare[cr.AOR], cur)
+	}
+	c.creds[cr.AOR] = cr
+}
+
+// dropLocked forgets the credential cr's Secret gave its AOR. When that Secret was
+// the one in use and another Secret carries the AOR, that one takes over. It reports
+// whether the AOR's bindings must go: it is gone, or now another Extension's. (A
+// delete event carries its own copy of the object, so identity is by Secret name.)
 func (c *Cluster) dropLocked(cr *Credential) bool {
 	cur, ok := c.creds[cr.AOR]
-	if !ok || cur.Namespace != cr.Namespace || cur.Name != cr.Name {
+	if !ok {
 		return false
 	}
-	delete(c.creds, cr.AOR)
-	return true
+	if cur.secret != cr.secret {
+		c.forgetSpareLocked(cr)
+		return false
+	}
+	spare := c.spare[cr.AOR]
+	if len(spare) == 0 {
+		delete(c.creds, cr.AOR)
+		return true
+	}
+	next := spare[len(spare)-1]
+	c.setSpareLocked(cr.AOR, spare[:len(spare)-1])
+	c.creds[cr.AOR] = next
+	return next.Namespace != cur.Namespace || next.Name != cur.Name
+}
+
+// forgetSpareLocked removes what cr's Secret left aside for its AOR.
+func (c *Cluster) forgetSpareLocked(cr *Credential) {
+	spare := c.spare[cr.AOR]
+	for i, s := range spare {
+		if s.secret == cr.secret {
+			c.setSpareLocked(cr.AOR, append(spare[:i:i], spare[i+1:]...))
+			return
+		}
+	}
+}
+
+func (c *Cluster) setSpareLocked(aor string, spare []*Credential) {
+	if len(spare) == 0 {
+		delete(c.spare, aor)
+		return
+	}
+	c.spare[aor] = spare
 }
 
 // credentialFrom reads the Credential a Secret publishes, nil when it names no
@@ -221,6 +267,7 @@ func credentialFrom(s *corev1.Secret) *Credential {
 		HA1MD5:     string(s.Data[published.KeyHA1MD5]),
 		HA1SHA256:  string(s.Data[published.KeyHA1SHA256]),
 		Algorithms: published.DecodeAlgorithms(string(s.Data[published.KeyAlgorithms])),
+		secret:     s.Name,
 	}
 	if v, err := strconv.ParseInt(string(s.Data[published.KeyMaxContacts]), 10, 32); err == nil && v > 0 {
 		cr.MaxContacts = int32(v)

@@ -23,6 +23,9 @@ type Credential struct {
 	// Algorithms are the extension's own challenge algorithms, nil when the domain's
 	// preference applies (see digest.ChallengeAlgorithms). Shared: do not modify.
 	Algorithms []sipv1.DigestAlgorithm
+	// secret is the Secret it was read from: while the operator renames a Secret, two
+	// carry one AOR, and the deletion of one must not forget the other.
+	secret string
 }
 
 // HA1 returns the HA1 of an algorithm, "" when unknown.

@@ -40,6 +40,7 @@ func TestSlimSecretKeepsWhatACredentialNeeds(t *testing.T) {
 	want := Credential{
 		Namespace: "tenant", Name: "phone", Extension: "1001", Domain: "acme.example", AOR: "1001@acme.example",
 		HA1MD5: "md5", HA1SHA256: "sha", MaxContacts: 3, Algorithms: []sipv1.DigestAlgorithm{sipv1.DigestSHA256},
+		secret: "sip-cred-acme-1001",
 	}
 	if slim.cred == nil || !reflect.DeepEqual(*slim.cred, want) {
 		t.Fatalf("credential %+v, want %+v", slim.cred, want)
@@ -143,5 +144,72 @@ func TestDeletingAStaleCredentialKeepsTheNewHolder(t *testing.T) {
 	c.deleteSecret(holder)
 	if _, ok := c.ByAOR("1001@acme.example"); ok || len(removed) != 1 {
 		t.Errorf("deleting the holder's Secret: still known, or removals %v", removed)
+	}
+}
+
+// While the operator renames an Extension's credential Secret, both names carry the
+// AOR; a registrar may list them in either order. Deleting the old one must leave the
+// credential and the bindings: the new Secret still says the extension may register.
+func TestDeletingTheOldNameOfARenamedCredentialKeepsIt(t *testing.T) {
+	for _, order := range []string{"old first", "new first"} {
+		t.Run(order, func(t *testing.T) {
+			c := NewCluster(nil, "registrar-system", logr.Discard())
+			var removed []string
+			c.OnCredentialRemoved = func(aor string) { removed = append(removed, aor) }
+			secret := func(name string) any {
+				o, _ := slimSecret(&corev1.Secret{
+					ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "registrar-system",
+						Labels: map[string]string{published.LabelSourceNS: "tenant", published.LabelSourceName: "phone"}},
+					Data: map[string][]byte{published.KeyDomain: []byte("acme.example"), published.KeyExtension: []byte("1001")},
+				})
+				return o
+			}
+			old := secret(published.LegacyCredentialSecretName("acme", "1001"))
+			renamed := secret(published.CredentialSecretName("acme", "1001"))
+			if order == "old first" {
+				c.putSecret(nil, old)
+				c.putSecret(nil, renamed)
+			} else {
+				c.putSecret(nil, renamed)
+				c.putSecret(nil, old)
+			}
+			c.deleteSecret(old)
+			if _, ok := c.ByAOR("1001@acme.example"); !ok {
+				t.Fatal("the credential is gone with the old Secret, though the new one carries it")
+			}
+			if len(removed) != 0 {
+				t.Fatalf("bindings of %v dropped for a renamed Secret", removed)
+			}
+			c.deleteSecret(renamed)
+			if _, ok := c.ByAOR("1001@acme.example"); ok || len(removed) != 1 {
+				t.Errorf("deleting the last Secret: still known, or removals %v", removed)
+			}
+		})
+	}
+}
+
+// When the Secret in use goes and another Extension's Secret carries the AOR, that
+// one takes over, and the bindings made with the first one's password go.
+func TestAnotherExtensionsSecretTakesOverWithoutItsPredecessorsBindings(t *testing.T) {
+	c := NewCluster(nil, "registrar-system", logr.Discard())
+	var removed []string
+	c.OnCredentialRemoved = func(aor string) { removed = append(removed, aor) }
+	secret := func(name, source string) any {
+		o, _ := slimSecret(&corev1.Secret{
+			ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "registrar-system",
+				Labels: map[string]string{published.LabelSourceNS: "tenant", published.LabelSourceName: source}},
+			Data: map[string][]byte{published.KeyDomain: []byte("acme.example"), published.KeyExtension: []byte("1001")},
+		})
+		return o
+	}
+	other, inUse := secret("other", "second"), secret("in-use", "first")
+	c.putSecret(nil, other)
+	c.putSecret(nil, inUse)
+	c.deleteSecret(inUse)
+	if cr, ok := c.ByAOR("1001@acme.example"); !ok || cr.Name != "second" {
+		t.Fatalf("credential %+v, want the other Extension's", cr)
+	}
+	if len(removed) != 1 {
+		t.Errorf("removals %v, want the first Extension's bindings dropped once", removed)
 	}
 }
