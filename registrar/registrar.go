@@ -25,6 +25,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/voipbin/registrar-operator/controllers"
+	"github.com/voipbin/registrar-operator/registrar/clienttx"
 	"github.com/voipbin/registrar-operator/registrar/digest"
 	"github.com/voipbin/registrar-operator/registrar/directory"
 	"github.com/voipbin/registrar-operator/registrar/location"
@@ -187,16 +188,22 @@ func (r *Registrar) Run(ctx context.Context) error {
 	// sipgo's default logger is global: the first replica of a process sets it
 	// (tests run several replicas in one process).
 	setSipgoLogger.Do(func() { sip.SetDefaultLogger(sipgoLogger(r.log.WithName("sipgo"))) })
-	ua, err := sipgo.NewUA(sipgo.WithUserAgent("registrar-operator"))
+	// The proxy's client transactions take their responses in the order they
+	// arrived (package clienttx); sipgo's transaction layer, which does not know
+	// them, reports those responses to it as unhandled.
+	txs := clienttx.New(r.log.WithName("clienttx"))
+	ua, err := sipgo.NewUA(sipgo.WithUserAgent("registrar-operator"),
+		sipgo.WithUserAgentTransactionLayerOptions(sip.WithTransactionLayerUnhandledResponseHandler(txs.Unhandled)))
 	if err != nil {
 		return fmt.Errorf("while creating the SIP user agent: %w", err)
 	}
+	txs.Serve(ua.TransportLayer())
 	srv, err := sipgo.NewServer(ua, sipgo.WithServerLogger(sipgoLogger(r.log.WithName("sipgo"))))
 	if err != nil {
 		return fmt.Errorf("while creating the SIP server: %w", err)
 	}
 	srv.OnRegister(r.sip.OnRegister)
-	if err := r.startProxy(ua, srv); err != nil {
+	if err := r.startProxy(ua, srv, txs); err != nil {
 		return err
 	}
 
@@ -258,8 +265,9 @@ func (r *Registrar) serveUDP(g *errgroup.Group, srv *sipgo.Server) {
 }
 
 // startProxy routes calls and messages to registered extensions (package proxy);
-// its ACK handler also drops the stray ACKs the REGISTER flow may bring.
-func (r *Registrar) startProxy(ua *sipgo.UserAgent, srv *sipgo.Server) error {
+// its ACK handler also drops the stray ACKs the REGISTER flow may bring. It sends in
+// client transactions of txs.
+func (r *Registrar) startProxy(ua *sipgo.UserAgent, srv *sipgo.Server, txs *clienttx.Layer) error {
 	sipClient, err := sipgo.NewClient(ua, sipgo.WithClientLogger(sipgoLogger(r.log.WithName("sipgo"))))
 	if err != nil {
 		return fmt.Errorf("while creating the SIP client: %w", err)
@@ -267,6 +275,7 @@ func (r *Registrar) startProxy(ua *sipgo.UserAgent, srv *sipgo.Server) error {
 	serves := func(host string) bool { _, ok := r.dir.Domain(host); return ok }
 	r.proxy = proxy.New(proxy.Config{
 		Client:            sipClient,
+		Transactions:      txs,
 		Directory:         r.dir,
 		Location:          &proxy.Location{Directory: r.dir, Table: r.table, Cluster: r.exts, Self: r.cfg.Name},
 		Self:              proxy.NewSelf(r.udp, r.tcp, r.cfg.AdvertiseHost, serves),

@@ -177,7 +177,7 @@ func (c *call) resendOverTCP(b *branch) (sip.ClientTransaction, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), tcpConnectTimeout)
 	defer cancel()
 	// The context bounds the connection only; the transaction lives by its timers.
-	tx, err := c.p.client.TransactionRequest(ctx, req, noBuild)
+	tx, err := c.p.txs.Request(ctx, req)
 	if err != nil {
 		return nil, fmt.Errorf("%w: over TCP to %s: %w", errTooLarge, req.Destination(), err)
 	}

@@ -26,10 +26,17 @@ const allow = "INVITE, ACK, CANCEL, BYE, OPTIONS, MESSAGE, REGISTER, UPDATE, INF
 
 // Config is what a Proxy needs; set every field but the optional ones.
 type Config struct {
-	Client    *sipgo.Client
-	Directory directory.Directory
-	Location  *Location
-	Self      *Self
+	// Client writes what goes without a transaction: ACKs, and responses outside
+	// theirs.
+	Client *sipgo.Client
+	// Transactions sends forwarded requests and CANCELs in client transactions. It
+	// must hand each transaction its responses in the order they arrived, as
+	// package clienttx does (sipgo's own transaction layer does not), for a branch's
+	// responses to reach the caller in that order (RFC 3261 §16.7).
+	Transactions sipgo.ClientTransactionRequester
+	Directory    directory.Directory
+	Location     *Location
+	Self         *Self
 	// Nonces and Counts are the REGISTER handler's: a caller answers our challenge
 	// with the same credentials and nonces as its REGISTER.
 	Nonces *digest.NonceSigner
@@ -50,6 +57,7 @@ type Config struct {
 // Proxy routes requests; create it with New.
 type Proxy struct {
 	client      *sipgo.Client
+	txs         sipgo.ClientTransactionRequester
 	dir         directory.Directory
 	loc         *Location
 	self        *Self
@@ -65,7 +73,7 @@ type Proxy struct {
 
 // New returns a Proxy.
 func New(cfg Config) *Proxy {
-	p := &Proxy{client: cfg.Client, dir: cfg.Directory, loc: cfg.Location, self: cfg.Self,
+	p := &Proxy{client: cfg.Client, txs: cfg.Transactions, dir: cfg.Directory, loc: cfg.Location, self: cfg.Self,
 		nonces: cfg.Nonces, counts: cfg.Counts, recordRoute: cfg.RecordRoute, timer: cfg.TimerC,
 		obs: cfg.Observer, log: cfg.Log, now: cfg.Now}
 	p.requireAuth.Store(cfg.RequireCallerAuth)

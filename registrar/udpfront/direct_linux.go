@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/netip"
 	"strconv"
+	"sync"
 	"time"
 	"unsafe"
 
@@ -73,7 +74,7 @@ func openDirect(conn *net.UDPConn) (packetIO, error) {
 	return &directSocket{fd: fd, epfd: epfd, conn: conn, inet6: inet6, lastOK: time.Now()}, nil
 }
 
-func (s *directSocket) read(buf []byte) (int, netip.AddrPort, error) {
+func (s *directSocket) read(buf []byte, turn *sync.Mutex) (int, netip.AddrPort, error) {
 	var sa unix.RawSockaddrAny
 	for {
 		if time.Since(s.lastOK) >= closedCheck {
@@ -82,16 +83,20 @@ func (s *directSocket) read(buf []byte) (int, netip.AddrPort, error) {
 			}
 		}
 		salen := uint32(unix.SizeofSockaddrAny)
+		// The socket does not wait (O_NONBLOCK): turn is held for the system call
+		// only, never while the reader waits in epoll.
+		turn.Lock()
 		n, _, errno := unix.Syscall6(unix.SYS_RECVFROM, uintptr(s.fd), uintptr(unsafe.Pointer(&buf[0])), uintptr(len(buf)), 0,
 			uintptr(unsafe.Pointer(&sa)), uintptr(unsafe.Pointer(&salen)))
-		switch errno {
-		case 0:
-			from, ok := addrPortOf(&sa)
-			if !ok {
-				continue // not an IP peer: nothing to answer
+		if errno == 0 {
+			if from, ok := addrPortOf(&sa); ok {
+				return int(n), from, nil
 			}
-			return int(n), from, nil
-		case unix.EINTR: // a signal came first: read again
+			// Not an IP peer: nothing to answer.
+		}
+		turn.Unlock()
+		switch errno {
+		case 0, unix.EINTR: // no IP peer, or a signal came first: read again
 		case unix.EAGAIN:
 			var events [1]unix.EpollEvent
 			_, _ = unix.EpollWait(s.epfd, events[:], int(closedCheck/time.Millisecond))

@@ -70,6 +70,10 @@ type Front struct {
 	cfg   Config
 	cache *responseCache
 	rest  *passThrough
+	// turn is held by a reader from taking a datagram off the socket until it has
+	// queued it for sipgo (or found it a REGISTER): whichever reader takes each,
+	// sipgo gets them in the socket's order, a phone's 180 before its 200.
+	turn sync.Mutex
 }
 
 // New returns a front end for cfg.Conn; call Serve to start it and give sipgo Rest.
@@ -118,7 +122,7 @@ func (f *Front) read() {
 	a := answerer{parser: sipparse.New(), front: f, io: f.openIO()}
 	defer a.io.close()
 	for {
-		n, from, err := a.io.read(buf)
+		n, from, err := a.io.read(buf, &f.turn)
 		if err != nil {
 			if errors.Is(err, net.ErrClosed) {
 				return
@@ -133,11 +137,14 @@ func (f *Front) read() {
 		from = netip.AddrPortFrom(from.Addr().Unmap(), from.Port())
 		data := buf[:n]
 		if !bytes.HasPrefix(data, registerPrefix) {
-			if !f.rest.offer(data, from) {
+			queued := f.rest.offer(data, from)
+			f.turn.Unlock()
+			if !queued {
 				f.cfg.Observer.Dropped()
 			}
 			continue
 		}
+		f.turn.Unlock()
 		a.answer(data, from)
 	}
 }
