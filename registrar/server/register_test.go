@@ -295,18 +295,23 @@ func TestCredentialsForOurRealmArePickedAmongSeveral(t *testing.T) {
 	mustStatus(t, d.send(m), sip.StatusOK, "")
 }
 
-// A digest answer computed for another Request-URI is refused (RFC 7616 §3.4.6).
-func TestDigestURIOfAnotherHostIs400(t *testing.T) {
+// A digest answer computed for another Request-URI is refused (RFC 7616 §3.4.6), by
+// the rule of digest.URIMatches: what the digest URI names must be the Request-URI's.
+func TestDigestURIOfAnotherTargetIs400(t *testing.T) {
 	for _, tc := range []struct {
 		uri  string
 		code int
 	}{
 		{"sip:" + testDomain, sip.StatusOK},
 		{"sip:" + strings.ToUpper(testDomain) + ":5060;transport=udp", sip.StatusOK},
-		{"sips:1001@" + testDomain, sip.StatusOK},
+		{"sips:" + testDomain, sip.StatusOK},
 		{"sip:" + otherDomain, sip.StatusBadRequest},
 		{"sip:192.0.2.99", sip.StatusBadRequest},
 		{"tel:+15551234", sip.StatusBadRequest},
+		// The Request-URI names no user and no port: an answer computed for one is
+		// for another target.
+		{"sips:1001@" + testDomain, sip.StatusBadRequest},
+		{"sip:" + testDomain + ":5070", sip.StatusBadRequest},
 	} {
 		t.Run(tc.uri, func(t *testing.T) {
 			e := newEnv(t)
