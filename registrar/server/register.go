@@ -76,10 +76,6 @@ func (r *Registrar) OnRegister(req *sip.Request, tx sip.ServerTransaction) {
 	}
 }
 
-// OnAck ignores ACKs that match no INVITE transaction: the reference service's flow
-// draws one after each REGISTER response. ACK is never answered (RFC 3261 §17).
-func OnAck(*sip.Request, sip.ServerTransaction) {}
-
 // Handle turns a REGISTER into its response; it does no I/O.
 func (r *Registrar) Handle(req *sip.Request) *sip.Response { return r.HandleSized(req, 0) }
 

@@ -1035,26 +1035,6 @@ func TestOnRegisterRespondsOnTheTransaction(t *testing.T) {
 	mustStatus(t, send(m), sip.StatusOK, "OK")
 }
 
-// A stray ACK (the reference service draws one after each REGISTER response) is
-// never answered (RFC 3261 §17).
-func TestStrayAckIsIgnored(t *testing.T) {
-	raw := "ACK sip:" + testDomain + " SIP/2.0\r\n" +
-		"Via: SIP/2.0/UDP 192.0.2.10:5062;branch=z9hG4bK-ack1;rport\r\n" +
-		"Max-Forwards: 70\r\n" +
-		"From: <sip:1001@" + testDomain + ">;tag=f1\r\n" +
-		"To: <sip:1001@" + testDomain + ">;tag=t1\r\n" +
-		"Call-ID: ack-1@192.0.2.10\r\n" +
-		"CSeq: 1 ACK\r\n" +
-		"Content-Length: 0\r\n\r\n"
-	req := parseRequest(t, []byte(raw), testSource, "UDP")
-	rec := siptest.NewServerTxRecorder(req)
-	defer rec.Terminate()
-	OnAck(req, rec)
-	if res := rec.Result(); res != nil {
-		t.Fatalf("ACK answered with %v", res)
-	}
-}
-
 func TestParseExpires(t *testing.T) {
 	for _, tc := range []struct {
 		in      string
