@@ -6,7 +6,8 @@ import (
 	sipv1 "github.com/voipbin/registrar-operator/api/v1alpha1"
 )
 
-// The REGISTER handler and the proxy challenge alike; the rule lives here once.
+// The REGISTER handler and the proxy challenge alike (AddChallenges); the rule
+// lives here once.
 //
 // A device is challenged with one header unless its Extension asks for several:
 // RFC 8760 has a server offer one challenge per algorithm, but clients in the field

@@ -6,7 +6,6 @@ package proxy
 
 import (
 	"strings"
-	"sync/atomic"
 	"time"
 
 	"github.com/emiago/sipgo"
@@ -64,7 +63,7 @@ type Proxy struct {
 	nonces      *digest.NonceSigner
 	counts      *digest.NonceCounts
 	recordRoute bool
-	requireAuth atomic.Bool
+	requireAuth bool
 	timer       time.Duration
 	obs         Observer
 	log         logr.Logger
@@ -74,9 +73,8 @@ type Proxy struct {
 // New returns a Proxy.
 func New(cfg Config) *Proxy {
 	p := &Proxy{client: cfg.Client, txs: cfg.Transactions, dir: cfg.Directory, loc: cfg.Location, self: cfg.Self,
-		nonces: cfg.Nonces, counts: cfg.Counts, recordRoute: cfg.RecordRoute, timer: cfg.TimerC,
-		obs: cfg.Observer, log: cfg.Log, now: cfg.Now}
-	p.requireAuth.Store(cfg.RequireCallerAuth)
+		nonces: cfg.Nonces, counts: cfg.Counts, recordRoute: cfg.RecordRoute, requireAuth: cfg.RequireCallerAuth,
+		timer: cfg.TimerC, obs: cfg.Observer, log: cfg.Log, now: cfg.Now}
 	if p.obs == nil {
 		p.obs = nopObserver{}
 	}
@@ -85,9 +83,6 @@ func New(cfg Config) *Proxy {
 	}
 	return p
 }
-
-// SetRequireCallerAuth switches the caller authentication policy.
-func (p *Proxy) SetRequireCallerAuth(on bool) { p.requireAuth.Store(on) }
 
 func (p *Proxy) timerC() time.Duration {
 	if p.timer > 0 {
@@ -173,7 +168,7 @@ func (p *Proxy) toAOR(req *sip.Request, tx sip.ServerTransaction, dom *directory
 		return OutcomeNotAllowed
 	}
 	now := p.now()
-	if p.requireAuth.Load() {
+	if p.requireAuth {
 		if res, outcome := p.authenticate(req, dom, now); res != nil {
 			p.send(tx, res)
 			return outcome

@@ -10,8 +10,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/emiago/sipgo/sip"
-
-	"github.com/voipbin/registrar-operator/registrar/digest"
 )
 
 // errBadHeader marks a header we could not read; the answer is 400.
@@ -66,75 +64,6 @@ func firstHeader(req *sip.Request, name string) sip.Header {
 		}
 	}
 	return nil
-}
-
-// errNoCredentials says the request carries no Digest answer: it is challenged.
-var errNoCredentials = errors.New("no digest credentials")
-
-// credentialsFor returns the digest answer meant for realm, from Authorization or
-// Proxy-Authorization: devices use either whatever the challenge style was, and a
-// request may carry answers for other realms too (RFC 3261 §22.3), so the one for
-// realm wins wherever it stands. Without one, a malformed Digest header is reported
-// (the answer is 400), else an answer for another realm is returned (the caller
-// challenges afresh), else errNoCredentials. Other schemes are not ours to judge.
-func credentialsFor(req *sip.Request, realm string) (digest.Credentials, error) {
-	var (
-		other     digest.Credentials
-		haveOther bool
-		bad       error
-	)
-	for _, h := range req.Headers() {
-		if name := h.Name(); !strings.EqualFold(name, "Authorization") && !strings.EqualFold(name, "Proxy-Authorization") {
-			continue
-		}
-		c, err := digest.ParseCredentials(h.Value())
-		switch {
-		case errors.Is(err, digest.ErrNotDigest):
-		case err != nil:
-			if bad == nil {
-				bad = err
-			}
-		case c.Realm == realm:
-			return c, nil
-		case !haveOther:
-			other, haveOther = c, true
-		}
-	}
-	switch {
-	case bad != nil:
-		return digest.Credentials{}, bad
-	case haveOther:
-		return other, nil
-	}
-	return digest.Credentials{}, errNoCredentials
-}
-
-// digestURIMatches reports whether the uri parameter of the credentials names the
-// Request-URI's host (RFC 7616 §3.4.6: the server checks the answer was computed for
-// this request). Only the scheme (sip or sips) and the host are compared: ports,
-// parameters and letter case may differ where a NAT or the device rewrote them.
-func digestURIMatches(uri string, ruri *sip.Uri) bool {
-	i := strings.IndexByte(uri, ':')
-	if i < 0 || (!strings.EqualFold(uri[:i], "sip") && !strings.EqualFold(uri[:i], "sips")) {
-		return false
-	}
-	rest := uri[i+1:]
-	// No '@' may appear after the userinfo (RFC 3261 §25.1), so the first one ends it.
-	if at := strings.IndexByte(rest, '@'); at >= 0 {
-		rest = rest[at+1:]
-	}
-	if end := strings.IndexAny(rest, ";?"); end >= 0 {
-		rest = rest[:end]
-	}
-	host := rest
-	if strings.HasPrefix(host, "[") {
-		if end := strings.IndexByte(host, ']'); end >= 0 {
-			host = host[:end+1]
-		}
-	} else if c := strings.IndexByte(host, ':'); c >= 0 {
-		host = host[:c]
-	}
-	return host != "" && strings.EqualFold(host, ruri.Host)
 }
 
 // contactExpires returns a Contact's expires parameter; parameter names are

@@ -76,10 +76,6 @@ func (r *Registrar) OnRegister(req *sip.Request, tx sip.ServerTransaction) {
 	}
 }
 
-// OnAck ignores ACKs that match no INVITE transaction: the reference service's flow
-// draws one after each REGISTER response. ACK is never answered (RFC 3261 §17).
-func OnAck(*sip.Request, sip.ServerTransaction) {}
-
 // Handle turns a REGISTER into its response; it does no I/O.
 func (r *Registrar) Handle(req *sip.Request) *sip.Response { return r.HandleSized(req, 0) }
 
@@ -142,20 +138,18 @@ func (r *Registrar) authenticate(
 	if known {
 		own = cred.Algorithms
 	}
-	c, err := credentialsFor(req, dom.Realm)
-	if errors.Is(err, errNoCredentials) {
+	// Without an answer for our realm (none, or for another realm: RFC 3261 §22.3),
+	// a challenge.
+	c, err := digest.CredentialsFor(req, dom.Realm)
+	if errors.Is(err, digest.ErrNoCredentials) {
 		return nil, r.challenge(req, dom, own, now, false, ""), OutcomeChallenged
 	}
 	if err != nil {
 		return nil, respond(req, sip.StatusBadRequest, "Malformed Credentials"), OutcomeBadRequest
 	}
-	// Credentials for another realm answer another challenge (RFC 3261 §22.3).
-	if c.Realm != dom.Realm {
-		return nil, r.challenge(req, dom, own, now, false, ""), OutcomeChallenged
-	}
 	// The answer must have been computed for this Request-URI (RFC 7616 §3.4.6);
 	// digest.Verify leaves that check to its caller.
-	if !digestURIMatches(c.URI, &req.Recipient) {
+	if !digest.URIMatches(c.URI, &req.Recipient) {
 		return nil, respond(req, sip.StatusBadRequest, "Digest URI Mismatch"), OutcomeBadRequest
 	}
 	alg, ok := digest.AlgorithmOf(c)
@@ -211,23 +205,17 @@ func (r *Registrar) holdsBinding(aor, host string, now time.Time) bool {
 	return false
 }
 
-// challenge answers 407 Proxy-Authenticate or 401 WWW-Authenticate with one
-// challenge per algorithm digest.ChallengeAlgorithms picks for the extension (own
-// are its algorithms, nil for the domain's preference), the preferred first. A nonce
-// bound to an address (boundTo, "" for none) is only good from that address.
+// challenge answers in the domain's style (407 Proxy-Authenticate or 401
+// WWW-Authenticate) with the challenges digest.AddChallenges picks for the extension
+// (own are its algorithms, nil for the domain's preference). A nonce bound to an
+// address (boundTo, "" for none) is only good from that address.
 func (r *Registrar) challenge(
 	req *sip.Request, dom *directory.Domain, own []sipv1.DigestAlgorithm, now time.Time, stale bool, boundTo string,
 ) *sip.Response {
-	code, reason, header := sip.StatusProxyAuthRequired, "Proxy Authentication Required", "Proxy-Authenticate"
-	if dom.Challenge == sipv1.ChallengeWWWAuthenticate {
-		code, reason, header = sip.StatusUnauthorized, "Unauthorized", "WWW-Authenticate"
-	}
-	res := respond(req, code, reason)
+	style := digest.StyleOf(dom.Challenge)
+	res := respond(req, style.Code, style.Reason)
 	nonce := r.Nonces.Issue(nonceRealm(dom.Realm, boundTo), now)
-	for _, alg := range digest.ChallengeAlgorithms(dom.Algorithms, own) {
-		ch := digest.Challenge{Realm: dom.Realm, Nonce: nonce, Algorithm: alg, Stale: stale}
-		res.AppendHeader(sip.NewHeader(header, ch.String()))
-	}
+	digest.AddChallenges(res, style, dom.Realm, nonce, dom.Algorithms, own, stale)
 	return res
 }
 

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/emiago/sipgo/sip"
+
+	"github.com/voipbin/registrar-operator/registrar/digest"
 )
 
 // DefaultCacheSize bounds the retransmission cache: two generations of at most this
@@ -33,7 +35,7 @@ const cacheWindow = 8 * time.Second
 // again. A request without an RFC 3261 branch cannot be matched and gets no key.
 func retransmissionKey(dst []byte, req *sip.Request, from netip.AddrPort) ([]byte, bool) {
 	via := req.Via()
-	if via == nil || !hasCredentials(req) {
+	if via == nil || !digest.CarriesCredentials(req) {
 		return dst, false
 	}
 	branch, ok := via.Params.Get("branch")
@@ -47,17 +49,6 @@ func retransmissionKey(dst []byte, req *sip.Request, from netip.AddrPort) ([]byt
 	dst = strconv.AppendInt(dst, int64(via.Port), 10)
 	dst = append(dst, '|')
 	return from.AppendTo(dst), true
-}
-
-// hasCredentials looks for either header in one pass, without the lower-casing
-// GetHeader does.
-func hasCredentials(req *sip.Request) bool {
-	for _, h := range req.Headers() {
-		if n := h.Name(); strings.EqualFold(n, "Authorization") || strings.EqualFold(n, "Proxy-Authorization") {
-			return true
-		}
-	}
-	return false
 }
 
 // bytesPerEntry bounds a generation's arena: size entries of this many bytes on
