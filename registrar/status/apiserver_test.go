@@ -269,9 +269,9 @@ func bindingOf(ext *sipv1.Extension, uri string) (sipv1.Binding, bool) {
 	return sipv1.Binding{}, false
 }
 
-// ownsField reports whether field manager owns field (such as "f:registrar") of
-// status's entry for uri.
-func ownsField(t *testing.T, ext *sipv1.Extension, manager, uri, field string) bool {
+// ownsField reports whether field manager owns the field named key (such as
+// "f:registrar") of status's entry for uri.
+func ownsField(t *testing.T, ext *sipv1.Extension, manager, uri, key string) bool {
 	t.Helper()
 	for _, mf := range ext.ManagedFields {
 		if mf.Manager != manager || mf.FieldsV1 == nil {
@@ -282,17 +282,17 @@ func ownsField(t *testing.T, ext *sipv1.Extension, manager, uri, field string) b
 				Bindings map[string]map[string]json.RawMessage `json:"f:bindings"`
 			} `json:"f:status"`
 		}
-		if err := json.Unmarshal(mf.FieldsV1.Raw, &owned); err != nil {
+		if err := json.Unmarshal(mf.FieldsV1.GetRawBytes(), &owned); err != nil {
 			t.Fatalf("while reading the managed fields of %s: %v", manager, err)
 		}
-		for key, fields := range owned.Status.Bindings {
+		for entry, fields := range owned.Status.Bindings {
 			var k struct {
 				URI string `json:"uri"`
 			}
-			if !strings.HasPrefix(key, "k:") || json.Unmarshal([]byte(key[2:]), &k) != nil || k.URI != uri {
+			if !strings.HasPrefix(entry, "k:") || json.Unmarshal([]byte(entry[2:]), &k) != nil || k.URI != uri {
 				continue
 			}
-			if _, ok := fields[field]; ok {
+			if _, ok := fields[key]; ok {
 				return true
 			}
 		}
