@@ -8,6 +8,7 @@ SHELL = /usr/bin/env bash -o pipefail
 LOCALBIN ?= $(CURDIR)/bin
 CONTROLLER_GEN ?= $(LOCALBIN)/controller-gen
 GOLANGCI_LINT ?= $(LOCALBIN)/golangci-lint
+GOLANGCI_KAL ?= $(LOCALBIN)/golangci-kal
 HELM ?= $(LOCALBIN)/helm
 CONTROLLER_TOOLS_VERSION ?= v0.23.0
 GOLANGCI_LINT_VERSION ?= v2.15.0
@@ -98,8 +99,13 @@ fuzz: ## Run every fuzz target for FUZZTIME each (default 30s).
 	hack/fuzz.sh
 
 .PHONY: lint
-lint: golangci-lint ## Run golangci-lint.
+lint: golangci-lint ## Run golangci-lint, then kube-api-linter over the API types.
 	"$(GOLANGCI_LINT)" run
+	@$(MAKE) --no-print-directory lint-api
+
+.PHONY: lint-api
+lint-api: golangci-kal ## Check the API types against the Kubernetes API conventions (kube-api-linter, .golangci-kal.yml).
+	"$(GOLANGCI_KAL)" run -c .golangci-kal.yml ./api/...
 
 ##@ Build
 
@@ -121,6 +127,13 @@ controller-gen: $(LOCALBIN)
 .PHONY: golangci-lint
 golangci-lint: $(LOCALBIN)
 	@test -x "$(GOLANGCI_LINT)" || GOBIN="$(LOCALBIN)" go install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_LINT_VERSION)
+
+# golangci-lint with kube-api-linter built in, from hack/tools/kal (its go.mod pins
+# both); rebuilt only when that module changes.
+.PHONY: golangci-kal
+golangci-kal: $(GOLANGCI_KAL)
+$(GOLANGCI_KAL): hack/tools/kal/go.mod hack/tools/kal/go.sum hack/tools/kal/main.go | $(LOCALBIN)
+	go build -C hack/tools/kal -o "$(GOLANGCI_KAL)" .
 
 .PHONY: helm
 helm: $(LOCALBIN)

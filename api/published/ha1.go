@@ -30,11 +30,3 @@ func NewHash(alg sipv1.DigestAlgorithm) hash.Hash {
 	}
 	return md5.New() //nolint:gosec // see the import
 }
-
-// HA1Key is the credential Secret key holding the HA1 of an algorithm.
-func HA1Key(alg sipv1.DigestAlgorithm) string {
-	if alg == sipv1.DigestSHA256 {
-		return KeyHA1SHA256
-	}
-	return KeyHA1MD5
-}

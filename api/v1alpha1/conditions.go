@@ -13,8 +13,6 @@ const (
 const (
 	// ReasonReady: everything the resource asks for is in place.
 	ReasonReady = "Ready"
-	// ReasonProgressing: the operator is applying a change.
-	ReasonProgressing = "Progressing"
 	// ReasonConflict: another resource already claims the same customer ID or extension.
 	ReasonConflict = "Conflict"
 	// ReasonDomainNotFound: spec.domainRef names no Domain in this namespace.

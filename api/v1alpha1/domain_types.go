@@ -44,7 +44,7 @@ const (
 // +kubebuilder:validation:XValidation:rule="self.minExpires <= self.maxExpires",message="minExpires must not be greater than maxExpires"
 // +kubebuilder:validation:XValidation:rule="self.minExpires <= self.defaultExpires && self.defaultExpires <= self.maxExpires",message="defaultExpires must lie between minExpires and maxExpires"
 type RegistrationPolicy struct {
-	// MinExpires is the shortest registration interval accepted, in seconds; shorter
+	// minExpires is the shortest registration interval accepted, in seconds; shorter
 	// requests (other than 0, which de-registers) are answered 423 Interval Too Brief.
 	// +kubebuilder:default=60
 	// +kubebuilder:validation:Minimum=1
@@ -52,14 +52,14 @@ type RegistrationPolicy struct {
 	// +optional
 	MinExpires int32 `json:"minExpires,omitempty"`
 
-	// DefaultExpires applies when a REGISTER names no expiry, in seconds.
+	// defaultExpires applies when a REGISTER names no expiry, in seconds.
 	// +kubebuilder:default=3600
 	// +kubebuilder:validation:Minimum=1
 	// +kubebuilder:validation:Maximum=86400
 	// +optional
 	DefaultExpires int32 `json:"defaultExpires,omitempty"`
 
-	// MaxExpires is the longest registration interval granted, in seconds; longer
+	// maxExpires is the longest registration interval granted, in seconds; longer
 	// requests are shortened to it.
 	// +kubebuilder:default=7200
 	// +kubebuilder:validation:Minimum=1
@@ -67,14 +67,14 @@ type RegistrationPolicy struct {
 	// +optional
 	MaxExpires int32 `json:"maxExpires,omitempty"`
 
-	// MaxContacts is how many devices one extension may register at once.
+	// maxContacts is how many devices one extension may register at once.
 	// +kubebuilder:default=3
 	// +kubebuilder:validation:Minimum=1
 	// +kubebuilder:validation:Maximum=20
 	// +optional
 	MaxContacts int32 `json:"maxContacts,omitempty"`
 
-	// OnMaxContacts says what happens to a REGISTER that would exceed maxContacts.
+	// onMaxContacts says what happens to a REGISTER that would exceed maxContacts.
 	// +kubebuilder:default=ReplaceOldest
 	// +optional
 	OnMaxContacts MaxContactsAction `json:"onMaxContacts,omitempty"`
@@ -82,14 +82,14 @@ type RegistrationPolicy struct {
 
 // AuthenticationPolicy shapes the digest challenge devices receive.
 type AuthenticationPolicy struct {
-	// Challenge is the style of the challenge: 407 Proxy-Authenticate (the reference
+	// challenge is the style of the challenge: 407 Proxy-Authenticate (the reference
 	// service's) or 401 WWW-Authenticate. Credentials are accepted in either
 	// Authorization or Proxy-Authorization whatever the style.
 	// +kubebuilder:default=ProxyAuthenticate
 	// +optional
 	Challenge ChallengeStyle `json:"challenge,omitempty"`
 
-	// Algorithms are the digest algorithms the domain accepts, the preferred first.
+	// algorithms are the digest algorithms the domain accepts, the preferred first.
 	// Devices are challenged with the first alone: many clients (baresip 1.0, JsSIP,
 	// SIP.js) fail when a challenge carries several headers (RFC 8760) or one they
 	// cannot compute. An Extension's spec.authentication.algorithms chooses others,
@@ -105,19 +105,20 @@ type AuthenticationPolicy struct {
 
 // DomainSpec declares one customer's SIP domain.
 type DomainSpec struct {
-	// CustomerID names the customer; the SIP domain is {customerID}.{suffix}.
+	// customerID names the customer; the SIP domain is {customerID}.{suffix}.
+	// +required
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=63
 	// +kubebuilder:validation:XValidation:rule="self.matches('^[a-z0-9]([-a-z0-9]*[a-z0-9])?$')",message="customerID must be a DNS label: lowercase letters, digits and '-', starting and ending with a letter or digit"
 	// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="customerID is immutable: create a new Domain for another customer"
 	CustomerID string `json:"customerID"`
 
-	// Registration is the registration policy of every extension in this domain.
+	// registration is the registration policy of every extension in this domain.
 	// +kubebuilder:default={minExpires:60,defaultExpires:3600,maxExpires:7200,maxContacts:3,onMaxContacts:ReplaceOldest}
 	// +optional
 	Registration RegistrationPolicy `json:"registration,omitempty"`
 
-	// Authentication is the digest challenge policy of this domain.
+	// authentication is the digest challenge policy of this domain.
 	// +kubebuilder:default={challenge:ProxyAuthenticate,algorithms:{MD5}}
 	// +optional
 	Authentication AuthenticationPolicy `json:"authentication,omitempty"`
@@ -125,29 +126,29 @@ type DomainSpec struct {
 
 // DomainStatus is what the operator observed of a Domain.
 type DomainStatus struct {
-	// ObservedGeneration is the generation the conditions describe.
+	// observedGeneration is the generation the conditions describe.
 	// +optional
 	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
 
-	// DomainName is the full SIP domain, {customerID}.{suffix}.
+	// domainName is the full SIP domain, {customerID}.{suffix}.
 	// +optional
 	DomainName string `json:"domainName,omitempty"`
 
-	// Realm is the digest realm devices authenticate against (the domain name).
+	// realm is the digest realm devices authenticate against (the domain name).
 	// +optional
 	Realm string `json:"realm,omitempty"`
 
-	// Extensions counts the Extensions that refer to this Domain.
+	// extensions counts the Extensions that refer to this Domain.
 	// +kubebuilder:default=0
 	// +optional
 	Extensions int32 `json:"extensions"`
 
-	// RegisteredExtensions counts the Extensions with at least one live binding.
+	// registeredExtensions counts the Extensions with at least one live binding.
 	// +kubebuilder:default=0
 	// +optional
 	RegisteredExtensions int32 `json:"registeredExtensions"`
 
-	// Conditions: Ready (with Reconciling and Stalled while it applies) as kstatus reads them.
+	// conditions are Ready (with Reconciling and Stalled while it applies), as kstatus reads them.
 	// +listType=map
 	// +listMapKey=type
 	// +optional
@@ -168,10 +169,16 @@ type DomainStatus struct {
 // Domain is one customer's SIP domain, {customerID}.registrar.voipbin.net, with the
 // registration and authentication policy of its extensions.
 type Domain struct {
-	metav1.TypeMeta   `json:",inline"`
+	metav1.TypeMeta `json:",inline"`
+	// metadata is the standard object metadata.
+	// +optional
 	metav1.ObjectMeta `json:"metadata,omitempty"`
 
-	Spec   DomainSpec   `json:"spec"`
+	// spec declares the customer and the policy of its extensions.
+	// +required
+	Spec DomainSpec `json:"spec"`
+	// status is what the operator observed of the Domain.
+	// +optional
 	Status DomainStatus `json:"status,omitempty"`
 }
 

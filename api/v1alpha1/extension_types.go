@@ -7,11 +7,12 @@ import (
 
 // SecretKeyReference names one key of a Secret in the Extension's namespace.
 type SecretKeyReference struct {
-	// Name of the Secret.
+	// name is the name of the Secret.
+	// +required
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=253
 	Name string `json:"name"`
-	// Key within the Secret that holds the password.
+	// key is the key within the Secret that holds the password.
 	// +kubebuilder:default=password
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=253
@@ -21,7 +22,7 @@ type SecretKeyReference struct {
 
 // ExtensionAuthentication is the digest challenge of one extension's devices.
 type ExtensionAuthentication struct {
-	// Algorithms are the digest algorithms this extension's devices are challenged
+	// algorithms are the digest algorithms this extension's devices are challenged
 	// with, one header each, the preferred first; only these are accepted in their
 	// answers. Each must be among the Domain's spec.authentication.algorithms (the
 	// Extension is not Ready otherwise). Set [SHA-256] for a device that computes
@@ -30,92 +31,100 @@ type ExtensionAuthentication struct {
 	// +kubebuilder:validation:MinItems=1
 	// +kubebuilder:validation:MaxItems=2
 	// +listType=set
+	// +required
 	Algorithms []DigestAlgorithm `json:"algorithms"`
 }
 
 // ExtensionSpec declares a user or device of a Domain.
 type ExtensionSpec struct {
-	// DomainRef is the name of the Domain, in this namespace, the extension belongs to.
+	// domainRef is the name of the Domain, in this namespace, the extension belongs to.
+	// +required
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=253
 	// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="domainRef is immutable: create a new Extension in the other domain"
 	DomainRef string `json:"domainRef"`
 
-	// Extension is the user part of the address of record, {extension}@{domain}.
+	// extension is the user part of the address of record, {extension}@{domain}.
+	// +required
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=32
 	// +kubebuilder:validation:XValidation:rule="self.matches('^[a-z0-9]([-.a-z0-9]*[a-z0-9])?$')",message="extension must be lowercase letters and digits, optionally with inner '-' or '.', such as 1001 or alice"
 	// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="extension is immutable: create a new Extension for another number"
 	Extension string `json:"extension"`
 
-	// PasswordSecretRef names the Secret key holding the digest password. When absent,
+	// passwordSecretRef names the Secret key holding the digest password. When absent,
 	// the operator generates a strong password into the Secret {name}-sip-password.
 	// +optional
 	PasswordSecretRef *SecretKeyReference `json:"passwordSecretRef,omitempty"`
 
-	// MaxContacts overrides the Domain's maxContacts for this extension.
+	// maxContacts overrides the Domain's maxContacts for this extension.
 	// +kubebuilder:validation:Minimum=1
 	// +kubebuilder:validation:Maximum=20
 	// +optional
 	MaxContacts *int32 `json:"maxContacts,omitempty"`
 
-	// Authentication overrides, for this extension's devices, how the Domain challenges them.
+	// authentication overrides, for this extension's devices, how the Domain challenges them.
 	// +optional
 	Authentication *ExtensionAuthentication `json:"authentication,omitempty"`
 
-	// Disabled refuses the extension's registrations and drops its bindings, keeping its credentials.
+	// disabled refuses the extension's registrations and drops its bindings, keeping its credentials.
 	// +optional
 	Disabled bool `json:"disabled,omitempty"`
 }
 
 // Binding is one registered contact of an extension, written by the registrar that holds it.
 type Binding struct {
-	// URI is the Contact URI the device registered.
+	// uri is the Contact URI the device registered.
+	// +required
 	URI string `json:"uri"`
-	// Registrar is the registrar replica (pod name) that holds the binding.
+	// registrar is the registrar replica (pod name) that holds the binding.
+	// +required
 	Registrar string `json:"registrar"`
-	// Source is the address the REGISTER came from (received/rport), host:port.
+	// source is the address the REGISTER came from (received/rport), host:port.
 	// +optional
 	Source string `json:"source,omitempty"`
-	// Transport the REGISTER came over: UDP, TCP, TLS, WS or WSS.
+	// transport is what the REGISTER came over: UDP, TCP, TLS, WS or WSS.
 	// +optional
 	Transport string `json:"transport,omitempty"`
-	// UserAgent the device announced.
+	// userAgent is the User-Agent the device announced.
 	// +optional
 	UserAgent string `json:"userAgent,omitempty"`
-	// Expires is the registration interval granted, in seconds.
+	// expires is the registration interval granted, in seconds.
 	// +optional
 	Expires int32 `json:"expires,omitempty"`
-	// ExpiresAt is when this entry leaves status at the latest. The registrar that
+	// expiresAt is when this entry leaves status at the latest. The registrar that
 	// holds the binding removes it sooner when the device stops refreshing; this
 	// lease only matters when that registrar is gone.
+	// +required
 	ExpiresAt metav1.Time `json:"expiresAt"`
-	// RegisteredAt is when this device first registered this contact.
+	// registeredAt is when this device first registered this contact.
 	// +optional
 	RegisteredAt metav1.Time `json:"registeredAt,omitempty"`
-	// CallID and CSeq of the REGISTER that created or last refreshed the binding's
-	// lease; they order refreshes after a registrar restart (RFC 3261 §10.3 step 7).
+	// callID is the Call-ID of the REGISTER that created or last refreshed the
+	// binding's lease; with cseq it orders refreshes after a registrar restart
+	// (RFC 3261 §10.3 step 7).
 	// +optional
 	CallID string `json:"callID,omitempty"`
+	// cseq is the CSeq number of that REGISTER.
 	// +optional
 	CSeq uint32 `json:"cseq,omitempty"`
 }
 
 // ExtensionStatus is what the operator and the registrars observed of an Extension.
 type ExtensionStatus struct {
-	// ObservedGeneration is the generation the conditions describe.
+	// observedGeneration is the generation the conditions describe.
 	// +optional
 	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
 
-	// AddressOfRecord is {extension}@{domain}.
+	// addressOfRecord is {extension}@{domain}.
 	// +optional
 	AddressOfRecord string `json:"addressOfRecord,omitempty"`
 
-	// PasswordSecret names the Secret (in this namespace) that holds the password.
+	// passwordSecret names the Secret (in this namespace) that holds the password.
 	// +optional
 	PasswordSecret string `json:"passwordSecret,omitempty"`
 
-	// Bindings are the registered contacts, one entry per contact URI, each written
+	// bindings are the registered contacts, one entry per contact URI, each written
 	// by the registrar replica that holds it.
 	// +listType=map
 	// +listMapKey=uri
@@ -123,12 +132,12 @@ type ExtensionStatus struct {
 	// +optional
 	Bindings []Binding `json:"bindings,omitempty"`
 
-	// Contacts counts the bindings.
+	// contacts counts the bindings.
 	// +kubebuilder:default=0
 	// +optional
 	Contacts int32 `json:"contacts"`
 
-	// Conditions: Ready (with Reconciling and Stalled while it applies) as kstatus reads them.
+	// conditions are Ready (with Reconciling and Stalled while it applies), as kstatus reads them.
 	// +listType=map
 	// +listMapKey=type
 	// +optional
@@ -148,10 +157,16 @@ type ExtensionStatus struct {
 
 // Extension is a user or device of a Domain, registered as {extension}@{domain}.
 type Extension struct {
-	metav1.TypeMeta   `json:",inline"`
+	metav1.TypeMeta `json:",inline"`
+	// metadata is the standard object metadata.
+	// +optional
 	metav1.ObjectMeta `json:"metadata,omitempty"`
 
-	Spec   ExtensionSpec   `json:"spec"`
+	// spec declares the extension, its Domain and its credentials.
+	// +required
+	Spec ExtensionSpec `json:"spec"`
+	// status is what the operator and the registrars observed of the Extension.
+	// +optional
 	Status ExtensionStatus `json:"status,omitempty"`
 }
 

@@ -1,0 +1,61 @@
+package status
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/voipbin/registrar-operator/registrar/location"
+)
+
+// A device refreshing its registration costs no status write while its published
+// lease has room; when the lease is about to run out the writer renews it, so that
+// status never shows a live device's binding as expired, and never claims more
+// than Lease past the device's real expiry.
+func TestLeaseIsRenewedOnlyWhenAboutToRunOut(t *testing.T) {
+	c, log := fakeAPIServer(t)
+	table := location.New(0)
+	w := newTestWriter(c, "replica-1", table)
+	const uri = "sip:desk@192.0.2.10"
+	t0 := time.Now()
+	register(t, table, uri, "call-desk", 1, 3600, t0)
+	w.Flush(context.Background())
+	first, ok := bindingOf(statusOf(t, c), uri)
+	if !ok {
+		t.Fatal("the binding did not reach status")
+	}
+	checkLease(t, "first write", first.ExpiresAt.Time, t0.Add(time.Hour), w.Lease)
+
+	// A minute later: the lease still has most of its room.
+	register(t, table, uri, "call-desk", 2, 3600, t0.Add(time.Minute))
+	w.markExpiringLeases()
+	w.Flush(context.Background())
+	if applies, _ := log.counts(); applies != 1 {
+		t.Fatalf("status writes after a refresh within the lease: %d, want 1 (the first only)", applies)
+	}
+
+	// A Lease later: the refreshed expiry has caught up with the published lease.
+	renewedAt := t0.Add(w.Lease)
+	register(t, table, uri, "call-desk", 3, 3600, renewedAt)
+	w.markExpiringLeases()
+	if n := w.Pending(); n != 1 {
+		t.Fatalf("pending AORs with a lease about to run out: %d, want 1", n)
+	}
+	w.Flush(context.Background())
+	if applies, _ := log.counts(); applies != 2 {
+		t.Errorf("status writes after the lease renewal: %d, want 2", applies)
+	}
+	renewed, _ := bindingOf(statusOf(t, c), uri)
+	checkLease(t, "renewal", renewed.ExpiresAt.Time, renewedAt.Add(time.Hour), w.Lease)
+}
+
+// checkLease fails unless published lies after the real expiry by more than the
+// margin the writer renews at, and by no more than lease (plus the rounding up to
+// whole seconds).
+func checkLease(t *testing.T, what string, published, expiry time.Time, lease time.Duration) {
+	t.Helper()
+	if ahead := published.Sub(expiry); ahead <= leaseMargin || ahead > lease+time.Second {
+		t.Errorf("%s: published expiresAt %s lies %s after the real expiry %s; want more than %s, at most %s",
+			what, published.Format(time.RFC3339), ahead, expiry.Format(time.RFC3339), leaseMargin, lease)
+	}
+}
