@@ -15,8 +15,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/metrics/filters"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
-	sipv1 "github.com/voipbin/registrar-operator/api/v1alpha1"
 	"github.com/voipbin/registrar-operator/api/scheme"
+	sipv1 "github.com/voipbin/registrar-operator/api/v1alpha1"
 	"github.com/voipbin/registrar-operator/controllers"
 	"github.com/voipbin/registrar-operator/internal/memlimit"
 )

@@ -25,8 +25,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
 	"github.com/voipbin/registrar-operator/api/published"
-	sipv1 "github.com/voipbin/registrar-operator/api/v1alpha1"
 	"github.com/voipbin/registrar-operator/api/scheme"
+	sipv1 "github.com/voipbin/registrar-operator/api/v1alpha1"
 	"github.com/voipbin/registrar-operator/controllers"
 	"github.com/voipbin/registrar-operator/hack/testenv"
 )

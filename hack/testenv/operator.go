@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 
-	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/config"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
@@ -27,7 +26,7 @@ func (e *Env) StartOperator(ctx context.Context, o controllers.Options) (<-chan 
 		HealthProbeBindAddress: "0",
 		// A test may run a second operator, on a control plane of its own, in the same
 		// process: the controller names repeat.
-		Controller: config.Controller{SkipNameValidation: ptr.To(true)},
+		Controller: config.Controller{SkipNameValidation: new(true)},
 	})
 	if err != nil {
 		return nil, fmt.Errorf("while creating the operator's manager: %w", err)

@@ -19,8 +19,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/voipbin/registrar-operator/api/published"
-	sipv1 "github.com/voipbin/registrar-operator/api/v1alpha1"
 	"github.com/voipbin/registrar-operator/api/scheme"
+	sipv1 "github.com/voipbin/registrar-operator/api/v1alpha1"
 	"github.com/voipbin/registrar-operator/registrar/throttle"
 )
 
