@@ -6,26 +6,10 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/runtime"
-	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
-
-	sipv1 "github.com/voipbin/registrar-operator/api/v1alpha1"
 )
-
-// NewScheme knows the built-in kinds and ours.
-func NewScheme() *runtime.Scheme {
-	s := runtime.NewScheme()
-	if err := clientgoscheme.AddToScheme(s); err != nil {
-		panic(err)
-	}
-	if err := sipv1.AddToScheme(s); err != nil {
-		panic(err)
-	}
-	return s
-}
 
 // CacheOptions keeps the informers to what the reconcilers read: the fleet's objects
 // and published ConfigMaps only in the registrar namespace (so a namespaced Role

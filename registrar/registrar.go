@@ -24,7 +24,7 @@ import (
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	"github.com/voipbin/registrar-operator/controllers"
+	"github.com/voipbin/registrar-operator/api/scheme"
 	"github.com/voipbin/registrar-operator/registrar/clienttx"
 	"github.com/voipbin/registrar-operator/registrar/digest"
 	"github.com/voipbin/registrar-operator/registrar/directory"
@@ -109,7 +109,7 @@ func New(cfg Config, rc *rest.Config, log logr.Logger) (*Registrar, error) {
 	if err != nil {
 		return nil, fmt.Errorf("while creating the Kubernetes client: %w", err)
 	}
-	kc, err := client.New(rc, client.Options{Scheme: controllers.NewScheme()})
+	kc, err := client.New(rc, client.Options{Scheme: scheme.New()})
 	if err != nil {
 		return nil, fmt.Errorf("while creating the Kubernetes client: %w", err)
 	}

@@ -25,6 +25,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
 	"github.com/voipbin/registrar-operator/api/published"
+	"github.com/voipbin/registrar-operator/api/scheme"
 	sipv1 "github.com/voipbin/registrar-operator/api/v1alpha1"
 	"github.com/voipbin/registrar-operator/controllers"
 	"github.com/voipbin/registrar-operator/hack/testenv"
@@ -80,7 +81,7 @@ func startSystem(ctx context.Context, o sysOptions) (*system, error) {
 	s.env = env
 	cfg := rest.CopyConfig(env.Config)
 	cfg.QPS, cfg.Burst = 5000, 10000
-	if s.client, err = client.New(cfg, client.Options{Scheme: controllers.NewScheme()}); err != nil {
+	if s.client, err = client.New(cfg, client.Options{Scheme: scheme.New()}); err != nil {
 		return s, err
 	}
 	if s.clientset, err = kubernetes.NewForConfig(cfg); err != nil {
@@ -317,7 +318,7 @@ type readyTracker struct {
 func (s *system) trackReady(ctx context.Context) (*readyTracker, error) {
 	t := &readyTracker{ext: map[string]time.Time{}, domains: map[string]time.Time{}, changed: make(chan struct{}, 1)}
 	c, err := cache.New(s.env.Config, cache.Options{
-		Scheme: controllers.NewScheme(), DefaultNamespaces: map[string]cache.Config{benchNS: {}},
+		Scheme: scheme.New(), DefaultNamespaces: map[string]cache.Config{benchNS: {}},
 		DefaultTransform: cache.TransformStripManagedFields(),
 	})
 	if err != nil {

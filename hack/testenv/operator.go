@@ -8,6 +8,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/config"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
+	"github.com/voipbin/registrar-operator/api/scheme"
 	"github.com/voipbin/registrar-operator/controllers"
 )
 
@@ -19,7 +20,7 @@ func (e *Env) StartOperator(ctx context.Context, o controllers.Options) (<-chan 
 		return nil, err
 	}
 	mgr, err := ctrl.NewManager(e.Config, ctrl.Options{
-		Scheme:                 controllers.NewScheme(),
+		Scheme:                 scheme.New(),
 		Cache:                  controllers.CacheOptions(o),
 		Metrics:                metricsserver.Options{BindAddress: "0"},
 		HealthProbeBindAddress: "0",

@@ -18,7 +18,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
-	"github.com/voipbin/registrar-operator/controllers"
+	"github.com/voipbin/registrar-operator/api/scheme"
 )
 
 // Root is the repository root.
@@ -69,7 +69,7 @@ func Start(changes ...func(*envtest.Environment)) (*Env, error) {
 	if err != nil {
 		return nil, fmt.Errorf("while starting the test control plane: %w", err)
 	}
-	c, err := client.New(cfg, client.Options{Scheme: controllers.NewScheme()})
+	c, err := client.New(cfg, client.Options{Scheme: scheme.New()})
 	if err != nil {
 		_ = e.Stop()
 		return nil, fmt.Errorf("while creating a client: %w", err)

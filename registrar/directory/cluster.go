@@ -132,7 +132,7 @@ func (c *Cluster) putDomain(cm *corev1.ConfigMap) {
 	if old, ok := c.domainOf[cm.Name]; ok && old != d.Domain {
 		delete(c.domains, old)
 	}
-	c.domains[d.Domain] = &d
+	c.domains[d.Domain] = NewDomain(d)
 	c.domainOf[cm.Name] = d.Domain
 	c.mu.Unlock()
 }

@@ -1,14 +1,12 @@
 // Package directory is the registrar's view of the domains and credentials the
-// operator published: what the SIP side looks up on every request.
+// operator published: what the SIP side looks up on every request. A domain's
+// registration policy is decoded (the CRD's defaults applied to a published zero)
+// once, when its config is published, not on each REGISTER; see NewDomain.
 package directory
 
 import (
-	"github.com/voipbin/registrar-operator/api/published"
 	sipv1 "github.com/voipbin/registrar-operator/api/v1alpha1"
 )
-
-// Domain is a served SIP domain with its policy.
-type Domain = published.DomainConfig
 
 // Credential is what authenticates one extension. It holds HA1 values, never a password.
 type Credential struct {

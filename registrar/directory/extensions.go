@@ -6,12 +6,12 @@ import (
 	"sync"
 
 	"github.com/go-logr/logr"
-	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/rest"
 	toolscache "k8s.io/client-go/tools/cache"
 	crcache "sigs.k8s.io/controller-runtime/pkg/cache"
 
+	"github.com/voipbin/registrar-operator/api/scheme"
 	sipv1 "github.com/voipbin/registrar-operator/api/v1alpha1"
 )
 
@@ -37,11 +37,7 @@ type Extensions struct {
 
 // NewExtensions prepares a cluster-wide watch of Extensions; Start runs it.
 func NewExtensions(rc *rest.Config, log logr.Logger) (*Extensions, error) {
-	scheme := runtime.NewScheme()
-	if err := sipv1.AddToScheme(scheme); err != nil {
-		return nil, fmt.Errorf("while building the Extension scheme: %w", err)
-	}
-	c, err := crcache.New(rc, crcache.Options{Scheme: scheme, DefaultTransform: slimExtension})
+	c, err := crcache.New(rc, crcache.Options{Scheme: scheme.New(), DefaultTransform: slimExtension})
 	if err != nil {
 		return nil, fmt.Errorf("while creating the Extension cache: %w", err)
 	}

@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"testing"
 	"time"
-
-	sipv1 "github.com/voipbin/registrar-operator/api/v1alpha1"
 )
 
 // A URI pool on which URIEqual is an equivalence relation (no parameter appears
@@ -42,9 +40,9 @@ func FuzzRegister(f *testing.F) {
 		r := &fuzzReader{b: data}
 		cfg := r.byte()
 		p := Policy{MinExpires: 60, DefaultExpires: 3600, MaxExpires: 7200,
-			MaxContacts: int(cfg%4) + 1, OnMaxContacts: sipv1.ReplaceOldest}
+			MaxContacts: int(cfg%4) + 1, OnMaxContacts: ReplaceOldest}
 		if cfg&0x10 != 0 {
-			p.OnMaxContacts = sipv1.Reject
+			p.OnMaxContacts = Reject
 		}
 		tb := New(int(cfg>>5) + 1)
 		fired := map[string]int{}
@@ -102,7 +100,7 @@ func FuzzRegister(f *testing.F) {
 				if max == 0 {
 					max = p.MaxContacts
 				}
-				if len(rq.Contacts) > 0 && len(got) > max && (p.OnMaxContacts == sipv1.ReplaceOldest || len(got) > prevLive) {
+				if len(rq.Contacts) > 0 && len(got) > max && (p.OnMaxContacts == ReplaceOldest || len(got) > prevLive) {
 					t.Fatalf("%d bindings over max %d (prev %d): %s", len(got), max, prevLive, dump(got))
 				}
 				if rq.Wildcard && len(got) != 0 {

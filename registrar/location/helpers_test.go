@@ -5,8 +5,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	sipv1 "github.com/voipbin/registrar-operator/api/v1alpha1"
 )
 
 var t0 = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
@@ -14,7 +12,7 @@ var t0 = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 func at(sec int) time.Time { return t0.Add(time.Duration(sec) * time.Second) }
 
 func pol() Policy {
-	return Policy{MinExpires: 60, DefaultExpires: 3600, MaxExpires: 7200, MaxContacts: 3, OnMaxContacts: sipv1.ReplaceOldest}
+	return Policy{MinExpires: 60, DefaultExpires: 3600, MaxExpires: 7200, MaxContacts: 3, OnMaxContacts: ReplaceOldest}
 }
 
 func ct(uri string, exp int64) ContactUpdate { return ContactUpdate{URI: uri, Expires: exp} }

@@ -5,8 +5,6 @@ import (
 	"sync"
 	"testing"
 	"time"
-
-	sipv1 "github.com/voipbin/registrar-operator/api/v1alpha1"
 )
 
 func TestExpireDueAndNextExpiry(t *testing.T) {
@@ -141,11 +139,6 @@ func TestRestore(t *testing.T) {
 	tb.Restore("other", []Binding{mk("sip:o@h", "c", 1, 0, 10)})
 	if got := tb.ExpireDue(at(120)); fmt.Sprint(sorted(got)) != fmt.Sprint([]string{aor1, "other"}) {
 		t.Fatalf("ExpireDue = %v", got)
-	}
-	// API round trip (metav1.Time keeps whole seconds).
-	b := mk("sip:a@h", "c1", 4, 0, 650)
-	if back := FromAPI(b.ToAPI("registrar-0")); !sameBinding(b, back) {
-		t.Fatalf("round trip: %+v", back)
 	}
 }
 
@@ -305,13 +298,6 @@ func TestRemaining(t *testing.T) {
 	}
 	if got := b.ContactValue(at(30)); got != "<>;expires=30" {
 		t.Error(got)
-	}
-}
-
-func TestPolicyFrom(t *testing.T) {
-	p := PolicyFrom(sipv1.RegistrationPolicy{MaxContacts: 5})
-	if p != (Policy{60, 3600, 7200, 5, sipv1.ReplaceOldest}) {
-		t.Fatalf("%+v", p)
 	}
 }
 

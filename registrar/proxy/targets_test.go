@@ -6,6 +6,7 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/voipbin/registrar-operator/api/published"
 	sipv1 "github.com/voipbin/registrar-operator/api/v1alpha1"
 	"github.com/voipbin/registrar-operator/registrar/directory"
 	"github.com/voipbin/registrar-operator/registrar/location"
@@ -22,7 +23,7 @@ func TestLocationFind(t *testing.T) {
 	now := time.Now()
 	const dom = "acme.example"
 	dir := &directory.Static{
-		Domains: map[string]*directory.Domain{dom: {Domain: dom, Realm: dom}},
+		Domains: map[string]*directory.Domain{dom: directory.NewDomain(published.DomainConfig{Domain: dom, Realm: dom})},
 		Credentials: map[string]*directory.Credential{
 			"1001@" + dom: {Extension: "1001", Domain: dom, AOR: "1001@" + dom},
 			"1002@" + dom: {Extension: "1002", Domain: dom, AOR: "1002@" + dom},
@@ -32,7 +33,7 @@ func TestLocationFind(t *testing.T) {
 	table := location.New(1)
 	if _, err := table.Register(location.Request{AOR: "1001@" + dom, CallID: "c", CSeq: 1, Expires: 600, Now: now,
 		Source: "192.0.2.1:5060", Transport: "UDP",
-		Contacts: []location.ContactUpdate{{URI: "sip:1001@192.0.2.1", Expires: -1}}}, location.PolicyFrom(sipv1.RegistrationPolicy{})); err != nil {
+		Contacts: []location.ContactUpdate{{URI: "sip:1001@192.0.2.1", Expires: -1}}}, dir.Domains[dom].Policy); err != nil {
 		t.Fatal(err)
 	}
 	live, dead := metav1.NewTime(now.Add(time.Hour)), metav1.NewTime(now.Add(-time.Second))

@@ -29,6 +29,7 @@ import (
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 	"sigs.k8s.io/yaml"
 
+	"github.com/voipbin/registrar-operator/api/scheme"
 	"github.com/voipbin/registrar-operator/controllers"
 	"github.com/voipbin/registrar-operator/hack/testenv"
 )
@@ -98,7 +99,7 @@ func run(m *testing.M) int {
 	defer func() { _ = env.Stop() }()
 	// The test's own writes (1,000 extensions' worth) must not queue behind a 5 QPS limit.
 	adminCfg.QPS, adminCfg.Burst = 500, 1000
-	if k8s, err = client.New(adminCfg, client.Options{Scheme: controllers.NewScheme()}); err != nil {
+	if k8s, err = client.New(adminCfg, client.Options{Scheme: scheme.New()}); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
@@ -155,7 +156,7 @@ func startOperator() (*runningOperator, error) {
 	cfg := impersonating(operatorSA, serviceAccountGroups()...)
 	cfg.QPS, cfg.Burst = 200, 400
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
-		Scheme:  controllers.NewScheme(),
+		Scheme:  scheme.New(),
 		Cache:   controllers.CacheOptions(opts),
 		Metrics: metricsserver.Options{BindAddress: "0"},
 		// A second manager in the same process reuses the controller names.

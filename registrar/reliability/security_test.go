@@ -19,8 +19,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/voipbin/registrar-operator/api/published"
+	"github.com/voipbin/registrar-operator/api/scheme"
 	sipv1 "github.com/voipbin/registrar-operator/api/v1alpha1"
-	"github.com/voipbin/registrar-operator/controllers"
 	"github.com/voipbin/registrar-operator/registrar/throttle"
 )
 
@@ -96,7 +96,7 @@ func TestRegistrarRBACIsTheLeastThatWorks(t *testing.T) {
 	})
 
 	// And for real: a tenant's password Secret is out of its reach.
-	rc, err := client.New(impersonating(registrarSA, serviceAccountGroups()...), client.Options{Scheme: controllers.NewScheme()})
+	rc, err := client.New(impersonating(registrarSA, serviceAccountGroups()...), client.Options{Scheme: scheme.New()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -173,7 +173,7 @@ func TestTenantCannotReachAnotherTenantOrTheRegistrar(t *testing.T) {
 	})
 
 	// For real: the tenant builds a working extension, then tries to reach further.
-	tc, err := client.New(impersonating(user), client.Options{Scheme: controllers.NewScheme()})
+	tc, err := client.New(impersonating(user), client.Options{Scheme: scheme.New()})
 	if err != nil {
 		t.Fatal(err)
 	}

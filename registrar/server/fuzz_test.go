@@ -10,6 +10,7 @@ import (
 
 	"github.com/emiago/sipgo/sip"
 
+	"github.com/voipbin/registrar-operator/api/published"
 	sipv1 "github.com/voipbin/registrar-operator/api/v1alpha1"
 	"github.com/voipbin/registrar-operator/registrar/digest"
 	"github.com/voipbin/registrar-operator/registrar/directory"
@@ -40,10 +41,11 @@ const (
 // messages get past the domain check.
 func fuzzDirectory() *directory.Static {
 	acme := newDomain(testDomain)
-	ex := newDomain("example.com")
-	ex.Challenge = sipv1.ChallengeWWWAuthenticate
-	ex.Algorithms = []sipv1.DigestAlgorithm{sipv1.DigestSHA256, sipv1.DigestMD5}
-	ex.OnMaxContacts, ex.MaxContacts = sipv1.Reject, 1
+	ex := newDomain("example.com", func(c *published.DomainConfig) {
+		c.Challenge = sipv1.ChallengeWWWAuthenticate
+		c.Algorithms = []sipv1.DigestAlgorithm{sipv1.DigestSHA256, sipv1.DigestMD5}
+		c.OnMaxContacts, c.MaxContacts = sipv1.Reject, 1
+	})
 	dir := &directory.Static{
 		Domains:     map[string]*directory.Domain{testDomain: acme, "example.com": ex},
 		Credentials: map[string]*directory.Credential{},

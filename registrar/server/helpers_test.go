@@ -37,9 +37,9 @@ var (
 	t0       = time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
 )
 
-// newDomain is a published domain with the CRD defaults.
-func newDomain(name string) *directory.Domain {
-	return &directory.Domain{
+// newDomain is a published domain with the CRD defaults, changed by change.
+func newDomain(name string, change ...func(*published.DomainConfig)) *directory.Domain {
+	c := published.DomainConfig{
 		CustomerID:     strings.SplitN(name, ".", 2)[0],
 		Domain:         name,
 		Realm:          name,
@@ -51,6 +51,16 @@ func newDomain(name string) *directory.Domain {
 		Challenge:      sipv1.ChallengeProxyAuthenticate,
 		Algorithms:     []sipv1.DigestAlgorithm{sipv1.DigestMD5},
 	}
+	for _, f := range change {
+		f(&c)
+	}
+	return directory.NewDomain(c)
+}
+
+// republish changes testDomain's published config, as the operator would on an
+// update of the Domain.
+func (e *env) republish(change func(*published.DomainConfig)) {
+	*e.dom = *newDomain(testDomain, change)
 }
 
 // newCredential publishes an extension's HA1 values, as the operator does.

@@ -264,7 +264,7 @@ func (r *Registrar) bind(
 		lr.MaxContacts = int(cred.MaxContacts)
 	}
 	var room [4]location.Binding // the usual AOR's bindings, without allocating
-	bindings, err := r.Table.RegisterAppend(room[:0], lr, policyOf(dom))
+	bindings, err := r.Table.RegisterAppend(room[:0], lr, dom.Policy)
 	if err != nil {
 		return r.refused(req, aor, err)
 	}
@@ -387,19 +387,6 @@ func httpDate(now time.Time) string {
 	d := &cachedDate{unix: sec, value: now.UTC().Format(http.TimeFormat)}
 	dateCache.Store(d)
 	return d.value
-}
-
-// policyOf is the domain's registration policy, zero fields taking the CRD defaults
-// (60/3600/7200 s, 3 contacts, ReplaceOldest) as the location table expects: a zero
-// MaxContacts would otherwise allow a single contact and a zero MaxExpires none.
-func policyOf(d *directory.Domain) location.Policy {
-	return location.PolicyFrom(sipv1.RegistrationPolicy{
-		MinExpires:     d.MinExpires,
-		DefaultExpires: d.DefaultExpires,
-		MaxExpires:     d.MaxExpires,
-		MaxContacts:    d.MaxContacts,
-		OnMaxContacts:  d.OnMaxContacts,
-	})
 }
 
 // byteCounter is an io.StringWriter that only counts.

@@ -11,6 +11,7 @@ import (
 	"github.com/emiago/sipgo/sip"
 	"github.com/emiago/sipgo/siptest"
 
+	"github.com/voipbin/registrar-operator/api/published"
 	sipv1 "github.com/voipbin/registrar-operator/api/v1alpha1"
 	"github.com/voipbin/registrar-operator/registrar/digest"
 	"github.com/voipbin/registrar-operator/registrar/location"
@@ -493,7 +494,7 @@ func TestIntervalBelowMinimumIs423WithMinExpires(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			e := newEnv(t)
-			e.dom.MinExpires = 120
+			e.republish(func(c *published.DomainConfig) { c.MinExpires = 120 })
 			d := e.device(testUser, testPassword)
 			res := d.register(func(m *msg) {
 				m.contacts = append([]string{d.contact + tc.contactParam}, tc.more...)
@@ -685,7 +686,7 @@ func TestMaxContacts(t *testing.T) {
 	})
 	t.Run("zero published limit is the default 3", func(t *testing.T) {
 		e := newEnv(t)
-		e.dom.MaxContacts, e.dom.OnMaxContacts = 0, ""
+		e.republish(func(c *published.DomainConfig) { c.MaxContacts, c.OnMaxContacts = 0, "" })
 		register(e, 4)
 		if n := len(e.bindings(testUser)); n != 3 {
 			t.Errorf("%d bindings, want 3", n)
@@ -693,7 +694,7 @@ func TestMaxContacts(t *testing.T) {
 	})
 	t.Run("reject", func(t *testing.T) {
 		e := newEnv(t)
-		e.dom.OnMaxContacts = sipv1.Reject
+		e.republish(func(c *published.DomainConfig) { c.OnMaxContacts = sipv1.Reject })
 		ds := register(e, 3)
 		before := e.bindings(testUser)
 		d := e.device(testUser, testPassword)

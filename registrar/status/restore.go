@@ -48,7 +48,7 @@ func (w *Writer) restoreOne(ext *sipv1.Extension) int {
 		if b.Registrar != w.Registrar {
 			continue
 		}
-		lb := location.FromAPI(b)
+		lb := fromAPI(b)
 		// Status holds the lease, not the real expiry, which lies somewhere in
 		// [lease-Lease, lease]. Keeping the binding until just before the lease is
 		// the safe side (no live binding is lost), and stopping short by leaseMargin

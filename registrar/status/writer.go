@@ -1,5 +1,6 @@
 // Package status writes the bindings a registrar replica holds into the status of
-// their Extensions, and reads them back when the replica starts.
+// their Extensions, and reads them back when the replica starts. It is where the
+// location table's bindings meet the API types (convert.go).
 //
 // Each replica applies status.bindings server-side with a field manager of its own,
 // so it owns exactly its entries (the list is keyed by contact URI): it never tramples
@@ -232,7 +233,7 @@ func (w *Writer) write(ctx context.Context, aor string) error {
 		if !b.Live(now) {
 			continue
 		}
-		a := b.ToAPI(w.Registrar)
+		a := toAPI(b, w.Registrar)
 		// metav1.Time keeps whole seconds: round up, so the lease never undercuts
 		// the real expiry by more than the spread takes off on purpose.
 		a.ExpiresAt = metav1.NewTime(b.ExpiresAt.Add(lease).Truncate(time.Second).Add(time.Second))

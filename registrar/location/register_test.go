@@ -3,8 +3,6 @@ package location
 import (
 	"errors"
 	"testing"
-
-	sipv1 "github.com/voipbin/registrar-operator/api/v1alpha1"
 )
 
 func TestExpiryPrecedence(t *testing.T) {
@@ -223,7 +221,7 @@ func TestAtomicity(t *testing.T) {
 		{"out-of-order contact first", req("c1", 3, 600, 50, ct("sip:a@h", 0), ct("sip:new@h", -1)), nil, ErrOutOfOrder},
 		{"good contact + too brief contact", req("c9", 1, 600, 50, ct("sip:new@h", -1), ct("sip:b@h", 5)), nil, &IntervalTooBriefError{}},
 		{"too many under Reject", req("c9", 1, 600, 50, ct("sip:b@h", 0), ct("sip:n1@h", -1), ct("sip:n2@h", -1)),
-			func(p *Policy) { p.MaxContacts = 2; p.OnMaxContacts = sipv1.Reject }, ErrTooManyContacts},
+			func(p *Policy) { p.MaxContacts = 2; p.OnMaxContacts = Reject }, ErrTooManyContacts},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -315,7 +313,7 @@ func TestMaxContactsReplaceOldest(t *testing.T) {
 
 func TestMaxContactsReject(t *testing.T) {
 	p := pol()
-	p.OnMaxContacts = sipv1.Reject
+	p.OnMaxContacts = Reject
 	tb := New(4)
 	mustRegister(t, tb, req("ca", 1, -1, 0, ct("sip:a@h", -1)), p)
 	mustRegister(t, tb, req("cb", 1, -1, 1, ct("sip:b@h", -1)), p)

@@ -1,14 +1,16 @@
-package location
+package status
 
 import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	sipv1 "github.com/voipbin/registrar-operator/api/v1alpha1"
+	"github.com/voipbin/registrar-operator/registrar/location"
 )
 
-// ToAPI converts b to the Extension status form, held by registrar (the pod name).
-// Note that metav1.Time serialises with one-second precision.
-func (b Binding) ToAPI(registrar string) sipv1.Binding {
+// toAPI converts a binding of the table to its Extension status form, held by
+// registrar (the pod name). metav1.Time serialises with one-second precision; the
+// writer replaces ExpiresAt by the lease.
+func toAPI(b location.Binding, registrar string) sipv1.Binding {
 	out := sipv1.Binding{
 		URI:       b.URI,
 		Registrar: registrar,
@@ -26,9 +28,9 @@ func (b Binding) ToAPI(registrar string) sipv1.Binding {
 	return out
 }
 
-// FromAPI converts a status binding back, for Restore.
-func FromAPI(b sipv1.Binding) Binding {
-	return Binding{
+// fromAPI converts a status binding back for the table, for Restore.
+func fromAPI(b sipv1.Binding) location.Binding {
+	return location.Binding{
 		URI:          b.URI,
 		Source:       b.Source,
 		Transport:    b.Transport,

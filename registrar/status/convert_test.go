@@ -1,0 +1,50 @@
+package status
+
+import (
+	"encoding/json"
+	"testing"
+	"time"
+
+	sipv1 "github.com/voipbin/registrar-operator/api/v1alpha1"
+	"github.com/voipbin/registrar-operator/registrar/location"
+)
+
+// A binding written into status and read back at start-up is the binding the table
+// held (metav1.Time keeps whole seconds), with this replica named as its holder.
+func TestBindingRoundTripsThroughStatus(t *testing.T) {
+	at := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	b := location.Binding{
+		URI: "sip:1001@192.0.2.1:5060;transport=tcp", Source: "192.0.2.1:40000", Transport: "TCP",
+		UserAgent: "phone/1.0", CallID: "c1@192.0.2.1", CSeq: 4, Expires: 600,
+		ExpiresAt: at.Add(600 * time.Second), RegisteredAt: at,
+	}
+	a := toAPI(b, "registrar-0")
+	if a.Registrar != "registrar-0" {
+		t.Errorf("held by %q, want registrar-0", a.Registrar)
+	}
+	raw, err := json.Marshal(a) // as the status stores it
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stored sipv1.Binding
+	if err := json.Unmarshal(raw, &stored); err != nil {
+		t.Fatal(err)
+	}
+	back := fromAPI(stored)
+	if !back.ExpiresAt.Equal(b.ExpiresAt) || !back.RegisteredAt.Equal(b.RegisteredAt) {
+		t.Errorf("times: got %v / %v, want %v / %v", back.ExpiresAt, back.RegisteredAt, b.ExpiresAt, b.RegisteredAt)
+	}
+	back.ExpiresAt, back.RegisteredAt = b.ExpiresAt, b.RegisteredAt
+	if back != b {
+		t.Errorf("round trip:\n got %+v\nwant %+v", back, b)
+	}
+}
+
+// A binding restored without a registration time (written by an older release) is
+// written back without one, not as the zero time.
+func TestBindingWithoutRegistrationTimeOmitsIt(t *testing.T) {
+	b := location.Binding{URI: "sip:1001@192.0.2.1", ExpiresAt: time.Date(2026, 3, 1, 12, 10, 0, 0, time.UTC)}
+	if a := toAPI(b, "registrar-0"); !a.RegisteredAt.IsZero() {
+		t.Errorf("registeredAt %v, want none", a.RegisteredAt)
+	}
+}
