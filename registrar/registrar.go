@@ -4,6 +4,7 @@ package registrar
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -33,6 +34,7 @@ import (
 	"github.com/voipbin/registrar-operator/registrar/server"
 	"github.com/voipbin/registrar-operator/registrar/status"
 	"github.com/voipbin/registrar-operator/registrar/throttle"
+	"github.com/voipbin/registrar-operator/registrar/tlsserve"
 	"github.com/voipbin/registrar-operator/registrar/udpfront"
 )
 
@@ -47,8 +49,11 @@ type Config struct {
 	// Transports lists "udp" and/or "tcp".
 	Transports []string
 	// TCPGuard bounds idle and half-open TCP connections (package netguard); the
-	// zero value bounds nothing but still survives running out of descriptors.
+	// zero value bounds nothing but still survives running out of descriptors. It
+	// bounds the TLS listener's connections too, each listener on its own.
 	TCPGuard netguard.Config
+	// TLS is SIP over TLS; its zero value serves none.
+	TLS TLSConfig
 	// MetricsAddress and ProbeAddress serve /metrics and /healthz, /readyz; "0" disables.
 	MetricsAddress, ProbeAddress string
 	NonceLifetime                time.Duration
@@ -96,6 +101,8 @@ type Registrar struct {
 	SIPReady chan struct{}
 	udp      net.PacketConn
 	tcp      net.Listener
+	tls      *netguard.Listener
+	cert     *tlsserve.Certificate
 
 	restoreReader client.Reader
 }
@@ -160,6 +167,11 @@ func New(cfg Config, rc *rest.Config, log logr.Logger) (*Registrar, error) {
 	if err := r.listen(); err != nil {
 		return nil, err
 	}
+	if err := r.listenTLS(); err != nil {
+		r.closeListeners()
+		return nil, err
+	}
+	r.registerConnectionMetrics(reg)
 	r.restoreReader = kc
 	return r, nil
 }
@@ -184,7 +196,10 @@ func (r *Registrar) Run(ctx context.Context) error {
 	// sipgo's default logger is global: the first replica of a process sets it
 	// (tests run several replicas in one process).
 	setSipgoLogger.Do(func() { sip.SetDefaultLogger(sipgoLogger(r.log.WithName("sipgo"))) })
-	ua, err := sipgo.NewUA(sipgo.WithUserAgent("registrar-operator"))
+	// Requests to a device whose TLS connection is gone open a new one to its
+	// Contact, verified against the system's roots, TLS 1.2 or newer.
+	ua, err := sipgo.NewUA(sipgo.WithUserAgent("registrar-operator"),
+		sipgo.WithUserAgenTLSConfig(&tls.Config{MinVersion: tlsserve.MinVersion}))
 	if err != nil {
 		return fmt.Errorf("while creating the SIP user agent: %w", err)
 	}
@@ -208,20 +223,19 @@ func (r *Registrar) Run(ctx context.Context) error {
 	if r.tcp != nil {
 		g.Go(func() error { return ignoreClosed(srv.ServeTCP(r.tcp)) })
 	}
+	if r.tls != nil {
+		g.Go(func() error { return ignoreClosed(srv.ServeTLS(r.tls)) })
+	}
 	g.Go(func() error { r.expireLoop(gctx); return nil })
 	r.ready.Store(true)
 	close(r.SIPReady)
-	r.log.Info("serving SIP", "address", r.cfg.SIPAddress, "transports", r.cfg.Transports, "replica", r.cfg.Name)
+	r.log.Info("serving SIP", "address", r.cfg.SIPAddress, "transports", r.cfg.Transports,
+		"tlsAddress", r.TLSAddress(), "replica", r.cfg.Name)
 
 	<-gctx.Done()
 	r.ready.Store(false)
-	// Closing our listeners ends ServeUDP and ServeTCP; sipgo's Close does not.
-	if r.udp != nil {
-		_ = r.udp.Close()
-	}
-	if r.tcp != nil {
-		_ = r.tcp.Close()
-	}
+	// Closing our listeners ends ServeUDP, ServeTCP and ServeTLS; sipgo's Close does not.
+	r.closeListeners()
 	_ = srv.Close()
 	_ = ua.Close()
 	err = g.Wait()
@@ -266,7 +280,7 @@ func (r *Registrar) startProxy(ua *sipgo.UserAgent, srv *sipgo.Server) error {
 		Client:            sipClient,
 		Directory:         r.dir,
 		Location:          &proxy.Location{Directory: r.dir, Table: r.table, Cluster: r.exts, Self: r.cfg.Name},
-		Self:              proxy.NewSelf(r.udp, r.tcp, r.cfg.AdvertiseHost, serves),
+		Self:              r.self(serves),
 		Nonces:            r.sip.Nonces,
 		Counts:            r.sip.Counts,
 		RecordRoute:       !r.cfg.DisableRecordRoute,
@@ -279,6 +293,15 @@ func (r *Registrar) startProxy(ua *sipgo.UserAgent, srv *sipgo.Server) error {
 	return nil
 }
 
+// self is how the proxy names this replica: its addresses and ports, TLS included.
+func (r *Registrar) self(serves func(string) bool) *proxy.Self {
+	s := proxy.NewSelf(r.udp, r.tcp, r.cfg.AdvertiseHost, serves)
+	if r.tls != nil {
+		s.TLSPort = r.tls.Addr().(*net.TCPAddr).Port
+	}
+	return s
+}
+
 // Addresses returns where SIP listens, per transport.
 func (r *Registrar) Addresses() (udp, tcp string) {
 	if r.udp != nil {
@@ -288,6 +311,19 @@ func (r *Registrar) Addresses() (udp, tcp string) {
 		tcp = r.tcp.Addr().String()
 	}
 	return udp, tcp
+}
+
+// closeListeners closes what listen and listenTLS opened.
+func (r *Registrar) closeListeners() {
+	if r.udp != nil {
+		_ = r.udp.Close()
+	}
+	if r.tcp != nil {
+		_ = r.tcp.Close()
+	}
+	if r.tls != nil {
+		_ = r.tls.Close()
+	}
 }
 
 // Table exposes the location table to tests and benchmarks.

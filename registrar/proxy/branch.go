@@ -17,6 +17,7 @@ import (
 const (
 	transportUDP = "UDP"
 	transportTCP = "TCP"
+	transportTLS = "TLS"
 )
 
 // hop is where one forwarded copy of a request goes.
@@ -26,24 +27,43 @@ type hop struct {
 	// Dest is host:port to send to; "" lets sipgo follow the top Route, else the
 	// Request-URI.
 	Dest string
-	// Transport is UDP or TCP.
+	// Transport is UDP, TCP or TLS.
 	Transport string
 }
 
 // hopFor turns a location target into a hop.
-func hopFor(t Target) (hop, bool) {
+func (p *Proxy) hopFor(t Target) (hop, bool) {
 	var u sip.Uri
 	if err := sip.ParseUri(t.URI, &u); err != nil || u.Host == "" {
 		return hop{}, false
 	}
-	dest, transport := t.Destination()
+	dest, transport := p.destination(t)
 	return hop{URI: u, Dest: dest, Transport: transport}, true
 }
 
-// uriTransport is the transport a URI asks for: its transport parameter, else UDP.
+// destination is t.Destination, except that a device whose TCP or TLS connection
+// to this replica is gone is reached by a new connection to its Contact: the
+// REGISTER's source port was the device's side of the lost connection, where
+// nothing listens.
+func (p *Proxy) destination(t Target) (hostport, transport string) {
+	dest, transport := t.Destination()
+	if !t.Local || transport == transportUDP || dest != t.Source || p.client == nil {
+		return dest, transport
+	}
+	if _, err := p.client.TransportLayer().GetConnection(transport, dest); err != nil {
+		return contactHostPort(t.URI, transport), transport
+	}
+	return dest, transport
+}
+
+// uriTransport is the transport a URI asks for: its transport parameter, else
+// TLS for a sips: URI (RFC 5630), else UDP.
 func uriTransport(u *sip.Uri) string {
 	if t, ok := u.UriParams.Get("transport"); ok && t != "" {
 		return strings.ToUpper(t)
+	}
+	if strings.EqualFold(u.Scheme, "sips") {
+		return transportTLS
 	}
 	return transportUDP
 }

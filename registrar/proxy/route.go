@@ -42,7 +42,7 @@ func (p *Proxy) nextHop(req *sip.Request) hop {
 		return h
 	}
 	if t, ok := p.loc.ByURI(to.Address.User+"@"+dom.Domain, req.Recipient.String(), p.now()); ok {
-		h.Dest, h.Transport = t.Destination()
+		h.Dest, h.Transport = p.destination(t)
 	}
 	return h
 }

@@ -1,0 +1,149 @@
+package registrar_test
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/emiago/sipgo/sip"
+)
+
+// A phone registers over TLS (407, then 200 over the same connection), its binding
+// reads transport TLS in the Extension status, and a MESSAGE for it comes down
+// that very connection, with our Via naming the TLS listener; the phone's 200
+// reaches the sender.
+func TestTLSRegisterAndMessage(t *testing.T) {
+	tn := newTenant(t, "1001")
+	r := startTLSReplica(t, "replica-tls", tn, 0)
+	phone := newTLSPhone(t, r, tn)
+	phone.registerWithDigest(600)
+
+	b := bindingsAre(t, tn, 1)[0]
+	if b.Transport != "TLS" || b.Registrar != "replica-tls" || b.Source != phone.conn.LocalAddr().String() {
+		t.Errorf("binding %+v, want transport TLS from %s on replica-tls", b, phone.conn.LocalAddr())
+	}
+
+	routable(t, r.Registrar, tn, 1)
+	id := callID(t)
+	caller := tn.caller(t, r.Registrar, "uac-message.xml", id, "1001")
+	msg, err := phone.next(20 * time.Second)
+	if err != nil {
+		t.Fatalf("no MESSAGE over the phone's TLS connection: %v", err)
+	}
+	req, ok := msg.(*sip.Request)
+	if !ok || req.Method != sip.MESSAGE {
+		t.Fatalf("got %T %v, want the MESSAGE", msg, msg)
+	}
+	_, port, _ := net.SplitHostPort(r.TLSAddress())
+	if via := req.Via(); via.Transport != "TLS" || strconv.Itoa(via.Port) != port {
+		t.Errorf("our Via is %s, want SIP/2.0/TLS on port %s", via.Value(), port)
+	}
+	phone.reply(req, sip.StatusOK, "OK")
+	if err := caller.wait(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// SIPp registers over TLS with digest: Debian's SIPp is built without OpenSSL
+// (-t l1 refuses), so it speaks TCP to a relay of the test's that carries its
+// bytes over TLS to the replica. The binding reads transport TLS.
+func TestSIPpRegistersOverTLS(t *testing.T) {
+	tn := newTenant(t, "1001")
+	r := startTLSReplica(t, "replica-tls", tn, 0)
+	phone := sippRun{Scenario: "register.xml", Transport: "tcp", Target: tlsRelay(t, r), LocalIP: "127.0.0.1",
+		LocalPort: tn.port, User: tn.user, Domain: tn.domain, Password: tn.password, Expires: 600}
+	if err := phone.run(t); err != nil {
+		t.Fatal(err)
+	}
+	if b := bindingsAre(t, tn, 1)[0]; b.Transport != "TLS" {
+		t.Errorf("SIPp's binding reads transport %q, want TLS", b.Transport)
+	}
+}
+
+// A rotated certificate is served to new connections without a restart, while a
+// connection made before it keeps working.
+func TestTLSCertificateRotation(t *testing.T) {
+	tn := newTenant(t, "1001")
+	r := startTLSReplica(t, "replica-tls", tn, 0)
+	before := newTLSPhone(t, r, tn)
+	before.registerWithDigest(600)
+
+	r.rotate(t, 2)
+	eventually(t, "a new connection gets the certificate of serial 2", func() error {
+		c, err := r.dial()
+		if err != nil {
+			return err
+		}
+		defer func() { _ = c.Close() }()
+		if got := c.ConnectionState().PeerCertificates[0].SerialNumber.Int64(); got != 2 {
+			return fmt.Errorf("serial %d", got)
+		}
+		return nil
+	})
+	if got := before.conn.ConnectionState().PeerCertificates[0].SerialNumber.Int64(); got != 1 {
+		t.Fatalf("the earlier connection has serial %d", got)
+	}
+	res, err := before.register("", 0, 600)
+	if err != nil {
+		t.Fatalf("the connection made before the rotation no longer works: %v", err)
+	}
+	if res.StatusCode != sip.StatusProxyAuthRequired && res.StatusCode != sip.StatusUnauthorized {
+		t.Errorf("a REGISTER over the earlier connection got %d %s, want a challenge", res.StatusCode, res.Reason)
+	}
+}
+
+// A client that starts a TLS handshake and never finishes it is cut at the
+// first-message deadline: the handshake counts against it.
+func TestTLSStalledHandshakeIsCut(t *testing.T) {
+	tn := newTenant(t, "1001")
+	r := startTLSReplica(t, "replica-tls", tn, 300*time.Millisecond)
+	c, err := net.Dial("tcp", r.TLSAddress())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = c.Close() }()
+	// A handshake record header announcing 255 bytes that never come.
+	if _, err := c.Write([]byte{0x16, 0x03, 0x01, 0x00, 0xff}); err != nil {
+		t.Fatal(err)
+	}
+	_ = c.SetReadDeadline(time.Now().Add(wait))
+	_, err = c.Read(make([]byte, 1))
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		t.Fatalf("the stalled handshake was still open after %s", wait)
+	}
+	if err == nil {
+		t.Fatal("the replica answered a handshake that never finished")
+	}
+}
+
+// tlsRelay carries one TCP connection of SIPp's over TLS to r, byte for byte; it
+// returns the address SIPp connects to.
+func tlsRelay(t *testing.T, r *tlsReplica) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = l.Close() })
+	go func() {
+		plain, err := l.Accept()
+		if err != nil {
+			return
+		}
+		defer func() { _ = plain.Close() }()
+		secure, err := r.dial()
+		if err != nil {
+			t.Errorf("relay: %v", err)
+			return
+		}
+		defer func() { _ = secure.Close() }()
+		go func() { _, _ = io.Copy(plain, secure); _ = plain.Close() }()
+		_, _ = io.Copy(secure, plain)
+	}()
+	return l.Addr().String()
+}
