@@ -1,6 +1,8 @@
 package registrar_test
 
 import (
+	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -10,6 +12,10 @@ import (
 	"time"
 
 	"github.com/emiago/sipgo/sip"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+
+	sipv1 "github.com/voipbin/registrar-operator/api/v1alpha1"
 )
 
 // A phone registers over TLS (407, then 200 over the same connection), its binding
@@ -25,6 +31,10 @@ func TestTLSRegisterAndMessage(t *testing.T) {
 	b := bindingsAre(t, tn, 1)[0]
 	if b.Transport != "TLS" || b.Registrar != "replica-tls" || b.Source != phone.conn.LocalAddr().String() {
 		t.Errorf("binding %+v, want transport TLS from %s on replica-tls", b, phone.conn.LocalAddr())
+	}
+
+	if got := wideColumn(t, tn, "Transport"); got != "TLS" {
+		t.Errorf("kubectl get extensions -o wide shows transport %q, want TLS", got)
 	}
 
 	routable(t, r.Registrar, tn, 1)
@@ -119,6 +129,35 @@ func TestTLSStalledHandshakeIsCut(t *testing.T) {
 	if err == nil {
 		t.Fatal("the replica answered a handshake that never finished")
 	}
+}
+
+// wideColumn is the cell of the named column in the table the API server gives
+// kubectl get extensions -o wide for tn's Extension.
+func wideColumn(t *testing.T, tn *tenant, column string) string {
+	t.Helper()
+	cs, err := kubernetes.NewForConfig(env.Config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := cs.RESTClient().Get().
+		AbsPath("/apis", sipv1.GroupVersion.Group, sipv1.GroupVersion.Version, "namespaces", tn.ns, "extensions", tn.ext.Name).
+		SetHeader("Accept", "application/json;as=Table;v=v1;g=meta.k8s.io").
+		DoRaw(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var table metav1.Table
+	if err := json.Unmarshal(raw, &table); err != nil {
+		t.Fatal(err)
+	}
+	for i, c := range table.ColumnDefinitions {
+		if c.Name == column && len(table.Rows) == 1 {
+			s, _ := table.Rows[0].Cells[i].(string)
+			return s
+		}
+	}
+	t.Fatalf("no column %s in %+v", column, table.ColumnDefinitions)
+	return ""
 }
 
 // tlsRelay carries one TCP connection of SIPp's over TLS to r, byte for byte; it
