@@ -67,8 +67,9 @@ func endedWith(t *testing.T, ended chan error) error {
 	}
 }
 
-// Plain SIP sent to the TLS port, and a client that offers only TLS 1.1, end their
-// connection as a close (io.EOF, which sipgo does not log as an error), counted.
+// Plain SIP sent to the TLS port, a client that offers only TLS 1.1, and one that
+// offers only key exchanges without forward secrecy (RSA), end their connection as
+// a close (io.EOF, which sipgo does not log as an error), counted.
 func TestFailedHandshakesEndQuietly(t *testing.T) {
 	l, ended := serve(t, 0)
 	var failures atomic.Int32
@@ -86,16 +87,22 @@ func TestFailedHandshakesEndQuietly(t *testing.T) {
 		t.Errorf("plain text on the TLS port ended with %v, want io.EOF", err)
 	}
 
-	old, err := tls.Dial("tcp", l.Addr().String(), &tls.Config{InsecureSkipVerify: true, MaxVersion: tls.VersionTLS11})
-	if err == nil {
-		_ = old.Close()
-		t.Error("a TLS 1.1 client completed its handshake")
+	for name, conf := range map[string]*tls.Config{
+		"TLS 1.1": {InsecureSkipVerify: true, MaxVersion: tls.VersionTLS11},
+		"RSA key exchange": {InsecureSkipVerify: true, MaxVersion: tls.VersionTLS12,
+			CipherSuites: []uint16{tls.TLS_RSA_WITH_AES_128_GCM_SHA256, tls.TLS_RSA_WITH_AES_256_GCM_SHA384}},
+	} {
+		c, err := tls.Dial("tcp", l.Addr().String(), conf)
+		if err == nil {
+			_ = c.Close()
+			t.Errorf("a client with %s completed its handshake", name)
+		}
+		if err := endedWith(t, ended); !errors.Is(err, io.EOF) {
+			t.Errorf("a handshake with %s ended with %v, want io.EOF", name, err)
+		}
 	}
-	if err := endedWith(t, ended); !errors.Is(err, io.EOF) {
-		t.Errorf("a TLS 1.1 handshake ended with %v, want io.EOF", err)
-	}
-	if n := failures.Load(); n != 2 {
-		t.Errorf("%d failed handshakes counted, want 2", n)
+	if n := failures.Load(); n != 3 {
+		t.Errorf("%d failed handshakes counted, want 3", n)
 	}
 }
 
