@@ -36,8 +36,6 @@ func (r *Registrar) listenTLS() error {
 	if err != nil {
 		return err
 	}
-	r.log.Info("loaded the TLS certificate", "subject", cert.Current().Leaf.Subject.String(),
-		"notAfter", cert.Current().Leaf.NotAfter)
 	l, err := net.Listen("tcp", c.Address)
 	if err != nil {
 		return fmt.Errorf("while listening for SIP over TLS on %s: %w", c.Address, err)

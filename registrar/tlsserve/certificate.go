@@ -60,6 +60,7 @@ func LoadCertificate(certFile, keyFile string, log logr.Logger) (*Certificate, e
 		return nil, err
 	}
 	c.current, c.loaded, c.checked = cert, st, time.Now()
+	log.Info("loaded the TLS certificate", describe(cert)...)
 	return c, nil
 }
 

@@ -1,10 +1,12 @@
 package tlsserve
 
 import (
+	"context"
 	"crypto/tls"
 	"errors"
 	"io"
 	"net"
+	"time"
 
 	"github.com/go-logr/logr"
 )
@@ -12,6 +14,10 @@ import (
 // MinVersion is the oldest TLS the registrar speaks: TLS 1.0 and 1.1 are
 // deprecated (RFC 8996).
 const MinVersion = tls.VersionTLS12
+
+// DefaultHandshakeTimeout bounds a handshake even when the guard around sets no
+// deadline (its first-message timeout switched off).
+const DefaultHandshakeTimeout = 10 * time.Second
 
 // Config returns the server configuration for SIP over TLS with cert. No client
 // certificate is asked for: devices authenticate with digest, as over UDP and TCP.
@@ -25,14 +31,17 @@ func Config(cert *Certificate) *tls.Config {
 // of a read error that sipgo would log for every one. A handshake that times out
 // is passed on as the timeout it is, for the guard around (package netguard) to
 // count and reset. The handshake runs on the connection's first read, in the
-// connection's own goroutine, under the deadline the guard set: a peer that never
-// finishes it holds nothing past that deadline and never blocks Accept.
+// connection's own goroutine, under the deadline the guard set and HandshakeTimeout,
+// whichever comes first: a peer that never finishes it holds nothing past them and
+// never blocks Accept.
 type Listener struct {
 	net.Listener
 	conf *tls.Config
 	log  logr.Logger
 	// HandshakeFailed, when set, is told of each failed handshake.
 	HandshakeFailed func()
+	// HandshakeTimeout bounds each handshake; 0 is DefaultHandshakeTimeout.
+	HandshakeTimeout time.Duration
 }
 
 // NewListener serves TLS with conf on inner.
@@ -61,7 +70,14 @@ type serverConn struct {
 // Read completes the handshake first.
 func (c *serverConn) Read(b []byte) (int, error) {
 	if !c.shaken {
-		if err := c.Handshake(); err != nil {
+		timeout := c.l.HandshakeTimeout
+		if timeout <= 0 {
+			timeout = DefaultHandshakeTimeout
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), timeout)
+		err := c.HandshakeContext(ctx)
+		cancel()
+		if err != nil {
 			var ne net.Error
 			if errors.As(err, &ne) && ne.Timeout() {
 				return 0, err

@@ -121,6 +121,22 @@ func TestStalledHandshakeTimesOut(t *testing.T) {
 	}
 }
 
+// A handshake that stalls with no read deadline set (the guard's first-message
+// timeout off) still ends, at HandshakeTimeout.
+func TestStalledHandshakeTimesOutWithoutADeadline(t *testing.T) {
+	l, ended := serve(t, 0)
+	l.HandshakeTimeout = 100 * time.Millisecond
+	c, err := net.Dial("tcp", l.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = c.Close() }()
+	var ne net.Error
+	if err := endedWith(t, ended); !errors.As(err, &ne) || !ne.Timeout() {
+		t.Errorf("a stalled handshake ended with %v, want a timeout", err)
+	}
+}
+
 // deadlineListener sets a read deadline on each connection, as netguard does.
 type deadlineListener struct {
 	net.Listener
