@@ -2,7 +2,10 @@ package controllers_test
 
 import (
 	"context"
+	"os/exec"
+	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -11,6 +14,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	"github.com/voipbin/registrar-operator/controllers"
+	"github.com/voipbin/registrar-operator/hack/testenv"
 )
 
 // With a TLS Secret named, the registrar Deployment mounts it read-only as a
@@ -43,6 +47,12 @@ func TestRegistrarServesTLSWithTheNamedSecret(t *testing.T) {
 	dep, svc := read()
 	pod := dep.Spec.Template.Spec
 	c := pod.Containers[0]
+	defined := registrarFlags(t)
+	for _, arg := range c.Args {
+		if name, _, _ := strings.Cut(strings.TrimLeft(arg, "-"), "="); !defined[name] {
+			t.Errorf("the Deployment passes %s, which the registrar does not define", arg)
+		}
+	}
 	for _, arg := range []string{"--sip-tls-address=:5061", "--tls-cert-file=/etc/registrar/tls/tls.crt", "--tls-key-file=/etc/registrar/tls/tls.key"} {
 		if !slices.Contains(c.Args, arg) {
 			t.Errorf("registrar args %v lack %s", c.Args, arg)
@@ -71,6 +81,29 @@ func TestRegistrarServesTLSWithTheNamedSecret(t *testing.T) {
 	if hasPort(svc, "sip-tls", 5061, corev1.ProtocolTCP) {
 		t.Errorf("with TLS off, the Service still exposes %+v", svc.Spec.Ports)
 	}
+}
+
+// registrarFlags are the flags the registrar program defines, as its -h lists them.
+func registrarFlags(t *testing.T) map[string]bool {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "registrar")
+	build := exec.Command("go", "build", "-o", bin, "./cmd/registrar")
+	build.Dir = testenv.Root()
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	// The flag package prints "  -name type" for every flag, then exits.
+	out, _ := exec.Command(bin, "-h").CombinedOutput()
+	defined := map[string]bool{}
+	for line := range strings.SplitSeq(string(out), "\n") {
+		if f := strings.Fields(line); len(f) > 0 && strings.HasPrefix(line, "  -") {
+			defined[strings.TrimPrefix(f[0], "-")] = true
+		}
+	}
+	if !defined["sip-address"] {
+		t.Fatalf("could not read the registrar's flags from -h:\n%s", out)
+	}
+	return defined
 }
 
 func hasPort(svc *corev1.Service, name string, port int32, proto corev1.Protocol) bool {
