@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -129,6 +131,54 @@ func TestTLSStalledHandshakeIsCut(t *testing.T) {
 	if err == nil {
 		t.Fatal("the replica answered a handshake that never finished")
 	}
+}
+
+// The replica's metrics count its open TLS connections, the handshakes that
+// failed, and tell when the served certificate expires.
+func TestTLSMetrics(t *testing.T) {
+	tn := newTenant(t, "1001")
+	r := startTLSReplica(t, "replica-tls", tn, 0)
+	phone := newTLSPhone(t, r, tn)
+	phone.registerWithDigest(600)
+	notAfter := phone.conn.ConnectionState().PeerCertificates[0].NotAfter.Unix()
+	expect := func(line string) {
+		t.Helper()
+		eventually(t, "/metrics shows "+line, func() error {
+			body, err := scrape(r.metrics)
+			if err != nil {
+				return err
+			}
+			for l := range strings.SplitSeq(body, "\n") {
+				if l == line {
+					return nil
+				}
+			}
+			return errStill
+		})
+	}
+	expect(`sip_open_connections{transport="TLS"} 1`)
+	expect(fmt.Sprintf("sip_tls_certificate_expiry_timestamp_seconds %g", float64(notAfter)))
+
+	plain, err := net.Dial("tcp", r.TLSAddress())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = plain.Close() }()
+	if _, err := io.WriteString(plain, "OPTIONS sip:x SIP/2.0\r\n\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	expect("sip_tls_handshake_failures_total 1")
+	expect(`sip_open_connections{transport="TLS"} 1`) // the failed one is gone
+}
+
+func scrape(addr string) (string, error) {
+	res, err := http.Get("http://" + addr + "/metrics")
+	if err != nil {
+		return "", err
+	}
+	defer func() { _ = res.Body.Close() }()
+	body, err := io.ReadAll(res.Body)
+	return string(body), err
 }
 
 // wideColumn is the cell of the named column in the table the API server gives

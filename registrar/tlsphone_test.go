@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -23,6 +24,8 @@ type tlsReplica struct {
 	*registrar.Registrar
 	dir   string
 	roots *x509.CertPool
+	// metrics is where the replica serves /metrics.
+	metrics string
 }
 
 // startTLSReplica starts a replica with TLS on loopback, serving a certificate of
@@ -36,11 +39,13 @@ func startTLSReplica(t *testing.T, name string, tn *tenant, firstMessage time.Du
 	if err != nil {
 		t.Fatal(err)
 	}
+	metrics := "127.0.0.1:" + strconv.Itoa(freePort(t))
 	r := startExtraReplica(t, name, "127.0.0.1", tn, func(c *registrar.Config) {
 		c.TLS = registrar.TLSConfig{Address: "127.0.0.1:0", CertFile: certFile, KeyFile: keyFile}
 		c.TCPGuard.FirstMessage = firstMessage
+		c.MetricsAddress = metrics
 	})
-	return &tlsReplica{Registrar: r, dir: dir, roots: pair.Pool()}
+	return &tlsReplica{Registrar: r, dir: dir, roots: pair.Pool(), metrics: metrics}
 }
 
 func newCert(t *testing.T, serial int64) *testcert.Pair {
