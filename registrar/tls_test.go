@@ -60,6 +60,52 @@ func TestTLSRegisterAndMessage(t *testing.T) {
 	}
 }
 
+// A call to a device registered over TLS: the INVITE comes down its connection
+// with our Record-Route naming the TLS listener on top (and the caller's UDP side
+// below, RFC 5658), and the caller's ACK and BYE, routed through us, come down the
+// same connection, without our Route entries.
+func TestTLSCallReachesTheDeviceOverItsConnection(t *testing.T) {
+	tn := newTenant(t, "1001")
+	r := startTLSReplica(t, "replica-tls", tn, 0)
+	phone := newTLSPhone(t, r, tn)
+	phone.registerWithDigest(600)
+	routable(t, r.Registrar, tn, 1)
+
+	caller := tn.caller(t, r.Registrar, "uac-call.xml", callID(t), "1001")
+	inv := phone.expect(sip.INVITE)
+	_, port, _ := net.SplitHostPort(r.TLSAddress())
+	if rr := inv.RecordRoute(); rr == nil || rr.Address.Port != atoi(t, port) || !strings.EqualFold(param(rr.Address, "transport"), "tls") {
+		t.Errorf("top Record-Route %v, want our TLS listener (port %s, transport=tls)", rr, port)
+	}
+	phone.answer(inv)
+	ack := phone.expect(sip.ACK)
+	bye := phone.expect(sip.BYE)
+	for _, req := range []*sip.Request{ack, bye} {
+		// Both our entries leave the route set (RFC 3261 §16.4), the TLS one too.
+		if rt := req.Route(); rt != nil {
+			t.Errorf("the %s reached the device with Route %s", req.Method, rt.Value())
+		}
+	}
+	phone.reply(bye, sip.StatusOK, "OK")
+	if err := caller.wait(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func atoi(t *testing.T, s string) int {
+	t.Helper()
+	n, err := strconv.Atoi(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+func param(u sip.Uri, name string) string {
+	v, _ := u.UriParams.Get(name)
+	return v
+}
+
 // SIPp registers over TLS with digest: Debian's SIPp is built without OpenSSL
 // (-t l1 refuses), so it speaks TCP to a relay of the test's that carries its
 // bytes over TLS to the replica. The binding reads transport TLS.

@@ -159,11 +159,41 @@ func (p *tlsPhone) next(within time.Duration) (sip.Message, error) {
 	return readStreamMessage(p.in)
 }
 
+// expect returns the next request of method the registrar sends down the
+// connection, skipping others.
+func (p *tlsPhone) expect(method sip.RequestMethod) *sip.Request {
+	p.t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		msg, err := p.next(time.Until(deadline))
+		if err != nil {
+			p.t.Fatalf("no %s over the phone's TLS connection: %v", method, err)
+		}
+		if req, ok := msg.(*sip.Request); ok && req.Method == method {
+			return req
+		}
+	}
+}
+
 // reply answers req over the connection.
 func (p *tlsPhone) reply(req *sip.Request, code int, reason string) {
 	p.t.Helper()
-	res := sip.NewResponseFromRequest(req, code, reason, nil)
+	p.send(sip.NewResponseFromRequest(req, code, reason, nil))
+}
+
+// answer accepts an INVITE: 200 OK with a To tag and the phone's Contact.
+func (p *tlsPhone) answer(inv *sip.Request) {
+	p.t.Helper()
+	res := sip.NewResponseFromRequest(inv, sip.StatusOK, "OK", nil)
+	res.To().Params.Add("tag", "tlsphone")
+	res.AppendHeader(sip.NewHeader("Contact",
+		fmt.Sprintf("<sip:%s@%s;transport=tls>", p.digest.user, p.conn.LocalAddr().String())))
+	p.send(res)
+}
+
+func (p *tlsPhone) send(res *sip.Response) {
+	p.t.Helper()
 	if _, err := io.WriteString(p.conn, res.String()); err != nil {
-		p.t.Fatalf("answering %s: %v", req.Method, err)
+		p.t.Fatalf("answering %s: %v", res.CSeq().MethodName, err)
 	}
 }
