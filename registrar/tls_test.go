@@ -187,21 +187,7 @@ func TestTLSMetrics(t *testing.T) {
 	phone := newTLSPhone(t, r, tn)
 	phone.registerWithDigest(600)
 	notAfter := phone.conn.ConnectionState().PeerCertificates[0].NotAfter.Unix()
-	expect := func(line string) {
-		t.Helper()
-		eventually(t, "/metrics shows "+line, func() error {
-			body, err := scrape(r.metrics)
-			if err != nil {
-				return err
-			}
-			for l := range strings.SplitSeq(body, "\n") {
-				if l == line {
-					return nil
-				}
-			}
-			return errStill
-		})
-	}
+	expect := func(line string) { t.Helper(); metricShows(t, r, line) }
 	expect(`sip_open_connections{transport="TLS"} 1`)
 	expect(fmt.Sprintf("sip_tls_certificate_expiry_timestamp_seconds %g", float64(notAfter)))
 
@@ -215,6 +201,81 @@ func TestTLSMetrics(t *testing.T) {
 	}
 	expect("sip_tls_handshake_failures_total 1")
 	expect(`sip_open_connections{transport="TLS"} 1`) // the failed one is gone
+}
+
+// A device whose TLS connection is gone is reached over a new TLS connection to
+// its Contact. One whose Contact accepts the connection and never answers the
+// handshake costs the caller a few seconds and an error answer, not a request that
+// never ends.
+func TestTLSDeviceWithoutItsConnection(t *testing.T) {
+	tn := newTenant(t, "1001")
+	r := startTLSReplica(t, "replica-tls", tn, 0)
+	silent, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = silent.Close() })
+	accepted := make(chan net.Conn, 8)
+	go func() {
+		for {
+			c, err := silent.Accept()
+			if err != nil {
+				return
+			}
+			t.Cleanup(func() { _ = c.Close() })
+			accepted <- c // and never a byte back
+		}
+	}()
+	phone := newTLSPhone(t, r, tn)
+	phone.contact = silent.Addr().String()
+	phone.registerWithDigest(600)
+	_ = phone.conn.Close()
+	metricShows(t, r, `sip_open_connections{transport="TLS"} 0`)
+
+	caller := newRawCaller(t, r.Registrar)
+	caller.send(caller.message("sip:1001@" + tn.domain))
+	if res := caller.final(wait); res.StatusCode < 500 {
+		t.Errorf("the MESSAGE got %d %s, want an error answer", res.StatusCode, res.Reason)
+	}
+	select {
+	case <-accepted:
+	default:
+		t.Error("the registrar never connected to the device's Contact")
+	}
+}
+
+// message is the text of a MESSAGE from this caller to uri.
+func (c *rawCaller) message(uri string) *sip.Request {
+	c.t.Helper()
+	local := c.conn.LocalAddr().String()
+	id := time.Now().UnixNano()
+	text := fmt.Sprintf("MESSAGE %[1]s SIP/2.0\r\n"+
+		"Via: SIP/2.0/UDP %[2]s;branch=z9hG4bK-raw%[3]d;rport\r\n"+
+		"From: <sip:caller@example.org>;tag=raw%[3]d\r\nTo: <%[1]s>\r\n"+
+		"Call-ID: raw-%[3]d@127.0.0.1\r\nCSeq: 1 MESSAGE\r\nMax-Forwards: 70\r\n"+
+		"Content-Type: text/plain\r\nContent-Length: 5\r\n\r\nhello", uri, local, id)
+	msg, err := sip.ParseMessage([]byte(text))
+	if err != nil {
+		c.t.Fatalf("building a MESSAGE: %v", err)
+	}
+	return msg.(*sip.Request)
+}
+
+// metricShows waits until the replica's /metrics has line.
+func metricShows(t *testing.T, r *tlsReplica, line string) {
+	t.Helper()
+	eventually(t, "/metrics shows "+line, func() error {
+		body, err := scrape(r.metrics)
+		if err != nil {
+			return err
+		}
+		for l := range strings.SplitSeq(body, "\n") {
+			if l == line {
+				return nil
+			}
+		}
+		return errStill
+	})
 }
 
 func scrape(addr string) (string, error) {

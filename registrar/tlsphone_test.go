@@ -87,6 +87,9 @@ type tlsPhone struct {
 	digest udpPhone // its credentials and digest answer; its socket is unused
 	cseq   int
 	callID string
+	// contact is the host:port the phone registers as its Contact; empty: its own
+	// end of the connection.
+	contact string
 }
 
 func newTLSPhone(t *testing.T, r *tlsReplica, tn *tenant) *tlsPhone {
@@ -106,13 +109,17 @@ func newTLSPhone(t *testing.T, r *tlsReplica, tn *tenant) *tlsPhone {
 func (p *tlsPhone) register(nonce string, nc, expires int) (*sip.Response, error) {
 	p.cseq++
 	local := p.conn.LocalAddr().String()
+	contact := p.contact
+	if contact == "" {
+		contact = local
+	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "REGISTER sip:%s SIP/2.0\r\n", p.digest.domain)
 	fmt.Fprintf(&b, "Via: SIP/2.0/TLS %s;branch=z9hG4bK-tls%d-%d;rport\r\n", local, time.Now().UnixNano(), p.cseq)
 	fmt.Fprintf(&b, "From: <sip:%s@%s>;tag=tls%d\r\n", p.digest.user, p.digest.domain, p.cseq)
 	fmt.Fprintf(&b, "To: <sip:%s@%s>\r\n", p.digest.user, p.digest.domain)
 	fmt.Fprintf(&b, "Call-ID: %s\r\nCSeq: %d REGISTER\r\n", p.callID, p.cseq)
-	fmt.Fprintf(&b, "Contact: <sip:%s@%s;transport=tls>\r\nExpires: %d\r\nMax-Forwards: 70\r\n", p.digest.user, local, expires)
+	fmt.Fprintf(&b, "Contact: <sip:%s@%s;transport=tls>\r\nExpires: %d\r\nMax-Forwards: 70\r\n", p.digest.user, contact, expires)
 	if nonce != "" {
 		fmt.Fprintf(&b, "Authorization: %s\r\n", p.digest.answer(nonce, nc))
 	}

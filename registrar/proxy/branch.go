@@ -169,9 +169,11 @@ func statelessBranch(in *sip.Request) string {
 // 1300 bytes) and cannot go over TCP either.
 var errTooLarge = errors.New("message too large for UDP, and the target takes no TCP")
 
-// tcpConnectTimeout bounds the TCP connection a too large request tries: a device
-// behind a NAT may never answer it.
-const tcpConnectTimeout = 3 * time.Second
+// connectTimeout bounds a connection a request opens (TCP connect, TLS handshake):
+// a device behind a NAT may never answer it, and a peer that accepts and stays
+// silent would otherwise hold the branch for good (sipgo's TLS handshake has no
+// deadline of its own).
+const connectTimeout = 3 * time.Second
 
 // udpOnly reports whether the device pinned UDP in its URI (transport=udp): a
 // request too large for UDP cannot reach it.
@@ -194,7 +196,7 @@ func (c *call) resendOverTCP(b *branch) (sip.ClientTransaction, error) {
 	c.mu.Lock()
 	b.hop, b.req = h, req
 	c.mu.Unlock()
-	ctx, cancel := context.WithTimeout(context.Background(), tcpConnectTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), connectTimeout)
 	defer cancel()
 	// The context bounds the connection only; the transaction lives by its timers.
 	tx, err := c.p.client.TransactionRequest(ctx, req, noBuild)

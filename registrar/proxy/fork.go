@@ -85,8 +85,11 @@ func (c *call) run(hops []hop) string {
 
 // runBranch drives one client transaction until its final response.
 func (c *call) runBranch(b *branch) {
-	// The transaction lives by its own timers (B, F, D, M), not by a context.
-	tx, err := c.p.client.TransactionRequest(context.Background(), b.req, noBuild)
+	// The context bounds the connection a branch may open; the transaction lives by
+	// its own timers (B, F, D, M).
+	ctx, cancel := context.WithTimeout(context.Background(), connectTimeout)
+	tx, err := c.p.client.TransactionRequest(ctx, b.req, noBuild)
+	cancel()
 	if errors.Is(err, sip.ErrUDPMTUCongestion) {
 		tx, err = c.resendOverTCP(b)
 	}
