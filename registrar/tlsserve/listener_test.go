@@ -14,8 +14,8 @@ import (
 
 // serve accepts from a TLS Listener on loopback and reports, per connection, the
 // error that ended its reading (as sipgo reads); deadline, when set, is each
-// connection's read deadline.
-func serve(t *testing.T, deadline time.Duration) (*Listener, chan error) {
+// connection's read deadline, and configure changes the Listener before it serves.
+func serve(t *testing.T, deadline time.Duration, configure func(*Listener)) (*Listener, chan error) {
 	t.Helper()
 	dir := t.TempDir()
 	certFile, keyFile, err := pair(t, 1).Write(dir)
@@ -34,6 +34,9 @@ func serve(t *testing.T, deadline time.Duration) (*Listener, chan error) {
 		inner = deadlineListener{inner, deadline}
 	}
 	l := NewListener(inner, Config(cert), logr.Discard())
+	if configure != nil {
+		configure(l)
+	}
 	t.Cleanup(func() { _ = l.Close() })
 	ended := make(chan error, 4)
 	go func() {
@@ -71,9 +74,8 @@ func endedWith(t *testing.T, ended chan error) error {
 // offers only key exchanges without forward secrecy (RSA), end their connection as
 // a close (io.EOF, which sipgo does not log as an error), counted.
 func TestFailedHandshakesEndQuietly(t *testing.T) {
-	l, ended := serve(t, 0)
 	var failures atomic.Int32
-	l.HandshakeFailed = func() { failures.Add(1) }
+	l, ended := serve(t, 0, func(l *Listener) { l.HandshakeFailed = func() { failures.Add(1) } })
 
 	c, err := net.Dial("tcp", l.Addr().String())
 	if err != nil {
@@ -109,7 +111,7 @@ func TestFailedHandshakesEndQuietly(t *testing.T) {
 // A handshake that stalls past the connection's read deadline ends with the
 // timeout itself: the guard around (package netguard) counts it and resets.
 func TestStalledHandshakeTimesOut(t *testing.T) {
-	l, ended := serve(t, 100*time.Millisecond)
+	l, ended := serve(t, 100*time.Millisecond, nil)
 	c, err := net.Dial("tcp", l.Addr().String())
 	if err != nil {
 		t.Fatal(err)
@@ -124,8 +126,7 @@ func TestStalledHandshakeTimesOut(t *testing.T) {
 // A handshake that stalls with no read deadline set (the guard's first-message
 // timeout off) still ends, at HandshakeTimeout.
 func TestStalledHandshakeTimesOutWithoutADeadline(t *testing.T) {
-	l, ended := serve(t, 0)
-	l.HandshakeTimeout = 100 * time.Millisecond
+	l, ended := serve(t, 0, func(l *Listener) { l.HandshakeTimeout = 100 * time.Millisecond })
 	c, err := net.Dial("tcp", l.Addr().String())
 	if err != nil {
 		t.Fatal(err)
