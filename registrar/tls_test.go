@@ -210,24 +210,9 @@ func TestTLSMetrics(t *testing.T) {
 func TestTLSDeviceWithoutItsConnection(t *testing.T) {
 	tn := newTenant(t, "1001")
 	r := startTLSReplica(t, "replica-tls", tn, 0)
-	silent, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = silent.Close() })
-	accepted := make(chan net.Conn, 8)
-	go func() {
-		for {
-			c, err := silent.Accept()
-			if err != nil {
-				return
-			}
-			t.Cleanup(func() { _ = c.Close() })
-			accepted <- c // and never a byte back
-		}
-	}()
+	contact, accepted := silentContact(t)
 	phone := newTLSPhone(t, r, tn)
-	phone.contact = silent.Addr().String()
+	phone.contact = contact
 	phone.registerWithDigest(600)
 	_ = phone.conn.Close()
 	metricShows(t, r, `sip_open_connections{transport="TLS"} 0`)

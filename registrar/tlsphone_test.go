@@ -108,11 +108,7 @@ func newTLSPhone(t *testing.T, r *tlsReplica, tn *tenant) *tlsPhone {
 // returns the response read from the connection.
 func (p *tlsPhone) register(nonce string, nc, expires int) (*sip.Response, error) {
 	p.cseq++
-	local := p.conn.LocalAddr().String()
-	contact := p.contact
-	if contact == "" {
-		contact = local
-	}
+	local, contact := p.conn.LocalAddr().String(), p.contactAddr()
 	var b strings.Builder
 	fmt.Fprintf(&b, "REGISTER sip:%s SIP/2.0\r\n", p.digest.domain)
 	fmt.Fprintf(&b, "Via: SIP/2.0/TLS %s;branch=z9hG4bK-tls%d-%d;rport\r\n", local, time.Now().UnixNano(), p.cseq)
@@ -194,8 +190,15 @@ func (p *tlsPhone) answer(inv *sip.Request) {
 	res := sip.NewResponseFromRequest(inv, sip.StatusOK, "OK", nil)
 	res.To().Params.Add("tag", "tlsphone")
 	res.AppendHeader(sip.NewHeader("Contact",
-		fmt.Sprintf("<sip:%s@%s;transport=tls>", p.digest.user, p.conn.LocalAddr().String())))
+		fmt.Sprintf("<sip:%s@%s;transport=tls>", p.digest.user, p.contactAddr())))
 	p.send(res)
+}
+
+func (p *tlsPhone) contactAddr() string {
+	if p.contact != "" {
+		return p.contact
+	}
+	return p.conn.LocalAddr().String()
 }
 
 func (p *tlsPhone) send(res *sip.Response) {

@@ -368,7 +368,9 @@ func (c *call) writeDirect(res *sip.Response) error {
 
 // sendCancel CANCELs a forwarded INVITE and waits for the CANCEL's own answer.
 func (p *Proxy) sendCancel(inv *sip.Request) {
-	tx, err := p.client.TransactionRequest(context.Background(), cancelFor(inv), noBuild)
+	ctx, cancel := context.WithTimeout(context.Background(), connectTimeout)
+	tx, err := p.client.TransactionRequest(ctx, cancelFor(inv), noBuild)
+	cancel()
 	if err != nil {
 		p.log.V(1).Info("could not send CANCEL", "to", inv.Destination(), "error", err.Error())
 		return
