@@ -32,11 +32,12 @@ help: ## Display this help.
 ##@ Development
 
 SIP_ADDRESS ?= 127.0.0.1:5060
+SIP_TLS_ADDRESS ?= 127.0.0.1:5061
 
 .PHONY: dev
-dev: envtest ## Run the whole system locally: control plane, operator, registrar on $(SIP_ADDRESS), samples applied.
+dev: envtest ## Run the whole system locally: control plane, operator, registrar on $(SIP_ADDRESS) and TLS on $(SIP_TLS_ADDRESS), samples applied.
 	go build -o "$(LOCALBIN)/dev" ./hack/dev
-	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" KUBECTL="$(KUBECTL)" exec "$(LOCALBIN)/dev" -sip-address=$(SIP_ADDRESS) $(DEV_ARGS)
+	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" KUBECTL="$(KUBECTL)" exec "$(LOCALBIN)/dev" -sip-address=$(SIP_ADDRESS) -sip-tls-address=$(SIP_TLS_ADDRESS) $(DEV_ARGS)
 
 .PHONY: manifests
 manifests: controller-gen ## Generate the CRDs and RBAC into config/.
@@ -78,7 +79,7 @@ test: manifests generate vet envtest sipp helm ## Run every test against a real 
 # that drive them together (SIP in and out, informers, status writes).
 RACE_PACKAGES ?= ./registrar/ ./registrar/udpfront/ ./registrar/location/ ./registrar/status/ \
 	./registrar/digest/ ./registrar/throttle/ ./registrar/proxy/ ./registrar/directory/ \
-	./registrar/netguard/ ./registrar/server/
+	./registrar/netguard/ ./registrar/server/ ./registrar/tlsserve/
 
 .PHONY: test-race
 test-race: envtest sipp ## Run the concurrent packages' tests under the race detector (make test runs it).

@@ -103,6 +103,7 @@ func TestFlagsExist(t *testing.T) {
 	for name, manifests := range map[string]string{
 		"chart":          helmTemplate(t, registrarNamespace),
 		"chart (custom)": helmTemplate(t, registrarNamespace, customValues),
+		"chart (TLS)":    helmTemplate(t, registrarNamespace, writeValues(t, "registrar:\n  tls:\n    secretName: registrar-tls\n")),
 		"kustomize":      kustomize(t, "default"),
 	} {
 		for _, d := range ofKind(parse(t, manifests), "Deployment") {

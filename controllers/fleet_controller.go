@@ -78,7 +78,8 @@ func (r *FleetReconciler) service() *corev1ac.ServiceApplyConfiguration {
 					WithPort(f.SIPPort).WithTargetPort(intstr.FromString("sip-udp")),
 				corev1ac.ServicePort().WithName("sip-tcp").WithProtocol(corev1.ProtocolTCP).
 					WithPort(f.SIPPort).WithTargetPort(intstr.FromString("sip-tcp")),
-			))
+			).
+			WithPorts(tlsServicePorts(f)...))
 }
 
 func (r *FleetReconciler) deployment() *appsv1ac.DeploymentApplyConfiguration {
@@ -91,6 +92,7 @@ func (r *FleetReconciler) deployment() *appsv1ac.DeploymentApplyConfiguration {
 		fmt.Sprintf("--metrics-bind-address=:%d", f.MetricsPort),
 		fmt.Sprintf("--health-probe-bind-address=:%d", f.ProbePort),
 	}
+	args = append(args, tlsArgs(f)...)
 	args = append(args, f.ExtraArgs...)
 	fieldEnv := func(name, path string) *corev1ac.EnvVarApplyConfiguration {
 		return corev1ac.EnvVar().WithName(name).WithValueFrom(corev1ac.EnvVarSource().
@@ -113,6 +115,8 @@ func (r *FleetReconciler) deployment() *appsv1ac.DeploymentApplyConfiguration {
 			corev1ac.ContainerPort().WithName("metrics").WithContainerPort(f.MetricsPort).WithProtocol(corev1.ProtocolTCP),
 			corev1ac.ContainerPort().WithName("probes").WithContainerPort(f.ProbePort).WithProtocol(corev1.ProtocolTCP),
 		).
+		WithPorts(tlsContainerPorts(f)...).
+		WithVolumeMounts(tlsVolumeMounts(f)...).
 		WithLivenessProbe(probe("/healthz")).
 		WithReadinessProbe(probe("/readyz")).
 		WithSecurityContext(corev1ac.SecurityContext().
@@ -137,6 +141,7 @@ func (r *FleetReconciler) deployment() *appsv1ac.DeploymentApplyConfiguration {
 					WithSecurityContext(corev1ac.PodSecurityContext().
 						WithRunAsNonRoot(true).
 						WithSeccompProfile(corev1ac.SeccompProfile().WithType(corev1.SeccompProfileTypeRuntimeDefault))).
+					WithVolumes(tlsVolumes(f)...).
 					WithContainers(container))))
 }
 

@@ -58,6 +58,11 @@ type FleetOptions struct {
 	SIPPort            int32
 	MetricsPort        int32
 	ProbePort          int32
+	// TLSSecretName names a kubernetes.io/tls Secret in the registrar namespace
+	// (cert-manager's, say): when set, the registrar serves SIP over TLS on TLSPort
+	// with its tls.crt and tls.key, and follows its renewals. Empty: no TLS.
+	TLSSecretName string
+	TLSPort       int32
 	// ExtraArgs are appended to the registrar's command line.
 	ExtraArgs []string
 	// Resources of the registrar container; only cpu and memory are set by flags.
@@ -78,6 +83,7 @@ func DefaultFleetOptions() FleetOptions {
 		SIPPort:            5060,
 		MetricsPort:        9090,
 		ProbePort:          8081,
+		TLSPort:            5061,
 		Resources: corev1.ResourceRequirements{
 			Requests: corev1.ResourceList{
 				corev1.ResourceCPU:    resource.MustParse("100m"),

@@ -25,6 +25,8 @@ type metrics struct {
 	// The stateless UDP front end (package udpfront).
 	retransmissions prometheus.Counter
 	udpDropped      prometheus.Counter
+	// The TLS listener (package tlsserve).
+	tlsHandshakeFailures prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer, table *location.Table, dir *directory.Cluster, pending func() int) *metrics {
@@ -62,8 +64,11 @@ func newMetrics(reg prometheus.Registerer, table *location.Table, dir *directory
 		udpDropped: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "sip_udp_dropped_total", Help: "Datagrams other than REGISTER dropped because the SIP stack was not keeping up.",
 		}),
+		tlsHandshakeFailures: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "sip_tls_handshake_failures_total", Help: "TLS connections closed because their handshake failed (timeouts excluded).",
+		}),
 	}
-	reg.MustRegister(m.retransmissions, m.udpDropped)
+	reg.MustRegister(m.retransmissions, m.udpDropped, m.tlsHandshakeFailures)
 	reg.MustRegister(m.routed, m.forks, m.firstProvisional)
 	reg.MustRegister(m.registers, m.authFailures, m.throttled, m.writes, m.writeLatency,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),

@@ -210,9 +210,22 @@ func (d *device) acceptTCP(within time.Duration) (*sip.Request, net.Conn) {
 	return req, c
 }
 
-// readStreamRequest reads one SIP request from a stream: the headers up to the
-// empty line, then Content-Length bytes of body.
+// readStreamRequest reads one SIP request from a stream.
 func readStreamRequest(r *bufio.Reader) (*sip.Request, error) {
+	msg, err := readStreamMessage(r)
+	if err != nil {
+		return nil, err
+	}
+	req, ok := msg.(*sip.Request)
+	if !ok {
+		return nil, errors.New("a response, not a request")
+	}
+	return req, nil
+}
+
+// readStreamMessage reads one SIP message from a stream: the headers up to the
+// empty line, then Content-Length bytes of body.
+func readStreamMessage(r *bufio.Reader) (sip.Message, error) {
 	var head bytes.Buffer
 	length := 0
 	for {
@@ -239,11 +252,7 @@ func readStreamRequest(r *bufio.Reader) (*sip.Request, error) {
 	if err != nil {
 		return nil, fmt.Errorf("while parsing: %w", err)
 	}
-	req, ok := msg.(*sip.Request)
-	if !ok {
-		return nil, errors.New("a response, not a request")
-	}
-	return req, nil
+	return msg, nil
 }
 
 // rawCaller sends hand-made requests to a replica over UDP and reads the answers.

@@ -4,6 +4,7 @@ package registrar
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -34,6 +35,7 @@ import (
 	"github.com/voipbin/registrar-operator/registrar/server"
 	"github.com/voipbin/registrar-operator/registrar/status"
 	"github.com/voipbin/registrar-operator/registrar/throttle"
+	"github.com/voipbin/registrar-operator/registrar/tlsserve"
 	"github.com/voipbin/registrar-operator/registrar/udpfront"
 )
 
@@ -48,8 +50,11 @@ type Config struct {
 	// Transports lists "udp" and/or "tcp".
 	Transports []string
 	// TCPGuard bounds idle and half-open TCP connections (package netguard); the
-	// zero value bounds nothing but still survives running out of descriptors.
+	// zero value bounds nothing but still survives running out of descriptors. It
+	// bounds the TLS listener's connections too, each listener on its own.
 	TCPGuard netguard.Config
+	// TLS is SIP over TLS; its zero value serves none.
+	TLS TLSConfig
 	// MetricsAddress and ProbeAddress serve /metrics and /healthz, /readyz; "0" disables.
 	MetricsAddress, ProbeAddress string
 	NonceLifetime                time.Duration
@@ -99,6 +104,8 @@ type Registrar struct {
 	SIPReady chan struct{}
 	udp      net.PacketConn
 	tcp      net.Listener
+	tls      *netguard.Listener
+	cert     *tlsserve.Certificate
 
 	restoreReader client.Reader
 }
@@ -164,6 +171,11 @@ func New(cfg Config, rc *rest.Config, log logr.Logger) (*Registrar, error) {
 	if err := r.listen(); err != nil {
 		return nil, err
 	}
+	if err := r.listenTLS(); err != nil {
+		r.closeListeners()
+		return nil, err
+	}
+	r.registerConnectionMetrics(reg)
 	r.restoreReader = kc
 	return r, nil
 }
@@ -190,10 +202,13 @@ func (r *Registrar) Run(ctx context.Context) error {
 	setSipgoLogger.Do(func() { sip.SetDefaultLogger(sipgoLogger(r.log.WithName("sipgo"))) })
 	// The proxy's client transactions take their responses in the order they
 	// arrived (package clienttx); sipgo's transaction layer, which does not know
-	// them, reports those responses to it as unhandled.
+	// them, reports those responses to it as unhandled. Requests to a device whose
+	// TLS connection is gone open a new one to its Contact, verified against the
+	// system's roots, TLS 1.2 or newer.
 	txs := clienttx.New(r.log.WithName("clienttx"))
 	ua, err := sipgo.NewUA(sipgo.WithUserAgent("registrar-operator"),
-		sipgo.WithUserAgentTransactionLayerOptions(sip.WithTransactionLayerUnhandledResponseHandler(txs.Unhandled)))
+		sipgo.WithUserAgentTransactionLayerOptions(sip.WithTransactionLayerUnhandledResponseHandler(txs.Unhandled)),
+		sipgo.WithUserAgenTLSConfig(&tls.Config{MinVersion: tlsserve.MinVersion}))
 	if err != nil {
 		return fmt.Errorf("while creating the SIP user agent: %w", err)
 	}
@@ -218,20 +233,19 @@ func (r *Registrar) Run(ctx context.Context) error {
 	if r.tcp != nil {
 		g.Go(func() error { return ignoreClosed(srv.ServeTCP(r.tcp)) })
 	}
+	if r.tls != nil {
+		g.Go(func() error { return ignoreClosed(srv.ServeTLS(r.tls)) })
+	}
 	g.Go(func() error { r.expireLoop(gctx); return nil })
 	r.ready.Store(true)
 	close(r.SIPReady)
-	r.log.Info("serving SIP", "address", r.cfg.SIPAddress, "transports", r.cfg.Transports, "replica", r.cfg.Name)
+	r.log.Info("serving SIP", "address", r.cfg.SIPAddress, "transports", r.cfg.Transports,
+		"tlsAddress", r.TLSAddress(), "replica", r.cfg.Name)
 
 	<-gctx.Done()
 	r.ready.Store(false)
-	// Closing our listeners ends ServeUDP and ServeTCP; sipgo's Close does not.
-	if r.udp != nil {
-		_ = r.udp.Close()
-	}
-	if r.tcp != nil {
-		_ = r.tcp.Close()
-	}
+	// Closing our listeners ends ServeUDP, ServeTCP and ServeTLS; sipgo's Close does not.
+	r.closeListeners()
 	_ = srv.Close()
 	_ = ua.Close()
 	err = g.Wait()
@@ -278,7 +292,7 @@ func (r *Registrar) startProxy(ua *sipgo.UserAgent, srv *sipgo.Server, txs *clie
 		Transactions:      txs,
 		Directory:         r.dir,
 		Location:          &proxy.Location{Directory: r.dir, Table: r.table, Cluster: r.exts, Self: r.cfg.Name},
-		Self:              proxy.NewSelf(r.udp, r.tcp, r.cfg.AdvertiseHost, serves),
+		Self:              r.self(serves),
 		Nonces:            r.sip.Nonces,
 		Counts:            r.sip.Counts,
 		RecordRoute:       !r.cfg.DisableRecordRoute,
@@ -291,6 +305,15 @@ func (r *Registrar) startProxy(ua *sipgo.UserAgent, srv *sipgo.Server, txs *clie
 	return nil
 }
 
+// self is how the proxy names this replica: its addresses and ports, TLS included.
+func (r *Registrar) self(serves func(string) bool) *proxy.Self {
+	s := proxy.NewSelf(r.udp, r.tcp, r.cfg.AdvertiseHost, serves)
+	if r.tls != nil {
+		s.TLSPort = r.tls.Addr().(*net.TCPAddr).Port
+	}
+	return s
+}
+
 // Addresses returns where SIP listens, per transport.
 func (r *Registrar) Addresses() (udp, tcp string) {
 	if r.udp != nil {
@@ -300,6 +323,19 @@ func (r *Registrar) Addresses() (udp, tcp string) {
 		tcp = r.tcp.Addr().String()
 	}
 	return udp, tcp
+}
+
+// closeListeners closes what listen and listenTLS opened.
+func (r *Registrar) closeListeners() {
+	if r.udp != nil {
+		_ = r.udp.Close()
+	}
+	if r.tcp != nil {
+		_ = r.tcp.Close()
+	}
+	if r.tls != nil {
+		_ = r.tls.Close()
+	}
 }
 
 // Table exposes the location table to tests and benchmarks.

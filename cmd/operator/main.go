@@ -54,6 +54,9 @@ func main() {
 	flag.StringVar(&f.ServiceAccountName, "registrar-service-account", f.ServiceAccountName, "Service account of the registrar pods.")
 	flag.StringVar(&serviceType, "registrar-service-type", string(f.ServiceType), "Type of the registrar Service: ClusterIP, NodePort or LoadBalancer.")
 	flag.Var(int32Flag{&f.SIPPort}, "registrar-sip-port", "SIP port (UDP and TCP) of the registrar pods and Service.")
+	flag.StringVar(&f.TLSSecretName, "registrar-tls-secret", "",
+		"kubernetes.io/tls Secret in the registrar namespace to serve SIP over TLS with (mounted read-only; renewals are followed); empty: no TLS.")
+	flag.Var(int32Flag{&f.TLSPort}, "registrar-sip-tls-port", "SIP over TLS port of the registrar pods and Service, when --registrar-tls-secret is set.")
 	flag.Var(int32Flag{&f.MetricsPort}, "registrar-metrics-port", "Metrics port of the registrar pods.")
 	flag.Var(int32Flag{&f.ProbePort}, "registrar-probe-port", "Health probe port of the registrar pods.")
 	flag.StringVar(&extraArgs, "registrar-extra-args", "", "Space-separated extra arguments for the registrar.")

@@ -32,6 +32,11 @@ func main() {
 	flag.StringVar(&cfg.Name, "name", envOr("POD_NAME", host), "Name of this replica in Extension status (the pod name).")
 	flag.StringVar(&cfg.SIPAddress, "sip-address", ":5060", "host:port to serve SIP on.")
 	flag.StringVar(&transports, "transports", "udp,tcp", "SIP transports to serve: udp, tcp.")
+	flag.StringVar(&cfg.TLS.Address, "sip-tls-address", ":5061",
+		"host:port to serve SIP over TLS on, when --tls-cert-file and --tls-key-file are set; empty: no TLS.")
+	flag.StringVar(&cfg.TLS.CertFile, "tls-cert-file", "",
+		"PEM certificate chain for SIP over TLS (tls.crt of a kubernetes.io/tls Secret); a changed file is served to new connections without a restart.")
+	flag.StringVar(&cfg.TLS.KeyFile, "tls-key-file", "", "PEM private key of --tls-cert-file (tls.key).")
 	flag.StringVar(&cfg.AdvertiseHost, "advertise-host", envOr("POD_IP", ""),
 		"Address other hops reach this replica at, written in Via and Record-Route; empty: the listener's or the machine's address.")
 	recordRoute := flag.Bool("record-route", true, "Keep this replica on the path of the calls it routes (Record-Route), so BYE and re-INVITE traverse it.")
@@ -81,6 +86,9 @@ func main() {
 	cfg.BySourceAOR.BlockFor = cfg.BySourceAOR.Window
 	cfg.Transports = strings.Split(transports, ",")
 	cfg.DisableRecordRoute = !*recordRoute
+	if cfg.TLS.CertFile == "" && cfg.TLS.KeyFile == "" {
+		cfg.TLS.Address = "" // TLS is off until a certificate is configured
+	}
 
 	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&zapOpts)))
 	log := ctrl.Log.WithName("registrar")

@@ -19,15 +19,17 @@ import (
 
 // TestMakeDevWalkthrough runs what `make dev` runs and follows what it prints, as a
 // newcomer would: the printed SIPp command registers the sample extension, the printed
-// kubectl command shows its contact, and Ctrl-C leaves no process behind.
+// kubectl command shows its contact, the printed openssl command finds SIP over TLS
+// served with the printed certificate, and Ctrl-C leaves no process behind.
 func TestMakeDevWalkthrough(t *testing.T) {
 	root := testenv.Root()
 	dev := startDev(t)
 	printed := dev.printed
 	sipp := printedCommand(printed, "sipp")
 	kubectl := printedCommand(printed, "kubectl")
-	if sipp == "" || kubectl == "" {
-		t.Fatalf("make dev printed no SIPp or kubectl command:\n%s", printed)
+	openssl := printedCommand(printed, "openssl")
+	if sipp == "" || kubectl == "" || openssl == "" {
+		t.Fatalf("make dev printed no SIPp, kubectl or openssl command:\n%s", printed)
 	}
 	run := func(command string) string {
 		t.Helper()
@@ -40,6 +42,9 @@ func TestMakeDevWalkthrough(t *testing.T) {
 			t.Fatalf("%s: %v\n%s", command, err, out)
 		}
 		return string(out)
+	}
+	if out := run(openssl); !strings.Contains(out, "Verify return code: 0 (ok)") {
+		t.Errorf("the printed certificate does not verify the TLS listener:\n%s", out)
 	}
 	run(sipp + " </dev/null")
 	if err := testenv.Eventually(20*time.Second, func() error {

@@ -44,16 +44,18 @@ const (
 func main() {
 	execGuarded()
 	sipAddr := flag.String("sip-address", "127.0.0.1:5060", "Where the registrar serves SIP (UDP and TCP).")
+	tlsAddr := flag.String("sip-tls-address", "127.0.0.1:5061",
+		"Where the registrar serves SIP over TLS, with a self-signed certificate made for it; empty: no TLS.")
 	stateDir := flag.String("state-dir", ".dev", "Folder for the kubeconfig and logs.")
 	verbose := flag.Bool("v", false, "Log the operator and registrar to the terminal, not only to the log file.")
 	flag.Parse()
-	if err := run(*sipAddr, *stateDir, *verbose); err != nil {
+	if err := run(*sipAddr, *tlsAddr, *stateDir, *verbose); err != nil {
 		fmt.Fprintln(os.Stderr, "make dev:", err)
 		os.Exit(1)
 	}
 }
 
-func run(sipAddr, stateDir string, verbose bool) error {
+func run(sipAddr, tlsAddr, stateDir string, verbose bool) error {
 	// A closed terminal or a dropped SSH session (SIGHUP) stops everything as Ctrl-C does.
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 	defer stop()
@@ -97,8 +99,13 @@ func run(sipAddr, stateDir string, verbose bool) error {
 		return err
 	}
 
-	step("starting the registrar on " + sipAddr)
+	tlsConfig, err := devTLS(tlsAddr, sipAddr, stateDir)
+	if err != nil {
+		return err
+	}
+	step("starting the registrar on " + sipAddr + tlsStep(tlsAddr))
 	r, err := registrar.New(registrar.Config{
+		TLS:       tlsConfig,
 		Namespace: registrarNS, Name: "registrar-dev",
 		SIPAddress: sipAddr, Transports: []string{"udp", "tcp"},
 		MetricsAddress: "127.0.0.1:9090", ProbeAddress: "0",
@@ -106,7 +113,8 @@ func run(sipAddr, stateDir string, verbose bool) error {
 		BySource: throttle.DefaultConfig(), BySourceAOR: throttle.DefaultPairConfig(), ByAOR: throttle.DefaultConfig(),
 	}, env.Config, ctrl.Log.WithName("registrar"))
 	if err != nil {
-		return fmt.Errorf("%w (is another SIP server on %s? try make dev SIP_ADDRESS=127.0.0.1:5070)", err, sipAddr)
+		return fmt.Errorf("%w (is another SIP server on %s or %s? try make dev SIP_ADDRESS=127.0.0.1:5070 SIP_TLS_ADDRESS=127.0.0.1:5071)",
+			err, sipAddr, tlsAddr)
 	}
 	regDone := make(chan error, 1)
 	go func() { regDone <- r.Run(ctx) }()
@@ -130,7 +138,7 @@ func run(sipAddr, stateDir string, verbose bool) error {
 	}); err != nil {
 		return err
 	}
-	printWelcome(sipAddr, kubeconfig, stateDir)
+	printWelcome(sipAddr, kubeconfig, stateDir, tlsWelcome(tlsConfig))
 
 	<-ctx.Done()
 	fmt.Println()
@@ -190,7 +198,7 @@ func applySamples(ctx context.Context, c client.Client, dir string) error {
 	return sc.Err()
 }
 
-func printWelcome(sipAddr, kubeconfig, stateDir string) {
+func printWelcome(sipAddr, kubeconfig, stateDir, tls string) {
 	host := sipAddr[:strings.LastIndexByte(sipAddr, ':')]
 	fmt.Printf(`
 The registrar is up.
@@ -212,9 +220,9 @@ Then see its contact:
 
   %[8]s --kubeconfig %[2]s get extensions
   %[8]s --kubeconfig %[2]s get extension acme-1001 -o yaml
-
+%[9]s
 Ctrl-C stops everything.
-`, sipAddr, kubeconfig, sampleAOR, samplePass, stateDir, host, sipv1.DefaultDomainSuffix, kubectl())
+`, sipAddr, kubeconfig, sampleAOR, samplePass, stateDir, host, sipv1.DefaultDomainSuffix, kubectl(), tls)
 }
 
 // kubectl is the kubectl make dev built beside the control plane (env KUBECTL), so

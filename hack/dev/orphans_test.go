@@ -54,7 +54,8 @@ func startDev(t *testing.T) *devProcess {
 		t.Fatal(err)
 	}
 	sipAddr := "127.0.0.1:" + strconv.Itoa(freePort(t))
-	cmd := exec.Command(bin, "-sip-address", sipAddr, "-state-dir", t.TempDir())
+	tlsAddr := "127.0.0.1:" + strconv.Itoa(freePort(t))
+	cmd := exec.Command(bin, "-sip-address", sipAddr, "-sip-tls-address", tlsAddr, "-state-dir", t.TempDir())
 	cmd.Dir = root
 	// envtest's own temporary folders (etcd's data, certificates) go where the test
 	// removes them, even when make dev is killed.

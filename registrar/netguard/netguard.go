@@ -5,7 +5,8 @@
 // loop returns on the first error, so running out of file descriptors would stop
 // TCP for good.
 //
-// Listener wraps the TCP listener handed to sipgo:
+// Listener wraps the TCP listener handed to sipgo (and the TLS one, around the
+// handshake: its deadlines then bound the handshake too):
 //
 //   - at most MaxPerIP connections from one address (an IPv6 /64 counts as one), and
 //     MaxConns in all; past MaxConns the oldest connection that has not yet sent a
@@ -269,8 +270,17 @@ func (c *conn) Close() error {
 	return c.Conn.Close()
 }
 
-// reset closes c with an RST instead of a FIN: no TIME_WAIT on our side.
+// reset closes c with an RST instead of a FIN: no TIME_WAIT on our side. Under
+// TLS it is the TCP connection that is reset, with no close_notify written to a
+// peer that may not read.
 func reset(c net.Conn) {
+	for {
+		inner, ok := c.(interface{ NetConn() net.Conn })
+		if !ok {
+			break
+		}
+		c = inner.NetConn()
+	}
 	if tc, ok := c.(*net.TCPConn); ok {
 		_ = tc.SetLinger(0)
 	}

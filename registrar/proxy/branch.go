@@ -9,7 +9,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
 )
 
@@ -17,6 +16,7 @@ import (
 const (
 	transportUDP = "UDP"
 	transportTCP = "TCP"
+	transportTLS = "TLS"
 )
 
 // hop is where one forwarded copy of a request goes.
@@ -26,31 +26,46 @@ type hop struct {
 	// Dest is host:port to send to; "" lets sipgo follow the top Route, else the
 	// Request-URI.
 	Dest string
-	// Transport is UDP or TCP.
+	// Transport is UDP, TCP or TLS.
 	Transport string
 }
 
 // hopFor turns a location target into a hop.
-func hopFor(t Target) (hop, bool) {
+func (p *Proxy) hopFor(t Target) (hop, bool) {
 	var u sip.Uri
 	if err := sip.ParseUri(t.URI, &u); err != nil || u.Host == "" {
 		return hop{}, false
 	}
-	dest, transport := t.Destination()
+	dest, transport := p.destination(t)
 	return hop{URI: u, Dest: dest, Transport: transport}, true
 }
 
-// uriTransport is the transport a URI asks for: its transport parameter, else UDP.
+// destination is t.Destination, except that a device whose TCP or TLS connection
+// to this replica is gone is reached by a new connection to its Contact: the
+// REGISTER's source port was the device's side of the lost connection, where
+// nothing listens.
+func (p *Proxy) destination(t Target) (hostport, transport string) {
+	dest, transport := t.Destination()
+	if !t.Local || transport == transportUDP || dest != t.Source || p.client == nil {
+		return dest, transport
+	}
+	if _, err := p.client.TransportLayer().GetConnection(transport, dest); err != nil {
+		return contactHostPort(t.URI, transport), transport
+	}
+	return dest, transport
+}
+
+// uriTransport is the transport a URI asks for: its transport parameter, else
+// TLS for a sips: URI (RFC 5630), else UDP.
 func uriTransport(u *sip.Uri) string {
 	if t, ok := u.UriParams.Get("transport"); ok && t != "" {
 		return strings.ToUpper(t)
 	}
+	if strings.EqualFold(u.Scheme, "sips") {
+		return transportTLS
+	}
 	return transportUDP
 }
-
-// noBuild is a client request option that leaves the request as built: sipgo's
-// default would add its own Via and headers.
-func noBuild(*sipgo.Client, *sip.Request) error { return nil }
 
 // branchRequest is the copy of in forwarded to h (RFC 3261 §16.6): new
 // Request-URI, Max-Forwards mf, our Record-Route when rr, our Via with a branch
@@ -149,9 +164,11 @@ func statelessBranch(in *sip.Request) string {
 // 1300 bytes) and cannot go over TCP either.
 var errTooLarge = errors.New("message too large for UDP, and the target takes no TCP")
 
-// tcpConnectTimeout bounds the TCP connection a too large request tries: a device
-// behind a NAT may never answer it.
-const tcpConnectTimeout = 3 * time.Second
+// connectTimeout bounds a connection a request opens (TCP connect, TLS handshake):
+// a device behind a NAT may never answer it, and a peer that accepts and stays
+// silent would otherwise hold the branch for good (sipgo's TLS handshake has no
+// deadline of its own).
+const connectTimeout = 3 * time.Second
 
 // udpOnly reports whether the device pinned UDP in its URI (transport=udp): a
 // request too large for UDP cannot reach it.
@@ -174,7 +191,7 @@ func (c *call) resendOverTCP(b *branch) (sip.ClientTransaction, error) {
 	c.mu.Lock()
 	b.hop, b.req = h, req
 	c.mu.Unlock()
-	ctx, cancel := context.WithTimeout(context.Background(), tcpConnectTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), connectTimeout)
 	defer cancel()
 	// The context bounds the connection only; the transaction lives by its timers.
 	tx, err := c.p.txs.Request(ctx, req)

@@ -85,8 +85,11 @@ func (c *call) run(hops []hop) string {
 
 // runBranch drives one client transaction until its final response.
 func (c *call) runBranch(b *branch) {
-	// The transaction lives by its own timers (B, F, D, M), not by a context.
-	tx, err := c.p.txs.Request(context.Background(), b.req)
+	// The context bounds the connection a branch may open; the transaction lives by
+	// its own timers (B, F, D, M).
+	ctx, cancel := context.WithTimeout(context.Background(), connectTimeout)
+	tx, err := c.p.txs.Request(ctx, b.req)
+	cancel()
 	if errors.Is(err, sip.ErrUDPMTUCongestion) {
 		tx, err = c.resendOverTCP(b)
 	}
@@ -365,7 +368,9 @@ func (c *call) writeDirect(res *sip.Response) error {
 
 // sendCancel CANCELs a forwarded INVITE and waits for the CANCEL's own answer.
 func (p *Proxy) sendCancel(inv *sip.Request) {
-	tx, err := p.txs.Request(context.Background(), cancelFor(inv))
+	ctx, cancel := context.WithTimeout(context.Background(), connectTimeout)
+	tx, err := p.txs.Request(ctx, cancelFor(inv))
+	cancel()
 	if err != nil {
 		p.log.V(1).Info("could not send CANCEL", "to", inv.Destination(), "error", err.Error())
 		return

@@ -185,7 +185,7 @@ func (p *Proxy) toAOR(req *sip.Request, tx sip.ServerTransaction, dom *directory
 	}
 	hops := make([]hop, 0, len(targets))
 	for _, t := range targets {
-		if h, ok := hopFor(t); ok {
+		if h, ok := p.hopFor(t); ok {
 			hops = append(hops, h)
 		}
 	}

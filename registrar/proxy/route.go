@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"context"
 	"errors"
 	"strings"
 
@@ -42,7 +43,7 @@ func (p *Proxy) nextHop(req *sip.Request) hop {
 		return h
 	}
 	if t, ok := p.loc.ByURI(to.Address.User+"@"+dom.Domain, req.Recipient.String(), p.now()); ok {
-		h.Dest, h.Transport = t.Destination()
+		h.Dest, h.Transport = p.destination(t)
 	}
 	return h
 }
@@ -74,7 +75,7 @@ func (p *Proxy) OnAck(req *sip.Request, _ sip.ServerTransaction) {
 	markReceived(fwd, req.Source())
 	fwd.PrependHeader(p.self.Via(h.Transport, statelessBranch(req)))
 	p.setRoute(fwd, h)
-	err := p.client.WriteRequest(fwd, noBuild)
+	err := p.writeStateless(fwd)
 	if errors.Is(err, sip.ErrUDPMTUCongestion) && !udpOnly(&h.URI) && p.self.TCPPort != 0 {
 		// Too large for a datagram (an ACK may carry the SDP answer): TCP, as
 		// RFC 3261 §18.1.1 asks, with our Via saying so.
@@ -82,7 +83,7 @@ func (p *Proxy) OnAck(req *sip.Request, _ sip.ServerTransaction) {
 		fwd.RemoveHeader("Via")
 		fwd.PrependHeader(p.self.Via(h.Transport, statelessBranch(req)))
 		p.setRoute(fwd, h)
-		err = p.client.WriteRequest(fwd, noBuild)
+		err = p.writeStateless(fwd)
 	}
 	if err != nil {
 		p.log.V(1).Info("could not relay an ACK", "to", fwd.Destination(), "error", err.Error())
@@ -90,4 +91,19 @@ func (p *Proxy) OnAck(req *sip.Request, _ sip.ServerTransaction) {
 		return
 	}
 	p.obs.Routed(req.Method.String(), OutcomeForwarded)
+}
+
+// writeStateless sends req outside a transaction, as sipgo's WriteRequest does,
+// but opens the connection it may need within connectTimeout: sipgo's has no
+// bound on a TLS handshake, and while one hangs, every other request to the same
+// address waits on it (one connection attempt per address at a time).
+func (p *Proxy) writeStateless(req *sip.Request) error {
+	ctx, cancel := context.WithTimeout(context.Background(), connectTimeout)
+	conn, err := p.client.TransportLayer().ClientRequestConnection(ctx, req)
+	cancel()
+	if err != nil {
+		return err
+	}
+	defer func() { _, _ = conn.TryClose() }()
+	return conn.WriteMsg(req)
 }

@@ -16,8 +16,8 @@ type Self struct {
 	Host string
 	// Hosts are further addresses of this replica (the listeners' IPs).
 	Hosts []string
-	// UDPPort and TCPPort are the listening ports; 0 when not served.
-	UDPPort, TCPPort int
+	// UDPPort, TCPPort and TLSPort are the listening ports; 0 when not served.
+	UDPPort, TCPPort, TLSPort int
 	// UDPLocal is the UDP listener's address: requests over UDP leave from it, so
 	// that a device behind a NAT sees them come from where its REGISTER went.
 	UDPLocal sip.Addr
@@ -28,6 +28,9 @@ type Self struct {
 
 // Port returns the listening port for transport.
 func (s *Self) Port(transport string) int {
+	if strings.EqualFold(transport, transportTLS) && s.TLSPort != 0 {
+		return s.TLSPort
+	}
 	if strings.EqualFold(transport, transportTCP) && s.TCPPort != 0 {
 		return s.TCPPort
 	}
@@ -48,7 +51,7 @@ func (s *Self) Ours(host string, port int) bool {
 	if port == 0 {
 		port = 5060
 	}
-	if port != s.UDPPort && port != s.TCPPort {
+	if port != s.UDPPort && port != s.TCPPort && (s.TLSPort == 0 || port != s.TLSPort) {
 		return false
 	}
 	if strings.EqualFold(host, s.Host) {

@@ -1,0 +1,108 @@
+package registrar
+
+import (
+	"crypto/tls"
+	"fmt"
+	"net"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/voipbin/registrar-operator/registrar/netguard"
+	"github.com/voipbin/registrar-operator/registrar/tlsserve"
+)
+
+// TLSConfig is SIP over TLS; an empty Address serves none.
+type TLSConfig struct {
+	// Address is host:port to serve SIP over TLS on (5061 by convention).
+	Address string
+	// CertFile and KeyFile hold the PEM certificate chain and key (tls.crt and
+	// tls.key of a kubernetes.io/tls Secret); a rotated pair is served to new
+	// connections without a restart.
+	CertFile, KeyFile string
+}
+
+// listenTLS opens the TLS listener when one is configured: the certificate loads
+// now (a replica that cannot serve it does not start), and the connections are
+// bounded as the TCP ones are, their handshake included.
+func (r *Registrar) listenTLS() error {
+	c := r.cfg.TLS
+	if c.Address == "" {
+		return nil
+	}
+	if c.CertFile == "" || c.KeyFile == "" {
+		return fmt.Errorf("SIP over TLS on %s needs a certificate and a key file", c.Address)
+	}
+	cert, err := tlsserve.LoadCertificate(c.CertFile, c.KeyFile, r.log.WithName("tls"))
+	if err != nil {
+		return err
+	}
+	l, err := net.Listen("tcp", c.Address)
+	if err != nil {
+		return fmt.Errorf("while listening for SIP over TLS on %s: %w", c.Address, err)
+	}
+	inner := tlsserve.NewListener(l, tlsserve.Config(cert), r.log.WithName("tls"))
+	inner.HandshakeFailed = r.m.tlsHandshakeFailures.Inc
+	r.cert = cert
+	r.tls = netguard.New(inner, r.cfg.TCPGuard)
+	return nil
+}
+
+// TLSAddress returns where SIP over TLS listens, or "".
+func (r *Registrar) TLSAddress() string {
+	if r.tls == nil {
+		return ""
+	}
+	return r.tls.Addr().String()
+}
+
+// TLSCertificate returns the certificate served to new TLS connections, or nil.
+func (r *Registrar) TLSCertificate() *tls.Certificate {
+	if r.cert == nil {
+		return nil
+	}
+	return r.cert.Current()
+}
+
+// registerConnectionMetrics counts the open connections of each connection
+// transport, once the listeners exist.
+func (r *Registrar) registerConnectionMetrics(reg prometheus.Registerer) {
+	open := prometheus.NewDesc("sip_open_connections", "SIP connections open now, by transport.", []string{"transport"}, nil)
+	var listeners []labelled
+	if g, ok := r.tcp.(*netguard.Listener); ok {
+		listeners = append(listeners, labelled{"TCP", g})
+	}
+	if r.tls != nil {
+		listeners = append(listeners, labelled{"TLS", r.tls})
+	}
+	reg.MustRegister(&connCollector{desc: open, listeners: listeners})
+	if r.cert != nil {
+		reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "sip_tls_certificate_expiry_timestamp_seconds",
+			Help: "When the certificate served to new TLS connections expires (Unix time).",
+		}, func() float64 {
+			if leaf := r.cert.Current().Leaf; leaf != nil {
+				return float64(leaf.NotAfter.Unix())
+			}
+			return 0
+		}))
+	}
+}
+
+type labelled struct {
+	transport string
+	l         *netguard.Listener
+}
+
+// connCollector reads the open connections from the guards at scrape time.
+type connCollector struct {
+	desc      *prometheus.Desc
+	listeners []labelled
+}
+
+func (c *connCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.desc }
+
+func (c *connCollector) Collect(ch chan<- prometheus.Metric) {
+	for _, l := range c.listeners {
+		ch <- prometheus.MustNewConstMetric(c.desc, prometheus.GaugeValue, float64(l.l.Stats().Active), l.transport)
+	}
+}

@@ -1,0 +1,330 @@
+package registrar_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/emiago/sipgo/sip"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+
+	sipv1 "github.com/voipbin/registrar-operator/api/v1alpha1"
+)
+
+// A phone registers over TLS (407, then 200 over the same connection), its binding
+// reads transport TLS in the Extension status, and a MESSAGE for it comes down
+// that very connection, with our Via naming the TLS listener; the phone's 200
+// reaches the sender.
+func TestTLSRegisterAndMessage(t *testing.T) {
+	tn := newTenant(t, "1001")
+	r := startTLSReplica(t, "replica-tls", tn, 0)
+	phone := newTLSPhone(t, r, tn)
+	phone.registerWithDigest(600)
+
+	b := bindingsAre(t, tn, 1)[0]
+	if b.Transport != "TLS" || b.Registrar != "replica-tls" || b.Source != phone.conn.LocalAddr().String() {
+		t.Errorf("binding %+v, want transport TLS from %s on replica-tls", b, phone.conn.LocalAddr())
+	}
+
+	if got := wideColumn(t, tn, "Transport"); got != "TLS" {
+		t.Errorf("kubectl get extensions -o wide shows transport %q, want TLS", got)
+	}
+
+	routable(t, r.Registrar, tn, 1)
+	id := callID(t)
+	caller := tn.caller(t, r.Registrar, "uac-message.xml", id, "1001")
+	msg, err := phone.next(20 * time.Second)
+	if err != nil {
+		t.Fatalf("no MESSAGE over the phone's TLS connection: %v", err)
+	}
+	req, ok := msg.(*sip.Request)
+	if !ok || req.Method != sip.MESSAGE {
+		t.Fatalf("got %T %v, want the MESSAGE", msg, msg)
+	}
+	_, port, _ := net.SplitHostPort(r.TLSAddress())
+	if via := req.Via(); via.Transport != "TLS" || strconv.Itoa(via.Port) != port {
+		t.Errorf("our Via is %s, want SIP/2.0/TLS on port %s", via.Value(), port)
+	}
+	phone.reply(req, sip.StatusOK, "OK")
+	if err := caller.wait(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// A call to a device registered over TLS: the INVITE comes down its connection
+// with our Record-Route naming the TLS listener on top (and the caller's UDP side
+// below, RFC 5658), and the caller's ACK and BYE, routed through us, come down the
+// same connection, without our Route entries.
+func TestTLSCallReachesTheDeviceOverItsConnection(t *testing.T) {
+	tn := newTenant(t, "1001")
+	r := startTLSReplica(t, "replica-tls", tn, 0)
+	phone := newTLSPhone(t, r, tn)
+	phone.registerWithDigest(600)
+	routable(t, r.Registrar, tn, 1)
+
+	caller := tn.caller(t, r.Registrar, "uac-call.xml", callID(t), "1001")
+	inv := phone.expect(sip.INVITE)
+	_, port, _ := net.SplitHostPort(r.TLSAddress())
+	if rr := inv.RecordRoute(); rr == nil || rr.Address.Port != atoi(t, port) || !strings.EqualFold(param(rr.Address, "transport"), "tls") {
+		t.Errorf("top Record-Route %v, want our TLS listener (port %s, transport=tls)", rr, port)
+	}
+	phone.answer(inv)
+	ack := phone.expect(sip.ACK)
+	bye := phone.expect(sip.BYE)
+	for _, req := range []*sip.Request{ack, bye} {
+		// Both our entries leave the route set (RFC 3261 §16.4), the TLS one too.
+		if rt := req.Route(); rt != nil {
+			t.Errorf("the %s reached the device with Route %s", req.Method, rt.Value())
+		}
+	}
+	phone.reply(bye, sip.StatusOK, "OK")
+	if err := caller.wait(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func atoi(t *testing.T, s string) int {
+	t.Helper()
+	n, err := strconv.Atoi(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+func param(u sip.Uri, name string) string {
+	v, _ := u.UriParams.Get(name)
+	return v
+}
+
+// SIPp registers over TLS with digest: Debian's SIPp is built without OpenSSL
+// (-t l1 refuses), so it speaks TCP to a relay of the test's that carries its
+// bytes over TLS to the replica. The binding reads transport TLS.
+func TestSIPpRegistersOverTLS(t *testing.T) {
+	tn := newTenant(t, "1001")
+	r := startTLSReplica(t, "replica-tls", tn, 0)
+	phone := sippRun{Scenario: "register.xml", Transport: "tcp", Target: tlsRelay(t, r), LocalIP: "127.0.0.1",
+		LocalPort: tn.port, User: tn.user, Domain: tn.domain, Password: tn.password, Expires: 600}
+	if err := phone.run(t); err != nil {
+		t.Fatal(err)
+	}
+	if b := bindingsAre(t, tn, 1)[0]; b.Transport != "TLS" {
+		t.Errorf("SIPp's binding reads transport %q, want TLS", b.Transport)
+	}
+}
+
+// A rotated certificate is served to new connections without a restart, while a
+// connection made before it keeps working.
+func TestTLSCertificateRotation(t *testing.T) {
+	tn := newTenant(t, "1001")
+	r := startTLSReplica(t, "replica-tls", tn, 0)
+	before := newTLSPhone(t, r, tn)
+	before.registerWithDigest(600)
+
+	r.rotate(t, 2)
+	eventually(t, "a new connection gets the certificate of serial 2", func() error {
+		c, err := r.dial()
+		if err != nil {
+			return err
+		}
+		defer func() { _ = c.Close() }()
+		if got := c.ConnectionState().PeerCertificates[0].SerialNumber.Int64(); got != 2 {
+			return fmt.Errorf("serial %d", got)
+		}
+		return nil
+	})
+	if got := before.conn.ConnectionState().PeerCertificates[0].SerialNumber.Int64(); got != 1 {
+		t.Fatalf("the earlier connection has serial %d", got)
+	}
+	res, err := before.register("", 0, 600)
+	if err != nil {
+		t.Fatalf("the connection made before the rotation no longer works: %v", err)
+	}
+	if res.StatusCode != sip.StatusProxyAuthRequired && res.StatusCode != sip.StatusUnauthorized {
+		t.Errorf("a REGISTER over the earlier connection got %d %s, want a challenge", res.StatusCode, res.Reason)
+	}
+}
+
+// A client that starts a TLS handshake and never finishes it is cut at the
+// first-message deadline: the handshake counts against it.
+func TestTLSStalledHandshakeIsCut(t *testing.T) {
+	tn := newTenant(t, "1001")
+	r := startTLSReplica(t, "replica-tls", tn, 300*time.Millisecond)
+	c, err := net.Dial("tcp", r.TLSAddress())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = c.Close() }()
+	// A handshake record header announcing 255 bytes that never come.
+	if _, err := c.Write([]byte{0x16, 0x03, 0x01, 0x00, 0xff}); err != nil {
+		t.Fatal(err)
+	}
+	_ = c.SetReadDeadline(time.Now().Add(wait))
+	_, err = c.Read(make([]byte, 1))
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		t.Fatalf("the stalled handshake was still open after %s", wait)
+	}
+	if err == nil {
+		t.Fatal("the replica answered a handshake that never finished")
+	}
+}
+
+// The replica's metrics count its open TLS connections, the handshakes that
+// failed, and tell when the served certificate expires.
+func TestTLSMetrics(t *testing.T) {
+	tn := newTenant(t, "1001")
+	r := startTLSReplica(t, "replica-tls", tn, 0)
+	phone := newTLSPhone(t, r, tn)
+	phone.registerWithDigest(600)
+	notAfter := phone.conn.ConnectionState().PeerCertificates[0].NotAfter.Unix()
+	expect := func(line string) { t.Helper(); metricShows(t, r, line) }
+	expect(`sip_open_connections{transport="TLS"} 1`)
+	expect(fmt.Sprintf("sip_tls_certificate_expiry_timestamp_seconds %g", float64(notAfter)))
+
+	plain, err := net.Dial("tcp", r.TLSAddress())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = plain.Close() }()
+	if _, err := io.WriteString(plain, "OPTIONS sip:x SIP/2.0\r\n\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	expect("sip_tls_handshake_failures_total 1")
+	expect(`sip_open_connections{transport="TLS"} 1`) // the failed one is gone
+}
+
+// A device whose TLS connection is gone is reached over a new TLS connection to
+// its Contact. One whose Contact accepts the connection and never answers the
+// handshake costs the caller a few seconds and an error answer, not a request that
+// never ends.
+func TestTLSDeviceWithoutItsConnection(t *testing.T) {
+	tn := newTenant(t, "1001")
+	r := startTLSReplica(t, "replica-tls", tn, 0)
+	contact, accepted := silentContact(t)
+	phone := newTLSPhone(t, r, tn)
+	phone.contact = contact
+	phone.registerWithDigest(600)
+	_ = phone.conn.Close()
+	metricShows(t, r, `sip_open_connections{transport="TLS"} 0`)
+
+	caller := newRawCaller(t, r.Registrar)
+	caller.send(caller.message("sip:1001@" + tn.domain))
+	if res := caller.final(wait); res.StatusCode < 500 {
+		t.Errorf("the MESSAGE got %d %s, want an error answer", res.StatusCode, res.Reason)
+	}
+	select {
+	case <-accepted:
+	default:
+		t.Error("the registrar never connected to the device's Contact")
+	}
+}
+
+// message is the text of a MESSAGE from this caller to uri.
+func (c *rawCaller) message(uri string) *sip.Request {
+	c.t.Helper()
+	local := c.conn.LocalAddr().String()
+	id := time.Now().UnixNano()
+	text := fmt.Sprintf("MESSAGE %[1]s SIP/2.0\r\n"+
+		"Via: SIP/2.0/UDP %[2]s;branch=z9hG4bK-raw%[3]d;rport\r\n"+
+		"From: <sip:caller@example.org>;tag=raw%[3]d\r\nTo: <%[1]s>\r\n"+
+		"Call-ID: raw-%[3]d@127.0.0.1\r\nCSeq: 1 MESSAGE\r\nMax-Forwards: 70\r\n"+
+		"Content-Type: text/plain\r\nContent-Length: 5\r\n\r\nhello", uri, local, id)
+	msg, err := sip.ParseMessage([]byte(text))
+	if err != nil {
+		c.t.Fatalf("building a MESSAGE: %v", err)
+	}
+	return msg.(*sip.Request)
+}
+
+// metricShows waits until the replica's /metrics has line.
+func metricShows(t *testing.T, r *tlsReplica, line string) {
+	t.Helper()
+	eventually(t, "/metrics shows "+line, func() error {
+		body, err := scrape(r.metrics)
+		if err != nil {
+			return err
+		}
+		for l := range strings.SplitSeq(body, "\n") {
+			if l == line {
+				return nil
+			}
+		}
+		return errStill
+	})
+}
+
+func scrape(addr string) (string, error) {
+	res, err := http.Get("http://" + addr + "/metrics")
+	if err != nil {
+		return "", err
+	}
+	defer func() { _ = res.Body.Close() }()
+	body, err := io.ReadAll(res.Body)
+	return string(body), err
+}
+
+// wideColumn is the cell of the named column in the table the API server gives
+// kubectl get extensions -o wide for tn's Extension.
+func wideColumn(t *testing.T, tn *tenant, column string) string {
+	t.Helper()
+	cs, err := kubernetes.NewForConfig(env.Config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := cs.RESTClient().Get().
+		AbsPath("/apis", sipv1.GroupVersion.Group, sipv1.GroupVersion.Version, "namespaces", tn.ns, "extensions", tn.ext.Name).
+		SetHeader("Accept", "application/json;as=Table;v=v1;g=meta.k8s.io").
+		DoRaw(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var table metav1.Table
+	if err := json.Unmarshal(raw, &table); err != nil {
+		t.Fatal(err)
+	}
+	for i, c := range table.ColumnDefinitions {
+		if c.Name == column && len(table.Rows) == 1 {
+			s, _ := table.Rows[0].Cells[i].(string)
+			return s
+		}
+	}
+	t.Fatalf("no column %s in %+v", column, table.ColumnDefinitions)
+	return ""
+}
+
+// tlsRelay carries one TCP connection of SIPp's over TLS to r, byte for byte; it
+// returns the address SIPp connects to.
+func tlsRelay(t *testing.T, r *tlsReplica) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = l.Close() })
+	go func() {
+		plain, err := l.Accept()
+		if err != nil {
+			return
+		}
+		defer func() { _ = plain.Close() }()
+		secure, err := r.dial()
+		if err != nil {
+			t.Errorf("relay: %v", err)
+			return
+		}
+		defer func() { _ = secure.Close() }()
+		go func() { _, _ = io.Copy(plain, secure); _ = plain.Close() }()
+		_, _ = io.Copy(secure, plain)
+	}()
+	return l.Addr().String()
+}

@@ -1,0 +1,93 @@
+package tlsserve
+
+import (
+	"crypto/tls"
+	"os"
+	"testing"
+
+	"github.com/go-logr/logr"
+
+	"github.com/voipbin/registrar-operator/registrar/tlsserve/testcert"
+)
+
+func pair(t *testing.T, serial int64) *testcert.Pair {
+	t.Helper()
+	p, err := testcert.New(serial, "127.0.0.1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func served(t *testing.T, c *Certificate) int64 {
+	t.Helper()
+	cert, err := c.GetCertificate(&tls.ClientHelloInfo{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cert.Leaf.SerialNumber.Int64()
+}
+
+// A rotated pair is served from the next handshake on; a broken one (a bad file,
+// a certificate without its key) keeps the pair served so far, until a good one
+// comes.
+func TestCertificateFollowsTheFiles(t *testing.T) {
+	dir := t.TempDir()
+	certFile, keyFile, err := pair(t, 1).Write(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := LoadCertificate(certFile, keyFile, logr.Discard())
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.CheckInterval = 1 // every handshake looks at the files
+	if got := served(t, c); got != 1 {
+		t.Fatalf("serial %d served, want 1", got)
+	}
+	if _, _, err := pair(t, 2).Write(dir); err != nil {
+		t.Fatal(err)
+	}
+	if got := served(t, c); got != 2 {
+		t.Fatalf("after rotation, serial %d served, want 2", got)
+	}
+
+	if err := os.WriteFile(certFile, []byte("not a certificate"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if got := served(t, c); got != 2 {
+		t.Errorf("with a broken certificate file, serial %d served, want 2 kept", got)
+	}
+	// A certificate whose key has not arrived yet: the pair does not match.
+	third := pair(t, 3)
+	if err := os.WriteFile(certFile, third.CertPEM, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if got := served(t, c); got != 2 {
+		t.Errorf("with a certificate and another's key, serial %d served, want 2 kept", got)
+	}
+	if err := os.WriteFile(keyFile, third.KeyPEM, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if got := served(t, c); got != 3 {
+		t.Errorf("once the key matches, serial %d served, want 3", got)
+	}
+}
+
+// A replica without a usable pair does not start: the error names the files.
+func TestLoadCertificateRefusesABrokenPair(t *testing.T) {
+	dir := t.TempDir()
+	certFile, keyFile, err := pair(t, 1).Write(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(keyFile, pair(t, 2).KeyPEM, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := LoadCertificate(certFile, keyFile, logr.Discard()); err == nil {
+		t.Error("a certificate with another's key loaded")
+	}
+	if _, err := LoadCertificate(dir+"/missing.crt", keyFile, logr.Discard()); err == nil {
+		t.Error("a missing certificate file loaded")
+	}
+}
