@@ -283,6 +283,7 @@ func (r *Registrar) startProxy(ua *sipgo.UserAgent, srv *sipgo.Server, txs *clie
 		Self:              proxy.NewSelf(r.udp, r.tcp, r.cfg.AdvertiseHost, serves),
 		Nonces:            r.sip.Nonces,
 		Counts:            r.sip.Counts,
+		Guard:             r.sip.Guard,
 		RecordRoute:       !r.cfg.DisableRecordRoute,
 		RequireCallerAuth: r.cfg.RequireCallerAuth,
 		TimerC:            r.cfg.TimerC,
