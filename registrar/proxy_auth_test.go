@@ -99,10 +99,15 @@ func invite(target, from, domain string) (*sip.Response, error) {
 
 // inviteWith is invite with one more header line ("" for none).
 func inviteWith(target, from, domain, header string) (*sip.Response, error) {
+	return inviteFrom("127.0.0.1", target, from, domain, header)
+}
+
+// inviteFrom is inviteWith sent from the address localIP.
+func inviteFrom(localIP, target, from, domain, header string) (*sip.Response, error) {
 	if header != "" {
 		header += "\r\n"
 	}
-	c, err := net.ListenPacket("udp", "127.0.0.1:0")
+	c, err := net.ListenPacket("udp", localIP+":0")
 	if err != nil {
 		return nil, err
 	}
@@ -111,8 +116,8 @@ func inviteWith(target, from, domain, header string) (*sip.Response, error) {
 	msg := fmt.Sprintf("INVITE sip:1007@%[1]s SIP/2.0\r\n"+
 		"Via: SIP/2.0/UDP %[2]s;branch=z9hG4bK-%[3]d;rport\r\n"+
 		"From: <%[4]s>;tag=caller%[3]d\r\nTo: <sip:1007@%[1]s>\r\n"+
-		"Call-ID: auth-%[3]d@127.0.0.1\r\nCSeq: 1 INVITE\r\nContact: <sip:caller@%[2]s>\r\n"+
-		"Max-Forwards: 70\r\n%[5]sContent-Length: 0\r\n\r\n", domain, local, time.Now().UnixNano(), from, header)
+		"Call-ID: auth-%[3]d@%[6]s\r\nCSeq: 1 INVITE\r\nContact: <sip:caller@%[2]s>\r\n"+
+		"Max-Forwards: 70\r\n%[5]sContent-Length: 0\r\n\r\n", domain, local, time.Now().UnixNano(), from, header, localIP)
 	addr, err := net.ResolveUDPAddr("udp", target)
 	if err != nil {
 		return nil, err

@@ -29,6 +29,7 @@ import (
 	"github.com/voipbin/registrar-operator/registrar/clienttx"
 	"github.com/voipbin/registrar-operator/registrar/digest"
 	"github.com/voipbin/registrar-operator/registrar/directory"
+	"github.com/voipbin/registrar-operator/registrar/guard"
 	"github.com/voipbin/registrar-operator/registrar/location"
 	"github.com/voipbin/registrar-operator/registrar/netguard"
 	"github.com/voipbin/registrar-operator/registrar/proxy"
@@ -61,7 +62,7 @@ type Config struct {
 	StatusLease                  time.Duration
 	StatusInterval               time.Duration
 	// BySource, BySourceAOR and ByAOR throttle authentication failures by source
-	// address, by source address and AOR, and by AOR (see server.Registrar).
+	// address, by source address and AOR, and by AOR (see package guard).
 	BySource, BySourceAOR, ByAOR throttle.Config
 	// AdvertiseHost is the address other hops reach this replica at, for Via and
 	// Record-Route; empty means the listener's (or the machine's) address.
@@ -142,15 +143,16 @@ func New(cfg Config, rc *rest.Config, log logr.Logger) (*Registrar, error) {
 	}
 	r.writer.Init()
 	r.table.OnChange = r.writer.Changed
+	// One guard for REGISTER and the proxy's callers: a guess counts on either path.
+	guessing := &guard.Guard{BySource: throttle.New(cfg.BySource), BySourceAOR: throttle.New(cfg.BySourceAOR),
+		ByAOR: throttle.New(cfg.ByAOR), Bindings: r.table}
 	r.sip = &server.Registrar{
-		Directory:   r.dir,
-		Table:       r.table,
-		Nonces:      digest.NewReplicaNonceSigner(placeholderKey(), cfg.NonceLifetime),
-		Counts:      digest.NewNonceCounts(digest.DefaultNonceCountsCapacity, cfg.NonceLifetime),
-		BySource:    throttle.New(cfg.BySource),
-		BySourceAOR: throttle.New(cfg.BySourceAOR),
-		ByAOR:       throttle.New(cfg.ByAOR),
-		Log:         log.WithName("sip"),
+		Directory: r.dir,
+		Table:     r.table,
+		Nonces:    digest.NewReplicaNonceSigner(placeholderKey(), cfg.NonceLifetime),
+		Counts:    digest.NewNonceCounts(digest.DefaultNonceCountsCapacity, cfg.NonceLifetime),
+		Guard:     guessing,
+		Log:       log.WithName("sip"),
 	}
 	r.dir.OnCredentialRemoved = func(aor string) { r.table.Remove(aor) }
 	r.dir.OnNonceKey = func(key []byte) {
@@ -295,6 +297,7 @@ func (r *Registrar) startProxy(ua *sipgo.UserAgent, srv *sipgo.Server, txs *clie
 		Self:              r.self(serves),
 		Nonces:            r.sip.Nonces,
 		Counts:            r.sip.Counts,
+		Guard:             r.sip.Guard,
 		RecordRoute:       !r.cfg.DisableRecordRoute,
 		RequireCallerAuth: r.cfg.RequireCallerAuth,
 		TimerC:            r.cfg.TimerC,

@@ -18,6 +18,7 @@ const (
 	OutcomeNotAllowed    = "not_allowed"    // 405
 	OutcomeChallenged    = "challenged"     // 407 to a caller of our domain
 	OutcomeForbidden     = "forbidden"      // 403: wrong caller credentials
+	OutcomeThrottled     = "throttled"      // 403 + Retry-After: the caller failed too often
 	OutcomeLocal         = "answered_here"  // OPTIONS to the registrar itself
 	OutcomeForwarded     = "forwarded"      // ACK relayed statelessly
 	OutcomeNoTransaction = "no_transaction" // 481: a CANCEL matching nothing
@@ -28,6 +29,9 @@ const (
 type Observer interface {
 	// Routed counts one request by method and outcome.
 	Routed(method, outcome string)
+	// Throttled counts a request refused by the guessing guard, by the throttle
+	// that refused it (the guard's kinds, as for REGISTER).
+	Throttled(kind string)
 	// Forks records how many branches one request was forked to.
 	Forks(n int)
 	// FirstProvisional records the time from a request to the first provisional
@@ -38,5 +42,6 @@ type Observer interface {
 type nopObserver struct{}
 
 func (nopObserver) Routed(string, string)          {}
+func (nopObserver) Throttled(string)               {}
 func (nopObserver) Forks(int)                      {}
 func (nopObserver) FirstProvisional(time.Duration) {}

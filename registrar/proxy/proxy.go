@@ -14,6 +14,7 @@ import (
 
 	"github.com/voipbin/registrar-operator/registrar/digest"
 	"github.com/voipbin/registrar-operator/registrar/directory"
+	"github.com/voipbin/registrar-operator/registrar/guard"
 )
 
 // DefaultTimerC is how long an INVITE may ring unanswered; RFC 3261 §16.6 step 11
@@ -40,6 +41,9 @@ type Config struct {
 	// with the same credentials and nonces as its REGISTER.
 	Nonces *digest.NonceSigner
 	Counts *digest.NonceCounts
+	// Guard is the REGISTER handler's too: a wrong answer to our challenge counts
+	// against the same throttles as a wrong REGISTER. Nil throttles nothing.
+	Guard *guard.Guard
 	// RecordRoute keeps this replica on the path of the dialogs it sets up.
 	RecordRoute bool
 	// RequireCallerAuth challenges callers whose From is an extension of the
@@ -62,6 +66,7 @@ type Proxy struct {
 	self        *Self
 	nonces      *digest.NonceSigner
 	counts      *digest.NonceCounts
+	guard       *guard.Guard
 	recordRoute bool
 	requireAuth bool
 	timer       time.Duration
@@ -73,7 +78,7 @@ type Proxy struct {
 // New returns a Proxy.
 func New(cfg Config) *Proxy {
 	p := &Proxy{client: cfg.Client, txs: cfg.Transactions, dir: cfg.Directory, loc: cfg.Location, self: cfg.Self,
-		nonces: cfg.Nonces, counts: cfg.Counts, recordRoute: cfg.RecordRoute, requireAuth: cfg.RequireCallerAuth,
+		nonces: cfg.Nonces, counts: cfg.Counts, guard: cfg.Guard, recordRoute: cfg.RecordRoute, requireAuth: cfg.RequireCallerAuth,
 		timer: cfg.TimerC, obs: cfg.Observer, log: cfg.Log, now: cfg.Now}
 	if p.obs == nil {
 		p.obs = nopObserver{}

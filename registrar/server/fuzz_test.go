@@ -14,6 +14,7 @@ import (
 	sipv1 "github.com/voipbin/registrar-operator/api/v1alpha1"
 	"github.com/voipbin/registrar-operator/registrar/digest"
 	"github.com/voipbin/registrar-operator/registrar/directory"
+	"github.com/voipbin/registrar-operator/registrar/guard"
 	"github.com/voipbin/registrar-operator/registrar/location"
 	"github.com/voipbin/registrar-operator/registrar/throttle"
 )
@@ -67,13 +68,13 @@ func fuzzDirectory() *directory.Static {
 // throttles' threshold, so a block never hides a bug.
 func newFuzzRegistrar(dir *directory.Static) *Registrar {
 	cfg := throttle.Config{MaxFailures: 2, Window: 20 * time.Second, BlockFor: time.Minute, Capacity: 64}
+	table := location.New(1)
 	return &Registrar{
 		Directory: dir,
-		Table:     location.New(1),
+		Table:     table,
 		Nonces:    digest.NewNonceSigner(testKey, 0),
 		Counts:    digest.NewNonceCounts(64, 0),
-		BySource:  throttle.New(cfg),
-		ByAOR:     throttle.New(cfg),
+		Guard:     &guard.Guard{BySource: throttle.New(cfg), ByAOR: throttle.New(cfg), Bindings: table},
 		Now:       func() time.Time { return t0 },
 	}
 }

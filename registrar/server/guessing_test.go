@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/emiago/sipgo/sip"
+
+	"github.com/voipbin/registrar-operator/registrar/guard"
 )
 
 // guesserAt is a device with a wrong password for user at the address src.
@@ -38,7 +40,7 @@ func TestAORBudgetHoldsBackOnlyTheSourcesThatFailed(t *testing.T) {
 			t.Errorf("Retry-After %q, want 50: the extension's block", got)
 		}
 	}
-	if e.obs.throttleKind[throttledAOR] != 3 {
+	if e.obs.throttleKind[guard.KindAOR] != 3 {
 		t.Errorf("throttles %v, want 3 of kind aor", e.obs.throttleKind)
 	}
 
@@ -101,7 +103,7 @@ func TestSourceAORThrottleBlocksOneAddressAtOneExtension(t *testing.T) {
 	if got := headerValues(res, "Retry-After"); !slices.Equal(got, []string{"600"}) {
 		t.Errorf("Retry-After %q, want 600", got)
 	}
-	if e.obs.throttleKind[throttledSourceAOR] != 1 {
+	if e.obs.throttleKind[guard.KindSourceAOR] != 1 {
 		t.Errorf("throttles %v, want 1 of kind source_aor", e.obs.throttleKind)
 	}
 	other := e.device("1002", "another password")

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/voipbin/registrar-operator/registrar/guard"
 	"github.com/voipbin/registrar-operator/registrar/throttle"
 )
 
@@ -41,22 +42,23 @@ const guessSpan = time.Hour
 // Each request passes the throttles in the order Registrar.handle applies them.
 func (g guessRun) run(t *testing.T) guessOutcome {
 	e := newEnv(t)
-	e.reg.BySource, e.reg.ByAOR = throttle.New(throttle.DefaultConfig()), throttle.New(throttle.DefaultConfig())
+	gd := e.reg.Guard
+	gd.BySource, gd.ByAOR = throttle.New(throttle.DefaultConfig()), throttle.New(throttle.DefaultConfig())
 	if !g.pairsOff {
-		e.reg.BySourceAOR = throttle.New(throttle.DefaultPairConfig())
+		gd.BySourceAOR = throttle.New(throttle.DefaultPairConfig())
 	}
-	r, aor := e.reg, testUser+"@"+testDomain
+	aor := testUser + "@" + testDomain
 	start := e.now
 	admitted := func(src string, now time.Time) (bool, time.Duration) {
-		if blocked, after := r.BySource.Blocked(src, now); blocked {
+		if blocked, after := gd.SourceBlocked(src, now); blocked {
 			return false, after
 		}
-		// Real addresses answer a nonce bound to them: judgeIfReturnable is judged.
-		v, _, after := r.guessVerdictFor(aor, src, now)
-		return v != refuse, after
+		// Real addresses answer a nonce bound to them: JudgeIfReturnable is judged.
+		v, _, after := gd.Verdict(aor, src, now)
+		return v != guard.Refuse, after
 	}
 	const tainted = "198.51.100.1"
-	r.guessFailed(aor, tainted, start.Add(-time.Second))
+	gd.Failed(aor, tainted, start.Add(-time.Second))
 	var out guessOutcome
 	out.taintedWait = -1
 	next := make([]time.Time, g.addresses)
@@ -73,7 +75,7 @@ func (g guessRun) run(t *testing.T) guessOutcome {
 				continue
 			}
 			out.guesses++
-			r.guessFailed(aor, src, now)
+			gd.Failed(aor, src, now)
 			next[i] = now.Add(time.Second)
 		}
 		if step%(5*time.Minute) == 0 {

@@ -3,7 +3,6 @@ package server
 import (
 	"bytes"
 	"errors"
-	"net"
 	"strconv"
 	"strings"
 	"sync"
@@ -107,15 +106,6 @@ func requiredExtensions(req *sip.Request) []string {
 		}
 	}
 	return tags
-}
-
-// sourceHost is the IP part of a host:port source, the key brute-force throttling
-// counts by; a source without a port is used whole.
-func sourceHost(src string) string {
-	if host, _, err := net.SplitHostPort(src); err == nil {
-		return host
-	}
-	return strings.Trim(src, "[]")
 }
 
 // uriBuffers are the scratch space of uriString.

@@ -19,6 +19,7 @@ import (
 	sipv1 "github.com/voipbin/registrar-operator/api/v1alpha1"
 	"github.com/voipbin/registrar-operator/registrar/digest"
 	"github.com/voipbin/registrar-operator/registrar/directory"
+	"github.com/voipbin/registrar-operator/registrar/guard"
 	"github.com/voipbin/registrar-operator/registrar/location"
 	"github.com/voipbin/registrar-operator/registrar/throttle"
 )
@@ -125,7 +126,7 @@ type env struct {
 }
 
 // newEnv returns a replica serving testDomain (with extension testUser) and
-// otherDomain, without throttling; tests set reg.BySource / reg.ByAOR when they need it.
+// otherDomain, without throttling; tests set the throttles of reg.Guard when they need them.
 func newEnv(t testing.TB) *env {
 	t.Helper()
 	e := &env{t: t, now: t0, obs: newRecordingObserver()}
@@ -155,6 +156,7 @@ func (e *env) newReplica(key []byte) *Registrar {
 		Table:     table,
 		Nonces:    digest.NewNonceSigner(key, 0),
 		Counts:    digest.NewNonceCounts(1024, 0),
+		Guard:     &guard.Guard{Bindings: table},
 		Observer:  e.obs,
 		Now:       func() time.Time { return e.now },
 	}
@@ -170,17 +172,17 @@ func (e *env) advance(d time.Duration) { e.now = e.now.Add(d) }
 
 func (e *env) throttle(bySource, byAOR int) {
 	if bySource > 0 {
-		e.reg.BySource = throttle.New(throttle.Config{MaxFailures: bySource, Window: 20 * time.Second, BlockFor: time.Minute, Capacity: 1024})
+		e.reg.Guard.BySource = throttle.New(throttle.Config{MaxFailures: bySource, Window: 20 * time.Second, BlockFor: time.Minute, Capacity: 1024})
 	}
 	if byAOR > 0 {
-		e.reg.ByAOR = throttle.New(throttle.Config{MaxFailures: byAOR, Window: 20 * time.Second, BlockFor: time.Minute, Capacity: 1024})
+		e.reg.Guard.ByAOR = throttle.New(throttle.Config{MaxFailures: byAOR, Window: 20 * time.Second, BlockFor: time.Minute, Capacity: 1024})
 	}
 }
 
 // throttlePairs turns on the (source, AOR) throttle: maxFailures in 10 minutes block
 // the pair for 10 minutes, and the AOR's budget holds back only sources that failed.
 func (e *env) throttlePairs(maxFailures int) {
-	e.reg.BySourceAOR = throttle.New(throttle.Config{MaxFailures: maxFailures, Window: 10 * time.Minute, BlockFor: 10 * time.Minute, Capacity: 1024})
+	e.reg.Guard.BySourceAOR = throttle.New(throttle.Config{MaxFailures: maxFailures, Window: 10 * time.Minute, BlockFor: 10 * time.Minute, Capacity: 1024})
 }
 
 // bindings returns the live bindings of user@testDomain.

@@ -17,8 +17,8 @@ import (
 	sipv1 "github.com/voipbin/registrar-operator/api/v1alpha1"
 	"github.com/voipbin/registrar-operator/registrar/digest"
 	"github.com/voipbin/registrar-operator/registrar/directory"
+	"github.com/voipbin/registrar-operator/registrar/guard"
 	"github.com/voipbin/registrar-operator/registrar/location"
-	"github.com/voipbin/registrar-operator/registrar/throttle"
 )
 
 // Outcomes of a REGISTER, as metrics label them.
@@ -59,11 +59,11 @@ type Registrar struct {
 	Table     *location.Table
 	Nonces    *digest.NonceSigner
 	Counts    *digest.NonceCounts
-	// BySource, BySourceAOR and ByAOR throttle repeated authentication failures
-	// (see guessVerdictFor); nil disables.
-	BySource, BySourceAOR, ByAOR *throttle.Limiter
-	Observer                     Observer
-	Log                          logr.Logger
+	// Guard throttles password guessing; the proxy shares it, so that wrong answers
+	// to its challenges count too. Nil throttles nothing.
+	Guard    *guard.Guard
+	Observer Observer
+	Log      logr.Logger
 	// Now is the clock; tests may replace it.
 	Now func() time.Time
 }
@@ -90,9 +90,9 @@ func (r *Registrar) HandleSized(req *sip.Request, size int) *sip.Response {
 func (r *Registrar) handle(req *sip.Request, size int) (*sip.Response, string) {
 	now := r.now()
 	src := req.Source()
-	srcKey := sourceHost(src)
-	if blocked, after := r.BySource.Blocked(srcKey, now); blocked {
-		r.observer().Throttled(throttledSource)
+	srcKey := guard.SourceHost(src)
+	if blocked, after := r.Guard.SourceBlocked(srcKey, now); blocked {
+		r.observer().Throttled(guard.KindSource)
 		return throttled(req, after), OutcomeThrottled
 	}
 	// Via too: without it the response could not be routed back (RFC 3261 §8.1.1).
@@ -156,17 +156,17 @@ func (r *Registrar) authenticate(
 	if !ok || !digest.Accepts(dom.Algorithms, own, alg) {
 		return nil, r.challenge(req, dom, own, now, false, ""), OutcomeChallenged
 	}
-	nonceErr, returnable := r.checkNonce(c.Nonce, dom.Realm, srcKey, now)
+	nonceErr, returnable := guard.CheckNonce(r.Nonces, c.Nonce, dom.Realm, srcKey, now)
 	if errors.Is(nonceErr, digest.ErrNonceInvalid) {
 		r.observer().AuthFailure("bad_nonce")
 		return nil, r.challenge(req, dom, own, now, false, ""), OutcomeChallenged
 	}
 	boundTo := "" // a nonce bound to the source's address is followed by another
-	switch verdict, kind, after := r.guessVerdictFor(aor, srcKey, now); {
-	case verdict == refuse:
+	switch verdict, kind, after := r.Guard.Verdict(aor, srcKey, now); {
+	case verdict == guard.Refuse:
 		r.observer().Throttled(kind)
 		return nil, throttled(req, after), OutcomeThrottled
-	case verdict == judgeIfReturnable && !returnable:
+	case verdict == guard.JudgeIfReturnable && !returnable:
 		// stale=true: the device retries at once, without asking its user.
 		return nil, r.challenge(req, dom, own, now, true, srcKey), OutcomeChallenged
 	case returnable:
@@ -179,7 +179,7 @@ func (r *Registrar) authenticate(
 	// The digest username must be the AOR's user (a device may not register others).
 	if c.Username != user || !known || ha1 == "" || !digest.Verify(c, sip.REGISTER.String(), ha1) {
 		r.observer().AuthFailure("wrong_credentials")
-		r.guessFailed(aor, srcKey, now)
+		r.Guard.Failed(aor, srcKey, now)
 		return nil, respond(req, sip.StatusForbidden, "Forbidden"), OutcomeForbidden
 	}
 	// The password was right; an expired nonce only needs a fresh one (stale=true:
@@ -194,17 +194,6 @@ func (r *Registrar) authenticate(
 	return cred, nil, ""
 }
 
-// holdsBinding reports whether a live binding of aor was registered from host.
-func (r *Registrar) holdsBinding(aor, host string, now time.Time) bool {
-	var room [4]location.Binding
-	for _, b := range r.Table.LookupAppend(room[:0], aor, now) {
-		if sourceHost(b.Source) == host {
-			return true
-		}
-	}
-	return false
-}
-
 // challenge answers in the domain's style (407 Proxy-Authenticate or 401
 // WWW-Authenticate) with the challenges digest.AddChallenges picks for the extension
 // (own are its algorithms, nil for the domain's preference). A nonce bound to an
@@ -214,7 +203,7 @@ func (r *Registrar) challenge(
 ) *sip.Response {
 	style := digest.StyleOf(dom.Challenge)
 	res := respond(req, style.Code, style.Reason)
-	nonce := r.Nonces.Issue(nonceRealm(dom.Realm, boundTo), now)
+	nonce := r.Nonces.Issue(guard.NonceRealm(dom.Realm, boundTo), now)
 	digest.AddChallenges(res, style, dom.Realm, nonce, dom.Algorithms, own, stale)
 	return res
 }
@@ -400,10 +389,8 @@ func (n *byteCounter) WriteString(s string) (int, error) {
 // throttled answers a blocked source or AOR: 403 with Retry-After, small so that it
 // amplifies nothing.
 func throttled(req *sip.Request, after time.Duration) *sip.Response {
-	res := respond(req, sip.StatusForbidden, "Too Many Failed Attempts")
-	// Whole seconds, rounded up so that a retry at the advertised time is not blocked.
-	secs := max(int64((after+time.Second-1)/time.Second), 1)
-	res.AppendHeader(sip.NewHeader("Retry-After", strconv.FormatInt(secs, 10)))
+	res := respond(req, sip.StatusForbidden, guard.RefusalReason)
+	guard.AddRetryAfter(res, after)
 	return res
 }
 

@@ -1061,21 +1061,6 @@ func TestParseExpires(t *testing.T) {
 	}
 }
 
-func TestSourceHost(t *testing.T) {
-	for in, want := range map[string]string{
-		"192.0.2.10:5062":    "192.0.2.10",
-		"[2001:db8::7]:5071": "2001:db8::7",
-		"2001:db8::7":        "2001:db8::7",
-		"[2001:db8::7]":      "2001:db8::7",
-		"host.example:5060":  "host.example",
-		"192.0.2.10":         "192.0.2.10",
-	} {
-		if got := sourceHost(in); got != want {
-			t.Errorf("sourceHost(%q) = %q, want %q", in, got, want)
-		}
-	}
-}
-
 func TestRetryAfterRoundsUp(t *testing.T) {
 	req := msg{ruri: "sip:" + testDomain, to: "<sip:1@" + testDomain + ">", from: "<sip:1@" + testDomain + ">", callID: "c", cseq: 1, src: testSource, transport: "UDP"}.request(t)
 	for after, want := range map[time.Duration]string{

@@ -21,8 +21,8 @@
 // at an AOR from those that did not (Standing.Failed).
 //
 // Keyed by AOR it stops guessing spread over many addresses; keyed by address it does
-// not. The registrar (server.Registrar) runs one Limiter of each kind, and lets a
-// spent AOR budget hold back only the sources that failed at that AOR, so that
-// guessers cannot lock an extension's new devices out; docs/security.md measures
-// the trade.
+// not. The registrar runs one Limiter of each kind in a guard (package guard), which
+// REGISTER and the proxy's caller challenges share, and which lets a spent AOR budget
+// hold back only the sources that failed at that AOR, so that guessers cannot lock an
+// extension's new devices out; docs/security.md measures the trade.
 package throttle
