@@ -33,6 +33,7 @@ done
 tar --sort=name --owner=0 --group=0 --numeric-owner --mtime=@0 --mode=0755 \
 	-C "$work/root" -cf "$work/layer.tar" "${names[@]}"
 
+: >"$work/registry.log" # there before the server's shell opens it, for the loop below
 "$crane" registry serve --address 127.0.0.1:0 >"$work/registry.log" 2>&1 &
 registry_pid=$!
 port=""

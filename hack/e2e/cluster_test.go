@@ -22,6 +22,8 @@ type cluster struct {
 	procs      []*proc // in start order; stopped in reverse
 	saved      map[string]string
 	netnsFirst map[string]bool
+	netnsMount bool // /run/netns was a mount point before the run
+	outside    host // a machine outside the cluster, for phones
 }
 
 func (c *cluster) path(elem ...string) string {
@@ -55,6 +57,9 @@ func startCluster(c *cluster, images []string) error {
 		return err
 	}
 	c.nodeIP = ip.String()
+	if c.outside, err = addOutside(); err != nil {
+		return err
+	}
 	certs := c.path("pki")
 	if err := os.MkdirAll(certs, 0o700); err != nil {
 		return err

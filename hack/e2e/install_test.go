@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -48,28 +49,44 @@ func imageValues() []string {
 // the registrar Deployment, whose two pods become Ready through their own probes
 // under the chart's restricted security context, behind their Service.
 func TestInstall(t *testing.T) {
-	helmRun(t, append([]string{"install", release, chart(), "-n", namespace, "--create-namespace",
-		"--set", "registrar.serviceType=NodePort"}, imageValues()...)...)
-	kubectl(t, "-n", namespace, "rollout", "status", "deployment/"+release, "--timeout=5m")
+	if err := installed(); err != nil {
+		t.Fatal(err)
+	}
+}
 
-	if err := testenv.Eventually(2*time.Minute, func() error {
-		_, err := c.kubectl("-n", namespace, "get", "deployment", registrar)
+var (
+	installOnce sync.Once
+	installErr  error
+)
+
+// installed installs the chart and the samples once; every test that needs them calls it.
+func installed() error {
+	installOnce.Do(func() { installErr = install() })
+	return installErr
+}
+
+func install() error {
+	if _, err := run(helm, append([]string{"--kubeconfig", c.kubeconfig, "install", release, chart(),
+		"-n", namespace, "--create-namespace", "--set", "registrar.serviceType=NodePort"}, imageValues()...)...); err != nil {
 		return err
-	}); err != nil {
-		t.Fatalf("the operator created no registrar Deployment: %v\n%s", err, operatorLogs())
 	}
-	kubectl(t, "-n", namespace, "rollout", "status", "deployment/"+registrar, "--timeout=5m")
-	ready := kubectl(t, "-n", namespace, "get", "deployment", registrar, "-o", "jsonpath={.status.readyReplicas}")
-	if ready != "2" {
-		t.Fatalf("registrar Deployment has %q ready replicas, want 2", ready)
+	if _, err := c.kubectl("-n", namespace, "rollout", "status", "deployment/"+release, "--timeout=5m"); err != nil {
+		return fmt.Errorf("%w\n%s", err, operatorLogs())
 	}
-	ports := kubectl(t, "-n", namespace, "get", "service", registrar,
+	if err := registrarReady(3 * time.Minute); err != nil {
+		return err
+	}
+	ports, err := c.kubectl("-n", namespace, "get", "service", registrar,
 		"-o", `jsonpath={range .spec.ports[*]}{.protocol}/{.port} {end}`)
-	if !strings.Contains(ports, "UDP/"+sipPort) || !strings.Contains(ports, "TCP/"+sipPort) {
-		t.Fatalf("registrar Service ports %q, want SIP over UDP and TCP on %s", ports, sipPort)
+	if err != nil {
+		return err
 	}
-
-	kubectl(t, "apply", "-n", "default", "-k", root+"/config/samples")
+	if !strings.Contains(ports, "UDP/"+sipPort) || !strings.Contains(ports, "TCP/"+sipPort) {
+		return fmt.Errorf("registrar Service ports %q, want SIP over UDP and TCP on %s", ports, sipPort)
+	}
+	if _, err := c.kubectl("apply", "-n", "default", "-k", root+"/config/samples"); err != nil {
+		return err
+	}
 	if err := testenv.Eventually(2*time.Minute, func() error {
 		out, err := c.kubectl("-n", "default", "get", "extension", "acme-1001",
 			"-o", `jsonpath={.status.conditions[?(@.type=="Ready")].status}`)
@@ -78,8 +95,27 @@ func TestInstall(t *testing.T) {
 		}
 		return err
 	}); err != nil {
-		t.Fatalf("%v\n%s", err, operatorLogs())
+		return fmt.Errorf("%w\n%s", err, operatorLogs())
 	}
+	return nil
+}
+
+// registrarReady waits until the operator's registrar Deployment has rolled out all
+// of its 2 replicas, each Ready through its own probes.
+func registrarReady(timeout time.Duration) error {
+	return testenv.Eventually(timeout, func() error {
+		out, err := c.kubectl("-n", namespace, "get", "deployment", registrar, "-o",
+			`jsonpath={.status.observedGeneration}={.metadata.generation} {.status.updatedReplicas}/{.status.readyReplicas}/{.status.replicas}`)
+		if err != nil {
+			return fmt.Errorf("no registrar Deployment: %w\n%s", err, operatorLogs())
+		}
+		gens, counts, _ := strings.Cut(out, " ")
+		gen, want, _ := strings.Cut(gens, "=")
+		if gen != want || counts != "2/2/2" {
+			return fmt.Errorf("registrar Deployment generation observed=wanted %s, updated/ready/total %s, want 2/2/2", gens, counts)
+		}
+		return nil
+	})
 }
 
 func operatorLogs() string {

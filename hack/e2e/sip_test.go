@@ -4,8 +4,8 @@ package e2e
 
 import (
 	"bytes"
-	"context"
 	"fmt"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
@@ -24,27 +24,78 @@ const (
 	password = "change-me-1001"
 )
 
-// sipp plays one scenario of registrar/testdata/sipp from the node's address and the
-// given local port to target, and fails the test with SIPp's errors when it fails.
-func sipp(t *testing.T, scenario, target string, localPort int, args ...string) {
+// scenario is a SIPp scenario: ours in testdata, else one of the registrar's tests.
+func scenario(name string) string {
+	if _, err := os.Stat(filepath.Join("testdata", name)); err == nil {
+		return filepath.Join("testdata", name)
+	}
+	return filepath.Join(root, "registrar", "testdata", "sipp", name)
+}
+
+// host is where SIPp runs: an address of the node, or of a network namespace that
+// stands for a machine outside the cluster.
+type host struct{ ip, netns string }
+
+func node() host { return host{ip: c.nodeIP} }
+
+// sippCmd is SIPp playing a scenario from h and the given local port to target, as
+// the sample's extension, within limit.
+func sippCmd(t *testing.T, h host, limit time.Duration, name, target string, localPort int, args ...string) (*exec.Cmd, *bytes.Buffer, func() string) {
 	t.Helper()
-	dir := t.TempDir()
-	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Second)
-	defer cancel()
+	errFile := filepath.Join(t.TempDir(), "errors.log")
 	all := append([]string{
-		"-sf", filepath.Join(root, "registrar", "testdata", "sipp", scenario),
-		"-t", "u1", "-i", c.nodeIP, "-p", strconv.Itoa(localPort),
-		"-m", "1", "-nostdin", "-timeout", "30s", "-timeout_error", "-recv_timeout", "10s",
+		"-sf", scenario(name), "-t", "u1", "-i", h.ip, "-p", strconv.Itoa(localPort),
+		"-m", "1", "-nostdin", "-timeout", fmt.Sprintf("%ds", int(limit.Seconds())), "-timeout_error", "-recv_timeout", "10s",
 		"-au", user, "-ap", password, "-auth_uri", domain,
-		"-key", "domain", domain, "-key", "user", user, "-key", "expires", "600",
-		"-trace_err", "-error_file", filepath.Join(dir, "errors.log"),
+		"-key", "domain", domain, "-key", "user", user, "-key", "callee", user, "-key", "expires", "600",
+		"-trace_err", "-error_file", errFile,
 	}, args...)
-	cmd := exec.CommandContext(ctx, "sipp", append(all, target)...)
+	cmd := exec.Command("sipp", append(all, target)...)
+	if h.netns != "" {
+		cmd = exec.Command("ip", append([]string{"netns", "exec", h.netns, "sipp"}, append(all, target)...)...)
+	}
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
+	report := func() string {
+		errs, _ := os.ReadFile(errFile)
+		return fmt.Sprintf("sipp %s to %s:\n%s\n%s", name, target, lastLines(out.String(), 15), errs)
+	}
+	return cmd, &out, report
+}
+
+// sipp plays one scenario to its end and fails the test with SIPp's errors when it fails.
+func sipp(t *testing.T, h host, name, target string, localPort int, args ...string) {
+	t.Helper()
+	if err := sippRun(t, h, name, target, localPort, args...); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// sippRun plays one scenario to its end and returns SIPp's errors when it fails.
+func sippRun(t *testing.T, h host, name, target string, localPort int, args ...string) error {
+	t.Helper()
+	cmd, _, report := sippCmd(t, h, 30*time.Second, name, target, localPort, args...)
 	if err := cmd.Run(); err != nil {
-		errs, _ := exec.Command("cat", filepath.Join(dir, "errors.log")).Output()
-		t.Fatalf("sipp %s to %s: %v\n%s\n%s", scenario, target, err, lastLines(out.String(), 15), errs)
+		return fmt.Errorf("%w: %s", err, report())
+	}
+	return nil
+}
+
+// startSIPp starts a scenario in the background and returns a wait for its end.
+func startSIPp(t *testing.T, h host, limit time.Duration, name, target string, localPort int, args ...string) func() error {
+	t.Helper()
+	cmd, _, report := sippCmd(t, h, limit, name, target, localPort, args...)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	t.Cleanup(func() { _ = cmd.Process.Kill() })
+	return func() error {
+		if err := <-done; err != nil {
+			return fmt.Errorf("%w: %s", err, report())
+		}
+		return nil
 	}
 }
 
@@ -58,9 +109,9 @@ func lastLines(s string, n int) string {
 
 // registeredFrom waits until the extension holds a binding for the contact port, held
 // by one of the registrar pods, and returns it.
-func registeredFrom(t *testing.T, localPort int) binding {
+func registeredFrom(t *testing.T, h host, localPort int) binding {
 	t.Helper()
-	contact := fmt.Sprintf("%s@%s:%d", user, c.nodeIP, localPort)
+	contact := fmt.Sprintf("%s@%s:%d", user, h.ip, localPort)
 	var found binding
 	if err := testenv.Eventually(30*time.Second, func() error {
 		for _, b := range bindings(t, "acme-1001") {
@@ -82,21 +133,24 @@ func registeredFrom(t *testing.T, localPort int) binding {
 // A phone on the node registers through the registrar Service's ClusterIP, and
 // `kubectl get extensions` shows the binding and the pod that holds it.
 func TestRegisterThroughClusterIP(t *testing.T) {
-	ip := kubectl(t, "-n", namespace, "get", "service", registrar, "-o", "jsonpath={.spec.clusterIP}")
-	sipp(t, "register.xml", ip+":"+sipPort, 15061)
-	b := registeredFrom(t, 15061)
+	ip := clusterIP(t)
+	sipp(t, node(), "register.xml", ip, 15061)
+	b := registeredFrom(t, node(), 15061)
 	t.Logf("source the registrar recorded through the ClusterIP %s: %s (pod %s)", ip, b.Source, b.Registrar)
 	t.Logf("kubectl get extensions:\n%s", kubectl(t, "get", "extensions", "-A", "-o", "wide"))
 }
 
 // The same through the node port, as a phone outside the cluster would.
 func TestRegisterThroughNodePort(t *testing.T) {
+	if err := installed(); err != nil {
+		t.Fatal(err)
+	}
 	port := kubectl(t, "-n", namespace, "get", "service", registrar,
 		"-o", `jsonpath={.spec.ports[?(@.protocol=="UDP")].nodePort}`)
 	if port == "" {
 		t.Fatal("the registrar Service has no UDP node port")
 	}
-	sipp(t, "register.xml", c.nodeIP+":"+port, 15062)
-	b := registeredFrom(t, 15062)
+	sipp(t, node(), "register.xml", c.nodeIP+":"+port, 15062)
+	b := registeredFrom(t, node(), 15062)
 	t.Logf("source the registrar recorded through the node port %s:%s: %s (pod %s)", c.nodeIP, port, b.Source, b.Registrar)
 }

@@ -24,6 +24,7 @@ func (c *cluster) snapshotHost() error {
 		}
 		c.saved[save] = string(out)
 	}
+	c.netnsMount = isMountPoint("/run/netns")
 	c.netnsFirst = map[string]bool{}
 	entries, _ := os.ReadDir("/var/run/netns")
 	for _, e := range entries {
@@ -78,6 +79,7 @@ func (c *cluster) stop() error {
 			errs = append(errs, err)
 		}
 	}
+	errs = append(errs, removeOutside(c.netnsMount))
 	entries, _ := os.ReadDir("/var/run/netns")
 	for _, e := range entries {
 		if !c.netnsFirst[e.Name()] {
