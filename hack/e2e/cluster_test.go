@@ -98,6 +98,7 @@ func (c *cluster) startControlPlane(p pki) error {
 		"--tls-cert-file", p.path("apiserver.crt"), "--tls-private-key-file", p.path("apiserver.key"),
 		"--client-ca-file", p.path("ca.crt"),
 		"--kubelet-client-certificate", p.path("admin.crt"), "--kubelet-client-key", p.path("admin.key"),
+		"--kubelet-preferred-address-types", "InternalIP", // the node's name resolves nowhere
 		"--service-account-issuer", "https://kubernetes.default.svc.cluster.local",
 		"--service-account-key-file", p.path("sa.pub"), "--service-account-signing-key-file", p.path("sa.key"),
 		"--service-cluster-ip-range", serviceCIDR, "--service-node-port-range", "30000-32767",

@@ -43,9 +43,14 @@ func node() host { return host{ip: c.nodeIP} }
 func sippCmd(t *testing.T, h host, limit time.Duration, name, target string, localPort int, args ...string) (*exec.Cmd, *bytes.Buffer, func() string) {
 	t.Helper()
 	errFile := filepath.Join(t.TempDir(), "errors.log")
+	// A caller waits 10 s for each answer; a phone waits for its calls as long as it runs.
+	recv := 10 * time.Second
+	if limit > time.Minute {
+		recv = limit
+	}
 	all := append([]string{
 		"-sf", scenario(name), "-t", "u1", "-i", h.ip, "-p", strconv.Itoa(localPort),
-		"-m", "1", "-nostdin", "-timeout", fmt.Sprintf("%ds", int(limit.Seconds())), "-timeout_error", "-recv_timeout", "10s",
+		"-m", "1", "-nostdin", "-timeout", fmt.Sprintf("%ds", int(limit.Seconds())), "-timeout_error", "-recv_timeout", fmt.Sprintf("%ds", int(recv.Seconds())),
 		"-au", user, "-ap", password, "-auth_uri", domain,
 		"-key", "domain", domain, "-key", "user", user, "-key", "callee", user, "-key", "expires", "600",
 		"-trace_err", "-error_file", errFile,
