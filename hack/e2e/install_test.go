@@ -52,6 +52,7 @@ func TestInstall(t *testing.T) {
 	if err := installed(); err != nil {
 		t.Fatal(err)
 	}
+	startSilentPhone(t)
 }
 
 var (

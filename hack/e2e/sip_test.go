@@ -42,7 +42,12 @@ func node() host { return host{ip: c.nodeIP} }
 // the sample's extension, within limit.
 func sippCmd(t *testing.T, h host, limit time.Duration, name, target string, localPort int, args ...string) (*exec.Cmd, *bytes.Buffer, func() string) {
 	t.Helper()
-	errFile := filepath.Join(t.TempDir(), "errors.log")
+	return sippIn(t.TempDir(), h, limit, name, target, localPort, args...)
+}
+
+// sippIn is sippCmd with SIPp's error file in dir.
+func sippIn(dir string, h host, limit time.Duration, name, target string, localPort int, args ...string) (*exec.Cmd, *bytes.Buffer, func() string) {
+	errFile := filepath.Join(dir, "errors.log")
 	// A caller waits 10 s for each answer; a phone waits for its calls as long as it runs.
 	recv := 10 * time.Second
 	if limit > time.Minute {

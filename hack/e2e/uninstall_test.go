@@ -11,6 +11,21 @@ import (
 	"github.com/voipbin/registrar-operator/hack/testenv"
 )
 
+// A phone that registered through the node port and has been silent since, for
+// longer than conntrack remembers its flow, still gets a MESSAGE and a call. It runs
+// among the last tests (Go runs a package's files in name order), so that the others
+// run while the phone is silent.
+func TestCallsReachPhoneSilentForMinutes(t *testing.T) {
+	if silentPhone.wait == nil {
+		t.Fatal("the silent phone was not started (TestInstall failed)")
+	}
+	if wait := time.Until(silentPhone.registered.Add(silence())); wait > 0 {
+		t.Logf("waiting %s more, so that the phone has been silent for %s", wait.Round(time.Second), silence())
+		time.Sleep(wait) // the silence under test, not a wait for something to happen
+	}
+	callPhone(t, c.outside, silentPhone.target, silentPort, silentPhone.id, silentPhone.wait)
+}
+
 // The last test (Go runs the files of a package in name order): `helm uninstall`
 // keeps the CRDs, and with them the Domains and Extensions, and leaves nothing else
 // of the release behind, including what the operator created.
