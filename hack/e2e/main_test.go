@@ -45,6 +45,7 @@ func runMain(m *testing.M) (code int) {
 	c = &cluster{dir: dir, assets: os.Getenv("E2E_ASSETS")}
 	stop := func() {
 		stopOnce.Do(func() {
+			stopSilentPhone()
 			if err := c.stop(); err != nil {
 				fmt.Fprintln(os.Stderr, "while stopping the cluster:", err)
 				code = 1

@@ -5,6 +5,7 @@ package e2e
 import (
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"testing"
 	"time"
@@ -28,6 +29,13 @@ var silentPhone struct {
 	registered time.Time
 	id, target string
 	wait       func() error
+	cmd        *exec.Cmd // killed with the cluster when no test took its call
+}
+
+func stopSilentPhone() {
+	if p := silentPhone.cmd; p != nil && p.Process != nil {
+		_ = p.Process.Kill()
+	}
 }
 
 func startSilentPhone(t *testing.T) {
@@ -41,6 +49,7 @@ func startSilentPhone(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
+	silentPhone.cmd = cmd
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
 	b := registeredFrom(t, c.outside, silentPort)
