@@ -45,7 +45,8 @@ func sippCmd(t *testing.T, h host, limit time.Duration, name, target string, loc
 	return sippIn(t.TempDir(), h, limit, name, target, localPort, args...)
 }
 
-// sippIn is sippCmd with SIPp's error file in dir.
+// sippIn is sippCmd with SIPp's error file in dir. An argument "tcp" plays it over
+// TCP instead of UDP.
 func sippIn(dir string, h host, limit time.Duration, name, target string, localPort int, args ...string) (*exec.Cmd, *bytes.Buffer, func() string) {
 	errFile := filepath.Join(dir, "errors.log")
 	// A caller waits 10 s for each answer; a phone waits for its calls as long as it runs.
@@ -53,8 +54,12 @@ func sippIn(dir string, h host, limit time.Duration, name, target string, localP
 	if limit > time.Minute {
 		recv = limit
 	}
+	transport := "u1"
+	if slices.Contains(args, "tcp") {
+		transport, args = "t1", slices.DeleteFunc(slices.Clone(args), func(a string) bool { return a == "tcp" })
+	}
 	all := append([]string{
-		"-sf", scenario(name), "-t", "u1", "-i", h.ip, "-p", strconv.Itoa(localPort),
+		"-sf", scenario(name), "-t", transport, "-i", h.ip, "-p", strconv.Itoa(localPort),
 		"-m", "1", "-nostdin", "-timeout", fmt.Sprintf("%ds", int(limit.Seconds())), "-timeout_error", "-recv_timeout", fmt.Sprintf("%ds", int(recv.Seconds())),
 		"-au", user, "-ap", password, "-auth_uri", domain,
 		"-key", "domain", domain, "-key", "user", user, "-key", "callee", user, "-key", "expires", "600",
@@ -163,4 +168,16 @@ func TestRegisterThroughNodePort(t *testing.T) {
 	sipp(t, node(), "register.xml", c.nodeIP+":"+port, 15062)
 	b := registeredFrom(t, node(), 15062)
 	t.Logf("source the registrar recorded through the node port %s:%s: %s (pod %s)", c.nodeIP, port, b.Source, b.Registrar)
+}
+
+// SIP over TCP through the node port from outside keeps the phone's address too
+// (externalTrafficPolicy Local, the chart's default).
+func TestRegisterOverTCPThroughNodePort(t *testing.T) {
+	target := nodePort(t)
+	sipp(t, c.outside, "register.xml", target, 15063, "tcp")
+	b := registeredFrom(t, c.outside, 15063)
+	t.Logf("MEASURED TCP through the node port %s from outside: source %s, transport %s (pod %s)", target, b.Source, b.Transport, b.Registrar)
+	if !strings.HasPrefix(b.Source, c.outside.ip+":") || !strings.EqualFold(b.Transport, "tcp") {
+		t.Errorf("binding %+v, want the phone's own address %s over TCP", b, c.outside.ip)
+	}
 }
