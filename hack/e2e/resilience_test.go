@@ -4,6 +4,7 @@ package e2e
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -69,4 +70,49 @@ func TestRegistrationsContinueWithoutOperator(t *testing.T) {
 	sipp(t, node(), "register.xml", target, 15300)
 	registeredFrom(t, node(), 15300)
 	kubectl(t, "-n", namespace, "rollout", "status", "deployment/"+release, "--timeout=3m")
+}
+
+// With two operator replicas (helm upgrade --set replicas=2), one holds the leader
+// lease; when its pod is deleted the other takes over and reconciles: it puts back a
+// registrar Deployment scaled by hand.
+func TestOperatorLeaderElectionWithTwoReplicas(t *testing.T) {
+	if err := installed(); err != nil {
+		t.Fatal(err)
+	}
+	helmRun(t, append([]string{"upgrade", release, chart(), "-n", namespace, "--reuse-values",
+		"--set", "replicas=2"}, imageValues()...)...)
+	kubectl(t, "-n", namespace, "rollout", "status", "deployment/"+release, "--timeout=3m")
+	operators := func() []string {
+		return strings.Fields(kubectl(t, "-n", namespace, "get", "pods", "-l", "app.kubernetes.io/component=operator",
+			"--field-selector=status.phase=Running", "-o", "jsonpath={.items[*].metadata.name}"))
+	}
+	leader := func() string {
+		holder := kubectl(t, "-n", namespace, "get", "lease", "registrar-operator.sip.voipbin.net", "-o", "jsonpath={.spec.holderIdentity}")
+		pod, _, _ := strings.Cut(holder, "_")
+		return pod
+	}
+	var first string
+	if err := testenv.Eventually(2*time.Minute, func() error {
+		first = leader()
+		if pods := operators(); len(pods) != 2 || !slices.Contains(pods, first) {
+			return fmt.Errorf("operator pods %v, leader %q: want two pods, one of them leading", pods, first)
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	kubectl(t, "-n", namespace, "delete", "pod", first, "--wait=true", "--timeout=2m")
+	if err := testenv.Eventually(3*time.Minute, func() error {
+		if now := leader(); now == first || !slices.Contains(operators(), now) {
+			return fmt.Errorf("leader %q after deleting %s", now, first)
+		}
+		return nil
+	}); err != nil {
+		t.Fatalf("%v\n%s", err, operatorLogs())
+	}
+	t.Logf("leader %s deleted, %s took over", first, leader())
+	kubectl(t, "-n", namespace, "scale", "deployment", registrar, "--replicas=3")
+	if err := registrarReady(2 * time.Minute); err != nil {
+		t.Fatalf("the new leader did not put the registrar Deployment back: %v", err)
+	}
 }
