@@ -10,10 +10,15 @@ CONTROLLER_GEN ?= $(LOCALBIN)/controller-gen
 GOLANGCI_LINT ?= $(LOCALBIN)/golangci-lint
 GOLANGCI_KAL ?= $(LOCALBIN)/golangci-kal
 HELM ?= $(LOCALBIN)/helm
+CRANE ?= $(LOCALBIN)/crane
 CONTROLLER_TOOLS_VERSION ?= v0.23.0
 GOLANGCI_LINT_VERSION ?= v2.15.0
 HELM_VERSION ?= v3.22.0
-IMG ?= ghcr.io/voipbin/registrar-operator:latest
+CRANE_VERSION ?= v0.22.1
+# The image the chart runs by default: its repository and appVersion.
+APP_VERSION := $(shell sed -n 's/^appVersion: *"*\([^"]*\)"*$$/\1/p' charts/registrar-operator/Chart.yaml)
+IMG ?= ghcr.io/voipbin/registrar-operator:$(APP_VERSION)
+IMAGE_TAR ?= $(LOCALBIN)/image.tar
 
 # The test control plane: built from Go modules once per machine, cached outside the clone.
 ENVTEST_ASSETS = $(shell hack/envtest-assets.sh)
@@ -71,8 +76,8 @@ sipp: ## Install SIPp (Debian package sip-tester) when it is missing.
 	@hack/ensure-sipp.sh
 
 .PHONY: test
-test: manifests generate vet envtest sipp helm ## Run every test against a real control plane and SIPp.
-	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" HELM="$(HELM)" KUBECTL="$(KUBECTL)" go test ./... -count=1 -timeout 30m
+test: manifests generate vet envtest sipp helm crane ## Run every test against a real control plane and SIPp.
+	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" HELM="$(HELM)" KUBECTL="$(KUBECTL)" CRANE="$(CRANE)" go test ./... -count=1 -timeout 30m
 	@$(MAKE) --no-print-directory test-race
 
 # The packages whose goroutines share state, and the registrar's integration tests
@@ -108,12 +113,33 @@ lint: golangci-lint ## Run golangci-lint, then kube-api-linter over the API type
 lint-api: golangci-kal ## Check the API types against the Kubernetes API conventions (kube-api-linter, .golangci-kal.yml).
 	"$(GOLANGCI_KAL)" run -c .golangci-kal.yml ./api/...
 
+##@ End to end
+
+# The rest of a single-node cluster, built beside kube-apiserver and cached the same way.
+E2E_KUBE = kube-controller-manager kube-scheduler kubelet kube-proxy
+PAUSE_TAR = $(LOCALBIN)/e2e-pause.tar
+
+.PHONY: e2e
+e2e: envtest sipp helm image ## Our image and chart on a single-node Kubernetes started here (root; containerd from Debian).
+	hack/ensure-cluster-deps.sh
+	CRANE="$(CRANE)" hack/image.sh "$(PAUSE_TAR)" registrar-e2e.local/pause:1 ./hack/e2e/pause
+	E2E_ASSETS="$$(hack/envtest-assets.sh $(E2E_KUBE))" E2E_IMAGES="$(PAUSE_TAR) $(IMAGE_TAR)" E2E_IMG="$(IMG)" \
+		HELM="$(HELM)" go test -tags e2e ./hack/e2e -count=1 -v -timeout 60m $(E2E_ARGS)
+
 ##@ Build
 
 .PHONY: build
 build: ## Build the operator and registrar binaries into bin/.
 	go build -o $(LOCALBIN)/operator ./cmd/operator
 	go build -o $(LOCALBIN)/registrar ./cmd/registrar
+
+.PHONY: image
+image: crane ## Build the image ($(IMG)) into $(IMAGE_TAR) without Docker: static binaries, empty base, user 65532.
+	CRANE="$(CRANE)" hack/image.sh "$(IMAGE_TAR)" "$(IMG)" ./cmd/operator ./cmd/registrar
+
+.PHONY: image-push
+image-push: image ## Push $(IMAGE_TAR) to the registry IMG names.
+	"$(CRANE)" push "$(IMAGE_TAR)" "$(IMG)"
 
 ##@ Tools
 
@@ -139,3 +165,8 @@ $(GOLANGCI_KAL): hack/tools/kal/go.mod hack/tools/kal/go.sum hack/tools/kal/main
 .PHONY: helm
 helm: $(LOCALBIN)
 	@test -x "$(HELM)" || GOBIN="$(LOCALBIN)" go install helm.sh/helm/v3/cmd/helm@$(HELM_VERSION)
+
+.PHONY: crane
+crane: $(LOCALBIN)
+	@test -x "$(CRANE)" && "$(CRANE)" version | grep -q $(CRANE_VERSION:v%=%) || \
+		GOBIN="$(LOCALBIN)" go install github.com/google/go-containerregistry/cmd/crane@$(CRANE_VERSION)

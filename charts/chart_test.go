@@ -60,6 +60,9 @@ func TestChartDefaults(t *testing.T) {
 		"registrar-cpu-limit":       "", // none: throttling stalls a SIP server
 		"registrar-memory-limit":    "512Mi",
 	}
+	// Phones keep their own address through a NodePort or LoadBalancer Service, so
+	// calls reach them (make e2e measures it).
+	want["registrar-external-traffic-policy"] = "Local"
 	got := args(t, c)
 	for k, v := range want {
 		if got[k] != v {

@@ -68,9 +68,14 @@ func (r *FleetReconciler) selector() map[string]string {
 
 func (r *FleetReconciler) service() *corev1ac.ServiceApplyConfiguration {
 	f := r.Options.Fleet
+	spec := corev1ac.ServiceSpec()
+	if f.ServiceType != corev1.ServiceTypeClusterIP {
+		// The API server allows it only where traffic comes from outside.
+		spec.WithExternalTrafficPolicy(f.ExternalTrafficPolicy)
+	}
 	return corev1ac.Service(f.Name, r.Options.RegistrarNamespace).
 		WithLabels(r.labels("sip-registrar")).
-		WithSpec(corev1ac.ServiceSpec().
+		WithSpec(spec.
 			WithType(f.ServiceType).
 			WithSelector(r.selector()).
 			WithPorts(

@@ -63,6 +63,12 @@ type FleetOptions struct {
 	// with its tls.crt and tls.key, and follows its renewals. Empty: no TLS.
 	TLSSecretName string
 	TLSPort       int32
+	// ExternalTrafficPolicy of a NodePort or LoadBalancer Service. Local keeps each
+	// phone's own address as the source the registrar sees (measured by make e2e):
+	// with Cluster, kube-proxy masquerades it to a node address and random port, so a
+	// call to the phone goes to that port and is lost once conntrack forgets the flow,
+	// or when another replica sends it; throttling then sees one source for all.
+	ExternalTrafficPolicy corev1.ServiceExternalTrafficPolicy
 	// ExtraArgs are appended to the registrar's command line.
 	ExtraArgs []string
 	// Resources of the registrar container; only cpu and memory are set by flags.
@@ -98,6 +104,7 @@ func DefaultFleetOptions() FleetOptions {
 				corev1.ResourceMemory: resource.MustParse("512Mi"),
 			},
 		},
+		ExternalTrafficPolicy: corev1.ServiceExternalTrafficPolicyLocal,
 	}
 }
 

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Prints the folder that holds kube-apiserver and etcd for envtest and `make dev`, and
-# the kubectl that `make dev` prints and the chart tests run, building them from the Go
+# the kubectl that `make dev` prints and the chart tests run (and, when named as
+# arguments, kube-controller-manager, kube-scheduler, kubelet and kube-proxy for `make e2e`), building them from the Go
 # module proxy the first time (setup-envtest's downloads
 # are not reachable from our CI). The binaries are cached outside the clone, keyed
 # by version, so a fresh clone on the same machine reuses them.
@@ -23,19 +24,20 @@ ldflags+=" -X k8s.io/component-base/version.gitMajor=${KUBE_VERSION%%.*}"
 minor=${KUBE_VERSION#*.}
 ldflags+=" -X k8s.io/component-base/version.gitMinor=${minor%%.*}"
 
-if [[ ! -x $cache/kube-apiserver ]]; then
-	echo "building kube-apiserver v${KUBE_VERSION} from Go modules into $cache" >&2
-	echo "  (about 8 minutes and 3 GB of memory on 2 cores, once per machine; later runs reuse it)" >&2
+# build_kube COMMAND NOTE builds k8s.io/kubernetes/cmd/COMMAND into the cache unless it is there.
+build_kube() {
+	[[ -x $cache/$1 ]] && return
+	echo "building $1 v${KUBE_VERSION} from Go modules into $cache ($2, once per machine)" >&2
 	(cd "$here/tools/kube-apiserver" &&
-		go build -trimpath -ldflags "$ldflags" -o "$cache/kube-apiserver.tmp" k8s.io/kubernetes/cmd/kube-apiserver &&
-		mv "$cache/kube-apiserver.tmp" "$cache/kube-apiserver")
-fi
+		nice -n 19 go build -trimpath -ldflags "$ldflags" -o "$cache/$1.tmp" "k8s.io/kubernetes/cmd/$1" &&
+		mv "$cache/$1.tmp" "$cache/$1")
+}
 
-if [[ ! -x $cache/kubectl ]]; then
-	echo "building kubectl v${KUBE_VERSION} from Go modules into $cache (about a minute, once per machine)" >&2
-	(cd "$here/tools/kube-apiserver" &&
-		go build -trimpath -ldflags "$ldflags" -o "$cache/kubectl.tmp" k8s.io/kubernetes/cmd/kubectl &&
-		mv "$cache/kubectl.tmp" "$cache/kubectl")
-fi
+build_kube kube-apiserver "about 8 minutes and 3 GB of memory on 2 cores; later runs reuse it"
+build_kube kubectl "about a minute"
+# `make e2e` asks for the rest of a single-node cluster by name.
+for command in "$@"; do
+	build_kube "$command" "a few minutes each on 2 cores, sharing most of the kube-apiserver build"
+done
 
 echo "$cache"

@@ -5,6 +5,7 @@ package main
 import (
 	"crypto/tls"
 	"flag"
+	"fmt"
 	"os"
 	"strings"
 
@@ -29,6 +30,7 @@ func main() {
 		qps                        float64
 		burst                      int
 		serviceType, pullPolicy    string
+		trafficPolicy              string
 		extraArgs                  string
 	)
 	o := controllers.Options{Fleet: controllers.DefaultFleetOptions()}
@@ -53,6 +55,8 @@ func main() {
 	flag.Var(int32Flag{&f.Replicas}, "registrar-replicas", "Replicas of the registrar Deployment.")
 	flag.StringVar(&f.ServiceAccountName, "registrar-service-account", f.ServiceAccountName, "Service account of the registrar pods.")
 	flag.StringVar(&serviceType, "registrar-service-type", string(f.ServiceType), "Type of the registrar Service: ClusterIP, NodePort or LoadBalancer.")
+	flag.StringVar(&trafficPolicy, "registrar-external-traffic-policy", string(f.ExternalTrafficPolicy),
+		"externalTrafficPolicy of a NodePort or LoadBalancer registrar Service: Local keeps phones' addresses (calls reach them), Cluster masquerades them.")
 	flag.Var(int32Flag{&f.SIPPort}, "registrar-sip-port", "SIP port (UDP and TCP) of the registrar pods and Service.")
 	flag.StringVar(&f.TLSSecretName, "registrar-tls-secret", "",
 		"kubernetes.io/tls Secret in the registrar namespace to serve SIP over TLS with (mounted read-only; renewals are followed); empty: no TLS.")
@@ -74,6 +78,7 @@ func main() {
 	zapOpts.BindFlags(flag.CommandLine)
 	flag.Parse()
 	f.ServiceType, f.ImagePullPolicy = corev1.ServiceType(serviceType), corev1.PullPolicy(pullPolicy)
+	f.ExternalTrafficPolicy = corev1.ServiceExternalTrafficPolicy(trafficPolicy)
 	f.ExtraArgs = strings.Fields(extraArgs)
 
 	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&zapOpts)))
@@ -81,6 +86,10 @@ func main() {
 	memlimit.Apply(float64(memoryRatio), log)
 	if err := checkResources(f.Resources); err != nil {
 		log.Error(err, "invalid registrar resources")
+		os.Exit(1)
+	}
+	if p := f.ExternalTrafficPolicy; p != corev1.ServiceExternalTrafficPolicyLocal && p != corev1.ServiceExternalTrafficPolicyCluster {
+		log.Error(fmt.Errorf("--registrar-external-traffic-policy=%q: want Local or Cluster", p), "invalid registrar Service")
 		os.Exit(1)
 	}
 

@@ -6,7 +6,6 @@ import (
 	"testing"
 	"time"
 
-	sipv1 "github.com/voipbin/registrar-operator/api/v1alpha1"
 	"github.com/voipbin/registrar-operator/registrar/digest"
 	"github.com/voipbin/registrar-operator/registrar/location"
 	"github.com/voipbin/registrar-operator/registrar/throttle"
@@ -95,7 +94,7 @@ func TestBindingHolderPassesABlock(t *testing.T) {
 	_, err := table.Register(location.Request{
 		AOR: aor, CallID: "c", CSeq: 1, Expires: 3600, Source: "192.0.2.1:5060", Transport: "UDP", Now: t0,
 		Contacts: []location.ContactUpdate{{URI: "sip:1001@192.0.2.1:5060", Expires: -1}},
-	}, location.PolicyFrom(sipv1.RegistrationPolicy{}))
+	}, location.Policy{MinExpires: 60, DefaultExpires: 3600, MaxExpires: 7200, MaxContacts: 3})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -26,7 +26,7 @@ func (o *countingObserver) Throttled(kind string) { o.throttled[kind]++ }
 // by the throttle that refused it, as a throttled REGISTER is.
 func TestThrottledCallerIsRefusedAndCounted(t *testing.T) {
 	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
-	dom := &directory.Domain{Domain: "acme.example", Realm: "acme.example", Algorithms: []sipv1.DigestAlgorithm{sipv1.DigestMD5}}
+	dom := directory.NewDomain(published.DomainConfig{Domain: "acme.example", Realm: "acme.example", Algorithms: []sipv1.DigestAlgorithm{sipv1.DigestMD5}})
 	dir := &directory.Static{
 		Domains: map[string]*directory.Domain{dom.Domain: dom},
 		Credentials: map[string]*directory.Credential{"1001@acme.example": {
