@@ -310,3 +310,40 @@ func TestArgoCDApplicationValues(t *testing.T) {
 	}
 	helmTemplate(t, str(app, "spec", "destination", "namespace"), writeValues(t, string(values)))
 }
+
+// The chart creates the owner anchor in the release namespace and names it to the
+// operator, which makes it the owner of all it creates there: helm uninstall deletes
+// the anchor, and Kubernetes' garbage collector the rest (make e2e checks it). The
+// anchor is the release's to delete: no resource policy keeps it.
+func TestChartOwnerAnchor(t *testing.T) {
+	for _, c := range []struct{ name, ns, values, deployment, anchor string }{
+		{"default values", registrarNamespace, "", "registrar-operator", "registrar-operator-owner"},
+		{"custom values", "sip", customValues, "sip-operator", "sip-operator-owner"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			var values []string
+			if c.values != "" {
+				values = append(values, c.values)
+			}
+			objs := parse(t, helmTemplate(t, c.ns, values...))
+			anchor := find(t, objs, "ConfigMap", c.anchor)
+			if got := str(anchor, "metadata", "namespace"); got != c.ns {
+				t.Errorf("owner anchor in namespace %q, want the release namespace %q", got, c.ns)
+			}
+			if policy := str(anchor, "metadata", "annotations", "helm.sh/resource-policy"); policy != "" {
+				t.Errorf("owner anchor has helm.sh/resource-policy %q: helm uninstall would leave it and all it owns", policy)
+			}
+			got := args(t, container(t, find(t, objs, "Deployment", c.deployment)))
+			if got["owner-anchor"] != c.anchor {
+				t.Errorf("--owner-anchor = %q, want %q", got["owner-anchor"], c.anchor)
+			}
+			if got["registrar-namespace"] != c.ns {
+				t.Errorf("--registrar-namespace = %q, want the anchor's namespace %q", got["registrar-namespace"], c.ns)
+			}
+			// The operator reads the anchor at start.
+			if granted := rules(find(t, objs, "Role", c.deployment+"-manager")); !slices.Contains(granted, "/configmaps:get") {
+				t.Errorf("the operator may not read the anchor ConfigMap: %q", granted)
+			}
+		})
+	}
+}

@@ -21,6 +21,8 @@ func (r *DomainReconciler) reconcilePublished(ctx context.Context, d *sipv1.Doma
 			Namespace: r.Options.RegistrarNamespace,
 			Name:      published.DomainConfigMapName(d.Spec.CustomerID),
 			Labels:    sourceLabels(published.ComponentDomain, d.Spec.CustomerID, d.Namespace, d.Name),
+			// The Domain lives in another namespace: it cannot own it, the anchor can.
+			OwnerReferences: r.Options.ownerRefs(),
 		},
 		Data: map[string]string{
 			published.KeyConfigJSON: published.NewDomainConfig(d, r.Options.DomainSuffix).Encode(),

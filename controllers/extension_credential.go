@@ -42,6 +42,8 @@ func (r *ExtensionReconciler) publishCredential(ctx context.Context, ext *sipv1.
 			Namespace: r.Options.RegistrarNamespace,
 			Name:      published.CredentialSecretName(d.Spec.CustomerID, ext.Spec.Extension),
 			Labels:    sourceLabels(published.ComponentCredential, d.Spec.CustomerID, ext.Namespace, ext.Name),
+			// The Extension lives in another namespace: it cannot own it, the anchor can.
+			OwnerReferences: r.Options.ownerRefs(),
 		},
 		Type: corev1.SecretTypeOpaque,
 		Data: map[string][]byte{

@@ -75,6 +75,7 @@ func (r *FleetReconciler) service() *corev1ac.ServiceApplyConfiguration {
 	}
 	return corev1ac.Service(f.Name, r.Options.RegistrarNamespace).
 		WithLabels(r.labels("sip-registrar")).
+		WithOwnerReferences(r.Options.ownerRefApplies()...).
 		WithSpec(spec.
 			WithType(f.ServiceType).
 			WithSelector(r.selector()).
@@ -134,6 +135,7 @@ func (r *FleetReconciler) deployment() *appsv1ac.DeploymentApplyConfiguration {
 	}
 	return appsv1ac.Deployment(f.Name, r.Options.RegistrarNamespace).
 		WithLabels(r.labels("sip-registrar")).
+		WithOwnerReferences(r.Options.ownerRefApplies()...).
 		WithSpec(appsv1ac.DeploymentSpec().
 			WithReplicas(f.Replicas).
 			WithSelector(metav1ac.LabelSelector().WithMatchLabels(r.selector())).

@@ -28,28 +28,30 @@ const nonceKeyBytes = 32
 // it serves SIP. It runs whether or not the operator manages the registrar fleet: a
 // registrar run by other means (--manage-registrar=false) needs the key all the same.
 // Like every controller it runs only on the elected leader. The Secret rules of the
-// extension controller (cluster-wide get, list, watch, create) cover it.
+// extension controller (cluster-wide get, list, watch, create, update) cover it.
 type NonceKeyReconciler struct {
 	client.Client
 	Options Options
 }
 
-// Reconcile creates the nonce key once. It is never rewritten: a new key would make
-// every outstanding nonce stale at once. Deleted, it is created anew.
+// Reconcile creates the nonce key once. Its key is never rewritten: a new key would
+// make every outstanding nonce stale at once. Deleted, it is created anew.
 func (r *NonceKeyReconciler) Reconcile(ctx context.Context, _ ctrl.Request) (ctrl.Result, error) {
 	key := r.key()
-	if err := r.Get(ctx, key, &corev1.Secret{}); !apierrors.IsNotFound(err) {
+	have := &corev1.Secret{}
+	if err := r.Get(ctx, key, have); !apierrors.IsNotFound(err) {
 		if err != nil {
 			return ctrl.Result{}, fmt.Errorf("while reading the nonce key: %w", err)
 		}
-		return ctrl.Result{}, nil
+		return ctrl.Result{}, r.anchor(ctx, have)
 	}
 	k := make([]byte, nonceKeyBytes)
 	_, _ = rand.Read(k)
 	s := &corev1.Secret{
 		ObjectMeta: metav1.ObjectMeta{
 			Namespace: key.Namespace, Name: key.Name,
-			Labels: fleetLabels(r.Options, published.ComponentNonceKey),
+			Labels:          fleetLabels(r.Options, published.ComponentNonceKey),
+			OwnerReferences: r.Options.ownerRefs(),
 		},
 		Type: corev1.SecretTypeOpaque,
 		Data: map[string][]byte{published.KeyNonceKey: k},
@@ -58,6 +60,18 @@ func (r *NonceKeyReconciler) Reconcile(ctx context.Context, _ ctrl.Request) (ctr
 		return ctrl.Result{}, fmt.Errorf("while creating the nonce key: %w", err)
 	}
 	return ctrl.Result{}, nil
+}
+
+// anchor gives a nonce key an earlier release created the anchor's owner reference.
+// A key someone else made (not labelled as the operator's) is theirs: left alone.
+func (r *NonceKeyReconciler) anchor(ctx context.Context, s *corev1.Secret) error {
+	if s.Labels[published.LabelManagedBy] != published.ManagedBy || !addOwnerRefs(s, r.Options.ownerRefs()...) {
+		return nil
+	}
+	if err := r.Update(ctx, s); err != nil {
+		return fmt.Errorf("while adding the owner anchor to the nonce key: %w", err)
+	}
+	return nil
 }
 
 func (r *NonceKeyReconciler) key() types.NamespacedName {

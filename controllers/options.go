@@ -5,6 +5,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
 // Options are the operator settings the reconcilers share, set from manager flags.
@@ -21,6 +22,9 @@ type Options struct {
 	// CountsInterval is how often at most a Domain counts its Extensions again
 	// (status.extensions, status.registeredExtensions); 0 is DefaultCountsInterval.
 	CountsInterval time.Duration
+	// Anchor, when set, owns everything the operator creates in the registrar
+	// namespace (see OwnerAnchor); nil: nothing there has an owner.
+	Anchor *metav1.OwnerReference
 }
 
 // DefaultCountsInterval paces a Domain's counts: during a bulk load of 100,000

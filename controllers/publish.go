@@ -16,8 +16,8 @@ import (
 var errPublishedByAnother = errors.New("published by another resource")
 
 // publish makes want exist in the registrar namespace, labelled as published from
-// source: it creates it, or updates the data and labels of the existing object read
-// into have. An object already as wanted is not written, so a resync or an operator
+// source: it creates it, or updates the data, labels and owner references of the
+// existing object read into have (which keeps owner references of its own). An object already as wanted is not written, so a resync or an operator
 // restart costs no API writes. Unless takeOver is set (the caller has settled that
 // source is the rightful owner), it never touches what another resource published.
 // syncData copies want's data into have and reports whether that changed anything.
@@ -45,6 +45,9 @@ func publish[T client.Object](ctx context.Context, c client.Client, source clien
 		}
 		maps.Copy(labels, want.GetLabels())
 		have.SetLabels(labels)
+		changed = true
+	}
+	if addOwnerRefs(have, want.GetOwnerReferences()...) {
 		changed = true
 	}
 	if !changed {

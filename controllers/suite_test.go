@@ -49,6 +49,11 @@ func run(m *testing.M) int {
 	k8s = env.Client
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
+	// The chart's owner anchor: the operator runs as installed by Helm.
+	if opts.Anchor, err = createAnchor(ctx); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
 	done, err := env.StartOperator(ctx, opts)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)

@@ -32,6 +32,7 @@ func main() {
 		serviceType, pullPolicy    string
 		trafficPolicy              string
 		extraArgs                  string
+		ownerAnchor                string
 	)
 	o := controllers.Options{Fleet: controllers.DefaultFleetOptions()}
 	flag.StringVar(&metricsAddr, "metrics-bind-address", "0", "Address of the metrics endpoint (:8443 for HTTPS, :8080 for HTTP, 0 to disable).")
@@ -47,6 +48,8 @@ func main() {
 	flag.StringVar(&o.DomainSuffix, "domain-suffix", sipv1.DefaultDomainSuffix, "Suffix of every SIP domain: {customerID}.{suffix}.")
 	flag.StringVar(&o.RegistrarNamespace, "registrar-namespace", envOr("POD_NAMESPACE", "registrar-system"),
 		"Namespace of the registrar fleet and of what is published for it (domain ConfigMaps, credential Secrets, nonce key).")
+	flag.StringVar(&ownerAnchor, "owner-anchor", "",
+		"ConfigMap in the registrar namespace that owns everything the operator creates there, so that deleting it (helm uninstall) deletes them; empty: none.")
 	f := &o.Fleet
 	flag.BoolVar(&f.Manage, "manage-registrar", f.Manage, "Run the registrar Deployment and Service (the nonce key is published either way).")
 	flag.StringVar(&f.Name, "registrar-name", f.Name, "Name of the registrar Deployment and Service.")
@@ -102,23 +105,29 @@ func main() {
 		metricsOpts.FilterProvider = filters.WithAuthenticationAndAuthorization
 	}
 
+	ctx := ctrl.SetupSignalHandler()
 	cfg := ctrl.GetConfigOrDie()
 	cfg.QPS, cfg.Burst = float32(qps), burst
+	leaderLease, err := anchorTo(ctx, cfg, &o, ownerAnchor, leaderElect)
+	if err != nil {
+		log.Error(err, "while reading the owner anchor")
+		os.Exit(1)
+	}
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
-		Scheme:                        scheme.New(),
-		Cache:                         controllers.CacheOptions(o),
-		Metrics:                       metricsOpts,
-		HealthProbeBindAddress:        probeAddr,
-		LeaderElection:                leaderElect,
-		LeaderElectionID:              "registrar-operator.sip.voipbin.net",
-		LeaderElectionNamespace:       o.RegistrarNamespace,
-		LeaderElectionReleaseOnCancel: true,
+		Scheme:                              scheme.New(),
+		Cache:                               controllers.CacheOptions(o),
+		Metrics:                             metricsOpts,
+		HealthProbeBindAddress:              probeAddr,
+		LeaderElection:                      leaderElect,
+		LeaderElectionID:                    leaderLeaseName,
+		LeaderElectionResourceLockInterface: leaderLease,
+		LeaderElectionNamespace:             o.RegistrarNamespace,
+		LeaderElectionReleaseOnCancel:       true,
 	})
 	if err != nil {
 		log.Error(err, "while creating the manager")
 		os.Exit(1)
 	}
-	ctx := ctrl.SetupSignalHandler()
 	if err := controllers.Setup(ctx, mgr, o); err != nil {
 		log.Error(err, "while setting up the controllers")
 		os.Exit(1)

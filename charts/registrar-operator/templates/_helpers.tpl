@@ -31,6 +31,11 @@ app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
 app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- end }}
 
+{{/* The ConfigMap that owns what the operator creates (templates/owner-anchor.yaml). */}}
+{{- define "registrar-operator.ownerAnchor" -}}
+{{- printf "%s-owner" (include "registrar-operator.fullname" .) | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
 {{- define "registrar-operator.serviceAccountName" -}}
 {{- if .Values.serviceAccount.create }}
 {{- default (include "registrar-operator.fullname" .) .Values.serviceAccount.name }}
