@@ -1,0 +1,131 @@
+// REGISTER nonces: foreign signers, expiry and stale=true, replay, replicas sharing the key.
+
+package server
+
+import (
+	"testing"
+	"time"
+
+	"github.com/emiago/sipgo/sip"
+
+	sipv1 "github.com/voipbin/registrar-operator/api/v1alpha1"
+	"github.com/voipbin/registrar-operator/registrar/digest"
+)
+
+// A nonce not signed with the cluster's key (or garbage) earns a new challenge,
+// without stale=true: stale would tell the client to retry silently.
+func TestNonceFromAnotherSignerIsChallengedWithoutStale(t *testing.T) {
+	for _, tc := range []struct{ name, nonce string }{
+		{"other key", digest.NewNonceSigner(otherKey, 0).Issue(testDomain, t0)},
+		{"other realm", digest.NewNonceSigner(testKey, 0).Issue(otherDomain, t0)},
+		{"garbage", "not-a-nonce"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t)
+			d := e.device(testUser, testPassword)
+			d.ch = &challenge{realm: testDomain, nonce: tc.nonce, algorithm: sipv1.DigestMD5}
+			m := d.next()
+			d.sign(&m)
+			res := d.send(m)
+			mustStatus(t, res, sip.StatusProxyAuthRequired, "")
+			if ch := challenges(t, res)[0]; ch.stale || ch.nonce == tc.nonce {
+				t.Errorf("challenge %+v: want a new nonce without stale", ch)
+			}
+			if e.obs.failures["bad_nonce"] != 1 {
+				t.Errorf("failures %v", e.obs.failures)
+			}
+		})
+	}
+}
+
+// An expired nonce with the right password earns stale=true (retry without asking
+// the user); with a wrong password it is 403, so stale does not confirm a guess.
+func TestExpiredNonce(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		password string
+		code     int
+		stale    bool
+		outcome  string
+	}{
+		{"right password: 407 stale=true", testPassword, sip.StatusProxyAuthRequired, true, OutcomeStaleNonce},
+		{"wrong password: 403", "guess", sip.StatusForbidden, false, OutcomeForbidden},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t)
+			d := e.device(testUser, tc.password)
+			d.send(d.next())
+			old := d.ch.nonce
+			e.advance(digest.DefaultNonceLifetime + time.Second)
+			m := d.next()
+			d.sign(&m)
+			res := d.send(m)
+			mustStatus(t, res, tc.code, "")
+			if e.obs.lastOutcome() != tc.outcome {
+				t.Errorf("outcome %q, want %q", e.obs.lastOutcome(), tc.outcome)
+			}
+			if !tc.stale {
+				return
+			}
+			ch := challenges(t, res)[0]
+			if !ch.stale || ch.nonce == old {
+				t.Fatalf("challenge %+v: want stale=true with a new nonce", ch)
+			}
+			m = d.next()
+			d.sign(&m)
+			mustStatus(t, d.send(m), sip.StatusOK, "")
+		})
+	}
+}
+
+// A nonce count used twice is a replay (RFC 7616 §3.4.5): refused with a challenge.
+func TestNonceCountReplayIsChallenged(t *testing.T) {
+	e := newEnv(t)
+	d := e.device(testUser, testPassword)
+	d.send(d.next())
+	m := d.next()
+	d.sign(&m)
+	raw := m.bytes()
+	mustStatus(t, e.reg.Handle(parseRequest(t, raw, testSource, "UDP")), sip.StatusOK, "")
+
+	// The same bytes again, as an eavesdropper would send them.
+	res := e.reg.Handle(parseRequest(t, raw, "203.0.113.66:5060", "UDP"))
+	mustStatus(t, res, sip.StatusProxyAuthRequired, "")
+	if e.obs.failures["replay"] != 1 {
+		t.Errorf("failures %v", e.obs.failures)
+	}
+	// The same nonce and nc in a new request (new CSeq, same nc) too.
+	m2 := d.next()
+	d.nc-- // reuse the count
+	d.sign(&m2)
+	mustStatus(t, e.reg.Handle(m2.request(t)), sip.StatusProxyAuthRequired, "")
+	// A higher count is fine.
+	m3 := d.next()
+	d.sign(&m3)
+	mustStatus(t, e.reg.Handle(m3.request(t)), sip.StatusOK, "")
+}
+
+// Replicas share the nonce key: a nonce issued by one is accepted by another.
+func TestNonceFromAnotherReplicaWithTheSameKeyIsAccepted(t *testing.T) {
+	e := newEnv(t)
+	b := e.newReplica(testKey)
+	d := e.device(testUser, testPassword)
+	d.send(d.next()) // challenged by replica A
+	d.reg = b
+	m := d.next()
+	d.sign(&m)
+	mustStatus(t, d.send(m), sip.StatusOK, "")
+	if got := b.Table.Lookup(testUser+"@"+testDomain, e.now); len(got) != 1 {
+		t.Errorf("replica B holds %d bindings", len(got))
+	}
+	// Replica C with another key does not.
+	c := e.newReplica(otherKey)
+	d.reg = c
+	m = d.next()
+	d.sign(&m)
+	res := d.send(m)
+	mustStatus(t, res, sip.StatusProxyAuthRequired, "")
+	if challenges(t, res)[0].stale {
+		t.Error("stale=true for a foreign nonce")
+	}
+}

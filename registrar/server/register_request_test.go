@@ -1,0 +1,133 @@
+// REGISTER checks before authentication (§10.3 steps 1, 2, 4), mandatory headers, OnRegister.
+
+package server
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/emiago/sipgo/sip"
+	"github.com/emiago/sipgo/siptest"
+)
+
+// §10.3 step 1: the Request-URI must name a domain this registrar serves.
+func TestRequestURIOfAnUnservedDomainIs404(t *testing.T) {
+	for _, tc := range []struct {
+		name, ruri string
+		code       int
+	}{
+		{"unserved domain", "sip:unknown.registrar.voipbin.net", sip.StatusNotFound},
+		{"the bare suffix", "sip:registrar.voipbin.net", sip.StatusNotFound},
+		{"served domain in capitals is served", "sip:ACME.Registrar.VoIPbin.net", sip.StatusProxyAuthRequired},
+		{"served domain", "sip:" + testDomain, sip.StatusProxyAuthRequired},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t)
+			d := e.device(testUser, testPassword)
+			m := d.next()
+			m.ruri = tc.ruri
+			mustStatus(t, d.send(m), tc.code, "")
+		})
+	}
+	t.Run("with right credentials too", func(t *testing.T) {
+		e := newEnv(t)
+		d := e.device(testUser, testPassword)
+		d.register(nil)
+		m := d.next()
+		m.ruri = "sip:unknown.registrar.voipbin.net"
+		d.sign(&m)
+		mustStatus(t, d.send(m), sip.StatusNotFound, "")
+	})
+}
+
+// §10.3 step 2: a Require header naming an extension we lack is 420 with Unsupported.
+func TestRequireOfAnUnsupportedExtensionIs420WithUnsupported(t *testing.T) {
+	for _, tc := range []struct {
+		name        string
+		extra       []string
+		code        int
+		unsupported string
+	}{
+		{"one tag", []string{"Require: foo"}, 420, "foo"},
+		{"every tag of every Require", []string{"Require: foo, path", "Require: bar"}, 420, "foo, path, bar"},
+		{"Supported alone is fine", []string{"Supported: path, outbound"}, sip.StatusProxyAuthRequired, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t)
+			d := e.device(testUser, testPassword)
+			m := d.next()
+			m.extra = tc.extra
+			res := d.send(m)
+			mustStatus(t, res, tc.code, "")
+			if got := strings.Join(headerValues(res, "Unsupported"), ","); got != tc.unsupported {
+				t.Errorf("Unsupported = %q, want %q", got, tc.unsupported)
+			}
+		})
+	}
+}
+
+// §10.3 step 4: the To header must be an AOR of the Request-URI's domain.
+func TestToThatIsNotAnAOROfTheDomainIs404(t *testing.T) {
+	for _, tc := range []struct{ name, to string }{
+		{"another host", "<sip:1001@" + otherDomain + ">"},
+		{"an unserved host", "<sip:1001@example.com>"},
+		{"no user", "<sip:" + testDomain + ">"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t)
+			d := e.device(testUser, testPassword)
+			m := d.next()
+			m.to = tc.to
+			mustStatus(t, d.send(m), sip.StatusNotFound, "Not Found")
+			if n := len(e.bindings(testUser)); n != 0 {
+				t.Fatalf("%d bindings after a 404", n)
+			}
+		})
+	}
+}
+
+// Requests lacking a mandatory header are 400, not a panic.
+func TestMissingMandatoryHeaderIs400(t *testing.T) {
+	full := msg{
+		ruri: "sip:" + testDomain, to: "<sip:1001@" + testDomain + ">", from: "<sip:1001@" + testDomain + ">",
+		callID: "c1", cseq: 1, src: testSource, transport: "UDP",
+	}
+	raw := string(full.bytes())
+	for _, header := range []string{"To", "From", "Call-ID", "CSeq", "Via"} {
+		t.Run(header, func(t *testing.T) {
+			var lines []string
+			for _, l := range strings.Split(raw, "\r\n") {
+				if !strings.HasPrefix(l, header+":") {
+					lines = append(lines, l)
+				}
+			}
+			req := parseRequest(t, []byte(strings.Join(lines, "\r\n")), testSource, "UDP")
+			mustStatus(t, newEnv(t).reg.Handle(req), sip.StatusBadRequest, "")
+		})
+	}
+}
+
+// OnRegister answers on the server transaction; the wire sees the challenge, then
+// the 200.
+func TestOnRegisterRespondsOnTheTransaction(t *testing.T) {
+	e := newEnv(t)
+	d := e.device(testUser, testPassword)
+	send := func(m msg) *sip.Response {
+		t.Helper()
+		req := m.request(t)
+		rec := siptest.NewServerTxRecorder(req)
+		defer rec.Terminate()
+		e.reg.OnRegister(req, rec)
+		res := rec.Result()
+		if len(res) != 1 {
+			t.Fatalf("%d responses on the wire", len(res))
+		}
+		return res[0]
+	}
+	res := send(d.next())
+	mustStatus(t, res, sip.StatusProxyAuthRequired, "Proxy Authentication Required")
+	d.take(res)
+	m := d.next()
+	d.sign(&m)
+	mustStatus(t, send(m), sip.StatusOK, "OK")
+}
