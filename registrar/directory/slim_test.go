@@ -120,17 +120,8 @@ func assertIdentity(t *testing.T, o any, name, namespace, resourceVersion string
 // A credential Secret deleted after its AOR went to another Extension's Secret leaves
 // the new holder alone: its bindings must not be dropped.
 func TestDeletingAStaleCredentialKeepsTheNewHolder(t *testing.T) {
-	c := NewCluster(nil, "registrar-system", logr.Discard())
-	var removed []string
-	c.OnCredentialRemoved = func(aor string) { removed = append(removed, aor) }
-	secret := func(name, source string) any {
-		o, _ := slimSecret(&corev1.Secret{
-			ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "registrar-system",
-				Labels: map[string]string{published.LabelSourceNS: "tenant", published.LabelSourceName: source}},
-			Data: map[string][]byte{published.KeyDomain: []byte("acme.example"), published.KeyExtension: []byte("1001")},
-		})
-		return o
-	}
+	c, removed := watchedCluster()
+	secret := credentialOf1001
 	old, holder := secret("old", "first"), secret("new", "second")
 	c.putSecret(nil, old)
 	c.putSecret(nil, holder)
@@ -138,12 +129,12 @@ func TestDeletingAStaleCredentialKeepsTheNewHolder(t *testing.T) {
 	if cr, ok := c.ByAOR("1001@acme.example"); !ok || cr.Name != "second" {
 		t.Fatalf("the new holder's credential is gone: %+v", cr)
 	}
-	if len(removed) != 0 {
-		t.Errorf("bindings of %v dropped for a stale Secret", removed)
+	if len(*removed) != 0 {
+		t.Errorf("bindings of %v dropped for a stale Secret", *removed)
 	}
 	c.deleteSecret(holder)
-	if _, ok := c.ByAOR("1001@acme.example"); ok || len(removed) != 1 {
-		t.Errorf("deleting the holder's Secret: still known, or removals %v", removed)
+	if _, ok := c.ByAOR("1001@acme.example"); ok || len(*removed) != 1 {
+		t.Errorf("deleting the holder's Secret: still known, or removals %v", *removed)
 	}
 }
 
@@ -153,19 +144,9 @@ func TestDeletingAStaleCredentialKeepsTheNewHolder(t *testing.T) {
 func TestDeletingTheOldNameOfARenamedCredentialKeepsIt(t *testing.T) {
 	for _, order := range []string{"old first", "new first"} {
 		t.Run(order, func(t *testing.T) {
-			c := NewCluster(nil, "registrar-system", logr.Discard())
-			var removed []string
-			c.OnCredentialRemoved = func(aor string) { removed = append(removed, aor) }
-			secret := func(name string) any {
-				o, _ := slimSecret(&corev1.Secret{
-					ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "registrar-system",
-						Labels: map[string]string{published.LabelSourceNS: "tenant", published.LabelSourceName: "phone"}},
-					Data: map[string][]byte{published.KeyDomain: []byte("acme.example"), published.KeyExtension: []byte("1001")},
-				})
-				return o
-			}
-			old := secret(published.LegacyCredentialSecretName("acme", "1001"))
-			renamed := secret(published.CredentialSecretName("acme", "1001"))
+			c, removed := watchedCluster()
+			old := credentialOf1001(published.LegacyCredentialSecretName("acme", "1001"), "phone")
+			renamed := credentialOf1001(published.CredentialSecretName("acme", "1001"), "phone")
 			if order == "old first" {
 				c.putSecret(nil, old)
 				c.putSecret(nil, renamed)
@@ -177,12 +158,12 @@ func TestDeletingTheOldNameOfARenamedCredentialKeepsIt(t *testing.T) {
 			if _, ok := c.ByAOR("1001@acme.example"); !ok {
 				t.Fatal("the credential is gone with the old Secret, though the new one carries it")
 			}
-			if len(removed) != 0 {
-				t.Fatalf("bindings of %v dropped for a renamed Secret", removed)
+			if len(*removed) != 0 {
+				t.Fatalf("bindings of %v dropped for a renamed Secret", *removed)
 			}
 			c.deleteSecret(renamed)
-			if _, ok := c.ByAOR("1001@acme.example"); ok || len(removed) != 1 {
-				t.Errorf("deleting the last Secret: still known, or removals %v", removed)
+			if _, ok := c.ByAOR("1001@acme.example"); ok || len(*removed) != 1 {
+				t.Errorf("deleting the last Secret: still known, or removals %v", *removed)
 			}
 		})
 	}
@@ -191,17 +172,8 @@ func TestDeletingTheOldNameOfARenamedCredentialKeepsIt(t *testing.T) {
 // When the Secret in use goes and another Extension's Secret carries the AOR, that
 // one takes over, and the bindings made with the first one's password go.
 func TestAnotherExtensionsSecretTakesOverWithoutItsPredecessorsBindings(t *testing.T) {
-	c := NewCluster(nil, "registrar-system", logr.Discard())
-	var removed []string
-	c.OnCredentialRemoved = func(aor string) { removed = append(removed, aor) }
-	secret := func(name, source string) any {
-		o, _ := slimSecret(&corev1.Secret{
-			ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "registrar-system",
-				Labels: map[string]string{published.LabelSourceNS: "tenant", published.LabelSourceName: source}},
-			Data: map[string][]byte{published.KeyDomain: []byte("acme.example"), published.KeyExtension: []byte("1001")},
-		})
-		return o
-	}
+	c, removed := watchedCluster()
+	secret := credentialOf1001
 	other, inUse := secret("other", "second"), secret("in-use", "first")
 	c.putSecret(nil, other)
 	c.putSecret(nil, inUse)
@@ -209,7 +181,26 @@ func TestAnotherExtensionsSecretTakesOverWithoutItsPredecessorsBindings(t *testi
 	if cr, ok := c.ByAOR("1001@acme.example"); !ok || cr.Name != "second" {
 		t.Fatalf("credential %+v, want the other Extension's", cr)
 	}
-	if len(removed) != 1 {
-		t.Errorf("removals %v, want the first Extension's bindings dropped once", removed)
+	if len(*removed) != 1 {
+		t.Errorf("removals %v, want the first Extension's bindings dropped once", *removed)
 	}
+}
+
+// watchedCluster is an empty Cluster that records the AORs whose bindings it drops.
+func watchedCluster() (*Cluster, *[]string) {
+	c := NewCluster(nil, "registrar-system", logr.Discard())
+	removed := new([]string)
+	c.OnCredentialRemoved = func(aor string) { *removed = append(*removed, aor) }
+	return c, removed
+}
+
+// credentialOf1001 is the slim record of a credential Secret name for
+// 1001@acme.example, published for the Extension tenant/source.
+func credentialOf1001(name, source string) any {
+	o, _ := slimSecret(&corev1.Secret{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "registrar-system",
+			Labels: map[string]string{published.LabelSourceNS: "tenant", published.LabelSourceName: source}},
+		Data: map[string][]byte{published.KeyDomain: []byte("acme.example"), published.KeyExtension: []byte("1001")},
+	})
+	return o
 }

@@ -5,7 +5,6 @@ import (
 	"testing"
 
 	"github.com/emiago/sipgo/sip"
-	"github.com/emiago/sipgo/siptest"
 
 	sipv1 "github.com/voipbin/registrar-operator/api/v1alpha1"
 )
@@ -49,18 +48,7 @@ var (
 func registerAs(t *testing.T, e *env, kind clientKind, user, password string) (*sip.Response, sipv1.DigestAlgorithm) {
 	t.Helper()
 	d := e.device(user, password)
-	send := func(m msg) *sip.Response {
-		t.Helper()
-		req := m.request(t)
-		rec := siptest.NewServerTxRecorder(req)
-		defer rec.Terminate()
-		e.reg.OnRegister(req, rec)
-		res := rec.Result()
-		if len(res) != 1 {
-			t.Fatalf("%d responses on the wire", len(res))
-		}
-		return res[0]
-	}
+	send := func(m msg) *sip.Response { t.Helper(); return e.onRegister(t, m) }
 	res := send(d.next())
 	if !isChallenge(res) {
 		t.Fatalf("first REGISTER got %d %s, want a challenge", res.StatusCode, res.Reason)

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/emiago/sipgo/sip"
+	"github.com/emiago/sipgo/siptest"
 
 	"github.com/voipbin/registrar-operator/api/published"
 	sipv1 "github.com/voipbin/registrar-operator/api/v1alpha1"
@@ -473,4 +474,19 @@ func headerNames(res *sip.Response) []string {
 		out = append(out, h.Name())
 	}
 	return out
+}
+
+// onRegister runs m through the sipgo handler on a recorded server transaction and
+// returns the one response it put on the wire.
+func (e *env) onRegister(t *testing.T, m msg) *sip.Response {
+	t.Helper()
+	req := m.request(t)
+	rec := siptest.NewServerTxRecorder(req)
+	defer rec.Terminate()
+	e.reg.OnRegister(req, rec)
+	res := rec.Result()
+	if len(res) != 1 {
+		t.Fatalf("%d responses on the wire", len(res))
+	}
+	return res[0]
 }

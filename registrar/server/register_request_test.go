@@ -7,7 +7,6 @@ import (
 	"testing"
 
 	"github.com/emiago/sipgo/sip"
-	"github.com/emiago/sipgo/siptest"
 )
 
 // §10.3 step 1: the Request-URI must name a domain this registrar serves.
@@ -112,18 +111,7 @@ func TestMissingMandatoryHeaderIs400(t *testing.T) {
 func TestOnRegisterRespondsOnTheTransaction(t *testing.T) {
 	e := newEnv(t)
 	d := e.device(testUser, testPassword)
-	send := func(m msg) *sip.Response {
-		t.Helper()
-		req := m.request(t)
-		rec := siptest.NewServerTxRecorder(req)
-		defer rec.Terminate()
-		e.reg.OnRegister(req, rec)
-		res := rec.Result()
-		if len(res) != 1 {
-			t.Fatalf("%d responses on the wire", len(res))
-		}
-		return res[0]
-	}
+	send := func(m msg) *sip.Response { t.Helper(); return e.onRegister(t, m) }
 	res := send(d.next())
 	mustStatus(t, res, sip.StatusProxyAuthRequired, "Proxy Authentication Required")
 	d.take(res)
