@@ -33,7 +33,7 @@ import (
 	"github.com/voipbin/registrar-operator/registrar/location"
 	"github.com/voipbin/registrar-operator/registrar/netguard"
 	"github.com/voipbin/registrar-operator/registrar/proxy"
-	"github.com/voipbin/registrar-operator/registrar/server"
+	"github.com/voipbin/registrar-operator/registrar/register"
 	"github.com/voipbin/registrar-operator/registrar/status"
 	"github.com/voipbin/registrar-operator/registrar/throttle"
 	"github.com/voipbin/registrar-operator/registrar/tlsserve"
@@ -98,7 +98,7 @@ type Registrar struct {
 	m      *metrics
 	table  *location.Table
 	writer *status.Writer
-	sip    *server.Registrar
+	sip    *register.Registrar
 	ready  atomic.Bool
 	keyed  atomic.Bool
 	// SIPReady is closed once SIP listens; tests wait on it.
@@ -146,7 +146,7 @@ func New(cfg Config, rc *rest.Config, log logr.Logger) (*Registrar, error) {
 	// One guard for REGISTER and the proxy's callers: a guess counts on either path.
 	guessing := &guard.Guard{BySource: throttle.New(cfg.BySource), BySourceAOR: throttle.New(cfg.BySourceAOR),
 		ByAOR: throttle.New(cfg.ByAOR), Bindings: r.table}
-	r.sip = &server.Registrar{
+	r.sip = &register.Registrar{
 		Directory: r.dir,
 		Table:     r.table,
 		Nonces:    digest.NewReplicaNonceSigner(placeholderKey(), cfg.NonceLifetime),

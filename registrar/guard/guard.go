@@ -1,12 +1,12 @@
 // Package guard decides whether a source may try an extension's password now: the
 // guessing policy over the three failure throttles of package throttle (per source,
 // per source and AOR, per AOR), for every path that checks a digest answer. The
-// REGISTER handler (package server) and the proxy's caller authentication (package
+// REGISTER handler (package register) and the proxy's caller authentication (package
 // proxy) share one Guard, so a wrong answer on either path counts against the same
 // tables: a guesser cannot move to INVITE or MESSAGE when REGISTER holds it back.
 //
 // It is kept out of package throttle, which counts failures per key and knows
-// nothing of AORs, bindings or nonces, and out of package server, which the proxy
+// nothing of AORs, bindings or nonces, and out of package register, which the proxy
 // does not import.
 package guard
 

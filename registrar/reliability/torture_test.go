@@ -12,9 +12,9 @@ import (
 	"time"
 )
 
-// tortureDir holds the RFC 4475 messages the server package's fuzz seeds already use
+// tortureDir holds the RFC 4475 messages the register package's fuzz seeds already use
 // (copied from sipgo's sip/testdata/torture); this package reads them in place.
-var tortureDir = filepath.Join("..", "server", "testdata", "torture")
+var tortureDir = filepath.Join("..", "register", "testdata", "torture")
 
 var (
 	// A URI host in Contact, Route and Record-Route values.

@@ -93,7 +93,7 @@ func TestRegisterParserTorture(t *testing.T) {
 // tortureRegisters is every RFC 4475 message the server tests keep, as it is and
 // with its method made REGISTER.
 func tortureRegisters(t testing.TB) [][]byte {
-	files, err := filepath.Glob("../../server/testdata/torture/*/*.dat")
+	files, err := filepath.Glob("../../register/testdata/torture/*/*.dat")
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no torture messages: %v", err)
 	}

@@ -1,6 +1,6 @@
 // The REGISTER 200 OK over UDP stays within 1300 bytes: which contacts, in what order.
 
-package server
+package register
 
 import (
 	"fmt"

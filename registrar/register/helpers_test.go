@@ -1,4 +1,4 @@
-package server
+package register
 
 import (
 	"crypto/md5" //nolint:gosec // the digest algorithm devices speak

@@ -1,6 +1,6 @@
 // REGISTER failure throttles by source and by AOR, and their Retry-After.
 
-package server
+package register
 
 import (
 	"fmt"

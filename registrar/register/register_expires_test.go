@@ -1,6 +1,6 @@
 // REGISTER expiry: Expires precedence and maximum, 423 with Min-Expires, removal, malformed.
 
-package server
+package register
 
 import (
 	"fmt"

@@ -1,6 +1,6 @@
 // REGISTER checks before authentication (§10.3 steps 1, 2, 4), mandatory headers, OnRegister.
 
-package server
+package register
 
 import (
 	"strings"

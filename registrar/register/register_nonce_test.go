@@ -1,6 +1,6 @@
 // REGISTER nonces: foreign signers, expiry and stale=true, replay, replicas sharing the key.
 
-package server
+package register
 
 import (
 	"testing"

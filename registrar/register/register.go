@@ -1,7 +1,7 @@
-// Package server answers SIP requests: REGISTER per RFC 3261 §10.3 with digest
+// Package register answers REGISTER requests per RFC 3261 §10.3, with digest
 // authentication (RFC 7616, RFC 8760), against the published directory and the
 // replica's location table.
-package server
+package register
 
 import (
 	"errors"

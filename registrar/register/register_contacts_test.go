@@ -1,6 +1,6 @@
 // REGISTER bindings: wildcard, Call-ID/CSeq order, max contacts, queries, what is recorded.
 
-package server
+package register
 
 import (
 	"fmt"

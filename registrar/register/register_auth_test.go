@@ -1,6 +1,6 @@
 // REGISTER digest authentication: challenges, accepted and refused credentials, digest URI.
 
-package server
+package register
 
 import (
 	"net/http"
