@@ -90,17 +90,17 @@ var setSipgoLogger sync.Once
 
 // Registrar is a running replica.
 type Registrar struct {
-	cfg    Config
-	log    logr.Logger
-	dir    *directory.Cluster
-	exts   *directory.Extensions
-	proxy  *proxy.Proxy
-	m      *metrics
-	table  *location.Table
-	writer *status.Writer
-	sip    *register.Registrar
-	ready  atomic.Bool
-	keyed  atomic.Bool
+	cfg       Config
+	log       logr.Logger
+	dir       *directory.Cluster
+	exts      *directory.Extensions
+	proxy     *proxy.Proxy
+	m         *metrics
+	table     *location.Table
+	writer    *status.Writer
+	registers *register.Handler
+	ready     atomic.Bool
+	keyed     atomic.Bool
 	// SIPReady is closed once SIP listens; tests wait on it.
 	SIPReady chan struct{}
 	udp      net.PacketConn
@@ -146,7 +146,7 @@ func New(cfg Config, rc *rest.Config, log logr.Logger) (*Registrar, error) {
 	// One guard for REGISTER and the proxy's callers: a guess counts on either path.
 	guessing := &guard.Guard{BySource: throttle.New(cfg.BySource), BySourceAOR: throttle.New(cfg.BySourceAOR),
 		ByAOR: throttle.New(cfg.ByAOR), Bindings: r.table}
-	r.sip = &register.Registrar{
+	r.registers = &register.Handler{
 		Directory: r.dir,
 		Table:     r.table,
 		Nonces:    digest.NewReplicaNonceSigner(placeholderKey(), cfg.NonceLifetime),
@@ -160,12 +160,12 @@ func New(cfg Config, rc *rest.Config, log logr.Logger) (*Registrar, error) {
 			r.log.Error(err, "ignoring the published nonce key")
 			return
 		}
-		r.sip.Nonces.SetKey(key)
+		r.registers.Nonces.SetKey(key)
 		r.keyed.Store(true)
 	}
 	reg := prometheus.NewRegistry()
 	m := newMetrics(reg, r.table, r.dir, r.writer.Pending)
-	r.sip.Observer, r.writer.Metrics, r.m = m, m, m
+	r.registers.Observer, r.writer.Metrics, r.m = m, m, m
 	if err := r.startHTTP(reg); err != nil {
 		return nil, err
 	}
@@ -219,7 +219,7 @@ func (r *Registrar) Run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("while creating the SIP server: %w", err)
 	}
-	srv.OnRegister(r.sip.OnRegister)
+	srv.OnRegister(r.registers.OnRegister)
 	if err := r.startProxy(ua, srv, txs); err != nil {
 		return err
 	}
@@ -272,7 +272,7 @@ func (r *Registrar) serveUDP(g *errgroup.Group, srv *sipgo.Server) {
 	}
 	front := udpfront.New(udpfront.Config{
 		Conn:     conn,
-		Handle:   r.sip.HandleSized,
+		Handle:   r.registers.HandleSized,
 		Observer: r.m,
 		Log:      r.log.WithName("udp"),
 	})
@@ -295,9 +295,9 @@ func (r *Registrar) startProxy(ua *sipgo.UserAgent, srv *sipgo.Server, txs *clie
 		Directory:         r.dir,
 		Location:          &proxy.Location{Directory: r.dir, Table: r.table, Cluster: r.exts, Self: r.cfg.Name},
 		Self:              r.self(serves),
-		Nonces:            r.sip.Nonces,
-		Counts:            r.sip.Counts,
-		Guard:             r.sip.Guard,
+		Nonces:            r.registers.Nonces,
+		Counts:            r.registers.Counts,
+		Guard:             r.registers.Guard,
 		RecordRoute:       !r.cfg.DisableRecordRoute,
 		RequireCallerAuth: r.cfg.RequireCallerAuth,
 		TimerC:            r.cfg.TimerC,

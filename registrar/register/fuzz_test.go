@@ -62,14 +62,14 @@ func fuzzDirectory() *directory.Static {
 	return dir
 }
 
-// newFuzzRegistrar is a fresh replica at t0 signing with testKey, so the nonces in
+// newFuzzHandler is a fresh replica at t0 signing with testKey, so the nonces in
 // the seeds are valid and every input is judged from the same state (a crasher
 // reproduces on its own). One input can make at most one failure, below the
 // throttles' threshold, so a block never hides a bug.
-func newFuzzRegistrar(dir *directory.Static) *Registrar {
+func newFuzzHandler(dir *directory.Static) *Handler {
 	cfg := throttle.Config{MaxFailures: 2, Window: 20 * time.Second, BlockFor: time.Minute, Capacity: 64}
 	table := location.New(1)
-	return &Registrar{
+	return &Handler{
 		Directory: dir,
 		Table:     table,
 		Nonces:    digest.NewNonceSigner(testKey, 0),
@@ -148,7 +148,7 @@ func fuzzSeeds(tb testing.TB) [][]byte {
 
 // probe registers testUser from its own address with a new Call-ID, answering the
 // challenge as a device does; it fails unless the registrar answers 200.
-func probe(t *testing.T, reg *Registrar, n int) {
+func probe(t *testing.T, reg *Handler, n int) {
 	t.Helper()
 	m := msg{
 		ruri: "sip:" + testDomain, to: "<sip:1001@" + testDomain + ">", from: "<sip:1001@" + testDomain + ">",
@@ -185,7 +185,7 @@ func FuzzHandleRegister(f *testing.F) {
 		req.SetSource(fuzzSource)
 		req.SetTransport("UDP")
 
-		reg := newFuzzRegistrar(dir)
+		reg := newFuzzHandler(dir)
 		// Something for removals, queries and the contact limit to act on.
 		setup := newFuzzDevice(t, reg)
 		if res := setup(); res.StatusCode != sip.StatusOK {
@@ -215,7 +215,7 @@ func FuzzHandleRegister(f *testing.F) {
 }
 
 // newFuzzDevice returns a function registering 1002 (two contacts) on reg.
-func newFuzzDevice(t *testing.T, reg *Registrar) func() *sip.Response {
+func newFuzzDevice(t *testing.T, reg *Handler) func() *sip.Response {
 	return func() *sip.Response {
 		m := msg{
 			ruri: "sip:" + testDomain, to: "<sip:1002@" + testDomain + ">", from: "<sip:1002@" + testDomain + ">",

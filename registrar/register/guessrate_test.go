@@ -39,7 +39,7 @@ const guessSpan = time.Hour
 // run plays the attack in one-second steps. Every address guesses as fast as it is
 // let, at most once a second, and retries a refusal when its Retry-After ends, as
 // a patient attacker would; within a step the guessers go first, the devices last.
-// Each request passes the throttles in the order Registrar.handle applies them.
+// Each request passes the throttles in the order Handler.handle applies them.
 func (g guessRun) run(t *testing.T) guessOutcome {
 	e := newEnv(t)
 	gd := e.reg.Guard

@@ -122,7 +122,7 @@ type env struct {
 	dom   *directory.Domain // testDomain, mutable by the test
 	dir   *directory.Static
 	table *location.Table
-	reg   *Registrar
+	reg   *Handler
 	obs   *recordingObserver
 }
 
@@ -145,14 +145,14 @@ func newEnv(t testing.TB) *env {
 	return e
 }
 
-// newReplica returns another Registrar over the same directory with its own table
+// newReplica returns another Handler over the same directory with its own table
 // and nonce counts, signing nonces with key.
-func (e *env) newReplica(key []byte) *Registrar {
+func (e *env) newReplica(key []byte) *Handler {
 	table := e.table
 	if e.reg != nil {
 		table = location.New(4)
 	}
-	return &Registrar{
+	return &Handler{
 		Directory: e.dir,
 		Table:     table,
 		Nonces:    digest.NewNonceSigner(key, 0),
@@ -343,7 +343,7 @@ func answer(ch challenge, user, password, uri string, nc uint32, cnonce string) 
 // device is a SIP phone: one Call-ID, counting CSeq, answering challenges.
 type device struct {
 	e                   *env
-	reg                 *Registrar // the replica it talks to
+	reg                 *Handler // the replica it talks to
 	user, password      string
 	authUser            string // digest username, user when empty
 	src, transport, uri string

@@ -53,8 +53,8 @@ func (nopObserver) Register(string)    {}
 func (nopObserver) AuthFailure(string) {}
 func (nopObserver) Throttled(string)   {}
 
-// Registrar answers REGISTER requests. Its fields are set once before use.
-type Registrar struct {
+// Handler answers REGISTER requests. Its fields are set once before use.
+type Handler struct {
 	Directory directory.Directory
 	Table     *location.Table
 	Nonces    *digest.NonceSigner
@@ -69,7 +69,7 @@ type Registrar struct {
 }
 
 // OnRegister is the sipgo handler.
-func (r *Registrar) OnRegister(req *sip.Request, tx sip.ServerTransaction) {
+func (r *Handler) OnRegister(req *sip.Request, tx sip.ServerTransaction) {
 	res := r.Handle(req)
 	if err := tx.Respond(res); err != nil {
 		r.Log.V(1).Info("could not send the REGISTER response", "status", res.StatusCode, "source", req.Source(), "error", err.Error())
@@ -77,17 +77,17 @@ func (r *Registrar) OnRegister(req *sip.Request, tx sip.ServerTransaction) {
 }
 
 // Handle turns a REGISTER into its response; it does no I/O.
-func (r *Registrar) Handle(req *sip.Request) *sip.Response { return r.HandleSized(req, 0) }
+func (r *Handler) Handle(req *sip.Request) *sip.Response { return r.HandleSized(req, 0) }
 
 // HandleSized is Handle for a request whose size as received is known (0: not
 // known): a 200 OK over UDP that obviously fits the size limit is then not measured.
-func (r *Registrar) HandleSized(req *sip.Request, size int) *sip.Response {
+func (r *Handler) HandleSized(req *sip.Request, size int) *sip.Response {
 	res, outcome := r.handle(req, size)
 	r.observer().Register(outcome)
 	return res
 }
 
-func (r *Registrar) handle(req *sip.Request, size int) (*sip.Response, string) {
+func (r *Handler) handle(req *sip.Request, size int) (*sip.Response, string) {
 	now := r.now()
 	src := req.Source()
 	srcKey := guard.SourceHost(src)
@@ -128,7 +128,7 @@ func (r *Registrar) handle(req *sip.Request, size int) (*sip.Response, string) {
 // alike, so that a wrong password, an unknown and a disabled extension look the same.
 // (Only an Extension given algorithms of its own shows in its challenge: that is what
 // lets its devices use them.)
-func (r *Registrar) authenticate(
+func (r *Handler) authenticate(
 	req *sip.Request, dom *directory.Domain, user, aor, srcKey string, now time.Time,
 ) (*directory.Credential, *sip.Response, string) {
 	// The extension's own algorithms shape the challenge; an unknown or disabled one
@@ -198,7 +198,7 @@ func (r *Registrar) authenticate(
 // WWW-Authenticate) with the challenges digest.AddChallenges picks for the extension
 // (own are its algorithms, nil for the domain's preference). A nonce bound to an
 // address (boundTo, "" for none) is only good from that address.
-func (r *Registrar) challenge(
+func (r *Handler) challenge(
 	req *sip.Request, dom *directory.Domain, own []sipv1.DigestAlgorithm, now time.Time, stale bool, boundTo string,
 ) *sip.Response {
 	style := digest.StyleOf(dom.Challenge)
@@ -210,7 +210,7 @@ func (r *Registrar) challenge(
 
 // bind applies the REGISTER to the location table (§10.3 steps 5 to 8) and answers
 // with every current binding (step 9).
-func (r *Registrar) bind(
+func (r *Handler) bind(
 	req *sip.Request, dom *directory.Domain, cred *directory.Credential, aor, src string, size int, now time.Time,
 ) (*sip.Response, string) {
 	lr := location.Request{
@@ -262,7 +262,7 @@ func (r *Registrar) bind(
 
 // refused answers a REGISTER the location table refused. Kept apart from bind so that
 // the error target errors.As needs is only allocated when there is an error.
-func (r *Registrar) refused(req *sip.Request, aor string, err error) (*sip.Response, string) {
+func (r *Handler) refused(req *sip.Request, aor string, err error) (*sip.Response, string) {
 	var brief *location.IntervalTooBriefError
 	switch {
 	case errors.As(err, &brief):
@@ -282,7 +282,7 @@ func (r *Registrar) refused(req *sip.Request, aor string, err error) (*sip.Respo
 
 // ok builds the 200 OK: every binding with its remaining expiry, and Date. Over UDP
 // it lists as many bindings as fit in maxUDPResponse, this request's first.
-func (r *Registrar) ok(req *sip.Request, lr location.Request, bindings []location.Binding, size int, now time.Time) *sip.Response {
+func (r *Handler) ok(req *sip.Request, lr location.Request, bindings []location.Binding, size int, now time.Time) *sip.Response {
 	res := respond(req, sip.StatusOK, "OK")
 	res.AppendHeader(sip.NewHeader("Date", httpDate(now)))
 	bindings = orderForResponse(bindings, lr.Contacts)
@@ -394,14 +394,14 @@ func throttled(req *sip.Request, after time.Duration) *sip.Response {
 	return res
 }
 
-func (r *Registrar) observer() Observer {
+func (r *Handler) observer() Observer {
 	if r.Observer == nil {
 		return nopObserver{}
 	}
 	return r.Observer
 }
 
-func (r *Registrar) now() time.Time {
+func (r *Handler) now() time.Time {
 	if r.Now != nil {
 		return r.Now()
 	}
