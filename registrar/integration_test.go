@@ -32,7 +32,7 @@ var (
 	env *testenv.Env
 	k8s client.Client
 	// Two replicas on different loopback addresses, as two pods would be.
-	replicaA, replicaB *registrar.Registrar
+	replicaA, replicaB *registrar.Replica
 )
 
 func TestMain(m *testing.M) {
@@ -63,7 +63,7 @@ func run(m *testing.M) int {
 	}
 
 	var stops []func()
-	for i, r := range []**registrar.Registrar{&replicaA, &replicaB} {
+	for i, r := range []**registrar.Replica{&replicaA, &replicaB} {
 		name := []string{"replica-a", "replica-b"}[i]
 		ip := []string{"127.0.0.1", "127.0.0.2"}[i]
 		stop, err := startReplica(ctx, r, name, ip)
@@ -81,17 +81,17 @@ func run(m *testing.M) int {
 }
 
 // startReplica runs one registrar replica in this process, as its pod would.
-func startReplica(ctx context.Context, into **registrar.Registrar, name, ip string) (func(), error) {
+func startReplica(ctx context.Context, into **registrar.Replica, name, ip string) (func(), error) {
 	return startReplicaWith(ctx, into, name, ip, nil)
 }
 
 // startReplicaWith is startReplica with a change to the replica's configuration.
-func startReplicaWith(ctx context.Context, into **registrar.Registrar, name, ip string, change func(*registrar.Config)) (func(), error) {
+func startReplicaWith(ctx context.Context, into **registrar.Replica, name, ip string, change func(*registrar.Config)) (func(), error) {
 	return startReplicaOn(ctx, env.Config, into, name, ip, change)
 }
 
 // startReplicaOn is startReplicaWith against the control plane of kube.
-func startReplicaOn(ctx context.Context, kube *rest.Config, into **registrar.Registrar, name, ip string, change func(*registrar.Config)) (func(), error) {
+func startReplicaOn(ctx context.Context, kube *rest.Config, into **registrar.Replica, name, ip string, change func(*registrar.Config)) (func(), error) {
 	cfg := registrar.Config{
 		Namespace: registrarNS, Name: name,
 		SIPAddress: ip + ":0", Transports: []string{"udp", "tcp"},
@@ -194,9 +194,9 @@ func bindingsAre(t *testing.T, tn *tenant, n int) []sipv1.Binding {
 
 // startExtraReplica starts one more replica, configured by mutate, for the test's
 // length, and waits until it knows tn's extension.
-func startExtraReplica(t *testing.T, name, ip string, tn *tenant, mutate func(*registrar.Config)) *registrar.Registrar {
+func startExtraReplica(t *testing.T, name, ip string, tn *tenant, mutate func(*registrar.Config)) *registrar.Replica {
 	t.Helper()
-	var r *registrar.Registrar
+	var r *registrar.Replica
 	stop, err := startReplicaWith(context.Background(), &r, name, ip, mutate)
 	if err != nil {
 		t.Fatal(err)

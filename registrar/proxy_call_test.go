@@ -60,7 +60,7 @@ func TestProxyReachesBindingOfAnotherReplica(t *testing.T) {
 }
 
 // routable waits until replica r routes calls for the tenant's user to n devices.
-func routable(t *testing.T, r *registrar.Registrar, tn *tenant, n int) {
+func routable(t *testing.T, r *registrar.Replica, tn *tenant, n int) {
 	t.Helper()
 	eventually(t, fmt.Sprintf("%s routes %s to %d device(s)", "the replica", tn.aor(), n), func() error {
 		if got := r.Routes(tn.domain, tn.user); got != n {

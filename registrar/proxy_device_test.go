@@ -29,7 +29,7 @@ type device struct {
 
 // newDevice registers the tenant's user with replica r from a new UDP port, with
 // a TCP listener on the same port when withTCP.
-func newDevice(t *testing.T, tn *tenant, r *registrar.Registrar, withTCP bool) *device {
+func newDevice(t *testing.T, tn *tenant, r *registrar.Replica, withTCP bool) *device {
 	t.Helper()
 	d := &device{t: t}
 	// The kernel picks a free UDP port; its TCP twin may be taken (by an outgoing
@@ -262,7 +262,7 @@ type rawCaller struct {
 	to   *net.UDPAddr
 }
 
-func newRawCaller(t *testing.T, r *registrar.Registrar) *rawCaller {
+func newRawCaller(t *testing.T, r *registrar.Replica) *rawCaller {
 	t.Helper()
 	c, err := net.ListenPacket("udp", "127.0.0.1:0")
 	if err != nil {

@@ -62,7 +62,7 @@ func (p *sippProc) wait() error {
 }
 
 // phone is a SIPp scenario that registers user, then takes a call, against replica r.
-func (tn *tenant) phone(t *testing.T, r *registrar.Registrar, scenario, callID string, ringMS int) *sippProc {
+func (tn *tenant) phone(t *testing.T, r *registrar.Replica, scenario, callID string, ringMS int) *sippProc {
 	udp, _ := r.Addresses()
 	return startSIPp(t, scenario, udp,
 		"-au", tn.user, "-ap", tn.password, "-auth_uri", tn.domain,
@@ -71,7 +71,7 @@ func (tn *tenant) phone(t *testing.T, r *registrar.Registrar, scenario, callID s
 }
 
 // caller is a SIPp scenario calling callee@domain through replica r.
-func (tn *tenant) caller(t *testing.T, r *registrar.Registrar, scenario, callID, callee string) *sippProc {
+func (tn *tenant) caller(t *testing.T, r *registrar.Replica, scenario, callID, callee string) *sippProc {
 	udp, _ := r.Addresses()
 	return startSIPp(t, scenario, udp, "-key", "domain", tn.domain, "-key", "callee", callee, "-cid_str", callID)
 }

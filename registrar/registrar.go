@@ -88,8 +88,9 @@ type Config struct {
 
 var setSipgoLogger sync.Once
 
-// Registrar is a running replica.
-type Registrar struct {
+// Replica is one running registrar replica: it answers SIP and writes the bindings
+// it holds into Extension status.
+type Replica struct {
 	cfg       Config
 	log       logr.Logger
 	dir       *directory.Cluster
@@ -112,7 +113,7 @@ type Registrar struct {
 }
 
 // New wires a replica to the cluster.
-func New(cfg Config, rc *rest.Config, log logr.Logger) (*Registrar, error) {
+func New(cfg Config, rc *rest.Config, log logr.Logger) (*Replica, error) {
 	cs, err := kubernetes.NewForConfig(rc)
 	if err != nil {
 		return nil, fmt.Errorf("while creating the Kubernetes client: %w", err)
@@ -121,7 +122,7 @@ func New(cfg Config, rc *rest.Config, log logr.Logger) (*Registrar, error) {
 	if err != nil {
 		return nil, fmt.Errorf("while creating the Kubernetes client: %w", err)
 	}
-	r := &Registrar{cfg: cfg, log: log, table: location.New(0), SIPReady: make(chan struct{})}
+	r := &Replica{cfg: cfg, log: log, table: location.New(0), SIPReady: make(chan struct{})}
 	r.dir = directory.NewCluster(cs, cfg.Namespace, log.WithName("directory"))
 	if r.exts, err = directory.NewExtensions(rc, log.WithName("extensions")); err != nil {
 		return nil, err
@@ -183,7 +184,7 @@ func New(cfg Config, rc *rest.Config, log logr.Logger) (*Registrar, error) {
 }
 
 // Run serves until ctx ends, then stops taking requests and flushes status.
-func (r *Registrar) Run(ctx context.Context) error {
+func (r *Replica) Run(ctx context.Context) error {
 	if err := r.dir.Start(ctx); err != nil {
 		return err
 	}
@@ -259,7 +260,7 @@ func (r *Registrar) Run(ctx context.Context) error {
 
 // serveUDP answers REGISTERs over UDP statelessly (package udpfront) and gives
 // sipgo the rest, unless the configuration keeps REGISTER on sipgo's transactions.
-func (r *Registrar) serveUDP(g *errgroup.Group, srv *sipgo.Server) {
+func (r *Replica) serveUDP(g *errgroup.Group, srv *sipgo.Server) {
 	conn, ok := r.udp.(*net.UDPConn)
 	if ok && r.cfg.UDPReceiveBuffer > 0 {
 		if err := conn.SetReadBuffer(r.cfg.UDPReceiveBuffer); err != nil {
@@ -283,7 +284,7 @@ func (r *Registrar) serveUDP(g *errgroup.Group, srv *sipgo.Server) {
 // startProxy routes calls and messages to registered extensions (package proxy);
 // its ACK handler also drops the stray ACKs the REGISTER flow may bring. It sends in
 // client transactions of txs.
-func (r *Registrar) startProxy(ua *sipgo.UserAgent, srv *sipgo.Server, txs *clienttx.Layer) error {
+func (r *Replica) startProxy(ua *sipgo.UserAgent, srv *sipgo.Server, txs *clienttx.Layer) error {
 	sipClient, err := sipgo.NewClient(ua, sipgo.WithClientLogger(sipgoLogger(r.log.WithName("sipgo"))))
 	if err != nil {
 		return fmt.Errorf("while creating the SIP client: %w", err)
@@ -309,7 +310,7 @@ func (r *Registrar) startProxy(ua *sipgo.UserAgent, srv *sipgo.Server, txs *clie
 }
 
 // self is how the proxy names this replica: its addresses and ports, TLS included.
-func (r *Registrar) self(serves func(string) bool) *proxy.Self {
+func (r *Replica) self(serves func(string) bool) *proxy.Self {
 	s := proxy.NewSelf(r.udp, r.tcp, r.cfg.AdvertiseHost, serves)
 	if r.tls != nil {
 		s.TLSPort = r.tls.Addr().(*net.TCPAddr).Port
@@ -318,7 +319,7 @@ func (r *Registrar) self(serves func(string) bool) *proxy.Self {
 }
 
 // Addresses returns where SIP listens, per transport.
-func (r *Registrar) Addresses() (udp, tcp string) {
+func (r *Replica) Addresses() (udp, tcp string) {
 	if r.udp != nil {
 		udp = r.udp.LocalAddr().String()
 	}
@@ -329,7 +330,7 @@ func (r *Registrar) Addresses() (udp, tcp string) {
 }
 
 // closeListeners closes what listen and listenTLS opened.
-func (r *Registrar) closeListeners() {
+func (r *Replica) closeListeners() {
 	if r.udp != nil {
 		_ = r.udp.Close()
 	}
@@ -342,9 +343,9 @@ func (r *Registrar) closeListeners() {
 }
 
 // Table exposes the location table to tests and benchmarks.
-func (r *Registrar) Table() *location.Table { return r.table }
+func (r *Replica) Table() *location.Table { return r.table }
 
-func (r *Registrar) listen() error {
+func (r *Replica) listen() error {
 	// A port the kernel picks (":0") is free for UDP, not always for TCP: another
 	// program's TCP socket may hold it. Then both are picked again.
 	_, port, _ := net.SplitHostPort(r.cfg.SIPAddress)
@@ -365,7 +366,7 @@ func (r *Registrar) listen() error {
 	return err
 }
 
-func (r *Registrar) listenOnce() error {
+func (r *Replica) listenOnce() error {
 	for _, t := range r.cfg.Transports {
 		switch t {
 		case "udp":
@@ -392,7 +393,7 @@ func (r *Registrar) listenOnce() error {
 	return nil
 }
 
-func (r *Registrar) waitForNonceKey(ctx context.Context) error {
+func (r *Replica) waitForNonceKey(ctx context.Context) error {
 	if r.keyed.Load() {
 		return nil
 	}
@@ -410,7 +411,7 @@ func (r *Registrar) waitForNonceKey(ctx context.Context) error {
 }
 
 // expireLoop drops bindings at their expiry, so status follows within a second.
-func (r *Registrar) expireLoop(ctx context.Context) {
+func (r *Replica) expireLoop(ctx context.Context) {
 	t := time.NewTicker(time.Second)
 	defer t.Stop()
 	for {
@@ -423,7 +424,7 @@ func (r *Registrar) expireLoop(ctx context.Context) {
 	}
 }
 
-func (r *Registrar) startHTTP(reg *prometheus.Registry) error {
+func (r *Replica) startHTTP(reg *prometheus.Registry) error {
 	serve := func(addr string, mux *http.ServeMux) error {
 		if addr == "" || addr == "0" {
 			return nil
@@ -472,7 +473,7 @@ func placeholderKey() []byte {
 
 // Knows reports whether this replica has the credential of an AOR: a test waits on
 // it instead of sleeping through the watch delay.
-func (r *Registrar) Knows(aor string) bool {
+func (r *Replica) Knows(aor string) bool {
 	_, ok := r.dir.ByAOR(aor)
 	return ok
 }
@@ -480,7 +481,7 @@ func (r *Registrar) Knows(aor string) bool {
 // Routes returns how many devices a call to user@domain reaches from this replica
 // (its own bindings and those other replicas wrote into status): a test waits on it
 // instead of sleeping through the watch delay.
-func (r *Registrar) Routes(domain, user string) int {
+func (r *Replica) Routes(domain, user string) int {
 	if r.proxy == nil {
 		return 0
 	}

@@ -20,7 +20,7 @@ import (
 func TestRestartedReplicaRestoresItsBindings(t *testing.T) {
 	ctx := context.Background()
 	tn := newTenant(t, "1004")
-	var first *registrar.Registrar
+	var first *registrar.Replica
 	stop, err := startReplica(ctx, &first, "replica-c", "127.0.0.3")
 	if err != nil {
 		t.Fatal(err)
@@ -51,7 +51,7 @@ func TestRestartedReplicaRestoresItsBindings(t *testing.T) {
 	bindingsAre(t, tn, 1)
 	stop()
 
-	var second *registrar.Registrar
+	var second *registrar.Replica
 	stop, err = startReplica(ctx, &second, "replica-c", "127.0.0.3")
 	if err != nil {
 		t.Fatal(err)

@@ -24,7 +24,7 @@ type TLSConfig struct {
 // listenTLS opens the TLS listener when one is configured: the certificate loads
 // now (a replica that cannot serve it does not start), and the connections are
 // bounded as the TCP ones are, their handshake included.
-func (r *Registrar) listenTLS() error {
+func (r *Replica) listenTLS() error {
 	c := r.cfg.TLS
 	if c.Address == "" {
 		return nil
@@ -48,7 +48,7 @@ func (r *Registrar) listenTLS() error {
 }
 
 // TLSAddress returns where SIP over TLS listens, or "".
-func (r *Registrar) TLSAddress() string {
+func (r *Replica) TLSAddress() string {
 	if r.tls == nil {
 		return ""
 	}
@@ -56,7 +56,7 @@ func (r *Registrar) TLSAddress() string {
 }
 
 // TLSCertificate returns the certificate served to new TLS connections, or nil.
-func (r *Registrar) TLSCertificate() *tls.Certificate {
+func (r *Replica) TLSCertificate() *tls.Certificate {
 	if r.cert == nil {
 		return nil
 	}
@@ -65,7 +65,7 @@ func (r *Registrar) TLSCertificate() *tls.Certificate {
 
 // registerConnectionMetrics counts the open connections of each connection
 // transport, once the listeners exist.
-func (r *Registrar) registerConnectionMetrics(reg prometheus.Registerer) {
+func (r *Replica) registerConnectionMetrics(reg prometheus.Registerer) {
 	open := prometheus.NewDesc("sip_open_connections", "SIP connections open now, by transport.", []string{"transport"}, nil)
 	var listeners []labelled
 	if g, ok := r.tcp.(*netguard.Listener); ok {

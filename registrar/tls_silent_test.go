@@ -46,9 +46,9 @@ func TestTLSSilentContactDoesNotHoldLaterRequests(t *testing.T) {
 	phone := newTLSPhone(t, r, tn)
 	phone.contact = contact
 	phone.registerWithDigest(600)
-	routable(t, r.Registrar, tn, 1)
+	routable(t, r.Replica, tn, 1)
 
-	caller := newRawCaller(t, r.Registrar)
+	caller := newRawCaller(t, r.Replica)
 	caller.send(caller.invite("sip:1001@"+tn.domain, 70, ""))
 	phone.answer(phone.expect(sip.INVITE))
 	ok := caller.final(wait)

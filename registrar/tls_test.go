@@ -39,9 +39,9 @@ func TestTLSRegisterAndMessage(t *testing.T) {
 		t.Errorf("kubectl get extensions -o wide shows transport %q, want TLS", got)
 	}
 
-	routable(t, r.Registrar, tn, 1)
+	routable(t, r.Replica, tn, 1)
 	id := callID(t)
-	caller := tn.caller(t, r.Registrar, "uac-message.xml", id, "1001")
+	caller := tn.caller(t, r.Replica, "uac-message.xml", id, "1001")
 	msg, err := phone.next(20 * time.Second)
 	if err != nil {
 		t.Fatalf("no MESSAGE over the phone's TLS connection: %v", err)
@@ -69,9 +69,9 @@ func TestTLSCallReachesTheDeviceOverItsConnection(t *testing.T) {
 	r := startTLSReplica(t, "replica-tls", tn, 0)
 	phone := newTLSPhone(t, r, tn)
 	phone.registerWithDigest(600)
-	routable(t, r.Registrar, tn, 1)
+	routable(t, r.Replica, tn, 1)
 
-	caller := tn.caller(t, r.Registrar, "uac-call.xml", callID(t), "1001")
+	caller := tn.caller(t, r.Replica, "uac-call.xml", callID(t), "1001")
 	inv := phone.expect(sip.INVITE)
 	_, port, _ := net.SplitHostPort(r.TLSAddress())
 	if rr := inv.RecordRoute(); rr == nil || rr.Address.Port != atoi(t, port) || !strings.EqualFold(param(rr.Address, "transport"), "tls") {
@@ -217,7 +217,7 @@ func TestTLSDeviceWithoutItsConnection(t *testing.T) {
 	_ = phone.conn.Close()
 	metricShows(t, r, `sip_open_connections{transport="TLS"} 0`)
 
-	caller := newRawCaller(t, r.Registrar)
+	caller := newRawCaller(t, r.Replica)
 	caller.send(caller.message("sip:1001@" + tn.domain))
 	if res := caller.final(wait); res.StatusCode < 500 {
 		t.Errorf("the MESSAGE got %d %s, want an error answer", res.StatusCode, res.Reason)

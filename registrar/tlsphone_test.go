@@ -21,7 +21,7 @@ import (
 // tlsReplica is a replica serving SIP over TLS with a certificate it reads from
 // files in a folder of the test's, as from a mounted Secret.
 type tlsReplica struct {
-	*registrar.Registrar
+	*registrar.Replica
 	dir   string
 	roots *x509.CertPool
 	// metrics is where the replica serves /metrics.
@@ -45,7 +45,7 @@ func startTLSReplica(t *testing.T, name string, tn *tenant, firstMessage time.Du
 		c.TCPGuard.FirstMessage = firstMessage
 		c.MetricsAddress = metrics
 	})
-	return &tlsReplica{Registrar: r, dir: dir, roots: pair.Pool(), metrics: metrics}
+	return &tlsReplica{Replica: r, dir: dir, roots: pair.Pool(), metrics: metrics}
 }
 
 func newCert(t *testing.T, serial int64) *testcert.Pair {

@@ -38,7 +38,7 @@ func TestUnmanagedRegistrarServes(t *testing.T) {
 	}
 	t.Cleanup(func() { cancel(); <-operatorDone })
 
-	var r *registrar.Registrar
+	var r *registrar.Replica
 	stop, err := startReplicaOn(ctx, own.Config, &r, "run-by-hand", "127.0.0.1", nil)
 	if err != nil {
 		t.Fatal(err)

@@ -158,7 +158,7 @@ func replicaConfig(name, ip string) registrar.Config {
 
 // startReplica runs one registrar replica in this process, as the registrar's
 // ServiceAccount, and stops it when the test ends (or earlier, with the returned stop).
-func startReplica(t testing.TB, cfg registrar.Config) (*registrar.Registrar, func()) {
+func startReplica(t testing.TB, cfg registrar.Config) (*registrar.Replica, func()) {
 	t.Helper()
 	rc := impersonating(registrarSA, serviceAccountGroups()...)
 	r, err := registrar.New(cfg, rc, ctrl.Log.WithName(cfg.Name))
@@ -190,7 +190,7 @@ func startReplica(t testing.TB, cfg registrar.Config) (*registrar.Registrar, fun
 }
 
 // waitKnows waits until the replica has the credentials of every AOR.
-func waitKnows(t testing.TB, r *registrar.Registrar, aors ...string) {
+func waitKnows(t testing.TB, r *registrar.Replica, aors ...string) {
 	t.Helper()
 	eventually(t, "the replica knows the credentials", wait, func() error {
 		for _, a := range aors {
