@@ -162,13 +162,13 @@ func TestANewNameThatIsAnotherExtensionsOldNameIsFreedByTheRename(t *testing.T) 
 
 // startDirectory runs the registrar's view of the registrar namespace, as a replica
 // does, and returns it with the AORs whose bindings it dropped so far.
-func startDirectory(ctx context.Context, t *testing.T) (*directory.Cluster, func() []string) {
+func startDirectory(ctx context.Context, t *testing.T) (*directory.Published, func() []string) {
 	t.Helper()
 	cs, err := kubernetes.NewForConfig(env.Config)
 	if err != nil {
 		t.Fatal(err)
 	}
-	dir := directory.NewCluster(cs, registrarNS, logr.Discard())
+	dir := directory.NewPublished(cs, registrarNS, logr.Discard())
 	var mu sync.Mutex
 	var removed []string
 	dir.OnCredentialRemoved = func(aor string) {
@@ -188,7 +188,7 @@ func startDirectory(ctx context.Context, t *testing.T) (*directory.Cluster, func
 
 // syncDirectory waits until the directory has seen every Secret event so far: one
 // watch delivers them in order, so once a new marker Secret arrives, all before it did.
-func syncDirectory(t *testing.T, dir *directory.Cluster, ns string) {
+func syncDirectory(t *testing.T, dir *directory.Published, ns string) {
 	t.Helper()
 	marker := &corev1.Secret{
 		ObjectMeta: metav1.ObjectMeta{Namespace: registrarNS, Name: "marker-" + ns,

@@ -29,7 +29,7 @@ type metrics struct {
 	tlsHandshakeFailures prometheus.Counter
 }
 
-func newMetrics(reg prometheus.Registerer, table *location.Table, dir *directory.Cluster, pending func() int) *metrics {
+func newMetrics(reg prometheus.Registerer, table *location.Table, dir *directory.Published, pending func() int) *metrics {
 	m := &metrics{
 		registers: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "sip_register_requests_total", Help: "REGISTER requests answered, by outcome.",

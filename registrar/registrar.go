@@ -93,7 +93,7 @@ var setSipgoLogger sync.Once
 type Replica struct {
 	cfg       Config
 	log       logr.Logger
-	dir       *directory.Cluster
+	dir       *directory.Published
 	exts      *directory.Extensions
 	proxy     *proxy.Proxy
 	m         *metrics
@@ -123,7 +123,7 @@ func New(cfg Config, rc *rest.Config, log logr.Logger) (*Replica, error) {
 		return nil, fmt.Errorf("while creating the Kubernetes client: %w", err)
 	}
 	r := &Replica{cfg: cfg, log: log, table: location.New(0), SIPReady: make(chan struct{})}
-	r.dir = directory.NewCluster(cs, cfg.Namespace, log.WithName("directory"))
+	r.dir = directory.NewPublished(cs, cfg.Namespace, log.WithName("directory"))
 	if r.exts, err = directory.NewExtensions(rc, log.WithName("extensions")); err != nil {
 		return nil, err
 	}

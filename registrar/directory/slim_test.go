@@ -120,7 +120,7 @@ func assertIdentity(t *testing.T, o any, name, namespace, resourceVersion string
 // A credential Secret deleted after its AOR went to another Extension's Secret leaves
 // the new holder alone: its bindings must not be dropped.
 func TestDeletingAStaleCredentialKeepsTheNewHolder(t *testing.T) {
-	c, removed := watchedCluster()
+	c, removed := emptyPublished()
 	secret := credentialOf1001
 	old, holder := secret("old", "first"), secret("new", "second")
 	c.putSecret(nil, old)
@@ -144,7 +144,7 @@ func TestDeletingAStaleCredentialKeepsTheNewHolder(t *testing.T) {
 func TestDeletingTheOldNameOfARenamedCredentialKeepsIt(t *testing.T) {
 	for _, order := range []string{"old first", "new first"} {
 		t.Run(order, func(t *testing.T) {
-			c, removed := watchedCluster()
+			c, removed := emptyPublished()
 			old := credentialOf1001(published.LegacyCredentialSecretName("acme", "1001"), "phone")
 			renamed := credentialOf1001(published.CredentialSecretName("acme", "1001"), "phone")
 			if order == "old first" {
@@ -172,7 +172,7 @@ func TestDeletingTheOldNameOfARenamedCredentialKeepsIt(t *testing.T) {
 // When the Secret in use goes and another Extension's Secret carries the AOR, that
 // one takes over, and the bindings made with the first one's password go.
 func TestAnotherExtensionsSecretTakesOverWithoutItsPredecessorsBindings(t *testing.T) {
-	c, removed := watchedCluster()
+	c, removed := emptyPublished()
 	secret := credentialOf1001
 	other, inUse := secret("other", "second"), secret("in-use", "first")
 	c.putSecret(nil, other)
@@ -186,9 +186,10 @@ func TestAnotherExtensionsSecretTakesOverWithoutItsPredecessorsBindings(t *testi
 	}
 }
 
-// watchedCluster is an empty Cluster that records the AORs whose bindings it drops.
-func watchedCluster() (*Cluster, *[]string) {
-	c := NewCluster(nil, "registrar-system", logr.Discard())
+// emptyPublished is an empty Published directory that records the AORs whose
+// bindings it drops.
+func emptyPublished() (*Published, *[]string) {
+	c := NewPublished(nil, "registrar-system", logr.Discard())
 	removed := new([]string)
 	c.OnCredentialRemoved = func(aor string) { *removed = append(*removed, aor) }
 	return c, removed

@@ -16,11 +16,11 @@ import (
 	"github.com/voipbin/registrar-operator/api/published"
 )
 
-// Cluster is the Directory the operator publishes into the registrar's namespace: one
-// ConfigMap per domain, one Secret per extension, and the nonce key. It watches only
-// that namespace, so the registrar needs no cluster-wide access to Secrets. A change
-// reaches the maps as soon as the watch delivers it, well within a second.
-type Cluster struct {
+// Published is the Directory the operator publishes into the registrar's namespace:
+// one ConfigMap per domain, one Secret per extension, and the nonce key. It watches
+// only that namespace, so the registrar needs no cluster-wide access to Secrets. A
+// change reaches the maps as soon as the watch delivers it, well within a second.
+type Published struct {
 	// OnCredentialRemoved is called with the AOR of an extension that may no longer
 	// register (deleted, disabled, its domain gone), so its bindings can be dropped.
 	OnCredentialRemoved func(aor string)
@@ -40,9 +40,9 @@ type Cluster struct {
 	spare map[string][]*Credential
 }
 
-// NewCluster prepares the watches; Start runs them.
-func NewCluster(cs kubernetes.Interface, namespace string, log logr.Logger) *Cluster {
-	c := &Cluster{
+// NewPublished prepares the watches; Start runs them.
+func NewPublished(cs kubernetes.Interface, namespace string, log logr.Logger) *Published {
+	c := &Published{
 		log:      log,
 		domains:  map[string]*Domain{},
 		creds:    map[string]*Credential{},
@@ -80,7 +80,7 @@ func NewCluster(cs kubernetes.Interface, namespace string, log logr.Logger) *Clu
 }
 
 // Start runs the watches and waits until the first listing arrived.
-func (c *Cluster) Start(ctx context.Context) error {
+func (c *Published) Start(ctx context.Context) error {
 	c.factory.Start(ctx.Done())
 	if !cache.WaitForCacheSync(ctx.Done(), c.synced...) {
 		return fmt.Errorf("while waiting for the published domains and credentials: %w", ctx.Err())
@@ -89,7 +89,7 @@ func (c *Cluster) Start(ctx context.Context) error {
 }
 
 // Domain implements Directory.
-func (c *Cluster) Domain(host string) (*Domain, bool) {
+func (c *Published) Domain(host string) (*Domain, bool) {
 	c.mu.RLock()
 	d, ok := c.domains[host]
 	c.mu.RUnlock()
@@ -97,7 +97,7 @@ func (c *Cluster) Domain(host string) (*Domain, bool) {
 }
 
 // Credential implements Directory. A credential counts only while its domain is served.
-func (c *Cluster) Credential(domain, user string) (*Credential, bool) {
+func (c *Published) Credential(domain, user string) (*Credential, bool) {
 	c.mu.RLock()
 	cr, ok := c.creds[user+"@"+domain]
 	if ok {
@@ -108,7 +108,7 @@ func (c *Cluster) Credential(domain, user string) (*Credential, bool) {
 }
 
 // ByAOR returns the credential of an AOR whatever the state of its domain.
-func (c *Cluster) ByAOR(aor string) (*Credential, bool) {
+func (c *Published) ByAOR(aor string) (*Credential, bool) {
 	c.mu.RLock()
 	cr, ok := c.creds[aor]
 	c.mu.RUnlock()
@@ -116,13 +116,13 @@ func (c *Cluster) ByAOR(aor string) (*Credential, bool) {
 }
 
 // Counts returns how many domains and credentials are known.
-func (c *Cluster) Counts() (domains, credentials int) {
+func (c *Published) Counts() (domains, credentials int) {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
 	return len(c.domains), len(c.creds)
 }
 
-func (c *Cluster) putDomain(cm *corev1.ConfigMap) {
+func (c *Published) putDomain(cm *corev1.ConfigMap) {
 	d, err := published.DecodeDomainConfig(cm.Data[published.KeyConfigJSON])
 	if err != nil {
 		c.log.Error(err, "ignoring a published domain", "configMap", cm.Name)
@@ -137,7 +137,7 @@ func (c *Cluster) putDomain(cm *corev1.ConfigMap) {
 	c.mu.Unlock()
 }
 
-func (c *Cluster) deleteDomain(o any) {
+func (c *Published) deleteDomain(o any) {
 	cm, ok := unwrap[*corev1.ConfigMap](o)
 	if !ok {
 		return
@@ -150,7 +150,7 @@ func (c *Cluster) deleteDomain(o any) {
 
 // putSecret takes a published Secret (as slimSecret stored it) and the version it
 // replaces, if any.
-func (c *Cluster) putSecret(old, o any) {
+func (c *Published) putSecret(old, o any) {
 	if s, ok := o.(*corev1.Secret); ok {
 		if s.Name == published.NonceKeySecretName && c.OnNonceKey != nil {
 			c.OnNonceKey(s.Data[published.KeyNonceKey])
@@ -183,7 +183,7 @@ func (c *Cluster) putSecret(old, o any) {
 	}
 }
 
-func (c *Cluster) deleteSecret(o any) {
+func (c *Published) deleteSecret(o any) {
 	cs, ok := unwrap[*credentialRecord](o)
 	if !ok || cs.cred == nil {
 		return
@@ -198,7 +198,7 @@ func (c *Cluster) deleteSecret(o any) {
 
 // putLocked makes cr its AOR's credential. The one it replaces, if read from another
 // Secret, is kept aside in case cr's Secret goes first.
-func (c *Cluster) putLocked(cr *Credential) {
+func (c *Published) putLocked(cr *Credential) {
 	c.forgetSpareLocked(cr)
 	if cur, ok := c.creds[cr.AOR]; ok && cur.secret != cr.secret {
 		c.spare[cr.AOR] = append(c.spare[cr.AOR], cur)
@@ -210,7 +210,7 @@ func (c *Cluster) putLocked(cr *Credential) {
 // the one in use and another Secret carries the AOR, that one takes over. It reports
 // whether the AOR's bindings must go: it is gone, or now another Extension's. (A
 // delete event carries its own copy of the object, so identity is by Secret name.)
-func (c *Cluster) dropLocked(cr *Credential) bool {
+func (c *Published) dropLocked(cr *Credential) bool {
 	cur, ok := c.creds[cr.AOR]
 	if !ok {
 		return false
@@ -231,7 +231,7 @@ func (c *Cluster) dropLocked(cr *Credential) bool {
 }
 
 // forgetSpareLocked removes what cr's Secret left aside for its AOR.
-func (c *Cluster) forgetSpareLocked(cr *Credential) {
+func (c *Published) forgetSpareLocked(cr *Credential) {
 	spare := c.spare[cr.AOR]
 	for i, s := range spare {
 		if s.secret == cr.secret {
@@ -241,7 +241,7 @@ func (c *Cluster) forgetSpareLocked(cr *Credential) {
 	}
 }
 
-func (c *Cluster) setSpareLocked(aor string, spare []*Credential) {
+func (c *Published) setSpareLocked(aor string, spare []*Credential) {
 	if len(spare) == 0 {
 		delete(c.spare, aor)
 		return
