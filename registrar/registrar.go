@@ -294,7 +294,7 @@ func (r *Replica) startProxy(ua *sipgo.UserAgent, srv *sipgo.Server, txs *client
 		Client:            sipClient,
 		Transactions:      txs,
 		Directory:         r.dir,
-		Location:          &proxy.Location{Directory: r.dir, Table: r.table, Cluster: r.exts, Self: r.cfg.Name},
+		Targets:           &proxy.Targets{Directory: r.dir, Table: r.table, Extensions: r.exts, Self: r.cfg.Name},
 		Self:              r.self(serves),
 		Nonces:            r.registers.Nonces,
 		Counts:            r.registers.Counts,
@@ -485,6 +485,6 @@ func (r *Replica) Routes(domain, user string) int {
 	if r.proxy == nil {
 		return 0
 	}
-	_, ts := r.proxy.Location().Find(domain, user, time.Now())
+	_, ts := r.proxy.Targets().Find(domain, user, time.Now())
 	return len(ts)
 }

@@ -35,7 +35,7 @@ type Config struct {
 	// responses to reach the caller in that order (RFC 3261 §16.7).
 	Transactions sipgo.ClientTransactionRequester
 	Directory    directory.Directory
-	Location     *Location
+	Targets      *Targets
 	Self         *Self
 	// Nonces and Counts are the REGISTER handler's: a caller answers our challenge
 	// with the same credentials and nonces as its REGISTER.
@@ -62,7 +62,7 @@ type Proxy struct {
 	client      *sipgo.Client
 	txs         sipgo.ClientTransactionRequester
 	dir         directory.Directory
-	loc         *Location
+	targets     *Targets
 	self        *Self
 	nonces      *digest.NonceSigner
 	counts      *digest.NonceCounts
@@ -77,7 +77,7 @@ type Proxy struct {
 
 // New returns a Proxy.
 func New(cfg Config) *Proxy {
-	p := &Proxy{client: cfg.Client, txs: cfg.Transactions, dir: cfg.Directory, loc: cfg.Location, self: cfg.Self,
+	p := &Proxy{client: cfg.Client, txs: cfg.Transactions, dir: cfg.Directory, targets: cfg.Targets, self: cfg.Self,
 		nonces: cfg.Nonces, counts: cfg.Counts, guard: cfg.Guard, recordRoute: cfg.RecordRoute, requireAuth: cfg.RequireCallerAuth,
 		timer: cfg.TimerC, obs: cfg.Observer, log: cfg.Log, now: cfg.Now}
 	if p.obs == nil {
@@ -179,7 +179,7 @@ func (p *Proxy) toAOR(req *sip.Request, tx sip.ServerTransaction, dom *directory
 			return outcome
 		}
 	}
-	st, targets := p.loc.Find(dom.Domain, req.Recipient.User, now)
+	st, targets := p.targets.Find(dom.Domain, req.Recipient.User, now)
 	switch st {
 	case NoSuchUser:
 		p.reply(req, tx, sip.StatusNotFound, "Not Found")
@@ -222,5 +222,6 @@ func hasToTag(req *sip.Request) bool {
 	return to != nil && to.Params.Has("tag")
 }
 
-// Location returns the location service the proxy routes with.
-func (p *Proxy) Location() *Location { return p.loc }
+// Targets returns the location service the proxy routes with: where a request for
+// an AOR goes.
+func (p *Proxy) Targets() *Targets { return p.targets }

@@ -42,7 +42,7 @@ func (p *Proxy) nextHop(req *sip.Request) hop {
 	if !ok {
 		return h
 	}
-	if t, ok := p.loc.ByURI(to.Address.User+"@"+dom.Domain, req.Recipient.String(), p.now()); ok {
+	if t, ok := p.targets.ByURI(to.Address.User+"@"+dom.Domain, req.Recipient.String(), p.now()); ok {
 		h.Dest, h.Transport = p.destination(t)
 	}
 	return h

@@ -68,18 +68,20 @@ func contactHostPort(uri, transport string) string {
 	return net.JoinHostPort(strings.Trim(u.Host, "[]"), strconv.Itoa(port))
 }
 
-// Cluster is the cluster-wide view of Extensions (directory.Extensions).
-type Cluster interface {
+// Extensions is the cluster-wide index of Extensions (directory.Extensions): whether
+// each is disabled, and the bindings every replica wrote into its status.
+type Extensions interface {
 	ByAOR(aor string) (*directory.ExtensionEntry, bool)
 }
 
-// Location is the location service over the whole cluster: this replica's table
-// and the bindings the other replicas wrote into Extension status.
-type Location struct {
+// Targets is the location service over the whole cluster: it finds where a request
+// for an AOR goes, from this replica's table (package location) and the bindings the
+// other replicas wrote into Extension status.
+type Targets struct {
 	Directory directory.Directory
 	Table     *location.Table
-	// Cluster may be nil: then only this replica's bindings are found.
-	Cluster Cluster
+	// Extensions may be nil: then only this replica's bindings are found.
+	Extensions Extensions
 	// Self is this replica's name in Extension status.
 	Self string
 }
@@ -88,11 +90,11 @@ type Location struct {
 // wins over what status says (status lags, and its ExpiresAt is a lease, not the
 // device's expiry); entries status attributes to this replica but that the table
 // no longer has are gone.
-func (l *Location) Find(domain, user string, now time.Time) (Status, []Target) {
+func (l *Targets) Find(domain, user string, now time.Time) (Status, []Target) {
 	aor := user + "@" + domain
 	var entry *directory.ExtensionEntry
-	if l.Cluster != nil {
-		entry, _ = l.Cluster.ByAOR(aor)
+	if l.Extensions != nil {
+		entry, _ = l.Extensions.ByAOR(aor)
 	}
 	if _, ok := l.Directory.Credential(domain, user); !ok {
 		switch {
@@ -128,7 +130,7 @@ func (l *Location) Find(domain, user string, now time.Time) (Status, []Target) {
 
 // ByURI returns the binding of aor whose Contact is uri, so that an in-dialog
 // request to a device behind a NAT goes where its REGISTER came from.
-func (l *Location) ByURI(aor, uri string, now time.Time) (Target, bool) {
+func (l *Targets) ByURI(aor, uri string, now time.Time) (Target, bool) {
 	i := strings.LastIndexByte(aor, '@')
 	if i < 0 {
 		return Target{}, false

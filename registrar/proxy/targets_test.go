@@ -12,14 +12,14 @@ import (
 	"github.com/voipbin/registrar-operator/registrar/location"
 )
 
-type fakeCluster map[string]*directory.ExtensionEntry
+type fakeExtensions map[string]*directory.ExtensionEntry
 
-func (f fakeCluster) ByAOR(aor string) (*directory.ExtensionEntry, bool) {
+func (f fakeExtensions) ByAOR(aor string) (*directory.ExtensionEntry, bool) {
 	e, ok := f[aor]
 	return e, ok
 }
 
-func TestLocationFind(t *testing.T) {
+func TestTargetsFind(t *testing.T) {
 	now := time.Now()
 	const dom = "acme.example"
 	dir := &directory.Static{
@@ -37,7 +37,7 @@ func TestLocationFind(t *testing.T) {
 		t.Fatal(err)
 	}
 	live, dead := metav1.NewTime(now.Add(time.Hour)), metav1.NewTime(now.Add(-time.Second))
-	cluster := fakeCluster{
+	extensions := fakeExtensions{
 		"1001@" + dom: {Bindings: []sipv1.Binding{
 			{URI: "sip:1001@192.0.2.1", Registrar: "b", Source: "stale", ExpiresAt: live}, // ours wins per URI
 			{URI: "sip:1001@192.0.2.2", Registrar: "b", Source: "192.0.2.2:5060", ExpiresAt: live},
@@ -48,7 +48,7 @@ func TestLocationFind(t *testing.T) {
 		"1004@" + dom: {Disabled: true},
 		"1005@" + dom: {},
 	}
-	l := &Location{Directory: dir, Table: table, Cluster: cluster, Self: "self"}
+	l := &Targets{Directory: dir, Table: table, Extensions: extensions, Self: "self"}
 	st, ts := l.Find(dom, "1001", now)
 	if st != Found || len(ts) != 2 || !ts[0].Local || ts[0].Source != "192.0.2.1:5060" || ts[1].Registrar != "b" {
 		t.Errorf("1001: %v %+v", st, ts)
