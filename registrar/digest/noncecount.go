@@ -6,7 +6,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/voipbin/registrar-operator/registrar/internal/keyring"
+	"github.com/voipbin/registrar-operator/registrar/internal/hashfifo"
 )
 
 // DefaultNonceCountsCapacity holds five minutes of challenges at 3,500 a second in
@@ -43,7 +43,7 @@ type NonceCounts struct {
 type countShard struct {
 	mu    sync.Mutex
 	m     map[uint64]ncEntry
-	order keyring.Ring
+	order hashfifo.Queue
 	limit int
 	_     [64]byte // keep neighbouring shards' locks off one cache line
 }

@@ -6,7 +6,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/voipbin/registrar-operator/registrar/internal/keyring"
+	"github.com/voipbin/registrar-operator/registrar/internal/hashfifo"
 )
 
 // Defaults for the registrar's flags; the package doc gives the reasoning.
@@ -87,7 +87,7 @@ type Limiter struct {
 type shard struct {
 	mu    sync.Mutex
 	m     map[uint64]entry
-	order keyring.Ring
+	order hashfifo.Queue
 	limit int
 	_     [64]byte // keep neighbouring shards' locks off one cache line
 }

@@ -1,10 +1,10 @@
-package keyring
+package hashfifo
 
 import "testing"
 
-// Keys come out in the order they went in, across wrap-arounds and growth.
-func TestRingKeepsInsertionOrder(t *testing.T) {
-	var r Ring
+// Hashes come out in the order they went in, across wrap-arounds and growth.
+func TestQueueKeepsInsertionOrder(t *testing.T) {
+	var r Queue
 	next, want := uint64(0), uint64(0)
 	for round := range 50 {
 		for range round % 7 {
@@ -29,8 +29,8 @@ func TestRingKeepsInsertionOrder(t *testing.T) {
 	}
 }
 
-func TestRingNeverGrowsPastItsLimit(t *testing.T) {
-	var r Ring
+func TestQueueNeverGrowsPastItsLimit(t *testing.T) {
+	var r Queue
 	for i := range uint64(10) {
 		r.Push(i, 10)
 	}
