@@ -273,7 +273,7 @@ func (r *Replica) serveUDP(g *errgroup.Group, srv *sipgo.Server) {
 	}
 	front := udpfront.New(udpfront.Config{
 		Conn:     conn,
-		Handle:   r.registers.HandleSized,
+		Handle:   r.registers.HandleDatagram,
 		Observer: r.m,
 		Log:      r.log.WithName("udp"),
 	})

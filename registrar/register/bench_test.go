@@ -60,7 +60,7 @@ func benchRegisterHotPath(b *testing.B, e *env) {
 		req := m.(*sip.Request)
 		req.SetSource(testSource)
 		req.SetTransport("UDP")
-		res := e.reg.HandleSized(req, len(reqs[i%benchBatch]))
+		res := e.reg.HandleDatagram(req, len(reqs[i%benchBatch]))
 		if res.StatusCode != sip.StatusOK {
 			b.Fatalf("%d %s", res.StatusCode, res.Reason)
 		}

@@ -77,12 +77,13 @@ func (r *Handler) OnRegister(req *sip.Request, tx sip.ServerTransaction) {
 }
 
 // Handle turns a REGISTER into its response; it does no I/O.
-func (r *Handler) Handle(req *sip.Request) *sip.Response { return r.HandleSized(req, 0) }
+func (r *Handler) Handle(req *sip.Request) *sip.Response { return r.HandleDatagram(req, 0) }
 
-// HandleSized is Handle for a request whose size as received is known (0: not
-// known): a 200 OK over UDP that obviously fits the size limit is then not measured.
-func (r *Handler) HandleSized(req *sip.Request, size int) *sip.Response {
-	res, outcome := r.handle(req, size)
+// HandleDatagram is Handle for a REGISTER that arrived in a UDP datagram of
+// datagramLen bytes (0: not known). A 200 OK over UDP must fit maxUDPResponse; one
+// that surely does, judged from the request's length, is then not measured.
+func (r *Handler) HandleDatagram(req *sip.Request, datagramLen int) *sip.Response {
+	res, outcome := r.handle(req, datagramLen)
 	r.observer().Register(outcome)
 	return res
 }

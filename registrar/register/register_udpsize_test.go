@@ -124,7 +124,7 @@ func TestSizedUDPResponseNeverPassesTheLimit(t *testing.T) {
 		d.sign(&m)
 		raw := []byte(compact.Replace(string(m.bytes())))
 		req := parseRequest(t, raw, m.src, "UDP")
-		res := d.reg.HandleSized(req, len(raw))
+		res := d.reg.HandleDatagram(req, len(raw))
 		mustStatus(t, res, sip.StatusOK, "")
 		rendered := len(res.String())
 		// Past the limit only when the copied headers alone pass it (no Contact then).

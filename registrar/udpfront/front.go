@@ -49,8 +49,10 @@ func (nopObserver) Dropped()        {}
 type Config struct {
 	// Conn is the UDP listener. The front end reads it; sipgo must not.
 	Conn *net.UDPConn
-	// Handle answers one REGISTER of size bytes as received; it does no I/O.
-	Handle func(req *sip.Request, size int) *sip.Response
+	// Handle answers one REGISTER that came in a datagram of datagramLen bytes (the
+	// REGISTER handler's HandleDatagram, which sizes its 200 OK for UDP by it); it
+	// does no I/O.
+	Handle func(req *sip.Request, datagramLen int) *sip.Response
 	// Readers is how many goroutines read and answer (default GOMAXPROCS).
 	Readers int
 	// Backlog is how many datagrams for sipgo may wait before more are dropped,
