@@ -294,7 +294,7 @@ func (r *Replica) startProxy(ua *sipgo.UserAgent, srv *sipgo.Server, txs *client
 		Client:            sipClient,
 		Transactions:      txs,
 		Directory:         r.dir,
-		Targets:           &proxy.Targets{Directory: r.dir, Table: r.table, Extensions: r.exts, Self: r.cfg.Name},
+		Targets:           &proxy.Targets{Directory: r.dir, Table: r.table, Extensions: r.exts, Replica: r.cfg.Name},
 		Self:              r.self(serves),
 		Nonces:            r.registers.Nonces,
 		Counts:            r.registers.Counts,

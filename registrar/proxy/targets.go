@@ -82,8 +82,8 @@ type Targets struct {
 	Table     *location.Table
 	// Extensions may be nil: then only this replica's bindings are found.
 	Extensions Extensions
-	// Self is this replica's name in Extension status.
-	Self string
+	// Replica is this replica's name in Extension status.
+	Replica string
 }
 
 // Find returns the targets of user@domain at now. Per URI this replica's binding
@@ -112,11 +112,11 @@ func (l *Targets) Find(domain, user string, now time.Time) (Status, []Target) {
 	}
 	var ts []Target
 	for _, b := range l.Table.Lookup(aor, now) {
-		ts = append(ts, Target{URI: b.URI, Source: b.Source, Transport: b.Transport, Registrar: l.Self, Local: true})
+		ts = append(ts, Target{URI: b.URI, Source: b.Source, Transport: b.Transport, Registrar: l.Replica, Local: true})
 	}
 	if entry != nil {
 		for _, b := range entry.Bindings {
-			if b.Registrar == l.Self || !b.ExpiresAt.After(now) || b.URI == "" || hasURI(ts, b.URI) {
+			if b.Registrar == l.Replica || !b.ExpiresAt.After(now) || b.URI == "" || hasURI(ts, b.URI) {
 				continue
 			}
 			ts = append(ts, Target{URI: b.URI, Source: b.Source, Transport: b.Transport, Registrar: b.Registrar})

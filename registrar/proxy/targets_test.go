@@ -48,7 +48,7 @@ func TestTargetsFind(t *testing.T) {
 		"1004@" + dom: {Disabled: true},
 		"1005@" + dom: {},
 	}
-	l := &Targets{Directory: dir, Table: table, Extensions: extensions, Self: "self"}
+	l := &Targets{Directory: dir, Table: table, Extensions: extensions, Replica: "self"}
 	st, ts := l.Find(dom, "1001", now)
 	if st != Found || len(ts) != 2 || !ts[0].Local || ts[0].Source != "192.0.2.1:5060" || ts[1].Registrar != "b" {
 		t.Errorf("1001: %v %+v", st, ts)
