@@ -289,12 +289,16 @@ func (r *Registrar) startProxy(ua *sipgo.UserAgent, srv *sipgo.Server, txs *clie
 		return fmt.Errorf("while creating the SIP client: %w", err)
 	}
 	serves := func(host string) bool { _, ok := r.dir.Domain(host); return ok }
+	self := r.self(serves)
+	// Other replicas relay requests for the outbound flows we hold through this
+	// route, which status carries (set before the writer runs).
+	r.writer.FlowRoute = self.FlowRoute()
 	r.proxy = proxy.New(proxy.Config{
 		Client:            sipClient,
 		Transactions:      txs,
 		Directory:         r.dir,
 		Location:          &proxy.Location{Directory: r.dir, Table: r.table, Cluster: r.exts, Self: r.cfg.Name},
-		Self:              r.self(serves),
+		Self:              self,
 		Nonces:            r.sip.Nonces,
 		Counts:            r.sip.Counts,
 		Guard:             r.sip.Guard,

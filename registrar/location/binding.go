@@ -2,7 +2,6 @@ package location
 
 import (
 	"math"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -20,9 +19,9 @@ type Binding struct {
 	// them instead of its URI (see outbound.go). RegID 0 is none.
 	Instance string
 	RegID    int32
-	// Path is the REGISTER's Path (RFC 3327), top entry first: the route requests
-	// to the binding take. Shared, never modified: a new Path is a new slice.
-	Path []string
+	// Path is the REGISTER's Path (RFC 3327) as a header value, "<uri>, <uri>" top
+	// entry first: the route requests to the binding take. "" for none.
+	Path string
 }
 
 // Remaining is the binding's remaining lifetime at now in whole seconds, rounded
@@ -47,7 +46,7 @@ func (b Binding) Live(now time.Time) bool { return b.ExpiresAt.After(now) }
 func (b Binding) Differs(o Binding) bool {
 	return b.URI != o.URI || b.Source != o.Source || b.Transport != o.Transport ||
 		b.UserAgent != o.UserAgent || b.Expires != o.Expires ||
-		b.Instance != o.Instance || b.RegID != o.RegID || !slices.Equal(b.Path, o.Path)
+		b.Instance != o.Instance || b.RegID != o.RegID || b.Path != o.Path
 }
 
 // ContactValue renders the binding for a 200 OK Contact header value at now:

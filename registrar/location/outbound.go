@@ -1,7 +1,5 @@
 package location
 
-import "strings"
-
 // RFC 5626 (Outbound) keys a binding by the device's instance and registration
 // flow instead of its Contact URI: a contact with both +sip.instance and reg-id
 // names the binding of that AOR with the same instance and reg-id, whatever its
@@ -35,17 +33,4 @@ func names(b *Binding, uri, instance string, regID int32) bool {
 		return b.Outbound() && b.RegID == regID && b.Instance == instance
 	}
 	return !b.Outbound() && URIEqual(b.URI, uri)
-}
-
-// clonePath copies a Path so that the table never pins a request's buffer; nil
-// stays nil.
-func clonePath(p []string) []string {
-	if len(p) == 0 {
-		return nil
-	}
-	out := make([]string, len(p))
-	for i, s := range p {
-		out[i] = strings.Clone(s)
-	}
-	return out
 }

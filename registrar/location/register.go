@@ -2,7 +2,6 @@ package location
 
 import (
 	"errors"
-	"slices"
 	"strings"
 	"time"
 )
@@ -27,7 +26,7 @@ type Request struct {
 	Contacts    []ContactUpdate // empty with !Wildcard = a query (fetch bindings)
 	Source      string          // host:port the request came from (received/rport)
 	Transport   string          // "UDP", "TCP", ...
-	Path        []string        // the Path header's entries (RFC 3327), top first; kept, not copied
+	Path        string          // the Path (RFC 3327) as a header value, "<uri>, <uri>", top first
 	UserAgent   string
 	MaxContacts int       // per-extension override, 0 = policy's
 	Now         time.Time // the time of the request (the caller's clock); the monotonic reading is dropped
@@ -250,7 +249,7 @@ func newBinding(c *ContactUpdate, req *Request, exp int32, now time.Time) Bindin
 		RegisteredAt: now,
 		Instance:     strings.Clone(c.Instance),
 		RegID:        c.RegID,
-		Path:         clonePath(req.Path),
+		Path:         strings.Clone(req.Path),
 	}
 }
 
@@ -270,9 +269,7 @@ func (e *entry) refresh(c *ContactUpdate, req *Request, exp int32, now time.Time
 	setString(&e.CallID, req.CallID)
 	setString(&e.Instance, c.Instance)
 	e.RegID = c.RegID
-	if !slices.Equal(e.Path, req.Path) {
-		e.Path = clonePath(req.Path)
-	}
+	setString(&e.Path, req.Path)
 	e.CSeq = req.CSeq
 	e.Expires = exp
 	e.ExpiresAt = now.Add(time.Duration(exp) * time.Second)

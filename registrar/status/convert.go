@@ -9,8 +9,10 @@ import (
 
 // toAPI converts a binding of the table to its Extension status form, held by
 // registrar (the pod name). metav1.Time serialises with one-second precision; the
-// writer replaces ExpiresAt by the lease.
-func toAPI(b location.Binding, registrar string) sipv1.Binding {
+// writer replaces ExpiresAt by the lease. An outbound flow this replica holds
+// itself (no Path: no edge proxy holds it) gets flowRoute, this replica's route
+// for other replicas to relay through ("" to give none).
+func toAPI(b location.Binding, registrar, flowRoute string) sipv1.Binding {
 	out := sipv1.Binding{
 		URI:       b.URI,
 		Registrar: registrar,
@@ -21,6 +23,12 @@ func toAPI(b location.Binding, registrar string) sipv1.Binding {
 		ExpiresAt: metav1.NewTime(b.ExpiresAt),
 		CallID:    b.CallID,
 		CSeq:      b.CSeq,
+		Instance:  b.Instance,
+		RegID:     b.RegID,
+		Path:      b.Path,
+	}
+	if b.Outbound() && b.Path == "" {
+		out.FlowRoute = flowRoute
 	}
 	if !b.RegisteredAt.IsZero() {
 		out.RegisteredAt = metav1.NewTime(b.RegisteredAt)
@@ -40,5 +48,8 @@ func fromAPI(b sipv1.Binding) location.Binding {
 		Expires:      b.Expires,
 		ExpiresAt:    b.ExpiresAt.Time,
 		RegisteredAt: b.RegisteredAt.Time,
+		Instance:     b.Instance,
+		RegID:        b.RegID,
+		Path:         b.Path,
 	}
 }
