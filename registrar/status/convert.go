@@ -53,3 +53,19 @@ func fromAPI(b sipv1.Binding) location.Binding {
 		Path:         b.Path,
 	}
 }
+
+// appendByURI appends b, or, when out already has a binding with its URI (a
+// device's outbound flows, reg-id 1 and 2, share one Contact), keeps the one
+// registered last: status lists bindings by URI, and a duplicate would fail the
+// whole write. The flow shown is the one other replicas relay to.
+func appendByURI(out []sipv1.Binding, b sipv1.Binding) []sipv1.Binding {
+	for i := range out {
+		if out[i].URI == b.URI {
+			if b.RegisteredAt.After(out[i].RegisteredAt.Time) {
+				out[i] = b
+			}
+			return out
+		}
+	}
+	return append(out, b)
+}

@@ -68,3 +68,15 @@ func TestFlowRouteOnlyForFlowsHeldHere(t *testing.T) {
 		}
 	}
 }
+
+// Two flows of one device share its Contact URI; status lists one entry per URI
+// (a duplicate fails the write), the flow registered last.
+func TestFlowsSharingAURIAreOneEntry(t *testing.T) {
+	at := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	one := toAPI(location.Binding{URI: "sip:x@a.invalid", Instance: "i", RegID: 1, RegisteredAt: at}, "r", "")
+	two := toAPI(location.Binding{URI: "sip:x@a.invalid", Instance: "i", RegID: 2, RegisteredAt: at.Add(time.Second)}, "r", "")
+	out := appendByURI(appendByURI(nil, two), one)
+	if len(out) != 1 || out[0].RegID != 2 {
+		t.Fatalf("got %+v, want the flow of reg-id 2 alone", out)
+	}
+}

@@ -243,7 +243,7 @@ func (w *Writer) write(ctx context.Context, aor string) error {
 		if earliest.IsZero() || a.ExpiresAt.Time.Before(earliest) {
 			earliest = a.ExpiresAt.Time
 		}
-		out = append(out, a)
+		out = appendByURI(out, a)
 	}
 	start := time.Now()
 	live, err := w.apply(ctx, target, out)
