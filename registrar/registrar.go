@@ -290,12 +290,16 @@ func (r *Replica) startProxy(ua *sipgo.UserAgent, srv *sipgo.Server, txs *client
 		return fmt.Errorf("while creating the SIP client: %w", err)
 	}
 	serves := func(host string) bool { _, ok := r.dir.Domain(host); return ok }
+	self := r.self(serves)
+	// Other replicas relay requests for the outbound flows we hold through this
+	// route, which status carries (set before the writer runs).
+	r.writer.FlowRoute = self.FlowRoute()
 	r.proxy = proxy.New(proxy.Config{
 		Client:            sipClient,
 		Transactions:      txs,
 		Directory:         r.dir,
 		Targets:           &proxy.Targets{Directory: r.dir, Table: r.table, Extensions: r.exts, Replica: r.cfg.Name},
-		Self:              r.self(serves),
+		Self:              self,
 		Nonces:            r.registers.Nonces,
 		Counts:            r.registers.Counts,
 		Guard:             r.registers.Guard,

@@ -108,6 +108,29 @@ type Binding struct {
 	// cseq is the CSeq number of that REGISTER.
 	// +optional
 	CSeq uint32 `json:"cseq,omitempty"`
+	// instance is the device's +sip.instance (RFC 5626), without its quotes. With
+	// regID it makes the binding an outbound flow: requests reach the device only
+	// over the connection (or UDP address) it registered on.
+	// +optional
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=256
+	Instance string `json:"instance,omitempty"`
+	// regID is the flow's reg-id (RFC 5626).
+	// +optional
+	// +kubebuilder:validation:Minimum=1
+	RegID int32 `json:"regID,omitempty"`
+	// path is the Path (RFC 3327) the REGISTER came through, as its header value:
+	// the proxies, top first, that requests to this binding go through.
+	// +optional
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=2048
+	Path string `json:"path,omitempty"`
+	// flowRoute is where other registrar replicas send requests for an outbound
+	// binding: a SIP URI of the replica that holds the device's flow.
+	// +optional
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=256
+	FlowRoute string `json:"flowRoute,omitempty"`
 }
 
 // ExtensionStatus is what the operator and the registrars observed of an Extension.

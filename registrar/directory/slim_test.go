@@ -73,6 +73,7 @@ func TestSlimExtensionKeepsWhatTheProxyRoutesBy(t *testing.T) {
 			Bindings: []sipv1.Binding{{
 				URI: "sip:1001@192.0.2.1", Registrar: "replica-a", Source: "192.0.2.1:5060", Transport: "UDP", ExpiresAt: exp,
 				UserAgent: "phone/1", CallID: "c", CSeq: 9,
+				Instance: "<urn:uuid:1>", RegID: 1, Path: "<sip:edge.example;lr>", FlowRoute: "sip:10.0.0.1:5060;transport=tcp;lr;ob",
 			}},
 		},
 	}
@@ -89,6 +90,10 @@ func TestSlimExtensionKeepsWhatTheProxyRoutesBy(t *testing.T) {
 	if len(b) != 1 || b[0].URI != "sip:1001@192.0.2.1" || b[0].Registrar != "replica-a" || b[0].Source != "192.0.2.1:5060" ||
 		b[0].Transport != "UDP" || !b[0].ExpiresAt.Equal(&exp) {
 		t.Errorf("bindings %+v", b)
+	}
+	// How the binding is reached: its flow, the replica to relay to, its Path.
+	if b[0].Instance != "<urn:uuid:1>" || b[0].RegID != 1 || b[0].Path == "" || b[0].FlowRoute == "" {
+		t.Errorf("slim Extension lost the flow or Path: %+v", b[0])
 	}
 	if b[0].UserAgent != "" || b[0].CallID != "" || b[0].CSeq != 0 {
 		t.Errorf("slim Extension keeps more than the proxy reads: %+v", b[0])

@@ -14,6 +14,14 @@ type Binding struct {
 	Expires                                   int32     // granted interval, seconds
 	ExpiresAt                                 time.Time // real expiry in this replica
 	RegisteredAt                              time.Time // first REGISTER of this URI with this Call-ID
+	// Instance and RegID are the Contact's +sip.instance (without its quotes) and
+	// reg-id (RFC 5626): with both set the binding is an outbound flow, keyed by
+	// them instead of its URI (see outbound.go). RegID 0 is none.
+	Instance string
+	RegID    int32
+	// Path is the REGISTER's Path (RFC 3327) as a header value, "<uri>, <uri>" top
+	// entry first: the route requests to the binding take. "" for none.
+	Path string
 }
 
 // Remaining is the binding's remaining lifetime at now in whole seconds, rounded
@@ -37,14 +45,23 @@ func (b Binding) Live(now time.Time) bool { return b.ExpiresAt.After(now) }
 // CSeq, Call-ID and ExpiresAt alone are a refresh.
 func (b Binding) Differs(o Binding) bool {
 	return b.URI != o.URI || b.Source != o.Source || b.Transport != o.Transport ||
-		b.UserAgent != o.UserAgent || b.Expires != o.Expires
+		b.UserAgent != o.UserAgent || b.Expires != o.Expires ||
+		b.Instance != o.Instance || b.RegID != o.RegID || b.Path != o.Path
 }
 
 // ContactValue renders the binding for a 200 OK Contact header value at now:
-// "<uri>;expires=N".
+// "<uri>;expires=N", and an outbound binding's +sip.instance and reg-id, which
+// RFC 5626 clients look for to know their binding took.
 func (b Binding) ContactValue(now time.Time) string {
 	var buf [16]byte
-	return "<" + b.URI + ">;expires=" + string(strconv.AppendInt(buf[:0], int64(b.Remaining(now)), 10))
+	v := "<" + b.URI + ">;expires=" + string(strconv.AppendInt(buf[:0], int64(b.Remaining(now)), 10))
+	if b.Instance != "" {
+		v += `;+sip.instance="` + b.Instance + `"`
+	}
+	if b.RegID > 0 {
+		v += ";reg-id=" + string(strconv.AppendInt(buf[:0], int64(b.RegID), 10))
+	}
+	return v
 }
 
 // appendLive appends the bindings of bs still live at nowN (Unix nanoseconds).

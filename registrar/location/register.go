@@ -10,6 +10,10 @@ import (
 type ContactUpdate struct {
 	URI     string // the Contact URI as the device wrote it (no display name, no header params)
 	Expires int64  // the Contact's expires parameter, -1 (any negative) when absent
+	// Instance (+sip.instance without quotes) and RegID (reg-id, 0 when absent): with
+	// both set the contact is an outbound flow (RFC 5626), see outbound.go.
+	Instance string
+	RegID    int32
 }
 
 // Request is a REGISTER reduced to what §10.3 needs.
@@ -22,6 +26,7 @@ type Request struct {
 	Contacts    []ContactUpdate // empty with !Wildcard = a query (fetch bindings)
 	Source      string          // host:port the request came from (received/rport)
 	Transport   string          // "UDP", "TCP", ...
+	Path        string          // the Path (RFC 3327) as a header value, "<uri>, <uri>", top first
 	UserAgent   string
 	MaxContacts int       // per-extension override, 0 = policy's
 	Now         time.Time // the time of the request (the caller's clock); the monotonic reading is dropped
@@ -67,7 +72,8 @@ func (t *Table) Register(req Request, p Policy) ([]Binding, error) {
 //     higher fails the whole request with ErrOutOfOrder and removes nothing (it is
 //     not skipped silently).
 //   - Each contact (step 7), in the order written: the first live binding whose
-//     URI matches (URIEqual) is the binding. None: added (unless the interval is
+//     URI matches (URIEqual) is the binding; for an outbound contact, the one with
+//     its +sip.instance and reg-id (RFC 5626 §6, see outbound.go). None: added (unless the interval is
 //     0, which then does nothing). A different Call-ID: replaced (new
 //     registration, RegisteredAt = now) or removed when the interval is 0. The
 //     same Call-ID: updated or removed only when CSeq is higher, else the whole
@@ -196,13 +202,7 @@ func applyContacts(sc []entry, req *Request, p *Policy, now time.Time) ([]entry,
 	for i := range req.Contacts {
 		c := &req.Contacts[i]
 		exp, _ := grant(c.Expires, req.Expires, p) // checked by checkShape
-		j := -1
-		for k := range sc {
-			if URIEqual(sc[k].URI, c.URI) {
-				j = k
-				break
-			}
-		}
+		j := matching(sc, c)
 		if j < 0 {
 			if exp > 0 { // removing what is not there does nothing
 				sc = append(sc, entry{orig: -1, pos: i, Binding: newBinding(c, req, exp, now)})
@@ -247,6 +247,9 @@ func newBinding(c *ContactUpdate, req *Request, exp int32, now time.Time) Bindin
 		Expires:      exp,
 		ExpiresAt:    now.Add(time.Duration(exp) * time.Second),
 		RegisteredAt: now,
+		Instance:     strings.Clone(c.Instance),
+		RegID:        c.RegID,
+		Path:         strings.Clone(req.Path),
 	}
 }
 
@@ -264,6 +267,9 @@ func (e *entry) refresh(c *ContactUpdate, req *Request, exp int32, now time.Time
 	}
 	setString(&e.UserAgent, req.UserAgent)
 	setString(&e.CallID, req.CallID)
+	setString(&e.Instance, c.Instance)
+	e.RegID = c.RegID
+	setString(&e.Path, req.Path)
 	e.CSeq = req.CSeq
 	e.Expires = exp
 	e.ExpiresAt = now.Add(time.Duration(exp) * time.Second)

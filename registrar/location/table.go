@@ -121,7 +121,8 @@ func (t *Table) Range(fn func(aor string, bindings []Binding) bool) {
 }
 
 // Restore merges bindings read back (e.g. from the Extension status at start-up)
-// into the AOR. Per URI (URIEqual) the newer binding is kept: with the same
+// into the AOR. Per binding (by URI, URIEqual, or for an outbound flow by instance
+// and reg-id) the newer one is kept: with the same
 // Call-ID the higher CSeq (then the later ExpiresAt); with different Call-IDs the
 // later RegisteredAt (then the later ExpiresAt). Bindings with an empty URI are
 // ignored; bindings already past ExpiresAt are kept and left to ExpireDue, which
@@ -148,7 +149,7 @@ func (t *Table) Restore(aor string, bs []Binding) {
 		}
 		j := -1
 		for k := range rec.bs {
-			if URIEqual(rec.bs[k].URI, b.URI) {
+			if names(&rec.bs[k], b.URI, b.Instance, b.RegID) {
 				j = k
 				break
 			}

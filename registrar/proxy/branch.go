@@ -26,15 +26,29 @@ type hop struct {
 	// Dest is host:port to send to; "" lets sipgo follow the top Route, else the
 	// Request-URI.
 	Dest string
-	// Transport is UDP, TCP or TLS.
+	// Transport is UDP, TCP, TLS (or WS, WSS over a device's flow).
 	Transport string
+	// Route is the pre-loaded route set (URIs, top first): a Path, or the route to
+	// the replica holding the device's flow.
+	Route []string
+	// Fail, when set, is the status the branch ends with unsent: the device's flow
+	// is gone (430), or its route unusable.
+	Fail int
 }
 
-// hopFor turns a location target into a hop.
-func (p *Proxy) hopFor(t Target) (hop, bool) {
+// hopFor turns a location target of aor into a hop.
+func (p *Proxy) hopFor(t Target, aor string) (hop, bool) {
 	var u sip.Uri
 	if err := sip.ParseUri(t.URI, &u); err != nil || u.Host == "" {
 		return hop{}, false
+	}
+	switch {
+	case t.Path != "":
+		return pathHop(u, t.Path), true
+	case t.Outbound && t.Local:
+		return p.flowHop(u, t), true
+	case t.Outbound:
+		return relayHop(u, t, aor), true
 	}
 	dest, transport := p.destination(t)
 	return hop{URI: u, Dest: dest, Transport: transport}, true
@@ -91,6 +105,12 @@ func (p *Proxy) branchRequest(in *sip.Request, h hop, mf uint32, hash string, rr
 		r.PrependHeader(p.self.RecordRoute(h.Transport))
 	}
 	r.PrependHeader(p.self.Via(h.Transport, Branch(hash)))
+	for _, rt := range h.Route {
+		var u sip.Uri
+		if sip.ParseUri(rt, &u) == nil {
+			r.AppendHeader(&sip.RouteHeader{Address: u})
+		}
+	}
 	p.setRoute(r, h)
 	return r
 }

@@ -85,6 +85,10 @@ func (c *call) run(hops []hop) string {
 
 // runBranch drives one client transaction until its final response.
 func (c *call) runBranch(b *branch) {
+	if b.hop.Fail != 0 {
+		c.branchFinal(b, final{code: b.hop.Fail})
+		return
+	}
 	// The context bounds the connection a branch may open; the transaction lives by
 	// its own timers (B, F, D, M).
 	ctx, cancel := context.WithTimeout(context.Background(), connectTimeout)
@@ -390,6 +394,8 @@ func (p *Proxy) sendCancel(inv *sip.Request) {
 
 func reasonOf(code int) string {
 	switch code {
+	case StatusFlowFailed:
+		return "Flow Failed"
 	case sip.StatusMessageTooLarge:
 		return "Message Too Large"
 	case sip.StatusRequestTimeout:

@@ -136,7 +136,9 @@ func (p *Proxy) handle(req *sip.Request, tx sip.ServerTransaction) string {
 		p.send(tx, res)
 		return OutcomeBadRequest
 	}
-	// §16.4: a Route naming us is ours to remove.
+	// §16.4: a Route naming us is ours to remove; one with a flow token was
+	// relayed by another replica to a device's flow we hold.
+	flowAOR := p.flowToken(req)
 	popped := p.popOwnRoutes(req)
 	hash := LoopHash(req)
 	if IsLoop(req, hash, p.self.Ours) {
@@ -145,6 +147,8 @@ func (p *Proxy) handle(req *sip.Request, tx sip.ServerTransaction) string {
 	}
 	dom, served := p.dir.Domain(strings.ToLower(req.Recipient.Host))
 	switch {
+	case flowAOR != "":
+		return p.toFlow(req, tx, flowAOR, mf, hash)
 	case req.Route() == nil && served && req.Recipient.User != "" && !hasToTag(req):
 		return p.toAOR(req, tx, dom, mf, hash)
 	case popped:
@@ -189,8 +193,9 @@ func (p *Proxy) toAOR(req *sip.Request, tx sip.ServerTransaction, dom *directory
 		return OutcomeUnavailable
 	}
 	hops := make([]hop, 0, len(targets))
+	aor := req.Recipient.User + "@" + dom.Domain
 	for _, t := range targets {
-		if h, ok := p.hopFor(t); ok {
+		if h, ok := p.hopFor(t, aor); ok {
 			hops = append(hops, h)
 		}
 	}

@@ -42,8 +42,12 @@ func (p *Proxy) nextHop(req *sip.Request) hop {
 	if !ok {
 		return h
 	}
-	if t, ok := p.targets.ByURI(to.Address.User+"@"+dom.Domain, req.Recipient.String(), p.now()); ok {
-		h.Dest, h.Transport = p.destination(t)
+	aor := to.Address.User + "@" + dom.Domain
+	if t, ok := p.targets.ByURI(aor, req.Recipient.String(), p.now()); ok {
+		if th, ok := p.hopFor(t, aor); ok {
+			th.URI = h.URI
+			return th
+		}
 	}
 	return h
 }

@@ -36,6 +36,13 @@ type Target struct {
 	// Registrar is the replica that holds the binding; Local is true for this one.
 	Registrar string
 	Local     bool
+	// Outbound marks an outbound flow (RFC 5626) of the device Instance: reached
+	// over its flow, never at its Contact (flow.go). FlowRoute is the route to
+	// the replica holding it, for another replica's.
+	Outbound            bool
+	Instance, FlowRoute string
+	// Path is the route set the device registered through (RFC 3327, path.go).
+	Path string
 }
 
 // Destination returns where a request for t is sent, and over what transport.
@@ -112,20 +119,22 @@ func (l *Targets) Find(domain, user string, now time.Time) (Status, []Target) {
 	}
 	var ts []Target
 	for _, b := range l.Table.Lookup(aor, now) {
-		ts = append(ts, Target{URI: b.URI, Source: b.Source, Transport: b.Transport, Registrar: l.Replica, Local: true})
+		ts = append(ts, Target{URI: b.URI, Source: b.Source, Transport: b.Transport, Registrar: l.Replica, Local: true,
+			Outbound: b.Outbound(), Instance: b.Instance, Path: b.Path})
 	}
 	if entry != nil {
 		for _, b := range entry.Bindings {
 			if b.Registrar == l.Replica || !b.ExpiresAt.After(now) || b.URI == "" || hasURI(ts, b.URI) {
 				continue
 			}
-			ts = append(ts, Target{URI: b.URI, Source: b.Source, Transport: b.Transport, Registrar: b.Registrar})
+			ts = append(ts, Target{URI: b.URI, Source: b.Source, Transport: b.Transport, Registrar: b.Registrar,
+				Outbound: b.Instance != "" && b.RegID > 0, Instance: b.Instance, FlowRoute: b.FlowRoute, Path: b.Path})
 		}
 	}
 	if len(ts) == 0 {
 		return NotRegistered, nil
 	}
-	return Found, ts
+	return Found, oneFlowPerInstance(ts)
 }
 
 // ByURI returns the binding of aor whose Contact is uri, so that an in-dialog

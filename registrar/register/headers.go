@@ -91,8 +91,8 @@ func truncateUTF8(s string, n int) string {
 	return s[:n]
 }
 
-// requiredExtensions lists the option tags of Require headers; we support none, so
-// any is answered 420 (RFC 3261 §8.2.2.3).
+// requiredExtensions lists the option tags of Require headers we do not support
+// (all but outbound and path), answered 420 (RFC 3261 §8.2.2.3).
 func requiredExtensions(req *sip.Request) []string {
 	var tags []string
 	for _, h := range req.Headers() {
@@ -100,7 +100,7 @@ func requiredExtensions(req *sip.Request) []string {
 			continue
 		}
 		for t := range strings.SplitSeq(h.Value(), ",") {
-			if t = strings.TrimSpace(t); t != "" {
+			if t = strings.TrimSpace(t); t != "" && !supportedExtension(t) {
 				tags = append(tags, t)
 			}
 		}

@@ -248,7 +248,18 @@ func (r *Handler) bind(
 		if err != nil {
 			return respond(req, sip.StatusBadRequest, "Malformed Contact Expires"), OutcomeBadRequest
 		}
-		lr.Contacts = append(lr.Contacts, location.ContactUpdate{URI: uriString(&ch.Address), Expires: exp})
+		instance, regID, ok := contactFlow(ch.Params)
+		if !ok {
+			return respond(req, sip.StatusBadRequest, "Malformed +sip.instance or reg-id"), OutcomeBadRequest
+		}
+		lr.Contacts = append(lr.Contacts, location.ContactUpdate{URI: uriString(&ch.Address), Expires: exp, Instance: instance, RegID: regID})
+	}
+	flow, ok := readFlow(req, &lr)
+	switch {
+	case !ok:
+		return respond(req, sip.StatusBadRequest, "Malformed Path"), OutcomeBadRequest
+	case flow.firstHopLacksFlows:
+		return respond(req, 439, "First Hop Lacks Outbound Support"), OutcomeBadRequest
 	}
 	if cred.MaxContacts > 0 {
 		lr.MaxContacts = int(cred.MaxContacts)
@@ -258,7 +269,7 @@ func (r *Handler) bind(
 	if err != nil {
 		return r.refused(req, aor, err)
 	}
-	return r.ok(req, lr, bindings, size, now), OutcomeRegistered
+	return r.ok(req, lr, &flow, bindings, size, now), OutcomeRegistered
 }
 
 // refused answers a REGISTER the location table refused. Kept apart from bind so that
@@ -283,9 +294,10 @@ func (r *Handler) refused(req *sip.Request, aor string, err error) (*sip.Respons
 
 // ok builds the 200 OK: every binding with its remaining expiry, and Date. Over UDP
 // it lists as many bindings as fit in maxUDPResponse, this request's first.
-func (r *Handler) ok(req *sip.Request, lr location.Request, bindings []location.Binding, size int, now time.Time) *sip.Response {
+func (r *Handler) ok(req *sip.Request, lr location.Request, flow *regFlow, bindings []location.Binding, size int, now time.Time) *sip.Response {
 	res := respond(req, sip.StatusOK, "OK")
 	res.AppendHeader(sip.NewHeader("Date", httpDate(now)))
+	addFlowHeaders(res, flow)
 	bindings = orderForResponse(bindings, lr.Contacts)
 	// Over UDP only: a budget gone negative (huge copied headers) must still limit.
 	limited, budget := lr.Transport == "UDP", 0
@@ -333,6 +345,9 @@ func fitsUnmeasured(res *sip.Response, bindings []location.Binding, size int) bo
 	for _, b := range bindings {
 		// "Contact: " + value + CRLF; the value's expiry has at most 10 digits.
 		total += len("Contact: <>;expires=0123456789\r\n") + len(b.URI)
+		if b.Instance != "" {
+			total += len(`;+sip.instance="";reg-id=0123456789`) + len(b.Instance)
+		}
 	}
 	return total <= maxUDPResponse
 }

@@ -48,7 +48,9 @@ func TestRequireOfAnUnsupportedExtensionIs420WithUnsupported(t *testing.T) {
 		unsupported string
 	}{
 		{"one tag", []string{"Require: foo"}, 420, "foo"},
-		{"every tag of every Require", []string{"Require: foo, path", "Require: bar"}, 420, "foo, path, bar"},
+		{"every tag of every Require", []string{"Require: foo, gruu", "Require: bar"}, 420, "foo, gruu, bar"},
+		// RFC 3327 and RFC 5626 are supported: only the others are listed.
+		{"path and outbound are supported", []string{"Require: foo, path, outbound"}, 420, "foo"},
 		{"Supported alone is fine", []string{"Supported: path, outbound"}, sip.StatusProxyAuthRequired, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -9,8 +9,10 @@ import (
 
 // toAPI converts a binding of the table to its Extension status form, held by
 // registrar (the pod name). metav1.Time serialises with one-second precision; the
-// writer replaces ExpiresAt by the lease.
-func toAPI(b location.Binding, registrar string) sipv1.Binding {
+// writer replaces ExpiresAt by the lease. An outbound flow this replica holds
+// itself (no Path: no edge proxy holds it) gets flowRoute, this replica's route
+// for other replicas to relay through ("" to give none).
+func toAPI(b location.Binding, registrar, flowRoute string) sipv1.Binding {
 	out := sipv1.Binding{
 		URI:       b.URI,
 		Registrar: registrar,
@@ -21,6 +23,12 @@ func toAPI(b location.Binding, registrar string) sipv1.Binding {
 		ExpiresAt: metav1.NewTime(b.ExpiresAt),
 		CallID:    b.CallID,
 		CSeq:      b.CSeq,
+		Instance:  b.Instance,
+		RegID:     b.RegID,
+		Path:      b.Path,
+	}
+	if b.Outbound() && b.Path == "" {
+		out.FlowRoute = flowRoute
 	}
 	if !b.RegisteredAt.IsZero() {
 		out.RegisteredAt = metav1.NewTime(b.RegisteredAt)
@@ -40,5 +48,24 @@ func fromAPI(b sipv1.Binding) location.Binding {
 		Expires:      b.Expires,
 		ExpiresAt:    b.ExpiresAt.Time,
 		RegisteredAt: b.RegisteredAt.Time,
+		Instance:     b.Instance,
+		RegID:        b.RegID,
+		Path:         b.Path,
 	}
+}
+
+// appendByURI appends b, or, when out already has a binding with its URI (a
+// device's outbound flows, reg-id 1 and 2, share one Contact), keeps the one
+// registered last: status lists bindings by URI, and a duplicate would fail the
+// whole write. The flow shown is the one other replicas relay to.
+func appendByURI(out []sipv1.Binding, b sipv1.Binding) []sipv1.Binding {
+	for i := range out {
+		if out[i].URI == b.URI {
+			if b.RegisteredAt.After(out[i].RegisteredAt.Time) {
+				out[i] = b
+			}
+			return out
+		}
+	}
+	return append(out, b)
 }

@@ -17,8 +17,9 @@ func TestBindingRoundTripsThroughStatus(t *testing.T) {
 		URI: "sip:1001@192.0.2.1:5060;transport=tcp", Source: "192.0.2.1:40000", Transport: "TCP",
 		UserAgent: "phone/1.0", CallID: "c1@192.0.2.1", CSeq: 4, Expires: 600,
 		ExpiresAt: at.Add(600 * time.Second), RegisteredAt: at,
+		Instance: "<urn:uuid:1>", RegID: 1, Path: "<sip:edge.example;lr>",
 	}
-	a := toAPI(b, "registrar-0")
+	a := toAPI(b, "registrar-0", "")
 	if a.Registrar != "registrar-0" {
 		t.Errorf("held by %q, want registrar-0", a.Registrar)
 	}
@@ -44,7 +45,38 @@ func TestBindingRoundTripsThroughStatus(t *testing.T) {
 // written back without one, not as the zero time.
 func TestBindingWithoutRegistrationTimeOmitsIt(t *testing.T) {
 	b := location.Binding{URI: "sip:1001@192.0.2.1", ExpiresAt: time.Date(2026, 3, 1, 12, 10, 0, 0, time.UTC)}
-	if a := toAPI(b, "registrar-0"); !a.RegisteredAt.IsZero() {
+	if a := toAPI(b, "registrar-0", ""); !a.RegisteredAt.IsZero() {
 		t.Errorf("registeredAt %v, want none", a.RegisteredAt)
+	}
+}
+
+// Other replicas relay to an outbound flow through the replica that holds it:
+// status names its route for flows it holds itself, not for a binding behind a
+// Path (the edge proxy holds that flow) nor for a plain one.
+func TestFlowRouteOnlyForFlowsHeldHere(t *testing.T) {
+	const route = "sip:10.0.0.1:5060;transport=tcp;lr"
+	flow := location.Binding{URI: "sip:x@a.invalid", Instance: "<urn:uuid:1>", RegID: 1}
+	if a := toAPI(flow, "r", route); a.FlowRoute != route {
+		t.Errorf("flow: flowRoute %q, want %q", a.FlowRoute, route)
+	}
+	behindPath := flow
+	behindPath.Path = "<sip:edge.example;lr;ob>"
+	plain := location.Binding{URI: "sip:x@192.0.2.1"}
+	for name, b := range map[string]location.Binding{"behind a Path": behindPath, "plain": plain} {
+		if a := toAPI(b, "r", route); a.FlowRoute != "" {
+			t.Errorf("%s: flowRoute %q, want none", name, a.FlowRoute)
+		}
+	}
+}
+
+// Two flows of one device share its Contact URI; status lists one entry per URI
+// (a duplicate fails the write), the flow registered last.
+func TestFlowsSharingAURIAreOneEntry(t *testing.T) {
+	at := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	one := toAPI(location.Binding{URI: "sip:x@a.invalid", Instance: "i", RegID: 1, RegisteredAt: at}, "r", "")
+	two := toAPI(location.Binding{URI: "sip:x@a.invalid", Instance: "i", RegID: 2, RegisteredAt: at.Add(time.Second)}, "r", "")
+	out := appendByURI(appendByURI(nil, two), one)
+	if len(out) != 1 || out[0].RegID != 2 {
+		t.Fatalf("got %+v, want the flow of reg-id 2 alone", out)
 	}
 }

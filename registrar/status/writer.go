@@ -67,6 +67,9 @@ type Writer struct {
 	Client client.Client
 	// Registrar is this replica's name (its pod name), written into each binding.
 	Registrar string
+	// FlowRoute is this replica's route (a SIP URI), written into the outbound
+	// flows it holds: other replicas relay requests for them through it. "" for none.
+	FlowRoute string
 	// Lease bounds how long a dead binding may stay in status; see the package doc.
 	Lease time.Duration
 	// Interval is the coalescing window: changes within it become one write per AOR.
@@ -233,14 +236,14 @@ func (w *Writer) write(ctx context.Context, aor string) error {
 		if !b.Live(now) {
 			continue
 		}
-		a := toAPI(b, w.Registrar)
+		a := toAPI(b, w.Registrar, w.FlowRoute)
 		// metav1.Time keeps whole seconds: round up, so the lease never undercuts
 		// the real expiry by more than the spread takes off on purpose.
 		a.ExpiresAt = metav1.NewTime(b.ExpiresAt.Add(lease).Truncate(time.Second).Add(time.Second))
 		if earliest.IsZero() || a.ExpiresAt.Time.Before(earliest) {
 			earliest = a.ExpiresAt.Time
 		}
-		out = append(out, a)
+		out = appendByURI(out, a)
 	}
 	start := time.Now()
 	live, err := w.apply(ctx, target, out)

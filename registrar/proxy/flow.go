@@ -1,0 +1,138 @@
+package proxy
+
+import (
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/emiago/sipgo/sip"
+
+	"github.com/voipbin/registrar-operator/registrar/location"
+)
+
+// Outbound flows (RFC 5626). A device registered with +sip.instance and reg-id
+// is reached over the flow its REGISTER came on, whatever its Contact says (often
+// a made-up *.invalid host): the connection (TCP, TLS, WS, WSS: whatever
+// connection-oriented transport it came over) or, over UDP, its source address
+// from our UDP socket. A connection that is gone is a flow that failed: that
+// branch ends as 430 Flow Failed (§5.3), and the device, which notices too,
+// registers a new flow.
+//
+// Only the replica that accepted the connection holds the flow. Another replica
+// relays the request to it: the holder names, in the binding's status, a route
+// to itself (flowRoute, see Self.FlowRoute); the relaying replica pre-loads that
+// route with the AOR as its user part (a flow token), and the holder, finding its
+// own route with a flow token on top, sends the request over the flow of that AOR
+// whose Contact is the Request-URI.
+
+// StatusFlowFailed is 430 Flow Failed (RFC 5626 §11).
+const StatusFlowFailed = 430
+
+// flowParam marks a route as a flow route: its user part is a flow token.
+const flowParam = "ob"
+
+// FlowRoute is the route other replicas relay requests for this replica's flows
+// through: TCP when served (a request of any size fits), else UDP.
+func (s *Self) FlowRoute() string {
+	t := transportTCP
+	if s.TCPPort == 0 {
+		t = transportUDP
+	}
+	return "sip:" + s.HostPort(t) + ";transport=" + strings.ToLower(t) + ";lr;" + flowParam
+}
+
+// flowHop reaches a target this replica holds the flow of. A connection-oriented
+// flow whose connection is gone fails with 430.
+func (p *Proxy) flowHop(u sip.Uri, t Target) hop {
+	h := hop{URI: u, Dest: t.Source, Transport: strings.ToUpper(t.Transport)}
+	if h.Transport == "" {
+		h.Transport = transportUDP
+	}
+	if h.Transport != transportUDP && !p.hasConnection(h.Transport, h.Dest) {
+		h.Fail = StatusFlowFailed
+	}
+	return h
+}
+
+// hasConnection reports whether the transport layer still holds a connection to
+// dest over transport (the device's flow).
+func (p *Proxy) hasConnection(transport, dest string) bool {
+	if p.client == nil || dest == "" {
+		return false
+	}
+	c, err := p.client.TransportLayer().GetConnection(transport, dest)
+	return err == nil && c != nil
+}
+
+// relayHop reaches a flow another replica holds, through its flow route. Without
+// one (status written by a release that did not relay), the flow is out of reach.
+func relayHop(u sip.Uri, t Target, aor string) hop {
+	var rt sip.Uri
+	if t.FlowRoute == "" || sip.ParseUri(t.FlowRoute, &rt) != nil || rt.Host == "" {
+		return hop{URI: u, Fail: StatusFlowFailed}
+	}
+	rt.User = url.QueryEscape(aor)
+	transport := uriTransport(&rt)
+	return hop{URI: u, Dest: uriHostPort(&rt, transport), Transport: transport, Route: []string{rt.String()}}
+}
+
+// flowToken returns the AOR a top Route naming this replica carries as a flow
+// token ("" when it carries none): the request was relayed to a flow we hold.
+func (p *Proxy) flowToken(req *sip.Request) string {
+	rt := req.Route()
+	if rt == nil || rt.Address.User == "" || !rt.Address.UriParams.Has(flowParam) ||
+		!p.self.Ours(rt.Address.Host, rt.Address.Port) {
+		return ""
+	}
+	aor, err := url.QueryUnescape(rt.Address.User)
+	if err != nil {
+		return ""
+	}
+	return aor
+}
+
+// toFlow sends a request another replica relayed (its route to us already
+// popped) over our flow of aor whose Contact is the Request-URI, or answers 430
+// when we hold no such flow any more.
+func (p *Proxy) toFlow(req *sip.Request, tx sip.ServerTransaction, aor string, mf uint32, hash string) string {
+	uri := req.Recipient.String()
+	for _, b := range p.targets.Table.Lookup(aor, p.now()) {
+		if b.Outbound() && location.URIEqual(b.URI, uri) {
+			h := p.flowHop(req.Recipient, Target{URI: b.URI, Source: b.Source, Transport: b.Transport, Local: true})
+			return p.forward(req, tx, []hop{h}, mf, hash, false)
+		}
+	}
+	p.reply(req, tx, StatusFlowFailed, "Flow Failed")
+	return OutcomeUnavailable
+}
+
+// oneFlowPerInstance keeps, of the outbound targets of one device instance, only
+// the first (this replica's come first): a request goes to one flow of a device,
+// not to each of its redundant flows (RFC 5626 §5.3).
+func oneFlowPerInstance(ts []Target) []Target {
+	out := ts[:0]
+	for i, t := range ts {
+		dup := false
+		if t.Outbound {
+			for _, o := range ts[:i] {
+				if o.Outbound && o.Instance == t.Instance {
+					dup = true
+					break
+				}
+			}
+		}
+		if !dup {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+// uriHostPort is a URI's host:port, with the transport's default port.
+func uriHostPort(u *sip.Uri, transport string) string {
+	port := u.Port
+	if port == 0 {
+		port = sip.DefaultPort(transport)
+	}
+	return strings.Trim(u.Host, "[]") + ":" + strconv.Itoa(port)
+}
