@@ -14,9 +14,6 @@ package location
 // over the connection or UDP 5-tuple it registered on, never to its Contact.
 func (b Binding) Outbound() bool { return b.Instance != "" && b.RegID > 0 }
 
-// outbound reports whether the contact asks for an outbound binding.
-func (c *ContactUpdate) outbound() bool { return c.Instance != "" && c.RegID > 0 }
-
 // matching returns the index of the tentative binding c names, -1 for none.
 func matching(sc []entry, c *ContactUpdate) int {
 	for k := range sc {
