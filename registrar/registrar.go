@@ -122,18 +122,22 @@ func New(cfg Config, rc *rest.Config, log logr.Logger) (*Replica, error) {
 	if err != nil {
 		return nil, fmt.Errorf("while creating the Kubernetes client: %w", err)
 	}
-	r := &Replica{cfg: cfg, log: log, table: location.New(0), SIPReady: make(chan struct{})}
+	// The table reports its changes into changes, which the status writer drains.
+	changes := status.NewChanges()
+	r := &Replica{cfg: cfg, log: log, table: location.New(0, changes.Mark), SIPReady: make(chan struct{})}
 	r.dir = directory.NewPublished(cs, cfg.Namespace, log.WithName("directory"))
 	if r.exts, err = directory.NewExtensions(rc, log.WithName("extensions")); err != nil {
 		return nil, err
 	}
-	r.writer = &status.Writer{
-		Client:    kc,
-		Registrar: cfg.Name,
-		Lease:     cfg.StatusLease,
-		Interval:  cfg.StatusInterval,
-		Table:     r.table,
-		Log:       log.WithName("status"),
+	reg := prometheus.NewRegistry()
+	m := newMetrics(reg, r.table, r.dir, changes.Len)
+	r.writer = status.NewWriter(status.Config{
+		Client:   kc,
+		Replica:  cfg.Name,
+		Lease:    cfg.StatusLease,
+		Interval: cfg.StatusInterval,
+		Table:    r.table,
+		Changes:  changes,
 		Resolve: func(aor string) (types.NamespacedName, bool) {
 			c, ok := r.dir.ByAOR(aor)
 			if !ok {
@@ -141,9 +145,9 @@ func New(cfg Config, rc *rest.Config, log logr.Logger) (*Replica, error) {
 			}
 			return types.NamespacedName{Namespace: c.Namespace, Name: c.Name}, true
 		},
-	}
-	r.writer.Init()
-	r.table.OnChange = r.writer.Changed
+		Observer: m,
+		Log:      log.WithName("status"),
+	})
 	// One guard for REGISTER and the proxy's callers: a guess counts on either path.
 	guessing := &guard.Guard{BySource: throttle.New(cfg.BySource), BySourceAOR: throttle.New(cfg.BySourceAOR),
 		ByAOR: throttle.New(cfg.ByAOR), Bindings: r.table}
@@ -164,9 +168,7 @@ func New(cfg Config, rc *rest.Config, log logr.Logger) (*Replica, error) {
 		r.registers.Nonces.SetKey(key)
 		r.keyed.Store(true)
 	}
-	reg := prometheus.NewRegistry()
-	m := newMetrics(reg, r.table, r.dir, r.writer.Pending)
-	r.registers.Observer, r.writer.Metrics, r.m = m, m, m
+	r.registers.Observer, r.m = m, m
 	if err := r.startHTTP(reg); err != nil {
 		return nil, err
 	}

@@ -68,7 +68,7 @@ func fuzzDirectory() *directory.Static {
 // throttles' threshold, so a block never hides a bug.
 func newFuzzHandler(dir *directory.Static) *Handler {
 	cfg := throttle.Config{MaxFailures: 2, Window: 20 * time.Second, BlockFor: time.Minute, Capacity: 64}
-	table := location.New(1)
+	table := location.New(1, nil)
 	return &Handler{
 		Directory: dir,
 		Table:     table,

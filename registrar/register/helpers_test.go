@@ -140,7 +140,7 @@ func newEnv(t testing.TB) *env {
 	e.addExtension(testUser, testPassword, 0)
 	e.addExtension("1002", "another password", 0)
 	e.dir.Credentials["1001@"+otherDomain] = newCredential(other, "1001", "globex password", 0)
-	e.table = location.New(4)
+	e.table = location.New(4, nil)
 	e.reg = e.newReplica(testKey)
 	return e
 }
@@ -150,7 +150,7 @@ func newEnv(t testing.TB) *env {
 func (e *env) newReplica(key []byte) *Handler {
 	table := e.table
 	if e.reg != nil {
-		table = location.New(4)
+		table = location.New(4, nil)
 	}
 	return &Handler{
 		Directory: e.dir,
