@@ -20,7 +20,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"golang.org/x/sync/errgroup"
-	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -100,8 +99,11 @@ type Replica struct {
 	table     *location.Table
 	writer    *status.Writer
 	registers *register.Handler
-	ready     atomic.Bool
-	keyed     atomic.Bool
+	// nonces signs the nonces of REGISTER's and the proxy's challenges; keyed says
+	// it holds the key the operator published.
+	nonces *digest.NonceSigner
+	ready  atomic.Bool
+	keyed  atomic.Bool
 	// SIPReady is closed once SIP listens; tests wait on it.
 	SIPReady chan struct{}
 	udp      net.PacketConn
@@ -124,8 +126,15 @@ func New(cfg Config, rc *rest.Config, log logr.Logger) (*Replica, error) {
 	}
 	// The table reports its changes into changes, which the status writer drains.
 	changes := status.NewChanges()
-	r := &Replica{cfg: cfg, log: log, table: location.New(0, changes.Mark), SIPReady: make(chan struct{})}
-	r.dir = directory.NewPublished(cs, cfg.Namespace, log.WithName("directory"))
+	r := &Replica{cfg: cfg, log: log, table: location.New(0, changes.Mark), SIPReady: make(chan struct{}),
+		nonces: digest.NewReplicaNonceSigner(placeholderKey(), cfg.NonceLifetime)}
+	r.dir = directory.NewPublished(directory.PublishedConfig{
+		Clientset:           cs,
+		Namespace:           cfg.Namespace,
+		OnCredentialRemoved: func(aor string) { r.table.Remove(aor) },
+		OnNonceKey:          r.useNonceKey,
+		Log:                 log.WithName("directory"),
+	})
 	if r.exts, err = directory.NewExtensions(rc, log.WithName("extensions")); err != nil {
 		return nil, err
 	}
@@ -138,13 +147,7 @@ func New(cfg Config, rc *rest.Config, log logr.Logger) (*Replica, error) {
 		Interval: cfg.StatusInterval,
 		Table:    r.table,
 		Changes:  changes,
-		Resolve: func(aor string) (types.NamespacedName, bool) {
-			c, ok := r.dir.ByAOR(aor)
-			if !ok {
-				return types.NamespacedName{}, false
-			}
-			return types.NamespacedName{Namespace: c.Namespace, Name: c.Name}, true
-		},
+		Resolve:  r.dir.ExtensionOf,
 		Observer: m,
 		Log:      log.WithName("status"),
 	})
@@ -154,19 +157,10 @@ func New(cfg Config, rc *rest.Config, log logr.Logger) (*Replica, error) {
 	r.registers = &register.Handler{
 		Directory: r.dir,
 		Table:     r.table,
-		Nonces:    digest.NewReplicaNonceSigner(placeholderKey(), cfg.NonceLifetime),
+		Nonces:    r.nonces,
 		Counts:    digest.NewNonceCounts(digest.DefaultNonceCountsCapacity, cfg.NonceLifetime),
 		Guard:     guessing,
 		Log:       log.WithName("sip"),
-	}
-	r.dir.OnCredentialRemoved = func(aor string) { r.table.Remove(aor) }
-	r.dir.OnNonceKey = func(key []byte) {
-		if err := digest.CheckKey(key); err != nil {
-			r.log.Error(err, "ignoring the published nonce key")
-			return
-		}
-		r.registers.Nonces.SetKey(key)
-		r.keyed.Store(true)
 	}
 	r.registers.Observer, r.m = m, m
 	if err := r.startHTTP(reg); err != nil {
@@ -298,7 +292,7 @@ func (r *Replica) startProxy(ua *sipgo.UserAgent, srv *sipgo.Server, txs *client
 		Directory:         r.dir,
 		Targets:           &proxy.Targets{Directory: r.dir, Table: r.table, Extensions: r.exts, Replica: r.cfg.Name},
 		Self:              r.self(serves),
-		Nonces:            r.registers.Nonces,
+		Nonces:            r.nonces,
 		Counts:            r.registers.Counts,
 		Guard:             r.registers.Guard,
 		RecordRoute:       !r.cfg.DisableRecordRoute,
@@ -393,6 +387,16 @@ func (r *Replica) listenOnce() error {
 		}
 	}
 	return nil
+}
+
+// useNonceKey signs nonces with the key the operator published, when it is one.
+func (r *Replica) useNonceKey(key []byte) {
+	if err := digest.CheckKey(key); err != nil {
+		r.log.Error(err, "ignoring the published nonce key")
+		return
+	}
+	r.nonces.SetKey(key)
+	r.keyed.Store(true)
 }
 
 func (r *Replica) waitForNonceKey(ctx context.Context) error {
