@@ -99,11 +99,14 @@ type Replica struct {
 	table     *location.Table
 	writer    *status.Writer
 	registers *register.Handler
-	// nonces signs the nonces of REGISTER's and the proxy's challenges; keyed says
-	// it holds the key the operator published.
-	nonces *digest.NonceSigner
-	ready  atomic.Bool
-	keyed  atomic.Bool
+	// nonces, counts and guessing are shared by the REGISTER handler and the proxy:
+	// a caller answers the proxy's challenges as it answers REGISTER's, and a wrong
+	// answer counts on either path. keyed says nonces holds the published key.
+	nonces   *digest.NonceSigner
+	counts   *digest.NonceCounts
+	guessing *guard.Guard
+	ready    atomic.Bool
+	keyed    atomic.Bool
 	// SIPReady is closed once SIP listens; tests wait on it.
 	SIPReady chan struct{}
 	udp      net.PacketConn
@@ -126,8 +129,13 @@ func New(cfg Config, rc *rest.Config, log logr.Logger) (*Replica, error) {
 	}
 	// The table reports its changes into changes, which the status writer drains.
 	changes := status.NewChanges()
-	r := &Replica{cfg: cfg, log: log, table: location.New(0, changes.Mark), SIPReady: make(chan struct{}),
-		nonces: digest.NewReplicaNonceSigner(placeholderKey(), cfg.NonceLifetime)}
+	table := location.New(0, changes.Mark)
+	r := &Replica{cfg: cfg, log: log, table: table, SIPReady: make(chan struct{}),
+		nonces: digest.NewReplicaNonceSigner(placeholderKey(), cfg.NonceLifetime),
+		counts: digest.NewNonceCounts(digest.DefaultNonceCountsCapacity, cfg.NonceLifetime),
+		guessing: &guard.Guard{BySource: throttle.New(cfg.BySource), BySourceAOR: throttle.New(cfg.BySourceAOR),
+			ByAOR: throttle.New(cfg.ByAOR), Bindings: table},
+	}
 	r.dir = directory.NewPublished(directory.PublishedConfig{
 		Clientset:           cs,
 		Namespace:           cfg.Namespace,
@@ -151,18 +159,16 @@ func New(cfg Config, rc *rest.Config, log logr.Logger) (*Replica, error) {
 		Observer: m,
 		Log:      log.WithName("status"),
 	})
-	// One guard for REGISTER and the proxy's callers: a guess counts on either path.
-	guessing := &guard.Guard{BySource: throttle.New(cfg.BySource), BySourceAOR: throttle.New(cfg.BySourceAOR),
-		ByAOR: throttle.New(cfg.ByAOR), Bindings: r.table}
-	r.registers = &register.Handler{
+	r.registers = register.New(register.Config{
 		Directory: r.dir,
 		Table:     r.table,
 		Nonces:    r.nonces,
-		Counts:    digest.NewNonceCounts(digest.DefaultNonceCountsCapacity, cfg.NonceLifetime),
-		Guard:     guessing,
+		Counts:    r.counts,
+		Guard:     r.guessing,
+		Observer:  m,
 		Log:       log.WithName("sip"),
-	}
-	r.registers.Observer, r.m = m, m
+	})
+	r.m = m
 	if err := r.startHTTP(reg); err != nil {
 		return nil, err
 	}
@@ -293,8 +299,8 @@ func (r *Replica) startProxy(ua *sipgo.UserAgent, srv *sipgo.Server, txs *client
 		Targets:           &proxy.Targets{Directory: r.dir, Table: r.table, Extensions: r.exts, Replica: r.cfg.Name},
 		Self:              r.self(serves),
 		Nonces:            r.nonces,
-		Counts:            r.registers.Counts,
-		Guard:             r.registers.Guard,
+		Counts:            r.counts,
+		Guard:             r.guessing,
 		RecordRoute:       !r.cfg.DisableRecordRoute,
 		RequireCallerAuth: r.cfg.RequireCallerAuth,
 		TimerC:            r.cfg.TimerC,
