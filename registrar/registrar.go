@@ -313,11 +313,11 @@ func (r *Replica) startProxy(ua *sipgo.UserAgent, srv *sipgo.Server, txs *client
 
 // self is how the proxy names this replica: its addresses and ports, TLS included.
 func (r *Replica) self(serves func(string) bool) *proxy.Self {
-	s := proxy.NewSelf(r.udp, r.tcp, r.cfg.AdvertiseHost, serves)
+	tlsPort := 0
 	if r.tls != nil {
-		s.TLSPort = r.tls.Addr().(*net.TCPAddr).Port
+		tlsPort = r.tls.Addr().(*net.TCPAddr).Port
 	}
-	return s
+	return proxy.NewSelf(r.udp, r.tcp, tlsPort, r.cfg.AdvertiseHost, serves)
 }
 
 // Addresses returns where SIP listens, per transport.
