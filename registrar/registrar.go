@@ -117,7 +117,13 @@ type Replica struct {
 	restoreReader client.Reader
 }
 
-// New wires a replica to the cluster.
+// New builds a replica and opens its listeners; Run serves. Each part takes what it
+// works with in its constructor, in this order: the location table, which marks
+// each AOR whose bindings change in changes; the directory of what the operator
+// published (credentials, domains, the nonce key); the status writer, which drains
+// changes into Extension status; the REGISTER handler (package register), which
+// checks a request against the directory and binds it in the table; and the
+// listeners, which bring requests to it (serveUDP and Run).
 func New(cfg Config, rc *rest.Config, log logr.Logger) (*Replica, error) {
 	cs, err := kubernetes.NewForConfig(rc)
 	if err != nil {
@@ -127,15 +133,13 @@ func New(cfg Config, rc *rest.Config, log logr.Logger) (*Replica, error) {
 	if err != nil {
 		return nil, fmt.Errorf("while creating the Kubernetes client: %w", err)
 	}
-	// The table reports its changes into changes, which the status writer drains.
-	changes := status.NewChanges()
-	table := location.New(0, changes.Mark)
-	r := &Replica{cfg: cfg, log: log, table: table, SIPReady: make(chan struct{}),
+	r := &Replica{cfg: cfg, log: log, SIPReady: make(chan struct{}), restoreReader: kc,
 		nonces: digest.NewReplicaNonceSigner(placeholderKey(), cfg.NonceLifetime),
-		counts: digest.NewNonceCounts(digest.DefaultNonceCountsCapacity, cfg.NonceLifetime),
-		guessing: &guard.Guard{BySource: throttle.New(cfg.BySource), BySourceAOR: throttle.New(cfg.BySourceAOR),
-			ByAOR: throttle.New(cfg.ByAOR), Bindings: table},
-	}
+		counts: digest.NewNonceCounts(digest.DefaultNonceCountsCapacity, cfg.NonceLifetime)}
+	changes := status.NewChanges()
+	r.table = location.New(0, changes.Mark)
+	// A credential the operator withdraws takes its bindings with it; the nonce key
+	// it publishes goes to the signer.
 	r.dir = directory.NewPublished(directory.PublishedConfig{
 		Clientset:           cs,
 		Namespace:           cfg.Namespace,
@@ -147,7 +151,7 @@ func New(cfg Config, rc *rest.Config, log logr.Logger) (*Replica, error) {
 		return nil, err
 	}
 	reg := prometheus.NewRegistry()
-	m := newMetrics(reg, r.table, r.dir, changes.Len)
+	r.m = newMetrics(reg, r.table, r.dir, changes.Len)
 	r.writer = status.NewWriter(status.Config{
 		Client:   kc,
 		Replica:  cfg.Name,
@@ -156,19 +160,21 @@ func New(cfg Config, rc *rest.Config, log logr.Logger) (*Replica, error) {
 		Table:    r.table,
 		Changes:  changes,
 		Resolve:  r.dir.ExtensionOf,
-		Observer: m,
+		Observer: r.m,
 		Log:      log.WithName("status"),
 	})
+	// One guard for REGISTER and the proxy's callers: a guess counts on either path.
+	r.guessing = &guard.Guard{BySource: throttle.New(cfg.BySource), BySourceAOR: throttle.New(cfg.BySourceAOR),
+		ByAOR: throttle.New(cfg.ByAOR), Bindings: r.table}
 	r.registers = register.New(register.Config{
 		Directory: r.dir,
 		Table:     r.table,
 		Nonces:    r.nonces,
 		Counts:    r.counts,
 		Guard:     r.guessing,
-		Observer:  m,
+		Observer:  r.m,
 		Log:       log.WithName("sip"),
 	})
-	r.m = m
 	if err := r.startHTTP(reg); err != nil {
 		return nil, err
 	}
@@ -181,7 +187,6 @@ func New(cfg Config, rc *rest.Config, log logr.Logger) (*Replica, error) {
 		return nil, err
 	}
 	r.registerConnectionMetrics(reg)
-	r.restoreReader = kc
 	return r, nil
 }
 
