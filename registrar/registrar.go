@@ -1,5 +1,3 @@
-// Package registrar runs one registrar replica: it watches what the operator
-// published, answers SIP, and writes the bindings it holds into Extension status.
 package registrar
 
 import (

@@ -1,6 +1,13 @@
 // Package register answers REGISTER requests per RFC 3261 §10.3, with digest
 // authentication (RFC 7616, RFC 8760), against the published directory and the
 // replica's location table.
+//
+// A REGISTER reaches a Handler from the UDP front end (HandleDatagram, package
+// udpfront) or from sipgo (OnRegister, over TCP and TLS). Handler.handle takes it
+// through the steps of §10.3 without I/O: the domain and the extension's credential
+// from the directory (package directory), the answer to the challenge checked by
+// package digest and throttled by package guard, and the binding applied to the
+// location table (package location), which tells the status writer.
 package register
 
 import (

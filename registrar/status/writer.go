@@ -2,6 +2,9 @@
 // their Extensions, and reads them back when the replica starts. It is where the
 // location table's bindings meet the API types (convert.go).
 //
+// The table marks each AOR whose bindings change in a Changes (changes.go); the
+// Writer drains it, coalescing the changes of Config.Interval into one write per AOR.
+//
 // Each replica applies status.bindings server-side with a field manager of its own,
 // so it owns exactly its entries (the list is keyed by contact URI): it never tramples
 // another replica's bindings or the operator's conditions.
