@@ -168,14 +168,18 @@ func startDirectory(ctx context.Context, t *testing.T) (*directory.Published, fu
 	if err != nil {
 		t.Fatal(err)
 	}
-	dir := directory.NewPublished(cs, registrarNS, logr.Discard())
 	var mu sync.Mutex
 	var removed []string
-	dir.OnCredentialRemoved = func(aor string) {
-		mu.Lock()
-		removed = append(removed, aor)
-		mu.Unlock()
-	}
+	dir := directory.NewPublished(directory.PublishedConfig{
+		Clientset: cs,
+		Namespace: registrarNS,
+		OnCredentialRemoved: func(aor string) {
+			mu.Lock()
+			removed = append(removed, aor)
+			mu.Unlock()
+		},
+		Log: logr.Discard(),
+	})
 	if err := dir.Start(ctx); err != nil {
 		t.Fatal(err)
 	}

@@ -1,5 +1,3 @@
-// Package registrar runs one registrar replica: it watches what the operator
-// published, answers SIP, and writes the bindings it holds into Extension status.
 package registrar
 
 import (
@@ -20,7 +18,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"golang.org/x/sync/errgroup"
-	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -100,8 +97,16 @@ type Replica struct {
 	table     *location.Table
 	writer    *status.Writer
 	registers *register.Handler
-	ready     atomic.Bool
-	keyed     atomic.Bool
+	// addrs is how the proxy and the status writer name this replica.
+	addrs *proxy.Self
+	// nonces, counts and guessing are shared by the REGISTER handler and the proxy:
+	// a caller answers the proxy's challenges as it answers REGISTER's, and a wrong
+	// answer counts on either path. keyed says nonces holds the published key.
+	nonces   *digest.NonceSigner
+	counts   *digest.NonceCounts
+	guessing *guard.Guard
+	ready    atomic.Bool
+	keyed    atomic.Bool
 	// SIPReady is closed once SIP listens; tests wait on it.
 	SIPReady chan struct{}
 	udp      net.PacketConn
@@ -112,7 +117,13 @@ type Replica struct {
 	restoreReader client.Reader
 }
 
-// New wires a replica to the cluster.
+// New builds a replica and opens its listeners; Run serves. Each part takes what it
+// works with in its constructor, in this order: the location table, which marks
+// each AOR whose bindings change in changes; the directory of what the operator
+// published (credentials, domains, the nonce key); the status writer, which drains
+// changes into Extension status; the REGISTER handler (package register), which
+// checks a request against the directory and binds it in the table; and the
+// listeners, which bring requests to it (serveUDP and Run).
 func New(cfg Config, rc *rest.Config, log logr.Logger) (*Replica, error) {
 	cs, err := kubernetes.NewForConfig(rc)
 	if err != nil {
@@ -122,55 +133,28 @@ func New(cfg Config, rc *rest.Config, log logr.Logger) (*Replica, error) {
 	if err != nil {
 		return nil, fmt.Errorf("while creating the Kubernetes client: %w", err)
 	}
-	r := &Replica{cfg: cfg, log: log, table: location.New(0), SIPReady: make(chan struct{})}
-	r.dir = directory.NewPublished(cs, cfg.Namespace, log.WithName("directory"))
+	r := &Replica{cfg: cfg, log: log, SIPReady: make(chan struct{}), restoreReader: kc,
+		nonces: digest.NewReplicaNonceSigner(placeholderKey(), cfg.NonceLifetime),
+		counts: digest.NewNonceCounts(digest.DefaultNonceCountsCapacity, cfg.NonceLifetime)}
+	changes := status.NewChanges()
+	r.table = location.New(0, changes.Mark)
+	// A credential the operator withdraws takes its bindings with it; the nonce key
+	// it publishes goes to the signer.
+	r.dir = directory.NewPublished(directory.PublishedConfig{
+		Clientset:           cs,
+		Namespace:           cfg.Namespace,
+		OnCredentialRemoved: func(aor string) { r.table.Remove(aor) },
+		OnNonceKey:          r.useNonceKey,
+		Log:                 log.WithName("directory"),
+	})
 	if r.exts, err = directory.NewExtensions(rc, log.WithName("extensions")); err != nil {
 		return nil, err
 	}
-	r.writer = &status.Writer{
-		Client:    kc,
-		Registrar: cfg.Name,
-		Lease:     cfg.StatusLease,
-		Interval:  cfg.StatusInterval,
-		Table:     r.table,
-		Log:       log.WithName("status"),
-		Resolve: func(aor string) (types.NamespacedName, bool) {
-			c, ok := r.dir.ByAOR(aor)
-			if !ok {
-				return types.NamespacedName{}, false
-			}
-			return types.NamespacedName{Namespace: c.Namespace, Name: c.Name}, true
-		},
-	}
-	r.writer.Init()
-	r.table.OnChange = r.writer.Changed
-	// One guard for REGISTER and the proxy's callers: a guess counts on either path.
-	guessing := &guard.Guard{BySource: throttle.New(cfg.BySource), BySourceAOR: throttle.New(cfg.BySourceAOR),
-		ByAOR: throttle.New(cfg.ByAOR), Bindings: r.table}
-	r.registers = &register.Handler{
-		Directory: r.dir,
-		Table:     r.table,
-		Nonces:    digest.NewReplicaNonceSigner(placeholderKey(), cfg.NonceLifetime),
-		Counts:    digest.NewNonceCounts(digest.DefaultNonceCountsCapacity, cfg.NonceLifetime),
-		Guard:     guessing,
-		Log:       log.WithName("sip"),
-	}
-	r.dir.OnCredentialRemoved = func(aor string) { r.table.Remove(aor) }
-	r.dir.OnNonceKey = func(key []byte) {
-		if err := digest.CheckKey(key); err != nil {
-			r.log.Error(err, "ignoring the published nonce key")
-			return
-		}
-		r.registers.Nonces.SetKey(key)
-		r.keyed.Store(true)
-	}
 	reg := prometheus.NewRegistry()
-	m := newMetrics(reg, r.table, r.dir, r.writer.Pending)
-	r.registers.Observer, r.writer.Metrics, r.m = m, m, m
-	if err := r.startHTTP(reg); err != nil {
-		return nil, err
-	}
-	// Listen now, so that a caller knows the ports before Run (":0" in tests).
+	r.m = newMetrics(reg, r.table, r.dir, changes.Len)
+	// Listen now, so that a caller knows the ports before Run (":0" in tests) and
+	// the status writer the route other replicas relay our outbound flows' requests
+	// through.
 	if err := r.listen(); err != nil {
 		return nil, err
 	}
@@ -178,8 +162,36 @@ func New(cfg Config, rc *rest.Config, log logr.Logger) (*Replica, error) {
 		r.closeListeners()
 		return nil, err
 	}
+	r.addrs = r.self()
+	r.writer = status.NewWriter(status.Config{
+		Client:    kc,
+		Replica:   cfg.Name,
+		FlowRoute: r.addrs.FlowRoute(),
+		Lease:     cfg.StatusLease,
+		Interval:  cfg.StatusInterval,
+		Table:     r.table,
+		Changes:   changes,
+		Resolve:   r.dir.ExtensionOf,
+		Observer:  r.m,
+		Log:       log.WithName("status"),
+	})
+	// One guard for REGISTER and the proxy's callers: a guess counts on either path.
+	r.guessing = &guard.Guard{BySource: throttle.New(cfg.BySource), BySourceAOR: throttle.New(cfg.BySourceAOR),
+		ByAOR: throttle.New(cfg.ByAOR), Bindings: r.table}
+	r.registers = register.New(register.Config{
+		Directory: r.dir,
+		Table:     r.table,
+		Nonces:    r.nonces,
+		Counts:    r.counts,
+		Guard:     r.guessing,
+		Observer:  r.m,
+		Log:       log.WithName("sip"),
+	})
+	if err := r.startHTTP(reg); err != nil {
+		r.closeListeners()
+		return nil, err
+	}
 	r.registerConnectionMetrics(reg)
-	r.restoreReader = kc
 	return r, nil
 }
 
@@ -289,20 +301,15 @@ func (r *Replica) startProxy(ua *sipgo.UserAgent, srv *sipgo.Server, txs *client
 	if err != nil {
 		return fmt.Errorf("while creating the SIP client: %w", err)
 	}
-	serves := func(host string) bool { _, ok := r.dir.Domain(host); return ok }
-	self := r.self(serves)
-	// Other replicas relay requests for the outbound flows we hold through this
-	// route, which status carries (set before the writer runs).
-	r.writer.FlowRoute = self.FlowRoute()
 	r.proxy = proxy.New(proxy.Config{
 		Client:            sipClient,
 		Transactions:      txs,
 		Directory:         r.dir,
 		Targets:           &proxy.Targets{Directory: r.dir, Table: r.table, Extensions: r.exts, Replica: r.cfg.Name},
-		Self:              self,
-		Nonces:            r.registers.Nonces,
-		Counts:            r.registers.Counts,
-		Guard:             r.registers.Guard,
+		Self:              r.addrs,
+		Nonces:            r.nonces,
+		Counts:            r.counts,
+		Guard:             r.guessing,
 		RecordRoute:       !r.cfg.DisableRecordRoute,
 		RequireCallerAuth: r.cfg.RequireCallerAuth,
 		TimerC:            r.cfg.TimerC,
@@ -313,13 +320,15 @@ func (r *Replica) startProxy(ua *sipgo.UserAgent, srv *sipgo.Server, txs *client
 	return nil
 }
 
-// self is how the proxy names this replica: its addresses and ports, TLS included.
-func (r *Replica) self(serves func(string) bool) *proxy.Self {
-	s := proxy.NewSelf(r.udp, r.tcp, r.cfg.AdvertiseHost, serves)
+// self is how the proxy names this replica: its addresses and ports, TLS included,
+// and the domains it serves.
+func (r *Replica) self() *proxy.Self {
+	serves := func(host string) bool { _, ok := r.dir.Domain(host); return ok }
+	tlsPort := 0
 	if r.tls != nil {
-		s.TLSPort = r.tls.Addr().(*net.TCPAddr).Port
+		tlsPort = r.tls.Addr().(*net.TCPAddr).Port
 	}
-	return s
+	return proxy.NewSelf(r.udp, r.tcp, tlsPort, r.cfg.AdvertiseHost, serves)
 }
 
 // Addresses returns where SIP listens, per transport.
@@ -397,23 +406,6 @@ func (r *Replica) listenOnce() error {
 	return nil
 }
 
-func (r *Replica) waitForNonceKey(ctx context.Context) error {
-	if r.keyed.Load() {
-		return nil
-	}
-	r.log.Info("waiting for the nonce key Secret the operator publishes", "namespace", r.cfg.Namespace)
-	t := time.NewTicker(100 * time.Millisecond)
-	defer t.Stop()
-	for !r.keyed.Load() {
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("while waiting for the nonce key: %w", ctx.Err())
-		case <-t.C:
-		}
-	}
-	return nil
-}
-
 // expireLoop drops bindings at their expiry, so status follows within a second.
 func (r *Replica) expireLoop(ctx context.Context) {
 	t := time.NewTicker(time.Second)
@@ -463,16 +455,6 @@ func ignoreClosed(err error) error {
 		return nil
 	}
 	return err
-}
-
-// placeholderKey signs nothing that is ever accepted: it only fills the signer until
-// the published key arrives, and the replica serves no SIP before then.
-func placeholderKey() []byte {
-	k := make([]byte, digest.MinKeyLen)
-	for i := range k {
-		k[i] = byte(i*31 + 7)
-	}
-	return k
 }
 
 // Knows reports whether this replica has the credential of an AOR: a test waits on

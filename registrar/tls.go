@@ -40,8 +40,11 @@ func (r *Replica) listenTLS() error {
 	if err != nil {
 		return fmt.Errorf("while listening for SIP over TLS on %s: %w", c.Address, err)
 	}
-	inner := tlsserve.NewListener(l, tlsserve.Config(cert), r.log.WithName("tls"))
-	inner.HandshakeFailed = r.m.tlsHandshakeFailures.Inc
+	inner := tlsserve.NewListener(l, tlsserve.ListenerConfig{
+		TLS:             tlsserve.Config(cert),
+		HandshakeFailed: r.m.tlsHandshakeFailures.Inc,
+		Log:             r.log.WithName("tls"),
+	})
 	r.cert = cert
 	r.tls = netguard.New(inner, r.cfg.TCPGuard)
 	return nil

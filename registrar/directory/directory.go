@@ -2,6 +2,11 @@
 // operator published: what the SIP side looks up on every request. A domain's
 // registration policy is decoded (the CRD's defaults applied to a published zero)
 // once, when its config is published, not on each REGISTER; see NewDomain.
+//
+// Published (published.go) is that view: it watches the ConfigMaps (domains) and
+// Secrets (credentials, the nonce key) the operator publishes into the registrar's
+// namespace. Extensions (extensions.go) is another: the cluster's Extensions, for
+// the proxy, with the bindings every replica wrote into their status.
 package directory
 
 import (

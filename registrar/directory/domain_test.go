@@ -23,7 +23,7 @@ func domainConfigMap(c published.DomainConfig) *corev1.ConfigMap {
 // config leaves zero takes the CRD's default, a field it sets is kept, and every
 // lookup returns the policy decoded then.
 func TestPublishedPolicyIsDecodedWithTheCRDDefaults(t *testing.T) {
-	c := NewPublished(nil, "registrar-system", logr.Discard())
+	c := NewPublished(PublishedConfig{Namespace: "registrar-system", Log: logr.Discard()})
 	cfg := published.DomainConfig{CustomerID: "acme", Domain: "acme.example", Realm: "acme.example",
 		MaxContacts: 5, OnMaxContacts: sipv1.Reject}
 	c.putDomain(domainConfigMap(cfg))

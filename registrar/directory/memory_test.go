@@ -50,7 +50,7 @@ func retainedPerExtension(b *testing.B, n int, secretT, extT cache.TransformFunc
 	before := heapInUse()
 	secrets := cache.NewIndexer(cache.MetaNamespaceKeyFunc, cache.Indexers{})
 	exts := cache.NewIndexer(cache.MetaNamespaceKeyFunc, cache.Indexers{cache.NamespaceIndex: cache.MetaNamespaceIndexFunc})
-	dir := NewPublished(nil, "registrar-system", logr.Discard())
+	dir := NewPublished(PublishedConfig{Namespace: "registrar-system", Log: logr.Discard()})
 	x := &Extensions{log: logr.Discard(), byAOR: map[string]*ExtensionEntry{}}
 	for i := range n {
 		s, e := decodedPair(b, i)

@@ -9,6 +9,7 @@ import (
 	"github.com/go-logr/logr"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/cache"
@@ -21,11 +22,8 @@ import (
 // only that namespace, so the registrar needs no cluster-wide access to Secrets. A
 // change reaches the maps as soon as the watch delivers it, well within a second.
 type Published struct {
-	// OnCredentialRemoved is called with the AOR of an extension that may no longer
-	// register (deleted, disabled, its domain gone), so its bindings can be dropped.
-	OnCredentialRemoved func(aor string)
-	// OnNonceKey is called with the nonce key whenever it is published or changes.
-	OnNonceKey func(key []byte)
+	onCredentialRemoved func(aor string)
+	onNonceKey          func(key []byte)
 
 	log      logr.Logger
 	factory  interface{ Start(stop <-chan struct{}) }
@@ -40,14 +38,32 @@ type Published struct {
 	spare map[string][]*Credential
 }
 
+// PublishedConfig is what a Published directory needs.
+type PublishedConfig struct {
+	// Clientset reads Namespace, where the operator publishes.
+	Clientset kubernetes.Interface
+	Namespace string
+	// OnCredentialRemoved, if not nil, is called with the AOR of an extension that
+	// may no longer register (deleted, disabled, its domain gone), so its bindings
+	// can be dropped.
+	OnCredentialRemoved func(aor string)
+	// OnNonceKey, if not nil, is called with the nonce key whenever it is published
+	// or changes.
+	OnNonceKey func(key []byte)
+	Log        logr.Logger
+}
+
 // NewPublished prepares the watches; Start runs them.
-func NewPublished(cs kubernetes.Interface, namespace string, log logr.Logger) *Published {
+func NewPublished(cfg PublishedConfig) *Published {
+	cs, namespace := cfg.Clientset, cfg.Namespace
 	c := &Published{
-		log:      log,
-		domains:  map[string]*Domain{},
-		creds:    map[string]*Credential{},
-		domainOf: map[string]string{},
-		spare:    map[string][]*Credential{},
+		onCredentialRemoved: cfg.OnCredentialRemoved,
+		onNonceKey:          cfg.OnNonceKey,
+		log:                 cfg.Log,
+		domains:             map[string]*Domain{},
+		creds:               map[string]*Credential{},
+		domainOf:            map[string]string{},
+		spare:               map[string][]*Credential{},
 	}
 	byComponent := func(component string) informers.SharedInformerOption {
 		return informers.WithTweakListOptions(func(o *metav1.ListOptions) {
@@ -115,6 +131,16 @@ func (c *Published) ByAOR(aor string) (*Credential, bool) {
 	return cr, ok
 }
 
+// ExtensionOf names the Extension whose credential an AOR has, whatever the state of
+// its domain: where the status writer writes the AOR's bindings.
+func (c *Published) ExtensionOf(aor string) (types.NamespacedName, bool) {
+	cr, ok := c.ByAOR(aor)
+	if !ok {
+		return types.NamespacedName{}, false
+	}
+	return types.NamespacedName{Namespace: cr.Namespace, Name: cr.Name}, true
+}
+
 // Counts returns how many domains and credentials are known.
 func (c *Published) Counts() (domains, credentials int) {
 	c.mu.RLock()
@@ -152,8 +178,8 @@ func (c *Published) deleteDomain(o any) {
 // replaces, if any.
 func (c *Published) putSecret(old, o any) {
 	if s, ok := o.(*corev1.Secret); ok {
-		if s.Name == published.NonceKeySecretName && c.OnNonceKey != nil {
-			c.OnNonceKey(s.Data[published.KeyNonceKey])
+		if s.Name == published.NonceKeySecretName && c.onNonceKey != nil {
+			c.onNonceKey(s.Data[published.KeyNonceKey])
 		}
 		return
 	}
@@ -178,8 +204,8 @@ func (c *Published) putSecret(old, o any) {
 		c.putLocked(cr)
 	}
 	c.mu.Unlock()
-	if moved && c.OnCredentialRemoved != nil {
-		c.OnCredentialRemoved(before.AOR)
+	if moved && c.onCredentialRemoved != nil {
+		c.onCredentialRemoved(before.AOR)
 	}
 }
 
@@ -191,8 +217,8 @@ func (c *Published) deleteSecret(o any) {
 	c.mu.Lock()
 	dropped := c.dropLocked(cs.cred)
 	c.mu.Unlock()
-	if dropped && c.OnCredentialRemoved != nil {
-		c.OnCredentialRemoved(cs.cred.AOR)
+	if dropped && c.onCredentialRemoved != nil {
+		c.onCredentialRemoved(cs.cred.AOR)
 	}
 }
 

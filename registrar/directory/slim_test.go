@@ -194,9 +194,12 @@ func TestAnotherExtensionsSecretTakesOverWithoutItsPredecessorsBindings(t *testi
 // emptyPublished is an empty Published directory that records the AORs whose
 // bindings it drops.
 func emptyPublished() (*Published, *[]string) {
-	c := NewPublished(nil, "registrar-system", logr.Discard())
 	removed := new([]string)
-	c.OnCredentialRemoved = func(aor string) { *removed = append(*removed, aor) }
+	c := NewPublished(PublishedConfig{
+		Namespace:           "registrar-system",
+		OnCredentialRemoved: func(aor string) { *removed = append(*removed, aor) },
+		Log:                 logr.Discard(),
+	})
 	return c, removed
 }
 

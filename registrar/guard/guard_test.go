@@ -90,7 +90,7 @@ func TestSpentBudgetWithoutPairsRefusesEverySource(t *testing.T) {
 // A source holding a live binding of the AOR has registered with the password: it
 // passes either block, on a nonce issued to it.
 func TestBindingHolderPassesABlock(t *testing.T) {
-	table := location.New(1)
+	table := location.New(1, nil)
 	_, err := table.Register(location.Request{
 		AOR: aor, CallID: "c", CSeq: 1, Expires: 3600, Source: "192.0.2.1:5060", Transport: "UDP", Now: t0,
 		Contacts: []location.ContactUpdate{{URI: "sip:1001@192.0.2.1:5060", Expires: -1}},

@@ -18,7 +18,7 @@ func benchReq(aor string, cseq uint32, now time.Time) Request {
 
 // BenchmarkRefresh: the common case, a device refreshing its one binding.
 func BenchmarkRefresh(b *testing.B) {
-	tb := New(0)
+	tb := New(0, nil)
 	p := pol()
 	aor := "1001@acme.registrar.voipbin.net"
 	mustRegister(&testing.T{}, tb, benchReq(aor, 1, t0), p)
@@ -36,7 +36,7 @@ func BenchmarkRefresh(b *testing.B) {
 
 // BenchmarkRefreshAppend: the same with the caller reusing the answer buffer.
 func BenchmarkRefreshAppend(b *testing.B) {
-	tb := New(0)
+	tb := New(0, nil)
 	p := pol()
 	aor := "1001@acme.registrar.voipbin.net"
 	mustRegister(&testing.T{}, tb, benchReq(aor, 1, t0), p)
@@ -56,7 +56,7 @@ func BenchmarkRefreshAppend(b *testing.B) {
 
 // BenchmarkRefresh3: refreshing one of three bindings of an AOR.
 func BenchmarkRefresh3(b *testing.B) {
-	tb := New(0)
+	tb := New(0, nil)
 	p := pol()
 	aor := "1001@acme.registrar.voipbin.net"
 	for k, u := range []string{"sip:1001@203.0.113.1:5060", "sip:1001@203.0.113.2:5060"} {
@@ -81,7 +81,7 @@ func BenchmarkRefresh3(b *testing.B) {
 
 // BenchmarkNewBinding: first REGISTER of a new AOR (the table grows by b.N AORs).
 func BenchmarkNewBinding(b *testing.B) {
-	tb := New(0)
+	tb := New(0, nil)
 	p := pol()
 	aors := make([]string, b.N)
 	for i := range aors {
@@ -99,7 +99,7 @@ func BenchmarkNewBinding(b *testing.B) {
 // BenchmarkNewBindingExistingAOR: a new contact on an AOR that has one (replace-oldest
 // keeps it at MaxContacts), i.e. a new binding without a new record.
 func BenchmarkNewBindingExistingAOR(b *testing.B) {
-	tb := New(0)
+	tb := New(0, nil)
 	p := pol()
 	aor := "1001@acme.registrar.voipbin.net"
 	uris := make([]string, 64)
@@ -122,7 +122,7 @@ func BenchmarkNewBindingExistingAOR(b *testing.B) {
 // BenchmarkRefreshParallel: refreshes spread over 100,000 AORs from all cores.
 func BenchmarkRefreshParallel(b *testing.B) {
 	const n = 100000
-	tb := New(0)
+	tb := New(0, nil)
 	p := pol()
 	aors := make([]string, n)
 	for i := range aors {
@@ -162,7 +162,7 @@ func BenchmarkExpireDue(b *testing.B) {
 	for i := 0; i < b.N; i++ {
 		if sec == n/perSec {
 			b.StopTimer()
-			tb, sec = New(0), 0
+			tb, sec = New(0, nil), 0
 			for k, aor := range aors {
 				r := benchReq(aor, 1, t0)
 				r.Expires = int64(60 + k/perSec)

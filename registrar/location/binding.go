@@ -40,7 +40,7 @@ func (b Binding) Remaining(now time.Time) int32 {
 // Live reports whether the binding is still registered at now.
 func (b Binding) Live(now time.Time) bool { return b.ExpiresAt.After(now) }
 
-// Differs reports whether going from b to o is a change OnChange reports: a
+// Differs reports whether going from b to o is a change onChange reports: a
 // different URI (as written), Source, Transport, UserAgent or granted Expires.
 // CSeq, Call-ID and ExpiresAt alone are a refresh.
 func (b Binding) Differs(o Binding) bool {

@@ -27,7 +27,7 @@
 //
 // # Change notification
 //
-// Table.OnChange, when set (before the table is used), is called with the AOR
+// The onChange function given to New, if not nil, is called with the AOR
 // after any call that changed that AOR's bindings in a way a user relies on:
 // a binding added or removed (by Register, by ExpireDue, by Remove, by
 // RemoveURI, or by Register dropping expired bindings or the oldest binding to
@@ -41,7 +41,7 @@
 // ExpiresAt from Snapshot or Range to decide when its published lease needs
 // extending. Restore does not call it either: its input came from the status.
 //
-// OnChange runs synchronously on the goroutine that made the change, after the
+// onChange runs synchronously on the goroutine that made the change, after the
 // shard lock is released (so it may call back into the table), once per call and
 // AOR. Calls for the same AOR from different goroutines may arrive in any order:
 // treat it as a "dirty" mark and read Snapshot afterwards. It must be cheap and

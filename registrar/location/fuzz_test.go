@@ -44,9 +44,8 @@ func FuzzRegister(f *testing.F) {
 		if cfg&0x10 != 0 {
 			p.OnMaxContacts = Reject
 		}
-		tb := New(int(cfg>>5) + 1)
 		fired := map[string]int{}
-		tb.OnChange = func(aor string) { fired[aor]++ }
+		tb := New(int(cfg>>5)+1, func(aor string) { fired[aor]++ })
 		aors := []string{"1@d", "2@d", "3@d"}
 		now := t0
 		for steps := 0; !r.done() && steps < 200; steps++ {
@@ -150,7 +149,7 @@ func FuzzRegister(f *testing.F) {
 	})
 }
 
-// checkChange: OnChange fires once on a real change and never on a pure refresh.
+// checkChange: onChange fires once on a real change and never on a pure refresh.
 func checkChange(t *testing.T, before, after []Binding, fired int, now time.Time) {
 	t.Helper()
 	material := len(before) != len(after)

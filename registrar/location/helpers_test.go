@@ -61,14 +61,17 @@ func dump(bs []Binding) string {
 	return sb.String()
 }
 
-// counter records OnChange calls.
+// counter records onChange calls.
 type counter struct{ n map[string]int }
 
-func watch(t *Table) *counter {
+// watched returns an empty table whose changes c counts.
+func watched(shards int) (*Table, *counter) {
 	c := &counter{n: map[string]int{}}
-	t.OnChange = func(aor string) { c.n[aor]++ }
-	return c
+	return New(shards, func(aor string) { c.n[aor]++ }), c
 }
+
+// reset forgets the changes counted so far (those of a test's setup).
+func (c *counter) reset() { clear(c.n) }
 
 func (c *counter) take(aor string) int { n := c.n[aor]; delete(c.n, aor); return n }
 

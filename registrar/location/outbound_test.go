@@ -20,7 +20,7 @@ func from(r Request, source, transport string) Request {
 // A REGISTER of the same instance and reg-id over a new flow replaces the older
 // flow's binding (RFC 5626 §6), even under a new Call-ID and another Contact URI.
 func TestOutboundNewFlowReplacesOld(t *testing.T) {
-	tb := New(4)
+	tb := New(4, nil)
 	mustRegister(t, tb, from(req("c1", 1, 600, 0, flow("sip:x@a.invalid;transport=tcp;ob", 1)), "198.51.100.7:40001", "TCP"), pol())
 	bs := mustRegister(t, tb, from(req("c2", 1, 600, 10, flow("sip:y@b.invalid;transport=tcp;ob", 1)), "198.51.100.7:40002", "TCP"), pol())
 	if len(bs) != 1 || bs[0].Source != "198.51.100.7:40002" || bs[0].URI != "sip:y@b.invalid;transport=tcp;ob" {
@@ -34,7 +34,7 @@ func TestOutboundNewFlowReplacesOld(t *testing.T) {
 // Two flows of one instance (reg-id 1 and 2) are two bindings, even with one URI;
 // a plain contact with that URI is a third and takes neither over.
 func TestOutboundFlowsAreDistinct(t *testing.T) {
-	tb := New(4)
+	tb := New(4, nil)
 	uri := "sip:x@a.invalid;transport=tcp;ob"
 	mustRegister(t, tb, from(req("c1", 1, 600, 0, flow(uri, 1)), "198.51.100.7:40001", "TCP"), pol())
 	mustRegister(t, tb, from(req("c2", 1, 600, 1, flow(uri, 2)), "198.51.100.7:40002", "TCP"), pol())
@@ -59,7 +59,7 @@ func TestOutboundFlowsAreDistinct(t *testing.T) {
 // The Call-ID and CSeq rules still hold for a flow: an older REGISTER of the same
 // instance and reg-id, arriving late, replaces nothing.
 func TestOutboundOutOfOrderKeepsFlow(t *testing.T) {
-	tb := New(4)
+	tb := New(4, nil)
 	mustRegister(t, tb, from(req("c1", 5, 600, 0, flow("sip:x@a.invalid", 1)), "198.51.100.7:40001", "TCP"), pol())
 	_, err := tb.Register(from(req("c1", 4, 600, 1, flow("sip:x@a.invalid", 1)), "198.51.100.7:40009", "TCP"), pol())
 	if !errors.Is(err, ErrOutOfOrder) {
@@ -72,7 +72,7 @@ func TestOutboundOutOfOrderKeepsFlow(t *testing.T) {
 
 // A reg-id without +sip.instance is ignored (RFC 5626 §6): matched by URI.
 func TestRegIDWithoutInstanceIsPlain(t *testing.T) {
-	tb := New(4)
+	tb := New(4, nil)
 	c := ContactUpdate{URI: "sip:x@10.0.0.1", Expires: -1, RegID: 1}
 	mustRegister(t, tb, req("c1", 1, 600, 0, c), pol())
 	c.URI = "sip:y@10.0.0.2"
@@ -83,11 +83,10 @@ func TestRegIDWithoutInstanceIsPlain(t *testing.T) {
 }
 
 // The Path is stored with the binding, and a new one (or none) replaces it: a
-// change OnChange reports.
+// change the table reports.
 func TestPathStored(t *testing.T) {
-	tb := New(4)
 	changes := 0
-	tb.OnChange = func(string) { changes++ }
+	tb := New(4, func(string) { changes++ })
 	path := "<sip:edge1.example;lr>, <sip:edge2.example;lr>"
 	r := req("c1", 1, 600, 0, ct("sip:x@10.0.0.1", -1))
 	r.Path = path
@@ -117,7 +116,7 @@ func TestContactValueEchoesFlow(t *testing.T) {
 
 // Restore merges a flow by instance and reg-id, not URI.
 func TestRestoreKeysFlows(t *testing.T) {
-	tb := New(4)
+	tb := New(4, nil)
 	uri := "sip:x@a.invalid"
 	tb.Restore(aor1, []Binding{
 		{URI: uri, Instance: inst, RegID: 1, CallID: "a", CSeq: 1, ExpiresAt: at(600)},

@@ -125,7 +125,7 @@ func checkShape(req *Request, p *Policy) error {
 }
 
 // register applies the request under s.mu: a query, Contact: *, or contacts. When
-// it changed what OnChange reports, it returns the AOR (the table's copy, which
+// it changed what onChange reports, it returns the AOR (the table's copy, which
 // does not pin the request) and true.
 func (s *shard) register(dst []Binding, req *Request, p *Policy) (_ []Binding, aor string, changed bool, err error) {
 	now := req.Now.Round(0) // wall clock only: heap order and restored times agree
@@ -322,7 +322,7 @@ func dropOne(sc []entry) {
 	sc[v].deleted = true
 }
 
-// differs reports whether a kept binding is new or changed in a way OnChange
+// differs reports whether a kept binding is new or changed in a way onChange
 // reports (Binding.Differs).
 func differs(sc []entry, rec *record) bool {
 	for k := range sc {

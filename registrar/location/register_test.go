@@ -26,7 +26,7 @@ func TestExpiryPrecedence(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			tb := New(4)
+			tb := New(4, nil)
 			bs, err := tb.Register(req("c1", 1, tt.header, 0, ct("sip:1001@10.0.0.1:5060", tt.param)), pol())
 			if tt.wantErr {
 				var ite *IntervalTooBriefError
@@ -51,14 +51,14 @@ func TestExpiryPrecedence(t *testing.T) {
 func TestDefaultBelowMinIsGranted(t *testing.T) {
 	p := pol()
 	p.DefaultExpires = 30 // a default is not a requested interval: never 423
-	bs := mustRegister(t, New(1), req("c", 1, -1, 0, ct("sip:a@h", -1)), p)
+	bs := mustRegister(t, New(1, nil), req("c", 1, -1, 0, ct("sip:a@h", -1)), p)
 	if bs[0].Expires != 30 {
 		t.Fatalf("got %d", bs[0].Expires)
 	}
 }
 
 func TestExpiresZeroRemovesOne(t *testing.T) {
-	tb := New(4)
+	tb := New(4, nil)
 	mustRegister(t, tb, req("c", 1, 3600, 0, ct("sip:a@10.0.0.1", -1), ct("sip:b@10.0.0.2", -1)), pol())
 	// 0 is allowed although below MinExpires; via param and via header.
 	bs := mustRegister(t, tb, req("c", 2, 3600, 10, ct("sip:a@10.0.0.1", 0)), pol())
@@ -82,11 +82,12 @@ func TestExpiresZeroRemovesOne(t *testing.T) {
 }
 
 func TestWildcard(t *testing.T) {
-	setup := func() *Table {
-		tb := New(4)
+	setup := func() (*Table, *counter) {
+		tb, ch := watched(4)
 		mustRegister(t, tb, req("c1", 10, 3600, 0, ct("sip:a@h", -1)), pol())
 		mustRegister(t, tb, req("c2", 5, 3600, 0, ct("sip:b@h", -1)), pol())
-		return tb
+		ch.reset()
+		return tb, ch
 	}
 	wc := func(callID string, cseq uint32, hdr int64, cs ...ContactUpdate) Request {
 		r := req(callID, cseq, hdr, 100, cs...)
@@ -109,8 +110,7 @@ func TestWildcard(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			tb := setup()
-			ch := watch(tb)
+			tb, ch := setup()
 			before := tb.Snapshot(aor1)
 			bs, err := tb.Register(tt.r, pol())
 			if !errors.Is(err, tt.err) {
@@ -132,11 +132,11 @@ func TestWildcard(t *testing.T) {
 		})
 	}
 	// Wildcard on an unknown AOR succeeds and does nothing.
-	if _, err := New(1).Register(wc("c", 1, 0), pol()); err != nil {
+	if _, err := New(1, nil).Register(wc("c", 1, 0), pol()); err != nil {
 		t.Fatal(err)
 	}
 	// An expired binding cannot block a wildcard.
-	tb := New(1)
+	tb := New(1, nil)
 	mustRegister(t, tb, req("c1", 10, 60, 0, ct("sip:a@h", -1)), pol())
 	r := wc("c1", 1, 0)
 	r.Now = at(61)
@@ -164,7 +164,7 @@ func TestOrdering(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			tb := New(4)
+			tb := New(4, nil)
 			mustRegister(t, tb, req("c1", 5, -1, 0, ct(u, -1)), pol())
 			before := tb.Snapshot(aor1)
 			bs, err := tb.Register(tt.r, pol())
@@ -185,7 +185,7 @@ func TestOrdering(t *testing.T) {
 }
 
 func TestExpiredBindingDoesNotOrder(t *testing.T) {
-	tb := New(1)
+	tb := New(1, nil)
 	mustRegister(t, tb, req("c1", 5, 60, 0, ct("sip:a@h", -1)), pol())
 	// Past its expiry the binding is gone for §10.3 purposes: a lower CSeq is a new binding.
 	bs := mustRegister(t, tb, req("c1", 1, 60, 60, ct("sip:a@h", -1)), pol())
@@ -195,7 +195,7 @@ func TestExpiredBindingDoesNotOrder(t *testing.T) {
 }
 
 func TestDuplicateContactLastWins(t *testing.T) {
-	tb := New(1)
+	tb := New(1, nil)
 	bs := mustRegister(t, tb, req("c", 1, -1, 0, ct("sip:a@h", 600), ct("sip:a@H", 900)), pol())
 	if len(bs) != 1 || bs[0].URI != "sip:a@H" || bs[0].Expires != 900 {
 		t.Fatal(dump(bs))
@@ -225,9 +225,9 @@ func TestAtomicity(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			tb := New(4)
+			tb, ch := watched(4)
 			mustRegister(t, tb, req("c1", 5, 3600, 0, ct("sip:a@h", -1), ct("sip:b@h", -1)), pol())
-			ch := watch(tb)
+			ch.reset()
 			p := pol()
 			if tt.p != nil {
 				tt.p(&p)
@@ -295,7 +295,7 @@ func TestMaxContactsReplaceOldest(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			tb := New(4)
+			tb := New(4, nil)
 			var bs []Binding
 			for _, r := range tt.steps {
 				r.MaxContacts = tt.max
@@ -314,7 +314,7 @@ func TestMaxContactsReplaceOldest(t *testing.T) {
 func TestMaxContactsReject(t *testing.T) {
 	p := pol()
 	p.OnMaxContacts = Reject
-	tb := New(4)
+	tb := New(4, nil)
 	mustRegister(t, tb, req("ca", 1, -1, 0, ct("sip:a@h", -1)), p)
 	mustRegister(t, tb, req("cb", 1, -1, 1, ct("sip:b@h", -1)), p)
 	mustRegister(t, tb, req("cc", 1, -1, 2, ct("sip:c@h", -1)), p)
@@ -339,16 +339,16 @@ func TestMaxContactsReject(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 	// A first REGISTER listing more than the limit.
-	if _, err := New(1).Register(req("x", 1, -1, 0, ct("sip:1@h", -1), ct("sip:2@h", -1), ct("sip:3@h", -1), ct("sip:4@h", -1)), p); !errors.Is(err, ErrTooManyContacts) {
+	if _, err := New(1, nil).Register(req("x", 1, -1, 0, ct("sip:1@h", -1), ct("sip:2@h", -1), ct("sip:3@h", -1), ct("sip:4@h", -1)), p); !errors.Is(err, ErrTooManyContacts) {
 		t.Fatalf("err = %v", err)
 	}
 }
 
 func TestQuery(t *testing.T) {
-	tb := New(4)
+	tb, ch := watched(4)
 	mustRegister(t, tb, req("c", 1, 600, 0, ct("sip:a@h", -1)), pol())
 	mustRegister(t, tb, req("c", 2, 60, 0, ct("sip:b@h", -1)), pol())
-	ch := watch(tb)
+	ch.reset()
 	before := tb.Snapshot(aor1)
 	// A query ignores the Expires header and the Call-ID/CSeq (even a lower CSeq).
 	bs := mustRegister(t, tb, req("c", 1, 1, 30), pol())
@@ -359,7 +359,7 @@ func TestQuery(t *testing.T) {
 	if uris(bs) != "sip:a@h" {
 		t.Fatalf("query after expiry: %s", uris(bs))
 	}
-	if bs := mustRegister(t, New(1), req("c", 1, -1, 0), pol()); bs != nil {
+	if bs := mustRegister(t, New(1, nil), req("c", 1, -1, 0), pol()); bs != nil {
 		t.Fatal(bs)
 	}
 }

@@ -9,9 +9,8 @@ import (
 
 // Table is the location table. Create it with New.
 type Table struct {
-	// OnChange, when set before the table is used, is called after a change; see
-	// the package documentation.
-	OnChange func(aor string)
+	// onChange, if not nil, is called after a change; see the package documentation.
+	onChange func(aor string)
 
 	seed   maphash.Seed
 	mask   uint64
@@ -38,8 +37,9 @@ type record struct {
 const DefaultShards = 64
 
 // New returns an empty table with shards shards (rounded up to a power of two;
-// <= 0 means DefaultShards).
-func New(shards int) *Table {
+// <= 0 means DefaultShards) that reports each change to onChange (nil: to no one);
+// see the package documentation.
+func New(shards int, onChange func(aor string)) *Table {
 	if shards <= 0 {
 		shards = DefaultShards
 	}
@@ -47,7 +47,7 @@ func New(shards int) *Table {
 	for n < shards && n < 1<<16 {
 		n <<= 1
 	}
-	t := &Table{seed: maphash.MakeSeed(), mask: uint64(n - 1), shards: make([]shard, n)}
+	t := &Table{onChange: onChange, seed: maphash.MakeSeed(), mask: uint64(n - 1), shards: make([]shard, n)}
 	for i := range t.shards {
 		t.shards[i].recs = make(map[string]*record)
 	}
@@ -59,7 +59,7 @@ func (t *Table) shard(aor string) *shard {
 }
 
 func (t *Table) notify(aor string) {
-	if f := t.OnChange; f != nil {
+	if f := t.onChange; f != nil {
 		f(aor)
 	}
 }
@@ -126,8 +126,8 @@ func (t *Table) Range(fn func(aor string, bindings []Binding) bool) {
 // Call-ID the higher CSeq (then the later ExpiresAt); with different Call-IDs the
 // later RegisteredAt (then the later ExpiresAt). Bindings with an empty URI are
 // ignored; bindings already past ExpiresAt are kept and left to ExpireDue, which
-// then reports them through OnChange so the status drops them. MaxContacts is not
-// applied (the next REGISTER does). Restore itself does not call OnChange.
+// then reports them through onChange so the status drops them. MaxContacts is not
+// applied (the next REGISTER does). Restore itself does not call onChange.
 func (t *Table) Restore(aor string, bs []Binding) {
 	s := t.shard(aor)
 	s.mu.Lock()
@@ -229,7 +229,7 @@ func (t *Table) RemoveURI(aor, uri string) bool {
 }
 
 // ExpireDue drops every binding with ExpiresAt <= now and returns the AORs that
-// lost one (each once), calling OnChange for each of them too. Cost: one heap
+// lost one (each once), calling onChange for each of them too. Cost: one heap
 // peek per shard plus O(log n) per due AOR; no scan of the table.
 func (t *Table) ExpireDue(now time.Time) (changed []string) {
 	nowN := now.UnixNano()
@@ -257,9 +257,9 @@ func (t *Table) ExpireDue(now time.Time) (changed []string) {
 			changed = append(changed, rec.aor)
 		}
 		s.mu.Unlock()
-		if t.OnChange != nil {
+		if t.onChange != nil {
 			for _, aor := range changed[first:] {
-				t.OnChange(aor)
+				t.onChange(aor)
 			}
 		}
 	}

@@ -8,8 +8,7 @@ import (
 )
 
 func TestExpireDueAndNextExpiry(t *testing.T) {
-	tb := New(8)
-	ch := watch(tb)
+	tb, ch := watched(8)
 	if _, ok := tb.NextExpiry(); ok {
 		t.Fatal("empty table has a next expiry")
 	}
@@ -80,7 +79,7 @@ func sorted(s []string) []string {
 }
 
 func TestRefreshMovesHeap(t *testing.T) {
-	tb := New(1) // one shard: everything in one heap
+	tb := New(1, nil) // one shard: everything in one heap
 	for i := 0; i < 50; i++ {
 		r := Request{AOR: fmt.Sprint("a", i), CallID: "c", CSeq: 1, Expires: int64(100 + i), Contacts: []ContactUpdate{ct("sip:u@h", -1)}, Now: at(0)}
 		mustRegister(t, tb, r, pol())
@@ -102,8 +101,7 @@ func TestRefreshMovesHeap(t *testing.T) {
 }
 
 func TestRestore(t *testing.T) {
-	tb := New(4)
-	ch := watch(tb)
+	tb, ch := watched(4)
 	mustRegister(t, tb, req("c1", 5, 600, 100, ct("sip:a@h", -1)), pol())
 	mustRegister(t, tb, req("c2", 7, 600, 100, ct("sip:b@h", -1)), pol())
 	clear(ch.n)
@@ -143,8 +141,7 @@ func TestRestore(t *testing.T) {
 }
 
 func TestOnChange(t *testing.T) {
-	tb := New(4)
-	ch := watch(tb)
+	tb, ch := watched(4)
 	const u = "sip:a@10.0.0.1"
 	steps := []struct {
 		name string
@@ -218,9 +215,9 @@ func ignore(err error) error {
 }
 
 func TestOnChangeMayReenter(t *testing.T) {
-	tb := New(1)
+	var tb *Table
 	var seen []Binding
-	tb.OnChange = func(aor string) { seen = tb.Snapshot(aor) } // would deadlock under the lock
+	tb = New(1, func(aor string) { seen = tb.Snapshot(aor) }) // would deadlock under the lock
 	mustRegister(t, tb, req("c", 1, 600, 0, ct("sip:a@h", -1)), pol())
 	if len(seen) != 1 {
 		t.Fatal(seen)
@@ -228,7 +225,7 @@ func TestOnChangeMayReenter(t *testing.T) {
 }
 
 func TestRemove(t *testing.T) {
-	tb := New(4)
+	tb := New(4, nil)
 	mustRegister(t, tb, req("c", 1, 600, 0, ct("sip:a@h", -1), ct("sip:b@h", -1)), pol())
 	if tb.RemoveURI("nobody", "sip:a@h") || tb.RemoveURI(aor1, "sip:a@h:5060") {
 		t.Fatal("removed a non-matching binding")
@@ -262,7 +259,7 @@ func TestRemove(t *testing.T) {
 }
 
 func TestRange(t *testing.T) {
-	tb := New(4)
+	tb := New(4, nil)
 	for i := 0; i < 20; i++ {
 		mustRegister(t, tb, Request{AOR: fmt.Sprint(i), CallID: "c", CSeq: 1, Expires: -1, Contacts: []ContactUpdate{ct("sip:u@h", -1)}, Now: at(0)}, pol())
 	}
@@ -302,10 +299,9 @@ func TestRemaining(t *testing.T) {
 }
 
 func TestConcurrent(t *testing.T) {
-	tb := New(0)
 	var mu sync.Mutex
 	changes := 0
-	tb.OnChange = func(string) { mu.Lock(); changes++; mu.Unlock() }
+	tb := New(0, func(string) { mu.Lock(); changes++; mu.Unlock() })
 	const workers, aors, rounds = 8, 500, 20
 	var wg sync.WaitGroup
 	for w := 0; w < workers; w++ {
@@ -355,7 +351,7 @@ func TestRefreshDoesNotAllocate(t *testing.T) {
 	if testing.Short() {
 		t.Skip()
 	}
-	tb := New(0)
+	tb := New(0, nil)
 	r := req("c", 1, 600, 0, ct("sip:a@10.0.0.1:5060;ob", -1))
 	buf := mustRegister(t, tb, r, pol())
 	n := testing.AllocsPerRun(100, func() {

@@ -1,7 +1,8 @@
 // Package proxy is the registrar's location-service proxy (RFC 3261 §16): a
 // request for a registered address of record is forked, statefully, to every live
 // binding of the extension, whatever replica holds it; in-dialog requests that
-// carry our Record-Route are relayed to their target.
+// carry our Record-Route are relayed to their target. Targets (targets.go) finds
+// where a request for an AOR goes.
 package proxy
 
 import (

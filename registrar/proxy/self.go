@@ -88,11 +88,12 @@ func (s *Self) HostPort(transport string) string {
 	return net.JoinHostPort(s.Host, strconv.Itoa(s.Port(transport)))
 }
 
-// NewSelf describes a replica listening on udp and tcp (either may be nil). host
-// is the address to advertise; empty means the listener's address, or when that
-// is a wildcard, the first non-loopback address of the machine.
-func NewSelf(udp net.PacketConn, tcp net.Listener, host string, serves func(string) bool) *Self {
-	s := &Self{Host: host, Serves: serves}
+// NewSelf describes a replica listening on udp and tcp (either may be nil), and for
+// TLS on tlsPort (0: none). host is the address to advertise; empty means the
+// listener's address, or when that is a wildcard, the first non-loopback address of
+// the machine.
+func NewSelf(udp net.PacketConn, tcp net.Listener, tlsPort int, host string, serves func(string) bool) *Self {
+	s := &Self{Host: host, TLSPort: tlsPort, Serves: serves}
 	var ip net.IP
 	if udp != nil {
 		if a, ok := udp.LocalAddr().(*net.UDPAddr); ok {

@@ -30,7 +30,7 @@ func TestTargetsFind(t *testing.T) {
 			"1004@" + dom: {Extension: "1004", Domain: dom, AOR: "1004@" + dom},
 		},
 	}
-	table := location.New(1)
+	table := location.New(1, nil)
 	if _, err := table.Register(location.Request{AOR: "1001@" + dom, CallID: "c", CSeq: 1, Expires: 600, Now: now,
 		Source: "192.0.2.1:5060", Transport: "UDP",
 		Contacts: []location.ContactUpdate{{URI: "sip:1001@192.0.2.1", Expires: -1}}}, dir.Domains[dom].Policy); err != nil {

@@ -23,9 +23,9 @@ func BenchmarkRegisterHotPath(b *testing.B) { benchRegisterHotPath(b, newEnv(b))
 // the registrar runs with by default, which every authenticated REGISTER consults.
 func BenchmarkRegisterHotPathThrottled(b *testing.B) {
 	e := newEnv(b)
-	e.reg.Guard.BySource = throttle.New(throttle.DefaultConfig())
-	e.reg.Guard.BySourceAOR = throttle.New(throttle.DefaultPairConfig())
-	e.reg.Guard.ByAOR = throttle.New(throttle.DefaultConfig())
+	e.guard.BySource = throttle.New(throttle.DefaultConfig())
+	e.guard.BySourceAOR = throttle.New(throttle.DefaultPairConfig())
+	e.guard.ByAOR = throttle.New(throttle.DefaultConfig())
 	benchRegisterHotPath(b, e)
 }
 

@@ -68,15 +68,15 @@ func fuzzDirectory() *directory.Static {
 // throttles' threshold, so a block never hides a bug.
 func newFuzzHandler(dir *directory.Static) *Handler {
 	cfg := throttle.Config{MaxFailures: 2, Window: 20 * time.Second, BlockFor: time.Minute, Capacity: 64}
-	table := location.New(1)
-	return &Handler{
+	table := location.New(1, nil)
+	return New(Config{
 		Directory: dir,
 		Table:     table,
 		Nonces:    digest.NewNonceSigner(testKey, 0),
 		Counts:    digest.NewNonceCounts(64, 0),
 		Guard:     &guard.Guard{BySource: throttle.New(cfg), ByAOR: throttle.New(cfg), Bindings: table},
 		Now:       func() time.Time { return t0 },
-	}
+	})
 }
 
 // fuzzSeeds are REGISTERs for the fuzzer to start from: valid ones, signed with a

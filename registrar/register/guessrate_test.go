@@ -42,7 +42,7 @@ const guessSpan = time.Hour
 // Each request passes the throttles in the order Handler.handle applies them.
 func (g guessRun) run(t *testing.T) guessOutcome {
 	e := newEnv(t)
-	gd := e.reg.Guard
+	gd := e.guard
 	gd.BySource, gd.ByAOR = throttle.New(throttle.DefaultConfig()), throttle.New(throttle.DefaultConfig())
 	if !g.pairsOff {
 		gd.BySourceAOR = throttle.New(throttle.DefaultPairConfig())

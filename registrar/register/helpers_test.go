@@ -122,12 +122,15 @@ type env struct {
 	dom   *directory.Domain // testDomain, mutable by the test
 	dir   *directory.Static
 	table *location.Table
-	reg   *Handler
-	obs   *recordingObserver
+	// nonces and guard are reg's: tests check its nonces and set its throttles.
+	nonces *digest.NonceSigner
+	guard  *guard.Guard
+	reg    *Handler
+	obs    *recordingObserver
 }
 
 // newEnv returns a replica serving testDomain (with extension testUser) and
-// otherDomain, without throttling; tests set the throttles of reg.Guard when they need them.
+// otherDomain, without throttling; tests set the throttles of e.guard when they need them.
 func newEnv(t testing.TB) *env {
 	t.Helper()
 	e := &env{t: t, now: t0, obs: newRecordingObserver()}
@@ -140,27 +143,30 @@ func newEnv(t testing.TB) *env {
 	e.addExtension(testUser, testPassword, 0)
 	e.addExtension("1002", "another password", 0)
 	e.dir.Credentials["1001@"+otherDomain] = newCredential(other, "1001", "globex password", 0)
-	e.table = location.New(4)
-	e.reg = e.newReplica(testKey)
+	e.table = location.New(4, nil)
+	e.nonces = digest.NewNonceSigner(testKey, 0)
+	e.guard = &guard.Guard{Bindings: e.table}
+	e.reg = e.newHandler(e.table, e.nonces, e.guard)
 	return e
 }
 
-// newReplica returns another Handler over the same directory with its own table
-// and nonce counts, signing nonces with key.
+// newReplica returns another Handler over the same directory with its own table,
+// nonce counts and guard, signing nonces with key.
 func (e *env) newReplica(key []byte) *Handler {
-	table := e.table
-	if e.reg != nil {
-		table = location.New(4)
-	}
-	return &Handler{
+	table := location.New(4, nil)
+	return e.newHandler(table, digest.NewNonceSigner(key, 0), &guard.Guard{Bindings: table})
+}
+
+func (e *env) newHandler(table *location.Table, nonces *digest.NonceSigner, gd *guard.Guard) *Handler {
+	return New(Config{
 		Directory: e.dir,
 		Table:     table,
-		Nonces:    digest.NewNonceSigner(key, 0),
+		Nonces:    nonces,
 		Counts:    digest.NewNonceCounts(1024, 0),
-		Guard:     &guard.Guard{Bindings: table},
+		Guard:     gd,
 		Observer:  e.obs,
 		Now:       func() time.Time { return e.now },
-	}
+	})
 }
 
 func (e *env) addExtension(user, password string, maxContacts int32) *directory.Credential {
@@ -173,17 +179,17 @@ func (e *env) advance(d time.Duration) { e.now = e.now.Add(d) }
 
 func (e *env) throttle(bySource, byAOR int) {
 	if bySource > 0 {
-		e.reg.Guard.BySource = throttle.New(throttle.Config{MaxFailures: bySource, Window: 20 * time.Second, BlockFor: time.Minute, Capacity: 1024})
+		e.guard.BySource = throttle.New(throttle.Config{MaxFailures: bySource, Window: 20 * time.Second, BlockFor: time.Minute, Capacity: 1024})
 	}
 	if byAOR > 0 {
-		e.reg.Guard.ByAOR = throttle.New(throttle.Config{MaxFailures: byAOR, Window: 20 * time.Second, BlockFor: time.Minute, Capacity: 1024})
+		e.guard.ByAOR = throttle.New(throttle.Config{MaxFailures: byAOR, Window: 20 * time.Second, BlockFor: time.Minute, Capacity: 1024})
 	}
 }
 
 // throttlePairs turns on the (source, AOR) throttle: maxFailures in 10 minutes block
 // the pair for 10 minutes, and the AOR's budget holds back only sources that failed.
 func (e *env) throttlePairs(maxFailures int) {
-	e.reg.Guard.BySourceAOR = throttle.New(throttle.Config{MaxFailures: maxFailures, Window: 10 * time.Minute, BlockFor: 10 * time.Minute, Capacity: 1024})
+	e.guard.BySourceAOR = throttle.New(throttle.Config{MaxFailures: maxFailures, Window: 10 * time.Minute, BlockFor: 10 * time.Minute, Capacity: 1024})
 }
 
 // bindings returns the live bindings of user@testDomain.

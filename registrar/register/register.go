@@ -1,6 +1,13 @@
 // Package register answers REGISTER requests per RFC 3261 §10.3, with digest
 // authentication (RFC 7616, RFC 8760), against the published directory and the
 // replica's location table.
+//
+// A REGISTER reaches a Handler from the UDP front end (HandleDatagram, package
+// udpfront) or from sipgo (OnRegister, over TCP and TLS). Handler.handle takes it
+// through the steps of §10.3 without I/O: the domain and the extension's credential
+// from the directory (package directory), the answer to the challenge checked by
+// package digest and throttled by package guard, and the binding applied to the
+// location table (package location), which tells the status writer.
 package register
 
 import (
@@ -53,26 +60,56 @@ func (nopObserver) Register(string)    {}
 func (nopObserver) AuthFailure(string) {}
 func (nopObserver) Throttled(string)   {}
 
-// Handler answers REGISTER requests. Its fields are set once before use.
-type Handler struct {
+// Config is what a Handler needs; set every field but the optional ones.
+type Config struct {
+	// Directory holds the served domains and the extensions' credentials.
 	Directory directory.Directory
-	Table     *location.Table
-	Nonces    *digest.NonceSigner
-	Counts    *digest.NonceCounts
+	// Table is the replica's location table, where bindings are kept.
+	Table *location.Table
+	// Nonces and Counts sign the challenges' nonces and count their uses; the proxy
+	// shares them, so that a caller answers its challenges as it answers REGISTER's.
+	Nonces *digest.NonceSigner
+	Counts *digest.NonceCounts
 	// Guard throttles password guessing; the proxy shares it, so that wrong answers
 	// to its challenges count too. Nil throttles nothing.
-	Guard    *guard.Guard
+	Guard *guard.Guard
+	// Observer is optional (nil: nothing measured).
 	Observer Observer
 	Log      logr.Logger
-	// Now is the clock; tests may replace it.
+	// Now is the clock (nil: time.Now); tests replace it.
 	Now func() time.Time
+}
+
+// Handler answers REGISTER requests; create it with New.
+type Handler struct {
+	dir    directory.Directory
+	table  *location.Table
+	nonces *digest.NonceSigner
+	counts *digest.NonceCounts
+	guard  *guard.Guard
+	obs    Observer
+	log    logr.Logger
+	clock  func() time.Time
+}
+
+// New returns a Handler.
+func New(cfg Config) *Handler {
+	h := &Handler{dir: cfg.Directory, table: cfg.Table, nonces: cfg.Nonces, counts: cfg.Counts, guard: cfg.Guard,
+		obs: cfg.Observer, log: cfg.Log, clock: cfg.Now}
+	if h.obs == nil {
+		h.obs = nopObserver{}
+	}
+	if h.clock == nil {
+		h.clock = time.Now
+	}
+	return h
 }
 
 // OnRegister is the sipgo handler.
 func (r *Handler) OnRegister(req *sip.Request, tx sip.ServerTransaction) {
 	res := r.Handle(req)
 	if err := tx.Respond(res); err != nil {
-		r.Log.V(1).Info("could not send the REGISTER response", "status", res.StatusCode, "source", req.Source(), "error", err.Error())
+		r.log.V(1).Info("could not send the REGISTER response", "status", res.StatusCode, "source", req.Source(), "error", err.Error())
 	}
 }
 
@@ -84,16 +121,16 @@ func (r *Handler) Handle(req *sip.Request) *sip.Response { return r.HandleDatagr
 // that surely does, judged from the request's length, is then not measured.
 func (r *Handler) HandleDatagram(req *sip.Request, datagramLen int) *sip.Response {
 	res, outcome := r.handle(req, datagramLen)
-	r.observer().Register(outcome)
+	r.obs.Register(outcome)
 	return res
 }
 
 func (r *Handler) handle(req *sip.Request, size int) (*sip.Response, string) {
-	now := r.now()
+	now := r.clock()
 	src := req.Source()
 	srcKey := guard.SourceHost(src)
-	if blocked, after := r.Guard.SourceBlocked(srcKey, now); blocked {
-		r.observer().Throttled(guard.KindSource)
+	if blocked, after := r.guard.SourceBlocked(srcKey, now); blocked {
+		r.obs.Throttled(guard.KindSource)
 		return throttled(req, after), OutcomeThrottled
 	}
 	// Via too: without it the response could not be routed back (RFC 3261 §8.1.1).
@@ -101,7 +138,7 @@ func (r *Handler) handle(req *sip.Request, size int) (*sip.Response, string) {
 		return respond(req, sip.StatusBadRequest, "Missing Mandatory Header"), OutcomeBadRequest
 	}
 	// §10.3 step 1: the Request-URI names a domain this registrar serves.
-	dom, ok := r.Directory.Domain(strings.ToLower(req.Recipient.Host))
+	dom, ok := r.dir.Domain(strings.ToLower(req.Recipient.Host))
 	if !ok {
 		return respond(req, sip.StatusNotFound, "Domain Not Served"), OutcomeNotFound
 	}
@@ -134,7 +171,7 @@ func (r *Handler) authenticate(
 ) (*directory.Credential, *sip.Response, string) {
 	// The extension's own algorithms shape the challenge; an unknown or disabled one
 	// is challenged as an extension without them.
-	cred, known := r.Directory.Credential(dom.Domain, user)
+	cred, known := r.dir.Credential(dom.Domain, user)
 	var own []sipv1.DigestAlgorithm
 	if known {
 		own = cred.Algorithms
@@ -157,15 +194,15 @@ func (r *Handler) authenticate(
 	if !ok || !digest.Accepts(dom.Algorithms, own, alg) {
 		return nil, r.challenge(req, dom, own, now, false, ""), OutcomeChallenged
 	}
-	nonceErr, returnable := guard.CheckNonce(r.Nonces, c.Nonce, dom.Realm, srcKey, now)
+	nonceErr, returnable := guard.CheckNonce(r.nonces, c.Nonce, dom.Realm, srcKey, now)
 	if errors.Is(nonceErr, digest.ErrNonceInvalid) {
-		r.observer().AuthFailure("bad_nonce")
+		r.obs.AuthFailure("bad_nonce")
 		return nil, r.challenge(req, dom, own, now, false, ""), OutcomeChallenged
 	}
 	boundTo := "" // a nonce bound to the source's address is followed by another
-	switch verdict, kind, after := r.Guard.Verdict(aor, srcKey, now); {
+	switch verdict, kind, after := r.guard.Verdict(aor, srcKey, now); {
 	case verdict == guard.Refuse:
-		r.observer().Throttled(kind)
+		r.obs.Throttled(kind)
 		return nil, throttled(req, after), OutcomeThrottled
 	case verdict == guard.JudgeIfReturnable && !returnable:
 		// stale=true: the device retries at once, without asking its user.
@@ -179,8 +216,8 @@ func (r *Handler) authenticate(
 	}
 	// The digest username must be the AOR's user (a device may not register others).
 	if c.Username != user || !known || ha1 == "" || !digest.Verify(c, sip.REGISTER.String(), ha1) {
-		r.observer().AuthFailure("wrong_credentials")
-		r.Guard.Failed(aor, srcKey, now)
+		r.obs.AuthFailure("wrong_credentials")
+		r.guard.Failed(aor, srcKey, now)
 		return nil, respond(req, sip.StatusForbidden, "Forbidden"), OutcomeForbidden
 	}
 	// The password was right; an expired nonce only needs a fresh one (stale=true:
@@ -188,8 +225,8 @@ func (r *Handler) authenticate(
 	if nonceErr != nil {
 		return nil, r.challenge(req, dom, own, now, true, boundTo), OutcomeStaleNonce
 	}
-	if !r.Counts.Use(c.Nonce, c.NonceCount(), now) {
-		r.observer().AuthFailure("replay")
+	if !r.counts.Use(c.Nonce, c.NonceCount(), now) {
+		r.obs.AuthFailure("replay")
 		return nil, r.challenge(req, dom, own, now, true, boundTo), OutcomeChallenged
 	}
 	return cred, nil, ""
@@ -204,7 +241,7 @@ func (r *Handler) challenge(
 ) *sip.Response {
 	style := digest.StyleOf(dom.Challenge)
 	res := respond(req, style.Code, style.Reason)
-	nonce := r.Nonces.Issue(guard.NonceRealm(dom.Realm, boundTo), now)
+	nonce := r.nonces.Issue(guard.NonceRealm(dom.Realm, boundTo), now)
 	digest.AddChallenges(res, style, dom.Realm, nonce, dom.Algorithms, own, stale)
 	return res
 }
@@ -265,7 +302,7 @@ func (r *Handler) bind(
 		lr.MaxContacts = int(cred.MaxContacts)
 	}
 	var room [4]location.Binding // the usual AOR's bindings, without allocating
-	bindings, err := r.Table.RegisterAppend(room[:0], lr, dom.Policy)
+	bindings, err := r.table.RegisterAppend(room[:0], lr, dom.Policy)
 	if err != nil {
 		return r.refused(req, aor, err)
 	}
@@ -288,7 +325,7 @@ func (r *Handler) refused(req *sip.Request, aor string, err error) (*sip.Respons
 	case errors.Is(err, location.ErrOutOfOrder):
 		return respond(req, sip.StatusInternalServerError, "Out Of Order Request"), OutcomeServerError
 	}
-	r.Log.Error(err, "while applying a REGISTER", "aor", aor)
+	r.log.Error(err, "while applying a REGISTER", "aor", aor)
 	return respond(req, sip.StatusInternalServerError, "Server Internal Error"), OutcomeServerError
 }
 
@@ -314,7 +351,7 @@ func (r *Handler) ok(req *sip.Request, lr location.Request, flow *regFlow, bindi
 		if limited {
 			need := len("Contact: ") + len(v) + len("\r\n")
 			if need > budget {
-				r.Log.V(1).Info("200 OK lists fewer bindings than the AOR has: UDP size limit", "aor", lr.AOR)
+				r.log.V(1).Info("200 OK lists fewer bindings than the AOR has: UDP size limit", "aor", lr.AOR)
 				break
 			}
 			budget -= need
@@ -408,18 +445,4 @@ func throttled(req *sip.Request, after time.Duration) *sip.Response {
 	res := respond(req, sip.StatusForbidden, guard.RefusalReason)
 	guard.AddRetryAfter(res, after)
 	return res
-}
-
-func (r *Handler) observer() Observer {
-	if r.Observer == nil {
-		return nopObserver{}
-	}
-	return r.Observer
-}
-
-func (r *Handler) now() time.Time {
-	if r.Now != nil {
-		return r.Now()
-	}
-	return time.Now()
 }

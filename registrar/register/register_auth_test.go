@@ -63,7 +63,7 @@ func TestNoCredentialsIsChallenged(t *testing.T) {
 				if ch.nonce == "" || ch.nonce != chs[0].nonce {
 					t.Errorf("nonces %q and %q: want one non-empty nonce for all", ch.nonce, chs[0].nonce)
 				}
-				if err := e.reg.Nonces.Check(ch.nonce, testDomain, e.now); err != nil {
+				if err := e.nonces.Check(ch.nonce, testDomain, e.now); err != nil {
 					t.Errorf("nonce does not check: %v", err)
 				}
 			}

@@ -115,7 +115,7 @@ func TestNonceFromAnotherReplicaWithTheSameKeyIsAccepted(t *testing.T) {
 	m := d.next()
 	d.sign(&m)
 	mustStatus(t, d.send(m), sip.StatusOK, "")
-	if got := b.Table.Lookup(testUser+"@"+testDomain, e.now); len(got) != 1 {
+	if got := b.table.Lookup(testUser+"@"+testDomain, e.now); len(got) != 1 {
 		t.Errorf("replica B holds %d bindings", len(got))
 	}
 	// Replica C with another key does not.

@@ -213,21 +213,26 @@ func validateApply(ctx context.Context, c client.Client, fields *managedfields.F
 	return nil
 }
 
-// newTestWriter is replica registrar's Writer over table, writing testAOR into testExtension.
-func newTestWriter(c client.Client, registrar string, table *location.Table) *Writer {
-	w := &Writer{
-		Client:    c,
-		Registrar: registrar,
-		Lease:     15 * time.Minute,
-		Interval:  time.Hour, // the tests flush by hand
-		Table:     table,
+// testLease is the Lease of the tests' writers.
+const testLease = 15 * time.Minute
+
+// newTestWriter is replica's Writer over a table of its own, which it returns too,
+// writing testAOR into testExtension.
+func newTestWriter(c client.Client, replica string) (*Writer, *location.Table) {
+	changes := NewChanges()
+	table := location.New(0, changes.Mark)
+	w := NewWriter(Config{
+		Client:   c,
+		Replica:  replica,
+		Lease:    testLease,
+		Interval: time.Hour, // the tests flush by hand
+		Table:    table,
+		Changes:  changes,
 		Resolve: func(aor string) (types.NamespacedName, bool) {
 			return testExtension, aor == testAOR
 		},
-	}
-	w.Init()
-	table.OnChange = w.Changed
-	return w
+	})
+	return w, table
 }
 
 // policy is a Domain's default registration policy.

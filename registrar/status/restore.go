@@ -45,7 +45,7 @@ func (w *Writer) restoreOne(ext *sipv1.Extension) int {
 	var mine []location.Binding
 	var earliest time.Time
 	for _, b := range ext.Status.Bindings {
-		if b.Registrar != w.Registrar {
+		if b.Registrar != w.cfg.Replica {
 			continue
 		}
 		lb := fromAPI(b)
@@ -62,7 +62,7 @@ func (w *Writer) restoreOne(ext *sipv1.Extension) int {
 	if len(mine) == 0 {
 		return 0
 	}
-	w.Table.Restore(aor, mine)
+	w.cfg.Table.Restore(aor, mine)
 	w.Restored(aor, types.NamespacedName{Namespace: ext.Namespace, Name: ext.Name}, earliest)
 	return len(mine)
 }

@@ -2,6 +2,9 @@
 // their Extensions, and reads them back when the replica starts. It is where the
 // location table's bindings meet the API types (convert.go).
 //
+// The table marks each AOR whose bindings change in a Changes (changes.go); the
+// Writer drains it, coalescing the changes of Config.Interval into one write per AOR.
+//
 // Each replica applies status.bindings server-side with a field manager of its own,
 // so it owns exactly its entries (the list is keyed by contact URI): it never tramples
 // another replica's bindings or the operator's conditions.
@@ -62,11 +65,12 @@ const (
 	writeTimeout   = 10 * time.Second
 )
 
-// Writer coalesces binding changes into server-side applies of Extension status.
-type Writer struct {
+// Config is what a Writer needs; set every field but Observer.
+type Config struct {
 	Client client.Client
-	// Registrar is this replica's name (its pod name), written into each binding.
-	Registrar string
+	// Replica is this replica's name (its pod name), written into each binding as
+	// its registrar.
+	Replica string
 	// FlowRoute is this replica's route (a SIP URI), written into the outbound
 	// flows it holds: other replicas relay requests for them through it. "" for none.
 	FlowRoute string
@@ -74,17 +78,22 @@ type Writer struct {
 	Lease time.Duration
 	// Interval is the coalescing window: changes within it become one write per AOR.
 	Interval time.Duration
-	Table    *location.Table
+	// Table holds the bindings to write; it reports its changes into Changes.
+	Table   *location.Table
+	Changes *Changes
 	// Resolve names the Extension of an AOR.
-	Resolve func(aor string) (types.NamespacedName, bool)
-	Log     logr.Logger
-	Metrics Observer
+	Resolve  func(aor string) (types.NamespacedName, bool)
+	Observer Observer
+	Log      logr.Logger
+}
+
+// Writer coalesces binding changes into server-side applies of Extension status.
+type Writer struct {
+	cfg Config
 
 	mu      sync.Mutex
-	dirty   map[string]struct{}
 	targets map[string]types.NamespacedName // where each AOR was last written
 	leases  map[string]time.Time            // earliest published expiresAt per AOR
-	kick    chan struct{}
 }
 
 // Observer receives the writer's measurements (Prometheus in production).
@@ -92,32 +101,20 @@ type Observer interface {
 	StatusWrite(result string, d time.Duration)
 }
 
-// Init prepares the writer; call it before Changed or Run.
-func (w *Writer) Init() {
-	w.dirty = map[string]struct{}{}
-	w.targets = map[string]types.NamespacedName{}
-	w.leases = map[string]time.Time{}
-	w.kick = make(chan struct{}, 1)
-}
+type nopObserver struct{}
 
-// Changed marks an AOR for writing. It is the location table's OnChange: cheap and
-// never blocking.
-func (w *Writer) Changed(aor string) {
-	w.mu.Lock()
-	w.dirty[aor] = struct{}{}
-	w.mu.Unlock()
-	select {
-	case w.kick <- struct{}{}:
-	default:
+func (nopObserver) StatusWrite(string, time.Duration) {}
+
+// NewWriter returns a writer of cfg.Table's bindings; Run starts it.
+func NewWriter(cfg Config) *Writer {
+	if cfg.Observer == nil {
+		cfg.Observer = nopObserver{}
 	}
+	return &Writer{cfg: cfg, targets: map[string]types.NamespacedName{}, leases: map[string]time.Time{}}
 }
 
 // Pending counts the AORs waiting to be written.
-func (w *Writer) Pending() int {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return len(w.dirty)
-}
+func (w *Writer) Pending() int { return w.cfg.Changes.Len() }
 
 // Run writes changes until ctx ends, then makes a last attempt to flush.
 func (w *Writer) Run(ctx context.Context) {
@@ -132,10 +129,10 @@ func (w *Writer) Run(ctx context.Context) {
 			w.Flush(flushCtx)
 			cancel()
 			return
-		case <-w.kick:
+		case <-w.cfg.Changes.kick:
 			// Let a burst of changes gather before writing.
 			select {
-			case <-time.After(w.Interval):
+			case <-time.After(w.cfg.Interval):
 			case <-ctx.Done():
 				continue
 			}
@@ -151,13 +148,7 @@ func (w *Writer) Run(ctx context.Context) {
 // while the API server is away, changes queue here (one entry per AOR, the latest
 // state wins) and land when it returns.
 func (w *Writer) Flush(ctx context.Context) {
-	w.mu.Lock()
-	batch := make([]string, 0, len(w.dirty))
-	for aor := range w.dirty {
-		batch = append(batch, aor)
-	}
-	clear(w.dirty)
-	w.mu.Unlock()
+	batch := w.cfg.Changes.take()
 	// A few writes in flight at once: a burst of registrations (a restart of every
 	// phone in a building) reaches status in seconds, not in one round trip per AOR.
 	var g errgroup.Group
@@ -171,9 +162,7 @@ func (w *Writer) Flush(ctx context.Context) {
 			if err := w.write(wctx, aor); err != nil {
 				failed.Add(1)
 				lastErr.Store(err)
-				w.mu.Lock()
-				w.dirty[aor] = struct{}{}
-				w.mu.Unlock()
+				w.cfg.Changes.requeue(aor)
 			}
 			return nil
 		})
@@ -181,7 +170,7 @@ func (w *Writer) Flush(ctx context.Context) {
 	_ = g.Wait()
 	// One line per flush, not one per AOR: during an API outage every AOR fails.
 	if n := failed.Load(); n > 0 {
-		w.Log.Error(lastErr.Load().(error), "while writing bindings into status; will retry", "failed", n, "of", len(batch))
+		w.cfg.Log.Error(lastErr.Load().(error), "while writing bindings into status; will retry", "failed", n, "of", len(batch))
 	}
 }
 
@@ -197,7 +186,7 @@ func (w *Writer) Restored(aor string, target types.NamespacedName, earliestLease
 // markExpiringLeases marks AORs whose bindings were refreshed past their published lease.
 func (w *Writer) markExpiringLeases() {
 	var due []string
-	w.Table.Range(func(aor string, bs []location.Binding) bool {
+	w.cfg.Table.Range(func(aor string, bs []location.Binding) bool {
 		var latest time.Time
 		for _, b := range bs {
 			if b.ExpiresAt.After(latest) {
@@ -213,7 +202,7 @@ func (w *Writer) markExpiringLeases() {
 		return true
 	})
 	for _, aor := range due {
-		w.Changed(aor)
+		w.cfg.Changes.Mark(aor)
 	}
 }
 
@@ -221,14 +210,14 @@ func (w *Writer) write(ctx context.Context, aor string) error {
 	w.mu.Lock()
 	target, known := w.targets[aor]
 	w.mu.Unlock()
-	if nn, ok := w.Resolve(aor); ok {
+	if nn, ok := w.cfg.Resolve(aor); ok {
 		target, known = nn, true
 	}
 	if !known {
 		return nil // never written and no Extension to write to
 	}
-	bindings := w.Table.Snapshot(aor)
-	lease := w.Lease - leaseSpread(aor, w.Lease)
+	bindings := w.cfg.Table.Snapshot(aor)
+	lease := w.cfg.Lease - leaseSpread(aor, w.cfg.Lease)
 	now := time.Now()
 	out := make([]sipv1.Binding, 0, len(bindings))
 	var earliest time.Time
@@ -236,7 +225,7 @@ func (w *Writer) write(ctx context.Context, aor string) error {
 		if !b.Live(now) {
 			continue
 		}
-		a := toAPI(b, w.Registrar, w.FlowRoute)
+		a := toAPI(b, w.cfg.Replica, w.cfg.FlowRoute)
 		// metav1.Time keeps whole seconds: round up, so the lease never undercuts
 		// the real expiry by more than the spread takes off on purpose.
 		a.ExpiresAt = metav1.NewTime(b.ExpiresAt.Add(lease).Truncate(time.Second).Add(time.Second))
@@ -247,7 +236,7 @@ func (w *Writer) write(ctx context.Context, aor string) error {
 	}
 	start := time.Now()
 	live, err := w.apply(ctx, target, out)
-	if err == nil && holdsOthers(live, w.Registrar, out) || apierrors.IsInvalid(err) {
+	if err == nil && holdsOthers(live, w.cfg.Replica, out) || apierrors.IsInvalid(err) {
 		// An entry taken over from a dead replica is co-owned by its field manager
 		// (the fields both wrote alike): dropping it from our apply leaves it in status,
 		// or strips only our fields and fails validation. Remove it outright.
@@ -262,9 +251,7 @@ func (w *Writer) write(ctx context.Context, aor string) error {
 	case err != nil:
 		result = "error"
 	}
-	if w.Metrics != nil {
-		w.Metrics.StatusWrite(result, time.Since(start))
-	}
+	w.cfg.Observer.StatusWrite(result, time.Since(start))
 	if err != nil {
 		return err
 	}
@@ -310,8 +297,8 @@ func (w *Writer) apply(ctx context.Context, target types.NamespacedName, binding
 	}
 	ext := &sipv1.Extension{ObjectMeta: metav1.ObjectMeta{Namespace: target.Namespace, Name: target.Name}}
 	// Force: a device that moved here from a dead replica takes its entry over.
-	if err := w.Client.Status().Patch(ctx, ext, client.RawPatch(types.ApplyPatchType, body),
-		client.FieldOwner(FieldManager(w.Registrar)), client.ForceOwnership); err != nil {
+	if err := w.cfg.Client.Status().Patch(ctx, ext, client.RawPatch(types.ApplyPatchType, body),
+		client.FieldOwner(FieldManager(w.cfg.Replica)), client.ForceOwnership); err != nil {
 		return nil, fmt.Errorf("while applying the bindings of %s: %w", target, err)
 	}
 	return ext, nil
@@ -349,12 +336,12 @@ type jsonPatchOp struct {
 // first, so a concurrent change makes the patch fail and the write is retried.
 func (w *Writer) removeLeftovers(ctx context.Context, target types.NamespacedName, ours []sipv1.Binding) error {
 	ext := &sipv1.Extension{}
-	if err := w.Client.Get(ctx, target, ext); err != nil {
+	if err := w.cfg.Client.Get(ctx, target, ext); err != nil {
 		return fmt.Errorf("while reading %s to remove bindings it no longer holds: %w", target, err)
 	}
 	var ops []jsonPatchOp
 	for i, b := range slices.Backward(ext.Status.Bindings) { // from the end: indexes stay valid
-		if b.Registrar != w.Registrar || containsURI(ours, b.URI) {
+		if b.Registrar != w.cfg.Replica || containsURI(ours, b.URI) {
 			continue
 		}
 		path := fmt.Sprintf("/status/bindings/%d", i)
@@ -367,8 +354,8 @@ func (w *Writer) removeLeftovers(ctx context.Context, target types.NamespacedNam
 	if err != nil {
 		return fmt.Errorf("while encoding the removal: %w", err)
 	}
-	if err := w.Client.Status().Patch(ctx, ext, client.RawPatch(types.JSONPatchType, body),
-		client.FieldOwner(FieldManager(w.Registrar))); err != nil {
+	if err := w.cfg.Client.Status().Patch(ctx, ext, client.RawPatch(types.JSONPatchType, body),
+		client.FieldOwner(FieldManager(w.cfg.Replica))); err != nil {
 		return fmt.Errorf("while removing bindings of %s it no longer holds: %w", target, err)
 	}
 	return nil

@@ -7,8 +7,6 @@ import (
 	"time"
 
 	"sigs.k8s.io/controller-runtime/pkg/client"
-
-	"github.com/voipbin/registrar-operator/registrar/location"
 )
 
 // Several changes of one Extension between two flushes cost one write, and the
@@ -16,8 +14,7 @@ import (
 // with three lines coming up, one going) is one API call.
 func TestChangesWithinAFlushBecomeOneWrite(t *testing.T) {
 	c, log := fakeAPIServer(t)
-	table := location.New(0)
-	w := newTestWriter(c, "replica-1", table)
+	w, table := newTestWriter(c, "replica-1")
 	now := time.Now()
 	register(t, table, "sip:desk@192.0.2.10", "call-desk", 1, 3600, now)
 	register(t, table, "sip:soft@192.0.2.11", "call-soft", 1, 3600, now)
@@ -51,8 +48,7 @@ func TestChangesWithinAFlushBecomeOneWrite(t *testing.T) {
 // land in one write, with the latest state, when it answers again.
 func TestChangesQueueWhileTheAPIServerIsAwayAndLandTogether(t *testing.T) {
 	c, log := fakeAPIServer(t)
-	table := location.New(0)
-	w := newTestWriter(c, "replica-1", table)
+	w, table := newTestWriter(c, "replica-1")
 	now := time.Now()
 	log.failWith(func(client.Patch) error { return errors.New("connection refused") })
 	register(t, table, "sip:desk@192.0.2.10", "call-desk", 1, 3600, now)
@@ -84,8 +80,7 @@ func TestChangesQueueWhileTheAPIServerIsAwayAndLandTogether(t *testing.T) {
 // coalescing window.
 func TestRunWritesPendingChangesWhenItStops(t *testing.T) {
 	c, log := fakeAPIServer(t)
-	table := location.New(0)
-	w := newTestWriter(c, "replica-1", table) // a coalescing window of an hour
+	w, table := newTestWriter(c, "replica-1") // a coalescing window of an hour
 	register(t, table, "sip:desk@192.0.2.10", "call-desk", 1, 3600, time.Now())
 	ctx, stop := context.WithCancel(context.Background())
 	done := make(chan struct{})

@@ -4,8 +4,6 @@ import (
 	"context"
 	"testing"
 	"time"
-
-	"github.com/voipbin/registrar-operator/registrar/location"
 )
 
 // A device refreshing its registration costs no status write while its published
@@ -14,8 +12,7 @@ import (
 // than Lease past the device's real expiry.
 func TestLeaseIsRenewedOnlyWhenAboutToRunOut(t *testing.T) {
 	c, log := fakeAPIServer(t)
-	table := location.New(0)
-	w := newTestWriter(c, "replica-1", table)
+	w, table := newTestWriter(c, "replica-1")
 	const uri = "sip:desk@192.0.2.10"
 	t0 := time.Now()
 	register(t, table, uri, "call-desk", 1, 3600, t0)
@@ -24,7 +21,7 @@ func TestLeaseIsRenewedOnlyWhenAboutToRunOut(t *testing.T) {
 	if !ok {
 		t.Fatal("the binding did not reach status")
 	}
-	checkLease(t, "first write", first.ExpiresAt.Time, t0.Add(time.Hour), w.Lease)
+	checkLease(t, "first write", first.ExpiresAt.Time, t0.Add(time.Hour), testLease)
 
 	// A minute later: the lease still has most of its room.
 	register(t, table, uri, "call-desk", 2, 3600, t0.Add(time.Minute))
@@ -35,7 +32,7 @@ func TestLeaseIsRenewedOnlyWhenAboutToRunOut(t *testing.T) {
 	}
 
 	// A Lease later: the refreshed expiry has caught up with the published lease.
-	renewedAt := t0.Add(w.Lease)
+	renewedAt := t0.Add(testLease)
 	register(t, table, uri, "call-desk", 3, 3600, renewedAt)
 	w.markExpiringLeases()
 	if n := w.Pending(); n != 1 {
@@ -46,7 +43,7 @@ func TestLeaseIsRenewedOnlyWhenAboutToRunOut(t *testing.T) {
 		t.Errorf("status writes after the lease renewal: %d, want 2", applies)
 	}
 	renewed, _ := bindingOf(statusOf(t, c), uri)
-	checkLease(t, "renewal", renewed.ExpiresAt.Time, renewedAt.Add(time.Hour), w.Lease)
+	checkLease(t, "renewal", renewed.ExpiresAt.Time, renewedAt.Add(time.Hour), testLease)
 }
 
 // checkLease fails unless published lies after the real expiry by more than the

@@ -6,7 +6,6 @@ import (
 	"time"
 
 	sipv1 "github.com/voipbin/registrar-operator/api/v1alpha1"
-	"github.com/voipbin/registrar-operator/registrar/location"
 )
 
 // A device that moves from a dead replica to a live one: status shows it once,
@@ -21,15 +20,13 @@ func TestBindingTakenOverFromADeadReplica(t *testing.T) {
 		stayed = "sip:soft@192.0.2.11"
 	)
 	now := time.Now()
-	deadTable := location.New(0)
-	dead := newTestWriter(c, "replica-dead", deadTable)
+	dead, deadTable := newTestWriter(c, "replica-dead")
 	register(t, deadTable, moved, "call-desk", 1, 3600, now)
 	register(t, deadTable, stayed, "call-soft", 1, 3600, now)
 	dead.Flush(context.Background())
 	// replica-dead is killed here: it writes nothing more.
 
-	liveTable := location.New(0)
-	live := newTestWriter(c, "replica-live", liveTable)
+	live, liveTable := newTestWriter(c, "replica-live")
 	register(t, liveTable, moved, "call-desk-2", 1, 3600, now.Add(time.Second))
 	live.Flush(context.Background())
 

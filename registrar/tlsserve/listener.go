@@ -36,17 +36,23 @@ func Config(cert *Certificate) *tls.Config {
 // never blocks Accept.
 type Listener struct {
 	net.Listener
-	conf *tls.Config
-	log  logr.Logger
-	// HandshakeFailed, when set, is told of each failed handshake.
+	cfg ListenerConfig
+}
+
+// ListenerConfig is what a Listener serves with; TLS is required.
+type ListenerConfig struct {
+	// TLS is the server configuration (see Config).
+	TLS *tls.Config
+	// HandshakeFailed, if not nil, is told of each failed handshake.
 	HandshakeFailed func()
 	// HandshakeTimeout bounds each handshake; 0 is DefaultHandshakeTimeout.
 	HandshakeTimeout time.Duration
+	Log              logr.Logger
 }
 
-// NewListener serves TLS with conf on inner.
-func NewListener(inner net.Listener, conf *tls.Config, log logr.Logger) *Listener {
-	return &Listener{Listener: inner, conf: conf, log: log}
+// NewListener serves TLS on inner as cfg says.
+func NewListener(inner net.Listener, cfg ListenerConfig) *Listener {
+	return &Listener{Listener: inner, cfg: cfg}
 }
 
 // Accept returns the next connection; its handshake happens on first read.
@@ -55,7 +61,7 @@ func (l *Listener) Accept() (net.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &serverConn{Conn: tls.Server(c, l.conf), raw: c, l: l}, nil
+	return &serverConn{Conn: tls.Server(c, l.cfg.TLS), raw: c, l: l}, nil
 }
 
 // serverConn is one accepted TLS connection.
@@ -70,7 +76,7 @@ type serverConn struct {
 // Read completes the handshake first.
 func (c *serverConn) Read(b []byte) (int, error) {
 	if !c.shaken {
-		timeout := c.l.HandshakeTimeout
+		timeout := c.l.cfg.HandshakeTimeout
 		if timeout <= 0 {
 			timeout = DefaultHandshakeTimeout
 		}
@@ -82,10 +88,10 @@ func (c *serverConn) Read(b []byte) (int, error) {
 			if errors.As(err, &ne) && ne.Timeout() {
 				return 0, err
 			}
-			if c.l.HandshakeFailed != nil {
-				c.l.HandshakeFailed()
+			if c.l.cfg.HandshakeFailed != nil {
+				c.l.cfg.HandshakeFailed()
 			}
-			c.l.log.V(1).Info("TLS handshake failed", "remote", c.RemoteAddr().String(), "error", err.Error())
+			c.l.cfg.Log.V(1).Info("TLS handshake failed", "remote", c.RemoteAddr().String(), "error", err.Error())
 			_ = c.raw.Close()
 			return 0, io.EOF
 		}

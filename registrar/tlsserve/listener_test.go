@@ -15,7 +15,7 @@ import (
 // serve accepts from a TLS Listener on loopback and reports, per connection, the
 // error that ended its reading (as sipgo reads); deadline, when set, is each
 // connection's read deadline, and configure changes the Listener before it serves.
-func serve(t *testing.T, deadline time.Duration, configure func(*Listener)) (*Listener, chan error) {
+func serve(t *testing.T, deadline time.Duration, configure func(*ListenerConfig)) (*Listener, chan error) {
 	t.Helper()
 	dir := t.TempDir()
 	certFile, keyFile, err := pair(t, 1).Write(dir)
@@ -33,10 +33,11 @@ func serve(t *testing.T, deadline time.Duration, configure func(*Listener)) (*Li
 	if deadline > 0 {
 		inner = deadlineListener{inner, deadline}
 	}
-	l := NewListener(inner, Config(cert), logr.Discard())
+	cfg := ListenerConfig{TLS: Config(cert), Log: logr.Discard()}
 	if configure != nil {
-		configure(l)
+		configure(&cfg)
 	}
+	l := NewListener(inner, cfg)
 	t.Cleanup(func() { _ = l.Close() })
 	ended := make(chan error, 4)
 	go func() {
@@ -75,7 +76,7 @@ func endedWith(t *testing.T, ended chan error) error {
 // a close (io.EOF, which sipgo does not log as an error), counted.
 func TestFailedHandshakesEndQuietly(t *testing.T) {
 	var failures atomic.Int32
-	l, ended := serve(t, 0, func(l *Listener) { l.HandshakeFailed = func() { failures.Add(1) } })
+	l, ended := serve(t, 0, func(c *ListenerConfig) { c.HandshakeFailed = func() { failures.Add(1) } })
 
 	c, err := net.Dial("tcp", l.Addr().String())
 	if err != nil {
@@ -126,7 +127,7 @@ func TestStalledHandshakeTimesOut(t *testing.T) {
 // A handshake that stalls with no read deadline set (the guard's first-message
 // timeout off) still ends, at HandshakeTimeout.
 func TestStalledHandshakeTimesOutWithoutADeadline(t *testing.T) {
-	l, ended := serve(t, 0, func(l *Listener) { l.HandshakeTimeout = 100 * time.Millisecond })
+	l, ended := serve(t, 0, func(c *ListenerConfig) { c.HandshakeTimeout = 100 * time.Millisecond })
 	c, err := net.Dial("tcp", l.Addr().String())
 	if err != nil {
 		t.Fatal(err)
