@@ -49,3 +49,27 @@ func TestWSRegisterAndMessage(t *testing.T) {
 		})
 	}
 }
+
+// A device registered over WebSocket can only be reached over its connection (its
+// Contact host is a made-up .invalid name, and a browser accepts no connection):
+// once the connection is gone, a call to it is answered 480 at once instead of
+// looking up the made-up name.
+func TestWSDeviceWithoutItsConnectionIsUnavailable(t *testing.T) {
+	tn := newTenant(t, "1007")
+	r := startWSReplica(t, "replica-ws", tn, nil)
+	phone := newWSPhone(t, r, tn, false)
+	phone.registerWithDigest(600)
+	routable(t, r.Registrar, tn, 1)
+	metricShows(t, r, `sip_open_connections{transport="WS"} 1`)
+	_ = phone.conn.Close()
+	metricShows(t, r, `sip_open_connections{transport="WS"} 0`)
+
+	udp, _ := r.Addresses()
+	res, err := invite(udp, "sip:caller@example.org", tn.domain)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.StatusCode != sip.StatusTemporarilyUnavailable {
+		t.Errorf("a call to the device whose connection is gone got %d %s, want 480", res.StatusCode, res.Reason)
+	}
+}
