@@ -1,12 +1,17 @@
 package registrar_test
 
 import (
+	"errors"
 	"net"
+	"net/http"
 	"strconv"
 	"testing"
 	"time"
 
 	"github.com/emiago/sipgo/sip"
+	"github.com/gobwas/ws"
+
+	"github.com/voipbin/registrar-operator/registrar"
 )
 
 // A browser-like phone registers over WS, and another over WSS (407, then 200 over
@@ -72,4 +77,50 @@ func TestWSDeviceWithoutItsConnectionIsUnavailable(t *testing.T) {
 	if res.StatusCode != sip.StatusTemporarilyUnavailable {
 		t.Errorf("a call to the device whose connection is gone got %d %s, want 480", res.StatusCode, res.Reason)
 	}
+}
+
+// A page of another site is refused (403, counted), a listed one registers; the
+// open connections are counted per transport; a ping is answered.
+func TestWSOriginsMetricsAndPing(t *testing.T) {
+	tn := newTenant(t, "1001")
+	r := startWSReplica(t, "replica-ws", tn, func(c *registrar.Config) {
+		c.WS.AllowedOrigins = []string{"https://phone.example.net"}
+	})
+	_, err := wsDial(r, true, http.Header{"Origin": {"https://evil.example.net"}})
+	var status ws.StatusError
+	if !errors.As(err, &status) || int(status) != http.StatusForbidden {
+		t.Fatalf("a page of another site: %v, want 403", err)
+	}
+	metricShows(t, r, `sip_ws_upgrades_refused_total{transport="WSS"} 1`)
+
+	c, err := wsDial(r, true, http.Header{"Origin": {"https://phone.example.net"}})
+	if err != nil {
+		t.Fatalf("a listed page: %v", err)
+	}
+	wsPhoneOn(t, c, tn, "WSS").registerWithDigest(600)
+	newWSPhone(t, r, tn, false).registerWithDigest(600)
+	metricShows(t, r, `sip_open_connections{transport="WSS"} 1`)
+	metricShows(t, r, `sip_open_connections{transport="WS"} 1`)
+
+	if err := ws.WriteFrame(c, ws.MaskFrame(ws.NewPingFrame([]byte("still there?")))); err != nil {
+		t.Fatal(err)
+	}
+	_ = c.SetReadDeadline(time.Now().Add(wait))
+	f, err := ws.ReadFrame(c)
+	if err != nil || f.Header.OpCode != ws.OpPong || string(f.Payload) != "still there?" {
+		t.Fatalf("got %v %q (%v), want the pong", f.Header.OpCode, f.Payload, err)
+	}
+}
+
+// Connections over WebSocket are capped as TCP ones are: past MaxPerIP a new
+// one is refused before its upgrade.
+func TestWSConnectionCap(t *testing.T) {
+	tn := newTenant(t, "1001")
+	r := startWSReplica(t, "replica-ws", tn, func(c *registrar.Config) { c.TCPGuard.MaxPerIP = 1 })
+	phone := newWSPhone(t, r, tn, false)
+	if c, err := wsDial(r, false, nil); err == nil {
+		_ = c.Close()
+		t.Fatal("a second connection from the address was upgraded")
+	}
+	phone.registerWithDigest(600)
 }

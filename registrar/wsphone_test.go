@@ -83,11 +83,16 @@ func newWSPhone(t *testing.T, r *tlsReplica, tn *tenant, secure bool) *wsPhone {
 	if err != nil {
 		t.Fatalf("while connecting over WebSocket: %v", err)
 	}
-	t.Cleanup(func() { _ = c.Close() })
 	transport := "WS"
 	if secure {
 		transport = "WSS"
 	}
+	return wsPhoneOn(t, c, tn, transport)
+}
+
+// wsPhoneOn is a phone over c, upgraded already, over transport (WS or WSS).
+func wsPhoneOn(t *testing.T, c net.Conn, tn *tenant, transport string) *wsPhone {
+	t.Cleanup(func() { _ = c.Close() })
 	return &wsPhone{t: t, conn: c, transport: transport,
 		digest:  udpPhone{user: tn.user, domain: tn.domain, password: tn.password},
 		callID:  fmt.Sprintf("ws-%d@127.0.0.1", time.Now().UnixNano()),
