@@ -16,7 +16,7 @@ import (
 
 // A browser-like phone registers over WS, and another over WSS (407, then 200 over
 // the same connection, a Contact host nobody can resolve); each binding reads its
-// transport, and a MESSAGE from a UDP caller comes down the phone's very
+// transport (in status and in kubectl get -o wide), and a MESSAGE from a UDP caller comes down the phone's very
 // connection, with our Via naming the listener; the phone's 200 reaches the caller.
 func TestWSRegisterAndMessage(t *testing.T) {
 	for _, secure := range []bool{false, true} {
@@ -30,6 +30,9 @@ func TestWSRegisterAndMessage(t *testing.T) {
 			b := bindingsAre(t, tn, 1)[0]
 			if b.Transport != transport || b.Source != phone.conn.LocalAddr().String() {
 				t.Errorf("binding %+v, want transport %s from %s", b, transport, phone.conn.LocalAddr())
+			}
+			if got := wideColumn(t, tn, "Transport"); got != transport {
+				t.Errorf("kubectl get extensions -o wide shows transport %q, want %s", got, transport)
 			}
 
 			routable(t, r.Registrar, tn, 1)
