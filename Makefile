@@ -86,7 +86,7 @@ test: manifests generate vet envtest sipp helm crane ## Run every test against a
 # that drive them together (SIP in and out, informers, status writes).
 RACE_PACKAGES ?= ./registrar/ ./registrar/udpfront/ ./registrar/location/ ./registrar/status/ \
 	./registrar/digest/ ./registrar/throttle/ ./registrar/proxy/ ./registrar/directory/ \
-	./registrar/netguard/ ./registrar/server/ ./registrar/tlsserve/
+	./registrar/netguard/ ./registrar/server/ ./registrar/tlsserve/ ./registrar/wsserve/
 
 .PHONY: test-race
 test-race: envtest sipp ## Run the concurrent packages' tests under the race detector (make test runs it).

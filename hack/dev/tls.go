@@ -44,13 +44,13 @@ func devTLS(tlsAddr, wssAddr, sipAddr, stateDir string) (registrar.TLSConfig, er
 
 // tlsStep names the listeners besides UDP and TCP.
 func tlsStep(tlsAddr string, ws registrar.WSConfig) string {
-	var s string
+	var s strings.Builder
 	for _, l := range []struct{ addr, name string }{{tlsAddr, "TLS"}, {ws.Address, "WS"}, {ws.SecureAddress, "WSS"}} {
 		if l.addr != "" {
-			s += ", " + l.addr + " (" + l.name + ")"
+			s.WriteString(", " + l.addr + " (" + l.name + ")")
 		}
 	}
-	return s
+	return s.String()
 }
 
 // tlsWelcome tells where SIP over TLS is served and which certificate to trust.

@@ -102,7 +102,7 @@ func (c *conn) handshake() error {
 		defer mu.Unlock()
 		if !finished {
 			// A deadline in the past ends the blocked read as a timeout.
-			_ = c.Conn.SetReadDeadline(time.Unix(1, 0))
+			_ = c.SetReadDeadline(time.Unix(1, 0))
 		}
 	})
 	raw, err := readRequestHeader(c.br)
@@ -120,7 +120,7 @@ func (c *conn) handshake() error {
 		if c.l.Refused != nil {
 			c.l.Refused()
 		}
-		_ = c.Conn.SetWriteDeadline(time.Now().Add(controlWriteTimeout))
+		_ = c.SetWriteDeadline(time.Now().Add(controlWriteTimeout))
 		_, _ = c.Conn.Write(r.response())
 		_ = c.Close()
 		return err
@@ -133,7 +133,7 @@ func (c *conn) handshake() error {
 	if g, ok := c.Conn.(guard); ok {
 		g.Framed()
 	} else {
-		_ = c.Conn.SetReadDeadline(time.Time{})
+		_ = c.SetReadDeadline(time.Time{})
 	}
 	return nil
 }
@@ -171,9 +171,9 @@ func (c *conn) writeControl(f ws.Frame) error {
 	}
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
-	_ = c.Conn.SetWriteDeadline(time.Now().Add(controlWriteTimeout))
+	_ = c.SetWriteDeadline(time.Now().Add(controlWriteTimeout))
 	_, err := c.Conn.Write(buf.Bytes())
-	_ = c.Conn.SetWriteDeadline(time.Time{})
+	_ = c.SetWriteDeadline(time.Time{})
 	if err != nil {
 		return fmt.Errorf("while writing a WebSocket control frame: %w", err)
 	}

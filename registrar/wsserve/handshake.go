@@ -126,7 +126,7 @@ func hostname(hostport string) string {
 // hasToken reports whether a comma-separated header lists token (any case).
 func hasToken(h http.Header, name, token string) bool {
 	for _, v := range h.Values(name) {
-		for _, t := range strings.Split(v, ",") {
+		for t := range strings.SplitSeq(v, ",") {
 			if strings.EqualFold(strings.TrimSpace(t), token) {
 				return true
 			}

@@ -11,6 +11,7 @@ import (
 	"os"
 	"runtime"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -34,7 +35,7 @@ type server struct {
 	gate  *Listener
 	// messages receives the MESSAGEs sipgo handled.
 	messages chan *sip.Request
-	refused  int
+	refused  atomic.Int64
 }
 
 func startServer(t *testing.T, cfg Config, bounds netguard.Config) *server {
@@ -58,7 +59,7 @@ func startServer(t *testing.T, cfg Config, bounds netguard.Config) *server {
 	}
 	s.guard = netguard.New(l, bounds)
 	s.gate = NewListener(s.guard, cfg, logr.Discard())
-	s.gate.Refused = func() { s.refused++ }
+	s.gate.Refused = func() { s.refused.Add(1) }
 	s.addr = l.Addr().String()
 	done := make(chan struct{})
 	go func() { _ = srv.ServeWS(s.gate); close(done) }()
@@ -204,8 +205,8 @@ func TestOriginAllowList(t *testing.T) {
 	if got := rawUpgrade(t, s.addr, upgrade(s.addr, "Sec-WebSocket-Protocol: sip", "Origin: https://evil.example.net")); got != "403 Forbidden" {
 		t.Fatalf("a cross-site page got %q, want 403", got)
 	}
-	if s.refused != 1 {
-		t.Errorf("%d refusals counted, want 1", s.refused)
+	if got := s.refused.Load(); got != 1 {
+		t.Errorf("%d refusals counted, want 1", got)
 	}
 	for i, h := range []http.Header{
 		{"Origin": {"https://phone.example.net"}},
