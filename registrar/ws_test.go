@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -126,4 +127,35 @@ func TestWSConnectionCap(t *testing.T) {
 		t.Fatal("a second connection from the address was upgraded")
 	}
 	phone.registerWithDigest(600)
+}
+
+// A call to a browser registered over WSS: the INVITE comes down its connection
+// with our Record-Route naming the WSS listener on top (and the caller's UDP side
+// below, RFC 5658); the caller's ACK and BYE, routed through us to the browser's
+// .invalid Contact, come down the same connection without our Route entries.
+func TestWSSCallReachesTheBrowserOverItsConnection(t *testing.T) {
+	tn := newTenant(t, "1001")
+	r := startWSReplica(t, "replica-ws", tn, nil)
+	phone := newWSPhone(t, r, tn, true)
+	phone.registerWithDigest(600)
+	routable(t, r.Registrar, tn, 1)
+
+	caller := tn.caller(t, r.Registrar, "uac-call.xml", callID(t), "1001")
+	inv := phone.expect(sip.INVITE)
+	_, port, _ := net.SplitHostPort(r.WSSAddress())
+	if rr := inv.RecordRoute(); rr == nil || rr.Address.Port != atoi(t, port) || !strings.EqualFold(param(rr.Address, "transport"), "wss") {
+		t.Errorf("top Record-Route %v, want our WSS listener (port %s, transport=wss)", rr, port)
+	}
+	phone.answer(inv)
+	ack := phone.expect(sip.ACK)
+	bye := phone.expect(sip.BYE)
+	for _, req := range []*sip.Request{ack, bye} {
+		if rt := req.Route(); rt != nil {
+			t.Errorf("the %s reached the browser with Route %s", req.Method, rt.Value())
+		}
+	}
+	phone.reply(bye, sip.StatusOK, "OK")
+	if err := caller.wait(); err != nil {
+		t.Fatal(err)
+	}
 }

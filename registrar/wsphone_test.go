@@ -177,3 +177,31 @@ func (p *wsPhone) reply(req *sip.Request, code int, reason string) {
 		p.t.Fatalf("answering %s: %v", req.Method, err)
 	}
 }
+
+// expect returns the next request of method the registrar sends down the
+// connection, skipping others.
+func (p *wsPhone) expect(method sip.RequestMethod) *sip.Request {
+	p.t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		msg, err := p.next(time.Until(deadline))
+		if err != nil {
+			p.t.Fatalf("no %s over the phone's %s connection: %v", method, p.transport, err)
+		}
+		if req, ok := msg.(*sip.Request); ok && req.Method == method {
+			return req
+		}
+	}
+}
+
+// answer accepts an INVITE as JsSIP does: 200 OK with a To tag and its .invalid
+// Contact.
+func (p *wsPhone) answer(inv *sip.Request) {
+	p.t.Helper()
+	res := sip.NewResponseFromRequest(inv, sip.StatusOK, "OK", nil)
+	res.To().Params.Add("tag", "wsphone")
+	res.AppendHeader(sip.NewHeader("Contact", "<"+p.contact+">"))
+	if err := p.send(res.String()); err != nil {
+		p.t.Fatalf("answering the INVITE: %v", err)
+	}
+}

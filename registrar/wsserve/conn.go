@@ -50,7 +50,9 @@ type conn struct {
 }
 
 func newConn(c net.Conn, l *Listener) *conn {
-	cn := &conn{Conn: c, l: l, br: bufio.NewReaderSize(c, 4096)}
+	// Small: a browser's upgrade request takes well under 1 KiB, and payloads are
+	// read past the buffer; it stays with every idle connection.
+	cn := &conn{Conn: c, l: l, br: bufio.NewReaderSize(c, 1024)}
 	cn.frames = frameReader{r: cn.br, max: MaxMessage, onControl: cn.control}
 	return cn
 }

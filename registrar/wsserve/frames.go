@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 
 	"github.com/gobwas/ws"
 )
@@ -78,7 +79,7 @@ func (f *frameReader) next() ([]byte, error) {
 // payload appends h's payload, unmasked, to dst.
 func (f *frameReader) payload(h ws.Header, dst []byte) ([]byte, error) {
 	start := len(dst)
-	dst = append(dst, make([]byte, h.Length)...)
+	dst = slices.Grow(dst, int(h.Length))[:start+int(h.Length)]
 	if _, err := io.ReadFull(f.r, dst[start:]); err != nil {
 		return nil, readError(err)
 	}
