@@ -54,6 +54,8 @@ func (r *Registrar) listenWS() error {
 	return nil
 }
 
+// wsGate puts the upgrade checks and frame handling in front of g (package
+// wsserve), counting refused upgrades by transport.
 func (r *Registrar) wsGate(g *netguard.Listener, policy wsserve.Config, transport string) *wsserve.Listener {
 	l := wsserve.NewListener(g, policy, r.log.WithName(transport))
 	l.Refused = r.m.wsRefused.WithLabelValues(transport).Inc
@@ -67,6 +69,10 @@ func (r *Registrar) serveWS(g *errgroup.Group, srv *sipgo.Server) {
 	}
 	if r.wss != nil {
 		g.Go(func() error { return ignoreClosed(srv.ServeWSS(r.wss)) })
+	}
+	if r.ws != nil || r.wss != nil {
+		r.log.Info("serving SIP over WebSocket", "ws", r.WSAddress(), "wss", r.WSSAddress(),
+			"allowedOrigins", r.cfg.WS.AllowedOrigins)
 	}
 }
 

@@ -1,7 +1,9 @@
 package registrar_test
 
 import (
+	"crypto/tls"
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"strconv"
@@ -158,4 +160,34 @@ func TestWSSCallReachesTheBrowserOverItsConnection(t *testing.T) {
 	if err := caller.wait(); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// wss:// serves the TLS certificate and follows its rotation: a new connection
+// gets the renewed one without a restart.
+func TestWSSCertificateRotation(t *testing.T) {
+	tn := newTenant(t, "1001")
+	r := startWSReplica(t, "replica-ws", tn, nil)
+	serial := func() (int64, error) {
+		c, err := wsDial(r, true, nil)
+		if err != nil {
+			return 0, err
+		}
+		defer func() { _ = c.Close() }()
+		tc, ok := c.(*tls.Conn)
+		if !ok {
+			return 0, fmt.Errorf("a %T, not a TLS connection", c)
+		}
+		return tc.ConnectionState().PeerCertificates[0].SerialNumber.Int64(), nil
+	}
+	if got, err := serial(); err != nil || got != 1 {
+		t.Fatalf("serial %d (%v), want 1", got, err)
+	}
+	r.rotate(t, 2)
+	eventually(t, "a new wss:// connection gets the certificate of serial 2", func() error {
+		got, err := serial()
+		if err == nil && got != 2 {
+			err = fmt.Errorf("serial %d", got)
+		}
+		return err
+	})
 }

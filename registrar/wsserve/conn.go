@@ -70,7 +70,7 @@ func (c *conn) Read(b []byte) (int, error) {
 	}
 	if len(c.replay) > 0 {
 		n := copy(b, c.replay)
-		c.replay = c.replay[n:]
+		c.replay = rest(c.replay, n)
 		return n, nil
 	}
 	for len(c.out) == 0 {
@@ -89,8 +89,17 @@ func (c *conn) Read(b []byte) (int, error) {
 		c.out = forSipgo(msg)
 	}
 	n := copy(b, c.out)
-	c.out = c.out[n:]
+	c.out = rest(c.out, n)
 	return n, nil
+}
+
+// rest is what is left of p after n bytes: nil once all is read, so that an idle
+// connection holds no message.
+func rest(p []byte, n int) []byte {
+	if n >= len(p) {
+		return nil
+	}
+	return p[n:]
 }
 
 // handshake reads and checks the upgrade request; a refused one is answered and
