@@ -77,7 +77,8 @@ func wsWelcome(c registrar.WSConfig, t registrar.TLSConfig) string {
 SIP over secure WebSocket: wss://%[2]s
 (JsSIP: new JsSIP.WebSocketInterface('wss://%[2]s'), uri sip:1001@acme.%[1]s),
 with the certificate %[3]s: a browser must trust it first
-(open https://%[2]s and accept it, or start Chromium with --ignore-certificate-errors).
+(open https://%[2]s and accept it, or start Chromium with
+--ignore-certificate-errors --allow-insecure-localhost).
 `, sipv1.DefaultDomainSuffix, c.SecureAddress, cert)
 	}
 	if c.Address != "" {

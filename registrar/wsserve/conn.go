@@ -46,7 +46,6 @@ type conn struct {
 	heldLeft int64  // bytes still to come of the frame being written
 
 	closeOnce sync.Once
-	closeErr  error
 }
 
 func newConn(c net.Conn, l *Listener) *conn {
@@ -248,10 +247,16 @@ func (c *conn) Write(b []byte) (int, error) {
 // control frames.
 func (c *conn) SetDeadline(time.Time) error { return nil }
 
-// Close closes once; sipgo closes again after a refused upgrade.
+// Close closes once (sipgo closes again after a refused upgrade), and keeps its
+// error from sipgo, which would log a warning for each browser that leaves: over
+// TLS, closing writes a close_notify that a peer already gone cannot take.
 func (c *conn) Close() error {
-	c.closeOnce.Do(func() { c.closeErr = c.Conn.Close() })
-	return c.closeErr
+	c.closeOnce.Do(func() {
+		if err := c.Conn.Close(); err != nil {
+			c.l.log.V(1).Info("closing a WebSocket connection", "remote", c.RemoteAddr().String(), "error", err.Error())
+		}
+	})
+	return nil
 }
 
 // NetConn is the connection below, for the guard to reset.
