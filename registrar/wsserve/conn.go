@@ -162,9 +162,13 @@ func (c *conn) fail(err error) {
 	var pe *protocolError
 	switch {
 	case errors.Is(err, errClosed):
-		body := []byte(nil)
-		if c.frames.closeCode != 0 {
-			body = ws.NewCloseFrameBody(c.frames.closeCode, "")
+		var body []byte
+		switch code := c.frames.closeCode; {
+		case code == 0: // a Close without a code gets one without
+		case ws.CheckCloseFrameData(code, c.frames.closeReason) == nil:
+			body = ws.NewCloseFrameBody(code, "")
+		default: // a code no endpoint may send (1005, 1006, 1015, unassigned)
+			body = ws.NewCloseFrameBody(ws.StatusProtocolError, "invalid close code")
 		}
 		_ = c.writeControl(ws.NewCloseFrame(body))
 	case errors.As(err, &pe):

@@ -156,20 +156,26 @@ func TestCRLFKeepAlive(t *testing.T) {
 	expectOK(t, c, 3)
 }
 
-// A Close is echoed with its code, and the connection ends.
+// A Close is echoed with its code (one no endpoint may send is answered 1002),
+// and the connection ends.
 func TestCloseIsEchoed(t *testing.T) {
 	s := startServer(t, Config{}, netguard.Config{})
-	c := s.dial(t, nil)
-	body := ws.NewCloseFrameBody(ws.StatusNormalClosure, "")
-	if err := ws.WriteFrame(c, ws.MaskFrame(ws.NewCloseFrame(body))); err != nil {
-		t.Fatal(err)
-	}
-	f := frame(t, c)
-	if code, _ := ws.ParseCloseFrameData(f.Payload); f.Header.OpCode != ws.OpClose || code != ws.StatusNormalClosure {
-		t.Fatalf("got %v %q, want a Close 1000", f.Header.OpCode, f.Payload)
-	}
-	if _, err := ws.ReadFrame(c); err == nil {
-		t.Fatal("the connection stayed open after the Close")
+	for _, tc := range []struct{ sent, want ws.StatusCode }{
+		{ws.StatusNormalClosure, ws.StatusNormalClosure},
+		{ws.StatusGoingAway, ws.StatusGoingAway},
+		{ws.StatusNoStatusRcvd, ws.StatusProtocolError},
+	} {
+		c := s.dial(t, nil)
+		if err := ws.WriteFrame(c, ws.MaskFrame(ws.NewCloseFrame(ws.NewCloseFrameBody(tc.sent, "")))); err != nil {
+			t.Fatal(err)
+		}
+		f := frame(t, c)
+		if code, _ := ws.ParseCloseFrameData(f.Payload); f.Header.OpCode != ws.OpClose || code != tc.want {
+			t.Errorf("a Close %d got %v %q, want a Close %d", tc.sent, f.Header.OpCode, f.Payload, tc.want)
+		}
+		if _, err := ws.ReadFrame(c); err == nil {
+			t.Fatalf("the connection stayed open after the Close %d", tc.sent)
+		}
 	}
 }
 
