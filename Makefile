@@ -38,11 +38,13 @@ help: ## Display this help.
 
 SIP_ADDRESS ?= 127.0.0.1:5060
 SIP_TLS_ADDRESS ?= 127.0.0.1:5061
+SIP_WS_ADDRESS ?= 127.0.0.1:5066
+SIP_WSS_ADDRESS ?= 127.0.0.1:7443
 
 .PHONY: dev
-dev: envtest ## Run the whole system locally: control plane, operator, registrar on $(SIP_ADDRESS) and TLS on $(SIP_TLS_ADDRESS), samples applied.
+dev: envtest ## Run the whole system locally: control plane, operator, registrar on $(SIP_ADDRESS), TLS on $(SIP_TLS_ADDRESS), WS and WSS on $(SIP_WS_ADDRESS) and $(SIP_WSS_ADDRESS), samples applied.
 	go build -o "$(LOCALBIN)/dev" ./hack/dev
-	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" KUBECTL="$(KUBECTL)" exec "$(LOCALBIN)/dev" -sip-address=$(SIP_ADDRESS) -sip-tls-address=$(SIP_TLS_ADDRESS) $(DEV_ARGS)
+	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" KUBECTL="$(KUBECTL)" exec "$(LOCALBIN)/dev" -sip-address=$(SIP_ADDRESS) -sip-tls-address=$(SIP_TLS_ADDRESS) -sip-ws-address=$(SIP_WS_ADDRESS) -sip-wss-address=$(SIP_WSS_ADDRESS) $(DEV_ARGS)
 
 .PHONY: manifests
 manifests: controller-gen ## Generate the CRDs and RBAC into config/.
@@ -84,7 +86,7 @@ test: manifests generate vet envtest sipp helm crane ## Run every test against a
 # that drive them together (SIP in and out, informers, status writes).
 RACE_PACKAGES ?= ./registrar/ ./registrar/udpfront/ ./registrar/location/ ./registrar/status/ \
 	./registrar/digest/ ./registrar/throttle/ ./registrar/proxy/ ./registrar/directory/ \
-	./registrar/netguard/ ./registrar/register/ ./registrar/tlsserve/
+	./registrar/netguard/ ./registrar/register/ ./registrar/tlsserve/ ./registrar/wsserve/
 
 .PHONY: test-race
 test-race: envtest sipp ## Run the concurrent packages' tests under the race detector (make test runs it).

@@ -104,7 +104,9 @@ func TestFlagsExist(t *testing.T) {
 		"chart":          helmTemplate(t, registrarNamespace),
 		"chart (custom)": helmTemplate(t, registrarNamespace, customValues),
 		"chart (TLS)":    helmTemplate(t, registrarNamespace, writeValues(t, "registrar:\n  tls:\n    secretName: registrar-tls\n")),
-		"kustomize":      kustomize(t, "default"),
+		"chart (WebSocket)": helmTemplate(t, registrarNamespace, writeValues(t,
+			"registrar:\n  tls: {secretName: registrar-tls}\n  ws: {port: 8080, securePort: 8443, allowedOrigins: ['*']}\n")),
+		"kustomize": kustomize(t, "default"),
 	} {
 		for _, d := range ofKind(parse(t, manifests), "Deployment") {
 			for flag := range args(t, container(t, d)) {

@@ -85,7 +85,8 @@ func (r *FleetReconciler) service() *corev1ac.ServiceApplyConfiguration {
 				corev1ac.ServicePort().WithName("sip-tcp").WithProtocol(corev1.ProtocolTCP).
 					WithPort(f.SIPPort).WithTargetPort(intstr.FromString("sip-tcp")),
 			).
-			WithPorts(tlsServicePorts(f)...))
+			WithPorts(tlsServicePorts(f)...).
+			WithPorts(wsServicePorts(f)...))
 }
 
 func (r *FleetReconciler) deployment() *appsv1ac.DeploymentApplyConfiguration {
@@ -99,6 +100,7 @@ func (r *FleetReconciler) deployment() *appsv1ac.DeploymentApplyConfiguration {
 		fmt.Sprintf("--health-probe-bind-address=:%d", f.ProbePort),
 	}
 	args = append(args, tlsArgs(f)...)
+	args = append(args, wsArgs(f)...)
 	args = append(args, f.ExtraArgs...)
 	fieldEnv := func(name, path string) *corev1ac.EnvVarApplyConfiguration {
 		return corev1ac.EnvVar().WithName(name).WithValueFrom(corev1ac.EnvVarSource().
@@ -122,6 +124,7 @@ func (r *FleetReconciler) deployment() *appsv1ac.DeploymentApplyConfiguration {
 			corev1ac.ContainerPort().WithName("probes").WithContainerPort(f.ProbePort).WithProtocol(corev1.ProtocolTCP),
 		).
 		WithPorts(tlsContainerPorts(f)...).
+		WithPorts(wsContainerPorts(f)...).
 		WithVolumeMounts(tlsVolumeMounts(f)...).
 		WithLivenessProbe(probe("/healthz")).
 		WithReadinessProbe(probe("/readyz")).

@@ -67,6 +67,12 @@ type FleetOptions struct {
 	// with its tls.crt and tls.key, and follows its renewals. Empty: no TLS.
 	TLSSecretName string
 	TLSPort       int32
+	// WSPort and WSSPort serve SIP over WebSocket (ws://) and secure WebSocket
+	// (wss://, with TLSSecretName's certificate; none without it) on the pods and
+	// the Service; 0: none. WSAllowedOrigins are the Origins of the web pages whose
+	// scripts may connect (pages on the host connected to always may).
+	WSPort, WSSPort  int32
+	WSAllowedOrigins []string
 	// ExternalTrafficPolicy of a NodePort or LoadBalancer Service. Local keeps each
 	// phone's own address as the source the registrar sees (measured by make e2e):
 	// with Cluster, kube-proxy masquerades it to a node address and random port, so a

@@ -35,6 +35,7 @@ import (
 	"github.com/voipbin/registrar-operator/registrar/throttle"
 	"github.com/voipbin/registrar-operator/registrar/tlsserve"
 	"github.com/voipbin/registrar-operator/registrar/udpfront"
+	"github.com/voipbin/registrar-operator/registrar/wsserve"
 )
 
 // Config is one replica's configuration, from its flags.
@@ -53,6 +54,8 @@ type Config struct {
 	TCPGuard netguard.Config
 	// TLS is SIP over TLS; its zero value serves none.
 	TLS TLSConfig
+	// WS is SIP over WebSocket, plain and secure; its zero value serves none.
+	WS WSConfig
 	// MetricsAddress and ProbeAddress serve /metrics and /healthz, /readyz; "0" disables.
 	MetricsAddress, ProbeAddress string
 	NonceLifetime                time.Duration
@@ -113,6 +116,7 @@ type Replica struct {
 	tcp      net.Listener
 	tls      *netguard.Listener
 	cert     *tlsserve.Certificate
+	ws, wss  *wsserve.Listener
 
 	restoreReader client.Reader
 }
@@ -158,7 +162,11 @@ func New(cfg Config, rc *rest.Config, log logr.Logger) (*Replica, error) {
 	if err := r.listen(); err != nil {
 		return nil, err
 	}
-	if err := r.listenTLS(); err != nil {
+	err = r.listenTLS()
+	if err == nil {
+		err = r.listenWS()
+	}
+	if err != nil {
 		r.closeListeners()
 		return nil, err
 	}
@@ -251,6 +259,7 @@ func (r *Replica) Run(ctx context.Context) error {
 	if r.tls != nil {
 		g.Go(func() error { return ignoreClosed(srv.ServeTLS(r.tls)) })
 	}
+	r.serveWS(g, srv)
 	g.Go(func() error { r.expireLoop(gctx); return nil })
 	r.ready.Store(true)
 	close(r.SIPReady)
@@ -328,7 +337,8 @@ func (r *Replica) self() *proxy.Self {
 	if r.tls != nil {
 		tlsPort = r.tls.Addr().(*net.TCPAddr).Port
 	}
-	return proxy.NewSelf(r.udp, r.tcp, tlsPort, r.cfg.AdvertiseHost, serves)
+	return proxy.NewSelf(r.udp, r.tcp, proxy.StreamPorts{TLS: tlsPort, WS: port(r.ws), WSS: port(r.wss)},
+		r.cfg.AdvertiseHost, serves)
 }
 
 // Addresses returns where SIP listens, per transport.
@@ -353,6 +363,7 @@ func (r *Replica) closeListeners() {
 	if r.tls != nil {
 		_ = r.tls.Close()
 	}
+	r.closeWS()
 }
 
 // Table exposes the location table to tests and benchmarks.

@@ -15,6 +15,11 @@ import (
 // them, so they never reach our logs.
 var withheldAttrs = map[string]bool{"data": true}
 
+// routineMessages are sipgo errors that hostile or broken peers cause at will:
+// logged at debug. A WebSocket upgrade fails in sipgo only after package wsserve
+// refused it (and counted it) or the peer went away.
+var routineMessages = map[string]bool{"Fail to upgrade": true}
+
 // sipgoLogger bridges sipgo's slog logging to logr, withholding raw message bytes and
 // lowering sipgo's errors about unparsable input to debug: on the open internet they
 // are routine, and each one would otherwise be an error line an attacker can flood.
@@ -46,7 +51,7 @@ func (h *redactingHandler) Handle(ctx context.Context, r slog.Record) error {
 		out.AddAttrs(a)
 		return true
 	})
-	if withheld && out.Level > slog.LevelDebug {
+	if (withheld || routineMessages[r.Message]) && out.Level > slog.LevelDebug {
 		out.Level = slog.LevelDebug
 		if !h.next.Enabled(ctx, out.Level) {
 			return nil

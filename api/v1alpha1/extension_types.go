@@ -175,7 +175,7 @@ type ExtensionStatus struct {
 // +kubebuilder:printcolumn:name="AOR",type=string,JSONPath=`.status.addressOfRecord`
 // +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
 // +kubebuilder:printcolumn:name="Contacts",type=integer,JSONPath=`.status.contacts`
-// +kubebuilder:printcolumn:name="Transport",type=string,JSONPath=`.status.bindings[0].transport`,priority=1,description="Transport of the first binding: UDP, TCP or TLS"
+// +kubebuilder:printcolumn:name="Transport",type=string,JSONPath=`.status.bindings[0].transport`,priority=1,description="Transport of the first binding: UDP, TCP, TLS, WS or WSS"
 // +kubebuilder:printcolumn:name="Status",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].message`,priority=1
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 

@@ -32,6 +32,7 @@ func main() {
 		serviceType, pullPolicy    string
 		trafficPolicy              string
 		extraArgs                  string
+		wsOrigins                  string
 		ownerAnchor                string
 	)
 	o := controllers.Options{Fleet: controllers.DefaultFleetOptions()}
@@ -64,6 +65,12 @@ func main() {
 	flag.StringVar(&f.TLSSecretName, "registrar-tls-secret", "",
 		"kubernetes.io/tls Secret in the registrar namespace to serve SIP over TLS with (mounted read-only; renewals are followed); empty: no TLS.")
 	flag.Var(int32Flag{&f.TLSPort}, "registrar-sip-tls-port", "SIP over TLS port of the registrar pods and Service, when --registrar-tls-secret is set.")
+	flag.Var(int32Flag{&f.WSPort}, "registrar-sip-ws-port", "SIP over WebSocket (ws://) port of the registrar pods and Service; 0: none.")
+	flag.Var(int32Flag{&f.WSSPort}, "registrar-sip-wss-port",
+		"SIP over secure WebSocket (wss://) port of the registrar pods and Service, with the certificate of --registrar-tls-secret; 0: none.")
+	flag.StringVar(&wsOrigins, "registrar-ws-allowed-origins", "",
+		"Comma-separated Origins (https://phone.example.com) of web pages whose scripts may connect over WebSocket; * allows any. "+
+			"Pages on the host connected to, and clients that send no Origin, are always allowed.")
 	flag.Var(int32Flag{&f.MetricsPort}, "registrar-metrics-port", "Metrics port of the registrar pods.")
 	flag.Var(int32Flag{&f.ProbePort}, "registrar-probe-port", "Health probe port of the registrar pods.")
 	flag.StringVar(&extraArgs, "registrar-extra-args", "", "Space-separated extra arguments for the registrar.")
@@ -83,12 +90,21 @@ func main() {
 	f.ServiceType, f.ImagePullPolicy = corev1.ServiceType(serviceType), corev1.PullPolicy(pullPolicy)
 	f.ExternalTrafficPolicy = corev1.ServiceExternalTrafficPolicy(trafficPolicy)
 	f.ExtraArgs = strings.Fields(extraArgs)
+	for o := range strings.SplitSeq(wsOrigins, ",") {
+		if o = strings.TrimSpace(o); o != "" {
+			f.WSAllowedOrigins = append(f.WSAllowedOrigins, o)
+		}
+	}
 
 	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&zapOpts)))
 	log := ctrl.Log.WithName("setup")
 	memlimit.Apply(float64(memoryRatio), log)
 	if err := checkResources(f.Resources); err != nil {
 		log.Error(err, "invalid registrar resources")
+		os.Exit(1)
+	}
+	if f.WSSPort > 0 && f.TLSSecretName == "" {
+		log.Error(fmt.Errorf("--registrar-sip-wss-port=%d needs --registrar-tls-secret: wss:// serves its certificate", f.WSSPort), "invalid registrar WebSocket")
 		os.Exit(1)
 	}
 	if p := f.ExternalTrafficPolicy; p != corev1.ServiceExternalTrafficPolicyLocal && p != corev1.ServiceExternalTrafficPolicyCluster {

@@ -37,6 +37,12 @@ func main() {
 	flag.StringVar(&cfg.TLS.CertFile, "tls-cert-file", "",
 		"PEM certificate chain for SIP over TLS (tls.crt of a kubernetes.io/tls Secret); a changed file is served to new connections without a restart.")
 	flag.StringVar(&cfg.TLS.KeyFile, "tls-key-file", "", "PEM private key of --tls-cert-file (tls.key).")
+	flag.StringVar(&cfg.WS.Address, "sip-ws-address", "", "host:port to serve SIP over WebSocket (ws://, RFC 7118) on; empty: none.")
+	flag.StringVar(&cfg.WS.SecureAddress, "sip-wss-address", "",
+		"host:port to serve SIP over secure WebSocket (wss://) on, with the certificate of --tls-cert-file; empty: none.")
+	allowedOrigins := flag.String("ws-allowed-origins", "",
+		"Comma-separated Origins (https://phone.example.com) of web pages whose scripts may connect over WebSocket; * allows any. "+
+			"Pages on the host connected to, and clients that send no Origin, are always allowed.")
 	flag.StringVar(&cfg.AdvertiseHost, "advertise-host", envOr("POD_IP", ""),
 		"Address other hops reach this replica at, written in Via and Record-Route; empty: the listener's or the machine's address.")
 	recordRoute := flag.Bool("record-route", true, "Keep this replica on the path of the calls it routes (Record-Route), so BYE and re-INVITE traverse it.")
@@ -66,11 +72,13 @@ func main() {
 	flag.DurationVar(&cfg.BySourceAOR.Window, "throttle-source-aor-window", cfg.BySourceAOR.Window,
 		"How long an address's failures at an extension are counted, and how long the pair's block lasts.")
 	flag.IntVar(&cfg.TCPGuard.MaxConns, "tcp-max-connections", cfg.TCPGuard.MaxConns,
-		"Open SIP TCP connections at most (about 45 KiB each); when full, the oldest that has not yet sent a message is closed; 0: no limit.")
+		"Open SIP TCP connections at most (about 45 KiB each); when full, the oldest that has not yet sent a message is closed; 0: no limit. "+
+			"The TLS, WS and WSS listeners each have as many.")
 	flag.IntVar(&cfg.TCPGuard.MaxPerIP, "tcp-max-connections-per-ip", cfg.TCPGuard.MaxPerIP,
 		"Open SIP TCP connections at most from one IP address (an IPv6 /64); 0: no limit.")
 	flag.DurationVar(&cfg.TCPGuard.FirstMessage, "tcp-first-message-timeout", cfg.TCPGuard.FirstMessage,
-		"A new TCP connection that has not sent the headers of a SIP message within it is closed; 0: never.")
+		"A new TCP connection that has not sent the headers of a SIP message within it is closed; 0: never. "+
+			"It bounds TLS handshakes and WebSocket upgrades too, and starts again once a WebSocket is upgraded.")
 	flag.DurationVar(&cfg.TCPGuard.Idle, "tcp-idle-timeout", cfg.TCPGuard.Idle,
 		"A TCP connection that receives nothing (keep-alives count) for this long is closed; 0: never.")
 	memoryRatio := memlimit.Ratio(memlimit.DefaultRatio)
@@ -86,6 +94,7 @@ func main() {
 	cfg.BySourceAOR.BlockFor = cfg.BySourceAOR.Window
 	cfg.Transports = strings.Split(transports, ",")
 	cfg.DisableRecordRoute = !*recordRoute
+	cfg.WS.AllowedOrigins = splitList(*allowedOrigins)
 	if cfg.TLS.CertFile == "" && cfg.TLS.KeyFile == "" {
 		cfg.TLS.Address = "" // TLS is off until a certificate is configured
 	}
@@ -107,6 +116,17 @@ func main() {
 		log.Error(err, "while running the registrar")
 		os.Exit(1)
 	}
+}
+
+// splitList splits a comma-separated flag, dropping empty items.
+func splitList(s string) []string {
+	var items []string
+	for item := range strings.SplitSeq(s, ",") {
+		if item = strings.TrimSpace(item); item != "" {
+			items = append(items, item)
+		}
+	}
+	return items
 }
 
 func envOr(name, def string) string {

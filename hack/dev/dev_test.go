@@ -3,16 +3,22 @@ package main_test
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
 	"fmt"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/gobwas/ws"
 
 	"github.com/voipbin/registrar-operator/hack/testenv"
 )
@@ -20,7 +26,8 @@ import (
 // TestMakeDevWalkthrough runs what `make dev` runs and follows what it prints, as a
 // newcomer would: the printed SIPp command registers the sample extension, the printed
 // kubectl command shows its contact, the printed openssl command finds SIP over TLS
-// served with the printed certificate, and Ctrl-C leaves no process behind.
+// served with the printed certificate, the printed wss:// address upgrades a
+// WebSocket for SIP with that certificate, and Ctrl-C leaves no process behind.
 func TestMakeDevWalkthrough(t *testing.T) {
 	root := testenv.Root()
 	dev := startDev(t)
@@ -45,6 +52,9 @@ func TestMakeDevWalkthrough(t *testing.T) {
 	}
 	if out := run(openssl); !strings.Contains(out, "Verify return code: 0 (ok)") {
 		t.Errorf("the printed certificate does not verify the TLS listener:\n%s", out)
+	}
+	if err := upgradesWSS(printed); err != nil {
+		t.Errorf("the printed wss:// address: %v\n%s", err, printed)
 	}
 	run(sipp + " </dev/null")
 	if err := testenv.Eventually(20*time.Second, func() error {
@@ -162,4 +172,32 @@ func childPIDs(parent int) []int {
 		}
 	}
 	return pids
+}
+
+// upgradesWSS dials the wss:// address make dev printed, trusting the certificate
+// it printed, and asks for the sip subprotocol.
+func upgradesWSS(printed string) error {
+	addr := regexp.MustCompile(`wss://([0-9.]+:[0-9]+)`).FindStringSubmatch(printed)
+	cert := regexp.MustCompile(`with the certificate (\S+):`).FindStringSubmatch(printed)
+	if addr == nil || cert == nil {
+		return errors.New("no wss:// address or certificate printed")
+	}
+	pem, err := os.ReadFile(cert[1])
+	if err != nil {
+		return err
+	}
+	roots := x509.NewCertPool()
+	if !roots.AppendCertsFromPEM(pem) {
+		return fmt.Errorf("no certificate in %s", cert[1])
+	}
+	d := ws.Dialer{Protocols: []string{"sip"}, Timeout: 10 * time.Second, TLSConfig: &tls.Config{RootCAs: roots}}
+	c, _, hs, err := d.Dial(context.Background(), "wss://"+addr[1])
+	if err != nil {
+		return err
+	}
+	defer func() { _ = c.Close() }()
+	if hs.Protocol != "sip" {
+		return fmt.Errorf("subprotocol %q, want sip", hs.Protocol)
+	}
+	return nil
 }

@@ -46,16 +46,23 @@ func main() {
 	sipAddr := flag.String("sip-address", "127.0.0.1:5060", "Where the registrar serves SIP (UDP and TCP).")
 	tlsAddr := flag.String("sip-tls-address", "127.0.0.1:5061",
 		"Where the registrar serves SIP over TLS, with a self-signed certificate made for it; empty: no TLS.")
+	var ws registrar.WSConfig
+	flag.StringVar(&ws.Address, "sip-ws-address", "127.0.0.1:5066", "Where the registrar serves SIP over WebSocket (ws://); empty: not.")
+	flag.StringVar(&ws.SecureAddress, "sip-wss-address", "127.0.0.1:7443",
+		"Where the registrar serves SIP over secure WebSocket (wss://), with the certificate made for TLS; empty: not.")
+	origins := flag.String("ws-allowed-origins", "*",
+		"Comma-separated Origins of the web pages that may connect over WebSocket; * (any page, file:// ones too) suits a machine's loopback.")
 	stateDir := flag.String("state-dir", ".dev", "Folder for the kubeconfig and logs.")
 	verbose := flag.Bool("v", false, "Log the operator and registrar to the terminal, not only to the log file.")
 	flag.Parse()
-	if err := run(*sipAddr, *tlsAddr, *stateDir, *verbose); err != nil {
+	ws.AllowedOrigins = strings.Split(*origins, ",")
+	if err := run(*sipAddr, *tlsAddr, ws, *stateDir, *verbose); err != nil {
 		fmt.Fprintln(os.Stderr, "make dev:", err)
 		os.Exit(1)
 	}
 }
 
-func run(sipAddr, tlsAddr, stateDir string, verbose bool) error {
+func run(sipAddr, tlsAddr string, ws registrar.WSConfig, stateDir string, verbose bool) error {
 	// A closed terminal or a dropped SSH session (SIGHUP) stops everything as Ctrl-C does.
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 	defer stop()
@@ -99,13 +106,14 @@ func run(sipAddr, tlsAddr, stateDir string, verbose bool) error {
 		return err
 	}
 
-	tlsConfig, err := devTLS(tlsAddr, sipAddr, stateDir)
+	tlsConfig, err := devTLS(tlsAddr, ws.SecureAddress, sipAddr, stateDir)
 	if err != nil {
 		return err
 	}
-	step("starting the registrar on " + sipAddr + tlsStep(tlsAddr))
+	step("starting the registrar on " + sipAddr + tlsStep(tlsAddr, ws))
 	r, err := registrar.New(registrar.Config{
 		TLS:       tlsConfig,
+		WS:        ws,
 		Namespace: registrarNS, Name: "registrar-dev",
 		SIPAddress: sipAddr, Transports: []string{"udp", "tcp"},
 		MetricsAddress: "127.0.0.1:9090", ProbeAddress: "0",
@@ -113,8 +121,8 @@ func run(sipAddr, tlsAddr, stateDir string, verbose bool) error {
 		BySource: throttle.DefaultConfig(), BySourceAOR: throttle.DefaultPairConfig(), ByAOR: throttle.DefaultConfig(),
 	}, env.Config, ctrl.Log.WithName("registrar"))
 	if err != nil {
-		return fmt.Errorf("%w (is another SIP server on %s or %s? try make dev SIP_ADDRESS=127.0.0.1:5070 SIP_TLS_ADDRESS=127.0.0.1:5071)",
-			err, sipAddr, tlsAddr)
+		return fmt.Errorf("%w (is another SIP server on %s, %s, %s or %s? try make dev SIP_ADDRESS=127.0.0.1:5070 SIP_TLS_ADDRESS=127.0.0.1:5071 "+
+			"SIP_WS_ADDRESS=127.0.0.1:5076 SIP_WSS_ADDRESS=127.0.0.1:7453)", err, sipAddr, tlsAddr, ws.Address, ws.SecureAddress)
 	}
 	regDone := make(chan error, 1)
 	go func() { regDone <- r.Run(ctx) }()
@@ -138,7 +146,7 @@ func run(sipAddr, tlsAddr, stateDir string, verbose bool) error {
 	}); err != nil {
 		return err
 	}
-	printWelcome(sipAddr, kubeconfig, stateDir, tlsWelcome(tlsConfig))
+	printWelcome(sipAddr, kubeconfig, stateDir, tlsWelcome(tlsConfig)+wsWelcome(ws, tlsConfig))
 
 	<-ctx.Done()
 	fmt.Println()

@@ -55,7 +55,9 @@ func startDev(t *testing.T) *devProcess {
 	}
 	sipAddr := "127.0.0.1:" + strconv.Itoa(freePort(t))
 	tlsAddr := "127.0.0.1:" + strconv.Itoa(freePort(t))
-	cmd := exec.Command(bin, "-sip-address", sipAddr, "-sip-tls-address", tlsAddr, "-state-dir", t.TempDir())
+	wsAddr, wssAddr := "127.0.0.1:"+strconv.Itoa(freePort(t)), "127.0.0.1:"+strconv.Itoa(freePort(t))
+	cmd := exec.Command(bin, "-sip-address", sipAddr, "-sip-tls-address", tlsAddr,
+		"-sip-ws-address", wsAddr, "-sip-wss-address", wssAddr, "-state-dir", t.TempDir())
 	cmd.Dir = root
 	// envtest's own temporary folders (etcd's data, certificates) go where the test
 	// removes them, even when make dev is killed.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -247,6 +248,64 @@ func TestIPKey(t *testing.T) {
 		}
 		if got := ipKey(a); got != tc.want {
 			t.Errorf("ipKey(%s) = %s, want %s", tc.addr, got, tc.want)
+		}
+	}
+}
+
+// A framing layer (WebSocket) marks the upgrade request a preamble: the connection
+// is evictable again, whatever its bytes look like, until the layer proves it.
+func TestFramedConnectionIsProvenOnlyByProve(t *testing.T) {
+	inner, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := New(inner, Config{})
+	t.Cleanup(func() { _ = l.Close() })
+	unproven := make(chan int)
+	go func() {
+		c, err := l.Accept()
+		if err != nil {
+			return
+		}
+		defer func() { _ = c.Close() }()
+		framer := c.(interface {
+			Framed()
+			Prove()
+		})
+		buf := make([]byte, 1024)
+		for {
+			n, err := c.Read(buf)
+			if err != nil {
+				return
+			}
+			switch data := string(buf[:n]); {
+			case strings.HasPrefix(data, "GET "):
+				framer.Framed()
+			case data == "PROVE":
+				framer.Prove()
+			}
+			unproven <- l.unprovenLen()
+		}
+	}()
+	c := dial(t, inner.Addr().String())
+	for _, step := range []struct {
+		send string
+		want int
+	}{
+		{"GET / HTTP/1.1\r\nHost: x\r\n\r\n", 1}, // proven by the scan, then framed
+		{"REGISTER sip:x SIP/2.0\r\n\r\n", 1},    // no longer proves
+		{"PROVE", 0},
+	} {
+		if _, err := io.WriteString(c, step.send); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case got := <-unproven:
+			if got != step.want {
+				t.Fatalf("after %q: %d unproven connections, want %d", step.send, got, step.want)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("the server read nothing of %q", step.send)
 		}
 	}
 }

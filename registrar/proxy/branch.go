@@ -17,6 +17,8 @@ const (
 	transportUDP = "UDP"
 	transportTCP = "TCP"
 	transportTLS = "TLS"
+	transportWS  = "WS"
+	transportWSS = "WSS"
 )
 
 // hop is where one forwarded copy of a request goes.
@@ -51,19 +53,25 @@ func (p *Proxy) hopFor(t Target, aor string) (hop, bool) {
 		return relayHop(u, t, aor), true
 	}
 	dest, transport := p.destination(t)
+	if dest == "" && webSocket(transport) {
+		return hop{}, false
+	}
 	return hop{URI: u, Dest: dest, Transport: transport}, true
 }
 
 // destination is t.Destination, except that a device whose TCP or TLS connection
 // to this replica is gone is reached by a new connection to its Contact: the
 // REGISTER's source port was the device's side of the lost connection, where
-// nothing listens.
+// nothing listens. A device over WebSocket cannot be: its destination is "".
 func (p *Proxy) destination(t Target) (hostport, transport string) {
 	dest, transport := t.Destination()
 	if !t.Local || transport == transportUDP || dest != t.Source || p.client == nil {
 		return dest, transport
 	}
 	if _, err := p.client.TransportLayer().GetConnection(transport, dest); err != nil {
+		if webSocket(transport) {
+			return "", transport
+		}
 		return contactHostPort(t.URI, transport), transport
 	}
 	return dest, transport

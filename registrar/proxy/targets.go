@@ -50,7 +50,9 @@ type Target struct {
 // the Contact (a private address) is not reachable, the pinhole the REGISTER opened
 // is (RFC 3581 received/rport). Over TCP the device's connection only exists on the
 // replica that accepted it: that replica reuses it (the source is the connection's
-// remote address), any other connects to the Contact.
+// remote address), any other connects to the Contact. Over WebSocket there is no
+// other way than the connection (RFC 7118 §5: a browser accepts none, and its
+// Contact host is a made-up .invalid name): elsewhere the destination is "".
 func (t Target) Destination() (hostport, transport string) {
 	transport = strings.ToUpper(t.Transport)
 	if transport == "" {
@@ -59,7 +61,15 @@ func (t Target) Destination() (hostport, transport string) {
 	if t.Source != "" && (transport == transportUDP || t.Local) {
 		return t.Source, transport
 	}
+	if webSocket(transport) {
+		return "", transport
+	}
 	return contactHostPort(t.URI, transport), transport
+}
+
+// webSocket reports whether transport is WS or WSS.
+func webSocket(transport string) bool {
+	return transport == transportWS || transport == transportWSS
 }
 
 // contactHostPort is the Contact URI's host:port, with the transport's default port.
