@@ -27,6 +27,8 @@ type metrics struct {
 	udpDropped      prometheus.Counter
 	// The TLS listener (package tlsserve).
 	tlsHandshakeFailures prometheus.Counter
+	// The WebSocket listeners (package wsserve), by transport.
+	wsRefused *prometheus.CounterVec
 }
 
 func newMetrics(reg prometheus.Registerer, table *location.Table, dir *directory.Cluster, pending func() int) *metrics {
@@ -67,8 +69,12 @@ func newMetrics(reg prometheus.Registerer, table *location.Table, dir *directory
 		tlsHandshakeFailures: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "sip_tls_handshake_failures_total", Help: "TLS connections closed because their handshake failed (timeouts excluded).",
 		}),
+		wsRefused: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "sip_ws_upgrades_refused_total",
+			Help: "WebSocket upgrade requests refused (an Origin not allowed, no sip subprotocol, not an upgrade), by transport.",
+		}, []string{"transport"}),
 	}
-	reg.MustRegister(m.retransmissions, m.udpDropped, m.tlsHandshakeFailures)
+	reg.MustRegister(m.retransmissions, m.udpDropped, m.tlsHandshakeFailures, m.wsRefused)
 	reg.MustRegister(m.routed, m.forks, m.firstProvisional)
 	reg.MustRegister(m.registers, m.authFailures, m.throttled, m.writes, m.writeLatency,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),

@@ -38,6 +38,7 @@ import (
 	"github.com/voipbin/registrar-operator/registrar/throttle"
 	"github.com/voipbin/registrar-operator/registrar/tlsserve"
 	"github.com/voipbin/registrar-operator/registrar/udpfront"
+	"github.com/voipbin/registrar-operator/registrar/wsserve"
 )
 
 // Config is one replica's configuration, from its flags.
@@ -56,6 +57,8 @@ type Config struct {
 	TCPGuard netguard.Config
 	// TLS is SIP over TLS; its zero value serves none.
 	TLS TLSConfig
+	// WS is SIP over WebSocket, plain and secure; its zero value serves none.
+	WS WSConfig
 	// MetricsAddress and ProbeAddress serve /metrics and /healthz, /readyz; "0" disables.
 	MetricsAddress, ProbeAddress string
 	NonceLifetime                time.Duration
@@ -107,6 +110,7 @@ type Registrar struct {
 	tcp      net.Listener
 	tls      *netguard.Listener
 	cert     *tlsserve.Certificate
+	ws, wss  *wsserve.Listener
 
 	restoreReader client.Reader
 }
@@ -173,7 +177,11 @@ func New(cfg Config, rc *rest.Config, log logr.Logger) (*Registrar, error) {
 	if err := r.listen(); err != nil {
 		return nil, err
 	}
-	if err := r.listenTLS(); err != nil {
+	err = r.listenTLS()
+	if err == nil {
+		err = r.listenWS()
+	}
+	if err != nil {
 		r.closeListeners()
 		return nil, err
 	}
@@ -238,6 +246,7 @@ func (r *Registrar) Run(ctx context.Context) error {
 	if r.tls != nil {
 		g.Go(func() error { return ignoreClosed(srv.ServeTLS(r.tls)) })
 	}
+	r.serveWS(g, srv)
 	g.Go(func() error { r.expireLoop(gctx); return nil })
 	r.ready.Store(true)
 	close(r.SIPReady)
@@ -314,6 +323,7 @@ func (r *Registrar) self(serves func(string) bool) *proxy.Self {
 	if r.tls != nil {
 		s.TLSPort = r.tls.Addr().(*net.TCPAddr).Port
 	}
+	s.WSPort, s.WSSPort = port(r.ws), port(r.wss)
 	return s
 }
 
@@ -339,6 +349,7 @@ func (r *Registrar) closeListeners() {
 	if r.tls != nil {
 		_ = r.tls.Close()
 	}
+	r.closeWS()
 }
 
 // Table exposes the location table to tests and benchmarks.

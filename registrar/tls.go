@@ -17,7 +17,7 @@ type TLSConfig struct {
 	Address string
 	// CertFile and KeyFile hold the PEM certificate chain and key (tls.crt and
 	// tls.key of a kubernetes.io/tls Secret); a rotated pair is served to new
-	// connections without a restart.
+	// connections without a restart. Secure WebSocket (WSS) serves them too.
 	CertFile, KeyFile string
 }
 
@@ -29,10 +29,7 @@ func (r *Registrar) listenTLS() error {
 	if c.Address == "" {
 		return nil
 	}
-	if c.CertFile == "" || c.KeyFile == "" {
-		return fmt.Errorf("SIP over TLS on %s needs a certificate and a key file", c.Address)
-	}
-	cert, err := tlsserve.LoadCertificate(c.CertFile, c.KeyFile, r.log.WithName("tls"))
+	cert, err := r.certificate("SIP over TLS on " + c.Address)
 	if err != nil {
 		return err
 	}
@@ -42,9 +39,26 @@ func (r *Registrar) listenTLS() error {
 	}
 	inner := tlsserve.NewListener(l, tlsserve.Config(cert), r.log.WithName("tls"))
 	inner.HandshakeFailed = r.m.tlsHandshakeFailures.Inc
-	r.cert = cert
 	r.tls = netguard.New(inner, r.cfg.TCPGuard)
 	return nil
+}
+
+// certificate loads TLSConfig's certificate once, for TLS and WSS alike; what
+// names the listener that needs it.
+func (r *Registrar) certificate(what string) (*tlsserve.Certificate, error) {
+	if r.cert != nil {
+		return r.cert, nil
+	}
+	c := r.cfg.TLS
+	if c.CertFile == "" || c.KeyFile == "" {
+		return nil, fmt.Errorf("%s needs a certificate and a key file", what)
+	}
+	cert, err := tlsserve.LoadCertificate(c.CertFile, c.KeyFile, r.log.WithName("tls"))
+	if err != nil {
+		return nil, err
+	}
+	r.cert = cert
+	return cert, nil
 }
 
 // TLSAddress returns where SIP over TLS listens, or "".
@@ -74,6 +88,7 @@ func (r *Registrar) registerConnectionMetrics(reg prometheus.Registerer) {
 	if r.tls != nil {
 		listeners = append(listeners, labelled{"TLS", r.tls})
 	}
+	listeners = append(listeners, r.wsListeners()...)
 	reg.MustRegister(&connCollector{desc: open, listeners: listeners})
 	if r.cert != nil {
 		reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{

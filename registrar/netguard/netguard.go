@@ -210,6 +210,7 @@ type conn struct {
 
 	// Used by the one reading goroutine only.
 	proven  bool
+	framed  bool   // messages come in frames the scan cannot read: Prove proves
 	started bool   // a non-CRLF byte arrived: a message began
 	tail    uint32 // the last four bytes, to spot the CRLF CRLF that ends headers
 }
@@ -222,14 +223,8 @@ func (c *conn) Read(b []byte) (int, error) {
 		_ = c.SetReadDeadline(time.Now().Add(c.l.cfg.Idle))
 	}
 	n, err := c.Conn.Read(b)
-	if n > 0 && !c.proven && c.scan(b[:n]) {
-		c.proven = true
-		c.l.prove(c)
-		if c.l.cfg.Idle > 0 {
-			_ = c.SetReadDeadline(time.Now().Add(c.l.cfg.Idle))
-		} else {
-			_ = c.SetReadDeadline(time.Time{})
-		}
+	if n > 0 && !c.proven && !c.framed && c.scan(b[:n]) {
+		c.Prove()
 	}
 	var ne net.Error
 	if err != nil && errors.As(err, &ne) && ne.Timeout() {
@@ -239,6 +234,42 @@ func (c *conn) Read(b []byte) (int, error) {
 		return n, io.EOF
 	}
 	return n, err
+}
+
+// Prove marks the connection as having sent a complete message: it is no longer
+// evicted, and from now on its deadline is Idle from each read. The guard calls it
+// on the headers of the first message; a framing layer above (WebSocket) calls it
+// on its first message. Only the reading goroutine may call it.
+func (c *conn) Prove() {
+	if c.proven {
+		return
+	}
+	c.proven = true
+	c.l.prove(c)
+	if c.l.cfg.Idle > 0 {
+		_ = c.SetReadDeadline(time.Now().Add(c.l.cfg.Idle))
+	} else {
+		_ = c.SetReadDeadline(time.Time{})
+	}
+}
+
+// Framed tells the guard that what the connection sent so far was a preamble (a
+// WebSocket upgrade request), not a message, and that its messages now come in
+// frames the guard cannot read (a browser masks them): the connection is unproven
+// again, evicted first and under the FirstMessage deadline, until Prove. Only the
+// reading goroutine may call it.
+func (c *conn) Framed() {
+	c.framed, c.proven = true, false
+	c.l.mu.Lock()
+	if !c.released && c.elem == nil {
+		c.elem = c.l.unproven.PushBack(c)
+	}
+	c.l.mu.Unlock()
+	if c.l.cfg.FirstMessage > 0 {
+		_ = c.SetReadDeadline(time.Now().Add(c.l.cfg.FirstMessage))
+	} else {
+		_ = c.SetReadDeadline(time.Time{})
+	}
 }
 
 // scan reports whether p completes the headers of the first message.

@@ -17,6 +17,8 @@ const (
 	transportUDP = "UDP"
 	transportTCP = "TCP"
 	transportTLS = "TLS"
+	transportWS  = "WS"
+	transportWSS = "WSS"
 )
 
 // hop is where one forwarded copy of a request goes.

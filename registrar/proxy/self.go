@@ -16,8 +16,9 @@ type Self struct {
 	Host string
 	// Hosts are further addresses of this replica (the listeners' IPs).
 	Hosts []string
-	// UDPPort, TCPPort and TLSPort are the listening ports; 0 when not served.
-	UDPPort, TCPPort, TLSPort int
+	// UDPPort, TCPPort, TLSPort, WSPort and WSSPort are the listening ports; 0
+	// when not served.
+	UDPPort, TCPPort, TLSPort, WSPort, WSSPort int
 	// UDPLocal is the UDP listener's address: requests over UDP leave from it, so
 	// that a device behind a NAT sees them come from where its REGISTER went.
 	UDPLocal sip.Addr
@@ -28,8 +29,13 @@ type Self struct {
 
 // Port returns the listening port for transport.
 func (s *Self) Port(transport string) int {
-	if strings.EqualFold(transport, transportTLS) && s.TLSPort != 0 {
-		return s.TLSPort
+	for _, p := range []struct {
+		transport string
+		port      int
+	}{{transportTLS, s.TLSPort}, {transportWS, s.WSPort}, {transportWSS, s.WSSPort}} {
+		if strings.EqualFold(transport, p.transport) && p.port != 0 {
+			return p.port
+		}
 	}
 	if strings.EqualFold(transport, transportTCP) && s.TCPPort != 0 {
 		return s.TCPPort
@@ -51,7 +57,7 @@ func (s *Self) Ours(host string, port int) bool {
 	if port == 0 {
 		port = 5060
 	}
-	if port != s.UDPPort && port != s.TCPPort && (s.TLSPort == 0 || port != s.TLSPort) {
+	if !s.listensOn(port) {
 		return false
 	}
 	if strings.EqualFold(host, s.Host) {
@@ -59,6 +65,16 @@ func (s *Self) Ours(host string, port int) bool {
 	}
 	for _, h := range s.Hosts {
 		if strings.EqualFold(host, h) {
+			return true
+		}
+	}
+	return false
+}
+
+// listensOn reports whether port is one of our listening ports.
+func (s *Self) listensOn(port int) bool {
+	for _, p := range []int{s.UDPPort, s.TCPPort, s.TLSPort, s.WSPort, s.WSSPort} {
+		if p != 0 && p == port {
 			return true
 		}
 	}
