@@ -71,3 +71,33 @@ func TestJsSIPInChromiumOverWSS(t *testing.T) {
 	}
 	bindingsAre(t, tn, 0)
 }
+
+// A page on a host the replica does not list (nor its own) cannot register: the
+// browser's WebSocket upgrade is refused for its Origin, and JsSIP says it is
+// disconnected.
+func TestJsSIPFromAnotherOriginIsRefused(t *testing.T) {
+	tn := newTenant(t, "1001")
+	phone := newBrowserPhone(t)
+	r := startWSReplica(t, "replica-wss", tn, func(c *registrar.Config) {
+		c.WS.AllowedOrigins = []string{"https://app.example.com"}
+	})
+	phone.open(browserAccount{WS: "wss://" + r.WSSAddress(), URI: "sip:" + tn.aor(), Password: tn.password, Expires: 600}, spki(t, r))
+	if e := phone.expect("disconnected"); e.Text != "transport error" {
+		t.Errorf("JsSIP reported %+v, want its transport failing", e)
+	}
+	eventually(t, "the replica counts the refused upgrade", func() error {
+		body, err := scrape(r.metrics)
+		if err != nil {
+			return err
+		}
+		for l := range strings.SplitSeq(body, "\n") {
+			if n, ok := strings.CutPrefix(l, `sip_ws_upgrades_refused_total{transport="WSS"} `); ok && n != "0" {
+				return nil
+			}
+		}
+		return errStill
+	})
+	if got := r.Routes(tn.domain, tn.user); got != 0 {
+		t.Errorf("the replica routes %s to %d device(s), want none", tn.aor(), got)
+	}
+}
