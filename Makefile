@@ -1,6 +1,6 @@
 # registrar-operator: a SIP registrar on Kubernetes.
 #   make dev    the whole system on this machine (control plane, operator, registrar)
-#   make test   every test, against a real kube-apiserver, etcd and SIPp
+#   make test   every test, against a real kube-apiserver, etcd, SIPp and real clients
 
 SHELL = /usr/bin/env bash -o pipefail
 .SHELLFLAGS = -ec
@@ -77,8 +77,12 @@ envtest: ## Build (once) the kube-apiserver, etcd and kubectl the tests and make
 sipp: ## Install SIPp (Debian package sip-tester) when it is missing.
 	@hack/ensure-sipp.sh
 
+.PHONY: clients
+clients: ## Install the real clients the tests drive when missing: baresip, linphonec, Chromium, Node.js and JsSIP.
+	@hack/ensure-clients.sh
+
 .PHONY: test
-test: manifests generate vet envtest sipp helm crane ## Run every test against a real control plane and SIPp.
+test: manifests generate vet envtest sipp clients helm crane ## Run every test against a real control plane, SIPp and real clients.
 	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" HELM="$(HELM)" KUBECTL="$(KUBECTL)" CRANE="$(CRANE)" go test ./... -count=1 -timeout 30m
 	@$(MAKE) --no-print-directory test-race
 
@@ -89,7 +93,7 @@ RACE_PACKAGES ?= ./registrar/ ./registrar/udpfront/ ./registrar/location/ ./regi
 	./registrar/netguard/ ./registrar/register/ ./registrar/tlsserve/ ./registrar/wsserve/
 
 .PHONY: test-race
-test-race: envtest sipp ## Run the concurrent packages' tests under the race detector (make test runs it).
+test-race: envtest sipp clients ## Run the concurrent packages' tests under the race detector (make test runs it).
 	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" go test -race $(RACE_PACKAGES) -count=1 -timeout 20m
 
 .PHONY: bench
