@@ -21,14 +21,14 @@ func TestBaresipOverTLS(t *testing.T) {
 	if b := bindingsAre(t, tn, 1)[0]; b.Transport != "TLS" {
 		t.Errorf("baresip's binding %+v, want transport TLS", b)
 	}
-	routable(t, r.Registrar, tn, 1)
+	routable(t, r.Replica, tn, 1)
 
-	if err := tn.caller(t, r.Registrar, "uac-message.xml", callID(t), tn.user).wait(); err != nil {
+	if err := tn.caller(t, r.Replica, "uac-message.xml", callID(t), tn.user).wait(); err != nil {
 		t.Fatalf("a MESSAGE to baresip: %v", err)
 	}
 	at = ua.waitFor(t, "the MESSAGE came over TLS", at, `MESSAGE sip:\S+ `+viaOurTLS(r), "Hello from SIPp")
 
-	if err := tn.caller(t, r.Registrar, "uac-call.xml", callID(t), tn.user).wait(); err != nil {
+	if err := tn.caller(t, r.Replica, "uac-call.xml", callID(t), tn.user).wait(); err != nil {
 		t.Fatalf("a call to baresip: %v", err)
 	}
 	ua.waitFor(t, "the call came over TLS, was answered and ended", at,

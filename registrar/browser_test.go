@@ -46,8 +46,8 @@ func TestJsSIPInChromiumOverWSS(t *testing.T) {
 		t.Errorf("after the refresh the binding is %+v, want %s still", b, first.URI)
 	}
 
-	routable(t, r.Registrar, tn, 1)
-	caller := tn.caller(t, r.Registrar, "uac-message.xml", callID(t), tn.user)
+	routable(t, r.Replica, tn, 1)
+	caller := tn.caller(t, r.Replica, "uac-message.xml", callID(t), tn.user)
 	if e := phone.expect("newMessage"); strings.TrimSpace(e.Text) != "Hello from SIPp" || e.From != "sip:caller@example.org" {
 		t.Errorf("JsSIP got the MESSAGE %+v, want SIPp's", e)
 	}
@@ -55,7 +55,7 @@ func TestJsSIPInChromiumOverWSS(t *testing.T) {
 		t.Fatalf("a MESSAGE to JsSIP: %v", err)
 	}
 
-	caller = tn.caller(t, r.Registrar, "uac-call-webrtc.xml", callID(t), tn.user)
+	caller = tn.caller(t, r.Replica, "uac-call-webrtc.xml", callID(t), tn.user)
 	phone.expect("newRTCSession")
 	phone.expect("confirmed")
 	if e := phone.expect("ended"); e.Text != "Terminated" {

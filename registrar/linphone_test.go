@@ -22,13 +22,13 @@ func TestLinphoneOverTLS(t *testing.T) {
 	if b.Transport != "TLS" {
 		t.Errorf("linphone's binding %+v, want transport TLS", b)
 	}
-	routable(t, r.Registrar, tn, 1)
-	if err := tn.caller(t, r.Registrar, "uac-message.xml", callID(t), tn.user).wait(); err != nil {
+	routable(t, r.Replica, tn, 1)
+	if err := tn.caller(t, r.Replica, "uac-message.xml", callID(t), tn.user).wait(); err != nil {
 		t.Fatalf("a MESSAGE to linphone: %v", err)
 	}
 	at = ua.waitFor(t, "the MESSAGE came over TLS", at,
 		`MESSAGE sip:\S+ `+viaOurTLS(r), "Message received from sip:caller@example.org: Hello from SIPp")
-	if err := tn.caller(t, r.Registrar, "uac-call.xml", callID(t), tn.user).wait(); err != nil {
+	if err := tn.caller(t, r.Replica, "uac-call.xml", callID(t), tn.user).wait(); err != nil {
 		t.Fatalf("a call to linphone: %v", err)
 	}
 	ua.waitFor(t, "the call came over TLS, was answered and ended", at,
