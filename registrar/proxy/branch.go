@@ -36,8 +36,8 @@ type hop struct {
 	Fail int
 }
 
-// hopFor turns a location target of aor into a hop.
-func (p *Proxy) hopFor(t Target, aor string) (hop, bool) {
+// hopFor turns a location target of aor into a hop for req.
+func (p *Proxy) hopFor(t Target, aor string, req *sip.Request) (hop, bool) {
 	var u sip.Uri
 	if err := sip.ParseUri(t.URI, &u); err != nil || u.Host == "" {
 		return hop{}, false
@@ -48,7 +48,7 @@ func (p *Proxy) hopFor(t Target, aor string) (hop, bool) {
 	case t.Outbound && t.Local:
 		return p.flowHop(u, t), true
 	case t.Outbound:
-		return relayHop(u, t, aor), true
+		return p.relayHop(u, t, aor, req), true
 	}
 	dest, transport := p.destination(t)
 	return hop{URI: u, Dest: dest, Transport: transport}, true

@@ -44,7 +44,7 @@ func (p *Proxy) nextHop(req *sip.Request) hop {
 	}
 	aor := to.Address.User + "@" + dom.Domain
 	if t, ok := p.targets.ByURI(aor, req.Recipient.String(), p.now()); ok {
-		if th, ok := p.hopFor(t, aor); ok {
+		if th, ok := p.hopFor(t, aor, req); ok {
 			th.URI = h.URI
 			return th
 		}
