@@ -142,7 +142,7 @@ func answeredCall(t *testing.T, caller *rawCaller, p *flowPhone, tn *tenant) (*s
 	if ok.StatusCode != sip.StatusOK {
 		t.Fatalf("the caller got %d %s, want 200", ok.StatusCode, ok.Reason)
 	}
-	caller.send(caller.inDialog(sip.ACK, ok, ok.CSeq().SeqNo))
+	caller.send(caller.ackOf(ok))
 	if msg, err = p.read(5 * time.Second); err != nil {
 		t.Fatalf("the ACK did not come over the flow: %v", err)
 	}
