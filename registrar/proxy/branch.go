@@ -105,14 +105,20 @@ func (p *Proxy) branchRequest(in *sip.Request, h hop, mf uint32, hash string, rr
 		r.PrependHeader(p.self.RecordRoute(h.Transport))
 	}
 	r.PrependHeader(p.self.Via(h.Transport, Branch(hash)))
+	addRoutes(r, h)
+	p.setRoute(r, h)
+	return r
+}
+
+// addRoutes appends h's pre-loaded route set (a Path, or the route to the replica
+// holding a flow) to r.
+func addRoutes(r *sip.Request, h hop) {
 	for _, rt := range h.Route {
 		var u sip.Uri
 		if sip.ParseUri(rt, &u) == nil {
 			r.AppendHeader(&sip.RouteHeader{Address: u})
 		}
 	}
-	p.setRoute(r, h)
-	return r
 }
 
 // setRoute sets where r leaves from and goes to.
