@@ -63,6 +63,31 @@ func (e *edgeProxy) read(within time.Duration) sip.Message {
 	return msg
 }
 
+// edgeContact is the Contact of tn's device behind the edge proxy: TEST-NET, where
+// nothing answers.
+func edgeContact(tn *tenant) string { return "sip:" + tn.user + "@192.0.2.99:5060" }
+
+// register registers tn's device behind the edge proxy with the registrar at udp,
+// with the edge's Path, and returns the 200 OK.
+func (e *edgeProxy) register(tn *tenant, udp string) *sip.Response {
+	e.t.Helper()
+	contact := "<" + edgeContact(tn) + ">"
+	extra := "Path: <" + e.pathURI() + ">\r\nSupported: path\r\n"
+	callID := fmt.Sprintf("path-%d@edge", time.Now().UnixNano())
+	local := e.conn.LocalAddr().String()
+	res := e.roundTrip(udp, registerText(tn, "UDP", local, callID, 1, contact, extra, ""))
+	nonce, err := challengeNonce(res)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	auth := (&udpPhone{user: tn.user, domain: tn.domain, password: tn.password}).answer(nonce, 1)
+	res = e.roundTrip(udp, registerText(tn, "UDP", local, callID, 2, contact, extra, auth))
+	if res.StatusCode != sip.StatusOK {
+		e.t.Fatalf("REGISTER through the edge: %d %s", res.StatusCode, res.Reason)
+	}
+	return res
+}
+
 // A REGISTER that came through an edge proxy stores its Path with the binding
 // (and echoes it to a device that supports path); a request to the device goes
 // through the edge proxy, with the Path as its Route and the Contact as its
@@ -71,20 +96,7 @@ func TestPathRoutesThroughEdgeProxy(t *testing.T) {
 	tn := newTenant(t, "1001")
 	edge := newEdgeProxy(t)
 	udp, _ := replicaA.Addresses()
-	contact := "sip:" + tn.user + "@192.0.2.99:5060" // TEST-NET: nothing answers there
-	extra := "Path: <" + edge.pathURI() + ">\r\nSupported: path\r\n"
-	callID := fmt.Sprintf("path-%d@edge", time.Now().UnixNano())
-	local := edge.conn.LocalAddr().String()
-	res := edge.roundTrip(udp, registerText(tn, "UDP", local, callID, 1, "<"+contact+">", extra, ""))
-	nonce, err := challengeNonce(res)
-	if err != nil {
-		t.Fatal(err)
-	}
-	auth := (&udpPhone{user: tn.user, domain: tn.domain, password: tn.password}).answer(nonce, 1)
-	res = edge.roundTrip(udp, registerText(tn, "UDP", local, callID, 2, "<"+contact+">", extra, auth))
-	if res.StatusCode != sip.StatusOK {
-		t.Fatalf("REGISTER through the edge: %d %s", res.StatusCode, res.Reason)
-	}
+	res := edge.register(tn, udp)
 	if got := headerValue(res, "Path"); !strings.Contains(got, edge.pathURI()) {
 		t.Errorf("200 OK Path = %q, want the edge's %s", got, edge.pathURI())
 	}
@@ -101,8 +113,8 @@ func TestPathRoutesThroughEdgeProxy(t *testing.T) {
 	if rt := req.Route(); rt == nil || rt.Address.String() != edge.pathURI() {
 		t.Errorf("Route = %v, want the Path %s", rt, edge.pathURI())
 	}
-	if req.Recipient.String() != contact {
-		t.Errorf("Request-URI = %s, want the Contact %s", req.Recipient.String(), contact)
+	if req.Recipient.String() != edgeContact(tn) {
+		t.Errorf("Request-URI = %s, want the Contact %s", req.Recipient.String(), edgeContact(tn))
 	}
 	ok200 := sip.NewResponseFromRequest(req, sip.StatusOK, "OK", nil)
 	to, _ := net.ResolveUDPAddr("udp", udp)

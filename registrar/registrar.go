@@ -78,8 +78,8 @@ type Config struct {
 	// Linux caps at net.core.rmem_max); it absorbs bursts while the readers are
 	// descheduled. 0 keeps the system default.
 	UDPReceiveBuffer int
-	// RequireCallerAuth challenges callers whose From is an extension of the
-	// called domain.
+	// RequireCallerAuth challenges callers whose From is a user of a domain we
+	// serve.
 	RequireCallerAuth bool
 	// TimerC bounds how long a proxied INVITE may ring unanswered (RFC 3261 §16.8:
 	// more than three minutes); 0 is the proxy's default.

@@ -1,9 +1,7 @@
 package registrar_test
 
 import (
-	"fmt"
 	"net"
-	"strings"
 	"testing"
 	"time"
 
@@ -75,27 +73,5 @@ func TestTLSSilentContactDoesNotHoldLaterRequests(t *testing.T) {
 // set up (its Record-Route, reversed) to the callee's Contact.
 func (c *rawCaller) ackOf(res *sip.Response) *sip.Request {
 	c.t.Helper()
-	contact := res.Contact()
-	if contact == nil {
-		c.t.Fatal("a 2xx without a Contact")
-	}
-	var routes []string
-	for _, h := range res.GetHeaders("Record-Route") {
-		for v := range strings.SplitSeq(h.Value(), ",") {
-			routes = append([]string{strings.TrimSpace(v)}, routes...)
-		}
-	}
-	var b strings.Builder
-	fmt.Fprintf(&b, "ACK %s SIP/2.0\r\n", contact.Address.String())
-	fmt.Fprintf(&b, "Via: SIP/2.0/UDP %s;branch=z9hG4bK-ack%d;rport\r\n", c.conn.LocalAddr().String(), time.Now().UnixNano())
-	for _, rt := range routes {
-		fmt.Fprintf(&b, "Route: %s\r\n", rt)
-	}
-	fmt.Fprintf(&b, "%s\r\n%s\r\n%s\r\nCSeq: %d ACK\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n",
-		res.From().String(), res.To().String(), res.CallID().String(), res.CSeq().SeqNo)
-	msg, err := sip.ParseMessage([]byte(b.String()))
-	if err != nil {
-		c.t.Fatalf("building an ACK: %v", err)
-	}
-	return msg.(*sip.Request)
+	return c.inDialog(sip.ACK, res, res.CSeq().SeqNo)
 }

@@ -47,7 +47,7 @@ func main() {
 		"Address other hops reach this replica at, written in Via and Record-Route; empty: the listener's or the machine's address.")
 	recordRoute := flag.Bool("record-route", true, "Keep this replica on the path of the calls it routes (Record-Route), so BYE and re-INVITE traverse it.")
 	flag.BoolVar(&cfg.RequireCallerAuth, "require-caller-auth", false,
-		"Challenge (407) INVITE, MESSAGE and OPTIONS whose From is an extension of the called domain, with the extension's REGISTER credentials.")
+		"Challenge (407) INVITE, MESSAGE and OPTIONS whose From is a user of a served domain, with the extension's REGISTER credentials.")
 	flag.BoolVar(&cfg.TransactionalUDPRegister, "udp-register-transactions", false,
 		"Answer REGISTER over UDP through full SIP server transactions instead of the stateless fast path (slower; for comparison).")
 	flag.DurationVar(&cfg.TimerC, "timer-c", proxy.DefaultTimerC,

@@ -48,7 +48,7 @@ func TestThrottledCallerIsRefusedAndCounted(t *testing.T) {
 	}
 	req := m.(*sip.Request)
 	req.SetSource("192.0.2.1:5060")
-	res, outcome := p.authenticate(req, dom, now.Add(time.Second))
+	res, outcome := p.authenticate(req, now.Add(time.Second))
 	if res == nil || res.StatusCode != sip.StatusForbidden || outcome != OutcomeThrottled {
 		t.Fatalf("got %v, outcome %q; want 403 and %q", res, outcome, OutcomeThrottled)
 	}
@@ -59,7 +59,7 @@ func TestThrottledCallerIsRefusedAndCounted(t *testing.T) {
 		t.Errorf("throttles %v, want 1 of kind %s", obs.throttled, guard.KindSource)
 	}
 	req.SetSource("192.0.2.2:5060")
-	if res, outcome = p.authenticate(req, dom, now.Add(time.Second)); res == nil || res.StatusCode != sip.StatusProxyAuthRequired {
+	if res, outcome = p.authenticate(req, now.Add(time.Second)); res == nil || res.StatusCode != sip.StatusProxyAuthRequired {
 		t.Errorf("another address: got %v, outcome %q; want 407", res, outcome)
 	}
 }

@@ -38,8 +38,8 @@ type hop struct {
 	Fail int
 }
 
-// hopFor turns a location target of aor into a hop.
-func (p *Proxy) hopFor(t Target, aor string) (hop, bool) {
+// hopFor turns a location target of aor into a hop for req.
+func (p *Proxy) hopFor(t Target, aor string, req *sip.Request) (hop, bool) {
 	var u sip.Uri
 	if err := sip.ParseUri(t.URI, &u); err != nil || u.Host == "" {
 		return hop{}, false
@@ -50,7 +50,7 @@ func (p *Proxy) hopFor(t Target, aor string) (hop, bool) {
 	case t.Outbound && t.Local:
 		return p.flowHop(u, t), true
 	case t.Outbound:
-		return relayHop(u, t, aor), true
+		return p.relayHop(u, t, aor, req), true
 	}
 	dest, transport := p.destination(t)
 	if dest == "" && webSocket(transport) {
@@ -113,14 +113,20 @@ func (p *Proxy) branchRequest(in *sip.Request, h hop, mf uint32, hash string, rr
 		r.PrependHeader(p.self.RecordRoute(h.Transport))
 	}
 	r.PrependHeader(p.self.Via(h.Transport, Branch(hash)))
+	addRoutes(r, h)
+	p.setRoute(r, h)
+	return r
+}
+
+// addRoutes appends h's pre-loaded route set (a Path, or the route to the replica
+// holding a flow) to r.
+func addRoutes(r *sip.Request, h hop) {
 	for _, rt := range h.Route {
 		var u sip.Uri
 		if sip.ParseUri(rt, &u) == nil {
 			r.AppendHeader(&sip.RouteHeader{Address: u})
 		}
 	}
-	p.setRoute(r, h)
-	return r
 }
 
 // setRoute sets where r leaves from and goes to.

@@ -1,7 +1,6 @@
 package proxy
 
 import (
-	"net/url"
 	"strconv"
 	"strings"
 
@@ -21,9 +20,10 @@ import (
 // Only the replica that accepted the connection holds the flow. Another replica
 // relays the request to it: the holder names, in the binding's status, a route
 // to itself (flowRoute, see Self.FlowRoute); the relaying replica pre-loads that
-// route with the AOR as its user part (a flow token), and the holder, finding its
-// own route with a flow token on top, sends the request over the flow of that AOR
-// whose Contact is the Request-URI.
+// route with the AOR as its user part and a signature (a flow token,
+// flowtoken.go), and the holder, finding its own route with a good flow token on
+// top, sends the request over the flow of that AOR whose Contact is the
+// Request-URI.
 
 // StatusFlowFailed is 430 Flow Failed (RFC 5626 §11).
 const StatusFlowFailed = 430
@@ -64,31 +64,17 @@ func (p *Proxy) hasConnection(transport, dest string) bool {
 	return err == nil && c != nil
 }
 
-// relayHop reaches a flow another replica holds, through its flow route. Without
-// one (status written by a release that did not relay), the flow is out of reach.
-func relayHop(u sip.Uri, t Target, aor string) hop {
+// relayHop reaches a flow another replica holds, through its flow route, signed
+// for req (flowtoken.go). Without one (status written by a release that did not
+// relay), the flow is out of reach.
+func (p *Proxy) relayHop(u sip.Uri, t Target, aor string, req *sip.Request) hop {
 	var rt sip.Uri
 	if t.FlowRoute == "" || sip.ParseUri(t.FlowRoute, &rt) != nil || rt.Host == "" {
 		return hop{URI: u, Fail: StatusFlowFailed}
 	}
-	rt.User = url.QueryEscape(aor)
+	p.signFlowRoute(&rt, req, aor, p.now())
 	transport := uriTransport(&rt)
 	return hop{URI: u, Dest: uriHostPort(&rt, transport), Transport: transport, Route: []string{rt.String()}}
-}
-
-// flowToken returns the AOR a top Route naming this replica carries as a flow
-// token ("" when it carries none): the request was relayed to a flow we hold.
-func (p *Proxy) flowToken(req *sip.Request) string {
-	rt := req.Route()
-	if rt == nil || rt.Address.User == "" || !rt.Address.UriParams.Has(flowParam) ||
-		!p.self.Ours(rt.Address.Host, rt.Address.Port) {
-		return ""
-	}
-	aor, err := url.QueryUnescape(rt.Address.User)
-	if err != nil {
-		return ""
-	}
-	return aor
 }
 
 // toFlow sends a request another replica relayed (its route to us already
@@ -99,7 +85,10 @@ func (p *Proxy) toFlow(req *sip.Request, tx sip.ServerTransaction, aor string, m
 	for _, b := range p.targets.Table.Lookup(aor, p.now()) {
 		if b.Outbound() && location.URIEqual(b.URI, uri) {
 			h := p.flowHop(req.Recipient, Target{URI: b.URI, Source: b.Source, Transport: b.Transport, Local: true})
-			return p.forward(req, tx, []hop{h}, mf, hash, false)
+			// We record-route too: the device's requests in the dialog come over its
+			// flow, to us, and must find their way on; the caller's must reach us,
+			// who hold the flow.
+			return p.forward(req, tx, []hop{h}, mf, hash, p.recordRoute && req.Method == sip.INVITE)
 		}
 	}
 	p.reply(req, tx, StatusFlowFailed, "Flow Failed")

@@ -47,8 +47,8 @@ type Config struct {
 	Guard *guard.Guard
 	// RecordRoute keeps this replica on the path of the dialogs it sets up.
 	RecordRoute bool
-	// RequireCallerAuth challenges callers whose From is an extension of the
-	// called domain.
+	// RequireCallerAuth challenges callers whose From is a user of a domain we
+	// serve.
 	RequireCallerAuth bool
 	// TimerC bounds ringing; 0 is DefaultTimerC.
 	TimerC   time.Duration
@@ -137,8 +137,9 @@ func (p *Proxy) handle(req *sip.Request, tx sip.ServerTransaction) string {
 		p.send(tx, res)
 		return OutcomeBadRequest
 	}
-	// §16.4: a Route naming us is ours to remove; one with a flow token was
-	// relayed by another replica to a device's flow we hold.
+	// §16.4: a Route naming us is ours to remove; one with a good flow token was
+	// relayed by another replica to a device's flow we hold, after that replica
+	// applied the caller policy.
 	flowAOR := p.flowToken(req)
 	popped := p.popOwnRoutes(req)
 	hash := LoopHash(req)
@@ -153,7 +154,15 @@ func (p *Proxy) handle(req *sip.Request, tx sip.ServerTransaction) string {
 	case req.Route() == nil && served && req.Recipient.User != "" && !hasToTag(req):
 		return p.toAOR(req, tx, dom, mf, hash)
 	case popped:
-		// In dialog (or a further pre-loaded route): on to the next hop.
+		// In dialog (or a further pre-loaded route): on to the next hop. An initial
+		// request on a pre-loaded route may be for one of our devices too (its
+		// Contact as Request-URI): its caller faces the same policy.
+		if !hasToTag(req) {
+			if res, outcome := p.callerPolicy(req, p.now()); res != nil {
+				p.send(tx, res)
+				return outcome
+			}
+		}
 		return p.forward(req, tx, []hop{p.nextHop(req)}, mf, hash, false)
 	case req.Method == sip.OPTIONS && req.Recipient.User == "" && (served || p.self.Ours(req.Recipient.Host, req.Recipient.Port)):
 		// A keepalive or capability query to the registrar itself (RFC 3261 §11).
@@ -178,11 +187,9 @@ func (p *Proxy) toAOR(req *sip.Request, tx sip.ServerTransaction, dom *directory
 		return OutcomeNotAllowed
 	}
 	now := p.now()
-	if p.requireAuth {
-		if res, outcome := p.authenticate(req, dom, now); res != nil {
-			p.send(tx, res)
-			return outcome
-		}
+	if res, outcome := p.callerPolicy(req, now); res != nil {
+		p.send(tx, res)
+		return outcome
 	}
 	st, targets := p.targets.Find(dom.Domain, req.Recipient.User, now)
 	switch st {
@@ -196,7 +203,7 @@ func (p *Proxy) toAOR(req *sip.Request, tx sip.ServerTransaction, dom *directory
 	hops := make([]hop, 0, len(targets))
 	aor := req.Recipient.User + "@" + dom.Domain
 	for _, t := range targets {
-		if h, ok := p.hopFor(t, aor); ok {
+		if h, ok := p.hopFor(t, aor, req); ok {
 			hops = append(hops, h)
 		}
 	}

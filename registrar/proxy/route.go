@@ -44,7 +44,7 @@ func (p *Proxy) nextHop(req *sip.Request) hop {
 	}
 	aor := to.Address.User + "@" + dom.Domain
 	if t, ok := p.targets.ByURI(aor, req.Recipient.String(), p.now()); ok {
-		if th, ok := p.hopFor(t, aor); ok {
+		if th, ok := p.hopFor(t, aor, req); ok {
 			th.URI = h.URI
 			return th
 		}
@@ -78,6 +78,9 @@ func (p *Proxy) OnAck(req *sip.Request, _ sip.ServerTransaction) {
 	}
 	markReceived(fwd, req.Source())
 	fwd.PrependHeader(p.self.Via(h.Transport, statelessBranch(req)))
+	// A device behind a Path (or another replica's flow) is reached through its
+	// route set, the ACK as the BYE.
+	addRoutes(fwd, h)
 	p.setRoute(fwd, h)
 	err := p.writeStateless(fwd)
 	if errors.Is(err, sip.ErrUDPMTUCongestion) && !udpOnly(&h.URI) && p.self.TCPPort != 0 {
