@@ -41,7 +41,7 @@ SIP_TLS_ADDRESS ?= 127.0.0.1:5061
 
 .PHONY: dev
 dev: envtest ## Run the whole system locally: control plane, operator, registrar on $(SIP_ADDRESS) and TLS on $(SIP_TLS_ADDRESS), samples applied.
-	go build -o "$(LOCALBIN)/dev" ./hack/dev
+	go build -o "$(LOCALBIN)/" ./cmd/operator ./cmd/registrar ./hack/dev
 	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" KUBECTL="$(KUBECTL)" exec "$(LOCALBIN)/dev" -sip-address=$(SIP_ADDRESS) -sip-tls-address=$(SIP_TLS_ADDRESS) $(DEV_ARGS)
 
 .PHONY: manifests

@@ -7,16 +7,18 @@ import (
 	"path/filepath"
 
 	sipv1 "github.com/voipbin/registrar-operator/api/v1alpha1"
-	"github.com/voipbin/registrar-operator/registrar"
 	"github.com/voipbin/registrar-operator/registrar/tlsserve/testcert"
 )
+
+// tlsFiles are where the registrar serves SIP over TLS, and with which certificate.
+type tlsFiles struct{ Address, CertFile, KeyFile string }
 
 // devTLS makes a self-signed certificate for SIP over TLS on tlsAddr, valid for
 // the sample domain, localhost and the SIP address's host, in stateDir/tls; a new
 // one at every start (it is valid for a day). An empty tlsAddr serves no TLS.
-func devTLS(tlsAddr, sipAddr, stateDir string) (registrar.TLSConfig, error) {
+func devTLS(tlsAddr, sipAddr, stateDir string) (tlsFiles, error) {
 	if tlsAddr == "" {
-		return registrar.TLSConfig{}, nil
+		return tlsFiles{}, nil
 	}
 	names := []string{"acme." + sipv1.DefaultDomainSuffix, "localhost", "127.0.0.1"}
 	for _, addr := range []string{sipAddr, tlsAddr} {
@@ -26,17 +28,17 @@ func devTLS(tlsAddr, sipAddr, stateDir string) (registrar.TLSConfig, error) {
 	}
 	pair, err := testcert.New(1, names...)
 	if err != nil {
-		return registrar.TLSConfig{}, err
+		return tlsFiles{}, err
 	}
 	dir := filepath.Join(stateDir, "tls")
 	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return registrar.TLSConfig{}, err
+		return tlsFiles{}, err
 	}
 	certFile, keyFile, err := pair.Write(dir)
 	if err != nil {
-		return registrar.TLSConfig{}, err
+		return tlsFiles{}, err
 	}
-	return registrar.TLSConfig{Address: tlsAddr, CertFile: certFile, KeyFile: keyFile}, nil
+	return tlsFiles{Address: tlsAddr, CertFile: certFile, KeyFile: keyFile}, nil
 }
 
 func tlsStep(tlsAddr string) string {
@@ -47,7 +49,7 @@ func tlsStep(tlsAddr string) string {
 }
 
 // tlsWelcome tells where SIP over TLS is served and which certificate to trust.
-func tlsWelcome(c registrar.TLSConfig) string {
+func tlsWelcome(c tlsFiles) string {
 	if c.Address == "" {
 		return ""
 	}
