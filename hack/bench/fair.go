@@ -79,7 +79,8 @@ func (c *comparison) ours(ctx context.Context, round int) error {
 func (c *comparison) kamailio(ctx context.Context, round, n int) (float64, error) {
 	c.sys.freeze(true)
 	defer c.sys.freeze(false)
-	dir := filepath.Join(c.o.out, fmt.Sprintf("round%d", round), "kamailio-"+fmt.Sprint(n)+"w")
+	t := &target{name: kamailioName, config: workers(n), round: round}
+	dir := filepath.Join(c.o.out, fmt.Sprintf("round%d", round), t.dir())
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return 0, err
 	}
@@ -89,7 +90,7 @@ func (c *comparison) kamailio(ctx context.Context, round, n int) (float64, error
 		return 0, err
 	}
 	defer k.stop()
-	t := kamailioTarget(k)
+	t = kamailioTarget(k)
 	t.config, t.round = workers(n), round
 	return c.steps(ctx, t)
 }

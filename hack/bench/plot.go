@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
@@ -29,7 +30,7 @@ func plotSteps(rs []stepResult, base string) error {
 	done.X.Label.Text, done.Y.Label.Text = "offered /s", "completed /s"
 	p99.Title.Text = "p99 of the authenticated REGISTER (probe beside SIPp)"
 	p99.X.Label.Text, p99.Y.Label.Text = "offered /s", "p99 ms"
-	p99.Y.Scale, p99.Y.Tick.Marker = plot.LogScale{}, plot.LogTicks{Prec: -1}
+	p99.Y.Scale, p99.Y.Tick.Marker = plot.LogScale{}, ticks125{}
 	for _, p := range []*plot.Plot{done, p99} {
 		p.Add(plotter.NewGrid())
 		p.Legend.Top, p.Legend.Left = true, true
@@ -141,4 +142,23 @@ func writeTo(path string, w io.WriterTo) error {
 		return fmt.Errorf("while writing %s: %w", path, err)
 	}
 	return f.Close()
+}
+
+// ticks125 marks a log axis at 1, 2 and 5 times each power of ten: a p99 axis spans
+// few decades, where powers of ten alone leave one or two labels.
+type ticks125 struct{}
+
+func (ticks125) Ticks(lo, hi float64) []plot.Tick {
+	var ts []plot.Tick
+	if lo <= 0 || hi <= lo {
+		return ts
+	}
+	for p := math.Pow(10, math.Floor(math.Log10(lo))); p <= hi; p *= 10 {
+		for _, m := range []float64{1, 2, 5} {
+			if v := p * m; v >= lo && v <= hi {
+				ts = append(ts, plot.Tick{Value: v, Label: strconv.FormatFloat(v, 'g', -1, 64)})
+			}
+		}
+	}
+	return ts
 }

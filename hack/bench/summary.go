@@ -226,7 +226,7 @@ func (rep report) writeJSON(path string) error {
 func printReport(w io.Writer, rep report) {
 	_, _ = fmt.Fprintln(w)
 	if rep.Smoke {
-		_, _ = fmt.Fprintln(w, "SMOKE RUN (--smoke): short steps, one round; these figures check the harness, they are no measurement.")
+		_, _ = fmt.Fprintln(w, "SMOKE RUN (--smoke): short steps, few Extensions; these figures check the harness, they are no measurement.")
 	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	cpuRate := 0.0
