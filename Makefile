@@ -43,7 +43,7 @@ SIP_WSS_ADDRESS ?= 127.0.0.1:7443
 
 .PHONY: dev
 dev: envtest ## Run the whole system locally: control plane, operator, registrar on $(SIP_ADDRESS), TLS on $(SIP_TLS_ADDRESS), WS and WSS on $(SIP_WS_ADDRESS) and $(SIP_WSS_ADDRESS), samples applied.
-	go build -o "$(LOCALBIN)/dev" ./hack/dev
+	go build -o "$(LOCALBIN)/" ./cmd/operator ./cmd/registrar ./hack/dev
 	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" KUBECTL="$(KUBECTL)" exec "$(LOCALBIN)/dev" -sip-address=$(SIP_ADDRESS) -sip-tls-address=$(SIP_TLS_ADDRESS) -sip-ws-address=$(SIP_WS_ADDRESS) -sip-wss-address=$(SIP_WSS_ADDRESS) $(DEV_ARGS)
 
 .PHONY: manifests

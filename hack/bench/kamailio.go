@@ -60,6 +60,9 @@ type kamailioOptions struct {
 	Children int
 	ShmMB    int
 	PkgMB    int
+	// ReceiveBuffer is maxbuffer: Kamailio raises its UDP socket's SO_RCVBUF up to it
+	// (its default is 256 KiB).
+	ReceiveBuffer int
 }
 
 // startKamailio renders hack/bench/kamailio/kamailio.cfg.tmpl with every user's HA1 and
@@ -100,7 +103,7 @@ func startKamailio(ctx context.Context, dir string, users []user, o kamailioOpti
 	// Hash tables with about one entry per slot.
 	hashBits := min(max(bits.Len(uint(len(users))), 10), 16)
 	err = tmpl.Execute(f, map[string]any{
-		"Debug": 0, "Children": o.Children, "Listen": k.addr, "ModulesDir": mods, "DBDir": dbDir, "HashBits": hashBits,
+		"Debug": 0, "Children": o.Children, "MaxBuffer": o.ReceiveBuffer, "Listen": k.addr, "ModulesDir": mods, "DBDir": dbDir, "HashBits": hashBits,
 	})
 	if cerr := f.Close(); err == nil {
 		err = cerr
@@ -111,7 +114,7 @@ func startKamailio(ctx context.Context, dir string, users []user, o kamailioOpti
 	if out, err := exec.Command("kamailio", "-c", "-f", cfgPath).CombinedOutput(); err != nil {
 		return nil, fmt.Errorf("kamailio -c refused %s: %w\n%s", cfgPath, err, out)
 	}
-	step(fmt.Sprintf("starting Kamailio on %s (%d UDP workers, usrloc db_mode=0, credentials in an htable)", k.addr, o.Children))
+	step(fmt.Sprintf("starting Kamailio on %s (%d UDP workers, maxbuffer %d, usrloc db_mode=0, credentials in an htable)", k.addr, o.Children, o.ReceiveBuffer))
 	k.main, err = startChild("kamailio", filepath.Join(dir, "kamailio.log"), nil, "kamailio",
 		"-f", cfgPath, "-DD", "-E", "-m", fmt.Sprint(o.ShmMB), "-M", fmt.Sprint(o.PkgMB))
 	if err != nil {

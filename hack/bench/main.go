@@ -39,6 +39,8 @@ func main() {
 	case len(args) > 0 && args[0] == "scale":
 		ctrllog.SetLogger(logr.Discard())
 		err = scaleMain(args[1:])
+	case len(args) > 0 && args[0] == "report":
+		err = reportMain(args[1:])
 	case len(args) > 0 && args[0] == "sip":
 		ctrllog.SetLogger(logr.Discard())
 		err = sipMain(args[1:])
@@ -76,7 +78,11 @@ type sipOptions struct {
 	registrarArgs  string
 	registrarEnv   string
 	transports     string
-	kamChildren    int
+	kamChildren    []int
+	rounds         int
+	cpuRate        float64
+	rcvBuf         int
+	smoke          bool
 	pause          time.Duration
 	warmup         bool
 	sippPort       int // set per server by searchRates
@@ -88,7 +94,7 @@ func defaultOut() string { return filepath.Join(testenv.Root(), "hack", "bench",
 func sipMain(args []string) error {
 	o := sipOptions{}
 	fs := flag.NewFlagSet("bench", flag.ExitOnError)
-	var rates string
+	var rates, children string
 	fs.StringVar(&o.vs, "vs", "", "Also run the same scenario against this server in the same run: kamailio.")
 	fs.BoolVar(&o.noOurs, "no-ours", false, "Skip our registrar (with --vs: measure only the other server).")
 	fs.IntVar(&o.extensions, "extensions", 1000, "Extensions (SIPp users; each call takes the next one).")
@@ -112,13 +118,36 @@ func sipMain(args []string) error {
 	fs.StringVar(&o.registrarArgs, "registrar-args", "", "Extra registrar flags, e.g. --status-interval=1s.")
 	fs.StringVar(&o.registrarEnv, "registrar-env", "", "Space-separated KEY=VALUE environment of the registrar process only, e.g. GOGC=400 or GOMEMLIMIT=270MiB.")
 	fs.StringVar(&o.transports, "transports", "udp,tcp", "Transports the registrar serves (SIPp uses UDP).")
-	fs.IntVar(&o.kamChildren, "kamailio-children", 2, "Kamailio UDP worker processes.")
+	fs.StringVar(&children, "kamailio-children", "2,4",
+		"Kamailio UDP worker counts to sweep in the first round (comma-separated); the best is measured in the other rounds.")
+	fs.IntVar(&o.rounds, "rounds", 0, "Rounds: in each, ours then Kamailio are measured, in turns (default: 3 with --vs, else 1).")
+	fs.Float64Var(&o.cpuRate, "cpu-rate", 3000, "Rate of the step after the search at which CPU µs per registration is compared (0: none).")
+	fs.IntVar(&o.rcvBuf, "udp-receive-buffer", 4<<20,
+		"UDP receive buffer both servers ask the kernel for, bytes (the registrar's shipped default; ours --udp-receive-buffer, Kamailio maxbuffer).")
+	fs.BoolVar(&o.smoke, "smoke", false,
+		"A short run that checks the harness, no measurement: one round, 3 s steps, 200 Extensions, searches up to 8,000/s, "+
+			"CPU step at 1,000/s (each unless given).")
 	fs.DurationVar(&o.pause, "pause", 3*time.Second, "Rest between steps (ours also waits until its status writer has caught up).")
 	fs.IntVar(&o.expires, "expires", 3600, "Expires of the SIPp REGISTERs.")
 	fs.BoolVar(&o.warmup, "warmup", true, "Register every device once before the steps (steady state: the steps measure re-registrations).")
 	_ = fs.Parse(args)
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	if o.smoke {
+		given := map[string]bool{}
+		fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+		for name, v := range map[string]string{"rounds": "1", "step-duration": "3s", "extensions": "200", "max-rate": "8000", "cpu-rate": "1000", "pause": "1s"} {
+			if !given[name] {
+				_ = fs.Set(name, v)
+			}
+		}
+	}
+	if o.rounds == 0 {
+		o.rounds = 1
+		if o.vs != "" {
+			o.rounds = 3
+		}
 	}
 	for r := range strings.SplitSeq(rates, ",") {
 		if r = strings.TrimSpace(r); r == "" {
@@ -129,6 +158,16 @@ func sipMain(args []string) error {
 			return fmt.Errorf("--rates: %q is not a rate", r)
 		}
 		o.rates = append(o.rates, v)
+	}
+	for c := range strings.SplitSeq(children, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(c))
+		if err != nil || n < 1 {
+			return fmt.Errorf("--kamailio-children: %q is not a worker count", c)
+		}
+		o.kamChildren = append(o.kamChildren, n)
+	}
+	if o.rounds < 1 {
+		return errors.New("want --rounds >= 1")
 	}
 	if o.vs != "" && o.vs != kamailioName {
 		return fmt.Errorf("--vs %q: only kamailio is known", o.vs)
@@ -154,52 +193,14 @@ func runSIP(ctx context.Context, o sipOptions) error {
 	}
 	o.out = run
 	step("results go to " + run)
+	load := loadAvg()
 	users := makeUsers(o.extensions, o.domains, "")
 	probes := makeUsers(o.probeUsers, o.domains, "p")
-	var results []stepResult
 	var sys *system
 	defer func() { sys.stop() }()
-
 	if !o.noOurs {
 		var err error
-		sys, err = startSystem(ctx, sysOptions{
-			Out: run, BinDir: o.binDir, SkipBuild: o.skipBuild, Pprof: o.pprof, SIPTransports: o.transports,
-			OperatorArgs: strings.Fields(o.operatorArgs), RegistrarArgs: strings.Fields(o.registrarArgs), RegistrarEnv: strings.Fields(o.registrarEnv),
-		})
-		if err != nil {
-			return err
-		}
-		tracker, err := sys.trackReady(ctx)
-		if err != nil {
-			return err
-		}
-		step(fmt.Sprintf("creating %d Domains and %d Extensions (+%d for the probe; passwords generated by the operator)", o.domains, o.extensions, len(probes)))
-		start := time.Now()
-		if err := sys.createDomains(ctx, o.domains, 16); err != nil {
-			return err
-		}
-		all := append(append([]user{}, users...), probes...)
-		if err := parallel(ctx, len(all), 16, func(ctx context.Context, i int) error {
-			return sys.createExtension(ctx, all[i], domainIndex(all[i]))
-		}); err != nil {
-			return err
-		}
-		if err := tracker.waitCounts(ctx, len(all), o.domains, 30*time.Minute, func(e, d int) {
-			step(fmt.Sprintf("  %d/%d Extensions Ready", e, len(all)))
-		}); err != nil {
-			return err
-		}
-		step(fmt.Sprintf("all Ready after %s", time.Since(start).Round(100*time.Millisecond)))
-		if err := sys.readPasswords(ctx, users); err != nil {
-			return err
-		}
-		if err := sys.readPasswords(ctx, probes); err != nil {
-			return err
-		}
-		if err := sys.startRegistrar(ctx); err != nil {
-			return err
-		}
-		if err := sys.waitCredentials(ctx, len(all), 5*time.Minute); err != nil {
+		if sys, err = prepareOurs(ctx, o, users, probes); err != nil {
 			return err
 		}
 	} else {
@@ -214,41 +215,92 @@ func runSIP(ctx context.Context, o sipOptions) error {
 	if err := writeUsers(usersFile, users); err != nil {
 		return err
 	}
+	c := comparison{o: o, sys: sys, usersFile: usersFile, users: users, probes: probes, csv: filepath.Join(run, "sip.csv")}
+	err := c.run(ctx)
+	sys.stop()
+	sys = nil
+	if len(c.results) == 0 {
+		return err
+	}
+	printTable(os.Stdout, c.results)
+	rep := makeReport(c.results)
+	rep.Smoke, rep.LoadBefore, rep.LoadAfter = o.smoke, load, loadAvg()
+	if werr := writeReport(run, rep, c.results); werr != nil && err == nil {
+		err = werr
+	}
+	return err
+}
 
-	if sys != nil {
-		t := ourTarget(sys)
-		res, err := searchRates(ctx, t, o, usersFile, probes)
-		results = append(results, res...)
-		writeCSV(filepath.Join(run, "sip.csv"), results)
-		if err != nil {
-			return err
-		}
-		// Kamailio gets the machine to itself: stop everything of ours first.
-		sys.stop()
-		sys = nil
+// prepareOurs starts the control plane and the operator, creates the Domain and the
+// Extensions, and reads back the passwords the operator generated.
+func prepareOurs(ctx context.Context, o sipOptions, users, probes []user) (*system, error) {
+	sys, err := startSystem(ctx, sysOptions{
+		Out: o.out, BinDir: o.binDir, SkipBuild: o.skipBuild, Pprof: o.pprof, SIPTransports: o.transports,
+		OperatorArgs: strings.Fields(o.operatorArgs), RegistrarEnv: strings.Fields(o.registrarEnv),
+		// The same receive buffer as Kamailio's, whatever the shipped default.
+		RegistrarArgs: append([]string{fmt.Sprintf("--udp-receive-buffer=%d", o.rcvBuf)}, strings.Fields(o.registrarArgs)...),
+	})
+	if err != nil {
+		return sys, err
 	}
-	if o.vs == kamailioName {
-		kdir := filepath.Join(run, "kamailio")
-		if err := os.MkdirAll(kdir, 0o755); err != nil {
-			return err
-		}
-		k, err := startKamailio(ctx, kdir, append(append([]user{}, users...), probes...),
-			kamailioOptions{Children: o.kamChildren, ShmMB: 256, PkgMB: 16})
-		if err != nil {
-			return err
-		}
-		res, err := searchRates(ctx, kamailioTarget(k), o, usersFile, probes)
-		k.stop()
-		results = append(results, res...)
-		writeCSV(filepath.Join(run, "sip.csv"), results)
-		if err != nil {
-			return err
-		}
+	tracker, err := sys.trackReady(ctx)
+	if err != nil {
+		return sys, err
 	}
-	printTable(os.Stdout, results)
-	printSummary(os.Stdout, results, o)
-	fmt.Printf("\nCSV: %s\n", filepath.Join(run, "sip.csv"))
+	step(fmt.Sprintf("creating %d Domains and %d Extensions (+%d for the probe; passwords generated by the operator)", o.domains, o.extensions, len(probes)))
+	start := time.Now()
+	if err := sys.createDomains(ctx, o.domains, 16); err != nil {
+		return sys, err
+	}
+	all := append(append([]user{}, users...), probes...)
+	if err := parallel(ctx, len(all), 16, func(ctx context.Context, i int) error {
+		return sys.createExtension(ctx, all[i], domainIndex(all[i]))
+	}); err != nil {
+		return sys, err
+	}
+	if err := tracker.waitCounts(ctx, len(all), o.domains, 30*time.Minute, func(e, d int) {
+		step(fmt.Sprintf("  %d/%d Extensions Ready", e, len(all)))
+	}); err != nil {
+		return sys, err
+	}
+	step(fmt.Sprintf("all Ready after %s", time.Since(start).Round(100*time.Millisecond)))
+	if err := sys.readPasswords(ctx, users); err != nil {
+		return sys, err
+	}
+	return sys, sys.readPasswords(ctx, probes)
+}
+
+// writeReport prints the comparison and keeps it: summary.json, report.txt and the
+// picture (plot.svg, plot.png) beside sip.csv.
+func writeReport(dir string, rep report, rs []stepResult) error {
+	var b strings.Builder
+	printReport(&b, rep)
+	fmt.Print(b.String())
+	if err := os.WriteFile(filepath.Join(dir, "report.txt"), []byte(b.String()), 0o644); err != nil {
+		return err
+	}
+	if err := rep.writeJSON(filepath.Join(dir, "summary.json")); err != nil {
+		return err
+	}
+	if err := plotSteps(rs, filepath.Join(dir, "plot")); err != nil {
+		return fmt.Errorf("while drawing the steps: %w", err)
+	}
+	fmt.Printf("\nsteps: %s\nsummary: %s\npicture: %s\n", filepath.Join(dir, "sip.csv"),
+		filepath.Join(dir, "summary.json"), filepath.Join(dir, "plot.svg")+" and .png")
 	return nil
+}
+
+// reportMain makes the report and the picture again from a run's sip.csv:
+// bench report hack/bench/out/sip-….
+func reportMain(args []string) error {
+	if len(args) != 1 {
+		return errors.New("usage: bench report <results folder with sip.csv>")
+	}
+	rs, err := readCSV(filepath.Join(args[0], "sip.csv"))
+	if err != nil {
+		return err
+	}
+	return writeReport(args[0], makeReport(rs), rs)
 }
 
 func domainIndex(u user) int {

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -340,3 +341,20 @@ func socketBufferMax() int {
 	}
 	return v
 }
+
+// socketRcvBuf is the kernel's receive buffer of the UDP socket(s) bound to port, in
+// bytes as ss shows it (rb: twice what setsockopt asked, up to twice rmem_max), one
+// figure per socket; empty when ss is missing.
+func socketRcvBuf(port int) string {
+	out, err := exec.Command("ss", "-u", "-a", "-n", "-m", fmt.Sprintf("sport = :%d", port)).Output()
+	if err != nil {
+		return ""
+	}
+	var bufs []string
+	for _, m := range rbPattern.FindAllSubmatch(out, -1) {
+		bufs = append(bufs, string(m[1]))
+	}
+	return strings.Join(bufs, " ")
+}
+
+var rbPattern = regexp.MustCompile(`skmem:\(r\d+,rb(\d+),`)

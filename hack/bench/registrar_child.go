@@ -35,6 +35,7 @@ func registrarChild(args []string) error {
 	fs.StringVar(&cfg.Name, "name", "bench-registrar", "")
 	fs.StringVar(&cfg.SIPAddress, "sip-address", "127.0.0.1:5060", "")
 	fs.StringVar(&transports, "transports", "udp,tcp", "")
+	fs.IntVar(&cfg.UDPReceiveBuffer, "udp-receive-buffer", 4<<20, "")
 	fs.StringVar(&cfg.MetricsAddress, "metrics-bind-address", "0", "")
 	fs.StringVar(&cfg.ProbeAddress, "health-probe-bind-address", "0", "")
 	fs.DurationVar(&cfg.NonceLifetime, "nonce-lifetime", digest.DefaultNonceLifetime, "")

@@ -19,14 +19,18 @@ import (
 
 const (
 	kamailioName = "kamailio"
+	ourName      = "registrar-operator"
 	roleHalf     = "half"
+	roleCPU      = "cpu"
 	keyAPIWrites = "api_writes"
 )
 
 // target is a server under test.
 type target struct {
-	name string
-	addr string
+	name   string
+	config string // e.g. "4 workers"; empty where the server has one
+	round  int
+	addr   string
 	// server is what CPU and memory are measured of.
 	server group
 	// peakMemMB is the server's peak memory: VmHWM for one process; for a process
@@ -44,10 +48,18 @@ type target struct {
 	pprof    string
 }
 
+// dir is the target's folder under a round's.
+func (t *target) dir() string {
+	if t.config == "" {
+		return t.name
+	}
+	return t.name + "-" + strings.ReplaceAll(t.config, " ", "-")
+}
+
 func ourTarget(s *system) *target {
 	reg := s.registrar
 	return &target{
-		name:   "registrar-operator",
+		name:   ourName,
 		addr:   s.sipAddr,
 		server: group{pids: func() []int { return []int{reg.pid()} }},
 		peakMemMB: func(float64, float64) float64 {
@@ -135,6 +147,9 @@ func kamailioTarget(k *kamailio) *target {
 // stepResult is one row of the table and the CSV.
 type stepResult struct {
 	Target, Role        string
+	Config              string // of the server, where more than one is measured (Kamailio's workers)
+	Round               int    // of the fair comparison: the servers are measured in turns
+	RcvBuf              string // the kernel's receive buffer of the server's UDP socket(s), bytes (ss: rb)
 	Rate                float64
 	Duration            float64
 	Calls               int
@@ -232,19 +247,25 @@ func searchRates(ctx context.Context, t *target, o sipOptions, usersFile string,
 			}
 		}
 	}
-	if best := bestRate(out, t.name); o.halfRate && best > 0 {
+	if best := bestRate(out); o.halfRate && best > 0 {
 		if _, err := run(math.Round(best/2/50)*50, roleHalf); err != nil {
+			return out, err
+		}
+	}
+	if o.cpuRate > 0 {
+		if _, err := run(o.cpuRate, roleCPU); err != nil {
 			return out, err
 		}
 	}
 	return out, nil
 }
 
-// bestRate is the highest achieved rate of a passing step.
-func bestRate(rs []stepResult, name string) float64 {
+// bestRate is the highest achieved rate of a passing step of the search (or of the
+// given rates): the max clean rate.
+func bestRate(rs []stepResult) float64 {
 	var best float64
 	for _, r := range rs {
-		if r.Target == name && r.Pass && r.Role != roleHalf && r.Achieved > best {
+		if r.Pass && r.Role != roleHalf && r.Role != roleCPU && r.Achieved > best {
 			best = r.Achieved
 		}
 	}
@@ -259,7 +280,7 @@ func warmUp(ctx context.Context, t *target, o sipOptions, usersFile string) erro
 	if err != nil {
 		return err
 	}
-	dir := filepath.Join(o.out, t.name, "warmup")
+	dir := filepath.Join(o.out, t.dir(), "warmup")
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
@@ -293,8 +314,8 @@ func countUsers(path string) (int, error) {
 }
 
 func runStep(ctx context.Context, t *target, o sipOptions, usersFile string, probes []user, rate float64, role string, n int) (stepResult, error) {
-	res := stepResult{Target: t.name, Role: role, Rate: rate, OthersCPU: map[string]float64{}}
-	dir := filepath.Join(o.out, t.name, fmt.Sprintf("step%02d-%.0f", n, rate))
+	res := stepResult{Target: t.name, Config: t.config, Round: t.round, Role: role, Rate: rate, OthersCPU: map[string]float64{}}
+	dir := filepath.Join(o.out, t.dir(), fmt.Sprintf("step%02d-%.0f", n, rate))
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return res, err
 	}
@@ -315,6 +336,7 @@ func runStep(ctx context.Context, t *target, o sipOptions, usersFile string, pro
 	if _, p, err := net.SplitHostPort(t.addr); err == nil {
 		port, _ = strconv.Atoi(p)
 	}
+	res.RcvBuf = socketRcvBuf(port)
 	drops0, all0 := udpDrops(port), rcvbufErrors()
 	c0 := t.counters(ctx)
 	cpu0, sys0, self0 := t.server.cpu(), systemBusy(), procCPU(os.Getpid())

@@ -62,6 +62,7 @@ type system struct {
 	registrar  *child
 
 	sipAddr                        string
+	regLog                         string // the registrar's log file, per start
 	regMetrics, regReady, regPprof string
 	opMetrics                      string
 }
@@ -169,14 +170,17 @@ func (s *system) startRegistrar(ctx context.Context) error {
 	}
 	args = append(args, s.o.RegistrarArgs...)
 	step(fmt.Sprintf("starting the registrar on %s (%s)", s.sipAddr, filepath.Base(bin)))
+	if s.regLog == "" {
+		s.regLog = filepath.Join(s.o.Out, "registrar.log")
+	}
 	var err error
-	s.registrar, err = startChild("registrar", filepath.Join(s.o.Out, "registrar.log"), s.o.RegistrarEnv, bin, args...)
+	s.registrar, err = startChild("registrar", s.regLog, s.o.RegistrarEnv, bin, args...)
 	if err != nil {
 		return err
 	}
 	return waitFor(ctx, 60*time.Second, "the registrar to be ready", func() error {
 		if s.registrar.exited() {
-			return fmt.Errorf("the registrar exited: %v\n%s", s.registrar.err, tail(filepath.Join(s.o.Out, "registrar.log"), 15))
+			return fmt.Errorf("the registrar exited: %v\n%s", s.registrar.err, tail(s.regLog, 15))
 		}
 		resp, err := http.Get(s.regReady)
 		if err != nil {
@@ -200,6 +204,7 @@ func (s *system) stop() {
 	if s == nil {
 		return
 	}
+	s.freeze(false)
 	s.registrar.stop(10 * time.Second)
 	s.operator.stop(10 * time.Second)
 	if s.env != nil {

@@ -1,6 +1,8 @@
 // Command dev runs the whole system on one machine, for `make dev`: a local control
 // plane (the kube-apiserver and etcd the tests use), the operator and one registrar,
-// with the samples applied. Ctrl-C, a closed terminal (SIGHUP) or SIGTERM stops
+// with the samples applied. The operator and the registrar are the shipped binaries
+// (cmd/operator, cmd/registrar, built beside this one), each in a process of its own
+// with its shipped defaults (see shipped_args.go). Ctrl-C, a closed terminal (SIGHUP) or SIGTERM stops
 // everything and leaves no process behind; killed, it takes its control plane with it
 // (see parentdeath_linux.go).
 package main
@@ -9,7 +11,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -28,11 +29,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
 	sipv1 "github.com/voipbin/registrar-operator/api/v1alpha1"
-	"github.com/voipbin/registrar-operator/controllers"
 	"github.com/voipbin/registrar-operator/hack/testenv"
-	"github.com/voipbin/registrar-operator/registrar"
-	"github.com/voipbin/registrar-operator/registrar/digest"
-	"github.com/voipbin/registrar-operator/registrar/throttle"
 )
 
 const (
@@ -43,45 +40,58 @@ const (
 
 func main() {
 	execGuarded()
-	sipAddr := flag.String("sip-address", "127.0.0.1:5060", "Where the registrar serves SIP (UDP and TCP).")
-	tlsAddr := flag.String("sip-tls-address", "127.0.0.1:5061",
+	o := options{}
+	flag.StringVar(&o.sipAddr, "sip-address", "127.0.0.1:5060", "Where the registrar serves SIP (UDP and TCP).")
+	flag.StringVar(&o.tlsAddr, "sip-tls-address", "127.0.0.1:5061",
 		"Where the registrar serves SIP over TLS, with a self-signed certificate made for it; empty: no TLS.")
-	var ws registrar.WSConfig
-	flag.StringVar(&ws.Address, "sip-ws-address", "127.0.0.1:5066", "Where the registrar serves SIP over WebSocket (ws://); empty: not.")
-	flag.StringVar(&ws.SecureAddress, "sip-wss-address", "127.0.0.1:7443",
+	flag.StringVar(&o.ws.Address, "sip-ws-address", "127.0.0.1:5066", "Where the registrar serves SIP over WebSocket (ws://); empty: not.")
+	flag.StringVar(&o.ws.SecureAddress, "sip-wss-address", "127.0.0.1:7443",
 		"Where the registrar serves SIP over secure WebSocket (wss://), with the certificate made for TLS; empty: not.")
 	origins := flag.String("ws-allowed-origins", "*",
 		"Comma-separated Origins of the web pages that may connect over WebSocket; * (any page, file:// ones too) suits a machine's loopback.")
-	stateDir := flag.String("state-dir", ".dev", "Folder for the kubeconfig and logs.")
-	verbose := flag.Bool("v", false, "Log the operator and registrar to the terminal, not only to the log file.")
+	flag.StringVar(&o.metricsAddr, "metrics-address", "127.0.0.1:9090", "Where the registrar serves /metrics.")
+	flag.StringVar(&o.stateDir, "state-dir", ".dev", "Folder for the kubeconfig and logs.")
+	flag.StringVar(&o.binDir, "bin-dir", "", "Folder of the shipped operator and registrar binaries (default: this program's).")
+	flag.BoolVar(&o.verbose, "v", false, "Log the operator and registrar to the terminal, not only to the log file.")
 	flag.Parse()
-	ws.AllowedOrigins = strings.Split(*origins, ",")
-	if err := run(*sipAddr, *tlsAddr, ws, *stateDir, *verbose); err != nil {
+	o.ws.AllowedOrigins = strings.Split(*origins, ",")
+	if err := run(o); err != nil {
 		fmt.Fprintln(os.Stderr, "make dev:", err)
 		os.Exit(1)
 	}
 }
 
-func run(sipAddr, tlsAddr string, ws registrar.WSConfig, stateDir string, verbose bool) error {
+type options struct {
+	sipAddr, tlsAddr, metricsAddr string
+	ws                            wsListeners
+	stateDir, binDir              string
+	verbose                       bool
+}
+
+func run(o options) error {
 	// A closed terminal or a dropped SSH session (SIGHUP) stops everything as Ctrl-C does.
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 	defer stop()
-	if err := os.MkdirAll(stateDir, 0o700); err != nil {
+	operatorBin, registrarBin, err := shippedBinaries(o.binDir)
+	if err != nil {
 		return err
 	}
-	logFile, err := os.Create(filepath.Join(stateDir, "system.log"))
+	if err := os.MkdirAll(o.stateDir, 0o700); err != nil {
+		return err
+	}
+	logFile, err := os.Create(filepath.Join(o.stateDir, "system.log"))
 	if err != nil {
 		return err
 	}
 	defer func() { _ = logFile.Close() }()
 	var logOut io.Writer = logFile
-	if verbose {
+	if o.verbose {
 		logOut = io.MultiWriter(logFile, os.Stderr)
 	}
 	ctrl.SetLogger(zap.New(zap.WriteTo(logOut)))
 
 	step("starting the local control plane (kube-apiserver and etcd on loopback)")
-	guard, err := guardControlPlane(stateDir)
+	guard, err := guardControlPlane(o.stateDir)
 	if err != nil {
 		return err
 	}
@@ -93,71 +103,63 @@ func run(sipAddr, tlsAddr string, ws registrar.WSConfig, stateDir string, verbos
 		step("stopping the control plane")
 		_ = env.Stop()
 	}()
-	kubeconfig, err := writeKubeconfig(env.Environment, stateDir)
+	kubeconfig, err := writeKubeconfig(env.Environment, o.stateDir)
 	if err != nil {
 		return err
 	}
-	step("starting the operator")
-	opts := controllers.Options{DomainSuffix: sipv1.DefaultDomainSuffix, RegistrarNamespace: registrarNS, Fleet: controllers.DefaultFleetOptions()}
-	// No kubelet runs here: the registrar runs in this process, so its Deployment has none.
-	opts.Fleet.Replicas = 0
-	mgrDone, err := env.StartOperator(ctx, opts)
+	if err := env.EnsureNamespace(ctx, registrarNS); err != nil {
+		return err
+	}
+	step("starting the operator (" + operatorBin + ")")
+	operator, err := startShipped("operator", operatorBin, operatorArgs(kubeconfig), logOut)
 	if err != nil {
 		return err
 	}
+	var registrar *shipped
+	defer func() {
+		step("stopping the registrar and the operator")
+		for _, s := range []*shipped{registrar, operator} {
+			if err := s.stop(30 * time.Second); err != nil {
+				fmt.Fprintln(os.Stderr, "make dev:", err)
+			}
+		}
+	}()
 
-	tlsConfig, err := devTLS(tlsAddr, ws.SecureAddress, sipAddr, stateDir)
+	tls, err := devTLS(o.tlsAddr, o.ws.SecureAddress, o.sipAddr, o.stateDir)
 	if err != nil {
 		return err
 	}
-	step("starting the registrar on " + sipAddr + tlsStep(tlsAddr, ws))
-	r, err := registrar.New(registrar.Config{
-		TLS:       tlsConfig,
-		WS:        ws,
-		Namespace: registrarNS, Name: "registrar-dev",
-		SIPAddress: sipAddr, Transports: []string{"udp", "tcp"},
-		MetricsAddress: "127.0.0.1:9090", ProbeAddress: "0",
-		NonceLifetime: digest.DefaultNonceLifetime, StatusLease: 15 * time.Minute, StatusInterval: 200 * time.Millisecond,
-		BySource: throttle.DefaultConfig(), BySourceAOR: throttle.DefaultPairConfig(), ByAOR: throttle.DefaultConfig(),
-	}, env.Config, ctrl.Log.WithName("registrar"))
+	step("starting the registrar (" + registrarBin + ") on " + o.sipAddr + tlsStep(o.tlsAddr, o.ws))
+	registrar, err = startShipped("registrar", registrarBin, registrarArgs(kubeconfig, o.sipAddr, o.metricsAddr, tls, o.ws), logOut)
 	if err != nil {
-		return fmt.Errorf("%w (is another SIP server on %s, %s, %s or %s? try make dev SIP_ADDRESS=127.0.0.1:5070 SIP_TLS_ADDRESS=127.0.0.1:5071 "+
-			"SIP_WS_ADDRESS=127.0.0.1:5076 SIP_WSS_ADDRESS=127.0.0.1:7453)", err, sipAddr, tlsAddr, ws.Address, ws.SecureAddress)
+		return err
 	}
-	regDone := make(chan error, 1)
-	go func() { regDone <- r.Run(ctx) }()
 
 	step("applying config/samples (Domain acme, Extension 1001 and its password)")
 	if err := applySamples(ctx, env.Client, filepath.Join(testenv.Root(), "config", "samples")); err != nil {
 		return err
 	}
-	select {
-	case <-r.SIPReady:
-	case err := <-regDone:
-		return fmt.Errorf("the registrar stopped: %w", err)
-	case <-ctx.Done():
+	if err := waitSamplePublished(ctx, o.metricsAddr, operator, registrar); err != nil {
+		return fmt.Errorf("%w (is another SIP server on %s, %s, %s or %s? try make dev SIP_ADDRESS=127.0.0.1:5070 SIP_TLS_ADDRESS=127.0.0.1:5071 "+
+			"SIP_WS_ADDRESS=127.0.0.1:5076 SIP_WSS_ADDRESS=127.0.0.1:7453; logs: %s)",
+			err, o.sipAddr, o.tlsAddr, o.ws.Address, o.ws.SecureAddress, logFile.Name())
+	}
+	if ctx.Err() != nil {
 		return nil
 	}
-	if err := testenv.Eventually(30*time.Second, func() error {
-		if !r.Knows(sampleAOR) {
-			return errors.New("the sample extension is not published yet")
-		}
-		return nil
-	}); err != nil {
-		return err
-	}
-	printWelcome(sipAddr, kubeconfig, stateDir, tlsWelcome(tlsConfig)+wsWelcome(ws, tlsConfig))
+	printWelcome(o.sipAddr, kubeconfig, o.stateDir, tlsWelcome(tls)+wsWelcome(o.ws, tls))
 
-	<-ctx.Done()
-	fmt.Println()
-	step("stopping the registrar and the operator")
-	if err := <-regDone; err != nil {
-		fmt.Fprintln(os.Stderr, "registrar:", err)
+	select {
+	case <-ctx.Done():
+		fmt.Println()
+		return nil
+	case err := <-operator.done:
+		operator.done <- err
+		return fmt.Errorf("%w; see %s", operator.ended(err), logFile.Name())
+	case err := <-registrar.done:
+		registrar.done <- err
+		return fmt.Errorf("%w; see %s", registrar.ended(err), logFile.Name())
 	}
-	if err := <-mgrDone; err != nil {
-		fmt.Fprintln(os.Stderr, "operator:", err)
-	}
-	return nil
 }
 
 func step(msg string) { fmt.Println("==> " + msg) }

@@ -35,16 +35,20 @@ func TestMakeDevKilledLeavesNoControlPlane(t *testing.T) {
 type devProcess struct {
 	cmd     *exec.Cmd
 	printed string // what it printed up to its welcome
+	binDir  string // where the shipped binaries it runs were built
+	sipAddr string
 	done    chan error
 }
 
-// startDev builds hack/dev and runs it as make dev does, on a free SIP port, until it
-// has printed its welcome. Whatever it leaves running is killed when the test ends.
+// startDev builds hack/dev and the shipped binaries beside it, and runs it as make dev
+// does, on free ports, until it has printed its welcome. Whatever it leaves running is
+// killed when the test ends.
 func startDev(t *testing.T) *devProcess {
 	t.Helper()
 	root := testenv.Root()
-	bin := filepath.Join(t.TempDir(), "dev")
-	build := exec.Command("go", "build", "-o", bin, "./hack/dev")
+	binDir := t.TempDir()
+	bin := filepath.Join(binDir, "dev")
+	build := exec.Command("go", "build", "-o", binDir+"/", "./cmd/operator", "./cmd/registrar", "./hack/dev")
 	build.Dir = root
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
@@ -56,8 +60,9 @@ func startDev(t *testing.T) *devProcess {
 	sipAddr := "127.0.0.1:" + strconv.Itoa(freePort(t))
 	tlsAddr := "127.0.0.1:" + strconv.Itoa(freePort(t))
 	wsAddr, wssAddr := "127.0.0.1:"+strconv.Itoa(freePort(t)), "127.0.0.1:"+strconv.Itoa(freePort(t))
+	metricsAddr := "127.0.0.1:" + strconv.Itoa(freePort(t))
 	cmd := exec.Command(bin, "-sip-address", sipAddr, "-sip-tls-address", tlsAddr,
-		"-sip-ws-address", wsAddr, "-sip-wss-address", wssAddr, "-state-dir", t.TempDir())
+		"-sip-ws-address", wsAddr, "-sip-wss-address", wssAddr, "-metrics-address", metricsAddr, "-state-dir", t.TempDir())
 	cmd.Dir = root
 	// envtest's own temporary folders (etcd's data, certificates) go where the test
 	// removes them, even when make dev is killed.
@@ -70,7 +75,7 @@ func startDev(t *testing.T) *devProcess {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	dev := &devProcess{cmd: cmd, done: make(chan error, 1)}
+	dev := &devProcess{cmd: cmd, binDir: binDir, sipAddr: sipAddr, done: make(chan error, 1)}
 	go func() { dev.done <- cmd.Wait() }()
 	t.Cleanup(func() { _ = cmd.Process.Kill() })
 	dev.printed = readUntil(t, stdout, "Ctrl-C stops everything.", 2*time.Minute)
@@ -100,8 +105,8 @@ func (d *devProcess) stopsCleanlyOn(t *testing.T, sig syscall.Signal, name strin
 // an ended process may be taken by another).
 type controlPlane map[int][]byte
 
-// controlPlane returns make dev's children, kube-apiserver and etcd; each is killed
-// when the test ends if it is still running then.
+// controlPlane returns make dev's children, kube-apiserver and etcd, the operator and
+// the registrar; each is killed when the test ends if it is still running then.
 func (d *devProcess) controlPlane(t *testing.T) controlPlane {
 	t.Helper()
 	plane := controlPlane{}
@@ -110,7 +115,7 @@ func (d *devProcess) controlPlane(t *testing.T) controlPlane {
 			plane[pid] = cmdline
 		}
 	}
-	for _, name := range []string{"etcd", "kube-apiserver"} {
+	for _, name := range []string{"etcd", "kube-apiserver", "operator", "registrar"} {
 		if !plane.runs(name) {
 			t.Fatalf("make dev runs no %s among its children %v", name, plane)
 		}

@@ -7,6 +7,7 @@ import (
 	"runtime"
 	"slices"
 	"strconv"
+	"syscall"
 
 	"golang.org/x/sys/unix"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
@@ -35,6 +36,12 @@ const parentPIDEnv = "REGISTRAR_DEV_PID"
 var guardedBinaries = []string{"etcd", "kube-apiserver"}
 
 func init() { runtime.LockOSThread() }
+
+// childAttrs start a shipped binary in a process group of its own with a parent-death
+// signal (SIGKILL, as the control plane gets: its API server is gone with make dev).
+func childAttrs() *syscall.SysProcAttr {
+	return &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+}
 
 // guardControlPlane links the guarded binaries in stateDir to this program and returns
 // the change that makes envtest start them from there.

@@ -2,7 +2,11 @@
 
 package main
 
-import "sigs.k8s.io/controller-runtime/pkg/envtest"
+import (
+	"syscall"
+
+	"sigs.k8s.io/controller-runtime/pkg/envtest"
+)
 
 // guardControlPlane changes nothing where there is no parent-death signal: only a
 // caught signal stops the control plane there.
@@ -11,3 +15,6 @@ func guardControlPlane(string) (func(*envtest.Environment), error) {
 }
 
 func execGuarded() {}
+
+// childAttrs start a shipped binary in a process group of its own.
+func childAttrs() *syscall.SysProcAttr { return &syscall.SysProcAttr{Setpgid: true} }

@@ -9,17 +9,20 @@ import (
 	"strings"
 
 	sipv1 "github.com/voipbin/registrar-operator/api/v1alpha1"
-	"github.com/voipbin/registrar-operator/registrar"
 	"github.com/voipbin/registrar-operator/registrar/tlsserve/testcert"
 )
+
+// tlsFiles are where the registrar serves SIP over TLS, and with which certificate
+// (secure WebSocket serves it too).
+type tlsFiles struct{ Address, CertFile, KeyFile string }
 
 // devTLS makes a self-signed certificate for SIP over TLS on tlsAddr and secure
 // WebSocket on wssAddr, valid for the sample domain, localhost and the listeners'
 // hosts, in stateDir/tls; a new one at every start (it is valid for a day). With
 // both addresses empty there is none.
-func devTLS(tlsAddr, wssAddr, sipAddr, stateDir string) (registrar.TLSConfig, error) {
+func devTLS(tlsAddr, wssAddr, sipAddr, stateDir string) (tlsFiles, error) {
 	if tlsAddr == "" && wssAddr == "" {
-		return registrar.TLSConfig{}, nil
+		return tlsFiles{}, nil
 	}
 	names := []string{"acme." + sipv1.DefaultDomainSuffix, "localhost", "127.0.0.1"}
 	for _, addr := range []string{sipAddr, tlsAddr, wssAddr} {
@@ -29,21 +32,27 @@ func devTLS(tlsAddr, wssAddr, sipAddr, stateDir string) (registrar.TLSConfig, er
 	}
 	pair, err := testcert.New(1, names...)
 	if err != nil {
-		return registrar.TLSConfig{}, err
+		return tlsFiles{}, err
 	}
 	dir := filepath.Join(stateDir, "tls")
 	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return registrar.TLSConfig{}, err
+		return tlsFiles{}, err
 	}
 	certFile, keyFile, err := pair.Write(dir)
 	if err != nil {
-		return registrar.TLSConfig{}, err
+		return tlsFiles{}, err
 	}
-	return registrar.TLSConfig{Address: tlsAddr, CertFile: certFile, KeyFile: keyFile}, nil
+	return tlsFiles{Address: tlsAddr, CertFile: certFile, KeyFile: keyFile}, nil
+}
+
+// wsListeners are where the registrar serves SIP over WebSocket, and to which pages.
+type wsListeners struct {
+	Address, SecureAddress string
+	AllowedOrigins         []string
 }
 
 // tlsStep names the listeners besides UDP and TCP.
-func tlsStep(tlsAddr string, ws registrar.WSConfig) string {
+func tlsStep(tlsAddr string, ws wsListeners) string {
 	var s strings.Builder
 	for _, l := range []struct{ addr, name string }{{tlsAddr, "TLS"}, {ws.Address, "WS"}, {ws.SecureAddress, "WSS"}} {
 		if l.addr != "" {
@@ -54,7 +63,7 @@ func tlsStep(tlsAddr string, ws registrar.WSConfig) string {
 }
 
 // tlsWelcome tells where SIP over TLS is served and which certificate to trust.
-func tlsWelcome(c registrar.TLSConfig) string {
+func tlsWelcome(c tlsFiles) string {
 	if c.Address == "" {
 		return ""
 	}
@@ -69,7 +78,7 @@ Check it:
 }
 
 // wsWelcome tells where SIP over WebSocket is served, for a browser softphone.
-func wsWelcome(c registrar.WSConfig, t registrar.TLSConfig) string {
+func wsWelcome(c wsListeners, t tlsFiles) string {
 	var s string
 	if c.SecureAddress != "" {
 		cert, _ := filepath.Abs(t.CertFile)
