@@ -252,7 +252,8 @@ func printReport(w io.Writer, rep report) {
 	for _, s := range rep.Series {
 		cpuRate = max(cpuRate, s.CPURate)
 	}
-	_, _ = fmt.Fprintf(tw, "server\tmax clean rate /s\tCPU µs/registration at %.0f/s\tp99 ms at half its rate\tother load, cores\tsocket rcvbuf (bytes)\t\n", cpuRate)
+	_, _ = fmt.Fprintf(tw, "server\tmax clean rate /s\tCPU µs/registration at %.0f/s\tp99 ms at half its rate\tother load, cores\t"+
+		"socket rcvbuf (bytes)\t\n", cpuRate)
 	for _, s := range rep.Series {
 		cpu := s.CPUPerReg.String()
 		if slices.Contains(s.CPUClean, false) {
