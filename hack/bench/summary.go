@@ -1,13 +1,13 @@
 package main
 
 import (
-	"cmp"
 	"encoding/json"
 	"fmt"
 	"io"
 	"maps"
 	"math"
 	"os"
+	"runtime"
 	"slices"
 	"strings"
 	"text/tabwriter"
@@ -30,6 +30,9 @@ type seriesSummary struct {
 	// HalfP99 is the probe's p99 in the step at half the round's max clean rate.
 	HalfP99 spread   `json:"p99_ms_at_half_rate"`
 	RcvBuf  []string `json:"socket_rcvbuf_bytes"`
+	// OtherLoad is the mean CPU cores that processes outside the benchmark used during
+	// each round's steps: the machine may be shared, and a loaded round measures less.
+	OtherLoad spread `json:"other_load_cores"`
 }
 
 // spread is one figure over the rounds.
@@ -146,12 +149,14 @@ func summarize(rs []stepResult) []seriesSummary {
 	var out []seriesSummary
 	for _, k := range order {
 		s := seriesSummary{Series: seriesName(k.server, k.config), Server: k.server, Config: k.config}
-		var best, cpu, p99 []float64
+		var best, cpu, p99, load []float64
 		for _, n := range slices.Sorted(maps.Keys(rounds[k])) {
 			steps := rounds[k][n]
 			best = append(best, bestRate(steps))
 			c, h := math.NaN(), math.NaN()
+			var busy, secs float64
 			for _, r := range steps {
+				busy, secs = busy+r.OtherLoad, secs+r.Duration
 				switch r.Role {
 				case roleCPU:
 					if r.OK > 0 {
@@ -163,23 +168,28 @@ func summarize(rs []stepResult) []seriesSummary {
 					h = r.ProbeP99
 				}
 			}
-			cpu, p99 = append(cpu, c), append(p99, h)
+			cpu, p99, load = append(cpu, c), append(p99, h), append(load, busy/secs)
 			if len(steps) > 0 && steps[0].RcvBuf != "" && !slices.Contains(s.RcvBuf, steps[0].RcvBuf) {
 				s.RcvBuf = append(s.RcvBuf, steps[0].RcvBuf)
 			}
 		}
-		s.MaxClean, s.CPUPerReg, s.HalfP99 = newSpread(best), newSpread(cpu), newSpread(p99)
+		s.MaxClean, s.CPUPerReg, s.HalfP99, s.OtherLoad = newSpread(best), newSpread(cpu), newSpread(p99), newSpread(load)
 		out = append(out, s)
 	}
 	return out
 }
 
-// bestOf is the configuration of server with the highest median max clean rate.
-func bestOf(ss []seriesSummary, server string) (seriesSummary, bool) {
+// kept is the configuration of server the comparison measured in every round: the
+// one the sweep of the first round kept (most rounds; of equals, the higher median).
+func kept(ss []seriesSummary, server string) (seriesSummary, bool) {
 	var best seriesSummary
 	found := false
 	for _, s := range ss {
-		if s.Server == server && (!found || cmp.Compare(s.MaxClean.Median, best.MaxClean.Median) > 0) {
+		if s.Server != server {
+			continue
+		}
+		more := len(s.MaxClean.Rounds) - len(best.MaxClean.Rounds)
+		if !found || more > 0 || more == 0 && s.MaxClean.Median > best.MaxClean.Median {
 			best, found = s, true
 		}
 	}
@@ -189,13 +199,15 @@ func bestOf(ss []seriesSummary, server string) (seriesSummary, bool) {
 // report is the fair comparison: summary.json, and what printReport prints.
 type report struct {
 	Series []seriesSummary `json:"series"`
-	// Ratio is our median max clean rate over Kamailio's best configuration's.
-	Ratio        float64 `json:"ratio_ours_to_kamailio_best,omitempty"`
-	KamailioBest string  `json:"kamailio_best,omitempty"`
-	StepSeconds  float64 `json:"step_seconds"`
-	Smoke        bool    `json:"smoke"`
-	LoadBefore   string  `json:"load_before,omitempty"` // /proc/loadavg: the machine is shared
-	LoadAfter    string  `json:"load_after,omitempty"`
+	// KamailioBest is the configuration the sweep kept; Ratio is our median max clean
+	// rate over its median; Ratios over each configuration's.
+	KamailioBest string             `json:"kamailio_best,omitempty"`
+	Ratio        float64            `json:"ratio_ours_to_kamailio_best,omitempty"`
+	Ratios       map[string]float64 `json:"ratios_ours_to_each,omitempty"`
+	StepSeconds  float64            `json:"step_seconds"`
+	Smoke        bool               `json:"smoke"`
+	LoadBefore   string             `json:"load_before,omitempty"` // /proc/loadavg: the machine is shared
+	LoadAfter    string             `json:"load_after,omitempty"`
 }
 
 func makeReport(rs []stepResult) report {
@@ -203,14 +215,21 @@ func makeReport(rs []stepResult) report {
 	if len(rs) > 0 {
 		rep.StepSeconds = rs[0].Duration
 	}
-	k, okK := bestOf(rep.Series, kamailioName)
-	ours, okO := bestOf(rep.Series, ourName)
+	k, okK := kept(rep.Series, kamailioName)
+	ours, okO := kept(rep.Series, ourName)
 	if okK {
 		rep.KamailioBest = k.Series
 	}
-	if okK && okO && k.MaxClean.Median > 0 {
-		rep.Ratio = ours.MaxClean.Median / k.MaxClean.Median
+	if !okK || !okO {
+		return rep
 	}
+	rep.Ratios = map[string]float64{}
+	for _, s := range rep.Series {
+		if s.Server == kamailioName && s.MaxClean.Median > 0 {
+			rep.Ratios[s.Series] = ours.MaxClean.Median / s.MaxClean.Median
+		}
+	}
+	rep.Ratio = rep.Ratios[k.Series]
 	return rep
 }
 
@@ -233,21 +252,28 @@ func printReport(w io.Writer, rep report) {
 	for _, s := range rep.Series {
 		cpuRate = max(cpuRate, s.CPURate)
 	}
-	_, _ = fmt.Fprintf(tw, "server\tmax clean rate /s\tCPU µs/registration at %.0f/s\tp99 ms at half its rate\tsocket rcvbuf (bytes)\t\n", cpuRate)
+	_, _ = fmt.Fprintf(tw, "server\tmax clean rate /s\tCPU µs/registration at %.0f/s\tp99 ms at half its rate\tother load, cores\t"+
+		"socket rcvbuf (bytes)\t\n", cpuRate)
 	for _, s := range rep.Series {
 		cpu := s.CPUPerReg.String()
 		if slices.Contains(s.CPUClean, false) {
 			cpu += " (a step not clean)"
 		}
-		_, _ = fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t\n", s.Series, s.MaxClean, cpu, s.HalfP99, strings.Join(s.RcvBuf, ", "))
+		_, _ = fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t\n", s.Series, s.MaxClean, cpu, s.HalfP99, s.OtherLoad, strings.Join(s.RcvBuf, ", "))
 	}
 	_ = tw.Flush()
 	_, _ = fmt.Fprintln(w, "Each figure: median (min–max, ±half the range in % of the median, rounds); the servers were measured in turns.")
+	_, _ = fmt.Fprintln(w, "other load: CPU cores that processes outside the benchmark used meanwhile, per round (of this machine's", runtime.NumCPU(), "cores).")
 	if rep.KamailioBest != "" {
-		_, _ = fmt.Fprintf(w, "Kamailio's best configuration: %s.\n", rep.KamailioBest)
+		_, _ = fmt.Fprintf(w, "Kamailio's configuration kept by the sweep (measured in every round): %s.\n", rep.KamailioBest)
 	}
 	if rep.Ratio > 0 {
-		_, _ = fmt.Fprintf(w, "ratio of the medians, %s / %s: %.2f (target ≥ 1.0)\n", ourName, rep.KamailioBest, rep.Ratio)
+		_, _ = fmt.Fprintf(w, "ratio of the medians of the max clean rate, %s / %s: %.2f (target ≥ 1.0)\n", ourName, rep.KamailioBest, rep.Ratio)
+	}
+	for _, s := range rep.Series {
+		if r, ok := rep.Ratios[s.Series]; ok && s.Series != rep.KamailioBest {
+			_, _ = fmt.Fprintf(w, "  against %s (rounds: %d): %.2f\n", s.Series, len(s.MaxClean.Rounds), r)
+		}
 	}
 	if rep.LoadBefore != "" {
 		_, _ = fmt.Fprintf(w, "machine load (/proc/loadavg) before: %s, after: %s\n", rep.LoadBefore, rep.LoadAfter)

@@ -56,8 +56,7 @@ func (s *shipped) stop(grace time.Duration) error {
 	select {
 	case err := <-s.done:
 		s.done <- err
-		var exit *exec.ExitError
-		if errors.As(err, &exit) {
+		if exit, ok := errors.AsType[*exec.ExitError](err); ok {
 			return fmt.Errorf("the %s exited after SIGTERM: %s", s.name, exit.ProcessState)
 		}
 		return err

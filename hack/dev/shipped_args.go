@@ -80,7 +80,7 @@ func shippedBinaries(binDir string) (operator, registrar string, err error) {
 // only Extension here, so its registrar_credentials gauge is 1), or a child ended.
 func waitSamplePublished(ctx context.Context, metricsAddr string, children ...*shipped) error {
 	deadline := time.Now().Add(2 * time.Minute)
-	last := errors.New("no answer yet")
+	var last error
 	for {
 		for _, c := range children {
 			if done, err := c.exited(); done {
