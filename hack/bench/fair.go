@@ -64,7 +64,7 @@ func (c *comparison) ours(ctx context.Context, round int) error {
 	if err := c.sys.startRegistrar(ctx); err != nil {
 		return err
 	}
-	defer c.sys.registrar.stop(10 * time.Second)
+	defer c.sys.registrar.stop()
 	if err := c.sys.waitCredentials(ctx, len(c.users)+len(c.probes), 5*time.Minute); err != nil {
 		return err
 	}

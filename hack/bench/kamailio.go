@@ -169,6 +169,6 @@ func (k *kamailio) pids() []int {
 
 func (k *kamailio) stop() {
 	if k != nil {
-		k.main.stop(10 * time.Second)
+		k.main.stop()
 	}
 }

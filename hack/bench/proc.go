@@ -244,15 +244,18 @@ func (c *child) exited() bool {
 	}
 }
 
-// stop sends SIGTERM to the child's process group, then SIGKILL after grace.
-func (c *child) stop(grace time.Duration) {
+// stopGrace is how long a child has to exit after SIGTERM.
+const stopGrace = 10 * time.Second
+
+// stop sends SIGTERM to the child's process group, then SIGKILL after stopGrace.
+func (c *child) stop() {
 	if c == nil || c.exited() {
 		return
 	}
 	_ = syscall.Kill(-c.pid(), syscall.SIGTERM)
 	select {
 	case <-c.done:
-	case <-time.After(grace):
+	case <-time.After(stopGrace):
 		_ = syscall.Kill(-c.pid(), syscall.SIGKILL)
 		<-c.done
 	}

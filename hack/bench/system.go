@@ -205,8 +205,8 @@ func (s *system) stop() {
 		return
 	}
 	s.freeze(false)
-	s.registrar.stop(10 * time.Second)
-	s.operator.stop(10 * time.Second)
+	s.registrar.stop()
+	s.operator.stop()
 	if s.env != nil {
 		_ = s.env.Stop()
 	}
