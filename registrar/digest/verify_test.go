@@ -201,3 +201,32 @@ func hexString(b []byte) string {
 	}
 	return string(out)
 }
+
+// Response computes what the RFCs' examples answer, so the tests' phones answer
+// challenges as devices do.
+func TestResponse(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		c        Credentials
+		method   string
+		password string
+		alg      sipv1.DigestAlgorithm
+	}{
+		{"RFC 2617 MD5", rfc2617, "GET", "Circle Of Life", sipv1.DigestMD5},
+		{"RFC 7616 SHA-256", rfc7616, "GET", "Circle of Life", sipv1.DigestSHA256},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			want := tc.c.Response
+			tc.c.Response = ""
+			got, err := Response(tc.c, tc.method, published.HA1(tc.alg, tc.c.Username, tc.c.Realm, tc.password))
+			if err != nil || got != want {
+				t.Errorf("Response = %q, %v; want %q", got, err, want)
+			}
+		})
+	}
+	c := rfc2617
+	c.Algorithm = "MD5-sess"
+	if _, err := Response(c, "GET", published.HA1(sipv1.DigestMD5, "Mufasa", c.Realm, "x")); err == nil {
+		t.Error("Response answered for MD5-sess, which Verify refuses")
+	}
+}
