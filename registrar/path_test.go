@@ -1,67 +1,14 @@
 package registrar_test
 
 import (
-	"fmt"
-	"net"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/emiago/sipgo/sip"
+
+	"github.com/voipbin/registrar-operator/registrar/internal/siptest"
 )
-
-// edgeProxy is a small UDP edge proxy (RFC 3327): it sends a device's REGISTER
-// with its own Path, then records the requests the registrar routes through it
-// and answers them 200 OK for the device behind it.
-type edgeProxy struct {
-	t    *testing.T
-	conn net.PacketConn
-}
-
-func newEdgeProxy(t *testing.T) *edgeProxy {
-	t.Helper()
-	c, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = c.Close() })
-	return &edgeProxy{t: t, conn: c}
-}
-
-func (e *edgeProxy) pathURI() string { return "sip:" + e.conn.LocalAddr().String() + ";lr" }
-
-// roundTrip sends text to the registrar at to and returns its answer.
-func (e *edgeProxy) roundTrip(to, text string) *sip.Response {
-	e.t.Helper()
-	addr, err := net.ResolveUDPAddr("udp", to)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	if _, err := e.conn.WriteTo([]byte(text), addr); err != nil {
-		e.t.Fatal(err)
-	}
-	msg := e.read(5 * time.Second)
-	res, ok := msg.(*sip.Response)
-	if !ok {
-		e.t.Fatal("a request instead of the REGISTER's answer")
-	}
-	return res
-}
-
-func (e *edgeProxy) read(within time.Duration) sip.Message {
-	e.t.Helper()
-	buf := make([]byte, 65535)
-	_ = e.conn.SetReadDeadline(time.Now().Add(within))
-	n, _, err := e.conn.ReadFrom(buf)
-	if err != nil {
-		e.t.Fatalf("the edge proxy received nothing: %v", err)
-	}
-	msg, err := sip.ParseMessage(buf[:n])
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	return msg
-}
 
 // A REGISTER that came through an edge proxy stores its Path with the binding
 // (and echoes it to a device that supports path); a request to the device goes
@@ -69,47 +16,34 @@ func (e *edgeProxy) read(within time.Duration) sip.Message {
 // Request-URI, although the Contact itself is unreachable.
 func TestPathRoutesThroughEdgeProxy(t *testing.T) {
 	tn := newTenant(t, "1001")
-	edge := newEdgeProxy(t)
 	udp, _ := replicaA.Addresses()
+	// A small UDP edge proxy (RFC 3327): it sends the device's REGISTER with its own
+	// Path, then receives the requests the registrar routes through it and answers
+	// them for the device behind it.
+	edge := udpPhone(t, tn, "127.0.0.1", udp)
+	pathURI := "sip:" + edge.LocalAddr().String() + ";lr"
 	contact := "sip:" + tn.user + "@192.0.2.99:5060" // TEST-NET: nothing answers there
-	extra := "Path: <" + edge.pathURI() + ">\r\nSupported: path\r\n"
-	callID := fmt.Sprintf("path-%d@edge", time.Now().UnixNano())
-	local := edge.conn.LocalAddr().String()
-	res := edge.roundTrip(udp, registerText(tn, "UDP", local, callID, 1, "<"+contact+">", extra, ""))
-	nonce, err := challengeNonce(res)
-	if err != nil {
-		t.Fatal(err)
+	edge.Contact = "<" + contact + ">"
+	edge.Extra = "Path: <" + pathURI + ">\r\nSupported: path\r\n"
+	res := edge.MustRegister(600)
+	if got := siptest.HeaderValue(res, "Path"); !strings.Contains(got, pathURI) {
+		t.Errorf("200 OK Path = %q, want the edge's %s", got, pathURI)
 	}
-	auth := (&udpPhone{user: tn.user, domain: tn.domain, password: tn.password}).answer(nonce, 1)
-	res = edge.roundTrip(udp, registerText(tn, "UDP", local, callID, 2, "<"+contact+">", extra, auth))
-	if res.StatusCode != sip.StatusOK {
-		t.Fatalf("REGISTER through the edge: %d %s", res.StatusCode, res.Reason)
-	}
-	if got := headerValue(res, "Path"); !strings.Contains(got, edge.pathURI()) {
-		t.Errorf("200 OK Path = %q, want the edge's %s", got, edge.pathURI())
-	}
-	if b := bindingsAre(t, tn, 1)[0]; !strings.Contains(b.Path, edge.pathURI()) {
+	if b := bindingsAre(t, tn, 1)[0]; !strings.Contains(b.Path, pathURI) {
 		t.Errorf("status binding's path = %q, want the edge's", b.Path)
 	}
 
-	caller := newRawCaller(t, replicaA)
-	caller.send(caller.message("sip:" + tn.aor()))
-	req, ok := edge.read(5 * time.Second).(*sip.Request)
-	if !ok || req.Method != sip.MESSAGE {
-		t.Fatalf("the edge proxy got %v, want the MESSAGE", req)
-	}
-	if rt := req.Route(); rt == nil || rt.Address.String() != edge.pathURI() {
-		t.Errorf("Route = %v, want the Path %s", rt, edge.pathURI())
+	caller := newCaller(t, replicaA)
+	caller.Send(caller.Request(sip.MESSAGE, "sip:"+tn.aor(), "hello"))
+	req := edge.Expect(sip.MESSAGE)
+	if rt := req.Route(); rt == nil || rt.Address.String() != pathURI {
+		t.Errorf("Route = %v, want the Path %s", rt, pathURI)
 	}
 	if req.Recipient.String() != contact {
 		t.Errorf("Request-URI = %s, want the Contact %s", req.Recipient.String(), contact)
 	}
-	ok200 := sip.NewResponseFromRequest(req, sip.StatusOK, "OK", nil)
-	to, _ := net.ResolveUDPAddr("udp", udp)
-	if _, err := edge.conn.WriteTo([]byte(ok200.String()), to); err != nil {
-		t.Fatal(err)
-	}
-	if res := caller.final(5 * time.Second); res.StatusCode != sip.StatusOK {
+	edge.Reply(req, sip.StatusOK, "OK")
+	if res := caller.Final(5 * time.Second); res.StatusCode != sip.StatusOK {
 		t.Fatalf("caller got %d %s", res.StatusCode, res.Reason)
 	}
 }

@@ -1,9 +1,7 @@
 package registrar_test
 
 import (
-	"fmt"
 	"net"
-	"strings"
 	"testing"
 	"time"
 
@@ -44,58 +42,29 @@ func TestTLSSilentContactDoesNotHoldLaterRequests(t *testing.T) {
 	r := startTLSReplica(t, "replica-tls", tn, 0)
 	contact, accepted := silentContact(t)
 	phone := newTLSPhone(t, r, tn)
-	phone.contact = contact
-	phone.registerWithDigest(600)
+	phone.Contact = "<sip:" + tn.user + "@" + contact + ";transport=tls>"
+	phone.MustRegister(600)
 	routable(t, r.Replica, tn, 1)
 
-	caller := newRawCaller(t, r.Replica)
-	caller.send(caller.invite("sip:1001@"+tn.domain, 70, ""))
-	phone.answer(phone.expect(sip.INVITE))
-	ok := caller.final(wait)
+	caller := newCaller(t, r.Replica)
+	caller.Send(caller.Request(sip.INVITE, "sip:1001@"+tn.domain, ""))
+	phone.Answer(phone.Expect(sip.INVITE), sip.StatusOK, "OK")
+	ok := caller.Final(wait)
 	if ok.StatusCode != sip.StatusOK {
 		t.Fatalf("the INVITE got %d %s, want 200", ok.StatusCode, ok.Reason)
 	}
 	// The device goes away before the ACK comes.
-	_ = phone.conn.Close()
+	phone.Close()
 	metricShows(t, r, `sip_open_connections{transport="TLS"} 0`)
-	caller.send(caller.ackOf(ok))
+	caller.Send(caller.AckOf(ok))
 	select {
 	case <-accepted:
 	case <-time.After(wait):
 		t.Fatal("the ACK was not relayed to the device's Contact")
 	}
 
-	caller.send(caller.message("sip:1001@" + tn.domain))
-	if res := caller.final(wait); res.StatusCode < 500 {
+	caller.Send(caller.Request(sip.MESSAGE, "sip:1001@"+tn.domain, "hello"))
+	if res := caller.Final(wait); res.StatusCode < 500 {
 		t.Errorf("the MESSAGE got %d %s, want an error answer", res.StatusCode, res.Reason)
 	}
-}
-
-// ackOf is the ACK of a 2xx to this caller's INVITE, along the route set the 2xx
-// set up (its Record-Route, reversed) to the callee's Contact.
-func (c *rawCaller) ackOf(res *sip.Response) *sip.Request {
-	c.t.Helper()
-	contact := res.Contact()
-	if contact == nil {
-		c.t.Fatal("a 2xx without a Contact")
-	}
-	var routes []string
-	for _, h := range res.GetHeaders("Record-Route") {
-		for v := range strings.SplitSeq(h.Value(), ",") {
-			routes = append([]string{strings.TrimSpace(v)}, routes...)
-		}
-	}
-	var b strings.Builder
-	fmt.Fprintf(&b, "ACK %s SIP/2.0\r\n", contact.Address.String())
-	fmt.Fprintf(&b, "Via: SIP/2.0/UDP %s;branch=z9hG4bK-ack%d;rport\r\n", c.conn.LocalAddr().String(), time.Now().UnixNano())
-	for _, rt := range routes {
-		fmt.Fprintf(&b, "Route: %s\r\n", rt)
-	}
-	fmt.Fprintf(&b, "%s\r\n%s\r\n%s\r\nCSeq: %d ACK\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n",
-		res.From().String(), res.To().String(), res.CallID().String(), res.CSeq().SeqNo)
-	msg, err := sip.ParseMessage([]byte(b.String()))
-	if err != nil {
-		c.t.Fatalf("building an ACK: %v", err)
-	}
-	return msg.(*sip.Request)
 }
