@@ -34,6 +34,9 @@ type Phone struct {
 	// Contact is the value of the Contact header it registers and answers with:
 	// <sip:user@its address> (with ;transport= unless UDP) when empty.
 	Contact string
+	// SentBy is the host[:port] its Via names: its own address when empty (a
+	// browser names a made-up .invalid host).
+	SentBy string
 	// Extra holds header lines (each ending in CRLF) added to every REGISTER.
 	Extra string
 	// Timeout bounds the wait for an answer: 5 s when zero.

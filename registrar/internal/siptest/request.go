@@ -35,7 +35,11 @@ func render(start string, defaults []header, extra []string, body string) string
 
 // via is the phone's Via header value for a new transaction.
 func (p *Phone) via() string {
-	return fmt.Sprintf("SIP/2.0/%s %s;branch=z9hG4bK-%s;rport", p.tr.Name(), p.LocalAddr(), unique())
+	sentBy := p.SentBy
+	if sentBy == "" {
+		sentBy = p.LocalAddr().String()
+	}
+	return fmt.Sprintf("SIP/2.0/%s %s;branch=z9hG4bK-%s;rport", p.tr.Name(), sentBy, unique())
 }
 
 // Request is a new request of method to uri from the phone's account, with a
