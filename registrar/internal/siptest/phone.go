@@ -4,6 +4,7 @@ import (
 	"crypto/tls"
 	"fmt"
 	"net"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -119,8 +120,7 @@ func (p *Phone) LocalAddr() net.Addr { return p.tr.LocalAddr() }
 // Port is the port of the phone's end.
 func (p *Phone) Port() int {
 	_, port, _ := net.SplitHostPort(p.LocalAddr().String())
-	var n int
-	_, _ = fmt.Sscan(port, &n)
+	n, _ := strconv.Atoi(port)
 	return n
 }
 
