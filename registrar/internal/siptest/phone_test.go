@@ -83,3 +83,33 @@ func TestAuthenticatedWantsA200(t *testing.T) {
 		t.Errorf("Authenticated = %q, %v, %v; want the nonce n1 and an error for the 403", nonce, res, err)
 	}
 }
+
+// Either side's in-dialog requests carry the dialog's tags: the callee's tag is the
+// one its answers gave, and each request goes to the other side's Contact.
+func TestDialogRequestsCarryTheDialogsTags(t *testing.T) {
+	callee := NewUDP(t, "127.0.0.1", "", Account{User: "1001", Domain: "example.org"})
+	caller := NewUDP(t, "127.0.0.1", callee.LocalAddr().String(), Account{User: "caller", Domain: "example.org"})
+	caller.Send(caller.Request(sip.INVITE, "sip:1001@example.org", ""))
+	inv := callee.Expect(sip.INVITE)
+	callee.Answer(inv, sip.StatusRinging, "Ringing")
+	callee.Answer(inv, sip.StatusOK, "OK")
+	ok := caller.Final(5 * time.Second)
+	calleeTag, _ := ok.To().Params.Get("tag")
+	if calleeTag != dialogTag(inv.Request) {
+		t.Fatalf("the 200's To tag %q, want the dialog's %q", calleeTag, dialogTag(inv.Request))
+	}
+	caller.Send(caller.InDialog(sip.BYE, ok, 2))
+	bye := callee.Expect(sip.BYE, inv)
+	if tag, _ := bye.To().Params.Get("tag"); tag != calleeTag || bye.CSeq().SeqNo != 2 || bye.Recipient.Port != callee.Port() {
+		t.Errorf("the caller's BYE: To %s, CSeq %d, to %s", bye.To().Value(), bye.CSeq().SeqNo, bye.Recipient.String())
+	}
+	callee.Target = caller.LocalAddr().String()
+	callee.Send(callee.Bye(inv))
+	back, err := caller.NextRequest(5 * time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tag, _ := back.Request.From().Params.Get("tag"); back.Method != sip.BYE || tag != calleeTag || back.Recipient.Port != caller.Port() {
+		t.Errorf("the callee's BYE: %s From %s to %s", back.Method, back.Request.From().Value(), back.Recipient.String())
+	}
+}

@@ -1,6 +1,8 @@
 package siptest
 
 import (
+	"fmt"
+	"hash/fnv"
 	"net"
 	"slices"
 	"time"
@@ -85,8 +87,8 @@ func (p *Phone) Reply(r Received, code int, reason string) {
 	p.SendResponse(sip.NewResponseFromRequest(r.Request, code, reason, nil), r.From)
 }
 
-// Answer responds to r as a device does: with a To tag of its own and, in an 18x or
-// 2xx to anything but CANCEL, its Contact.
+// Answer responds to r as a device does: with its To tag of the dialog and, in an
+// 18x or 2xx to anything but CANCEL, its Contact.
 func (p *Phone) Answer(r Received, code int, reason string) {
 	p.t.Helper()
 	p.SendResponse(p.Response(r.Request, code, reason), r.From)
@@ -96,12 +98,35 @@ func (p *Phone) Answer(r Received, code int, reason string) {
 func (p *Phone) Response(req *sip.Request, code int, reason string) *sip.Response {
 	res := sip.NewResponseFromRequest(req, code, reason, nil)
 	if to := res.To(); to != nil && !req.To().Params.Has("tag") {
-		to.Params.Add("tag", "kit-"+unique())
+		to.Params.Add("tag", dialogTag(req))
 	}
 	if code > 100 && code < 300 && !req.IsCancel() {
 		res.AppendHeader(sip.NewHeader("Contact", p.ContactValue()))
 	}
 	return res
+}
+
+// dialogTag is the phone's To tag in the dialog req starts: the same in each of
+// its responses (RFC 3261 §8.2.6.2) and in its own requests of the dialog.
+func dialogTag(req *sip.Request) string {
+	h := fnv.New32a()
+	_, _ = h.Write([]byte(req.CallID().Value()))
+	return fmt.Sprintf("kit-%08x", h.Sum32())
+}
+
+// NextRequest returns the next request the phone receives within the given time,
+// passing over responses.
+func (p *Phone) NextRequest(within time.Duration) (Received, error) {
+	deadline := time.Now().Add(within)
+	for {
+		m, err := p.Next(time.Until(deadline))
+		if err != nil {
+			return Received{}, err
+		}
+		if req, ok := m.Message.(*sip.Request); ok {
+			return Received{Request: req, From: m.From}, nil
+		}
+	}
 }
 
 // SendResponse sends res to to (a connection's peer, or the Target, when nil),
