@@ -12,6 +12,7 @@ import (
 
 	sipv1 "github.com/voipbin/registrar-operator/api/v1alpha1"
 	"github.com/voipbin/registrar-operator/registrar"
+	"github.com/voipbin/registrar-operator/registrar/internal/siptest"
 )
 
 // addExtension creates another Extension of tn's Domain with tn's password and the
@@ -44,16 +45,13 @@ func challengedWith(t *testing.T, tn *tenant, user string, want []sipv1.DigestAl
 	t.Helper()
 	udp, _ := replicaA.Addresses()
 	eventually(t, fmt.Sprintf("%s challenged with %v", user, want), func() error {
-		p, err := newUDPPhone("127.0.0.1", user, tn.domain, tn.password)
-		if err != nil {
-			return err
-		}
+		p := siptest.NewUDP(t, "127.0.0.1", udp, siptest.Account{User: user, Domain: tn.domain, Password: tn.password})
 		defer p.Close()
-		res, err := p.register(udp, "", 0, 60)
+		res, err := p.Register("", 0, 60)
 		if err != nil {
 			return err
 		}
-		if got := challengeAlgorithms(res); !slices.Equal(got, want) {
+		if got := siptest.ChallengeAlgorithms(res); !slices.Equal(got, want) {
 			return fmt.Errorf("%d %s challenges with %v", res.StatusCode, res.Reason, got)
 		}
 		return nil
@@ -65,24 +63,20 @@ func challengedWith(t *testing.T, tn *tenant, user string, want []sipv1.DigestAl
 func registerWith(t *testing.T, tn *tenant, user string, alg sipv1.DigestAlgorithm) {
 	t.Helper()
 	udp, _ := replicaA.Addresses()
-	p, err := newUDPPhone("127.0.0.1", user, tn.domain, tn.password)
+	p := siptest.NewUDP(t, "127.0.0.1", udp, siptest.Account{User: user, Domain: tn.domain, Password: tn.password})
+	p.Alg = alg
+	res, err := p.Register("", 0, 60)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer p.Close()
-	p.alg = alg
-	res, err := p.register(udp, "", 0, 60)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got := challengeAlgorithms(res); !slices.Equal(got, []sipv1.DigestAlgorithm{alg}) {
+	if got := siptest.ChallengeAlgorithms(res); !slices.Equal(got, []sipv1.DigestAlgorithm{alg}) {
 		t.Fatalf("%s challenged with %v, want %s alone", user, got, alg)
 	}
-	nonce, err := challengeNonce(res)
+	nonce, err := siptest.Nonce(res)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res, err = p.register(udp, nonce, 1, 60); err != nil {
+	if res, err = p.Register(nonce, 1, 60); err != nil {
 		t.Fatal(err)
 	}
 	if res.StatusCode != sip.StatusOK {
@@ -143,11 +137,8 @@ func TestCallerChallengeFollowsTheExtensionsAlgorithms(t *testing.T) {
 	})
 	udp, _ := r.Addresses()
 	for caller, want := range map[string][]sipv1.DigestAlgorithm{"1007": {md5}, "1002": {sha}} {
-		res, err := invite(udp, "sip:"+caller+"@"+tn.domain, tn.domain)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if got := challengeAlgorithms(res); res.StatusCode != 407 || !slices.Equal(got, want) {
+		res := invite(t, udp, "sip:"+caller+"@"+tn.domain, tn.domain)
+		if got := siptest.ChallengeAlgorithms(res); res.StatusCode != 407 || !slices.Equal(got, want) {
 			t.Errorf("caller %s got %d %s challenging with %v, want 407 with %v", caller, res.StatusCode, res.Reason, got, want)
 		}
 	}

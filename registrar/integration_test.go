@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"testing"
 	"time"
 
@@ -41,8 +40,8 @@ func TestMain(m *testing.M) {
 
 // run brings up the real control plane, the operator and two registrar replicas.
 func run(m *testing.M) int {
-	if _, err := exec.LookPath("sipp"); err != nil {
-		fmt.Fprintln(os.Stderr, "SIPp is missing: run hack/ensure-sipp.sh (make test does)")
+	if err := testenv.NeedSIPp(); err != nil {
+		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
 	log := zap.New(zap.WriteTo(os.Stderr))

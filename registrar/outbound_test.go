@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/emiago/sipgo/sip"
+
+	"github.com/voipbin/registrar-operator/registrar/internal/siptest"
 )
 
 // An RFC 5626 device registering over TCP gets its +sip.instance and reg-id back
@@ -15,23 +17,20 @@ import (
 func TestOutboundRegisterEchoesFlow(t *testing.T) {
 	tn := newTenant(t, "1001")
 	_, tcp := replicaA.Addresses()
-	p := dialFlow(t, tn, tcp)
-	res := p.register(1)
-	if res.StatusCode != sip.StatusOK {
-		t.Fatalf("REGISTER: %d %s", res.StatusCode, res.Reason)
-	}
-	contact := headerValue(res, "Contact")
+	p := flowPhone(t, tn, tcp, 1)
+	res := p.MustRegister(600)
+	contact := siptest.HeaderValue(res, "Contact")
 	if !strings.Contains(contact, `+sip.instance="`+testInstance+`"`) || !strings.Contains(contact, "reg-id=1") {
 		t.Errorf("200 OK Contact %q lacks the instance or reg-id", contact)
 	}
-	if got := headerValue(res, "Require"); got != "outbound" {
+	if got := siptest.HeaderValue(res, "Require"); got != "outbound" {
 		t.Errorf("Require = %q, want outbound", got)
 	}
-	if got := headerValue(res, "Flow-Timer"); got == "" {
+	if got := siptest.HeaderValue(res, "Flow-Timer"); got == "" {
 		t.Error("no Flow-Timer")
 	}
 	b := bindingsAre(t, tn, 1)[0]
-	if b.Instance != testInstance || b.RegID != 1 || b.FlowRoute == "" || b.Source != p.conn.LocalAddr().String() {
+	if b.Instance != testInstance || b.RegID != 1 || b.FlowRoute == "" || b.Source != p.LocalAddr().String() {
 		t.Errorf("status binding %+v: want the instance, reg-id 1, a flow route and the connection's address", b)
 	}
 }
@@ -42,35 +41,25 @@ func TestOutboundRegisterEchoesFlow(t *testing.T) {
 func TestOutboundNewFlowReplacesOldAndCarriesRequests(t *testing.T) {
 	tn := newTenant(t, "1001")
 	_, tcp := replicaA.Addresses()
-	old := dialFlow(t, tn, tcp)
-	if res := old.register(1); res.StatusCode != sip.StatusOK {
-		t.Fatalf("first REGISTER: %d", res.StatusCode)
-	}
-	cur := dialFlow(t, tn, tcp)
-	if res := cur.register(1); res.StatusCode != sip.StatusOK {
-		t.Fatalf("second REGISTER: %d", res.StatusCode)
-	}
+	old := flowPhone(t, tn, tcp, 1)
+	old.MustRegister(600)
+	cur := flowPhone(t, tn, tcp, 1)
+	cur.MustRegister(600)
 	eventually(t, "status shows the new flow alone", func() error {
 		bs := bindingsAre(t, tn, 1)
-		if bs[0].Source != cur.conn.LocalAddr().String() {
+		if bs[0].Source != cur.LocalAddr().String() {
 			return fmt.Errorf("binding from %s", bs[0].Source)
 		}
 		return nil
 	})
-	caller := newRawCaller(t, replicaA)
-	caller.send(caller.message("sip:" + tn.aor()))
-	req, err := cur.receive(5 * time.Second)
-	if err != nil {
-		t.Fatalf("the MESSAGE did not come over the registered connection: %v", err)
-	}
-	if req.Method != sip.MESSAGE {
-		t.Fatalf("got %s", req.Method)
-	}
-	if res := caller.final(5 * time.Second); res.StatusCode != sip.StatusOK {
+	caller := newCaller(t, replicaA)
+	caller.Send(caller.Request(sip.MESSAGE, "sip:"+tn.aor(), "hello"))
+	cur.Reply(cur.Expect(sip.MESSAGE), sip.StatusOK, "OK")
+	if res := caller.Final(5 * time.Second); res.StatusCode != sip.StatusOK {
 		t.Fatalf("caller got %d %s", res.StatusCode, res.Reason)
 	}
-	if _, err := old.receive(200 * time.Millisecond); err == nil {
-		t.Error("the replaced flow got a request too")
+	if m, err := old.Next(200 * time.Millisecond); err == nil {
+		t.Errorf("the replaced flow got a request too:\n%s", m.Raw)
 	}
 }
 
@@ -79,15 +68,13 @@ func TestOutboundNewFlowReplacesOldAndCarriesRequests(t *testing.T) {
 func TestOutboundClosedFlowIs430(t *testing.T) {
 	tn := newTenant(t, "1001")
 	_, tcp := replicaA.Addresses()
-	p := dialFlow(t, tn, tcp)
-	if res := p.register(1); res.StatusCode != sip.StatusOK {
-		t.Fatalf("REGISTER: %d", res.StatusCode)
-	}
-	_ = p.conn.Close()
+	p := flowPhone(t, tn, tcp, 1)
+	p.MustRegister(600)
+	p.Close()
 	eventually(t, "a request for the device whose flow closed gets 430", func() error {
-		caller := newRawCaller(t, replicaA)
-		caller.send(caller.message("sip:" + tn.aor()))
-		if res := caller.final(10 * time.Second); res.StatusCode != 430 {
+		caller := newCaller(t, replicaA)
+		caller.Send(caller.Request(sip.MESSAGE, "sip:"+tn.aor(), "hello"))
+		if res := caller.Final(10 * time.Second); res.StatusCode != 430 {
 			return fmt.Errorf("got %d %s", res.StatusCode, res.Reason)
 		}
 		return nil
@@ -99,21 +86,13 @@ func TestOutboundClosedFlowIs430(t *testing.T) {
 func TestOutboundRequestAtOtherReplicaReachesFlow(t *testing.T) {
 	tn := newTenant(t, "1001")
 	_, tcp := replicaA.Addresses()
-	p := dialFlow(t, tn, tcp)
-	if res := p.register(1); res.StatusCode != sip.StatusOK {
-		t.Fatalf("REGISTER: %d", res.StatusCode)
-	}
+	p := flowPhone(t, tn, tcp, 1)
+	p.MustRegister(600)
 	routable(t, replicaB, tn, 1)
-	caller := newRawCaller(t, replicaB)
-	caller.send(caller.message("sip:" + tn.aor()))
-	req, err := p.receive(5 * time.Second)
-	if err != nil {
-		t.Fatalf("the MESSAGE sent to the other replica did not reach the flow: %v", err)
-	}
-	if req.Method != sip.MESSAGE {
-		t.Fatalf("got %s", req.Method)
-	}
-	if res := caller.final(5 * time.Second); res.StatusCode != sip.StatusOK {
+	caller := newCaller(t, replicaB)
+	caller.Send(caller.Request(sip.MESSAGE, "sip:"+tn.aor(), "hello"))
+	p.Reply(p.Expect(sip.MESSAGE), sip.StatusOK, "OK")
+	if res := caller.Final(5 * time.Second); res.StatusCode != sip.StatusOK {
 		t.Fatalf("caller got %d %s", res.StatusCode, res.Reason)
 	}
 }

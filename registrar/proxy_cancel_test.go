@@ -4,6 +4,8 @@ import (
 	"testing"
 
 	"github.com/emiago/sipgo/sip"
+
+	"github.com/voipbin/registrar-operator/registrar/internal/siptest"
 )
 
 // The caller hangs up while two devices ring: both get a CANCEL carrying the
@@ -37,23 +39,23 @@ func TestProxyForwardsA2xxThatCrossedTheCancel(t *testing.T) {
 	routable(t, replicaA, tn, 1)
 	caller := tn.caller(t, replicaA, "uac-cancel-late-answer.xml", callID(t), "1001")
 
-	inv, proxy := dev.expect(sip.INVITE)
-	dev.answer(inv, proxy, sip.StatusRinging, "Ringing")
-	cancel, from := dev.expect(sip.CANCEL, inv)
-	if branchOf(cancel) != branchOf(inv) {
-		t.Errorf("CANCEL branch %q, want the INVITE's %q", branchOf(cancel), branchOf(inv))
+	inv := dev.Expect(sip.INVITE)
+	dev.Answer(inv, sip.StatusRinging, "Ringing")
+	cancel := dev.Expect(sip.CANCEL, inv)
+	if siptest.Branch(cancel.Request) != siptest.Branch(inv.Request) {
+		t.Errorf("CANCEL branch %q, want the INVITE's %q", siptest.Branch(cancel.Request), siptest.Branch(inv.Request))
 	}
-	dev.answer(cancel, from, sip.StatusOK, "OK")
-	dev.answer(inv, proxy, sip.StatusOK, "OK")
+	dev.Answer(cancel, sip.StatusOK, "OK")
+	dev.Answer(inv, sip.StatusOK, "OK")
 	// The caller sends its ACK and then its BYE at once; the registrar relays each in
 	// a goroutine of its own and UDP keeps no order, so either may come first.
-	got := dev.expectEach([]sip.RequestMethod{sip.ACK, sip.BYE}, inv, cancel)
+	got := dev.ExpectEach([]sip.RequestMethod{sip.ACK, sip.BYE}, inv, cancel)
 	ack, bye := got[sip.ACK], got[sip.BYE]
-	if ack.req.CSeq().SeqNo != inv.CSeq().SeqNo || branchOf(ack.req) == branchOf(inv) {
+	if ack.CSeq().SeqNo != inv.CSeq().SeqNo || siptest.Branch(ack.Request) == siptest.Branch(inv.Request) {
 		t.Errorf("ACK CSeq %d branch %q: want the caller's ACK of the 2xx (CSeq %d, a branch of its own)",
-			ack.req.CSeq().SeqNo, branchOf(ack.req), inv.CSeq().SeqNo)
+			ack.CSeq().SeqNo, siptest.Branch(ack.Request), inv.CSeq().SeqNo)
 	}
-	dev.answer(bye.req, bye.from, sip.StatusOK, "OK")
+	dev.Answer(bye, sip.StatusOK, "OK")
 	if err := caller.wait(); err != nil {
 		t.Fatal(err)
 	}

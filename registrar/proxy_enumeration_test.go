@@ -2,6 +2,7 @@ package registrar_test
 
 import (
 	"fmt"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -27,14 +28,8 @@ func TestCallerPosingAsAnUnknownExtensionLooksLikeAWrongPassword(t *testing.T) {
 	madeUp.user = "1999"
 	const prober, guesser = "127.0.0.63", "127.0.0.64"
 
-	known, err := inviteFrom(prober, udp, "sip:"+tn.aor(), tn.domain, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	unknown, err := inviteFrom(prober, udp, "sip:"+madeUp.aor(), tn.domain, "")
-	if err != nil {
-		t.Fatal(err)
-	}
+	known := inviteFrom(t, prober, udp, "sip:"+tn.aor(), tn.domain, "")
+	unknown := inviteFrom(t, prober, udp, "sip:"+madeUp.aor(), tn.domain, "")
 	if known.StatusCode != sip.StatusProxyAuthRequired {
 		t.Fatalf("a caller posing as the extension got %d %s, want 407", known.StatusCode, known.Reason)
 	}
@@ -55,12 +50,11 @@ func TestCallerPosingAsAnUnknownExtensionLooksLikeAWrongPassword(t *testing.T) {
 			t.Fatalf("answer %d for no extension: got %d %s, want 403", i+1, res.StatusCode, res.Reason)
 		}
 	}
-	res, err := inviteFrom(guesser, udp, "sip:"+tn.aor(), tn.domain, "")
-	if err != nil {
-		t.Fatal(err)
-	}
+	res := inviteFrom(t, guesser, udp, "sip:"+tn.aor(), tn.domain, "")
 	mustBeThrottled(t, res, "an INVITE after 3 answers for no extension")
 }
+
+var anyNonce = regexp.MustCompile(`nonce="[^"]+"`)
 
 // shape is what a response shows a prober beside what it echoes of the request:
 // status, reason, header names in order, challenges with their nonce left out,
@@ -72,7 +66,7 @@ func shape(res *sip.Response) string {
 		v := ""
 		switch strings.ToLower(h.Name()) {
 		case "proxy-authenticate", "www-authenticate", "retry-after", "content-length":
-			v = nonceParam.ReplaceAllString(h.Value(), `nonce="…"`)
+			v = anyNonce.ReplaceAllString(h.Value(), `nonce="…"`)
 		}
 		fmt.Fprintf(&b, "%s: %s\n", h.Name(), v)
 	}

@@ -8,6 +8,7 @@ import (
 	"github.com/emiago/sipgo/sip"
 
 	"github.com/voipbin/registrar-operator/registrar"
+	"github.com/voipbin/registrar-operator/registrar/internal/siptest"
 	"github.com/voipbin/registrar-operator/registrar/throttle"
 )
 
@@ -16,11 +17,8 @@ import (
 func callerAnswer(t *testing.T, tn *tenant, localIP, target, password string) *sip.Response {
 	t.Helper()
 	caller := "sip:" + tn.user + "@" + tn.domain
-	res, err := inviteFrom(localIP, target, caller, tn.domain, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	nonce, err := challengeNonce(res)
+	res := inviteFrom(t, localIP, target, caller, tn.domain, "")
+	nonce, err := siptest.Nonce(res)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -33,12 +31,8 @@ func callerAnswerTo(t *testing.T, tn *tenant, localIP, target, nonce, password s
 	t.Helper()
 	answering := *tn
 	answering.password = password
-	res, err := inviteFrom(localIP, target, "sip:"+tn.user+"@"+tn.domain, tn.domain,
-		"Proxy-Authorization: "+inviteAnswer(&answering, nonce, "sip:1007@"+tn.domain))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return res
+	return inviteFrom(t, localIP, target, "sip:"+tn.user+"@"+tn.domain, tn.domain,
+		"Proxy-Authorization: "+inviteAnswer(t, &answering, nonce, "sip:1007@"+tn.domain))
 }
 
 // mustBeThrottled fails unless res is the 403 with Retry-After a throttled source gets.
@@ -71,20 +65,16 @@ func TestGuessingThroughCallsIsThrottledAsRegisterIs(t *testing.T) {
 	}
 	mustBeThrottled(t, callerAnswer(t, tn, guesser, udp, tn.password), "the right password from the guesser's address")
 
-	phone, err := newUDPPhone(guesser, tn.user, tn.domain, tn.password)
+	phone := udpPhone(t, tn, guesser, udp)
+	res, err := phone.Register("", 0, 60)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer phone.Close()
-	res, err := phone.register(udp, "", 0, 60)
+	nonce, err := siptest.Nonce(res)
 	if err != nil {
 		t.Fatal(err)
 	}
-	nonce, err := challengeNonce(res)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if res, err = phone.register(udp, nonce, 1, 60); err != nil {
+	if res, err = phone.Register(nonce, 1, 60); err != nil {
 		t.Fatal(err)
 	}
 	mustBeThrottled(t, res, "a REGISTER with the right password from the guesser's address")
@@ -93,22 +83,8 @@ func TestGuessingThroughCallsIsThrottledAsRegisterIs(t *testing.T) {
 	if res := callerAnswer(t, tn, clean, udp, tn.password); res.StatusCode != sip.StatusTemporarilyUnavailable {
 		t.Errorf("a call from a clean address: got %d %s, want 480 (let through; nothing registered)", res.StatusCode, res.Reason)
 	}
-	device, err := newUDPPhone(clean, tn.user, tn.domain, tn.password)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer device.Close()
-	if res, err = device.register(udp, "", 0, 60); err != nil {
-		t.Fatal(err)
-	}
-	if nonce, err = challengeNonce(res); err != nil {
-		t.Fatal(err)
-	}
-	if res, err = device.register(udp, nonce, 1, 60); err != nil {
-		t.Fatal(err)
-	}
-	if res.StatusCode != sip.StatusOK {
-		t.Errorf("a REGISTER from a clean address: got %d %s, want 200", res.StatusCode, res.Reason)
+	if _, _, err := udpPhone(t, tn, clean, udp).Authenticated(60); err != nil {
+		t.Errorf("a REGISTER from a clean address: %v", err)
 	}
 }
 
@@ -129,23 +105,15 @@ func TestGuessingThroughCallsBlocksTheAddress(t *testing.T) {
 			t.Fatalf("wrong answer %d: got %d %s, want 403 Forbidden", i+1, res.StatusCode, res.Reason)
 		}
 	}
-	res, err := inviteFrom(guesser, udp, caller, tn.domain, "")
-	if err != nil {
-		t.Fatal(err)
-	}
+	res := inviteFrom(t, guesser, udp, caller, tn.domain, "")
 	mustBeThrottled(t, res, "an INVITE from the blocked address")
-	phone, err := newUDPPhone(guesser, tn.user, tn.domain, tn.password)
+	phone := udpPhone(t, tn, guesser, udp)
+	res, err := phone.Register("", 0, 60)
 	if err != nil {
-		t.Fatal(err)
-	}
-	defer phone.Close()
-	if res, err = phone.register(udp, "", 0, 60); err != nil {
 		t.Fatal(err)
 	}
 	mustBeThrottled(t, res, "a REGISTER from the blocked address")
-	if res, err = inviteFrom("127.0.0.55", udp, caller, tn.domain, ""); err != nil {
-		t.Fatal(err)
-	}
+	res = inviteFrom(t, "127.0.0.55", udp, caller, tn.domain, "")
 	if res.StatusCode != sip.StatusProxyAuthRequired {
 		t.Errorf("an INVITE from another address: got %d %s, want 407", res.StatusCode, res.Reason)
 	}
@@ -173,7 +141,7 @@ func TestSpentBudgetJudgesACleanCallerOnlyWithANonceIssuedToIt(t *testing.T) {
 	mustBeThrottled(t, callerAnswer(t, tn, "127.0.0.57", udp, tn.password), "a guesser's right answer while the budget is spent")
 
 	res := callerAnswer(t, tn, clean, udp, tn.password)
-	bound, err := challengeNonce(res)
+	bound, err := siptest.Nonce(res)
 	if err != nil || res.StatusCode != sip.StatusProxyAuthRequired || !strings.Contains(res.GetHeader("Proxy-Authenticate").Value(), "stale=true") {
 		t.Fatalf("a clean caller's right answer: got %d %s (%v), want 407 with stale=true", res.StatusCode, res.Reason, err)
 	}

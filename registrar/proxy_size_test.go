@@ -28,10 +28,10 @@ func TestProxyLargeRequest(t *testing.T) {
 		tn := newTenant(t, "1001")
 		dev := newDevice(t, tn, replicaA, true)
 		routable(t, replicaA, tn, 1)
-		caller := newRawCaller(t, replicaA)
-		caller.send(caller.invite("sip:1001@"+tn.domain, 70, largeSDP()))
+		caller := newCaller(t, replicaA)
+		caller.Send(caller.Request(sip.INVITE, "sip:1001@"+tn.domain, largeSDP()))
 
-		inv, conn := dev.acceptTCP(10 * time.Second)
+		conn, inv := dev.AcceptTCP(10 * time.Second)
 		if via := inv.Via(); via == nil || via.Transport != "TCP" {
 			t.Errorf("top Via %v, want the registrar's over TCP", via)
 		}
@@ -41,10 +41,8 @@ func TestProxyLargeRequest(t *testing.T) {
 		if len(inv.Body()) != len(largeSDP()) {
 			t.Errorf("body of %d bytes, want %d", len(inv.Body()), len(largeSDP()))
 		}
-		if _, err := conn.Write([]byte(dev.response(inv, sip.StatusBusyHere, "Busy Here").String())); err != nil {
-			t.Fatal(err)
-		}
-		if res := caller.final(5 * time.Second); res.StatusCode != sip.StatusBusyHere {
+		conn.Answer(inv, sip.StatusBusyHere, "Busy Here")
+		if res := caller.Final(5 * time.Second); res.StatusCode != sip.StatusBusyHere {
 			t.Fatalf("the caller got %d %s, want the device's 486", res.StatusCode, res.Reason)
 		}
 	})
@@ -52,20 +50,20 @@ func TestProxyLargeRequest(t *testing.T) {
 		tn := newTenant(t, "1001")
 		dev := newDevice(t, tn, replicaA, false)
 		routable(t, replicaA, tn, 1)
-		caller := newRawCaller(t, replicaA)
-		caller.send(caller.invite("sip:1001@"+tn.domain, 70, largeSDP()))
-		if res := caller.final(10 * time.Second); res.StatusCode != sip.StatusMessageTooLarge {
+		caller := newCaller(t, replicaA)
+		caller.Send(caller.Request(sip.INVITE, "sip:1001@"+tn.domain, largeSDP()))
+		if res := caller.Final(10 * time.Second); res.StatusCode != sip.StatusMessageTooLarge {
 			t.Fatalf("the caller got %d %s, want 513", res.StatusCode, res.Reason)
 		}
 		// A small INVITE still reaches the device, and is the first thing it gets.
-		small := caller.invite("sip:1001@"+tn.domain, 70, "")
-		caller.send(small)
-		inv, proxy := dev.expect(sip.INVITE)
+		small := caller.Request(sip.INVITE, "sip:1001@"+tn.domain, "")
+		caller.Send(small)
+		inv := dev.Expect(sip.INVITE)
 		if inv.CallID().Value() != small.CallID().Value() {
 			t.Fatalf("the device got Call-ID %s, want %s", inv.CallID().Value(), small.CallID().Value())
 		}
-		dev.answer(inv, proxy, sip.StatusBusyHere, "Busy Here")
-		if res := caller.final(5 * time.Second); res.StatusCode != sip.StatusBusyHere {
+		dev.Answer(inv, sip.StatusBusyHere, "Busy Here")
+		if res := caller.Final(5 * time.Second); res.StatusCode != sip.StatusBusyHere {
 			t.Fatalf("the caller got %d %s, want 486", res.StatusCode, res.Reason)
 		}
 	})

@@ -11,6 +11,7 @@ import (
 
 	sipv1 "github.com/voipbin/registrar-operator/api/v1alpha1"
 	"github.com/voipbin/registrar-operator/hack/testenv"
+	"github.com/voipbin/registrar-operator/registrar/internal/siptest"
 )
 
 func (tn *tenant) sipp(scenario, transport, password string, expires int) sippRun {
@@ -91,13 +92,9 @@ func TestRegistrationLifecycleWithSIPp(t *testing.T) {
 
 func TestWWWAuthenticateDomainChallengesWith401(t *testing.T) {
 	tn := newTenant(t, "1002", func(d *sipv1.Domain) { d.Spec.Authentication.Challenge = sipv1.ChallengeWWWAuthenticate })
-	phone, err := newUDPPhone("127.0.0.1", tn.user, tn.domain, tn.password)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer phone.Close()
 	udp, _ := replicaA.Addresses()
-	res, err := phone.register(udp, "", 0, 600)
+	phone := udpPhone(t, tn, "127.0.0.1", udp)
+	res, err := phone.Register("", 0, 600)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -119,40 +116,33 @@ func TestTwoReplicasShareNoncesAndStatus(t *testing.T) {
 	udpA, _ := replicaA.Addresses()
 	udpB, _ := replicaB.Addresses()
 
-	phone1, err := newUDPPhone("127.0.0.1", tn.user, tn.domain, tn.password)
+	phone1 := udpPhone(t, tn, "127.0.0.1", udpA)
+	res, err := phone1.Register("", 0, 600)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer phone1.Close()
-	res, err := phone1.register(udpA, "", 0, 600)
+	nonce, err := siptest.Nonce(res)
 	if err != nil {
 		t.Fatal(err)
 	}
-	nonce, err := challengeNonce(res)
-	if err != nil {
-		t.Fatal(err)
-	}
-	res, err = phone1.register(udpB, nonce, 1, 600)
+	phone1.Target = udpB
+	res, err = phone1.Register(nonce, 1, 600)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if res.StatusCode != 407 || !strings.Contains(res.GetHeader("Proxy-Authenticate").Value(), "stale=true") {
 		t.Fatalf("replica B answered %d %s to replica A's nonce, want 407 with stale=true", res.StatusCode, res.Reason)
 	}
-	nonceB, err := challengeNonce(res)
+	nonceB, err := siptest.Nonce(res)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res, err = phone1.register(udpB, nonceB, 1, 600); err != nil || res.StatusCode != 200 {
+	if res, err = phone1.Register(nonceB, 1, 600); err != nil || res.StatusCode != 200 {
 		t.Fatalf("replica B, with its own nonce: %v %v", res, err)
 	}
 
-	phone2, err := newUDPPhone("127.0.0.1", tn.user, tn.domain, tn.password)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer phone2.Close()
-	if res, err = phone2.register(udpA, nonce, 2, 600); err != nil || res.StatusCode != 200 {
+	phone2 := udpPhone(t, tn, "127.0.0.1", udpA)
+	if res, err = phone2.Register(nonce, 2, 600); err != nil || res.StatusCode != 200 {
 		t.Fatalf("replica A: %v %v", res, err)
 	}
 	holders := map[string]bool{}
@@ -164,7 +154,7 @@ func TestTwoReplicasShareNoncesAndStatus(t *testing.T) {
 	}
 
 	// Each replica removes only its own entry.
-	if res, err = phone1.register(udpB, nonceB, 3, 0); err != nil || res.StatusCode != 200 {
+	if res, err = phone1.Register(nonceB, 3, 0); err != nil || res.StatusCode != 200 {
 		t.Fatalf("de-register at B: %v %v", res, err)
 	}
 	if b := bindingsAre(t, tn, 1); b[0].Registrar != "replica-a" {
@@ -185,21 +175,10 @@ func TestRefreshDoesNotRewriteStatus(t *testing.T) {
 	ctx := context.Background()
 	tn := newTenant(t, "1006")
 	udp, _ := replicaA.Addresses()
-	phone, err := newUDPPhone("127.0.0.1", tn.user, tn.domain, tn.password)
+	phone := udpPhone(t, tn, "127.0.0.1", udp)
+	nonce, _, err := phone.Authenticated(600)
 	if err != nil {
-		t.Fatal(err)
-	}
-	defer phone.Close()
-	res, err := phone.register(udp, "", 0, 600)
-	if err != nil {
-		t.Fatal(err)
-	}
-	nonce, err := challengeNonce(res)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if res, err = phone.register(udp, nonce, 1, 600); err != nil || res.StatusCode != 200 {
-		t.Fatalf("register: %v %v", res, err)
+		t.Fatalf("register: %v", err)
 	}
 	b := bindingsAre(t, tn, 1)[0]
 	// The lease is 15m less a spread of up to a quarter of it, fixed per AOR.
@@ -212,7 +191,7 @@ func TestRefreshDoesNotRewriteStatus(t *testing.T) {
 	}
 	rv := ext.ResourceVersion
 	for nc := 2; nc <= 4; nc++ {
-		if res, err = phone.register(udp, nonce, nc, 600); err != nil || res.StatusCode != 200 {
+		if res, err := phone.Register(nonce, nc, 600); err != nil || res.StatusCode != 200 {
 			t.Fatalf("refresh: %v %v", res, err)
 		}
 	}

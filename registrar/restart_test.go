@@ -11,6 +11,7 @@ import (
 
 	sipv1 "github.com/voipbin/registrar-operator/api/v1alpha1"
 	"github.com/voipbin/registrar-operator/registrar"
+	"github.com/voipbin/registrar-operator/registrar/internal/siptest"
 )
 
 // A replica that restarts restores its bindings from Extension status: no
@@ -32,21 +33,10 @@ func TestRestartedReplicaRestoresItsBindings(t *testing.T) {
 		return nil
 	})
 	udp, _ := first.Addresses()
-	phone, err := newUDPPhone("127.0.0.1", tn.user, tn.domain, tn.password)
+	phone := udpPhone(t, tn, "127.0.0.1", udp)
+	nonce, _, err := phone.Authenticated(600)
 	if err != nil {
-		t.Fatal(err)
-	}
-	defer phone.Close()
-	res, err := phone.register(udp, "", 0, 600)
-	if err != nil {
-		t.Fatal(err)
-	}
-	nonce, err := challengeNonce(res)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if res, err = phone.register(udp, nonce, 1, 600); err != nil || res.StatusCode != 200 {
-		t.Fatalf("register: %v %v", res, err)
+		t.Fatalf("register: %v", err)
 	}
 	bindingsAre(t, tn, 1)
 	stop()
@@ -62,14 +52,16 @@ func TestRestartedReplicaRestoresItsBindings(t *testing.T) {
 	}
 	// The device refreshes against the restarted replica, on the same Call-ID.
 	udp, _ = second.Addresses()
-	if res, err = phone.register(udp, nonce, 2, 600); err != nil || res.StatusCode != 407 ||
+	phone.Target = udp
+	res, err := phone.Register(nonce, 2, 600)
+	if err != nil || res.StatusCode != 407 ||
 		!strings.Contains(res.GetHeader("Proxy-Authenticate").Value(), "stale=true") {
 		t.Fatalf("refresh after restart with the old nonce: %v %v, want 407 with stale=true", res, err)
 	}
-	if nonce, err = challengeNonce(res); err != nil {
+	if nonce, err = siptest.Nonce(res); err != nil {
 		t.Fatal(err)
 	}
-	if res, err = phone.register(udp, nonce, 1, 600); err != nil || res.StatusCode != 200 {
+	if res, err = phone.Register(nonce, 1, 600); err != nil || res.StatusCode != 200 {
 		t.Fatalf("refresh after restart: %v %v", res, err)
 	}
 	if b := bindingsAre(t, tn, 1); b[0].Registrar != "replica-c" {

@@ -42,36 +42,29 @@ func TestTLSSilentContactDoesNotHoldLaterRequests(t *testing.T) {
 	r := startTLSReplica(t, "replica-tls", tn, 0)
 	contact, accepted := silentContact(t)
 	phone := newTLSPhone(t, r, tn)
-	phone.contact = contact
-	phone.registerWithDigest(600)
+	phone.Contact = "<sip:" + tn.user + "@" + contact + ";transport=tls>"
+	phone.MustRegister(600)
 	routable(t, r.Replica, tn, 1)
 
-	caller := newRawCaller(t, r.Replica)
-	caller.send(caller.invite("sip:1001@"+tn.domain, 70, ""))
-	phone.answer(phone.expect(sip.INVITE))
-	ok := caller.final(wait)
+	caller := newCaller(t, r.Replica)
+	caller.Send(caller.Request(sip.INVITE, "sip:1001@"+tn.domain, ""))
+	phone.Answer(phone.Expect(sip.INVITE), sip.StatusOK, "OK")
+	ok := caller.Final(wait)
 	if ok.StatusCode != sip.StatusOK {
 		t.Fatalf("the INVITE got %d %s, want 200", ok.StatusCode, ok.Reason)
 	}
 	// The device goes away before the ACK comes.
-	_ = phone.conn.Close()
+	phone.Close()
 	metricShows(t, r, `sip_open_connections{transport="TLS"} 0`)
-	caller.send(caller.ackOf(ok))
+	caller.Send(caller.AckOf(ok))
 	select {
 	case <-accepted:
 	case <-time.After(wait):
 		t.Fatal("the ACK was not relayed to the device's Contact")
 	}
 
-	caller.send(caller.message("sip:1001@" + tn.domain))
-	if res := caller.final(wait); res.StatusCode < 500 {
+	caller.Send(caller.Request(sip.MESSAGE, "sip:1001@"+tn.domain, "hello"))
+	if res := caller.Final(wait); res.StatusCode < 500 {
 		t.Errorf("the MESSAGE got %d %s, want an error answer", res.StatusCode, res.Reason)
 	}
-}
-
-// ackOf is the ACK of a 2xx to this caller's INVITE, along the route set the 2xx
-// set up (its Record-Route, reversed) to the callee's Contact.
-func (c *rawCaller) ackOf(res *sip.Response) *sip.Request {
-	c.t.Helper()
-	return c.inDialog(sip.ACK, res, res.CSeq().SeqNo)
 }

@@ -18,6 +18,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	sipv1 "github.com/voipbin/registrar-operator/api/v1alpha1"
+	"github.com/voipbin/registrar-operator/registrar/internal/siptest"
 )
 
 // A phone registers over TLS (407, then 200 over the same connection), its binding
@@ -28,11 +29,11 @@ func TestTLSRegisterAndMessage(t *testing.T) {
 	tn := newTenant(t, "1001")
 	r := startTLSReplica(t, "replica-tls", tn, 0)
 	phone := newTLSPhone(t, r, tn)
-	phone.registerWithDigest(600)
+	phone.MustRegister(600)
 
 	b := bindingsAre(t, tn, 1)[0]
-	if b.Transport != "TLS" || b.Registrar != "replica-tls" || b.Source != phone.conn.LocalAddr().String() {
-		t.Errorf("binding %+v, want transport TLS from %s on replica-tls", b, phone.conn.LocalAddr())
+	if b.Transport != "TLS" || b.Registrar != "replica-tls" || b.Source != phone.LocalAddr().String() {
+		t.Errorf("binding %+v, want transport TLS from %s on replica-tls", b, phone.LocalAddr())
 	}
 
 	if got := wideColumn(t, tn, "Transport"); got != "TLS" {
@@ -42,19 +43,12 @@ func TestTLSRegisterAndMessage(t *testing.T) {
 	routable(t, r.Replica, tn, 1)
 	id := callID(t)
 	caller := tn.caller(t, r.Replica, "uac-message.xml", id, "1001")
-	msg, err := phone.next(20 * time.Second)
-	if err != nil {
-		t.Fatalf("no MESSAGE over the phone's TLS connection: %v", err)
-	}
-	req, ok := msg.(*sip.Request)
-	if !ok || req.Method != sip.MESSAGE {
-		t.Fatalf("got %T %v, want the MESSAGE", msg, msg)
-	}
+	req := phone.Expect(sip.MESSAGE)
 	_, port, _ := net.SplitHostPort(r.TLSAddress())
 	if via := req.Via(); via.Transport != "TLS" || strconv.Itoa(via.Port) != port {
 		t.Errorf("our Via is %s, want SIP/2.0/TLS on port %s", via.Value(), port)
 	}
-	phone.reply(req, sip.StatusOK, "OK")
+	phone.Reply(req, sip.StatusOK, "OK")
 	if err := caller.wait(); err != nil {
 		t.Fatal(err)
 	}
@@ -68,25 +62,25 @@ func TestTLSCallReachesTheDeviceOverItsConnection(t *testing.T) {
 	tn := newTenant(t, "1001")
 	r := startTLSReplica(t, "replica-tls", tn, 0)
 	phone := newTLSPhone(t, r, tn)
-	phone.registerWithDigest(600)
+	phone.MustRegister(600)
 	routable(t, r.Replica, tn, 1)
 
 	caller := tn.caller(t, r.Replica, "uac-call.xml", callID(t), "1001")
-	inv := phone.expect(sip.INVITE)
+	inv := phone.Expect(sip.INVITE)
 	_, port, _ := net.SplitHostPort(r.TLSAddress())
 	if rr := inv.RecordRoute(); rr == nil || rr.Address.Port != atoi(t, port) || !strings.EqualFold(param(rr.Address, "transport"), "tls") {
 		t.Errorf("top Record-Route %v, want our TLS listener (port %s, transport=tls)", rr, port)
 	}
-	phone.answer(inv)
-	ack := phone.expect(sip.ACK)
-	bye := phone.expect(sip.BYE)
-	for _, req := range []*sip.Request{ack, bye} {
+	phone.Answer(inv, sip.StatusOK, "OK")
+	ack := phone.Expect(sip.ACK)
+	bye := phone.Expect(sip.BYE)
+	for _, req := range []siptest.Received{ack, bye} {
 		// Both our entries leave the route set (RFC 3261 §16.4), the TLS one too.
 		if rt := req.Route(); rt != nil {
 			t.Errorf("the %s reached the device with Route %s", req.Method, rt.Value())
 		}
 	}
-	phone.reply(bye, sip.StatusOK, "OK")
+	phone.Reply(bye, sip.StatusOK, "OK")
 	if err := caller.wait(); err != nil {
 		t.Fatal(err)
 	}
@@ -128,7 +122,7 @@ func TestTLSCertificateRotation(t *testing.T) {
 	tn := newTenant(t, "1001")
 	r := startTLSReplica(t, "replica-tls", tn, 0)
 	before := newTLSPhone(t, r, tn)
-	before.registerWithDigest(600)
+	before.MustRegister(600)
 
 	r.rotate(t, 2)
 	eventually(t, "a new connection gets the certificate of serial 2", func() error {
@@ -142,10 +136,10 @@ func TestTLSCertificateRotation(t *testing.T) {
 		}
 		return nil
 	})
-	if got := before.conn.ConnectionState().PeerCertificates[0].SerialNumber.Int64(); got != 1 {
+	if got := before.TLSState().PeerCertificates[0].SerialNumber.Int64(); got != 1 {
 		t.Fatalf("the earlier connection has serial %d", got)
 	}
-	res, err := before.register("", 0, 600)
+	res, err := before.Register("", 0, 600)
 	if err != nil {
 		t.Fatalf("the connection made before the rotation no longer works: %v", err)
 	}
@@ -185,8 +179,8 @@ func TestTLSMetrics(t *testing.T) {
 	tn := newTenant(t, "1001")
 	r := startTLSReplica(t, "replica-tls", tn, 0)
 	phone := newTLSPhone(t, r, tn)
-	phone.registerWithDigest(600)
-	notAfter := phone.conn.ConnectionState().PeerCertificates[0].NotAfter.Unix()
+	phone.MustRegister(600)
+	notAfter := phone.TLSState().PeerCertificates[0].NotAfter.Unix()
 	expect := func(line string) { t.Helper(); metricShows(t, r, line) }
 	expect(`sip_open_connections{transport="TLS"} 1`)
 	expect(fmt.Sprintf("sip_tls_certificate_expiry_timestamp_seconds %g", float64(notAfter)))
@@ -212,14 +206,14 @@ func TestTLSDeviceWithoutItsConnection(t *testing.T) {
 	r := startTLSReplica(t, "replica-tls", tn, 0)
 	contact, accepted := silentContact(t)
 	phone := newTLSPhone(t, r, tn)
-	phone.contact = contact
-	phone.registerWithDigest(600)
-	_ = phone.conn.Close()
+	phone.Contact = "<sip:" + tn.user + "@" + contact + ";transport=tls>"
+	phone.MustRegister(600)
+	phone.Close()
 	metricShows(t, r, `sip_open_connections{transport="TLS"} 0`)
 
-	caller := newRawCaller(t, r.Replica)
-	caller.send(caller.message("sip:1001@" + tn.domain))
-	if res := caller.final(wait); res.StatusCode < 500 {
+	caller := newCaller(t, r.Replica)
+	caller.Send(caller.Request(sip.MESSAGE, "sip:1001@"+tn.domain, "hello"))
+	if res := caller.Final(wait); res.StatusCode < 500 {
 		t.Errorf("the MESSAGE got %d %s, want an error answer", res.StatusCode, res.Reason)
 	}
 	select {
@@ -227,23 +221,6 @@ func TestTLSDeviceWithoutItsConnection(t *testing.T) {
 	default:
 		t.Error("the registrar never connected to the device's Contact")
 	}
-}
-
-// message is the text of a MESSAGE from this caller to uri.
-func (c *rawCaller) message(uri string) *sip.Request {
-	c.t.Helper()
-	local := c.conn.LocalAddr().String()
-	id := time.Now().UnixNano()
-	text := fmt.Sprintf("MESSAGE %[1]s SIP/2.0\r\n"+
-		"Via: SIP/2.0/UDP %[2]s;branch=z9hG4bK-raw%[3]d;rport\r\n"+
-		"From: <sip:caller@example.org>;tag=raw%[3]d\r\nTo: <%[1]s>\r\n"+
-		"Call-ID: raw-%[3]d@127.0.0.1\r\nCSeq: 1 MESSAGE\r\nMax-Forwards: 70\r\n"+
-		"Content-Type: text/plain\r\nContent-Length: 5\r\n\r\nhello", uri, local, id)
-	msg, err := sip.ParseMessage([]byte(text))
-	if err != nil {
-		c.t.Fatalf("building a MESSAGE: %v", err)
-	}
-	return msg.(*sip.Request)
 }
 
 // metricShows waits until the replica's /metrics has line.

@@ -76,10 +76,7 @@ func TestWSDeviceWithoutItsConnectionIsUnavailable(t *testing.T) {
 	metricShows(t, r, `sip_open_connections{transport="WS"} 0`)
 
 	udp, _ := r.Addresses()
-	res, err := invite(udp, "sip:caller@example.org", tn.domain)
-	if err != nil {
-		t.Fatal(err)
-	}
+	res := invite(t, udp, "sip:caller@example.org", tn.domain)
 	if res.StatusCode != sip.StatusTemporarilyUnavailable {
 		t.Errorf("a call to the device whose connection is gone got %d %s, want 480", res.StatusCode, res.Reason)
 	}

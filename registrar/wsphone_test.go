@@ -1,7 +1,6 @@
 package registrar_test
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"crypto/tls"
@@ -17,7 +16,9 @@ import (
 	"github.com/gobwas/ws"
 	"github.com/gobwas/ws/wsutil"
 
+	sipv1 "github.com/voipbin/registrar-operator/api/v1alpha1"
 	"github.com/voipbin/registrar-operator/registrar"
+	"github.com/voipbin/registrar-operator/registrar/internal/siptest"
 )
 
 // wsReplica is a replica serving SIP over WS and WSS on loopback, WSS with a
@@ -71,7 +72,7 @@ type wsPhone struct {
 	t         *testing.T
 	conn      net.Conn
 	transport string // WS or WSS
-	digest    udpPhone
+	account   siptest.Account
 	cseq      int
 	callID    string
 	contact   string
@@ -94,7 +95,7 @@ func newWSPhone(t *testing.T, r *tlsReplica, tn *tenant, secure bool) *wsPhone {
 func wsPhoneOn(t *testing.T, c net.Conn, tn *tenant, transport string) *wsPhone {
 	t.Cleanup(func() { _ = c.Close() })
 	return &wsPhone{t: t, conn: c, transport: transport,
-		digest:  udpPhone{user: tn.user, domain: tn.domain, password: tn.password},
+		account: tn.account(),
 		callID:  fmt.Sprintf("ws-%d@127.0.0.1", time.Now().UnixNano()),
 		contact: fmt.Sprintf("sip:%s@%d.invalid;transport=ws", tn.user, time.Now().UnixNano()%1e6)}
 }
@@ -115,7 +116,7 @@ func (p *wsPhone) next(within time.Duration) (sip.Message, error) {
 		if len(bytes.Trim(data, "\r\n")) == 0 {
 			continue
 		}
-		return readStreamMessage(bufio.NewReader(bytes.NewReader(data)))
+		return sip.ParseMessage(data)
 	}
 }
 
@@ -124,14 +125,18 @@ func (p *wsPhone) next(within time.Duration) (sip.Message, error) {
 func (p *wsPhone) register(nonce string, nc, expires int) (*sip.Response, error) {
 	p.cseq++
 	var b strings.Builder
-	fmt.Fprintf(&b, "REGISTER sip:%s SIP/2.0\r\n", p.digest.domain)
+	fmt.Fprintf(&b, "REGISTER sip:%s SIP/2.0\r\n", p.account.Domain)
 	fmt.Fprintf(&b, "Via: SIP/2.0/%s %d.invalid;branch=z9hG4bK-ws%d-%d\r\n", p.transport, p.cseq, time.Now().UnixNano(), p.cseq)
-	fmt.Fprintf(&b, "From: <sip:%s@%s>;tag=ws%d\r\n", p.digest.user, p.digest.domain, p.cseq)
-	fmt.Fprintf(&b, "To: <sip:%s@%s>\r\n", p.digest.user, p.digest.domain)
+	fmt.Fprintf(&b, "From: <sip:%s@%s>;tag=ws%d\r\n", p.account.User, p.account.Domain, p.cseq)
+	fmt.Fprintf(&b, "To: <sip:%s@%s>\r\n", p.account.User, p.account.Domain)
 	fmt.Fprintf(&b, "Call-ID: %s\r\nCSeq: %d REGISTER\r\n", p.callID, p.cseq)
 	fmt.Fprintf(&b, "Contact: <%s>;expires=%d\r\nExpires: %d\r\nMax-Forwards: 69\r\n", p.contact, expires, expires)
 	if nonce != "" {
-		fmt.Fprintf(&b, "Authorization: %s\r\n", p.digest.answer(nonce, nc))
+		auth, err := p.account.Authorization(sipv1.DigestMD5, sip.REGISTER, "sip:"+p.account.Domain, nonce, nc)
+		if err != nil {
+			return nil, err
+		}
+		fmt.Fprintf(&b, "Authorization: %s\r\n", auth)
 	}
 	b.WriteString("Content-Length: 0\r\n\r\n")
 	if err := p.send(b.String()); err != nil {
@@ -158,7 +163,7 @@ func (p *wsPhone) registerWithDigest(expires int) {
 	if res.StatusCode != sip.StatusProxyAuthRequired && res.StatusCode != sip.StatusUnauthorized {
 		p.t.Fatalf("first REGISTER over %s: %d %s, want a challenge", p.transport, res.StatusCode, res.Reason)
 	}
-	nonce, err := challengeNonce(res)
+	nonce, err := siptest.Nonce(res)
 	if err != nil {
 		p.t.Fatal(err)
 	}

@@ -5,6 +5,8 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/hex"
+	"errors"
+	"fmt"
 	"strings"
 
 	sipv1 "github.com/voipbin/registrar-operator/api/v1alpha1"
@@ -58,19 +60,50 @@ func Verify(c Credentials, method, ha1 string) bool {
 		}
 	}
 
+	var want, got [2 * sha256.Size]byte
+	w, ok := expected(alg, c, method, ha1, &want)
+	if !ok {
+		return false
+	}
+	g, ok := appendLowerHex(got[:0], c.Response)
+	if !ok {
+		return false
+	}
+	return subtle.ConstantTimeCompare(w, g) == 1
+}
+
+// Response computes the response a device sends for c (its Response ignored) to a
+// challenge, for the request method and HA1: what Verify checks. The tests' phones
+// answer with it. It fails for an algorithm Verify refuses or an HA1 not in hex.
+func Response(c Credentials, method, ha1 string) (string, error) {
+	alg, ok := AlgorithmOf(c)
+	if !ok {
+		return "", fmt.Errorf("while answering a challenge: algorithm %q not supported", c.Algorithm)
+	}
+	var want [2 * sha256.Size]byte
+	w, ok := expected(alg, c, method, ha1, &want)
+	if !ok {
+		return "", errors.New("while answering a challenge: HA1 is not hex")
+	}
+	return string(w), nil
+}
+
+// expected writes into dst the lower-case hex response that c must carry for the
+// method and HA1, by c's qop (see Verify), and returns it; false if HA1 is not hex.
+func expected(alg sipv1.DigestAlgorithm, c Credentials, method, ha1 string, dst *[2 * sha256.Size]byte) ([]byte, bool) {
 	// One stack buffer serves both hash inputs; only a URI or nonce near the parse
 	// limits makes append move it to the heap.
 	var buf [512]byte
-	var ha2, want, got [2 * sha256.Size]byte
+	var ha2 [2 * sha256.Size]byte
 
 	b := append(buf[:0], method...)
 	b = append(b, ':')
 	b = append(b, c.URI...)
 	h2 := hexSum(alg, b, &ha2)
 
-	b, ok = appendLowerHex(buf[:0], ha1) // devices hash lower-case HA1
+	b, ok := appendLowerHex(buf[:0], ha1) // devices hash lower-case HA1
 	if !ok {
-		return false
+		return nil, false
 	}
 	b = append(b, ':')
 	b = append(b, c.Nonce...)
@@ -84,13 +117,7 @@ func Verify(c Credentials, method, ha1 string) bool {
 		b = append(b, ':')
 	}
 	b = append(b, h2...)
-	w := hexSum(alg, b, &want)
-
-	g, ok := appendLowerHex(got[:0], c.Response)
-	if !ok {
-		return false
-	}
-	return subtle.ConstantTimeCompare(w, g) == 1
+	return hexSum(alg, b, dst), true
 }
 
 // hexSum writes the lower-case hex digest of data into dst and returns it.

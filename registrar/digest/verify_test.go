@@ -201,3 +201,23 @@ func hexString(b []byte) string {
 	}
 	return string(out)
 }
+
+// Response computes what the RFCs' examples answer, so the tests' phones answer
+// challenges as devices do.
+func TestResponse(t *testing.T) {
+	for c, ha1 := range map[Credentials]string{
+		rfc2617: published.HA1(sipv1.DigestMD5, "Mufasa", rfc2617.Realm, "Circle Of Life"),
+		rfc7616: published.HA1(sipv1.DigestSHA256, "Mufasa", rfc7616.Realm, "Circle of Life"),
+	} {
+		want := c.Response
+		c.Response = ""
+		if got, err := Response(c, "GET", ha1); err != nil || got != want {
+			t.Errorf("Response for %s = %q, %v; want %q", c.Realm, got, err, want)
+		}
+	}
+	c := rfc2617
+	c.Algorithm = "MD5-sess"
+	if _, err := Response(c, "GET", published.HA1(sipv1.DigestMD5, "Mufasa", c.Realm, "x")); err == nil {
+		t.Error("Response answered for MD5-sess, which Verify refuses")
+	}
+}

@@ -2,12 +2,10 @@ package reliability_test
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net"
 	"strconv"
 	"strings"
-	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -16,6 +14,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	sipv1 "github.com/voipbin/registrar-operator/api/v1alpha1"
+	"github.com/voipbin/registrar-operator/registrar/internal/siptest"
 )
 
 // Two replicas, one dies (SIGKILL: no flush, no goodbye).
@@ -54,23 +53,15 @@ func TestReplicaDiesItsBindingsStayAndTheSurvivorTakesOver(t *testing.T) {
 	waitServing(t, deadAddr, tn.domain, wait)
 	waitServing(t, survAddr, tn.domain, wait)
 
-	phone := func(user string) *udpPhone {
-		p, err := newUDPPhone("127.0.0.1", user, tn.domain, tn.passwords[user])
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(p.Close)
-		return p
+	phone := func(user, target string) *siptest.Phone {
+		return newUDPPhone(t, target, "127.0.0.1", user, tn.domain, tn.passwords[user])
 	}
-	called := phone("8000")   // at the dead replica; gets a MESSAGE after the kill
-	mover := phone("8001")    // at the dead replica; re-registers at the survivor
-	stays := phone("8001")    // at the survivor all along
-	expiring := phone("8000") // at the dead replica, registered for 5 s
-	for _, reg := range []struct {
-		p      *udpPhone
-		target string
-	}{{called, deadAddr}, {mover, deadAddr}, {stays, survAddr}} {
-		if _, err := reg.p.authenticated(reg.target, 600); err != nil {
+	called := phone("8000", deadAddr)   // at the dead replica; gets a MESSAGE after the kill
+	mover := phone("8001", deadAddr)    // at the dead replica; re-registers at the survivor
+	stays := phone("8001", survAddr)    // at the survivor all along
+	expiring := phone("8000", deadAddr) // at the dead replica, registered for 5 s
+	for _, p := range []*siptest.Phone{called, mover, stays} {
+		if _, _, err := p.Authenticated(600); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -78,7 +69,7 @@ func TestReplicaDiesItsBindingsStayAndTheSurvivorTakesOver(t *testing.T) {
 	var expiringAt time.Time
 	eventually(t, "a 5-second registration accepted", wait, func() error {
 		expiringAt = time.Now().Add(shortExpiry * time.Second)
-		_, err := expiring.authenticated(deadAddr, shortExpiry)
+		_, _, err := expiring.Authenticated(shortExpiry)
 		return err
 	})
 	before := tn.waitBindings(t, 4, wait)
@@ -94,8 +85,7 @@ func TestReplicaDiesItsBindingsStayAndTheSurvivorTakesOver(t *testing.T) {
 	}
 
 	// A MESSAGE to 8000 at the survivor reaches the device the dead replica held.
-	var delivered atomic.Int32
-	go answerRequests(called, &delivered)
+	delivered := called.AnswerAll()
 	caller, err := net.ListenPacket("udp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -111,16 +101,17 @@ func TestReplicaDiesItsBindingsStayAndTheSurvivorTakesOver(t *testing.T) {
 		}
 		return nil
 	})
-	if delivered.Load() == 0 {
+	if delivered.Count(sip.MESSAGE) == 0 {
 		t.Error("the caller got 200 but the device saw no MESSAGE")
 	}
 	t.Logf("MESSAGE delivered through the survivor %s after the kill", time.Since(killed).Round(time.Millisecond))
 
 	// The device that moves: a fresh challenge at the survivor, then 200.
-	if _, err := mover.authenticated(survAddr, 600); err != nil {
+	mover.Target = survAddr
+	if _, _, err := mover.Authenticated(600); err != nil {
 		t.Fatalf("re-register at the survivor: %v", err)
 	}
-	moverURI := fmt.Sprintf("sip:8001@%s", mover.conn.LocalAddr())
+	moverURI := fmt.Sprintf("sip:8001@%s", mover.LocalAddr())
 	eventually(t, "status shows the moved device once, under the survivor", wait, func() error {
 		got, _, err := tn.bindings(ctx)
 		if err != nil {
@@ -140,7 +131,7 @@ func TestReplicaDiesItsBindingsStayAndTheSurvivorTakesOver(t *testing.T) {
 
 	// The short registration is still shown until it would have expired, and is
 	// pruned once its lease (expiry + lease) ends.
-	expiringURI := fmt.Sprintf("sip:8000@%s", expiring.conn.LocalAddr())
+	expiringURI := fmt.Sprintf("sip:8000@%s", expiring.LocalAddr())
 	shown := func() (bool, error) {
 		got, _, err := tn.bindings(ctx)
 		if err != nil {
@@ -186,11 +177,11 @@ func TestReplicaDiesItsBindingsStayAndTheSurvivorTakesOver(t *testing.T) {
 
 	// The moved device de-registers at the survivor: its entry leaves status for good
 	// (no field of it stays behind under the dead replica's field manager).
-	if res, err := mover.register(survAddr, "", 0, 0); err != nil {
+	if res, err := mover.Register("", 0, 0); err != nil {
 		t.Fatal(err)
-	} else if n, err := challengeNonce(res); err != nil {
+	} else if n, err := siptest.Nonce(res); err != nil {
 		t.Fatal(err)
-	} else if res, err = mover.register(survAddr, n, 1, 0); err != nil || res.StatusCode != 200 {
+	} else if res, err = mover.Register(n, 1, 0); err != nil || res.StatusCode != 200 {
 		t.Fatalf("de-register at the survivor: %v %v", res, err)
 	}
 	eventually(t, "the de-registered device leaves status", wait, func() error {
@@ -215,35 +206,6 @@ func describeBindings(got map[string][]sipv1.Binding) string {
 		}
 	}
 	return strings.Join(parts, "; ")
-}
-
-// answerRequests answers 200 to every request that reaches the phone's socket, as a
-// registered device does, and counts the MESSAGEs. It returns when the socket closes.
-func answerRequests(p *udpPhone, messages *atomic.Int32) {
-	buf := make([]byte, 65535)
-	for {
-		_ = p.conn.SetReadDeadline(time.Time{})
-		n, from, err := p.conn.ReadFrom(buf)
-		if err != nil {
-			if errors.Is(err, net.ErrClosed) {
-				return
-			}
-			continue
-		}
-		m, err := sip.ParseMessage(buf[:n])
-		if err != nil {
-			continue
-		}
-		req, ok := m.(*sip.Request)
-		if !ok {
-			continue
-		}
-		if req.Method == sip.MESSAGE {
-			messages.Add(1)
-		}
-		res := sip.NewResponseFromRequest(req, 200, "OK", nil)
-		_, _ = p.conn.WriteTo([]byte(res.String()), from)
-	}
 }
 
 // sendMessage sends a MESSAGE for user@domain to target and returns the final

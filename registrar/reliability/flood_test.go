@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/voipbin/registrar-operator/registrar/internal/siptest"
 	"github.com/voipbin/registrar-operator/registrar/throttle"
 )
 
@@ -81,12 +82,9 @@ func TestPasswordFloodFromOneSource(t *testing.T) {
 		// while the flood runs, and a raw phone at 127.0.0.5 timing each exchange.
 		// The flood is under way once its source is throttled: a bare REGISTER from
 		// there gets 403 with Retry-After instead of a challenge.
-		probe, err := newUDPPhone("127.0.0.4", "5001", tn.domain, "")
-		if err != nil {
-			t.Fatal(err)
-		}
+		probe := newUDPPhone(t, udp, "127.0.0.4", "5001", tn.domain, "")
 		eventually(t, "the flooding source throttled", 30*time.Second, func() error {
-			res, err := probe.register(udp, "", 0, 600)
+			res, err := probe.Register("", 0, 600)
 			if err != nil {
 				return err
 			}
@@ -96,10 +94,7 @@ func TestPasswordFloodFromOneSource(t *testing.T) {
 			return nil
 		})
 		probe.Close()
-		phone, err := newUDPPhone("127.0.0.5", "5000", tn.domain, tn.passwords["5000"])
-		if err != nil {
-			t.Fatal(err)
-		}
+		phone := newUDPPhone(t, udp, "127.0.0.5", "5000", tn.domain, tn.passwords["5000"])
 		defer phone.Close()
 		var lat latencies
 		stopPhone := make(chan struct{})
@@ -113,7 +108,7 @@ func TestPasswordFloodFromOneSource(t *testing.T) {
 				case <-time.After(100 * time.Millisecond):
 				}
 				start := time.Now()
-				_, err := phone.authenticated(udp, 600)
+				_, _, err := phone.Authenticated(600)
 				lat.mu.Lock()
 				if err != nil {
 					lat.fail = append(lat.fail, err.Error())
@@ -147,12 +142,9 @@ func TestPasswordFloodFromOneSource(t *testing.T) {
 			t.Errorf("the legitimate phone failed during the flood: %v", lat.fail)
 		}
 		// The flooding source is blocked now, even with the right password.
-		blocked, err := newUDPPhone("127.0.0.4", "5001", tn.domain, tn.passwords["5001"])
-		if err != nil {
-			t.Fatal(err)
-		}
+		blocked := newUDPPhone(t, udp, "127.0.0.4", "5001", tn.domain, tn.passwords["5001"])
 		defer blocked.Close()
-		res, err := blocked.register(udp, "", 0, 600)
+		res, err := blocked.Register("", 0, 600)
 		if err != nil || res.StatusCode != 403 || res.GetHeader("Retry-After") == nil {
 			t.Errorf("the flooding source: %v %v, want 403 with Retry-After", res, err)
 		}
@@ -160,12 +152,9 @@ func TestPasswordFloodFromOneSource(t *testing.T) {
 
 	t.Run("the device's own extension", func(t *testing.T) {
 		// The device holds a binding of 5000 from 127.0.0.5 before the guessing starts.
-		phone, err := newUDPPhone("127.0.0.5", "5000", tn.domain, tn.passwords["5000"])
-		if err != nil {
-			t.Fatal(err)
-		}
+		phone := newUDPPhone(t, udp, "127.0.0.5", "5000", tn.domain, tn.passwords["5000"])
 		defer phone.Close()
-		if code := registerTwice(t, phone, udp); code != 200 {
+		if code := registerTwice(t, phone); code != 200 {
 			t.Fatalf("the device's first registration: %d", code)
 		}
 		// Eleven guesses from a fresh address at extension 5000: the per-AOR block.
@@ -173,19 +162,16 @@ func TestPasswordFloodFromOneSource(t *testing.T) {
 		if out, _, err := flood.run(t, tn, udp); err != nil {
 			t.Fatalf("guesses: %v\n%s", err, out)
 		}
-		code := registerTwice(t, phone, udp)
+		code := registerTwice(t, phone)
 		t.Logf("the registered device, after 11 guesses at its extension from elsewhere: %d", code)
 		if code != 200 {
 			t.Errorf("the guesser locked the registered device out: %d", code)
 		}
 		// A device that has no binding yet, at an address that never failed, is not
 		// held back by the spent budget (TestGuessingAnExtensionDoesNotLockOutItsNewDevices).
-		newcomer, err := newUDPPhone("127.0.0.8", "5000", tn.domain, tn.passwords["5000"])
-		if err != nil {
-			t.Fatal(err)
-		}
+		newcomer := newUDPPhone(t, udp, "127.0.0.8", "5000", tn.domain, tn.passwords["5000"])
 		defer newcomer.Close()
-		if code := registerTwice(t, newcomer, udp); code != 200 {
+		if code := registerTwice(t, newcomer); code != 200 {
 			t.Errorf("a new device while the extension's budget is spent: %d, want 200", code)
 		}
 	})
@@ -195,27 +181,27 @@ func TestPasswordFloodFromOneSource(t *testing.T) {
 // one more after a stale=true challenge, as devices do (the registrar sends one to
 // bind the nonce to the device's address while its extension's failure budget is
 // spent); it returns the final status code.
-func registerTwice(t *testing.T, phone *udpPhone, udp string) int {
+func registerTwice(t *testing.T, phone *siptest.Phone) int {
 	t.Helper()
-	res, err := phone.register(udp, "", 0, 600)
+	res, err := phone.Register("", 0, 600)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if res.StatusCode != 401 && res.StatusCode != 407 {
 		return res.StatusCode
 	}
-	nonce, err := challengeNonce(res)
+	nonce, err := siptest.Nonce(res)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res, err = phone.register(udp, nonce, 1, 600); err != nil {
+	if res, err = phone.Register(nonce, 1, 600); err != nil {
 		t.Fatal(err)
 	}
-	if isStale(res) {
-		if nonce, err = challengeNonce(res); err != nil {
+	if siptest.IsStale(res) {
+		if nonce, err = siptest.Nonce(res); err != nil {
 			t.Fatal(err)
 		}
-		if res, err = phone.register(udp, nonce, 1, 600); err != nil {
+		if res, err = phone.Register(nonce, 1, 600); err != nil {
 			t.Fatal(err)
 		}
 	}

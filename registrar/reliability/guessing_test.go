@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/voipbin/registrar-operator/registrar/internal/siptest"
 	"github.com/voipbin/registrar-operator/registrar/throttle"
 )
 
@@ -21,22 +22,19 @@ func TestGuessingAnExtensionDoesNotLockOutItsNewDevices(t *testing.T) {
 	waitKnows(t, r, tn.aor("7000"))
 	udp, _ := r.Addresses()
 
-	guesser, err := newUDPPhone("127.0.0.11", "7000", tn.domain, "wrong-password")
-	if err != nil {
-		t.Fatal(err)
-	}
+	guesser := newUDPPhone(t, udp, "127.0.0.11", "7000", tn.domain, "wrong-password")
 	defer guesser.Close()
-	res, err := guesser.register(udp, "", 0, 600)
+	res, err := guesser.Register("", 0, 600)
 	if err != nil {
 		t.Fatal(err)
 	}
-	nonce, err := challengeNonce(res)
+	nonce, err := siptest.Nonce(res)
 	if err != nil {
 		t.Fatal(err)
 	}
 	judged, refused := 0, 0
 	for i := range 60 {
-		res, err := guesser.register(udp, nonce, i+1, 600)
+		res, err := guesser.Register(nonce, i+1, 600)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -54,12 +52,9 @@ func TestGuessingAnExtensionDoesNotLockOutItsNewDevices(t *testing.T) {
 		t.Error("the guessing address was never throttled")
 	}
 
-	newcomer, err := newUDPPhone("127.0.0.12", "7000", tn.domain, tn.passwords["7000"])
-	if err != nil {
-		t.Fatal(err)
-	}
+	newcomer := newUDPPhone(t, udp, "127.0.0.12", "7000", tn.domain, tn.passwords["7000"])
 	defer newcomer.Close()
-	if code := registerTwice(t, newcomer, udp); code != 200 {
+	if code := registerTwice(t, newcomer); code != 200 {
 		t.Errorf("a new device of the guessed extension at a clean address: %d, want 200", code)
 	}
 	// Real SIP software too: SIPp answers the second challenge, the one that binds
@@ -76,12 +71,9 @@ func TestGuessingAnExtensionDoesNotLockOutItsNewDevices(t *testing.T) {
 	}
 
 	// The guessing address stays refused, even with the right password.
-	reformed, err := newUDPPhone("127.0.0.11", "7000", tn.domain, tn.passwords["7000"])
-	if err != nil {
-		t.Fatal(err)
-	}
+	reformed := newUDPPhone(t, udp, "127.0.0.11", "7000", tn.domain, tn.passwords["7000"])
 	defer reformed.Close()
-	res, err = reformed.register(udp, "", 0, 600)
+	res, err = reformed.Register("", 0, 600)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -35,18 +35,13 @@ func eventually(t testing.TB, what string, timeout time.Duration, check func() e
 	}
 }
 
-func ensureNamespace(ctx context.Context, name string) error {
-	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}}
-	return client.IgnoreAlreadyExists(k8s.Create(ctx, ns))
-}
-
 func newNamespace(t testing.TB, prefix string) string {
 	t.Helper()
-	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: prefix + "-"}}
-	if err := k8s.Create(context.Background(), ns); err != nil {
+	ns, err := env.CreateNamespace(context.Background(), prefix)
+	if err != nil {
 		t.Fatal(err)
 	}
-	return ns.Name
+	return ns
 }
 
 // tenant is one customer: a namespace, its Domain and its Extensions, each with a

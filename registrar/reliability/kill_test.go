@@ -19,6 +19,7 @@ import (
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 
 	"github.com/voipbin/registrar-operator/hack/testenv"
+	"github.com/voipbin/registrar-operator/registrar/internal/siptest"
 )
 
 // registrarProcess is cmd/registrar running as a separate process, as in its pod.
@@ -139,13 +140,10 @@ func startRegistrarProcess(t *testing.T, bin, kubeconfig, name, sipAddress strin
 func waitServing(t *testing.T, target, domain string, timeout time.Duration) {
 	t.Helper()
 	eventually(t, "the registrar answers at "+target, timeout, func() error {
-		p, err := newUDPPhone("127.0.0.1", "probe", domain, "x")
-		if err != nil {
-			return err
-		}
+		p := newUDPPhone(t, target, "127.0.0.1", "probe", domain, "x")
 		defer p.Close()
-		p.timeout = 300 * time.Millisecond
-		res, err := p.register(target, "", 0, 60)
+		p.Timeout = 300 * time.Millisecond
+		res, err := p.Register("", 0, 60)
 		if err != nil {
 			return err
 		}
@@ -184,12 +182,9 @@ func TestSIGKILLedRegistrarKeepsEveryBinding(t *testing.T) {
 	}
 	sippTime := time.Since(start)
 
-	phone, err := newUDPPhone("127.0.0.1", phoneUser, tn.domain, tn.passwords[phoneUser])
-	if err != nil {
-		t.Fatal(err)
-	}
+	phone := newUDPPhone(t, target, "127.0.0.1", phoneUser, tn.domain, tn.passwords[phoneUser])
 	defer phone.Close()
-	nonce, err := phone.authenticated(target, 3600)
+	nonce, _, err := phone.Authenticated(3600)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -216,14 +211,14 @@ func TestSIGKILLedRegistrarKeepsEveryBinding(t *testing.T) {
 	// The phone refreshes on its Call-ID with the nonce it already has: the restarted
 	// process did not issue it (nonces are bound to their process, whose nonce counts
 	// died with it), so it answers stale=true and the phone retries at once.
-	res, err := phone.register(target, nonce, 2, 3600)
-	if err != nil || res.StatusCode != 407 || !isStale(res) {
+	res, err := phone.Register(nonce, 2, 3600)
+	if err != nil || res.StatusCode != 407 || !siptest.IsStale(res) {
 		t.Fatalf("refresh after restart with the old nonce: %v %v, want 407 with stale=true", res, err)
 	}
-	if nonce, err = challengeNonce(res); err != nil {
+	if nonce, err = siptest.Nonce(res); err != nil {
 		t.Fatal(err)
 	}
-	if res, err = phone.register(target, nonce, 1, 3600); err != nil || res.StatusCode != 200 {
+	if res, err = phone.Register(nonce, 1, 3600); err != nil || res.StatusCode != 200 {
 		t.Fatalf("refresh after restart: %v %v", res, err)
 	}
 	if n := contactCount(res); n != 1 {
@@ -232,15 +227,12 @@ func TestSIGKILLedRegistrarKeepsEveryBinding(t *testing.T) {
 	// The restarted replica holds the SIPp bindings too: a query by their owner lists
 	// all ten.
 	for _, u := range []string{"2000", "2042", "2099"} {
-		q, err := newUDPPhone("127.0.0.1", u, tn.domain, tn.passwords[u])
-		if err != nil {
-			t.Fatal(err)
-		}
-		res, err := q.query(target, "", 0)
+		q := newUDPPhone(t, target, "127.0.0.1", u, tn.domain, tn.passwords[u])
+		res, err := q.Query("", 0)
 		if err == nil {
 			var n string
-			if n, err = challengeNonce(res); err == nil {
-				res, err = q.query(target, n, 1)
+			if n, err = siptest.Nonce(res); err == nil {
+				res, err = q.Query(n, 1)
 			}
 		}
 		q.Close()

@@ -13,7 +13,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"testing"
 	"time"
@@ -23,10 +22,8 @@ import (
 	"k8s.io/client-go/rest"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/config"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
-	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 	"sigs.k8s.io/yaml"
 
 	"github.com/voipbin/registrar-operator/api/scheme"
@@ -47,7 +44,7 @@ const (
 )
 
 var (
-	env      *envtest.Environment
+	env      *testenv.Env
 	adminCfg *rest.Config
 	k8s      client.Client
 	// operator is the running manager; restartOperator replaces it.
@@ -59,17 +56,12 @@ func TestMain(m *testing.M) {
 }
 
 func run(m *testing.M) int {
-	if _, err := exec.LookPath("sipp"); err != nil {
-		fmt.Fprintln(os.Stderr, "SIPp is missing: run hack/ensure-sipp.sh (make test does)")
+	if err := testenv.NeedSIPp(); err != nil {
+		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
 	// Quiet by default (Info): a flood logs a line per refused REGISTER at V(1).
 	ctrl.SetLogger(zap.New(zap.WriteTo(os.Stderr), zap.UseDevMode(os.Getenv("RELIABILITY_VERBOSE") != "")))
-	assets, err := testenv.Assets()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
 	// A fixed cert dir: envtest's APIServer.Stop forgets a generated one, and Start
 	// would then sign a new serving certificate with a new CA that no running client
 	// trusts. With the dir kept, a restart serves the same certificate on the same
@@ -80,31 +72,29 @@ func run(m *testing.M) int {
 		return 1
 	}
 	defer func() { _ = os.RemoveAll(certDir) }()
-	env = &envtest.Environment{
-		BinaryAssetsDirectory: assets,
-		CRDDirectoryPaths:     []string{filepath.Join(testenv.Root(), "config", "crd", "bases")},
-		ErrorIfCRDPathMissing: true,
-	}
-	apiserver := env.ControlPlane.GetAPIServer()
-	apiserver.CertDir = certDir
-	// A graceful kube-apiserver shutdown waits for in-flight requests up to
-	// --request-timeout (60 s by default), longer than envtest's 20 s stop timeout:
-	// shorten the one and lengthen the other so that the outage test can stop it.
-	env.ControlPlaneStopTimeout = 90 * time.Second
-	apiserver.Configure().Set("request-timeout", "10s")
-	if adminCfg, err = env.Start(); err != nil {
-		fmt.Fprintln(os.Stderr, "while starting the control plane:", err)
+	env, err = testenv.Start(func(e *envtest.Environment) {
+		apiserver := e.ControlPlane.GetAPIServer()
+		apiserver.CertDir = certDir
+		// A graceful kube-apiserver shutdown waits for in-flight requests up to
+		// --request-timeout (60 s by default), longer than envtest's 20 s stop timeout:
+		// shorten the one and lengthen the other so that the outage test can stop it.
+		e.ControlPlaneStopTimeout = 90 * time.Second
+		apiserver.Configure().Set("request-timeout", "10s")
+	})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
 	defer func() { _ = env.Stop() }()
 	// The test's own writes (1,000 extensions' worth) must not queue behind a 5 QPS limit.
+	adminCfg = rest.CopyConfig(env.Config)
 	adminCfg.QPS, adminCfg.Burst = 500, 1000
 	if k8s, err = client.New(adminCfg, client.Options{Scheme: scheme.New()}); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
 	ctx := context.Background()
-	if err := ensureNamespace(ctx, registrarNS); err != nil {
+	if err := env.EnsureNamespace(ctx, registrarNS); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
@@ -139,7 +129,7 @@ func serviceAccountGroups() []string {
 // runningOperator is the operator's manager in this process.
 type runningOperator struct {
 	cancel context.CancelFunc
-	done   chan error
+	done   <-chan error
 }
 
 func (o *runningOperator) stop() {
@@ -147,32 +137,20 @@ func (o *runningOperator) stop() {
 	<-o.done
 }
 
-var skipNameValidation = true
-
 // startOperator runs the manager as the operator's ServiceAccount, without leader
 // election (one instance) and with the registrar Deployment managed, as in production.
 func startOperator() (*runningOperator, error) {
 	opts := controllers.Options{DomainSuffix: suffix, RegistrarNamespace: registrarNS, Fleet: controllers.DefaultFleetOptions()}
 	cfg := impersonating(operatorSA, serviceAccountGroups()...)
 	cfg.QPS, cfg.Burst = 200, 400
-	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
-		Scheme:  scheme.New(),
-		Cache:   controllers.CacheOptions(opts),
-		Metrics: metricsserver.Options{BindAddress: "0"},
-		// A second manager in the same process reuses the controller names.
-		Controller: config.Controller{SkipNameValidation: &skipNameValidation},
-	})
-	if err != nil {
-		return nil, fmt.Errorf("while creating the manager: %w", err)
-	}
+	asOperator := &testenv.Env{Environment: env.Environment, Config: cfg, Client: env.Client}
 	ctx, cancel := context.WithCancel(context.Background())
-	if err := controllers.Setup(ctx, mgr, opts); err != nil {
+	done, err := asOperator.StartOperator(ctx, opts)
+	if err != nil {
 		cancel()
 		return nil, err
 	}
-	o := &runningOperator{cancel: cancel, done: make(chan error, 1)}
-	go func() { o.done <- mgr.Start(ctx) }()
-	return o, nil
+	return &runningOperator{cancel: cancel, done: done}, nil
 }
 
 // applyShippedRBAC creates the roles of config/rbac that the operator and the

@@ -13,6 +13,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	sipv1 "github.com/voipbin/registrar-operator/api/v1alpha1"
+	"github.com/voipbin/registrar-operator/registrar/internal/siptest"
 )
 
 // outageDuration is how long the API server stays away: the full minute a registrar
@@ -45,17 +46,14 @@ func TestRegistrarRidesOutAnAPIServerOutage(t *testing.T) {
 	udp, _ := r.Addresses()
 
 	type device struct {
-		phone *udpPhone
+		phone *siptest.Phone
 		nonce string
 		nc    int
 	}
 	var devices []*device
 	register := func(user string) error {
-		p, err := newUDPPhone("127.0.0.1", user, tn.domain, tn.passwords[user])
-		if err != nil {
-			return err
-		}
-		nonce, err := p.authenticated(udp, 600)
+		p := newUDPPhone(t, udp, "127.0.0.1", user, tn.domain, tn.passwords[user])
+		nonce, _, err := p.Authenticated(600)
 		if err != nil {
 			p.Close()
 			return fmt.Errorf("%s: %w", user, err)
@@ -109,7 +107,7 @@ func TestRegistrarRidesOutAnAPIServerOutage(t *testing.T) {
 		}
 		for i, d := range devices {
 			if round%2 == 1 && i == round%len(devices) {
-				n, err := d.phone.authenticated(udp, 600)
+				n, _, err := d.phone.Authenticated(600)
 				if err != nil {
 					t.Fatalf("fresh challenge during the outage: %v", err)
 				}
@@ -118,7 +116,7 @@ func TestRegistrarRidesOutAnAPIServerOutage(t *testing.T) {
 				continue
 			}
 			d.nc++
-			res, err := d.phone.register(udp, d.nonce, d.nc, 600)
+			res, err := d.phone.Register(d.nonce, d.nc, 600)
 			if err != nil || res.StatusCode != 200 {
 				t.Fatalf("refresh during the outage: %v %v", res, err)
 			}

@@ -3,6 +3,11 @@ package reliability_test
 import (
 	"testing"
 	"time"
+
+	"github.com/emiago/sipgo/sip"
+
+	"github.com/voipbin/registrar-operator/registrar/digest"
+	"github.com/voipbin/registrar-operator/registrar/internal/siptest"
 )
 
 // A REGISTER captured on the wire gets nothing when replayed, at the replica that
@@ -19,29 +24,24 @@ func TestCapturedRegisterReplayedAtAnotherReplicaGetsNothing(t *testing.T) {
 	udpA, _ := a.Addresses()
 	udpB, _ := b.Addresses()
 
-	device, err := newUDPPhone("127.0.0.1", "6000", tn.domain, tn.passwords["6000"])
-	if err != nil {
-		t.Fatal(err)
-	}
+	device := newUDPPhone(t, udpA, "127.0.0.1", "6000", tn.domain, tn.passwords["6000"])
 	defer device.Close()
-	if _, err := device.authenticated(udpA, 600); err != nil {
+	if _, _, err := device.Authenticated(600); err != nil {
 		t.Fatal(err)
 	}
-	captured := device.lastMessage
+	captured := device.LastMessage
 	tn.waitBindings(t, 1, wait)
 
-	attacker, err := newUDPPhone("127.0.0.9", "6000", tn.domain, "")
-	if err != nil {
-		t.Fatal(err)
-	}
+	attacker := newUDPPhone(t, udpA, "127.0.0.9", "6000", tn.domain, "")
 	defer attacker.Close()
 	for _, at := range []struct{ name, target string }{{"the replica that answered it", udpA}, {"another replica", udpB}} {
-		res, err := attacker.roundTrip(at.target, captured)
+		attacker.Target = at.target
+		res, err := attacker.RoundTrip(captured)
 		if err != nil {
 			t.Fatalf("replay at %s: %v", at.name, err)
 		}
-		t.Logf("replay at %s: %d %s, stale=%v", at.name, res.StatusCode, res.Reason, isStale(res))
-		if res.StatusCode != 407 || !isStale(res) {
+		t.Logf("replay at %s: %d %s, stale=%v", at.name, res.StatusCode, res.Reason, siptest.IsStale(res))
+		if res.StatusCode != 407 || !siptest.IsStale(res) {
 			t.Errorf("replay at %s: %d %s, want 407 with stale=true (a new challenge, nothing registered)", at.name, res.StatusCode, res.Reason)
 		}
 	}
@@ -57,15 +57,16 @@ func TestCapturedRegisterReplayedAtAnotherReplicaGetsNothing(t *testing.T) {
 		}
 	}
 	// The honest device that moves to B pays one round trip: stale=true, then 200.
-	res, err := device.register(udpB, nonceOf(t, captured), 2, 600)
-	if err != nil || res.StatusCode != 407 || !isStale(res) {
+	device.Target = udpB
+	res, err := device.Register(nonceOf(t, captured), 2, 600)
+	if err != nil || res.StatusCode != 407 || !siptest.IsStale(res) {
 		t.Fatalf("device at B with A's nonce: %v %v, want 407 with stale=true", res, err)
 	}
-	n, err := challengeNonce(res)
+	n, err := siptest.Nonce(res)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res, err = device.register(udpB, n, 1, 600); err != nil || res.StatusCode != 200 {
+	if res, err = device.Register(n, 1, 600); err != nil || res.StatusCode != 200 {
 		t.Fatalf("device at B with B's nonce: %v %v", res, err)
 	}
 }
@@ -73,9 +74,13 @@ func TestCapturedRegisterReplayedAtAnotherReplicaGetsNothing(t *testing.T) {
 // nonceOf returns the nonce a REGISTER answered.
 func nonceOf(t *testing.T, msg []byte) string {
 	t.Helper()
-	m := nonceParam.FindSubmatch(msg)
-	if m == nil {
-		t.Fatalf("no nonce in %s", msg)
+	m, err := sip.ParseMessage(msg)
+	if err != nil {
+		t.Fatal(err)
 	}
-	return string(m[1])
+	c, err := digest.ParseCredentials(siptest.HeaderValue(m.(*sip.Request), "Authorization"))
+	if err != nil || c.Nonce == "" {
+		t.Fatalf("no nonce in %s: %v", msg, err)
+	}
+	return c.Nonce
 }

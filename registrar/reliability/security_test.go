@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/emiago/sipgo/sip"
 	authzv1 "k8s.io/api/authorization/v1"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
@@ -21,6 +22,7 @@ import (
 	"github.com/voipbin/registrar-operator/api/published"
 	"github.com/voipbin/registrar-operator/api/scheme"
 	sipv1 "github.com/voipbin/registrar-operator/api/v1alpha1"
+	"github.com/voipbin/registrar-operator/registrar/internal/siptest"
 	"github.com/voipbin/registrar-operator/registrar/throttle"
 )
 
@@ -306,12 +308,9 @@ func TestResponsesAmplifyLittle(t *testing.T) {
 		t.Fatal(err)
 	}
 	eventually(t, "the extension is offered SHA-256 and MD5", wait, func() error {
-		p, err := newUDPPhone("127.0.0.1", "1001", tn.domain, "x")
-		if err != nil {
-			return err
-		}
+		p := newUDPPhone(t, udp, "127.0.0.1", "1001", tn.domain, "x")
 		defer p.Close()
-		res, err := p.register(udp, "", 0, 60)
+		res, err := p.Register("", 0, 60)
 		if err != nil {
 			return err
 		}
@@ -325,15 +324,19 @@ func TestResponsesAmplifyLittle(t *testing.T) {
 	n, code = exchange(req)
 	rows = append(rows, row{"REGISTER without credentials → challenge (SHA-256 + MD5, the extension lists both)", len(req), n, code})
 	// Wrong credentials: 403, then the throttle's 403 with Retry-After.
-	probe, _ := newUDPPhone("127.0.0.1", "1001", tn.domain, "wrong")
+	probe := newUDPPhone(t, udp, "127.0.0.1", "1001", tn.domain, "wrong")
 	defer probe.Close()
-	res, err := probe.register(udp, "", 0, 60)
+	res, err := probe.Register("", 0, 60)
 	if err != nil {
 		t.Fatal(err)
 	}
-	nonce, _ := challengeNonce(res)
+	nonce, _ := siptest.Nonce(res)
 	for i := range 4 {
-		auth := "Proxy-Authorization: " + probe.answer(nonce, i+1) + "\r\n"
+		answer, err := probe.Authorization(sip.REGISTER, "sip:"+tn.domain, nonce, i+1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		auth := "Proxy-Authorization: " + answer + "\r\n"
 		req = tiny(10+i, auth)
 		n, code = exchange(req)
 		what := "REGISTER with a wrong password → 403"
@@ -345,26 +348,24 @@ func TestResponsesAmplifyLittle(t *testing.T) {
 		}
 	}
 	// The largest answer there is: a 200 that lists 20 bindings, cut at 1300 bytes.
-	owner, _ := newUDPPhone("127.0.0.1", "1001", tn.domain, tn.passwords["1001"])
-	defer owner.Close()
-	for i := range 20 {
-		owner.callID = fmt.Sprintf("c%d", i)
-		if _, err := owner.authenticated(udp, 3600); err != nil {
+	for range 20 { // a new contact each time
+		device := newUDPPhone(t, udp, "127.0.0.1", "1001", tn.domain, tn.passwords["1001"])
+		if _, _, err := device.Authenticated(3600); err != nil {
 			t.Fatal(err)
 		}
-		owner.conn.Close()
-		owner.conn, _ = net.ListenPacket("udp", "127.0.0.1:0") // a new contact each time
+		device.Close()
 	}
-	res, err = owner.query(udp, "", 0)
+	owner := newUDPPhone(t, udp, "127.0.0.1", "1001", tn.domain, tn.passwords["1001"])
+	res, err = owner.Query("", 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	nonce, _ = challengeNonce(res)
-	res, err = owner.query(udp, nonce, 1)
+	nonce, _ = siptest.Nonce(res)
+	res, err = owner.Query(nonce, 1)
 	if err != nil {
 		t.Fatal(err)
 	}
-	rows = append(rows, row{fmt.Sprintf("authenticated query → 200 listing %d of 20 bindings", contactCount(res)), owner.lastSent, owner.lastReceived, res.StatusCode})
+	rows = append(rows, row{fmt.Sprintf("authenticated query → 200 listing %d of 20 bindings", contactCount(res)), owner.LastSent, owner.LastReceived, res.StatusCode})
 
 	var b strings.Builder
 	for _, r := range rows {

@@ -91,12 +91,9 @@ func TestTortureMessagesLeaveTheRegistrarServing(t *testing.T) {
 	r, _ := startReplica(t, replicaConfig("replica-t", "127.0.0.1"))
 	waitKnows(t, r, tn.aor("6000"))
 	udp, tcp := r.Addresses()
-	healthy, err := newUDPPhone("127.0.0.1", "6000", tn.domain, tn.passwords["6000"])
-	if err != nil {
-		t.Fatal(err)
-	}
+	healthy := newUDPPhone(t, udp, "127.0.0.1", "6000", tn.domain, tn.passwords["6000"])
 	defer healthy.Close()
-	healthy.timeout = 2 * time.Second
+	healthy.Timeout = 2 * time.Second
 
 	var files []string
 	for _, kind := range []string{"valid", "invalid"} {
@@ -129,7 +126,7 @@ func TestTortureMessagesLeaveTheRegistrarServing(t *testing.T) {
 				answered++
 			}
 			// The registrar still serves a valid REGISTER.
-			res, err := healthy.register(udp, "", 0, 600)
+			res, err := healthy.Register("", 0, 600)
 			if err != nil || res.StatusCode != 407 {
 				t.Fatalf("after %s over %s (%s) a valid REGISTER got %v %v", name, transport, outcome, res, err)
 			}
@@ -137,7 +134,7 @@ func TestTortureMessagesLeaveTheRegistrarServing(t *testing.T) {
 		fmt.Fprintf(&report, "\n  %-24s udp: %-40s tcp: %s", name, results["udp"], results["tcp"])
 	}
 	// And an authenticated one, over both transports' worth of abuse.
-	if _, err := healthy.authenticated(udp, 600); err != nil {
+	if _, _, err := healthy.Authenticated(600); err != nil {
 		t.Fatalf("registering after the torture messages: %v", err)
 	}
 	t.Logf("%d torture messages × 2 transports: %d answered, %d dropped:%s", len(files), answered, dropped, report.String())

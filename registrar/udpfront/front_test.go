@@ -14,6 +14,8 @@ import (
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
 	"github.com/go-logr/logr"
+
+	"github.com/voipbin/registrar-operator/registrar/internal/siptest"
 )
 
 // counting answers every REGISTER 200 OK, tagging the response with how many
@@ -66,46 +68,26 @@ func serveFront(t *testing.T, conn *net.UDPConn, cfg Config) (*Front, *net.UDPAd
 	return f, conn.LocalAddr().(*net.UDPAddr)
 }
 
-// phone is a UDP socket playing a device.
-type phone struct {
-	t    *testing.T
-	conn *net.UDPConn
-}
-
-func newPhone(t *testing.T) *phone {
+// newPhone is a device on a loopback UDP socket sending to the front end at to.
+func newPhone(t *testing.T, to *net.UDPAddr) *siptest.Phone {
 	t.Helper()
-	return newPhoneAt(t, net.IPv4(127, 0, 0, 1))
+	return newPhoneAt(t, net.IPv4(127, 0, 0, 1), to)
 }
 
-func newPhoneAt(t *testing.T, ip net.IP) *phone {
+func newPhoneAt(t *testing.T, ip net.IP, to *net.UDPAddr) *siptest.Phone {
 	t.Helper()
-	conn, err := net.ListenUDP("udp", &net.UDPAddr{IP: ip})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = conn.Close() })
-	return &phone{t: t, conn: conn}
+	return siptest.NewUDP(t, ip.String(), to.String(), siptest.Account{User: "1001", Domain: "acme.example"})
 }
 
-func (p *phone) port() int { return p.conn.LocalAddr().(*net.UDPAddr).Port }
-
-func (p *phone) send(to *net.UDPAddr, msg string) {
-	p.t.Helper()
-	if _, err := p.conn.WriteToUDP([]byte(msg), to); err != nil {
-		p.t.Fatal(err)
-	}
-}
-
-// receive returns the next message, or fails the test after a deadline.
-func (p *phone) receive() string {
-	p.t.Helper()
-	buf := make([]byte, maxDatagram)
-	_ = p.conn.SetReadDeadline(time.Now().Add(5 * time.Second))
-	n, _, err := p.conn.ReadFromUDP(buf)
+// receive returns the next message the phone gets, as it came, or fails the test
+// after a deadline.
+func receive(t *testing.T, p *siptest.Phone) string {
+	t.Helper()
+	m, err := p.Next(5 * time.Second)
 	if err != nil {
-		p.t.Fatalf("no response: %v", err)
+		t.Fatalf("no response: %v", err)
 	}
-	return string(buf[:n])
+	return string(m.Raw)
 }
 
 // register renders a REGISTER whose Via names viaPort (and rport when asked), with
@@ -143,14 +125,14 @@ func header(msg, name string) string {
 func TestRegisterIsAnsweredAtTheSourceWithRport(t *testing.T) {
 	h := &counting{}
 	_, addr := startFront(t, Config{Handle: h.handle})
-	p := newPhone(t)
+	p := newPhone(t, addr)
 	// The Via names a port nobody listens on: rport sends the answer to the source.
-	p.send(addr, register(1, true, false, "z9hG4bK-rport"))
-	res := p.receive()
+	p.Send(register(1, true, false, "z9hG4bK-rport"))
+	res := receive(t, p)
 	if !strings.HasPrefix(res, "SIP/2.0 200 OK") {
 		t.Fatalf("response:\n%s", res)
 	}
-	if via := header(res, "Via"); !strings.Contains(via, fmt.Sprintf("rport=%d", p.port())) || !strings.Contains(via, "received=127.0.0.1") {
+	if via := header(res, "Via"); !strings.Contains(via, fmt.Sprintf("rport=%d", p.Port())) || !strings.Contains(via, "received=127.0.0.1") {
 		t.Errorf("Via %q lacks the received address and port (RFC 3581)", via)
 	}
 }
@@ -158,9 +140,9 @@ func TestRegisterIsAnsweredAtTheSourceWithRport(t *testing.T) {
 func TestRegisterWithoutRportIsAnsweredAtTheViaPort(t *testing.T) {
 	h := &counting{}
 	_, addr := startFront(t, Config{Handle: h.handle})
-	sender, listener := newPhone(t), newPhone(t)
-	sender.send(addr, register(listener.port(), false, false, "z9hG4bK-via"))
-	if res := listener.receive(); !strings.HasPrefix(res, "SIP/2.0 200 OK") {
+	sender, listener := newPhone(t, addr), newPhone(t, addr)
+	sender.Send(register(listener.Port(), false, false, "z9hG4bK-via"))
+	if res := receive(t, listener); !strings.HasPrefix(res, "SIP/2.0 200 OK") {
 		t.Fatalf("response at the Via port:\n%s", res)
 	}
 }
@@ -169,12 +151,12 @@ func TestRetransmittedCredentialsGetTheSameResponse(t *testing.T) {
 	h := &counting{}
 	obs := &counts{}
 	_, addr := startFront(t, Config{Handle: h.handle, Observer: obs})
-	p := newPhone(t)
-	req := register(p.port(), true, true, "z9hG4bK-retransmit")
-	p.send(addr, req)
-	first := p.receive()
-	p.send(addr, req)
-	again := p.receive()
+	p := newPhone(t, addr)
+	req := register(p.Port(), true, true, "z9hG4bK-retransmit")
+	p.Send(req)
+	first := receive(t, p)
+	p.Send(req)
+	again := receive(t, p)
 	if again != first {
 		t.Errorf("retransmission answered differently:\n%s\nthen:\n%s", first, again)
 	}
@@ -185,8 +167,8 @@ func TestRetransmittedCredentialsGetTheSameResponse(t *testing.T) {
 		t.Errorf("retransmissions counted: %d, want 1", n)
 	}
 	// A new transaction (new branch) is a new request.
-	p.send(addr, register(p.port(), true, true, "z9hG4bK-next"))
-	if got := header(p.receive(), "X-Handled"); got != "2" {
+	p.Send(register(p.Port(), true, true, "z9hG4bK-next"))
+	if got := header(receive(t, p), "X-Handled"); got != "2" {
 		t.Errorf("a new transaction was answered from the cache (X-Handled %q)", got)
 	}
 }
@@ -194,13 +176,13 @@ func TestRetransmittedCredentialsGetTheSameResponse(t *testing.T) {
 func TestRetransmissionFromAnotherAddressIsNotServedFromCache(t *testing.T) {
 	h := &counting{}
 	_, addr := startFront(t, Config{Handle: h.handle})
-	a, b := newPhone(t), newPhone(t)
-	a.send(addr, register(a.port(), false, true, "z9hG4bK-same"))
-	a.receive()
-	b.send(addr, register(a.port(), false, true, "z9hG4bK-same"))
+	a, b := newPhone(t, addr), newPhone(t, addr)
+	a.Send(register(a.Port(), false, true, "z9hG4bK-same"))
+	receive(t, a)
+	b.Send(register(a.Port(), false, true, "z9hG4bK-same"))
 	// rport is absent, so the answer goes to a's Via port either way; what matters is
 	// that the handler judged b's copy itself.
-	if got := header(a.receive(), "X-Handled"); got != "2" {
+	if got := header(receive(t, a), "X-Handled"); got != "2" {
 		t.Errorf("a copy from another address was answered from the cache (X-Handled %q)", got)
 	}
 }
@@ -208,12 +190,12 @@ func TestRetransmissionFromAnotherAddressIsNotServedFromCache(t *testing.T) {
 func TestUnauthenticatedRetransmissionIsHandledAgain(t *testing.T) {
 	h := &counting{}
 	_, addr := startFront(t, Config{Handle: h.handle})
-	p := newPhone(t)
-	req := register(p.port(), true, false, "z9hG4bK-noauth")
-	p.send(addr, req)
-	p.receive()
-	p.send(addr, req)
-	if got := header(p.receive(), "X-Handled"); got != "2" {
+	p := newPhone(t, addr)
+	req := register(p.Port(), true, false, "z9hG4bK-noauth")
+	p.Send(req)
+	receive(t, p)
+	p.Send(req)
+	if got := header(receive(t, p), "X-Handled"); got != "2" {
 		t.Errorf("an unauthenticated retransmission should be challenged afresh (X-Handled %q)", got)
 	}
 }
@@ -221,10 +203,10 @@ func TestUnauthenticatedRetransmissionIsHandledAgain(t *testing.T) {
 func TestUnparseableRegisterIsDroppedAndServiceContinues(t *testing.T) {
 	h := &counting{}
 	_, addr := startFront(t, Config{Handle: h.handle})
-	p := newPhone(t)
-	p.send(addr, "REGISTER \x00\x01 garbage\r\n\r\n")
-	p.send(addr, register(p.port(), true, false, "z9hG4bK-after"))
-	if res := p.receive(); !strings.HasPrefix(res, "SIP/2.0 200 OK") || header(res, "X-Handled") != "1" {
+	p := newPhone(t, addr)
+	p.Send("REGISTER \x00\x01 garbage\r\n\r\n")
+	p.Send(register(p.Port(), true, false, "z9hG4bK-after"))
+	if res := receive(t, p); !strings.HasPrefix(res, "SIP/2.0 200 OK") || header(res, "X-Handled") != "1" {
 		t.Fatalf("after garbage, response:\n%s", res)
 	}
 }
@@ -259,14 +241,14 @@ func TestOtherMethodsReachSipgo(t *testing.T) {
 	})
 	t.Cleanup(func() { _ = f.Rest().Close(); wg.Wait() })
 
-	p := newPhone(t)
-	options := strings.Replace(register(p.port(), true, false, "z9hG4bK-opt"), "REGISTER", "OPTIONS", 2)
-	p.send(addr, options)
-	if res := p.receive(); !strings.HasPrefix(res, "SIP/2.0 200 OK From Sipgo") {
+	p := newPhone(t, addr)
+	options := strings.Replace(register(p.Port(), true, false, "z9hG4bK-opt"), "REGISTER", "OPTIONS", 2)
+	p.Send(options)
+	if res := receive(t, p); !strings.HasPrefix(res, "SIP/2.0 200 OK From Sipgo") {
 		t.Fatalf("OPTIONS response:\n%s", res)
 	}
-	p.send(addr, register(p.port(), true, false, "z9hG4bK-reg"))
-	if res := p.receive(); header(res, "X-Handled") != "1" {
+	p.Send(register(p.Port(), true, false, "z9hG4bK-reg"))
+	if res := receive(t, p); header(res, "X-Handled") != "1" {
 		t.Fatalf("REGISTER response:\n%s", res)
 	}
 	if n := sipgoRegisters.Load(); n != 0 {
@@ -278,13 +260,13 @@ func TestPassThroughDropsWhenSipgoIsNotReading(t *testing.T) {
 	h := &counting{}
 	obs := &counts{}
 	f, addr := startFront(t, Config{Handle: h.handle, Observer: obs, Backlog: 2})
-	p := newPhone(t)
+	p := newPhone(t, addr)
 	for range 5 {
-		p.send(addr, "OPTIONS sip:x SIP/2.0\r\n\r\n")
+		p.Send("OPTIONS sip:x SIP/2.0\r\n\r\n")
 	}
 	// Nobody reads Rest: two wait, three are dropped; REGISTER is still answered.
-	p.send(addr, register(p.port(), true, false, "z9hG4bK-busy"))
-	if res := p.receive(); !strings.HasPrefix(res, "SIP/2.0 200 OK") {
+	p.Send(register(p.Port(), true, false, "z9hG4bK-busy"))
+	if res := receive(t, p); !strings.HasPrefix(res, "SIP/2.0 200 OK") {
 		t.Fatalf("REGISTER while sipgo is busy:\n%s", res)
 	}
 	if n := obs.dropped.Load(); n != 3 {
@@ -296,7 +278,7 @@ func TestPassThroughDropsWhenSipgoIsNotReading(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !strings.HasPrefix(string(buf[:n]), "OPTIONS") || from.(*net.UDPAddr).Port != p.port() {
+		if !strings.HasPrefix(string(buf[:n]), "OPTIONS") || from.(*net.UDPAddr).Port != p.Port() {
 			t.Errorf("queued datagram %q from %v", buf[:n], from)
 		}
 	}

@@ -36,14 +36,14 @@ func keepsOrder(t *testing.T, shared bool) {
 			seqs <- seq
 		}
 	}()
-	p := newPhone(t)
+	p := newPhone(t, addr)
 	last := -1
 	for round := range rounds {
 		// A round at a time, so that the socket's buffer never overflows: a
 		// datagram lost there is no datagram out of order.
 		first := round * perRound
 		for seq := first; seq < first+perRound; seq++ {
-			p.send(addr, fmt.Sprintf("SIP/2.0 180 Ringing\r\nX-Seq: %d\r\n\r\n", seq))
+			p.Send(fmt.Sprintf("SIP/2.0 180 Ringing\r\nX-Seq: %d\r\n\r\n", seq))
 		}
 		for last < first+perRound-1 {
 			select {

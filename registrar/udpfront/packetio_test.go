@@ -45,16 +45,16 @@ func TestEverySocketAnswers(t *testing.T) {
 				if l.listen.IsUnspecified() {
 					addr = &net.UDPAddr{IP: l.phone, Port: addr.Port}
 				}
-				p := newPhoneAt(t, l.phone)
+				p := newPhoneAt(t, l.phone, addr)
 				// rport: the answer goes to the source, whatever the Via says.
-				p.send(addr, register(1, true, true, "z9hG4bK-"+strings.ReplaceAll(t.Name(), "/", "-")))
-				res := p.receive()
+				p.Send(register(1, true, true, "z9hG4bK-"+strings.ReplaceAll(t.Name(), "/", "-")))
+				res := receive(t, p)
 				if !strings.HasPrefix(res, "SIP/2.0 200 OK") {
 					t.Fatalf("response:\n%s", res)
 				}
 				want := fmt.Sprintf("received=%s", l.received)
-				if via := header(res, "Via"); !strings.Contains(via, want) || !strings.Contains(via, fmt.Sprintf("rport=%d", p.port())) {
-					t.Errorf("Via %q: want %s and rport=%d", via, want, p.port())
+				if via := header(res, "Via"); !strings.Contains(via, want) || !strings.Contains(via, fmt.Sprintf("rport=%d", p.Port())) {
+					t.Errorf("Via %q: want %s and rport=%d", via, want, p.Port())
 				}
 			})
 		}
