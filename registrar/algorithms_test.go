@@ -114,7 +114,8 @@ func TestOldAndSHA256DevicesShareADomain(t *testing.T) {
 					t.Fatalf("SIPp (MD5 only) could not register: %v", err)
 				}
 			}
-			bindingsAre(t, tn, 1)
+			// One binding per transport: the Contacts differ in their transport parameter.
+			bindingsAre(t, tn, 2)
 
 			addExtension(t, tn, "1002", []sipv1.DigestAlgorithm{sha}, []sipv1.DigestAlgorithm{sha})
 			registerWith(t, tn, "1002", sha)
