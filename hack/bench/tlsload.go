@@ -323,7 +323,8 @@ func (t *tlsRun) loadStep(ctx context.Context, transport, mode string, c int) (l
 		return loadResult{}, err
 	}
 	step(fmt.Sprintf("%s %s, %d at once, for %s", transport, mode, c, t.o.duration))
-	res, err := t.measure(ctx, func(ctx context.Context, tl *tally) {
+	profile := filepath.Join(t.sys.o.Out, fmt.Sprintf("cpu-%s-%s-%d.pprof", strings.ToLower(transport), mode, c))
+	res, err := t.measure(ctx, profile, func(ctx context.Context, tl *tally) {
 		var next atomic.Int64
 		var wg sync.WaitGroup
 		for w := range c {
@@ -371,7 +372,9 @@ func (t *tlsRun) registerNew(ctx context.Context, d *streamDialer, dev *device) 
 
 // measure runs load for the step's duration and accounts for the CPU of the
 // registrar, of this program and of everything else, and the API writes.
-func (t *tlsRun) measure(ctx context.Context, load func(ctx context.Context, tl *tally)) (loadResult, error) {
+// With pprof, a CPU profile of the registrar over the middle half of the step is
+// saved to profile.
+func (t *tlsRun) measure(ctx context.Context, profile string, load func(ctx context.Context, tl *tally)) (loadResult, error) {
 	reg := t.sys.registrar.pid()
 	others := append([]int{t.sys.operator.pid()}, t.sys.controlPlanePIDs()...)
 	otherCPU := func() float64 {
@@ -393,6 +396,21 @@ func (t *tlsRun) measure(ctx context.Context, load func(ctx context.Context, tl 
 	begin := time.Now()
 	stepCtx, cancel := context.WithTimeout(ctx, t.o.duration)
 	tl := &tally{}
+	var profiled sync.WaitGroup
+	if t.sys.regPprof != "" && t.o.duration >= 4*time.Second {
+		profiled.Go(func() {
+			quarter := t.o.duration / 4
+			select {
+			case <-stepCtx.Done():
+				return
+			case <-time.After(quarter):
+			}
+			url := fmt.Sprintf("%s/profile?seconds=%d", t.sys.regPprof, int(2*quarter/time.Second))
+			if err := download(ctx, url, profile); err != nil {
+				step("    (no CPU profile: " + err.Error() + ")")
+			}
+		})
+	}
 	load(stepCtx, tl)
 	cancel()
 	seconds := time.Since(begin).Seconds()
@@ -402,6 +420,7 @@ func (t *tlsRun) measure(ctx context.Context, load func(ctx context.Context, tl 
 	// Other: the machine's busy time less the registrar, this program and the
 	// system's own processes (operator, control plane).
 	res.OtherCPU = max(0, systemBusy()-sys0-regCPU-benchCPU-(otherCPU()-ours0))
+	profiled.Wait()
 	api1, err := t.sys.apiMetrics(ctx)
 	if err != nil {
 		return res, err

@@ -24,7 +24,7 @@ func printLoad(w io.Writer, rs []loadResult, header bool) {
 	_ = tw.Flush()
 	for _, r := range rs {
 		if r.Failed > 0 {
-			_, _ = fmt.Fprintf(w, "  %s %s %d: last failure: %s\n", r.Transport, r.Mode, r.Concurrency, r.LastErr)
+			_, _ = fmt.Fprintf(w, "  %s %s %d failures: %s\n", r.Transport, r.Mode, r.Concurrency, r.Kinds)
 		}
 	}
 }

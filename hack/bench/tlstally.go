@@ -1,8 +1,13 @@
 package main
 
 import (
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
 	"sync"
 	"time"
+	"unicode"
 )
 
 // tally counts one load step's registrations, from every worker at once.
@@ -13,6 +18,7 @@ type tally struct {
 	took    []time.Duration // each successful registration, from dial (new) or first REGISTER (kept) to 200 OK
 	connect []time.Duration // the TCP connect and TLS handshake (and WebSocket upgrade) of each new connection
 	lastErr string
+	kinds   map[string]int // failures by errorKind
 }
 
 // add records one registration; connect is 0 when it reused a connection.
@@ -22,6 +28,10 @@ func (t *tally) add(took, connect time.Duration, err error) {
 	if err != nil {
 		t.failed++
 		t.lastErr = err.Error()
+		if t.kinds == nil {
+			t.kinds = map[string]int{}
+		}
+		t.kinds[errorKind(t.lastErr)]++
 		return
 	}
 	t.ok++
@@ -40,6 +50,7 @@ type loadResult struct {
 	Seconds     float64
 	OK, Failed  int
 	LastErr     string
+	Kinds       string  // the failures by kind, most frequent first
 	Rate        float64 // registrations per second
 	P50, P99    float64 // ms, a whole registration
 	ConnectP50  float64 // ms, connect + handshake (new connections only)
@@ -58,7 +69,7 @@ func summarize(t *tally, seconds, registrarCPU float64) loadResult {
 	defer t.mu.Unlock()
 	r := loadResult{Seconds: seconds, OK: t.ok, Failed: t.failed, LastErr: t.lastErr, RegistrarCPU: registrarCPU,
 		P50: percentile(t.took, 0.5), P99: percentile(t.took, 0.99),
-		ConnectP50: percentile(t.connect, 0.5), ConnectP99: percentile(t.connect, 0.99)}
+		ConnectP50: percentile(t.connect, 0.5), ConnectP99: percentile(t.connect, 0.99), Kinds: kindSummary(t.kinds)}
 	if seconds > 0 {
 		r.Rate = float64(t.ok) / seconds
 	}
@@ -94,4 +105,39 @@ func perConnection(before, after memSnapshot, n int) connCost {
 		StackKB:   (after.StackInuse - before.StackInuse) / 1024 / f,
 		Goroutine: (after.Goroutines - before.Goroutines) / f,
 	}
+}
+
+// errorKind is an error's text with its numbers (addresses, ports, counts) as #,
+// so that failures of one cause count together.
+func errorKind(msg string) string {
+	var b strings.Builder
+	digits := false
+	for _, r := range msg {
+		if unicode.IsDigit(r) {
+			if !digits {
+				b.WriteByte('#')
+			}
+			digits = true
+			continue
+		}
+		digits = false
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+// kindSummary lists kinds as "n× kind", most frequent first (ties by text).
+func kindSummary(kinds map[string]int) string {
+	ks := slices.Collect(maps.Keys(kinds))
+	slices.SortFunc(ks, func(a, b string) int {
+		if kinds[a] != kinds[b] {
+			return kinds[b] - kinds[a]
+		}
+		return strings.Compare(a, b)
+	})
+	parts := make([]string, len(ks))
+	for i, k := range ks {
+		parts[i] = fmt.Sprintf("%d× %s", kinds[k], k)
+	}
+	return strings.Join(parts, "; ")
 }

@@ -19,9 +19,14 @@ func TestSummarizeCountsOnlySuccessesInRateLatencyAndCPU(t *testing.T) {
 		tl.add(time.Duration(i)*time.Millisecond, connect, nil)
 	}
 	tl.add(time.Hour, time.Hour, errors.New("lost"))
+	tl.add(0, 0, errors.New("dial tcp 127.0.0.2:41000: i/o timeout"))
+	tl.add(0, 0, errors.New("dial tcp 127.0.0.3:52817: i/o timeout"))
 	r := summarize(tl, 4, 0.5)
-	if r.OK != 100 || r.Failed != 1 || r.LastErr != "lost" {
-		t.Fatalf("ok %d failed %d (%q), want 100, 1 and the failure", r.OK, r.Failed, r.LastErr)
+	if r.OK != 100 || r.Failed != 3 || r.LastErr != "dial tcp 127.0.0.3:52817: i/o timeout" {
+		t.Fatalf("ok %d failed %d (last %q), want 100, 3 and the last failure", r.OK, r.Failed, r.LastErr)
+	}
+	if want := "2× dial tcp #.#.#.#:#: i/o timeout; 1× lost"; r.Kinds != want {
+		t.Errorf("failures by kind %q, want %q: timeouts from different addresses count together", r.Kinds, want)
 	}
 	if r.Rate != 25 {
 		t.Errorf("rate %v, want 100 registrations / 4 s = 25", r.Rate)
