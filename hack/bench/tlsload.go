@@ -284,7 +284,7 @@ func (t *tlsRun) dialer(transport string) *streamDialer {
 // kept: each of c connections carries its share of the devices, each registered
 // once over it before the step (unmeasured: the move is a status write). new: each
 // registration dials, handshakes, registers and closes; the binding's Contact stays
-// the same, its source (the connection) changes, which is a status write each.
+// (phoneContact), its source (the connection) changes, which is a status write each.
 func (t *tlsRun) loadStep(ctx context.Context, transport, mode string, c int) (loadResult, error) {
 	d := t.dialer(transport)
 	devs := make([]*device, len(t.users))
@@ -310,7 +310,7 @@ func (t *tlsRun) loadStep(ctx context.Context, transport, mode string, c int) (l
 		}
 		if err := parallel(ctx, c, c, func(ctx context.Context, w int) error {
 			for i := w; i < len(devs); i += c {
-				if err := registerOver(conns[w], devs[i], "", t.o.timeout); err != nil {
+				if err := registerOver(conns[w], devs[i], phoneContact, t.o.timeout); err != nil {
 					return fmt.Errorf("while registering %s before the step: %w", devs[i].u.Name, err)
 				}
 			}
@@ -330,9 +330,9 @@ func (t *tlsRun) loadStep(ctx context.Context, transport, mode string, c int) (l
 		for w := range c {
 			wg.Go(func() {
 				if mode == "new" {
-					for ctx.Err() == nil {
+					for !stepOver(ctx) {
 						took, connect, err := t.registerNew(ctx, d, devs[int(next.Add(1)-1)%len(devs)])
-						if err != nil && ctx.Err() != nil {
+						if err != nil && stepOver(ctx) {
 							return // cut by the end of the step, not failed
 						}
 						tl.add(took, connect, err)
@@ -340,12 +340,12 @@ func (t *tlsRun) loadStep(ctx context.Context, transport, mode string, c int) (l
 					return
 				}
 				// Connection w carries devices w, w+c, w+2c, ...
-				for i := w; ctx.Err() == nil; i += c {
+				for i := w; !stepOver(ctx); i += c {
 					if i >= len(devs) {
 						i = w
 					}
 					begin := time.Now()
-					err := registerOver(conns[w], devs[i], "", t.o.timeout)
+					err := registerOver(conns[w], devs[i], phoneContact, t.o.timeout)
 					tl.add(time.Since(begin), 0, err)
 				}
 			})
@@ -354,6 +354,20 @@ func (t *tlsRun) loadStep(ctx context.Context, transport, mode string, c int) (l
 	})
 	res.Transport, res.Mode, res.Concurrency = transport, mode, c
 	return res, err
+}
+
+// phoneContact is where every device says it listens, in every step: its binding
+// (keyed by the Contact) stays one, and only its flow changes when it comes over
+// another connection.
+const phoneContact = "192.0.2.1:5061"
+
+// stepOver reports whether the step's context has ended. Its deadline counts as
+// soon as it passes: a dial fails with "i/o timeout" at the deadline a little before
+// the context's own timer marks it done, and the next dial at once, so checking
+// ctx.Err alone counts a burst of failures that are only the step's end.
+func stepOver(ctx context.Context) bool {
+	deadline, ok := ctx.Deadline()
+	return ctx.Err() != nil || ok && !time.Now().Before(deadline)
 }
 
 // registerNew is a phone waking up: connect, handshake, register, close.
@@ -365,8 +379,7 @@ func (t *tlsRun) registerNew(ctx context.Context, d *streamDialer, dev *device) 
 	}
 	defer func() { _ = sc.Close() }()
 	connect = time.Since(begin)
-	// The Contact a phone listens at stays; only the connection is new.
-	err = registerOver(sc, dev, "192.0.2.1:5061", t.o.timeout)
+	err = registerOver(sc, dev, phoneContact, t.o.timeout)
 	return time.Since(begin), connect, err
 }
 

@@ -56,11 +56,11 @@ type loadResult struct {
 	ConnectP50  float64 // ms, connect + handshake (new connections only)
 	ConnectP99  float64
 	CPUMicros   float64 // registrar CPU per registration
-	RegistrarCPU,
-	BenchCPU, // this program: the devices' side
-	OtherCPU float64 // everything else on the machine, in core-seconds
-	APIWrites    float64 // kube-apiserver writes during the step, from every client
-	StatusWrites float64 // the registrar's status writes during the step
+	// RegistrarCPU, BenchCPU (this program: the devices' side) and OtherCPU
+	// (everything else on the machine) are core-seconds over the step.
+	RegistrarCPU, BenchCPU, OtherCPU float64
+	APIWrites                        float64 // kube-apiserver writes during the step, from every client
+	StatusWrites                     float64 // the registrar's status writes during the step
 }
 
 // summarize turns a step's tally and CPU seconds into a result.

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"errors"
 	"math"
 	"strings"
@@ -110,3 +111,24 @@ func TestTransportList(t *testing.T) {
 		t.Error("UDP accepted, want an error")
 	}
 }
+
+func TestStepOverAtTheDeadlineBeforeTheContextSaysSo(t *testing.T) {
+	past, cancel := context.WithDeadline(context.Background(), time.Now().Add(-time.Millisecond))
+	defer cancel()
+	// A context past its deadline may not yet report it (its timer runs apart);
+	// stepOver must not wait for that.
+	if !stepOver(deadlineOnly{past}) {
+		t.Error("a step past its deadline is not over")
+	}
+	future, cancel2 := context.WithTimeout(context.Background(), time.Hour)
+	defer cancel2()
+	if stepOver(future) {
+		t.Error("a step an hour from its deadline is over")
+	}
+}
+
+// deadlineOnly is a context whose deadline has passed but whose Err is still nil,
+// as between the deadline and the moment its timer fires.
+type deadlineOnly struct{ context.Context }
+
+func (deadlineOnly) Err() error { return nil }
