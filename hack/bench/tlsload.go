@@ -319,7 +319,7 @@ func (t *tlsRun) loadStep(ctx context.Context, transport, mode string, c int) (l
 			return loadResult{}, err
 		}
 	}
-	if err := ourTarget(t.sys).settle(ctx); err != nil {
+	if err := t.settle(ctx); err != nil {
 		return loadResult{}, err
 	}
 	step(fmt.Sprintf("%s %s, %d at once, for %s", transport, mode, c, t.o.duration))
@@ -381,73 +381,6 @@ func (t *tlsRun) registerNew(ctx context.Context, d *streamDialer, dev *device) 
 	connect = time.Since(begin)
 	err = registerOver(sc, dev, phoneContact, t.o.timeout)
 	return time.Since(begin), connect, err
-}
-
-// measure runs load for the step's duration and accounts for the CPU of the
-// registrar, of this program and of everything else, and the API writes.
-// With pprof, a CPU profile of the registrar over the middle half of the step is
-// saved to profile.
-func (t *tlsRun) measure(ctx context.Context, profile string, load func(ctx context.Context, tl *tally)) (loadResult, error) {
-	reg := t.sys.registrar.pid()
-	others := append([]int{t.sys.operator.pid()}, t.sys.controlPlanePIDs()...)
-	otherCPU := func() float64 {
-		var s float64
-		for _, p := range others {
-			s += procCPU(p)
-		}
-		return s
-	}
-	api0, err := t.sys.apiMetrics(ctx)
-	if err != nil {
-		return loadResult{}, err
-	}
-	status0, err := scrape(t.sys.regMetrics)
-	if err != nil {
-		return loadResult{}, err
-	}
-	reg0, bench0, sys0, ours0 := procCPU(reg), procCPU(t.benchPID), systemBusy(), otherCPU()
-	begin := time.Now()
-	stepCtx, cancel := context.WithTimeout(ctx, t.o.duration)
-	tl := &tally{}
-	var profiled sync.WaitGroup
-	if t.sys.regPprof != "" && t.o.duration >= 4*time.Second {
-		profiled.Go(func() {
-			quarter := t.o.duration / 4
-			select {
-			case <-stepCtx.Done():
-				return
-			case <-time.After(quarter):
-			}
-			url := fmt.Sprintf("%s/profile?seconds=%d", t.sys.regPprof, int(2*quarter/time.Second))
-			if err := download(ctx, url, profile); err != nil {
-				step("    (no CPU profile: " + err.Error() + ")")
-			}
-		})
-	}
-	load(stepCtx, tl)
-	cancel()
-	seconds := time.Since(begin).Seconds()
-	regCPU, benchCPU := procCPU(reg)-reg0, procCPU(t.benchPID)-bench0
-	res := summarize(tl, seconds, regCPU)
-	res.BenchCPU = benchCPU
-	// Other: the machine's busy time less the registrar, this program and the
-	// system's own processes (operator, control plane).
-	res.OtherCPU = max(0, systemBusy()-sys0-regCPU-benchCPU-(otherCPU()-ours0))
-	profiled.Wait()
-	api1, err := t.sys.apiMetrics(ctx)
-	if err != nil {
-		return res, err
-	}
-	res.APIWrites = apiWrites(api1) - apiWrites(api0)
-	status1, err := scrape(t.sys.regMetrics)
-	if err != nil {
-		return res, err
-	}
-	res.StatusWrites = status1.sum("registrar_status_writes_total") - status0.sum("registrar_status_writes_total")
-	if ctx.Err() != nil {
-		return res, ctx.Err()
-	}
-	return res, nil
 }
 
 // raiseOpenFiles lifts this process's open-file limit to its hard limit; the
