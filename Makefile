@@ -106,6 +106,11 @@ bench-scale: envtest ## The control loop at 10,000 Extensions against the real A
 	go build -o "$(LOCALBIN)/bench" ./hack/bench
 	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" "$(LOCALBIN)/bench" scale $(BENCH_ARGS)
 
+.PHONY: bench-tls
+bench-tls: envtest ## REGISTER with digest over TLS and WSS (new and kept connections), and memory per idle connection at 10,000 (BENCH_ARGS to change).
+	go build -o "$(LOCALBIN)/bench" ./hack/bench
+	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" "$(LOCALBIN)/bench" tls $(BENCH_ARGS)
+
 .PHONY: fuzz
 fuzz: ## Run every fuzz target for FUZZTIME each (default 30s).
 	hack/fuzz.sh

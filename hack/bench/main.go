@@ -7,6 +7,9 @@
 //	bench scale [flags]    the control loop against the real API server: N Extensions
 //	                       over D Domains, time to Ready and to the registrar, memory,
 //	                       new-Extension latency, API writes at steady state.
+//	bench tls [flags]      REGISTER with digest over TLS and WSS (a connection per
+//	                       registration, and kept connections), and the memory of
+//	                       10,000 idle TLS and WSS connections.
 //
 // See hack/bench/README.md.
 package main
@@ -41,6 +44,9 @@ func main() {
 		err = scaleMain(args[1:])
 	case len(args) > 0 && args[0] == "report":
 		err = reportMain(args[1:])
+	case len(args) > 0 && args[0] == "tls":
+		ctrllog.SetLogger(logr.Discard())
+		err = tlsMain(args[1:])
 	case len(args) > 0 && args[0] == "sip":
 		ctrllog.SetLogger(logr.Discard())
 		err = sipMain(args[1:])

@@ -110,6 +110,9 @@ type device struct {
 	tag     string
 	cseq    int
 	expires int
+	// transport is the Via transport (UDP when empty: TLS, WSS, ...) and, in lower
+	// case, the Contact's transport parameter (ws for WSS, as RFC 7118 has it).
+	transport string
 }
 
 func newDevice(u user) *device {
@@ -124,13 +127,21 @@ func (d *device) request(local, auth string) []byte {
 	var b strings.Builder
 	b.Grow(512)
 	fmt.Fprintf(&b, "REGISTER sip:%s SIP/2.0\r\n", u.Domain)
-	fmt.Fprintf(&b, "Via: SIP/2.0/UDP %s;branch=z9hG4bK%s;rport\r\n", local, randHex(8))
+	via, param := "UDP", "udp"
+	switch d.transport {
+	case "":
+	case "WS", "WSS":
+		via, param = d.transport, "ws"
+	default:
+		via, param = d.transport, strings.ToLower(d.transport)
+	}
+	fmt.Fprintf(&b, "Via: SIP/2.0/%s %s;branch=z9hG4bK%s;rport\r\n", via, local, randHex(8))
 	b.WriteString("Max-Forwards: 70\r\n")
 	fmt.Fprintf(&b, "From: <sip:%s@%s>;tag=%s\r\n", u.Name, u.Domain, d.tag)
 	fmt.Fprintf(&b, "To: <sip:%s@%s>\r\n", u.Name, u.Domain)
 	fmt.Fprintf(&b, "Call-ID: %s\r\n", d.callID)
 	fmt.Fprintf(&b, "CSeq: %d REGISTER\r\n", d.cseq)
-	fmt.Fprintf(&b, "Contact: <sip:%s@%s;transport=udp>\r\n", u.Name, local)
+	fmt.Fprintf(&b, "Contact: <sip:%s@%s;transport=%s>\r\n", u.Name, local, param)
 	fmt.Fprintf(&b, "Expires: %d\r\n", d.expires)
 	b.WriteString(auth)
 	b.WriteString("User-Agent: bench\r\nContent-Length: 0\r\n\r\n")

@@ -18,6 +18,7 @@ import (
 	"github.com/voipbin/registrar-operator/internal/memlimit"
 	"github.com/voipbin/registrar-operator/registrar"
 	"github.com/voipbin/registrar-operator/registrar/digest"
+	"github.com/voipbin/registrar-operator/registrar/netguard"
 	"github.com/voipbin/registrar-operator/registrar/throttle"
 )
 
@@ -27,7 +28,10 @@ import (
 // memory are measured as the real binary's are.
 func registrarChild(args []string) error {
 	fs := flag.NewFlagSet("registrar-child", flag.ExitOnError)
-	cfg := registrar.Config{BySource: throttle.DefaultConfig(), BySourceAOR: throttle.DefaultPairConfig(), ByAOR: throttle.DefaultConfig()}
+	cfg := registrar.Config{
+		BySource: throttle.DefaultConfig(), BySourceAOR: throttle.DefaultPairConfig(), ByAOR: throttle.DefaultConfig(),
+		TCPGuard: netguard.DefaultConfig(),
+	}
 	var transports, kubeconfig, pprofAddr string
 	fs.StringVar(&pprofAddr, "pprof-address", "127.0.0.1:6060", "Loopback address of /debug/pprof.")
 	fs.StringVar(&kubeconfig, "kubeconfig", "", "Path of the kubeconfig.")
@@ -36,6 +40,15 @@ func registrarChild(args []string) error {
 	fs.StringVar(&cfg.SIPAddress, "sip-address", "127.0.0.1:5060", "")
 	fs.StringVar(&transports, "transports", "udp,tcp", "")
 	fs.IntVar(&cfg.UDPReceiveBuffer, "udp-receive-buffer", 4<<20, "")
+	fs.StringVar(&cfg.TLS.Address, "sip-tls-address", "", "")
+	fs.StringVar(&cfg.TLS.CertFile, "tls-cert-file", "", "")
+	fs.StringVar(&cfg.TLS.KeyFile, "tls-key-file", "", "")
+	fs.StringVar(&cfg.WS.Address, "sip-ws-address", "", "")
+	fs.StringVar(&cfg.WS.SecureAddress, "sip-wss-address", "", "")
+	fs.IntVar(&cfg.TCPGuard.MaxConns, "tcp-max-connections", cfg.TCPGuard.MaxConns, "")
+	fs.IntVar(&cfg.TCPGuard.MaxPerIP, "tcp-max-connections-per-ip", cfg.TCPGuard.MaxPerIP, "")
+	fs.DurationVar(&cfg.TCPGuard.FirstMessage, "tcp-first-message-timeout", cfg.TCPGuard.FirstMessage, "")
+	fs.DurationVar(&cfg.TCPGuard.Idle, "tcp-idle-timeout", cfg.TCPGuard.Idle, "")
 	fs.StringVar(&cfg.MetricsAddress, "metrics-bind-address", "0", "")
 	fs.StringVar(&cfg.ProbeAddress, "health-probe-bind-address", "0", "")
 	fs.DurationVar(&cfg.NonceLifetime, "nonce-lifetime", digest.DefaultNonceLifetime, "")
