@@ -130,7 +130,7 @@ func (d *device) request(local, auth string) []byte {
 	via, param := "UDP", "udp"
 	switch d.transport {
 	case "":
-	case "WS", "WSS":
+	case "WS", transportWSS:
 		via, param = d.transport, "ws"
 	default:
 		via, param = d.transport, strings.ToLower(d.transport)

@@ -18,6 +18,13 @@ import (
 	"github.com/gobwas/ws/wsutil"
 )
 
+// The transports the TLS benchmark speaks, and SIP's WebSocket subprotocol (RFC 7118).
+const (
+	transportTLS   = "TLS"
+	transportWSS   = "WSS"
+	sipSubprotocol = "sip"
+)
+
 // The TLS benchmark's devices speak SIP over a connection: TLS (RFC 3261 §26) or
 // secure WebSocket (RFC 7118), each from one of several loopback source addresses,
 // so that many connections (and their TIME_WAITs) do not run out of ports.
@@ -51,8 +58,8 @@ func (d *streamDialer) dial(ctx context.Context) (streamConn, error) {
 			return nil, fmt.Errorf("while connecting over TLS from %s: %w", src, err)
 		}
 		return &tlsStream{conn: c, in: bufio.NewReaderSize(c, 2048)}, nil
-	case "WSS":
-		wd := ws.Dialer{Protocols: []string{"sip"}, Timeout: 10 * time.Second, TLSConfig: d.tls, NetDial: nd.DialContext}
+	case transportWSS:
+		wd := ws.Dialer{Protocols: []string{sipSubprotocol}, Timeout: 10 * time.Second, TLSConfig: d.tls, NetDial: nd.DialContext}
 		c, br, hs, err := wd.Dial(ctx, "wss://"+d.addr)
 		if err != nil {
 			return nil, fmt.Errorf("while connecting over WSS from %s: %w", src, err)
@@ -60,7 +67,7 @@ func (d *streamDialer) dial(ctx context.Context) (streamConn, error) {
 		if br != nil {
 			ws.PutReader(br)
 		}
-		if hs.Protocol != "sip" {
+		if hs.Protocol != sipSubprotocol {
 			_ = c.Close()
 			return nil, fmt.Errorf("the WebSocket upgrade agreed on subprotocol %q, want sip", hs.Protocol)
 		}

@@ -47,8 +47,10 @@ func tlsMain(args []string) error {
 	var transports, modes, conc, connTrans string
 	fs.IntVar(&o.extensions, "extensions", 1000, "Extensions (devices) of the load.")
 	fs.StringVar(&transports, "transports", "TLS,WSS", "Transports of the load, in order (TLS, WSS); empty: no load.")
-	fs.StringVar(&modes, "modes", "new,kept", "Connection modes of the load: new (a TLS connection per registration, handshake included), kept (re-registrations over open connections).")
-	fs.StringVar(&conc, "concurrency", "1,16", "Devices registering at once (closed loop: each begins its next registration when the last is done), one step each.")
+	fs.StringVar(&modes, "modes", "new,kept",
+		"Connection modes of the load: new (a TLS connection per registration, handshake included), kept (re-registrations over open connections).")
+	fs.StringVar(&conc, "concurrency", "1,16",
+		"Devices registering at once (closed loop: each begins its next registration when the last is done), one step each.")
 	fs.DurationVar(&o.duration, "step-duration", 20*time.Second, "Length of each load step.")
 	fs.DurationVar(&o.timeout, "timeout", 5*time.Second, "How long a device waits for a response.")
 	fs.IntVar(&o.conns, "conns", 10000, "Idle connections of the memory measurement, per transport (0: none).")
@@ -110,7 +112,7 @@ func transportList(flagName, v string) ([]string, error) {
 		if t = strings.ToUpper(strings.TrimSpace(t)); t == "" {
 			continue
 		}
-		if t != "TLS" && t != "WSS" {
+		if t != transportTLS && t != transportWSS {
 			return nil, fmt.Errorf("%s: %q is neither TLS nor WSS", flagName, t)
 		}
 		out = append(out, t)
@@ -120,16 +122,15 @@ func transportList(flagName, v string) ([]string, error) {
 
 // tlsRun is the system under test and what its devices connect with.
 type tlsRun struct {
-	o         tlsOptions
-	sys       *system
-	users     []user
-	tlsConf   *tls.Config
-	certFile  string
-	keyFile   string
-	tlsAddr   string
-	wssAddr   string
-	benchPID  int
-	sourceIPs []string
+	o        tlsOptions
+	sys      *system
+	users    []user
+	tlsConf  *tls.Config
+	certFile string
+	keyFile  string
+	tlsAddr  string
+	wssAddr  string
+	benchPID int
 }
 
 func runTLS(ctx context.Context, o tlsOptions) error {
@@ -274,7 +275,7 @@ func (t *tlsRun) startRegistrar(ctx context.Context, dir string) error {
 
 func (t *tlsRun) dialer(transport string) *streamDialer {
 	addr := t.tlsAddr
-	if transport == "WSS" {
+	if transport == transportWSS {
 		addr = t.wssAddr
 	}
 	return &streamDialer{transport: transport, addr: addr, tls: t.tlsConf, sources: loopbackSources(t.o.sources)}

@@ -13,7 +13,8 @@ import (
 func printLoad(w io.Writer, rs []loadResult, header bool) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	if header {
-		_, _ = fmt.Fprintln(tw, "transport\tmode\tat once\treg/s\tok\tfailed\tp50 ms\tp99 ms\tconnect p50\tconnect p99\tregistrar µs/reg\tregistrar cores\tbench cores\tother cores\tstatus writes\tAPI writes\t")
+		_, _ = fmt.Fprintln(tw, "transport\tmode\tat once\treg/s\tok\tfailed\tp50 ms\tp99 ms\tconnect p50\tconnect p99\t"+
+			"registrar µs/reg\tregistrar cores\tbench cores\tother cores\tstatus writes\tAPI writes\t")
 	}
 	for _, r := range rs {
 		_, _ = fmt.Fprintf(tw, "%s\t%s\t%d\t%.0f\t%d\t%d\t%.2f\t%.2f\t%s\t%s\t%.0f\t%.2f\t%.2f\t%.2f\t%.0f\t%.0f\t\n",
