@@ -17,6 +17,10 @@ import (
 	"text/tabwriter"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
 	"github.com/voipbin/registrar-operator/hack/testenv"
 )
 
@@ -36,6 +40,8 @@ type scaleOptions struct {
 	registrarArgs       string
 	registrarEnv        string
 	pprof               bool
+	otherSecrets        int
+	otherSecretKB       int
 }
 
 func scaleMain(args []string) error {
@@ -59,6 +65,9 @@ func scaleMain(args []string) error {
 	fs.StringVar(&o.registrarEnv, "registrar-env", "", "Space-separated KEY=VALUE environment of the registrar process only, e.g. GOGC=400 or GOMEMLIMIT=270MiB.")
 	fs.BoolVar(&o.pprof, "pprof", false,
 		"Run the registrar with net/http/pprof (bench registrar-child) and the operator with --pprof-bind-address, and save their heap profiles after the bulk load and at the end.")
+	fs.IntVar(&o.otherSecrets, "other-secrets", 0,
+		"Secrets the operator does not manage, created first in a namespace of their own: a real cluster's Helm releases, TLS keys and tokens.")
+	fs.IntVar(&o.otherSecretKB, "other-secret-kb", 64, "Size of each of --other-secrets, KiB.")
 	_ = fs.Parse(args)
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected arguments %q", fs.Args())
@@ -118,6 +127,9 @@ func runScale(ctx context.Context, o scaleOptions) error {
 		return err
 	}
 	add("extensions / domains", fmt.Sprintf("%d / %d", o.extensions, o.domains), "")
+	if o.otherSecrets > 0 {
+		add("Secrets the operator does not manage", fmt.Sprintf("%d of %d KiB", o.otherSecrets, o.otherSecretKB), "")
+	}
 	add("operator flags", strings.Join(append([]string{"(defaults)"}, strings.Fields(o.operatorArgs)...), " "), "")
 
 	users := makeUsers(o.extensions, o.domains, "")
@@ -155,6 +167,9 @@ func runScale(ctx context.Context, o scaleOptions) error {
 			}
 		}
 	}()
+	if err := createOtherSecrets(ctx, sys, o); err != nil {
+		return err
+	}
 	if err := sys.createDomains(ctx, o.domains, o.workers); err != nil {
 		return err
 	}
@@ -206,6 +221,25 @@ func runScale(ctx context.Context, o scaleOptions) error {
 		return nil
 	}
 	return steadyState(ctx, sys, o, users, run, opPprof, add)
+}
+
+// createOtherSecrets creates o.otherSecrets Secrets of o.otherSecretKB KiB that
+// no Extension names, so that the operator's memory shows what the rest of a
+// cluster's Secrets cost it.
+func createOtherSecrets(ctx context.Context, sys *system, o scaleOptions) error {
+	if o.otherSecrets == 0 {
+		return nil
+	}
+	const ns = "bench-others"
+	if err := client.IgnoreAlreadyExists(sys.client.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}})); err != nil {
+		return err
+	}
+	payload := make([]byte, o.otherSecretKB<<10)
+	return parallel(ctx, o.otherSecrets, o.workers, func(ctx context.Context, i int) error {
+		sec := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: fmt.Sprintf("sh.helm.release.v1.app%d.v1", i)},
+			Data: map[string][]byte{"release": payload}}
+		return client.IgnoreAlreadyExists(sys.client.Create(ctx, sec))
+	})
 }
 
 // newExtensionLatency creates o.newExtensions Extensions one at a time and times each
