@@ -31,8 +31,11 @@ import (
 // expired bindings pruned, Ready.
 type ExtensionReconciler struct {
 	client.Client
-	Options  Options
-	Recorder events.EventRecorder
+	// APIReader reads from the API server what the cache does not hold: a user's
+	// password Secret.
+	APIReader client.Reader
+	Options   Options
+	Recorder  events.EventRecorder
 	// Now is the clock; tests may replace it.
 	Now func() time.Time
 }
@@ -214,6 +217,10 @@ func (r *ExtensionReconciler) now() time.Time {
 
 // SetupWithManager watches Extensions and everything their credentials derive from.
 func (r *ExtensionReconciler) SetupWithManager(mgr ctrl.Manager) error {
+	passwords, err := r.userPasswordSecrets(mgr)
+	if err != nil {
+		return err
+	}
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&sipv1.Extension{}, builder.WithPredicates(predicate.Or(specOrLifecycleChanged(), bindingsChanged()))).
 		Owns(&corev1.Secret{}).
@@ -222,6 +229,7 @@ func (r *ExtensionReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Watches(&sipv1.Domain{}, handler.EnqueueRequestsFromMapFunc(r.extensionsOfDomain),
 			builder.WithPredicates(domainReadinessChanged())).
 		Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.extensionsUsingPassword)).
+		WatchesRawSource(passwords).
 		Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(publishedSource),
 			builder.WithPredicates(inNamespace(r.Options.RegistrarNamespace), hasComponent(published.ComponentCredential))).
 		Named("extension").

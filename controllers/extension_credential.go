@@ -8,6 +8,7 @@ import (
 	"strconv"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -75,7 +76,7 @@ func (r *ExtensionReconciler) publishCredential(ctx context.Context, ext *sipv1.
 	}
 	// Only now that the registrars have it under its name may a Secret of an earlier
 	// name go: they never lack the credential in between.
-	if err := r.withdrawCredentialExcept(ctx, ext, want.Name); err != nil {
+	if err := r.withdrawLegacyCredential(ctx, ext, d.Spec.CustomerID); err != nil {
 		return err
 	}
 	if !written || have.UID == "" {
@@ -101,16 +102,10 @@ func (r *ExtensionReconciler) publishedByAnother(ext *sipv1.Extension, want, hav
 		ext.Status.AddressOfRecord, want.Name, holder)
 }
 
-// withdrawCredential deletes the Extension's credential Secret, if this Extension
-// published one: the registrars then refuse it and drop its bindings.
+// withdrawCredential deletes the credential Secrets this Extension published, if
+// any: the registrars then refuse it and drop its bindings. Secrets the operator did
+// not publish for this Extension are never touched.
 func (r *ExtensionReconciler) withdrawCredential(ctx context.Context, ext *sipv1.Extension) error {
-	return r.withdrawCredentialExcept(ctx, ext, "")
-}
-
-// withdrawCredentialExcept deletes the credential Secrets this Extension published,
-// but the one named keep: what an earlier release published under another name.
-// Secrets the operator did not publish for this Extension are never touched.
-func (r *ExtensionReconciler) withdrawCredentialExcept(ctx context.Context, ext *sipv1.Extension, keep string) error {
 	var creds corev1.SecretList
 	if err := r.List(ctx, &creds, client.InNamespace(r.Options.RegistrarNamespace), client.MatchingLabels{
 		published.LabelManagedBy:  published.ManagedBy,
@@ -121,13 +116,40 @@ func (r *ExtensionReconciler) withdrawCredentialExcept(ctx context.Context, ext 
 		return fmt.Errorf("while listing the extension's credential secrets: %w", err)
 	}
 	for i := range creds.Items {
-		s := &creds.Items[i]
-		if s.Name == keep {
-			continue
+		if err := r.deleteCredential(ctx, &creds.Items[i]); err != nil {
+			return err
 		}
-		if err := r.Delete(ctx, s, client.Preconditions{UID: &s.UID}); client.IgnoreNotFound(err) != nil {
-			return fmt.Errorf("while withdrawing the credential secret %s: %w", s.Name, err)
-		}
+	}
+	return nil
+}
+
+// withdrawLegacyCredential deletes what a release before this one published for ext
+// under its previous name. Number, Domain and customer are immutable, so that is the
+// one other name ext can have published for this Domain (what it published for a
+// Domain since gone went when that Domain did). A lookup by name, not a list: a list
+// of the credentials of one Extension scans every credential in the cache, 100,000
+// of them on each reconcile.
+func (r *ExtensionReconciler) withdrawLegacyCredential(ctx context.Context, ext *sipv1.Extension, customerID string) error {
+	s := &corev1.Secret{}
+	key := client.ObjectKey{Namespace: r.Options.RegistrarNamespace, Name: published.LegacyCredentialSecretName(customerID, ext.Spec.Extension)}
+	if key.Name == published.CredentialSecretName(customerID, ext.Spec.Extension) {
+		return nil
+	}
+	switch err := r.Get(ctx, key, s); {
+	case apierrors.IsNotFound(err):
+		return nil
+	case err != nil:
+		return fmt.Errorf("while reading the credential secret %s: %w", key.Name, err)
+	}
+	if s.Labels[published.LabelComponent] != published.ComponentCredential || !isPublishedFrom(s, ext) {
+		return nil
+	}
+	return r.deleteCredential(ctx, s)
+}
+
+func (r *ExtensionReconciler) deleteCredential(ctx context.Context, s *corev1.Secret) error {
+	if err := r.Delete(ctx, s, client.Preconditions{UID: &s.UID}); client.IgnoreNotFound(err) != nil {
+		return fmt.Errorf("while withdrawing the credential secret %s: %w", s.Name, err)
 	}
 	return nil
 }

@@ -32,9 +32,16 @@ func (r *ExtensionReconciler) resolvePassword(ctx context.Context, ext *sipv1.Ex
 	name := GeneratedPasswordSecretName(ext.Name)
 	ext.Status.PasswordSecret = name
 	s := &corev1.Secret{}
-	err := r.Get(ctx, client.ObjectKey{Namespace: ext.Namespace, Name: name}, s)
+	key := client.ObjectKey{Namespace: ext.Namespace, Name: name}
+	err := r.Get(ctx, key, s)
 	if apierrors.IsNotFound(err) {
-		return r.generatePassword(ctx, ext, name)
+		p, genErr := r.generatePassword(ctx, ext, name)
+		if !apierrors.IsAlreadyExists(genErr) {
+			return p, genErr
+		}
+		// The cache holds only the operator's Secrets: one it does not hold is
+		// someone else's, or was created so recently that the cache has not seen it.
+		err = r.APIReader.Get(ctx, key, s)
 	}
 	if err != nil {
 		return "", fmt.Errorf("while reading the generated password secret: %w", err)
@@ -55,9 +62,11 @@ func (r *ExtensionReconciler) resolvePassword(ctx context.Context, ext *sipv1.Ex
 	return p, nil
 }
 
+// readReferencedPassword reads the user's Secret from the API server: the cache holds
+// only the operator's Secrets, so that it does not hold every Secret of the cluster.
 func (r *ExtensionReconciler) readReferencedPassword(ctx context.Context, ext *sipv1.Extension, ref *sipv1.SecretKeyReference) (string, error) {
 	s := &corev1.Secret{}
-	if err := r.Get(ctx, client.ObjectKey{Namespace: ext.Namespace, Name: ref.Name}, s); err != nil {
+	if err := r.APIReader.Get(ctx, client.ObjectKey{Namespace: ext.Namespace, Name: ref.Name}, s); err != nil {
 		if apierrors.IsNotFound(err) {
 			return "", &stalledError{sipv1.ReasonPasswordSecretNotFound, fmt.Sprintf(
 				"password Secret %q not found in namespace %s; create it or remove spec.passwordSecretRef to have one generated", ref.Name, ext.Namespace)}

@@ -6,24 +6,41 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/selection"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
+
+	"github.com/voipbin/registrar-operator/api/published"
 )
 
 // CacheOptions keeps the informers to what the reconcilers read: the fleet's objects
 // and published ConfigMaps only in the registrar namespace (so a namespaced Role
-// suffices), managed fields stripped to save memory at 100,000 Extensions.
+// suffices), of the cluster's Secrets only those the operator manages (a user's
+// password Secret is read from the API server when its Extension reconciles), and
+// every object slimmed by slimForCache, to save memory at 100,000 Extensions.
 func CacheOptions(o Options) cache.Options {
 	only := map[string]cache.Config{o.RegistrarNamespace: {}}
 	return cache.Options{
-		DefaultTransform: cache.TransformStripManagedFields(),
+		DefaultTransform: slimForCache,
 		ByObject: map[client.Object]cache.ByObject{
 			&corev1.ConfigMap{}:  {Namespaces: only},
 			&appsv1.Deployment{}: {Namespaces: only},
 			&corev1.Service{}:    {Namespaces: only},
+			&corev1.Secret{}:     {Label: managedSecrets(selection.Equals)},
 		},
 	}
+}
+
+// managedSecrets selects the Secrets the operator manages (op Equals) or those it
+// does not (op NotEquals, which also matches Secrets without the label).
+func managedSecrets(op selection.Operator) labels.Selector {
+	req, err := labels.NewRequirement(published.LabelManagedBy, op, []string{published.ManagedBy})
+	if err != nil {
+		panic(err) // constant, valid input
+	}
+	return labels.NewSelector().Add(*req)
 }
 
 // Setup registers the indexes and every reconciler with the manager.
@@ -35,8 +52,9 @@ func Setup(ctx context.Context, mgr manager.Manager, o Options) error {
 		SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("while setting up the domain controller: %w", err)
 	}
-	if err := (&ExtensionReconciler{Client: mgr.GetClient(), Options: o, Recorder: mgr.GetEventRecorder("extension-controller")}).
-		SetupWithManager(mgr); err != nil {
+	ext := &ExtensionReconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Options: o,
+		Recorder: mgr.GetEventRecorder("extension-controller")}
+	if err := ext.SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("while setting up the extension controller: %w", err)
 	}
 	// The nonce key whatever --manage-registrar says: every registrar waits for it.

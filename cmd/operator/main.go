@@ -25,6 +25,7 @@ import (
 func main() {
 	var (
 		metricsAddr, probeAddr     string
+		pprofAddr                  string
 		secureMetrics, enableHTTP2 bool
 		leaderElect                bool
 		qps                        float64
@@ -40,6 +41,7 @@ func main() {
 	flag.BoolVar(&secureMetrics, "metrics-secure", true, "Serve metrics over HTTPS with authentication and authorization.")
 	flag.BoolVar(&enableHTTP2, "enable-http2", false, "Allow HTTP/2 on the metrics endpoint (off: HTTP/2 rapid-reset CVEs).")
 	flag.StringVar(&probeAddr, "health-probe-bind-address", ":8081", "Address of the /healthz and /readyz endpoints.")
+	flag.StringVar(&pprofAddr, "pprof-bind-address", "", "Address of net/http/pprof (for example 127.0.0.1:6060, to profile the operator's memory); empty: off.")
 	flag.BoolVar(&leaderElect, "leader-elect", false, "Elect a leader, so that only one operator replica reconciles.")
 	flag.Float64Var(&qps, "kube-api-qps", 200, "Queries per second to the API server (a bulk load of 10,000 Extensions is bound by it).")
 	flag.IntVar(&burst, "kube-api-burst", 400, "Burst of queries to the API server.")
@@ -134,6 +136,7 @@ func main() {
 		Cache:                               controllers.CacheOptions(o),
 		Metrics:                             metricsOpts,
 		HealthProbeBindAddress:              probeAddr,
+		PprofBindAddress:                    pprofAddr,
 		LeaderElection:                      leaderElect,
 		LeaderElectionID:                    leaderLeaseName,
 		LeaderElectionResourceLockInterface: leaderLease,

@@ -36,6 +36,8 @@ type scaleOptions struct {
 	registrarArgs       string
 	registrarEnv        string
 	pprof               bool
+	otherSecrets        int
+	otherSecretKB       int
 }
 
 func scaleMain(args []string) error {
@@ -58,7 +60,10 @@ func scaleMain(args []string) error {
 	fs.StringVar(&o.registrarArgs, "registrar-args", "", "Extra registrar flags.")
 	fs.StringVar(&o.registrarEnv, "registrar-env", "", "Space-separated KEY=VALUE environment of the registrar process only, e.g. GOGC=400 or GOMEMLIMIT=270MiB.")
 	fs.BoolVar(&o.pprof, "pprof", false,
-		"Run the registrar with net/http/pprof (bench registrar-child) and save its heap profile after the bulk load and at the end.")
+		"Run the registrar with net/http/pprof (bench registrar-child) and the operator with --pprof-bind-address, and save their heap profiles after the bulk load and at the end.")
+	fs.IntVar(&o.otherSecrets, "other-secrets", 0,
+		"Secrets the operator does not manage, created first in a namespace of their own: a real cluster's Helm releases, TLS keys and tokens.")
+	fs.IntVar(&o.otherSecretKB, "other-secret-kb", 64, "Size of each of --other-secrets, KiB.")
 	_ = fs.Parse(args)
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected arguments %q", fs.Args())
@@ -91,9 +96,19 @@ func runScale(ctx context.Context, o scaleOptions) error {
 		fmt.Printf("\nCSV: %s\n", filepath.Join(run, "scale.csv"))
 	}()
 
+	operatorArgs := strings.Fields(o.operatorArgs)
+	var opPprof string
+	if o.pprof {
+		port, err := freePort()
+		if err != nil {
+			return err
+		}
+		opPprof = fmt.Sprintf("http://127.0.0.1:%d/debug/pprof", port)
+		operatorArgs = append(operatorArgs, fmt.Sprintf("--pprof-bind-address=127.0.0.1:%d", port))
+	}
 	sys, err := startSystem(ctx, sysOptions{
 		Out: run, BinDir: o.binDir, SkipBuild: o.skipBuild, SIPTransports: "udp,tcp", Pprof: o.pprof,
-		OperatorArgs: strings.Fields(o.operatorArgs), RegistrarArgs: strings.Fields(o.registrarArgs), RegistrarEnv: strings.Fields(o.registrarEnv),
+		OperatorArgs: operatorArgs, RegistrarArgs: strings.Fields(o.registrarArgs), RegistrarEnv: strings.Fields(o.registrarEnv),
 	})
 	defer func() { sys.stop() }()
 	if err != nil {
@@ -108,6 +123,9 @@ func runScale(ctx context.Context, o scaleOptions) error {
 		return err
 	}
 	add("extensions / domains", fmt.Sprintf("%d / %d", o.extensions, o.domains), "")
+	if o.otherSecrets > 0 {
+		add("Secrets the operator does not manage", fmt.Sprintf("%d of %d KiB", o.otherSecrets, o.otherSecretKB), "")
+	}
 	add("operator flags", strings.Join(append([]string{"(defaults)"}, strings.Fields(o.operatorArgs)...), " "), "")
 
 	users := makeUsers(o.extensions, o.domains, "")
@@ -145,6 +163,9 @@ func runScale(ctx context.Context, o scaleOptions) error {
 			}
 		}
 	}()
+	if err := createOtherSecrets(ctx, sys, o); err != nil {
+		return err
+	}
 	if err := sys.createDomains(ctx, o.domains, o.workers); err != nil {
 		return err
 	}
@@ -182,8 +203,9 @@ func runScale(ctx context.Context, o scaleOptions) error {
 	}
 	add("create → Ready per Extension during the bulk load p50 / p99 / max",
 		fmt.Sprintf("%s / %s / %s", ms(percentile(lat, .5)), ms(percentile(lat, .99)), ms(percentile(lat, 1))), "")
-	memory(sys, "after the bulk load", add)
-	heapProfile(sys, filepath.Join(run, "registrar-heap-bulk.pprof"))
+	memory(sys, "after the bulk load", o.extensions, add)
+	heapProfile(sys.regPprof, "registrar", filepath.Join(run, "registrar-heap-bulk.pprof"))
+	heapProfile(opPprof, "operator", filepath.Join(run, "operator-heap-bulk.pprof"))
 
 	// New Extensions, one at a time, timed until the registrar answers 200 OK.
 	if o.newExtensions > 0 {
@@ -194,7 +216,7 @@ func runScale(ctx context.Context, o scaleOptions) error {
 	if o.skipSteady {
 		return nil
 	}
-	return steadyState(ctx, sys, o, users, run, add)
+	return steadyState(ctx, sys, o, users, run, opPprof, add)
 }
 
 // newExtensionLatency creates o.newExtensions Extensions one at a time and times each
@@ -269,7 +291,7 @@ func newExtensionLatency(
 
 // steadyState registers every extension as a phone that refreshes every o.refresh and
 // counts API writes once the first round is done.
-func steadyState(ctx context.Context, sys *system, o scaleOptions, users []user, run string, add func(name, value, target string)) error {
+func steadyState(ctx context.Context, sys *system, o scaleOptions, users []user, run, opPprof string, add func(name, value, target string)) error {
 	if err := sys.readPasswords(ctx, users); err != nil {
 		return err
 	}
@@ -413,45 +435,13 @@ func steadyState(ctx context.Context, sys *system, o scaleOptions, users []user,
 		add("steady state: writes by resource and verb: "+r.k, fmt.Sprintf("%.0f (%.2f/s)", r.v, r.v/secs), "")
 	}
 	stopFleet()
-	memory(sys, fmt.Sprintf("with %d phones registered", len(users)), add)
-	heapProfile(sys, filepath.Join(run, "registrar-heap-steady.pprof"))
+	memory(sys, fmt.Sprintf("with %d phones registered", len(users)), o.extensions, add)
+	heapProfile(sys.regPprof, "registrar", filepath.Join(run, "registrar-heap-steady.pprof"))
+	heapProfile(opPprof, "operator", filepath.Join(run, "operator-heap-steady.pprof"))
 	if f.lastErr.Load() != nil {
 		add("steady state: last phone error", fmt.Sprint(f.lastErr.Load()), "")
 	}
 	return nil
-}
-
-// heapProfile saves the registrar's heap profile when it serves pprof.
-func heapProfile(sys *system, path string) {
-	if sys.regPprof == "" {
-		return
-	}
-	if err := fetch(sys.regPprof+"/heap", path); err != nil {
-		step("    (no heap profile: " + err.Error() + ")")
-		return
-	}
-	step("registrar heap profile: " + path)
-}
-
-// memory adds the registrar's and the operator's memory.
-func memory(sys *system, when string, add func(name, value, target string)) {
-	heap := func(url string) string {
-		p, err := scrape(url)
-		if err != nil {
-			return "?"
-		}
-		return fmt.Sprintf("%.0f", p.sum("go_memstats_heap_inuse_bytes")/(1<<20))
-	}
-	reg, op := sys.registrar.pid(), sys.operator.pid()
-	add("registrar memory "+when+": RSS / peak RSS (VmHWM) / Go heap in use, MB",
-		fmt.Sprintf("%.0f / %.0f / %s", procStatusKB(reg, "VmRSS:")/1024, procStatusKB(reg, "VmHWM:")/1024, heap(sys.regMetrics)), "< 300 MB at 100k")
-	add("operator memory "+when+": RSS / peak RSS (VmHWM) / Go heap in use, MB",
-		fmt.Sprintf("%.0f / %.0f / %s", procStatusKB(op, "VmRSS:")/1024, procStatusKB(op, "VmHWM:")/1024, heap(sys.opMetrics)), "")
-	var cp float64
-	for _, p := range sys.controlPlanePIDs() {
-		cp += procStatusKB(p, "VmRSS:") / 1024
-	}
-	add("kube-apiserver + etcd RSS "+when+", MB", fmt.Sprintf("%.0f", cp), "")
 }
 
 func ms(v float64) string {
