@@ -60,7 +60,8 @@ func scaleMain(args []string) error {
 	fs.StringVar(&o.registrarArgs, "registrar-args", "", "Extra registrar flags.")
 	fs.StringVar(&o.registrarEnv, "registrar-env", "", "Space-separated KEY=VALUE environment of the registrar process only, e.g. GOGC=400 or GOMEMLIMIT=270MiB.")
 	fs.BoolVar(&o.pprof, "pprof", false,
-		"Run the registrar with net/http/pprof (bench registrar-child) and the operator with --pprof-bind-address, and save their heap profiles after the bulk load and at the end.")
+		"Run the registrar with net/http/pprof (bench registrar-child) and the operator with --pprof-bind-address, "+
+			"and save their heap profiles after the bulk load and at the end.")
 	fs.IntVar(&o.otherSecrets, "other-secrets", 0,
 		"Secrets the operator does not manage, created first in a namespace of their own: a real cluster's Helm releases, TLS keys and tokens.")
 	fs.IntVar(&o.otherSecretKB, "other-secret-kb", 64, "Size of each of --other-secrets, KiB.")
