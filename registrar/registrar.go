@@ -78,6 +78,12 @@ type Config struct {
 	// Linux caps at net.core.rmem_max); it absorbs bursts while the readers are
 	// descheduled. 0 keeps the system default.
 	UDPReceiveBuffer int
+	// UDPShedAge is how long a REGISTER without credentials may wait in the UDP
+	// receive queue and still be challenged; an older one is answered 503 with
+	// Retry-After, so that under overload the readers spend their time on the
+	// REGISTERs that complete a registration. 0: udpfront.DefaultShedAge; negative:
+	// nothing is shed.
+	UDPShedAge time.Duration
 	// RequireCallerAuth challenges callers whose From is a user of a domain we
 	// serve.
 	RequireCallerAuth bool
@@ -295,6 +301,7 @@ func (r *Replica) serveUDP(g *errgroup.Group, srv *sipgo.Server) {
 	front := udpfront.New(udpfront.Config{
 		Conn:     conn,
 		Handle:   r.registers.HandleDatagram,
+		ShedAge:  r.cfg.UDPShedAge,
 		Observer: r.m,
 		Log:      r.log.WithName("udp"),
 	})
