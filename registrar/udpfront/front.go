@@ -9,6 +9,10 @@
 // gives a registrar, answering a retransmission with the response already sent, is
 // kept by a bounded cache (retransmit.go).
 //
+// Under overload, a REGISTER without credentials that waited too long in the socket's
+// queue is answered 503 instead of challenged, so the readers' time goes to the
+// REGISTERs that complete a registration (admission.go).
+//
 // Each reader reads and answers on a descriptor of its own where the system allows
 // (direct_linux.go), as a C server's workers do, rather than queueing with the
 // others on Go's lock of the listener's descriptor.
