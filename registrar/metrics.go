@@ -24,6 +24,7 @@ type metrics struct {
 	firstProvisional prometheus.Histogram
 	// The stateless UDP front end (package udpfront).
 	retransmissions prometheus.Counter
+	udpShed         prometheus.Counter
 	udpDropped      prometheus.Counter
 	// The TLS listener (package tlsserve).
 	tlsHandshakeFailures prometheus.Counter
@@ -63,6 +64,10 @@ func newMetrics(reg prometheus.Registerer, table *location.Table, dir *directory
 		retransmissions: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "sip_udp_register_retransmissions_total", Help: "Retransmitted REGISTERs over UDP answered with the response already sent.",
 		}),
+		udpShed: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "sip_udp_register_shed_total",
+			Help: "REGISTERs over UDP without credentials answered 503 because they waited too long in the receive queue (overload).",
+		}),
 		udpDropped: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "sip_udp_dropped_total", Help: "Datagrams other than REGISTER dropped because the SIP stack was not keeping up.",
 		}),
@@ -74,7 +79,7 @@ func newMetrics(reg prometheus.Registerer, table *location.Table, dir *directory
 			Help: "WebSocket upgrade requests refused (an Origin not allowed, no sip subprotocol, not an upgrade), by transport.",
 		}, []string{"transport"}),
 	}
-	reg.MustRegister(m.retransmissions, m.udpDropped, m.tlsHandshakeFailures, m.wsRefused)
+	reg.MustRegister(m.retransmissions, m.udpShed, m.udpDropped, m.tlsHandshakeFailures, m.wsRefused)
 	reg.MustRegister(m.routed, m.forks, m.firstProvisional)
 	reg.MustRegister(m.registers, m.authFailures, m.throttled, m.writes, m.writeLatency,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
@@ -109,3 +114,4 @@ func (m *metrics) FirstProvisional(d time.Duration) {
 
 func (m *metrics) Retransmission() { m.retransmissions.Inc() }
 func (m *metrics) Dropped()        { m.udpDropped.Inc() }
+func (m *metrics) Shed()           { m.udpShed.Inc() }

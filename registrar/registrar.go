@@ -78,6 +78,12 @@ type Config struct {
 	// Linux caps at net.core.rmem_max); it absorbs bursts while the readers are
 	// descheduled. 0 keeps the system default.
 	UDPReceiveBuffer int
+	// UDPShedAge is how long a REGISTER without credentials may wait in the UDP
+	// receive queue and still be challenged; an older one is answered 503 with
+	// Retry-After, so that under overload the readers spend their time on the
+	// REGISTERs that complete a registration. 0 or negative: nothing is shed (the
+	// registrar binary's flag defaults to udpfront.DefaultShedAge).
+	UDPShedAge time.Duration
 	// RequireCallerAuth challenges callers whose From is a user of a domain we
 	// serve.
 	RequireCallerAuth bool
@@ -295,6 +301,7 @@ func (r *Replica) serveUDP(g *errgroup.Group, srv *sipgo.Server) {
 	front := udpfront.New(udpfront.Config{
 		Conn:     conn,
 		Handle:   r.registers.HandleDatagram,
+		ShedAge:  shedAge(r.cfg.UDPShedAge),
 		Observer: r.m,
 		Log:      r.log.WithName("udp"),
 	})
@@ -484,4 +491,13 @@ func (r *Replica) Routes(domain, user string) int {
 	}
 	_, ts := r.proxy.Targets().Find(domain, user, time.Now())
 	return len(ts)
+}
+
+// shedAge is udpfront's ShedAge for a Config's UDPShedAge, whose zero value sheds
+// nothing (udpfront's would shed at its default).
+func shedAge(d time.Duration) time.Duration {
+	if d <= 0 {
+		return -1
+	}
+	return d
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/voipbin/registrar-operator/registrar/netguard"
 	"github.com/voipbin/registrar-operator/registrar/proxy"
 	"github.com/voipbin/registrar-operator/registrar/throttle"
+	"github.com/voipbin/registrar-operator/registrar/udpfront"
 )
 
 func main() {
@@ -54,6 +55,9 @@ func main() {
 		"How long a call may ring unanswered before the registrar CANCELs it and answers 408 (RFC 3261 Timer C; more than 3m).")
 	flag.IntVar(&cfg.UDPReceiveBuffer, "udp-receive-buffer", 4<<20,
 		"UDP socket receive buffer in bytes, to absorb bursts (Linux caps it at net.core.rmem_max); 0 keeps the system default.")
+	flag.DurationVar(&cfg.UDPShedAge, "udp-shed-age", udpfront.DefaultShedAge,
+		"Under overload, a UDP REGISTER without credentials that waited longer than this in the receive queue is answered 503 with Retry-After "+
+			"instead of a challenge, so that those with credentials keep completing; 0: never.")
 	flag.StringVar(&cfg.MetricsAddress, "metrics-bind-address", ":9090", "Address of /metrics; 0 disables.")
 	flag.StringVar(&cfg.ProbeAddress, "health-probe-bind-address", ":8081", "Address of /healthz and /readyz; 0 disables.")
 	flag.DurationVar(&cfg.NonceLifetime, "nonce-lifetime", digest.DefaultNonceLifetime, "How long a digest nonce stays valid.")

@@ -93,6 +93,7 @@ type sipOptions struct {
 	warmup         bool
 	sippPort       int // set per server by searchRates
 	expires        int
+	storm          time.Duration
 }
 
 func defaultOut() string { return filepath.Join(testenv.Root(), "hack", "bench", "out") }
@@ -135,6 +136,9 @@ func sipMain(args []string) error {
 			"CPU step at 1,000/s (each unless given).")
 	fs.DurationVar(&o.pause, "pause", 3*time.Second, "Rest between steps (ours also waits until its status writer has caught up).")
 	fs.IntVar(&o.expires, "expires", 3600, "Expires of the SIPp REGISTERs.")
+	fs.DurationVar(&o.storm, "storm", 0,
+		"Instead of the steps: every device, none registered before, registers once within this window (--extensions 20000 --storm 10s), "+
+			"retrying 1–4 s after a 503 (hack/bench/storm.go).")
 	fs.BoolVar(&o.warmup, "warmup", true, "Register every device once before the steps (steady state: the steps measure re-registrations).")
 	_ = fs.Parse(args)
 	if fs.NArg() > 0 {
@@ -220,6 +224,9 @@ func runSIP(ctx context.Context, o sipOptions) error {
 	usersFile := filepath.Join(run, "users.csv")
 	if err := writeUsers(usersFile, users); err != nil {
 		return err
+	}
+	if sys != nil && o.storm > 0 {
+		return runStorm(ctx, sys, o, usersFile)
 	}
 	c := comparison{o: o, sys: sys, usersFile: usersFile, users: users, probes: probes, csv: filepath.Join(run, "sip.csv")}
 	err := c.run(ctx)

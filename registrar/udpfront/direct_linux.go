@@ -30,6 +30,7 @@ type directSocket struct {
 	conn   *net.UDPConn // the listener: closing it ends the readers
 	inet6  bool         // the socket is AF_INET6 (IPv4 peers then arrive v4-mapped)
 	lastOK time.Time    // when the listener was last seen open
+	oob    []byte       // room for a datagram's arrival stamp
 }
 
 // closedCheck is how often a reader checks that the listener is still open: its dup
@@ -71,26 +72,31 @@ func openDirect(conn *net.UDPConn) (packetIO, error) {
 		_ = unix.Close(fd)
 		return nil, fmt.Errorf("while watching the UDP socket: %w", err)
 	}
-	return &directSocket{fd: fd, epfd: epfd, conn: conn, inet6: inet6, lastOK: time.Now()}, nil
+	return &directSocket{fd: fd, epfd: epfd, conn: conn, inet6: inet6, lastOK: time.Now(), oob: make([]byte, stampBytes)}, nil
 }
 
-func (s *directSocket) read(buf []byte, turn *sync.Mutex) (int, netip.AddrPort, error) {
+func (s *directSocket) read(buf []byte, turn *sync.Mutex) (int, netip.AddrPort, int64, error) {
 	var sa unix.RawSockaddrAny
+	iov := unix.Iovec{Base: &buf[0]}
+	iov.SetLen(len(buf))
 	for {
 		if time.Since(s.lastOK) >= closedCheck {
 			if err := s.listenerOpen(); err != nil {
-				return 0, netip.AddrPort{}, err
+				return 0, netip.AddrPort{}, 0, err
 			}
 		}
-		salen := uint32(unix.SizeofSockaddrAny)
+		msg := unix.Msghdr{Name: (*byte)(unsafe.Pointer(&sa)), Namelen: unix.SizeofSockaddrAny, Iov: &iov, Iovlen: 1}
+		if len(s.oob) > 0 {
+			msg.Control = &s.oob[0]
+			msg.SetControllen(len(s.oob))
+		}
 		// The socket does not wait (O_NONBLOCK): turn is held for the system call
 		// only, never while the reader waits in epoll.
 		turn.Lock()
-		n, _, errno := unix.Syscall6(unix.SYS_RECVFROM, uintptr(s.fd), uintptr(unsafe.Pointer(&buf[0])), uintptr(len(buf)), 0,
-			uintptr(unsafe.Pointer(&sa)), uintptr(unsafe.Pointer(&salen)))
+		n, _, errno := unix.Syscall(unix.SYS_RECVMSG, uintptr(s.fd), uintptr(unsafe.Pointer(&msg)), 0)
 		if errno == 0 {
 			if from, ok := addrPortOf(&sa); ok {
-				return int(n), from, nil
+				return int(n), from, arrivalOf(s.oob[:msg.Controllen]), nil
 			}
 			// Not an IP peer: nothing to answer.
 		}
@@ -101,7 +107,7 @@ func (s *directSocket) read(buf []byte, turn *sync.Mutex) (int, netip.AddrPort, 
 			var events [1]unix.EpollEvent
 			_, _ = unix.EpollWait(s.epfd, events[:], int(closedCheck/time.Millisecond))
 		default:
-			return 0, netip.AddrPort{}, errno
+			return 0, netip.AddrPort{}, 0, errno
 		}
 	}
 }

@@ -9,6 +9,10 @@
 // gives a registrar, answering a retransmission with the response already sent, is
 // kept by a bounded cache (retransmit.go).
 //
+// Under overload, a REGISTER without credentials that waited too long in the socket's
+// queue is answered 503 instead of challenged, so the readers' time goes to the
+// REGISTERs that complete a registration (admission.go).
+//
 // Each reader reads and answers on a descriptor of its own where the system allows
 // (direct_linux.go), as a C server's workers do, rather than queueing with the
 // others on Go's lock of the listener's descriptor.
@@ -21,10 +25,12 @@ import (
 	"net/netip"
 	"runtime"
 	"sync"
+	"time"
 
 	"github.com/emiago/sipgo/sip"
 	"github.com/go-logr/logr"
 
+	"github.com/voipbin/registrar-operator/registrar/digest"
 	"github.com/voipbin/registrar-operator/registrar/internal/redact"
 	"github.com/voipbin/registrar-operator/registrar/internal/sipparse"
 )
@@ -40,10 +46,18 @@ type Observer interface {
 	Dropped()
 }
 
+// ShedObserver is an Observer that also counts the REGISTERs shed under overload.
+type ShedObserver interface {
+	// Shed counts a REGISTER without credentials answered 503 because it waited
+	// longer than Config.ShedAge in the receive queue.
+	Shed()
+}
+
 type nopObserver struct{}
 
 func (nopObserver) Retransmission() {}
 func (nopObserver) Dropped()        {}
+func (nopObserver) Shed()           {}
 
 // Config is the front end's wiring.
 type Config struct {
@@ -63,8 +77,14 @@ type Config struct {
 	SharedSocket bool
 	// Retransmissions bounds the retransmission cache (default DefaultCacheSize).
 	Retransmissions int
-	Observer        Observer
-	Log             logr.Logger
+	// ShedAge is how long a REGISTER without credentials may have waited in the
+	// socket's receive queue and still be challenged; an older one is answered 503
+	// (admission.go). 0: DefaultShedAge; negative: none is shed.
+	ShedAge  time.Duration
+	Observer Observer
+	Log      logr.Logger
+	// now is the clock datagrams' ages are taken on (tests move it); nil: time.Now.
+	now func() time.Time
 }
 
 // Front reads the UDP listener.
@@ -72,6 +92,7 @@ type Front struct {
 	cfg   Config
 	cache *responseCache
 	rest  *passThrough
+	shed  ShedObserver
 	// turn is held by a reader from taking a datagram off the socket until it has
 	// queued it for sipgo (or found it a REGISTER): whichever reader takes each,
 	// sipgo gets them in the socket's order, a phone's 180 before its 200.
@@ -89,11 +110,22 @@ func New(cfg Config) *Front {
 	if cfg.Retransmissions <= 0 {
 		cfg.Retransmissions = DefaultCacheSize
 	}
+	if cfg.now == nil {
+		cfg.now = time.Now
+	}
+	if cfg.ShedAge == 0 {
+		cfg.ShedAge = DefaultShedAge
+	}
 	if cfg.Observer == nil {
 		cfg.Observer = nopObserver{}
 	}
+	shed, _ := cfg.Observer.(ShedObserver)
+	if shed == nil {
+		shed = nopObserver{}
+	}
 	return &Front{
 		cfg:   cfg,
+		shed:  shed,
 		cache: newResponseCache(cfg.Retransmissions),
 		rest:  newPassThrough(cfg.Conn, cfg.Backlog),
 	}
@@ -106,6 +138,10 @@ func (f *Front) Rest() net.PacketConn { return f.rest }
 // Serve reads until the listener is closed, then ends Rest's reads too. It returns
 // nil: a read error other than the close is logged and reading goes on.
 func (f *Front) Serve() error {
+	if err := stampArrivals(f.cfg.Conn); err != nil {
+		// Without the stamps no age is known, and nothing is shed.
+		f.cfg.Log.Error(err, "could not ask for arrival times of UDP datagrams; REGISTERs will not be shed under overload")
+	}
 	var wg sync.WaitGroup
 	for range f.cfg.Readers {
 		wg.Go(f.read)
@@ -124,7 +160,7 @@ func (f *Front) read() {
 	a := answerer{parser: sipparse.New(), front: f, io: f.openIO()}
 	defer a.io.close()
 	for {
-		n, from, err := a.io.read(buf, &f.turn)
+		n, from, arrived, err := a.io.read(buf, &f.turn)
 		if err != nil {
 			if errors.Is(err, net.ErrClosed) {
 				return
@@ -147,7 +183,7 @@ func (f *Front) read() {
 			continue
 		}
 		f.turn.Unlock()
-		a.answer(data, from)
+		a.answer(data, from, arrived)
 	}
 }
 
@@ -160,7 +196,7 @@ func (f *Front) openIO() packetIO {
 		}
 		f.cfg.Log.V(1).Info("UDP readers share the listener", "reason", err.Error())
 	}
-	return sharedConn{f.cfg.Conn}
+	return newSharedConn(f.cfg.Conn)
 }
 
 // answerer is one reader's state, reused from request to request.
@@ -173,9 +209,11 @@ type answerer struct {
 	cached []byte // a response from the cache
 }
 
-// answer handles one REGISTER datagram: a retransmission gets the response it got
-// before, anything else goes to the handler.
-func (a *answerer) answer(data []byte, from netip.AddrPort) {
+// answer handles one REGISTER datagram that reached the socket at arrived (Unix
+// nanoseconds, 0 if unknown): a retransmission gets the response it got before, one
+// without credentials that waited too long is shed, anything else goes to the
+// handler.
+func (a *answerer) answer(data []byte, from netip.AddrPort, arrived int64) {
 	f := a.front
 	msg, err := a.parser.ParseSIP(data)
 	if err != nil {
@@ -194,6 +232,13 @@ func (a *answerer) answer(data []byte, from netip.AddrPort) {
 	req.SetTransport("UDP")
 	req.SetSource(from.String())
 	to := replyAddress(req, from)
+	if arrived != 0 && !admits(time.Duration(f.cfg.now().UnixNano()-arrived), f.cfg.ShedAge, digest.CarriesCredentials(req)) {
+		f.shed.Shed()
+		a.out.Reset()
+		unavailable(req).StringWrite(&a.out)
+		a.send(a.out.Bytes(), to)
+		return
+	}
 
 	key, cacheable := retransmissionKey(a.key[:0], req, from)
 	a.key = key

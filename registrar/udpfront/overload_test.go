@@ -1,0 +1,122 @@
+package udpfront
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/emiago/sipgo/sip"
+
+	"github.com/voipbin/registrar-operator/registrar/digest"
+)
+
+// gated answers as the registrar does, 200 OK to credentials and 401 without, but
+// holds the first request until released: the front end's one reader is busy, and
+// what the test sends meanwhile waits in the socket's queue.
+type gated struct {
+	handled  atomic.Int64
+	entered  chan struct{}
+	release  chan struct{}
+	holdOnce sync.Once
+}
+
+func newGated() *gated {
+	return &gated{entered: make(chan struct{}), release: make(chan struct{})}
+}
+
+func (g *gated) handle(req *sip.Request, _ int) *sip.Response {
+	g.holdOnce.Do(func() {
+		close(g.entered)
+		<-g.release
+	})
+	g.handled.Add(1)
+	if digest.CarriesCredentials(req) {
+		return sip.NewResponseFromRequest(req, sip.StatusOK, "OK", nil)
+	}
+	return sip.NewResponseFromRequest(req, sip.StatusUnauthorized, "Unauthorized", nil)
+}
+
+// shiftedClock is the wall clock plus an offset the test moves.
+type shiftedClock struct{ offset atomic.Int64 }
+
+func (c *shiftedClock) now() time.Time { return time.Now().Add(time.Duration(c.offset.Load())) }
+
+// TestOverloadShedsChallengesAndAnswersCredentials floods a front end whose handler
+// is stuck: once the queued REGISTERs are older than ShedAge, those without
+// credentials get 503 with Retry-After and no challenge, those with credentials are
+// all answered by the handler, and once the queue is fresh again a REGISTER without
+// credentials is challenged as usual.
+func TestOverloadShedsChallengesAndAnswersCredentials(t *testing.T) {
+	for _, mode := range []struct {
+		name   string
+		shared bool
+	}{{"own descriptor", false}, {"shared listener", true}} {
+		t.Run(mode.name, func(t *testing.T) {
+			h := newGated()
+			clock := &shiftedClock{}
+			_, addr := startFront(t, Config{Handle: h.handle, Readers: 1, SharedSocket: mode.shared, now: clock.now})
+			p := newPhone(t, addr)
+			p.Send(register(p.Port(), true, true, "z9hG4bK-first"))
+			select {
+			case <-h.entered:
+			case <-time.After(5 * time.Second):
+				t.Fatal("the first REGISTER never reached the handler")
+			}
+
+			const challenges, credentialed = 20, 10
+			for i := range challenges + credentialed {
+				// Interleaved, as phones send them.
+				auth := i%3 == 2
+				p.Send(register(p.Port(), true, auth, fmt.Sprintf("z9hG4bK-flood-%d", i)))
+			}
+			// Everything queued has now waited a second, ten times ShedAge.
+			clock.offset.Store(int64(time.Second))
+			close(h.release)
+
+			if res := receive(t, p); !strings.HasPrefix(res, "SIP/2.0 200 OK") || header(res, "Call-ID") != "z9hG4bK-first@phone" {
+				t.Fatalf("the held REGISTER was answered:\n%s", res)
+			}
+			for range challenges + credentialed {
+				res := receive(t, p)
+				callID := header(res, "Call-ID")
+				var i int
+				if _, err := fmt.Sscanf(callID, "z9hG4bK-flood-%d@phone", &i); err != nil {
+					t.Fatalf("unexpected response:\n%s", res)
+				}
+				if i%3 == 2 {
+					if !strings.HasPrefix(res, "SIP/2.0 200 OK") {
+						t.Errorf("REGISTER %d with credentials was not answered by the handler:\n%s", i, res)
+					}
+					continue
+				}
+				if !strings.HasPrefix(res, "SIP/2.0 503 ") {
+					t.Errorf("REGISTER %d without credentials, queued past ShedAge, was not shed:\n%s", i, res)
+					continue
+				}
+				if s, err := strconv.Atoi(header(res, "Retry-After")); err != nil || s < 1 || s > retryAfterSeconds {
+					t.Errorf("503 to REGISTER %d: Retry-After %q, want 1 to %d seconds", i, header(res, "Retry-After"), retryAfterSeconds)
+				}
+				if header(res, "WWW-Authenticate") != "" {
+					t.Errorf("503 to REGISTER %d carries a challenge", i)
+				}
+				if !strings.Contains(header(res, "To"), "tag=") {
+					t.Errorf("503 to REGISTER %d has no To tag (RFC 3261 §8.2.6.2)", i)
+				}
+			}
+			if n := h.handled.Load(); n != 1+credentialed {
+				t.Errorf("the handler saw %d REGISTERs, want %d: the first and every one with credentials", n, 1+credentialed)
+			}
+
+			// The load is gone: a fresh REGISTER without credentials is challenged.
+			clock.offset.Store(0)
+			p.Send(register(p.Port(), true, false, "z9hG4bK-after"))
+			if res := receive(t, p); !strings.HasPrefix(res, "SIP/2.0 401 ") {
+				t.Errorf("after the flood, a REGISTER without credentials got:\n%s", res)
+			}
+		})
+	}
+}
