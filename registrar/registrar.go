@@ -34,7 +34,6 @@ import (
 	"github.com/voipbin/registrar-operator/registrar/status"
 	"github.com/voipbin/registrar-operator/registrar/throttle"
 	"github.com/voipbin/registrar-operator/registrar/tlsserve"
-	"github.com/voipbin/registrar-operator/registrar/udpfront"
 	"github.com/voipbin/registrar-operator/registrar/wsserve"
 )
 
@@ -285,30 +284,6 @@ func (r *Replica) Run(ctx context.Context) error {
 	return err
 }
 
-// serveUDP answers REGISTERs over UDP statelessly (package udpfront) and gives
-// sipgo the rest, unless the configuration keeps REGISTER on sipgo's transactions.
-func (r *Replica) serveUDP(g *errgroup.Group, srv *sipgo.Server) {
-	conn, ok := r.udp.(*net.UDPConn)
-	if ok && r.cfg.UDPReceiveBuffer > 0 {
-		if err := conn.SetReadBuffer(r.cfg.UDPReceiveBuffer); err != nil {
-			r.log.Error(err, "could not size the UDP receive buffer; bursts may be dropped", "bytes", r.cfg.UDPReceiveBuffer)
-		}
-	}
-	if r.cfg.TransactionalUDPRegister || !ok {
-		g.Go(func() error { return ignoreClosed(srv.ServeUDP(r.udp)) })
-		return
-	}
-	front := udpfront.New(udpfront.Config{
-		Conn:     conn,
-		Handle:   r.registers.HandleDatagram,
-		ShedAge:  shedAge(r.cfg.UDPShedAge),
-		Observer: r.m,
-		Log:      r.log.WithName("udp"),
-	})
-	g.Go(front.Serve)
-	g.Go(func() error { return ignoreClosed(srv.ServeUDP(front.Rest())) })
-}
-
 // startProxy routes calls and messages to registered extensions (package proxy);
 // its ACK handler also drops the stray ACKs the REGISTER flow may bring. It sends in
 // client transactions of txs.
@@ -491,13 +466,4 @@ func (r *Replica) Routes(domain, user string) int {
 	}
 	_, ts := r.proxy.Targets().Find(domain, user, time.Now())
 	return len(ts)
-}
-
-// shedAge is udpfront's ShedAge for a Config's UDPShedAge, whose zero value sheds
-// nothing (udpfront's would shed at its default).
-func shedAge(d time.Duration) time.Duration {
-	if d <= 0 {
-		return -1
-	}
-	return d
 }
