@@ -1,0 +1,139 @@
+package main
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// promText is a scrape: series "name{labels}" → value.
+type promText map[string]float64
+
+func scrape(url string) (promText, error) {
+	c := http.Client{Timeout: 10 * time.Second}
+	resp, err := c.Get(url)
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = resp.Body.Close() }()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return nil, err
+	}
+	return parseProm(string(body)), nil
+}
+
+func parseProm(body string) promText {
+	out := promText{}
+	for line := range strings.SplitSeq(body, "\n") {
+		if line == "" || line[0] == '#' {
+			continue
+		}
+		i := strings.LastIndexByte(line, ' ')
+		if i < 0 {
+			continue
+		}
+		v, err := strconv.ParseFloat(line[i+1:], 64)
+		if err != nil {
+			continue
+		}
+		out[line[:i]] += v
+	}
+	return out
+}
+
+// sum adds the series of metric name whose labels contain every filter ("verb=\"POST\"").
+func (p promText) sum(name string, filters ...string) float64 {
+	var s float64
+	for k, v := range p {
+		if k != name && !strings.HasPrefix(k, name+"{") {
+			continue
+		}
+		ok := true
+		for _, f := range filters {
+			if !strings.Contains(k, f) {
+				ok = false
+				break
+			}
+		}
+		if ok {
+			s += v
+		}
+	}
+	return s
+}
+
+// apiMetrics scrapes kube-apiserver's /metrics with the admin credentials.
+func (s *system) apiMetrics(ctx context.Context) (promText, error) {
+	body, err := s.clientset.CoreV1().RESTClient().Get().AbsPath("/metrics").DoRaw(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return parseProm(string(body)), nil
+}
+
+// writeVerbs are the verbs of apiserver_request_total that change state.
+var writeVerbs = []string{"POST", "PUT", "PATCH", "DELETE", "APPLY", "DELETECOLLECTION"}
+
+// clientWrites sums a client-go rest_client_requests_total (the operator's own count
+// of the requests it sent) over the methods that write.
+func clientWrites(p promText) float64 {
+	var s float64
+	for _, m := range writeVerbs[:4] {
+		s += p.sum("rest_client_requests_total", `method="`+m+`"`)
+	}
+	return s
+}
+
+func apiWrites(p promText) float64 {
+	var s float64
+	for _, v := range writeVerbs {
+		s += p.sum("apiserver_request_total", `verb="`+v+`"`)
+	}
+	return s
+}
+
+// apiWritesBy breaks the writes down by resource/subresource, verb and HTTP code.
+func apiWritesBy(p promText) map[string]float64 {
+	out := map[string]float64{}
+	for k, v := range p {
+		if !strings.HasPrefix(k, "apiserver_request_total{") {
+			continue
+		}
+		labels := parseLabels(k)
+		write := false
+		for _, w := range writeVerbs {
+			if labels["verb"] == w {
+				write = true
+			}
+		}
+		if !write {
+			continue
+		}
+		res := labels["resource"]
+		if labels["subresource"] != "" {
+			res += "/" + labels["subresource"]
+		}
+		out[res+" "+labels["verb"]+" "+labels["code"]] += v
+	}
+	return out
+}
+
+func parseLabels(series string) map[string]string {
+	out := map[string]string{}
+	_, body, ok := strings.Cut(series, "{")
+	if !ok {
+		return out
+	}
+	body = strings.TrimSuffix(body, "}")
+	for kv := range strings.SplitSeq(body, ",") {
+		k, v, ok := strings.Cut(kv, "=")
+		if ok {
+			out[k] = strings.Trim(v, `"`)
+		}
+	}
+	return out
+}
