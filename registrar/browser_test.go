@@ -31,8 +31,8 @@ func TestJsSIPInChromiumOverWSS(t *testing.T) {
 		t.Fatalf("JsSIP registered with %d, want 200", e.Status)
 	}
 	// With its digest answer to our challenge.
-	metricShows(t, r, `sip_register_requests_total{outcome="challenged"} 1`)
-	metricShows(t, r, `sip_register_requests_total{outcome="registered"} 1`)
+	metricShows(t, r, `sip_register_requests_total{outcome="challenged",transport="WSS"} 1`)
+	metricShows(t, r, `sip_register_requests_total{outcome="registered",transport="WSS"} 1`)
 	first := bindingsAre(t, tn, 1)[0]
 	if first.Transport != "WSS" || first.Expires != 12 {
 		t.Errorf("JsSIP's binding %+v, want transport WSS for 12 s", first)
@@ -41,7 +41,7 @@ func TestJsSIPInChromiumOverWSS(t *testing.T) {
 	// It refreshes before the 12 s run out: the replica accepts a second REGISTER
 	// (the status keeps the binding's lease, which outlasts the refresh, so the
 	// replica's own count shows it).
-	metricShows(t, r, `sip_register_requests_total{outcome="registered"} 2`)
+	metricShows(t, r, `sip_register_requests_total{outcome="registered",transport="WSS"} 2`)
 	if b := bindingsAre(t, tn, 1)[0]; b.URI != first.URI {
 		t.Errorf("after the refresh the binding is %+v, want %s still", b, first.URI)
 	}

@@ -35,8 +35,8 @@ type metrics struct {
 func newMetrics(reg prometheus.Registerer, table *location.Table, dir *directory.Published, pending func() int) *metrics {
 	m := &metrics{
 		registers: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "sip_register_requests_total", Help: "REGISTER requests answered, by outcome.",
-		}, []string{"outcome"}),
+			Name: "sip_register_requests_total", Help: "REGISTER requests answered, by transport and outcome.",
+		}, []string{"transport", "outcome"}),
 		authFailures: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "sip_auth_failures_total", Help: "Digest authentication failures, by reason.",
 		}, []string{"reason"}),
@@ -97,7 +97,9 @@ func newMetrics(reg prometheus.Registerer, table *location.Table, dir *directory
 	return m
 }
 
-func (m *metrics) Register(outcome string)   { m.registers.WithLabelValues(outcome).Inc() }
+func (m *metrics) Register(transport, outcome string) {
+	m.registers.WithLabelValues(transport, outcome).Inc()
+}
 func (m *metrics) AuthFailure(reason string) { m.authFailures.WithLabelValues(reason).Inc() }
 func (m *metrics) Throttled(kind string)     { m.throttled.WithLabelValues(kind).Inc() }
 

@@ -30,6 +30,9 @@ func TestWSRegisterAndMessage(t *testing.T) {
 			phone := newWSPhone(t, r, tn, secure)
 			phone.registerWithDigest(600)
 
+			// The REGISTERs are counted under their transport, the challenge and the 200.
+			metricShows(t, r, `sip_register_requests_total{outcome="challenged",transport="`+transport+`"} 1`)
+			metricShows(t, r, `sip_register_requests_total{outcome="registered",transport="`+transport+`"} 1`)
 			b := bindingsAre(t, tn, 1)[0]
 			if b.Transport != transport || b.Source != phone.conn.LocalAddr().String() {
 				t.Errorf("binding %+v, want transport %s from %s", b, transport, phone.conn.LocalAddr())

@@ -90,7 +90,7 @@ func newRecordingObserver() *recordingObserver {
 	return &recordingObserver{outcomes: map[string]int{}, failures: map[string]int{}, throttleKind: map[string]int{}}
 }
 
-func (o *recordingObserver) Register(outcome string) {
+func (o *recordingObserver) Register(_, outcome string) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	o.outcomes[outcome]++

@@ -49,16 +49,17 @@ const maxUDPResponse = 1300
 
 // Observer receives what the handler measures (Prometheus in production).
 type Observer interface {
-	Register(outcome string)
+	// Register counts a REGISTER answered over transport (UDP, TCP, TLS, WS or WSS).
+	Register(transport, outcome string)
 	AuthFailure(reason string)
 	Throttled(kind string)
 }
 
 type nopObserver struct{}
 
-func (nopObserver) Register(string)    {}
-func (nopObserver) AuthFailure(string) {}
-func (nopObserver) Throttled(string)   {}
+func (nopObserver) Register(string, string) {}
+func (nopObserver) AuthFailure(string)      {}
+func (nopObserver) Throttled(string)        {}
 
 // Config is what a Handler needs; set every field but the optional ones.
 type Config struct {
@@ -121,7 +122,7 @@ func (r *Handler) Handle(req *sip.Request) *sip.Response { return r.HandleDatagr
 // that surely does, judged from the request's length, is then not measured.
 func (r *Handler) HandleDatagram(req *sip.Request, datagramLen int) *sip.Response {
 	res, outcome := r.handle(req, datagramLen)
-	r.obs.Register(outcome)
+	r.obs.Register(transportOf(req), outcome)
 	return res
 }
 
@@ -256,7 +257,7 @@ func (r *Handler) bind(
 		CallID:    req.CallID().Value(),
 		CSeq:      req.CSeq().SeqNo,
 		Source:    src,
-		Transport: strings.ToUpper(req.Transport()),
+		Transport: transportOf(req),
 		Now:       now,
 	}
 	if ua := firstHeader(req, "User-Agent"); ua != nil {
@@ -446,3 +447,7 @@ func throttled(req *sip.Request, after time.Duration) *sip.Response {
 	guard.AddRetryAfter(res, after)
 	return res
 }
+
+// transportOf names the transport req came over as bindings and metrics do: UDP,
+// TCP, TLS, WS or WSS.
+func transportOf(req *sip.Request) string { return strings.ToUpper(req.Transport()) }
