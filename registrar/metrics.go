@@ -32,11 +32,14 @@ type metrics struct {
 	wsRefused *prometheus.CounterVec
 }
 
+// labelTransport labels a metric by SIP transport: UDP, TCP, TLS, WS or WSS.
+const labelTransport = "transport"
+
 func newMetrics(reg prometheus.Registerer, table *location.Table, dir *directory.Published, pending func() int) *metrics {
 	m := &metrics{
 		registers: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "sip_register_requests_total", Help: "REGISTER requests answered, by transport and outcome.",
-		}, []string{"transport", "outcome"}),
+		}, []string{labelTransport, "outcome"}),
 		authFailures: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "sip_auth_failures_total", Help: "Digest authentication failures, by reason.",
 		}, []string{"reason"}),
@@ -77,7 +80,7 @@ func newMetrics(reg prometheus.Registerer, table *location.Table, dir *directory
 		wsRefused: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "sip_ws_upgrades_refused_total",
 			Help: "WebSocket upgrade requests refused (an Origin not allowed, no sip subprotocol, not an upgrade), by transport.",
-		}, []string{"transport"}),
+		}, []string{labelTransport}),
 	}
 	reg.MustRegister(m.retransmissions, m.udpShed, m.udpDropped, m.tlsHandshakeFailures, m.wsRefused)
 	reg.MustRegister(m.routed, m.forks, m.firstProvisional)

@@ -83,7 +83,7 @@ func (r *Replica) TLSCertificate() *tls.Certificate {
 // registerConnectionMetrics counts the open connections of each connection
 // transport, once the listeners exist.
 func (r *Replica) registerConnectionMetrics(reg prometheus.Registerer) {
-	open := prometheus.NewDesc("sip_open_connections", "SIP connections open now, by transport.", []string{"transport"}, nil)
+	open := prometheus.NewDesc("sip_open_connections", "SIP connections open now, by transport.", []string{labelTransport}, nil)
 	var listeners []labelled
 	if g, ok := r.tcp.(*netguard.Listener); ok {
 		listeners = append(listeners, labelled{"TCP", g})
