@@ -1,10 +1,12 @@
 package registrar_test
 
 import (
+	"path/filepath"
 	"strings"
 	"testing"
 
 	sipv1 "github.com/voipbin/registrar-operator/api/v1alpha1"
+	"github.com/voipbin/registrar-operator/hack/browser"
 	"github.com/voipbin/registrar-operator/registrar"
 )
 
@@ -19,15 +21,15 @@ func TestJsSIPInChromiumOverWSS(t *testing.T) {
 	// Domains accept registrations of 60 s and longer by default; 12 s makes
 	// JsSIP refresh within the test (it does so 5 s before expiry when under 64 s).
 	tn := newTenant(t, "1001", func(d *sipv1.Domain) { d.Spec.Registration.MinExpires = 10 })
-	phone := newBrowserPhone(t)
+	phone := browser.NewPhone(t, wait)
 	r := startWSReplica(t, "replica-wss", tn, func(c *registrar.Config) {
-		c.WS.AllowedOrigins = []string{phone.origin}
+		c.WS.AllowedOrigins = []string{phone.Origin}
 	})
-	phone.open(browserAccount{WS: "wss://" + r.WSSAddress(), URI: "sip:" + tn.aor(), Password: tn.password, Expires: 12}, spki(t, r))
-	if v := phone.expect("loaded").Text; !strings.HasPrefix(v, "3.13.") {
+	phone.Open(browser.Account{WS: "wss://" + r.WSSAddress(), URI: "sip:" + tn.aor(), Password: tn.password, Expires: 12}, spki(t, r))
+	if v := phone.Expect("loaded").Text; !strings.HasPrefix(v, "3.13.") {
 		t.Errorf("the page runs JsSIP %q, want 3.13.x (hack/browser/package-lock.json)", v)
 	}
-	if e := phone.expect("registered"); e.Status != 200 {
+	if e := phone.Expect("registered"); e.Status != 200 {
 		t.Fatalf("JsSIP registered with %d, want 200", e.Status)
 	}
 	// With its digest answer to our challenge.
@@ -48,7 +50,7 @@ func TestJsSIPInChromiumOverWSS(t *testing.T) {
 
 	routable(t, r.Replica, tn, 1)
 	caller := tn.caller(t, r.Replica, "uac-message.xml", callID(t), tn.user)
-	if e := phone.expect("newMessage"); strings.TrimSpace(e.Text) != "Hello from SIPp" || e.From != "sip:caller@example.org" {
+	if e := phone.Expect("newMessage"); strings.TrimSpace(e.Text) != "Hello from SIPp" || e.From != "sip:caller@example.org" {
 		t.Errorf("JsSIP got the MESSAGE %+v, want SIPp's", e)
 	}
 	if err := caller.wait(); err != nil {
@@ -56,17 +58,17 @@ func TestJsSIPInChromiumOverWSS(t *testing.T) {
 	}
 
 	caller = tn.caller(t, r.Replica, "uac-call-webrtc.xml", callID(t), tn.user)
-	phone.expect("newRTCSession")
-	phone.expect("confirmed")
-	if e := phone.expect("ended"); e.Text != "Terminated" {
+	phone.Expect("newRTCSession")
+	phone.Expect("confirmed")
+	if e := phone.Expect("ended"); e.Text != "Terminated" {
 		t.Errorf("the call ended with %q, want Terminated (the caller's BYE)", e.Text)
 	}
 	if err := caller.wait(); err != nil {
 		t.Fatalf("a call to JsSIP: %v", err)
 	}
 
-	phone.command("unregister")
-	if e := phone.expect("unregistered"); e.Status != 200 {
+	phone.Command("unregister")
+	if e := phone.Expect("unregistered"); e.Status != 200 {
 		t.Errorf("JsSIP unregistered with %d, want 200", e.Status)
 	}
 	bindingsAre(t, tn, 0)
@@ -77,12 +79,12 @@ func TestJsSIPInChromiumOverWSS(t *testing.T) {
 // disconnected.
 func TestJsSIPFromAnotherOriginIsRefused(t *testing.T) {
 	tn := newTenant(t, "1001")
-	phone := newBrowserPhone(t)
+	phone := browser.NewPhone(t, wait)
 	r := startWSReplica(t, "replica-wss", tn, func(c *registrar.Config) {
 		c.WS.AllowedOrigins = []string{"https://app.example.com"}
 	})
-	phone.open(browserAccount{WS: "wss://" + r.WSSAddress(), URI: "sip:" + tn.aor(), Password: tn.password, Expires: 600}, spki(t, r))
-	if e := phone.expect("disconnected"); e.Text != "transport error" {
+	phone.Open(browser.Account{WS: "wss://" + r.WSSAddress(), URI: "sip:" + tn.aor(), Password: tn.password, Expires: 600}, spki(t, r))
+	if e := phone.Expect("disconnected"); e.Text != "transport error" {
 		t.Errorf("JsSIP reported %+v, want its transport failing", e)
 	}
 	eventually(t, "the replica counts the refused upgrade", func() error {
@@ -100,4 +102,14 @@ func TestJsSIPFromAnotherOriginIsRefused(t *testing.T) {
 	if got := r.Routes(tn.domain, tn.user); got != 0 {
 		t.Errorf("the replica routes %s to %d device(s), want none", tn.aor(), got)
 	}
+}
+
+// spki is what Chromium trusts of the certificate r serves (browser.SPKI).
+func spki(t *testing.T, r *tlsReplica) string {
+	t.Helper()
+	trust, err := browser.SPKI(filepath.Join(r.dir, "tls.crt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return trust
 }

@@ -177,21 +177,20 @@ func childPIDs(parent int) []int {
 // upgradesWSS dials the wss:// address make dev printed, trusting the certificate
 // it printed, and asks for the sip subprotocol.
 func upgradesWSS(printed string) error {
-	addr := regexp.MustCompile(`wss://([0-9.]+:[0-9]+)`).FindStringSubmatch(printed)
-	cert := regexp.MustCompile(`with the certificate (\S+):`).FindStringSubmatch(printed)
-	if addr == nil || cert == nil {
-		return errors.New("no wss:// address or certificate printed")
+	addr, cert, err := printedWSS(printed)
+	if err != nil {
+		return err
 	}
-	pem, err := os.ReadFile(cert[1])
+	pem, err := os.ReadFile(cert)
 	if err != nil {
 		return err
 	}
 	roots := x509.NewCertPool()
 	if !roots.AppendCertsFromPEM(pem) {
-		return fmt.Errorf("no certificate in %s", cert[1])
+		return fmt.Errorf("no certificate in %s", cert)
 	}
 	d := ws.Dialer{Protocols: []string{"sip"}, Timeout: 10 * time.Second, TLSConfig: &tls.Config{RootCAs: roots}}
-	c, _, hs, err := d.Dial(context.Background(), "wss://"+addr[1])
+	c, _, hs, err := d.Dial(context.Background(), "wss://"+addr)
 	if err != nil {
 		return err
 	}
@@ -200,4 +199,15 @@ func upgradesWSS(printed string) error {
 		return fmt.Errorf("subprotocol %q, want sip", hs.Protocol)
 	}
 	return nil
+}
+
+// printedWSS returns the wss:// address (host:port) make dev printed and the
+// certificate it serves there.
+func printedWSS(printed string) (addr, cert string, err error) {
+	a := regexp.MustCompile(`wss://([0-9.]+:[0-9]+)`).FindStringSubmatch(printed)
+	c := regexp.MustCompile(`with the certificate (\S+):`).FindStringSubmatch(printed)
+	if a == nil || c == nil {
+		return "", "", errors.New("no wss:// address or certificate printed")
+	}
+	return a[1], c[1], nil
 }
