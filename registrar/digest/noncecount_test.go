@@ -30,7 +30,9 @@ func TestNonceCounts(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			n := NewNonceCounts(100, time.Minute)
+			// Room for every nonce of the case in any shard the seeded hash picks (with
+			// 100, one entry a shard, "a" and "b" shared one in about 1 run in 64).
+			n := NewNonceCounts(DefaultNonceCountsCapacity, time.Minute)
 			for i, u := range tt.uses {
 				if got := n.Use(u.nonce, u.nc, t0.Add(u.after)); got != u.want {
 					t.Fatalf("use %d: Use(%q, %d) = %v, want %v", i, u.nonce, u.nc, got, u.want)
