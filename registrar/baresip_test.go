@@ -56,7 +56,7 @@ module g711.so
 module aubridge.so
 module_tmp account.so
 module_app menu.so
-`, freePort(t), r.dir),
+`, freePortAndNext(t), r.dir),
 		"accounts": fmt.Sprintf("<sip:%s@%s;transport=tls>;auth_pass=%s;outbound=\"sip:%s;transport=tls\";regint=600;answermode=auto;audio_codecs=PCMU\n",
 			tn.user, tn.domain, tn.password, r.TLSAddress()),
 		"contacts": "",

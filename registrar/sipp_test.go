@@ -84,3 +84,18 @@ func freePort(t *testing.T) int {
 	t.Fatal("no free port")
 	return 0
 }
+
+// freePortAndNext returns a port free for UDP and TCP whose next port is free for
+// TCP too: baresip listens for TLS on its sip_listen port plus one.
+func freePortAndNext(t *testing.T) int {
+	t.Helper()
+	for range 20 {
+		port := freePort(t)
+		if l, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(port+1)); err == nil {
+			_ = l.Close()
+			return port
+		}
+	}
+	t.Fatal("no free pair of ports")
+	return 0
+}
