@@ -1,16 +1,16 @@
 package registrar_test
 
 import (
-	"bytes"
 	"fmt"
 	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"sync"
 	"syscall"
 	"testing"
+
+	"github.com/voipbin/registrar-operator/hack/testenv"
 )
 
 // clientProc is a real SIP client (baresip, linphonec) running headless for one
@@ -19,7 +19,7 @@ import (
 type clientProc struct {
 	name string
 	cmd  *exec.Cmd
-	out  lockedBuffer
+	out  testenv.LockedBuffer
 	// stdin stays open while the client runs: linphonec leaves at its end.
 	stdin io.WriteCloser
 }
@@ -51,7 +51,7 @@ func startClient(t *testing.T, dir, name string, args ...string) *clientProc {
 		<-exited
 		_ = p.stdin.Close()
 		if t.Failed() {
-			t.Logf("%s's output:\n%s", name, lastLines(p.out.String(), 200))
+			t.Logf("%s's output:\n%s", name, testenv.LastLines(p.out.String(), 200))
 		}
 	})
 	return p
@@ -85,22 +85,4 @@ func writeFiles(t *testing.T, dir string, files map[string]string) {
 			t.Fatal(err)
 		}
 	}
-}
-
-// lockedBuffer is a buffer a process writes to while the test reads it.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

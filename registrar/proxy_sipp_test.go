@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/voipbin/registrar-operator/hack/testenv"
 	"github.com/voipbin/registrar-operator/registrar"
 )
 
@@ -56,7 +57,7 @@ func startSIPpOver(t *testing.T, transport, scenario, target string, args ...str
 func (p *sippProc) wait() error {
 	if err := <-p.done; err != nil {
 		errs, _ := exec.Command("cat", p.errs).Output()
-		return fmt.Errorf("sipp %s: %w\n%s\n%s", p.name, err, lastLines(p.out.String(), 20), lastLines(string(errs), 60))
+		return fmt.Errorf("sipp %s: %w\n%s\n%s", p.name, err, testenv.LastLines(p.out.String(), 20), testenv.LastLines(string(errs), 60))
 	}
 	return nil
 }

@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"testing"
 	"time"
+
+	"github.com/voipbin/registrar-operator/hack/testenv"
 )
 
 // sippRun is one SIPp run of a scenario against a registrar.
@@ -53,17 +55,9 @@ func (s sippRun) run(t *testing.T) error {
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Run(); err != nil {
 		errs, _ := exec.Command("cat", filepath.Join(dir, "errors.log")).Output()
-		return fmt.Errorf("sipp %s over %s: %w\n%s\n%s", s.Scenario, s.Transport, err, lastLines(out.String(), 15), errs)
+		return fmt.Errorf("sipp %s over %s: %w\n%s\n%s", s.Scenario, s.Transport, err, testenv.LastLines(out.String(), 15), errs)
 	}
 	return nil
-}
-
-func lastLines(s string, n int) string {
-	lines := bytes.Split([]byte(s), []byte("\n"))
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return string(bytes.Join(lines, []byte("\n")))
 }
 
 // freePort returns a loopback port free for both UDP and TCP.

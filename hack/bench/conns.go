@@ -112,12 +112,15 @@ func (t *tlsRun) snapshot(ctx context.Context, transport, profile string) (memSn
 	}, nil
 }
 
+// download saves what url serves (a pprof profile) at path.
 func download(ctx context.Context, url, path string) error {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
 		return err
 	}
-	resp, err := http.DefaultClient.Do(req)
+	// A CPU profile takes as long as it samples: bounded, not unlimited.
+	c := http.Client{Timeout: 2 * time.Minute}
+	resp, err := c.Do(req)
 	if err != nil {
 		return fmt.Errorf("while fetching %s: %w", url, err)
 	}

@@ -14,7 +14,7 @@ func heapProfile(url, who, path string) {
 	if url == "" {
 		return
 	}
-	if err := fetch(url+"/heap", path); err != nil {
+	if err := download(context.Background(), url+"/heap", path); err != nil {
 		step("    (no " + who + " heap profile: " + err.Error() + ")")
 		return
 	}

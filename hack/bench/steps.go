@@ -3,10 +3,8 @@ package main
 import (
 	"context"
 	"fmt"
-	"io"
 	"math"
 	"net"
-	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
@@ -360,7 +358,7 @@ func runStep(ctx context.Context, t *target, o sipOptions, usersFile string, pro
 				return
 			}
 			path := filepath.Join(dir, "cpu.pprof")
-			if err := fetch(fmt.Sprintf("%s/profile?seconds=%d", t.pprof, o.profileSeconds), path); err != nil {
+			if err := download(ctx, fmt.Sprintf("%s/profile?seconds=%d", t.pprof, o.profileSeconds), path); err != nil {
 				profDone <- "error: " + err.Error()
 				return
 			}
@@ -383,7 +381,7 @@ func runStep(ctx context.Context, t *target, o sipOptions, usersFile string, pro
 		return res, err
 	}
 	if t.pprof != "" {
-		_ = fetch(t.pprof+"/heap", filepath.Join(dir, "heap.pprof"))
+		_ = download(ctx, t.pprof+"/heap", filepath.Join(dir, "heap.pprof"))
 	}
 	res.ServerDrops, res.AllDrops = udpDrops(port)-drops0, rcvbufErrors()-all0
 	res.CPU = t.server.cpu() - cpu0
@@ -437,25 +435,4 @@ func runStep(ctx context.Context, t *target, o sipOptions, usersFile string, pro
 	slices.Sort(lines)
 	_ = os.WriteFile(filepath.Join(dir, "writes.txt"), []byte(strings.Join(lines, "\n")+"\n"), 0o644)
 	return res, nil
-}
-
-func fetch(url, path string) error {
-	c := http.Client{Timeout: 2 * time.Minute}
-	resp, err := c.Get(url)
-	if err != nil {
-		return err
-	}
-	defer func() { _ = resp.Body.Close() }()
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("%s: %s", url, resp.Status)
-	}
-	f, err := os.Create(path)
-	if err != nil {
-		return err
-	}
-	if _, err := io.Copy(f, resp.Body); err != nil {
-		_ = f.Close()
-		return err
-	}
-	return f.Close()
 }

@@ -1,7 +1,6 @@
 package browser
 
 import (
-	"bytes"
 	"crypto/sha256"
 	"crypto/x509"
 	"encoding/base64"
@@ -9,10 +8,10 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"strings"
-	"sync"
 	"syscall"
 	"testing"
+
+	"github.com/voipbin/registrar-operator/hack/testenv"
 )
 
 // chromiumArgs runs Chromium headless with a profile of its own in dir, fake
@@ -41,7 +40,7 @@ func startChromium(t *testing.T, args []string) {
 		t.Fatal("chromium is missing: run hack/ensure-clients.sh (make test does)")
 	}
 	dir := t.TempDir()
-	var out lockedBuffer
+	var out testenv.LockedBuffer
 	cmd := exec.Command("chromium", args...)
 	cmd.Dir = dir
 	// Its home is a folder of its own: nothing of the user's is read or written.
@@ -58,7 +57,7 @@ func startChromium(t *testing.T, args []string) {
 		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
 		<-exited
 		if t.Failed() {
-			t.Logf("chromium's output:\n%s", lastLines(out.String(), 200))
+			t.Logf("chromium's output:\n%s", testenv.LastLines(out.String(), 200))
 		}
 	})
 }
@@ -80,28 +79,4 @@ func SPKI(file string) (string, error) {
 	}
 	sum := sha256.Sum256(cert.RawSubjectPublicKeyInfo)
 	return base64.StdEncoding.EncodeToString(sum[:]), nil
-}
-
-// lastLines is the end of s, n lines at most.
-func lastLines(s string, n int) string {
-	lines := strings.Split(s, "\n")
-	return strings.Join(lines[max(0, len(lines)-n):], "\n")
-}
-
-// lockedBuffer is a buffer a process writes to while the test reads it.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

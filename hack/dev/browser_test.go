@@ -90,16 +90,10 @@ func callThrough(t *testing.T, sipAddr, domain, callee string) <-chan error {
 	go func() {
 		if out, err := cmd.CombinedOutput(); err != nil {
 			logged, _ := os.ReadFile(errs)
-			done <- fmt.Errorf("sipp: %w\n%s\n%s", err, lastLines(string(out), 20), lastLines(string(logged), 60))
+			done <- fmt.Errorf("sipp: %w\n%s\n%s", err, testenv.LastLines(string(out), 20), testenv.LastLines(string(logged), 60))
 			return
 		}
 		done <- nil
 	}()
 	return done
-}
-
-// lastLines is the end of s, n lines at most.
-func lastLines(s string, n int) string {
-	lines := strings.Split(s, "\n")
-	return strings.Join(lines[max(0, len(lines)-n):], "\n")
 }

@@ -73,7 +73,7 @@ func sippIn(dir string, h host, limit time.Duration, name, target string, localP
 	cmd.Stdout, cmd.Stderr = &out, &out
 	report := func() string {
 		errs, _ := os.ReadFile(errFile)
-		return fmt.Sprintf("sipp %s to %s:\n%s\n%s", name, target, lastLines(out.String(), 15), errs)
+		return fmt.Sprintf("sipp %s to %s:\n%s\n%s", name, target, testenv.LastLines(out.String(), 15), errs)
 	}
 	return cmd, &out, report
 }
@@ -112,14 +112,6 @@ func startSIPp(t *testing.T, h host, limit time.Duration, name, target string, l
 		}
 		return nil
 	}
-}
-
-func lastLines(s string, n int) string {
-	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, "\n")
 }
 
 // registeredFrom waits until the extension holds a binding for the contact port, held

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/voipbin/registrar-operator/hack/testenv"
 	"github.com/voipbin/registrar-operator/registrar/internal/siptest"
 	"github.com/voipbin/registrar-operator/registrar/throttle"
 )
@@ -67,7 +68,7 @@ func TestGuessingAnExtensionDoesNotLockOutItsNewDevices(t *testing.T) {
 		"-key", "domain", tn.domain, "-key", "user", "7000", "-key", "expires", "600",
 		udp)
 	if err != nil {
-		t.Errorf("SIPp, a new device of the guessed extension at a clean address: %v\n%s", err, lastLines(out, 20))
+		t.Errorf("SIPp, a new device of the guessed extension at a clean address: %v\n%s", err, testenv.LastLines(out, 20))
 	}
 
 	// The guessing address stays refused, even with the right password.

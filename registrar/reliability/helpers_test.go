@@ -214,17 +214,9 @@ func sipp(t testing.TB, limit time.Duration, args ...string) (string, error) {
 	err := cmd.Run()
 	if err != nil {
 		errs, _ := os.ReadFile(filepath.Join(dir, "errors.log"))
-		return out.String(), fmt.Errorf("sipp %v: %w\n%s\n%s", args, err, lastLines(out.String(), 20), lastLines(string(errs), 20))
+		return out.String(), fmt.Errorf("sipp %v: %w\n%s\n%s", args, err, testenv.LastLines(out.String(), 20), testenv.LastLines(string(errs), 20))
 	}
 	return out.String(), nil
-}
-
-func lastLines(s string, n int) string {
-	lines := bytes.Split([]byte(s), []byte("\n"))
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return string(bytes.Join(lines, []byte("\n")))
 }
 
 // freePort returns a UDP and TCP port free on ip at the time of asking.

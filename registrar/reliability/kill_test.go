@@ -1,7 +1,6 @@
 package reliability_test
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"net"
@@ -25,26 +24,8 @@ import (
 // registrarProcess is cmd/registrar running as a separate process, as in its pod.
 type registrarProcess struct {
 	cmd  *exec.Cmd
-	log  *syncBuffer
+	log  *testenv.LockedBuffer
 	done chan struct{}
-}
-
-// syncBuffer is the process's log: written by exec's copier, read by the test.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 // buildRegistrar builds ./cmd/registrar once per test binary (its tests share it).
@@ -102,7 +83,7 @@ func writeKubeconfig(t *testing.T, user string, groups []string) string {
 // after the test's defaults (a later flag wins).
 func startRegistrarProcess(t *testing.T, bin, kubeconfig, name, sipAddress string, extra ...string) *registrarProcess {
 	t.Helper()
-	p := &registrarProcess{log: &syncBuffer{}, done: make(chan struct{})}
+	p := &registrarProcess{log: &testenv.LockedBuffer{}, done: make(chan struct{})}
 	p.cmd = exec.Command(bin, append([]string{
 		"--kubeconfig", kubeconfig,
 		"--namespace", registrarNS,
@@ -130,7 +111,7 @@ func startRegistrarProcess(t *testing.T, bin, kubeconfig, name, sipAddress strin
 			}
 		}
 		if t.Failed() {
-			t.Logf("registrar %s log:\n%s", name, lastLines(p.log.String(), 30))
+			t.Logf("registrar %s log:\n%s", name, testenv.LastLines(p.log.String(), 30))
 		}
 	})
 	return p
