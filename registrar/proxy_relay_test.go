@@ -15,8 +15,9 @@ import (
 // it, to a third party, is refused 403 Relaying Denied and nothing reaches the
 // third party, whether the route names the replica or the domain, and whether its
 // From names a stranger or (unauthenticated, so only a claim) one of our
-// extensions. The metric counts each attempt. A request on such a route to a
-// device registered with the replica still reaches it.
+// extensions; an ACK without a To tag is dropped. The metric counts each attempt.
+// A request on such a route to a device registered with the replica still reaches
+// it.
 func TestPreloadedRouteRelaysNothingToAThirdParty(t *testing.T) {
 	tn := newTenant(t, "1001")
 	metrics := "127.0.0.1:" + strconv.Itoa(freePort(t))
@@ -47,7 +48,14 @@ func TestPreloadedRouteRelaysNothingToAThirdParty(t *testing.T) {
 			}
 		}
 	}
+	// An ACK gets no answer: the metric says when the replica has judged it.
+	ack := siptest.NewUDP(t, "127.0.0.1", udp, callers["a stranger"])
+	ack.Send(ack.Request(sip.ACK, target, "", "Route: <"+routes["the replica"]+">"))
+	metricsShow(t, metrics, `sip_proxy_requests_total{method="ACK",outcome="relay_denied"} 1`)
 	// Every refusal is in: anything relayed would have left before it.
+	if n := received.Count(sip.ACK); n != 0 {
+		t.Errorf("the third party received %d ACK", n)
+	}
 	for _, m := range methods {
 		if n := received.Count(m); n != 0 {
 			t.Errorf("the third party received %d %s", n, m)
