@@ -226,8 +226,14 @@ func TestTLSDeviceWithoutItsConnection(t *testing.T) {
 // metricShows waits until the replica's /metrics has line.
 func metricShows(t *testing.T, r *tlsReplica, line string) {
 	t.Helper()
+	metricsShow(t, r.metrics, line)
+}
+
+// metricsShow waits until the /metrics served at addr has line.
+func metricsShow(t *testing.T, addr, line string) {
+	t.Helper()
 	eventually(t, "/metrics shows "+line, func() error {
-		body, err := scrape(r.metrics)
+		body, err := scrape(addr)
 		if err != nil {
 			return err
 		}

@@ -19,6 +19,7 @@ const (
 	OutcomeChallenged    = "challenged"     // 407 to a caller of our domain
 	OutcomeForbidden     = "forbidden"      // 403: wrong caller credentials
 	OutcomeThrottled     = "throttled"      // 403 + Retry-After: the caller failed too often
+	OutcomeRelayDenied   = "relay_denied"   // 403 Relaying Denied: a pre-loaded route to a target not ours
 	OutcomeLocal         = "answered_here"  // OPTIONS to the registrar itself
 	OutcomeForwarded     = "forwarded"      // ACK relayed statelessly
 	OutcomeNoTransaction = "no_transaction" // 481: a CANCEL matching nothing

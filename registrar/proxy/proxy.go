@@ -156,11 +156,18 @@ func (p *Proxy) handle(req *sip.Request, tx sip.ServerTransaction) string {
 	case popped:
 		// In dialog (or a further pre-loaded route): on to the next hop. An initial
 		// request on a pre-loaded route may be for one of our devices too (its
-		// Contact as Request-URI): its caller faces the same policy.
+		// Contact as Request-URI): its caller faces the same policy, and it goes
+		// nowhere else unless its caller authenticated (relay.go).
 		if !hasToTag(req) {
 			if res, outcome := p.callerPolicy(req, p.now()); res != nil {
 				p.send(tx, res)
 				return outcome
+			}
+			if !p.mayRelay(req) {
+				p.log.V(1).Info("refused to relay an initial request on a pre-loaded route",
+					"method", req.Method.String(), "to", req.Recipient.String(), "source", req.Source())
+				p.reply(req, tx, sip.StatusForbidden, RelayDeniedReason)
+				return OutcomeRelayDenied
 			}
 		}
 		return p.forward(req, tx, []hop{p.nextHop(req)}, mf, hash, false)

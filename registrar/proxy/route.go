@@ -56,10 +56,15 @@ func (p *Proxy) nextHop(req *sip.Request) hop {
 // statelessly, with a branch that is the same for every retransmission of it).
 // Any other ACK is not ours: the ACK of a non-2xx response ends in the
 // transaction layer, and stray ACKs (the reference service's flow draws one after
-// each REGISTER answer) are dropped.
+// each REGISTER answer) are dropped. So is one without a To tag: the ACK of a
+// 2xx always has one, and we relay nothing else on a pre-loaded route (relay.go).
 func (p *Proxy) OnAck(req *sip.Request, _ sip.ServerTransaction) {
 	if req.Via() == nil || !p.popOwnRoutes(req) {
 		p.obs.Routed(req.Method.String(), OutcomeDropped)
+		return
+	}
+	if !hasToTag(req) {
+		p.obs.Routed(req.Method.String(), OutcomeRelayDenied)
 		return
 	}
 	mf, ok := NextMaxForwards(req)
