@@ -6,16 +6,20 @@
 # installed on bookworm. apt fetches it and the libraries it needs from trixie with a
 # private configuration (the archive's signatures checked against the trixie keys
 # bookworm's debian-archive-keyring ships), they are unpacked into a private root,
-# and the wrapper runs SIPp through that root's own dynamic loader. Nothing of the
+# and the wrapper runs SIPp through that root's own dynamic loader. That SIPp cannot
+# send over TLS as Debian builds it (hack/sipp-tls/get_fd.c says why): the wrapper
+# preloads a small fix, built here with the machine's C compiler. Nothing of the
 # machine's is changed: no package is installed, no apt state is touched.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 wrapper=bin/sipp-tls
 root=bin/sipp-tls-root
+fix=hack/sipp-tls/get_fd.c
+fix_lib=usr/lib/sipp-tls/get_fd.so
 
 # sipp -v names the build: "SIPp v3.7.3-TLS-SCTP-PCAP-SHA256".
 tls_build() { [[ $("$1" -v 2>/dev/null || true) == *-TLS* ]]; }
-[[ -x $wrapper ]] && tls_build "$wrapper" && exit 0
+[[ -x $wrapper && $root/$fix_lib -nt $fix ]] && tls_build "$wrapper" && exit 0
 
 fail() {
 	echo "hack/ensure-sipp-tls.sh: $1" >&2
@@ -27,6 +31,7 @@ for k in "${keys[@]}"; do
 	[[ -r $k ]] || fail "$k is missing: install or upgrade Debian's debian-archive-keyring"
 done
 command -v apt-get >/dev/null && command -v dpkg-deb >/dev/null || fail "apt-get and dpkg-deb are needed (a Debian machine)"
+command -v cc >/dev/null || fail "a C compiler (cc) is needed to build $fix: install Debian's gcc"
 
 echo "installing SIPp with TLS (Debian trixie's sip-tester, into $root) for the TLS tests" >&2
 mkdir -p bin
@@ -57,6 +62,9 @@ for d in "${debs[@]}"; do
 	dpkg-deb -x "$d" "$work/root" >"$log" 2>&1 || fail "unpacking $(basename "$d") failed"
 done
 
+mkdir -p "$work/root/${fix_lib%/*}"
+cc -shared -fPIC -O2 -Wall -Werror -o "$work/root/$fix_lib" "$fix" >"$log" 2>&1 || fail "building $fix failed"
+
 loader=$(find "$work/root/usr/lib" -maxdepth 2 -name 'ld-linux*.so.[0-9]' -print -quit)
 [[ -n $loader ]] || fail "no dynamic loader in trixie's libc6"
 libdir=${loader%/*}
@@ -64,9 +72,10 @@ libdir=${libdir#"$work/root"}
 loader=${loader#"$work/root"}
 cat >"$work/wrapper" <<EOF
 #!/bin/sh
-# SIPp with TLS, Debian trixie's, run through its own glibc (hack/ensure-sipp-tls.sh).
+# SIPp with TLS, Debian trixie's, run through its own glibc with the fix of
+# hack/sipp-tls/get_fd.c (hack/ensure-sipp-tls.sh).
 root="\$(dirname "\$(readlink -f "\$0")")/sipp-tls-root"
-exec "\$root$loader" --library-path "\$root$libdir" "\$root/usr/bin/sipp" "\$@"
+exec "\$root$loader" --preload "\$root/$fix_lib" --library-path "\$root$libdir" "\$root/usr/bin/sipp" "\$@"
 EOF
 chmod +x "$work/wrapper"
 
