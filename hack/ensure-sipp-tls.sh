@@ -10,6 +10,7 @@
 # send over TLS as Debian builds it (hack/sipp-tls/get_fd.c says why): the wrapper
 # preloads a small fix, built here with the machine's C compiler. Nothing of the
 # machine's is changed: no package is installed, no apt state is touched.
+# DEBIAN_MIRROR names another Debian mirror than http://deb.debian.org/debian.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 wrapper=bin/sipp-tls
@@ -51,19 +52,19 @@ apt=(
 # As root apt downloads as the _apt user, who cannot write into our private folder.
 [[ $(id -u) -ne 0 ]] || apt+=(-o APT::Sandbox::User=root)
 
-apt-get "${apt[@]}" -qq update >"$log" 2>&1 || fail "apt-get update of Debian trixie failed"
+apt-get "${apt[@]}" -qq -o APT::Update::Error-Mode=any update >>"$log" 2>&1 || fail "apt-get update of Debian trixie failed"
 # With an empty dpkg status, the download holds sip-tester and everything it
 # depends on, its own glibc and loader included.
 DEBIAN_FRONTEND=noninteractive apt-get "${apt[@]}" -qq -y --no-install-recommends --download-only \
-	install sip-tester >"$log" 2>&1 || fail "downloading sip-tester and its libraries from Debian trixie failed"
+	install sip-tester >>"$log" 2>&1 || fail "downloading sip-tester and its libraries from Debian trixie failed"
 debs=("$work"/apt/cache/archives/*.deb)
 [[ -f ${debs[0]} ]] || fail "apt downloaded nothing"
 for d in "${debs[@]}"; do
-	dpkg-deb -x "$d" "$work/root" >"$log" 2>&1 || fail "unpacking $(basename "$d") failed"
+	dpkg-deb -x "$d" "$work/root" >>"$log" 2>&1 || fail "unpacking $(basename "$d") failed"
 done
 
 mkdir -p "$work/root/${fix_lib%/*}"
-cc -shared -fPIC -O2 -Wall -Werror -o "$work/root/$fix_lib" "$fix" >"$log" 2>&1 || fail "building $fix failed"
+cc -shared -fPIC -O2 -Wall -Werror -o "$work/root/$fix_lib" "$fix" >>"$log" 2>&1 || fail "building $fix failed"
 
 loader=$(find "$work/root/usr/lib" -maxdepth 2 -name 'ld-linux*.so.[0-9]' -print -quit)
 [[ -n $loader ]] || fail "no dynamic loader in trixie's libc6"
@@ -83,7 +84,7 @@ rm -rf "$root" "$wrapper"
 mv "$work/root" "$root"
 mv "$work/wrapper" "$wrapper"
 if ! tls_build "$wrapper"; then
-	"$wrapper" -v >"$log" 2>&1 || true
+	"$wrapper" -v >>"$log" 2>&1 || true
 	rm -rf "$root" "$wrapper"
 	fail "the installed SIPp does not report TLS support (sipp -v)"
 fi
