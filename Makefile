@@ -74,7 +74,7 @@ envtest: ## Build (once) the kube-apiserver, etcd and kubectl the tests and make
 	@hack/envtest-assets.sh >/dev/null
 
 .PHONY: sipp
-sipp: ## Install SIPp (Debian package sip-tester) when it is missing.
+sipp: ## Install SIPp (Debian package sip-tester) when it is missing, and SIPp with TLS (trixie's, into bin/sipp-tls).
 	@hack/ensure-sipp.sh
 
 .PHONY: clients

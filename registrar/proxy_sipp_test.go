@@ -29,8 +29,8 @@ func startSIPp(t *testing.T, scenario, target string, args ...string) *sippProc 
 	return startSIPpOver(t, "u1", scenario, target, args...)
 }
 
-// startSIPpOver is startSIPp over a SIPp transport: u1 (UDP) or t1 (one TCP
-// connection).
+// startSIPpOver is startSIPp over a SIPp transport: u1 (UDP), t1 (one TCP
+// connection) or l1 (one TLS connection; give it sippTLSArgs).
 func startSIPpOver(t *testing.T, transport, scenario, target string, args ...string) *sippProc {
 	t.Helper()
 	dir := t.TempDir()
@@ -42,8 +42,9 @@ func startSIPpOver(t *testing.T, transport, scenario, target string, args ...str
 		"-trace_err", "-error_file", p.errs,
 	}, args...)
 	all = append(all, target)
+	sipp := sippFor(t, transport)
 	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Second)
-	cmd := exec.CommandContext(ctx, "sipp", all...)
+	cmd := exec.CommandContext(ctx, sipp, all...)
 	cmd.Stdout, cmd.Stderr = &p.out, &p.out
 	if err := cmd.Start(); err != nil {
 		cancel()

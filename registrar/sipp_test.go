@@ -17,7 +17,7 @@ import (
 // sippRun is one SIPp run of a scenario against a registrar.
 type sippRun struct {
 	Scenario  string // file under testdata/sipp
-	Transport string // "udp" or "tcp"
+	Transport string // "udp", "tcp" or "tls"
 	Target    string // host:port of the registrar
 	LocalIP   string
 	// LocalPort is the port SIPp sends from, and so the Contact it registers: runs
@@ -28,12 +28,18 @@ type sippRun struct {
 	Domain    string
 	Password  string
 	Expires   int
+	// TLS is SIPp's -tls_* arguments, over TLS (sippTLSArgs).
+	TLS []string
+	// Trace, when set, is the file SIPp writes every message it sends and
+	// receives to.
+	Trace string
 }
 
 // run plays the scenario once and returns SIPp's output when it fails.
 func (s sippRun) run(t *testing.T) error {
 	t.Helper()
-	mode := map[string]string{"udp": "u1", "tcp": "t1"}[s.Transport]
+	mode := map[string]string{"udp": "u1", "tcp": "t1", "tls": "l1"}[s.Transport]
+	sipp := sippFor(t, mode)
 	host, port, _ := net.SplitHostPort(s.Target)
 	dir := t.TempDir()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -49,7 +55,11 @@ func (s sippRun) run(t *testing.T) error {
 	if s.LocalPort != 0 {
 		args = append(args, "-p", strconv.Itoa(s.LocalPort))
 	}
-	cmd := exec.CommandContext(ctx, "sipp", append(args, host+":"+port)...)
+	if s.Trace != "" {
+		args = append(args, "-trace_msg", "-message_file", s.Trace)
+	}
+	args = append(args, s.TLS...)
+	cmd := exec.CommandContext(ctx, sipp, append(args, host+":"+port)...)
 	cmd.Dir = "."
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
@@ -58,6 +68,39 @@ func (s sippRun) run(t *testing.T) error {
 		return fmt.Errorf("sipp %s over %s: %w\n%s\n%s", s.Scenario, s.Transport, err, testenv.LastLines(out.String(), 15), errs)
 	}
 	return nil
+}
+
+// sippFor is the SIPp that plays transport mode: Debian bookworm's SIPp 3.6.1,
+// whose behaviour the other tests cite, for UDP and TCP, and the one built with
+// TLS (bin/sipp-tls, Debian trixie's 3.7.3) for TLS (l1, ln).
+func sippFor(t *testing.T, mode string) string {
+	t.Helper()
+	if mode != "l1" && mode != "ln" {
+		return "sipp"
+	}
+	p, err := testenv.SIPpTLS()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// sippTLSArgs are SIPp's TLS arguments: it verifies the registrar's certificate
+// chain with caFile (-tls_ca; SIPp 3.7.3 does not check the name or address the
+// certificate is for: one for 127.0.0.2 from the same CA passes), speaks TLS
+// version ("1.2", "1.3"; "" negotiates), and has a certificate and key of its
+// own, which SIPp loads even as a client.
+func sippTLSArgs(t *testing.T, caFile, version string) []string {
+	t.Helper()
+	certFile, keyFile, err := newCert(t, 100).Write(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	args := []string{"-tls_ca", caFile, "-tls_cert", certFile, "-tls_key", keyFile}
+	if version != "" {
+		args = append(args, "-tls_version", version)
+	}
+	return args
 }
 
 // freePort returns a loopback port free for both UDP and TCP.

@@ -100,22 +100,6 @@ func param(u sip.Uri, name string) string {
 	return v
 }
 
-// SIPp registers over TLS with digest: Debian's SIPp is built without OpenSSL
-// (-t l1 refuses), so it speaks TCP to a relay of the test's that carries its
-// bytes over TLS to the replica. The binding reads transport TLS.
-func TestSIPpRegistersOverTLS(t *testing.T) {
-	tn := newTenant(t, "1001")
-	r := startTLSReplica(t, "replica-tls", tn, 0)
-	phone := sippRun{Scenario: "register.xml", Transport: "tcp", Target: tlsRelay(t, r), LocalIP: "127.0.0.1",
-		LocalPort: tn.port, User: tn.user, Domain: tn.domain, Password: tn.password, Expires: 600}
-	if err := phone.run(t); err != nil {
-		t.Fatal(err)
-	}
-	if b := bindingsAre(t, tn, 1)[0]; b.Transport != "TLS" {
-		t.Errorf("SIPp's binding reads transport %q, want TLS", b.Transport)
-	}
-}
-
 // A rotated certificate is served to new connections without a restart, while a
 // connection made before it keeps working.
 func TestTLSCertificateRotation(t *testing.T) {
@@ -283,31 +267,4 @@ func wideColumn(t *testing.T, tn *tenant, column string) string {
 	}
 	t.Fatalf("no column %s in %+v", column, table.ColumnDefinitions)
 	return ""
-}
-
-// tlsRelay carries one TCP connection of SIPp's over TLS to r, byte for byte; it
-// returns the address SIPp connects to.
-func tlsRelay(t *testing.T, r *tlsReplica) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = l.Close() })
-	go func() {
-		plain, err := l.Accept()
-		if err != nil {
-			return
-		}
-		defer func() { _ = plain.Close() }()
-		secure, err := r.dial()
-		if err != nil {
-			t.Errorf("relay: %v", err)
-			return
-		}
-		defer func() { _ = secure.Close() }()
-		go func() { _, _ = io.Copy(plain, secure); _ = plain.Close() }()
-		_, _ = io.Copy(secure, plain)
-	}()
-	return l.Addr().String()
 }
