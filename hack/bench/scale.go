@@ -205,6 +205,8 @@ func runScale(ctx context.Context, o scaleOptions) error {
 	add("create → Ready per Extension during the bulk load p50 / p99 / max",
 		fmt.Sprintf("%s / %s / %s", ms(percentile(lat, .5)), ms(percentile(lat, .99)), ms(percentile(lat, 1))), "")
 	memory(sys, "after the bulk load", o.extensions, add)
+	etcdFootprint(ctx, sys, "after the bulk load", o.extensions, add)
+	operatorWritesPerExtension(sys, o.extensions, add)
 	heapProfile(sys.regPprof, "registrar", filepath.Join(run, "registrar-heap-bulk.pprof"))
 	heapProfile(opPprof, "operator", filepath.Join(run, "operator-heap-bulk.pprof"))
 
@@ -335,6 +337,7 @@ func steadyState(ctx context.Context, sys *system, o scaleOptions, users []user,
 		return err
 	}
 	add("steady state: first round written (registrar status and operator queue drained) after", time.Since(wStart).Round(time.Second).String(), "")
+	etcdFootprint(ctx, sys, "with every phone registered", len(users), add)
 	type snap struct {
 		at                 time.Time
 		api                promText
@@ -354,7 +357,7 @@ func steadyState(ctx context.Context, sys *system, o scaleOptions, users []user,
 		}
 		s.status = p.sum("registrar_status_writes_total")
 		if op, err := scrape(sys.opMetrics); err == nil {
-			for _, m := range []string{"POST", "PUT", "PATCH", "DELETE"} {
+			for _, m := range httpWriteMethods {
 				s.opW += op.sum("rest_client_requests_total", `method="`+m+`"`)
 			}
 		}
