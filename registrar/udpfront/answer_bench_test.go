@@ -73,7 +73,7 @@ type benchRegistrar struct {
 	call  int
 }
 
-func newBenchRegistrar(b *testing.B) *benchRegistrar {
+func newBenchRegistrar(b testing.TB) *benchRegistrar {
 	b.Helper()
 	dom := directory.NewDomain(published.DomainConfig{
 		CustomerID: "acme", Domain: benchDomain, Realm: benchDomain,
@@ -161,7 +161,7 @@ func (r *benchRegistrar) nextCalls(n int) []benchCall {
 }
 
 // takeNonce reads the nonce of the 407 res into c.
-func takeNonce(b *testing.B, res []byte, c *benchCall) {
+func takeNonce(b testing.TB, res []byte, c *benchCall) {
 	if !bytes.HasPrefix(res, []byte("SIP/2.0 407 ")) {
 		b.Fatalf("want a 407, got %q", res)
 	}
