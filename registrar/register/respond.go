@@ -60,12 +60,23 @@ func withReceived(via *sip.ViaHeader, source string) *sip.ViaHeader {
 		return via
 	}
 	host, port, _ := net.SplitHostPort(source)
-	c := *via
-	c.Params = make(sip.HeaderParams, len(via.Params), len(via.Params)+1) // room for received
-	copy(c.Params, via.Params)
+	c := &viaWithParams{ViaHeader: *via}
+	c.Params = append(c.room[:0], via.Params...) // room for received
 	c.Params.Add("rport", port)
 	c.Params.Add("received", host)
-	return &c
+	return &c.ViaHeader
+}
+
+// viaWithParams and toWithParams hold a copied header and room for its usual
+// parameters in one allocation instead of two.
+type viaWithParams struct {
+	sip.ViaHeader
+	room [3]sip.HeaderKV // branch, rport, received: no more bytes than two allocations took
+}
+
+type toWithParams struct {
+	sip.ToHeader
+	room [1]sip.HeaderKV // the tag
 }
 
 // withTag is the To of the response: the request's own when it has a tag, else a
@@ -74,11 +85,10 @@ func withTag(to *sip.ToHeader, req *sip.Request) *sip.ToHeader {
 	if to.Params.Has("tag") {
 		return to
 	}
-	tagged := &sip.ToHeader{DisplayName: to.DisplayName, Address: to.Address}
-	tagged.Params = make(sip.HeaderParams, len(to.Params), len(to.Params)+1)
-	copy(tagged.Params, to.Params)
+	tagged := &toWithParams{ToHeader: sip.ToHeader{DisplayName: to.DisplayName, Address: to.Address}}
+	tagged.Params = append(tagged.room[:0], to.Params...)
 	tagged.Params.Add("tag", toTag(req))
-	return tagged
+	return &tagged.ToHeader
 }
 
 // tagKey makes tags unguessable from outside this process.

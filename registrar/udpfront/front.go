@@ -204,9 +204,22 @@ type answerer struct {
 	parser *sipparse.Parser
 	front  *Front
 	io     packetIO
-	out    bytes.Buffer
+	out    wireWriter
 	key    []byte // the retransmission key
 	cached []byte // a response from the cache
+	// source and sourceText are the last source address and its text: the two
+	// requests of a registration come from one address, and rendering it is an
+	// allocation per request.
+	source     netip.AddrPort
+	sourceText string
+}
+
+// sourceString is from as text, as the request's source.
+func (a *answerer) sourceString(from netip.AddrPort) string {
+	if from != a.source || a.sourceText == "" {
+		a.source, a.sourceText = from, from.String()
+	}
+	return a.sourceText
 }
 
 // answer handles one REGISTER datagram that reached the socket at arrived (Unix
@@ -230,13 +243,11 @@ func (a *answerer) answer(data []byte, from netip.AddrPort, arrived int64) {
 		return
 	}
 	req.SetTransport("UDP")
-	req.SetSource(from.String())
+	req.SetSource(a.sourceString(from))
 	to := replyAddress(req, from)
 	if arrived != 0 && !admits(time.Duration(f.cfg.now().UnixNano()-arrived), f.cfg.ShedAge, digest.CarriesCredentials(req)) {
 		f.shed.Shed()
-		a.out.Reset()
-		unavailable(req).StringWrite(&a.out)
-		a.send(a.out.Bytes(), to)
+		a.send(a.out.response(unavailable(req)), to)
 		return
 	}
 
@@ -250,13 +261,11 @@ func (a *answerer) answer(data []byte, from netip.AddrPort, arrived int64) {
 			return
 		}
 	}
-	res := f.cfg.Handle(req, len(data))
-	a.out.Reset()
-	res.StringWrite(&a.out)
+	out := a.out.response(f.cfg.Handle(req, len(data)))
 	if cacheable {
-		f.cache.put(key, a.out.Bytes())
+		f.cache.put(key, out)
 	}
-	a.send(a.out.Bytes(), to)
+	a.send(out, to)
 }
 
 func (a *answerer) send(b []byte, to netip.AddrPort) {
