@@ -153,15 +153,22 @@ func (f *Front) Serve() error {
 
 var registerPrefix = []byte("REGISTER ")
 
-// read is one reader: the kernel hands each datagram to one of them, so several
-// readers keep every core answering while one waits for the next datagram.
+// batchSlots is how many datagrams a reader takes off the socket in one system call
+// when that many are queued (one at a time through Go's conn).
+const batchSlots = 32
+
+// read is one reader: the kernel hands each batch of datagrams to one of them, so
+// several readers keep every core answering while one waits for the next datagram.
 func (f *Front) read() {
-	buf := make([]byte, maxDatagram)
 	a := answerer{parser: sipparse.New(), front: f, io: f.openIO()}
 	defer a.io.close()
+	slots := batchSlots
+	if _, shared := a.io.(*sharedConn); shared {
+		slots = 1
+	}
+	b := newBatch(slots, maxDatagram)
 	for {
-		n, from, arrived, err := a.io.read(buf, &f.turn)
-		if err != nil {
+		if err := a.io.readBatch(b, &f.turn); err != nil {
 			if errors.Is(err, net.ErrClosed) {
 				return
 			}
@@ -170,20 +177,41 @@ func (f *Front) read() {
 			f.cfg.Log.V(1).Info("UDP read failed", "error", err.Error())
 			continue
 		}
-		// A dual-stack socket reports IPv4 peers as ::ffff:a.b.c.d; bindings and
-		// logs name them as IPv4, as sipgo's reads do.
-		from = netip.AddrPortFrom(from.Addr().Unmap(), from.Port())
-		data := buf[:n]
-		if !bytes.HasPrefix(data, registerPrefix) {
-			queued := f.rest.offer(data, from)
-			f.turn.Unlock()
-			if !queued {
-				f.cfg.Observer.Dropped()
+		f.handOn(b)
+		f.turn.Unlock()
+		now := f.cfg.now().UnixNano()
+		for i := range b.got {
+			m := &b.got[i]
+			if m.truncated || !bytes.HasPrefix(m.data, registerPrefix) {
+				continue
 			}
+			if f.shedEarly(&a, m, now) {
+				continue
+			}
+			a.answer(m.data, m.from, m.arrived)
+		}
+		if err := a.io.flush(); err != nil {
+			f.cfg.Log.V(1).Info("could not send a REGISTER response", "error", err.Error())
+		}
+	}
+}
+
+// handOn queues the batch's datagrams for sipgo, in the socket's order; the reader
+// holds turn meanwhile. A datagram longer than a slot is dropped whole: its end,
+// Via and all, is gone.
+func (f *Front) handOn(b *batch) {
+	for i := range b.got {
+		m := &b.got[i]
+		if m.truncated {
+			f.cfg.Log.V(1).Info("dropping a truncated UDP datagram", "source", m.from.String(), "bytes", len(m.data))
 			continue
 		}
-		f.turn.Unlock()
-		a.answer(data, from, arrived)
+		if bytes.HasPrefix(m.data, registerPrefix) {
+			continue
+		}
+		if !f.rest.offer(m.data, m.from) {
+			f.cfg.Observer.Dropped()
+		}
 	}
 }
 
