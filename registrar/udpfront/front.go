@@ -185,15 +185,21 @@ func (f *Front) read() {
 			if m.truncated || !bytes.HasPrefix(m.data, registerPrefix) {
 				continue
 			}
-			if f.shedEarly(&a, m, now) {
-				continue
-			}
-			a.answer(m.data, m.from, m.arrived)
+			f.serveRegister(&a, m, now)
 		}
 		if err := a.io.flush(); err != nil {
 			f.cfg.Log.V(1).Info("could not send a REGISTER response", "error", err.Error())
 		}
 	}
+}
+
+// serveRegister answers one REGISTER datagram of a batch read at now: shed at once
+// if admission says so, else by the answerer.
+func (f *Front) serveRegister(a *answerer, m *received, now int64) {
+	if f.shedEarly(a, m, now) {
+		return
+	}
+	a.answer(m.data, m.from, m.arrived)
 }
 
 // handOn queues the batch's datagrams for sipgo, in the socket's order; the reader

@@ -28,9 +28,14 @@ func (f *Front) shedEarly(a *answerer, m *received, now int64) bool {
 	return true
 }
 
+// maxVias is as many Via values as a shed REGISTER may have on their own lines; one
+// with more goes to the parser.
+const maxVias = 8
+
 // sipHeaders are the lines of a request's header a 503 copies.
 type sipHeaders struct {
-	vias                    [][]byte // values, top first
+	vias                    [maxVias][]byte // values, top first
+	nVias                   int
 	from, to, callID, cseq  []byte
 	credentials, unreadable bool
 }
@@ -53,7 +58,7 @@ func appendUnavailable(out *bytes.Buffer, data []byte, from netip.AddrPort) (net
 		line, rest, _ = bytes.Cut(rest, []byte("\r\n"))
 		h.add(line)
 	}
-	if h.credentials || h.unreadable || len(h.vias) == 0 || h.from == nil || h.to == nil || h.callID == nil || h.cseq == nil {
+	if h.credentials || h.unreadable || h.nVias == 0 || h.from == nil || h.to == nil || h.callID == nil || h.cseq == nil {
 		return netip.AddrPort{}, false
 	}
 	top, ok := readVia(h.vias[0])
@@ -64,17 +69,18 @@ func appendUnavailable(out *bytes.Buffer, data []byte, from netip.AddrPort) (net
 	if top.rport {
 		to = from
 	}
+	var scratch [64]byte // numbers and addresses are written through it, not allocated
 	out.WriteString("SIP/2.0 503 Service Unavailable\r\n")
-	for i, v := range h.vias {
+	for i, v := range h.vias[:h.nVias] {
 		out.WriteString("Via: ")
 		if i == 0 && top.bareRport >= 0 {
 			// RFC 3581 §4: the port and address the request came from.
 			out.Write(v[:top.bareRport])
 			out.WriteString("=")
-			out.WriteString(strconv.Itoa(int(from.Port())))
+			out.Write(strconv.AppendUint(scratch[:0], uint64(from.Port()), 10))
 			out.Write(v[top.bareRport:top.end])
 			out.WriteString(";received=")
-			out.WriteString(from.Addr().String())
+			out.Write(from.Addr().AppendTo(scratch[:0]))
 			out.Write(v[top.end:])
 		} else {
 			out.Write(v)
@@ -88,14 +94,14 @@ func appendUnavailable(out *bytes.Buffer, data []byte, from netip.AddrPort) (net
 	if !hasTag(h.to) {
 		// RFC 3261 §8.2.6.2.
 		out.WriteString(";tag=")
-		out.WriteString(strconv.FormatUint(rand.Uint64(), 36))
+		out.Write(strconv.AppendUint(scratch[:0], rand.Uint64(), 36))
 	}
 	out.WriteString("\r\nCall-ID: ")
 	out.Write(h.callID)
 	out.WriteString("\r\nCSeq: ")
 	out.Write(h.cseq)
 	out.WriteString("\r\nRetry-After: ")
-	out.WriteString(strconv.Itoa(1 + rand.IntN(retryAfterSeconds)))
+	out.Write(strconv.AppendInt(scratch[:0], int64(1+rand.IntN(retryAfterSeconds)), 10))
 	out.WriteString("\r\nContent-Length: 0\r\n\r\n")
 	return to, true
 }
@@ -123,7 +129,12 @@ func (h *sipHeaders) add(line []byte) {
 	case bytes.EqualFold(name, []byte("Authorization")), bytes.EqualFold(name, []byte("Proxy-Authorization")):
 		h.credentials = true
 	case bytes.EqualFold(name, []byte("Via")), bytes.EqualFold(name, []byte("v")):
-		h.vias = append(h.vias, value)
+		if h.nVias == maxVias {
+			h.unreadable = true
+			return
+		}
+		h.vias[h.nVias] = value
+		h.nVias++
 	case bytes.EqualFold(name, []byte("From")), bytes.EqualFold(name, []byte("f")):
 		one(&h.from)
 	case bytes.EqualFold(name, []byte("To")), bytes.EqualFold(name, []byte("t")):
