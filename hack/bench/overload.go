@@ -38,7 +38,7 @@ func overloadSteps(o *sipOptions, given map[string]bool) {
 func printOverload(w io.Writer, clean float64, rs []stepResult) {
 	_, _ = fmt.Fprintf(w, "\noverload around a max clean rate of %.0f/s (goal: goodput ≥ 90%% of it at 1.5× and 3×; the recovery step clean):\n", clean)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	_, _ = fmt.Fprintln(tw, "step\toffered/s\tgoodput/s\tof clean\tfailed\tretrans\tshed-or-lost calls\tpeak MB\tprobe p99 ms\tresult\t")
+	_, _ = fmt.Fprintln(tw, "step\toffered/s\tgoodput/s\tof clean\tfailed\tretrans\tshed (503)\tfrom cache\tserver drops\tpeak MB\tprobe p99 ms\tresult\t")
 	for i, r := range rs {
 		role := r.Role
 		if i < len(overloadRoles) {
@@ -51,8 +51,8 @@ func printOverload(w io.Writer, clean float64, rs []stepResult) {
 		case "recovery", "clean":
 			verdict = passWord(r)
 		}
-		_, _ = fmt.Fprintf(tw, "%s\t%.0f\t%.0f\t%.0f%%\t%d\t%d\t%d\t%.0f\t%s\t%s\t\n",
-			role, r.Rate, r.Achieved, 100*r.Achieved/clean, r.Failed, r.Retrans, r.Calls-r.OK, r.PeakMemMB, f3(r.ProbeP99), verdict)
+		_, _ = fmt.Fprintf(tw, "%s\t%.0f\t%.0f\t%.0f%%\t%d\t%d\t%.0f\t%.0f\t%.0f\t%.0f\t%s\t%s\t\n",
+			role, r.Rate, r.Achieved, 100*r.Achieved/clean, r.Failed, r.Retrans, r.Shed, r.Cached, r.ServerDrops, r.PeakMemMB, f3(r.ProbeP99), verdict)
 	}
 	_ = tw.Flush()
 }
