@@ -284,3 +284,48 @@ type shedCounts struct {
 func (s *shedCounts) Shed() { s.shed++ }
 
 
+
+// BenchmarkShedding compares a stale REGISTER without credentials shed from its raw
+// lines (what a reader does now) with the same shed after a full parse and sipgo's
+// response builder (answerer.answer, the path before): the response goes to the
+// socket either way.
+func BenchmarkShedding(b *testing.B) {
+	l, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer l.Close()
+	sink, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer sink.Close()
+	go func() {
+		buf := make([]byte, maxDatagram)
+		for {
+			if _, err := sink.Read(buf); err != nil {
+				return
+			}
+		}
+	}()
+	to := sink.LocalAddr().(*net.UDPAddr).AddrPort()
+	f := New(Config{Conn: l, Handle: (&counting{}).handle})
+	a := answerer{parser: sipparse.New(), front: f, io: f.openIO()}
+	defer a.io.close()
+	m := &received{data: []byte(register(int(to.Port()), true, false, "z9hG4bK-stale")), from: to, arrived: 1}
+	now := time.Now().UnixNano()
+	b.Run("raw", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			f.serveRegister(&a, m, now)
+		}
+		_ = a.io.flush()
+	})
+	b.Run("parsed", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			a.answer(m.data, m.from, m.arrived)
+		}
+		_ = a.io.flush()
+	})
+}
