@@ -283,8 +283,6 @@ type shedCounts struct {
 
 func (s *shedCounts) Shed() { s.shed++ }
 
-
-
 // BenchmarkShedding compares a stale REGISTER without credentials shed from its raw
 // lines (what a reader does now) with the same shed after a full parse and sipgo's
 // response builder (answerer.answer, the path before): the response goes to the
