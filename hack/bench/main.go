@@ -239,7 +239,7 @@ func runSIP(ctx context.Context, o sipOptions) error {
 		return err
 	}
 	if sys != nil && o.storm > 0 {
-		return runStorm(ctx, sys, o, usersFile)
+		return runStorm(ctx, sys, o, usersFile, len(users)+len(probes))
 	}
 	c := comparison{o: o, sys: sys, usersFile: usersFile, users: users, probes: probes, csv: filepath.Join(run, "sip.csv")}
 	err := c.run(ctx)
