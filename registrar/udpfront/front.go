@@ -11,11 +11,15 @@
 //
 // Under overload, a REGISTER without credentials that waited too long in the socket's
 // queue is answered 503 instead of challenged, so the readers' time goes to the
-// REGISTERs that complete a registration (admission.go).
+// REGISTERs that complete a registration (admission.go); the 503 is built from the
+// request's raw header lines, with no parse, so that shedding costs a fraction of a
+// challenge (shed.go).
 //
 // Each reader reads and answers on a descriptor of its own where the system allows
 // (direct_linux.go), as a C server's workers do, rather than queueing with the
-// others on Go's lock of the listener's descriptor.
+// others on Go's lock of the listener's descriptor. A reader takes every queued
+// datagram, up to batchSlots, in one system call, and sends its answers in batches
+// too (recvmmsg and sendmmsg): one wake-up per batch rather than per datagram.
 package udpfront
 
 import (
