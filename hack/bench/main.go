@@ -94,6 +94,14 @@ type sipOptions struct {
 	sippPort       int // set per server by searchRates
 	expires        int
 	storm          time.Duration
+	overload       float64 // the max clean rate the overload steps are multiples of
+}
+
+// given is the set of flags set on the command line.
+func given(fs *flag.FlagSet) map[string]bool {
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	return set
 }
 
 func defaultOut() string { return filepath.Join(testenv.Root(), "hack", "bench", "out") }
@@ -139,14 +147,16 @@ func sipMain(args []string) error {
 	fs.DurationVar(&o.storm, "storm", 0,
 		"Instead of the steps: every device, none registered before, registers once within this window (--extensions 20000 --storm 10s), "+
 			"retrying 1–4 s after a 503 (hack/bench/storm.go).")
+	fs.Float64Var(&o.overload, "overload", 0,
+		"Instead of the search: the overload scenario around this max clean rate R: 30 s steps at R, 1.5R and 3R, then R/2 "+
+			"right after the load (recovery); goodput is the achieved rate (hack/bench/overload.go).")
 	fs.BoolVar(&o.warmup, "warmup", true, "Register every device once before the steps (steady state: the steps measure re-registrations).")
 	_ = fs.Parse(args)
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected arguments %q", fs.Args())
 	}
 	if o.smoke {
-		given := map[string]bool{}
-		fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+		given := given(fs)
 		for name, v := range map[string]string{"rounds": "1", "step-duration": "3s", "extensions": "200", "max-rate": "8000", "cpu-rate": "1000", "pause": "1s"} {
 			if !given[name] {
 				_ = fs.Set(name, v)
@@ -168,6 +178,9 @@ func sipMain(args []string) error {
 			return fmt.Errorf("--rates: %q is not a rate", r)
 		}
 		o.rates = append(o.rates, v)
+	}
+	if o.overload > 0 {
+		overloadSteps(&o, given(fs))
 	}
 	for c := range strings.SplitSeq(children, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(c))
@@ -226,7 +239,7 @@ func runSIP(ctx context.Context, o sipOptions) error {
 		return err
 	}
 	if sys != nil && o.storm > 0 {
-		return runStorm(ctx, sys, o, usersFile)
+		return runStorm(ctx, sys, o, usersFile, len(users)+len(probes))
 	}
 	c := comparison{o: o, sys: sys, usersFile: usersFile, users: users, probes: probes, csv: filepath.Join(run, "sip.csv")}
 	err := c.run(ctx)
@@ -236,6 +249,9 @@ func runSIP(ctx context.Context, o sipOptions) error {
 		return err
 	}
 	printTable(os.Stdout, c.results)
+	if o.overload > 0 {
+		printOverload(os.Stdout, o.overload, c.results)
+	}
 	rep := makeReport(c.results)
 	rep.Smoke, rep.LoadBefore, rep.LoadAfter = o.smoke, load, loadAvg()
 	if werr := writeReport(run, rep, c.results); werr != nil && err == nil {

@@ -20,6 +20,7 @@ import (
 	"github.com/voipbin/registrar-operator/registrar/digest"
 	"github.com/voipbin/registrar-operator/registrar/netguard"
 	"github.com/voipbin/registrar-operator/registrar/throttle"
+	"github.com/voipbin/registrar-operator/registrar/udpfront"
 )
 
 // registrarChild is cmd/registrar with net/http/pprof on a loopback port: the same
@@ -40,6 +41,11 @@ func registrarChild(args []string) error {
 	fs.StringVar(&cfg.SIPAddress, "sip-address", "127.0.0.1:5060", "")
 	fs.StringVar(&transports, "transports", "udp,tcp", "")
 	fs.IntVar(&cfg.UDPReceiveBuffer, "udp-receive-buffer", 4<<20, "")
+	// Without these the child ran with nothing shed under overload (a zero
+	// UDPShedAge), unlike the binary it stands in for.
+	fs.DurationVar(&cfg.UDPShedAge, "udp-shed-age", udpfront.DefaultShedAge, "")
+	fs.BoolVar(&cfg.TransactionalUDPRegister, "udp-register-transactions", false, "")
+	fs.BoolVar(&cfg.RequireCallerAuth, "require-caller-auth", false, "")
 	fs.StringVar(&cfg.TLS.Address, "sip-tls-address", "", "")
 	fs.StringVar(&cfg.TLS.CertFile, "tls-cert-file", "", "")
 	fs.StringVar(&cfg.TLS.KeyFile, "tls-key-file", "", "")

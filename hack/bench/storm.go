@@ -18,12 +18,20 @@ import (
 // reports how long that took, how many were shed, and how the status writer coped:
 // each first registration is a status write, which must be coalesced, not queued
 // without bound (its peak backlog and the time until it is written).
-func runStorm(ctx context.Context, s *system, o sipOptions, usersFile string) error {
-	t := ourTarget(s)
+func runStorm(ctx context.Context, s *system, o sipOptions, usersFile string, credentials int) error {
 	n, err := countUsers(usersFile)
 	if err != nil {
 		return err
 	}
+	s.regLog = filepath.Join(o.out, "registrar-storm.log")
+	if err := s.startRegistrar(ctx); err != nil {
+		return err
+	}
+	defer s.registrar.stop()
+	if err := s.waitCredentials(ctx, credentials, 5*time.Minute); err != nil {
+		return err
+	}
+	t := ourTarget(s)
 	dir := filepath.Join(o.out, t.name, "storm")
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err

@@ -11,11 +11,15 @@
 //
 // Under overload, a REGISTER without credentials that waited too long in the socket's
 // queue is answered 503 instead of challenged, so the readers' time goes to the
-// REGISTERs that complete a registration (admission.go).
+// REGISTERs that complete a registration (admission.go); the 503 is built from the
+// request's raw header lines, with no parse, so that shedding costs a fraction of a
+// challenge (shed.go).
 //
 // Each reader reads and answers on a descriptor of its own where the system allows
 // (direct_linux.go), as a C server's workers do, rather than queueing with the
-// others on Go's lock of the listener's descriptor.
+// others on Go's lock of the listener's descriptor. A reader takes every queued
+// datagram, up to batchSlots, in one system call, and sends its answers in batches
+// too (recvmmsg and sendmmsg): one wake-up per batch rather than per datagram.
 package udpfront
 
 import (
@@ -153,15 +157,22 @@ func (f *Front) Serve() error {
 
 var registerPrefix = []byte("REGISTER ")
 
-// read is one reader: the kernel hands each datagram to one of them, so several
-// readers keep every core answering while one waits for the next datagram.
+// batchSlots is how many datagrams a reader takes off the socket in one system call
+// when that many are queued (one at a time through Go's conn).
+const batchSlots = 32
+
+// read is one reader: the kernel hands each batch of datagrams to one of them, so
+// several readers keep every core answering while one waits for the next datagram.
 func (f *Front) read() {
-	buf := make([]byte, maxDatagram)
 	a := answerer{parser: sipparse.New(), front: f, io: f.openIO()}
 	defer a.io.close()
+	slots := batchSlots
+	if _, shared := a.io.(*sharedConn); shared {
+		slots = 1
+	}
+	b := newBatch(slots, maxDatagram)
 	for {
-		n, from, arrived, err := a.io.read(buf, &f.turn)
-		if err != nil {
+		if err := a.io.readBatch(b, &f.turn); err != nil {
 			if errors.Is(err, net.ErrClosed) {
 				return
 			}
@@ -170,20 +181,47 @@ func (f *Front) read() {
 			f.cfg.Log.V(1).Info("UDP read failed", "error", err.Error())
 			continue
 		}
-		// A dual-stack socket reports IPv4 peers as ::ffff:a.b.c.d; bindings and
-		// logs name them as IPv4, as sipgo's reads do.
-		from = netip.AddrPortFrom(from.Addr().Unmap(), from.Port())
-		data := buf[:n]
-		if !bytes.HasPrefix(data, registerPrefix) {
-			queued := f.rest.offer(data, from)
-			f.turn.Unlock()
-			if !queued {
-				f.cfg.Observer.Dropped()
+		f.handOn(b)
+		f.turn.Unlock()
+		now := f.cfg.now().UnixNano()
+		for i := range b.got {
+			m := &b.got[i]
+			if m.truncated || !bytes.HasPrefix(m.data, registerPrefix) {
+				continue
 			}
+			f.serveRegister(&a, m, now)
+		}
+		if err := a.io.flush(); err != nil {
+			f.cfg.Log.V(1).Info("could not send a REGISTER response", "error", err.Error())
+		}
+	}
+}
+
+// serveRegister answers one REGISTER datagram of a batch read at now: shed at once
+// if admission says so, else by the answerer.
+func (f *Front) serveRegister(a *answerer, m *received, now int64) {
+	if f.shedEarly(a, m, now) {
+		return
+	}
+	a.answer(m.data, m.from, m.arrived)
+}
+
+// handOn queues the batch's datagrams for sipgo, in the socket's order; the reader
+// holds turn meanwhile. A datagram longer than a slot is dropped whole: its end,
+// Via and all, is gone.
+func (f *Front) handOn(b *batch) {
+	for i := range b.got {
+		m := &b.got[i]
+		if m.truncated {
+			f.cfg.Log.V(1).Info("dropping a truncated UDP datagram", "source", m.from.String(), "bytes", len(m.data))
 			continue
 		}
-		f.turn.Unlock()
-		a.answer(data, from, arrived)
+		if bytes.HasPrefix(m.data, registerPrefix) {
+			continue
+		}
+		if !f.rest.offer(m.data, m.from) {
+			f.cfg.Observer.Dropped()
+		}
 	}
 }
 

@@ -9,36 +9,71 @@ import (
 // packetIO is one reader's way to the socket: a descriptor of its own on Linux
 // (directSocket), else the listener through Go's poller (sharedConn).
 type packetIO interface {
-	// read waits for the next datagram; net.ErrClosed once the listener is closed.
-	// It takes the datagram from the socket holding turn, and returns holding it
-	// unless it fails: the caller unlocks turn once it handed the datagram on, so
-	// that datagrams leave the readers in the order the socket gave them. arrived
-	// is when the datagram reached the socket (Unix nanoseconds), 0 if unknown.
-	read(buf []byte, turn *sync.Mutex) (n int, from netip.AddrPort, arrived int64, err error)
+	// readBatch waits for datagrams and takes as many as are queued, up to the
+	// batch's room, into b; net.ErrClosed once the listener is closed. It takes
+	// them from the socket holding turn, and returns holding it unless it fails:
+	// the caller unlocks turn once it handed the batch's datagrams for sipgo on,
+	// so that datagrams leave the readers in the order the socket gave them.
+	readBatch(b *batch, turn *sync.Mutex) error
+	// write sends b to to, or queues a copy of it until flush.
 	write(b []byte, to netip.AddrPort) error
+	// flush sends what write queued; a reader flushes before it reads again.
+	flush() error
 	close()
 }
 
-// sharedConn is the listener itself, shared by all readers; oob is a reader's own.
+// received is one datagram of a batch.
+type received struct {
+	data    []byte         // in the batch's buffer for this slot
+	from    netip.AddrPort // IPv4 peers of a dual-stack socket unmapped
+	arrived int64          // when it reached the socket (Unix nanoseconds), 0 if unknown
+	// truncated: longer than the slot; data is its start only.
+	truncated bool
+}
+
+// batch is a reader's room for the datagrams one read takes off the socket.
+type batch struct {
+	bufs [][]byte // one slot per datagram
+	oobs [][]byte // room for each datagram's arrival stamp
+	got  []received
+}
+
+// newBatch makes room for slots datagrams of up to size bytes each. A slot the
+// size of the largest datagram costs address space, not memory: the kernel
+// touches only the pages a datagram fills.
+func newBatch(slots, size int) *batch {
+	b := &batch{bufs: make([][]byte, slots), oobs: make([][]byte, slots), got: make([]received, 0, slots)}
+	for i := range slots {
+		b.bufs[i] = make([]byte, size)
+		b.oobs[i] = make([]byte, stampBytes)
+	}
+	return b
+}
+
+// sharedConn is the listener itself, shared by all readers.
 type sharedConn struct {
 	conn *net.UDPConn
-	oob  []byte
 }
 
-func newSharedConn(conn *net.UDPConn) *sharedConn {
-	return &sharedConn{conn: conn, oob: make([]byte, stampBytes)}
-}
+func newSharedConn(conn *net.UDPConn) *sharedConn { return &sharedConn{conn: conn} }
 
-func (c *sharedConn) read(buf []byte, turn *sync.Mutex) (int, netip.AddrPort, int64, error) {
+// readBatch takes one datagram: Go's conn reads one at a time.
+func (c *sharedConn) readBatch(b *batch, turn *sync.Mutex) error {
+	b.got = b.got[:0]
 	// The readers queue on the descriptor's read lock anyway: waiting with turn
 	// held costs them nothing more.
 	turn.Lock()
-	n, oobn, _, from, err := c.conn.ReadMsgUDPAddrPort(buf, c.oob)
+	n, oobn, _, from, err := c.conn.ReadMsgUDPAddrPort(b.bufs[0], b.oobs[0])
 	if err != nil {
 		turn.Unlock()
-		return 0, netip.AddrPort{}, 0, err
+		return err
 	}
-	return n, from, arrivalOf(c.oob[:oobn]), nil
+	b.got = append(b.got, received{
+		data: b.bufs[0][:n], from: unmapped(from), arrived: arrivalOf(b.oobs[0][:oobn]),
+		// Go reports MSG_TRUNC as a length past the buffer nowhere: a slot of
+		// maxDatagram cannot truncate.
+	})
+	return nil
 }
 
 func (c *sharedConn) write(b []byte, to netip.AddrPort) error {
@@ -46,4 +81,12 @@ func (c *sharedConn) write(b []byte, to netip.AddrPort) error {
 	return err
 }
 
+func (*sharedConn) flush() error { return nil }
+
 func (*sharedConn) close() {}
+
+// unmapped names an IPv4 peer of a dual-stack socket (::ffff:a.b.c.d) as IPv4, as
+// sipgo's reads do, for bindings and logs.
+func unmapped(from netip.AddrPort) netip.AddrPort {
+	return netip.AddrPortFrom(from.Addr().Unmap(), from.Port())
+}

@@ -1,0 +1,65 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"text/tabwriter"
+	"time"
+)
+
+// overloadFactors are the offered loads of the overload scenario, as multiples of
+// the max clean rate; the last step, at half of it, starts once the load is gone
+// and shows whether service is back to normal (issue 15: goodput ≥ 90 % of the max
+// clean rate at 1.5× and 3×, normal within 5 s after).
+var overloadFactors = []float64{1, 1.5, 3, 0.5}
+
+// overloadRole names each step of the scenario in the step table.
+var overloadRoles = []string{"clean", "1.5x", "3x", "recovery"}
+
+// overloadSteps turns --overload R into its steps, 30 s each unless
+// --step-duration says otherwise, and a short pause before the recovery step.
+func overloadSteps(o *sipOptions, given map[string]bool) {
+	o.rates = o.rates[:0]
+	for _, f := range overloadFactors {
+		o.rates = append(o.rates, o.overload*f)
+	}
+	o.halfRate, o.cpuRate = false, 0
+	if !given["step-duration"] {
+		o.stepDuration = 30 * time.Second
+	}
+	if !given["pause"] {
+		o.pause = time.Second
+	}
+}
+
+// printOverload prints the scenario's verdict per step: goodput (registrations
+// completed per second) against the max clean rate, memory, and whether the step
+// after the load was clean.
+func printOverload(w io.Writer, clean float64, rs []stepResult) {
+	_, _ = fmt.Fprintf(w, "\noverload around a max clean rate of %.0f/s (goal: goodput ≥ 90%% of it at 1.5× and 3×; the recovery step clean):\n", clean)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	_, _ = fmt.Fprintln(tw, "step\toffered/s\tgoodput/s\tof clean\tfailed\tretrans\tshed (503)\tfrom cache\tserver drops\tpeak MB\tprobe p99 ms\tresult\t")
+	for i, r := range rs {
+		role := r.Role
+		if i < len(overloadRoles) {
+			role = overloadRoles[i]
+		}
+		verdict := "-"
+		switch role {
+		case "1.5x", "3x":
+			verdict = okWord(r.Achieved >= 0.9*clean)
+		case "recovery", "clean":
+			verdict = passWord(r)
+		}
+		_, _ = fmt.Fprintf(tw, "%s\t%.0f\t%.0f\t%.0f%%\t%d\t%d\t%.0f\t%.0f\t%.0f\t%.0f\t%s\t%s\t\n",
+			role, r.Rate, r.Achieved, 100*r.Achieved/clean, r.Failed, r.Retrans, r.Shed, r.Cached, r.ServerDrops, r.PeakMemMB, f3(r.ProbeP99), verdict)
+	}
+	_ = tw.Flush()
+}
+
+func okWord(ok bool) string {
+	if ok {
+		return "ok"
+	}
+	return "BELOW"
+}

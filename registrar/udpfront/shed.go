@@ -1,0 +1,225 @@
+package udpfront
+
+import (
+	"bytes"
+	"math/rand/v2"
+	"net/netip"
+	"strconv"
+	"time"
+)
+
+// shedEarly answers m 503 before any parse when admission sheds it (it waited past
+// ShedAge and carries no credentials), and reports whether it did. Shedding is what
+// the readers do most of under overload, so its cost sets how much of their time
+// is left for the REGISTERs that complete registrations: it reads the few header
+// lines a response copies and nothing else. A REGISTER it cannot read that simply
+// (a folded line, a header twice) goes on to the full path, which decides the same.
+func (f *Front) shedEarly(a *answerer, m *received, now int64) bool {
+	if m.arrived == 0 || admits(time.Duration(now-m.arrived), f.cfg.ShedAge, false) {
+		return false
+	}
+	a.out.Reset()
+	to, ok := appendUnavailable(&a.out, m.data, m.from)
+	if !ok {
+		return false
+	}
+	f.shed.Shed()
+	a.send(a.out.Bytes(), to)
+	return true
+}
+
+// maxVias is as many Via values as a shed REGISTER may have on their own lines; one
+// with more goes to the parser.
+const maxVias = 8
+
+// sipHeaders are the lines of a request's header a 503 copies.
+type sipHeaders struct {
+	vias                    [maxVias][]byte // values, top first
+	nVias                   int
+	from, to, callID, cseq  []byte
+	credentials, unreadable bool
+}
+
+// appendUnavailable appends to out the 503 with Retry-After that unavailable gives
+// the REGISTER in data, read from its raw lines, and returns where it goes (as
+// replyAddress). ok is false when data carries credentials, or is not plain enough
+// to answer without the parser.
+func appendUnavailable(out *bytes.Buffer, data []byte, from netip.AddrPort) (netip.AddrPort, bool) {
+	end := bytes.Index(data, []byte("\r\n\r\n"))
+	if end < 0 {
+		return netip.AddrPort{}, false
+	}
+	line, rest, _ := bytes.Cut(data[:end+2], []byte("\r\n"))
+	if !bytes.HasSuffix(line, []byte(" SIP/2.0")) {
+		return netip.AddrPort{}, false
+	}
+	var h sipHeaders
+	for len(rest) > 0 && !h.credentials && !h.unreadable {
+		line, rest, _ = bytes.Cut(rest, []byte("\r\n"))
+		h.add(line)
+	}
+	if h.credentials || h.unreadable || h.nVias == 0 || h.from == nil || h.to == nil || h.callID == nil || h.cseq == nil {
+		return netip.AddrPort{}, false
+	}
+	top, ok := readVia(h.vias[0])
+	if !ok {
+		return netip.AddrPort{}, false
+	}
+	to := netip.AddrPortFrom(from.Addr(), top.port)
+	if top.rport {
+		to = from
+	}
+	var scratch [64]byte // numbers and addresses are written through it, not allocated
+	out.WriteString("SIP/2.0 503 Service Unavailable\r\n")
+	for i, v := range h.vias[:h.nVias] {
+		out.WriteString("Via: ")
+		if i == 0 && top.bareRport >= 0 {
+			// RFC 3581 §4: the port and address the request came from.
+			out.Write(v[:top.bareRport])
+			out.WriteString("=")
+			out.Write(strconv.AppendUint(scratch[:0], uint64(from.Port()), 10))
+			out.Write(v[top.bareRport:top.end])
+			out.WriteString(";received=")
+			out.Write(from.Addr().AppendTo(scratch[:0]))
+			out.Write(v[top.end:])
+		} else {
+			out.Write(v)
+		}
+		out.WriteString("\r\n")
+	}
+	out.WriteString("From: ")
+	out.Write(h.from)
+	out.WriteString("\r\nTo: ")
+	out.Write(h.to)
+	if !hasTag(h.to) {
+		// RFC 3261 §8.2.6.2.
+		out.WriteString(";tag=")
+		out.Write(strconv.AppendUint(scratch[:0], rand.Uint64(), 36))
+	}
+	out.WriteString("\r\nCall-ID: ")
+	out.Write(h.callID)
+	out.WriteString("\r\nCSeq: ")
+	out.Write(h.cseq)
+	out.WriteString("\r\nRetry-After: ")
+	out.Write(strconv.AppendInt(scratch[:0], int64(1+rand.IntN(retryAfterSeconds)), 10))
+	out.WriteString("\r\nContent-Length: 0\r\n\r\n")
+	return to, true
+}
+
+// add reads one header line.
+func (h *sipHeaders) add(line []byte) {
+	if len(line) == 0 || line[0] == ' ' || line[0] == '\t' {
+		h.unreadable = true // folded (RFC 3261 §7.3.1): the parser's job
+		return
+	}
+	name, value, ok := bytes.Cut(line, []byte(":"))
+	if !ok {
+		h.unreadable = true
+		return
+	}
+	name = bytes.TrimRight(name, " \t")
+	value = bytes.Trim(value, " \t")
+	one := func(dst *[]byte) {
+		if *dst != nil {
+			h.unreadable = true // twice: the parser says what is wrong
+		}
+		*dst = value
+	}
+	switch {
+	case bytes.EqualFold(name, []byte("Authorization")), bytes.EqualFold(name, []byte("Proxy-Authorization")):
+		h.credentials = true
+	case bytes.EqualFold(name, []byte("Via")), bytes.EqualFold(name, []byte("v")):
+		if h.nVias == maxVias {
+			h.unreadable = true
+			return
+		}
+		h.vias[h.nVias] = value
+		h.nVias++
+	case bytes.EqualFold(name, []byte("From")), bytes.EqualFold(name, []byte("f")):
+		one(&h.from)
+	case bytes.EqualFold(name, []byte("To")), bytes.EqualFold(name, []byte("t")):
+		one(&h.to)
+	case bytes.EqualFold(name, []byte("Call-ID")), bytes.EqualFold(name, []byte("i")):
+		one(&h.callID)
+	case bytes.EqualFold(name, []byte("CSeq")):
+		one(&h.cseq)
+	}
+}
+
+// topVia is what a response needs of the top Via.
+type topVia struct {
+	port      uint16 // the sent-by port, 5060 when it names none
+	rport     bool   // it asks for rport (RFC 3581)
+	bareRport int    // where "rport" without a value ends in the line, else -1
+	end       int    // where the top Via's value ends in the line (at a comma, or the end)
+}
+
+// readVia reads the top Via of a Via line: "SIP/2.0/UDP host[:port];param…". Any
+// space past the protocol, or a quote, is left to the parser.
+func readVia(v []byte) (topVia, bool) {
+	top := topVia{port: 5060, bareRport: -1, end: len(v)}
+	if i := bytes.IndexByte(v, ','); i >= 0 {
+		top.end = i
+	}
+	first := v[:top.end]
+	proto, sentBy, ok := bytes.Cut(first, []byte(" "))
+	if !ok || !bytes.HasPrefix(proto, []byte("SIP/2.0/")) || bytes.ContainsAny(sentBy, " \t\"") {
+		return top, false
+	}
+	offset := len(proto) + 1
+	hostPort, params, _ := bytes.Cut(sentBy, []byte(";"))
+	if p, ok := viaPort(hostPort); ok {
+		top.port = p
+	} else {
+		return top, false
+	}
+	at := offset + len(hostPort)
+	for len(params) > 0 {
+		var param []byte
+		param, params, _ = bytes.Cut(params, []byte(";"))
+		at += 1 + len(param)
+		name, _, hasValue := bytes.Cut(param, []byte("="))
+		if bytes.EqualFold(name, []byte("rport")) {
+			top.rport = true
+			if !hasValue {
+				top.bareRport = at
+			}
+		}
+	}
+	return top, true
+}
+
+// viaPort is the port of a sent-by (host, host:port, [v6] or [v6]:port).
+func viaPort(hostPort []byte) (uint16, bool) {
+	if len(hostPort) == 0 {
+		return 0, false
+	}
+	i := bytes.LastIndexByte(hostPort, ':')
+	if i < 0 || bytes.LastIndexByte(hostPort, ']') > i {
+		return 5060, true
+	}
+	p, err := strconv.ParseUint(string(hostPort[i+1:]), 10, 16)
+	if err != nil || p == 0 {
+		return 0, false
+	}
+	return uint16(p), true
+}
+
+// hasTag tells whether a To value has a tag parameter (after the URI's closing >,
+// or after the bare URI, which then has no parameters of its own).
+func hasTag(to []byte) bool {
+	params := to
+	if i := bytes.LastIndexByte(to, '>'); i >= 0 {
+		params = to[i+1:]
+	}
+	_, params, more := bytes.Cut(params, []byte(";"))
+	for more {
+		var param []byte
+		param, params, more = bytes.Cut(params, []byte(";"))
+		name, _, _ := bytes.Cut(param, []byte("="))
+		if bytes.EqualFold(bytes.TrimSpace(name), []byte("tag")) {
+			return true
+		}
+	}
+	return false
+}
