@@ -85,7 +85,7 @@ type recordingIO struct {
 	ends  []int
 }
 
-func (r *recordingIO) read([]byte, *sync.Mutex) (int, netip.AddrPort, int64, error) {
+func (r *recordingIO) readBatch(*batch, *sync.Mutex) error {
 	panic("recordingIO does not read")
 }
 
@@ -96,6 +96,8 @@ func (r *recordingIO) write(b []byte, to netip.AddrPort) error {
 	r.ends = append(r.ends, len(r.arena))
 	return nil
 }
+
+func (*recordingIO) flush() error { return nil }
 
 func (*recordingIO) close() {}
 

@@ -243,8 +243,9 @@ type answerer struct {
 	front  *Front
 	io     packetIO
 	out    wireWriter
-	key    []byte // the retransmission key
-	cached []byte // a response from the cache
+	shed   bytes.Buffer // a 503 written from a REGISTER's raw lines (shed.go)
+	key    []byte       // the retransmission key
+	cached []byte       // a response from the cache
 	// source and sourceText are the last source address and its text: the two
 	// requests of a registration come from one address, and rendering it is an
 	// allocation per request.

@@ -18,13 +18,13 @@ func (f *Front) shedEarly(a *answerer, m *received, now int64) bool {
 	if m.arrived == 0 || admits(time.Duration(now-m.arrived), f.cfg.ShedAge, false) {
 		return false
 	}
-	a.out.Reset()
-	to, ok := appendUnavailable(&a.out, m.data, m.from)
+	a.shed.Reset()
+	to, ok := appendUnavailable(&a.shed, m.data, m.from)
 	if !ok {
 		return false
 	}
 	f.shed.Shed()
-	a.send(a.out.Bytes(), to)
+	a.send(a.shed.Bytes(), to)
 	return true
 }
 
