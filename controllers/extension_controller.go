@@ -34,8 +34,11 @@ type ExtensionReconciler struct {
 	// APIReader reads from the API server what the cache does not hold: a user's
 	// password Secret.
 	APIReader client.Reader
-	Options   Options
-	Recorder  events.EventRecorder
+	// PasswordSecrets holds the metadata of the Secrets the operator does not manage,
+	// among them the password Secrets users name (set by SetupWithManager).
+	PasswordSecrets client.Reader
+	Options         Options
+	Recorder        events.EventRecorder
 	// Now is the clock; tests may replace it.
 	Now func() time.Time
 }
@@ -141,6 +144,12 @@ func (r *ExtensionReconciler) reconcileCredentials(ctx context.Context, ext *sip
 		return err
 	}
 	if ext.Spec.Disabled {
+		// Read all the same: a disabled Extension still reports a password it cannot use.
+		if password.password == "" {
+			if err := r.loadPassword(ctx, ext, password); err != nil {
+				return err
+			}
+		}
 		return r.withdrawCredential(ctx, ext)
 	}
 	return r.publishCredential(ctx, ext, domain, password)
