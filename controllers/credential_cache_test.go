@@ -11,6 +11,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	eventsv1 "k8s.io/api/events/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
@@ -255,4 +256,43 @@ func printerColumn(t *testing.T, e *sipv1.Extension, column string) string {
 	}
 	t.Fatalf("no column %q in %d rows of %v", column, len(table.Rows), table.ColumnDefinitions)
 	return ""
+}
+
+// TestReadyEventOnlyWhenAnExtensionRecovers: a new Extension's first Ready records no
+// event (a bulk load of 100,000 would hold as many in the operator's memory); one that
+// waited for its Domain does.
+func TestReadyEventOnlyWhenAnExtensionRecovers(t *testing.T) {
+	ns := newNamespace(t)
+	waited := extension(ns, "wes", "late", "1007")
+	mustCreate(t, waited)
+	readyIs(t, waited, metav1.ConditionFalse, sipv1.ReasonDomainNotFound)
+	fresh := extension(ns, "fay", "late", "1008")
+	mustCreate(t, domain(ns, "late", "recover-"+ns))
+	readyIs(t, waited, metav1.ConditionTrue, sipv1.ReasonReady)
+	mustCreate(t, fresh)
+	readyIs(t, fresh, metav1.ConditionTrue, sipv1.ReasonReady)
+	eventually(t, "a Ready event for the Extension that waited", func() error {
+		if n := readyEvents(t, ns, waited.Name); n != 1 {
+			return fmt.Errorf("%d Ready events", n)
+		}
+		return nil
+	})
+	if n := readyEvents(t, ns, fresh.Name); n != 0 {
+		t.Errorf("%d Ready events for a new Extension", n)
+	}
+}
+
+func readyEvents(t *testing.T, ns, name string) int {
+	t.Helper()
+	var list eventsv1.EventList
+	if err := k8s.List(context.Background(), &list, client.InNamespace(ns)); err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, e := range list.Items {
+		if e.Regarding.Kind == "Extension" && e.Regarding.Name == name && e.Reason == sipv1.ReasonReady {
+			n++
+		}
+	}
+	return n
 }

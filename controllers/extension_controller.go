@@ -111,12 +111,15 @@ func (r *ExtensionReconciler) Reconcile(ctx context.Context, req ctrl.Request) (
 		return ctrl.Result{}, err
 	}
 
-	wasReady := isReady(ext.Status.Conditions)
+	// A new Extension's first Ready is no news (its condition says it, and 100,000
+	// such events would sit in the event recorder's memory for minutes); coming back
+	// from a problem is.
+	recovered := readyReason(ext.Status.Conditions) != "" && !isReady(ext.Status.Conditions)
 	if ext.Spec.Disabled {
 		setReady(&ext.Status.Conditions, ext.Generation, sipv1.ReasonDisabled, "disabled: the registrars refuse "+ext.Status.AddressOfRecord)
 	} else {
 		setReady(&ext.Status.Conditions, ext.Generation, sipv1.ReasonReady, "accepting registrations for "+ext.Status.AddressOfRecord)
-		if !wasReady {
+		if recovered {
 			r.Recorder.Eventf(ext, nil, corev1.EventTypeNormal, sipv1.ReasonReady, "Publish",
 				"credentials for %s published to the registrars", ext.Status.AddressOfRecord)
 		}
