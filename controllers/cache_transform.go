@@ -1,6 +1,7 @@
 package controllers
 
 import (
+	"maps"
 	"unique"
 
 	corev1 "k8s.io/api/core/v1"
@@ -87,6 +88,10 @@ func withoutDerivedData(s *corev1.Secret) {
 			delete(s.Annotations, annotationCredentialHash) // a fresh copy, the informer's own
 		}
 	case componentPassword:
+		if maps.Equal(s.Labels, passwordLabels) {
+			// One map for 100,000 Secrets: the cache hands out copies, never this one.
+			s.Labels = passwordLabels
+		}
 	default:
 		return
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"fmt"
+	"maps"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -25,6 +26,10 @@ func GeneratedPasswordSecretName(extensionName string) string { return extension
 
 // componentPassword labels the password Secrets the operator generates.
 const componentPassword = "sip-password"
+
+// passwordLabels are the labels of every generated password Secret. Never modify:
+// the cache shares this map among them (withoutDerivedData).
+var passwordLabels = map[string]string{published.LabelManagedBy: published.ManagedBy, published.LabelComponent: componentPassword}
 
 // passwordSource is the Secret an Extension's password comes from, as far as the
 // caches know it: its identity and version name the password in a credential's
@@ -128,10 +133,7 @@ func (r *ExtensionReconciler) generatePassword(ctx context.Context, ext *sipv1.E
 		ObjectMeta: metav1.ObjectMeta{
 			Namespace: ext.Namespace,
 			Name:      name,
-			Labels: map[string]string{
-				published.LabelManagedBy: published.ManagedBy,
-				published.LabelComponent: componentPassword,
-			},
+			Labels:    maps.Clone(passwordLabels),
 		},
 		Type: corev1.SecretTypeOpaque,
 		Data: map[string][]byte{GeneratedPasswordKey: []byte(p)},
