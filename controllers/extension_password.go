@@ -144,8 +144,8 @@ func (r *ExtensionReconciler) generatePassword(ctx context.Context, ext *sipv1.E
 	if err := r.Create(ctx, s); err != nil {
 		return nil, fmt.Errorf("while creating the generated password secret: %w", err)
 	}
-	r.Recorder.Eventf(ext, s, corev1.EventTypeNormal, "PasswordGenerated", "Generate",
-		"generated a password into Secret %s (key %q)", name, GeneratedPasswordKey)
+	// No event: status.passwordSecret names the Secret, and the event recorder would
+	// hold one event per Extension of a bulk load for minutes.
 	return s, nil
 }
 
