@@ -134,16 +134,20 @@ func (r *ExtensionReconciler) rewriteCredential(ctx context.Context, ext *sipv1.
 		return false, r.publishedByAnother(ext, want, have)
 	}
 	changed := !maps.EqualFunc(have.Data, want.Data, bytesEqual)
+	hash := want.Annotations[annotationCredentialHash]
+	stale := changed || have.Annotations[annotationCredentialHash] != hash || !labelsContain(have.Labels, want.Labels)
+	if !addOwnerRefs(have, want.OwnerReferences...) && !stale {
+		return false, nil // the cache was behind: already as wanted
+	}
 	have.Data = want.Data
 	if have.Annotations == nil {
 		have.Annotations = map[string]string{}
 	}
-	have.Annotations[annotationCredentialHash] = want.Annotations[annotationCredentialHash]
+	have.Annotations[annotationCredentialHash] = hash
 	if have.Labels == nil {
 		have.Labels = map[string]string{}
 	}
 	maps.Copy(have.Labels, want.Labels)
-	addOwnerRefs(have, want.OwnerReferences...)
 	if err := r.Update(ctx, have); err != nil {
 		return false, fmt.Errorf("while updating the credential %s: %w", want.Name, err)
 	}
