@@ -17,8 +17,8 @@ import (
 // namespace, label keys, a customer, an owner's kind, a condition's reason) share
 // one copy. At 100,000 Extensions each copy saved is
 // 100,000 copies. Beyond that it drops only what the reconcilers never read or write
-// back from the cache: the registrars' binding details (leaseOnly) and the data of
-// the Secrets derived from Extensions (withoutDerivedData).
+// back from the cache: an Extension's annotations, the registrars' binding details
+// (leaseOnly) and the data of the Secrets derived from Extensions (withoutDerivedData).
 func slimForCache(in any) (any, error) {
 	obj, err := meta.Accessor(in)
 	if err != nil {
@@ -45,6 +45,9 @@ func slimForCache(in any) (any, error) {
 	}
 	switch o := in.(type) {
 	case *sipv1.Extension:
+		// Never read, and often large: kubectl apply's last-applied-configuration, a
+		// GitOps tool's tracking. The finalizer is patched, so nothing writes them back.
+		o.Annotations = nil
 		o.Spec.DomainRef = intern(o.Spec.DomainRef)
 		internConditions(o.Status.Conditions)
 		o.Status.Bindings = leaseOnly(o.Status.Bindings)

@@ -70,10 +70,8 @@ func (r *ExtensionReconciler) Reconcile(ctx context.Context, req ctrl.Request) (
 	if !ext.DeletionTimestamp.IsZero() {
 		return ctrl.Result{}, r.finalize(ctx, ext)
 	}
-	if controllerutil.AddFinalizer(ext, sipv1.ExtensionFinalizer) {
-		if err := r.Update(ctx, ext); err != nil {
-			return ctrl.Result{}, fmt.Errorf("while adding the finalizer: %w", err)
-		}
+	if err := r.patchFinalizers(ctx, ext, controllerutil.AddFinalizer); err != nil {
+		return ctrl.Result{}, fmt.Errorf("while adding the finalizer: %w", err)
 	}
 	// Pruning rewrites status.bindings, which belong to the registrars, so it is an
 	// update guarded by resourceVersion rather than part of the patch below.
@@ -204,14 +202,24 @@ func (r *ExtensionReconciler) finalize(ctx context.Context, ext *sipv1.Extension
 	if err := r.withdrawCredential(ctx, ext); err != nil {
 		return err
 	}
-	if controllerutil.RemoveFinalizer(ext, sipv1.ExtensionFinalizer) {
-		// Gone already (another reconcile of a stale copy let it go): nothing to do.
-		if err := client.IgnoreNotFound(r.Update(ctx, ext)); err != nil {
-			return fmt.Errorf("while removing the finalizer: %w", err)
-		}
+	// Gone already (another reconcile of a stale copy let it go): nothing to do.
+	if err := client.IgnoreNotFound(r.patchFinalizers(ctx, ext, controllerutil.RemoveFinalizer)); err != nil {
+		return fmt.Errorf("while removing the finalizer: %w", err)
 	}
 	log.FromContext(ctx).Info("extension withdrawn", "extension", ext.Spec.Extension)
 	return nil
+}
+
+// patchFinalizers adds or removes (change) the Extension's finalizer by a patch that
+// holds the finalizers alone, guarded by resourceVersion as an update is: the cache
+// holds Extensions without their annotations (slimForCache), which an update from it
+// would erase.
+func (r *ExtensionReconciler) patchFinalizers(ctx context.Context, ext *sipv1.Extension, change func(client.Object, string) bool) error {
+	base := ext.DeepCopy()
+	if !change(ext, sipv1.ExtensionFinalizer) {
+		return nil
+	}
+	return r.Patch(ctx, ext, client.MergeFromWithOptions(base, client.MergeFromWithOptimisticLock{}))
 }
 
 func (r *ExtensionReconciler) warnOnce(ext *sipv1.Extension, reason, msg string) {

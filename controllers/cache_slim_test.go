@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -295,4 +296,33 @@ func readyEvents(t *testing.T, ns, name string) int {
 		}
 	}
 	return n
+}
+
+// TestExtensionAnnotationsSurviveTheOperator: the cache holds Extensions without their
+// annotations (kubectl apply's copy of the object is the largest part of one), yet
+// adding and removing the finalizer leaves them on the Extension.
+func TestExtensionAnnotationsSurviveTheOperator(t *testing.T) {
+	ctx := context.Background()
+	ns := newNamespace(t)
+	e := extension(ns, "ann", "d", "1009")
+	applied := `{"apiVersion":"sip.voipbin.net/v1alpha1","kind":"Extension","metadata":{"name":"ann"},"spec":{"extension":"1009"}}`
+	e.Annotations = map[string]string{"kubectl.kubernetes.io/last-applied-configuration": applied}
+	mustCreate(t, domain(ns, "d", "ann-"+ns), e)
+	readyIs(t, e, metav1.ConditionTrue, sipv1.ReasonReady)
+	if !slices.Contains(e.Finalizers, sipv1.ExtensionFinalizer) {
+		t.Fatalf("finalizers %v", e.Finalizers)
+	}
+	if e.Annotations["kubectl.kubernetes.io/last-applied-configuration"] != applied {
+		t.Errorf("the operator erased the Extension's annotations: %v", e.Annotations)
+	}
+	c := operatorCache(t)
+	cached := &sipv1.Extension{}
+	eventually(t, "the Extension in the operator's cache", func() error { return c.Get(ctx, client.ObjectKeyFromObject(e), cached) })
+	if len(cached.Annotations) > 0 {
+		t.Errorf("the operator's cache holds the Extension's annotations: %v", cached.Annotations)
+	}
+	if err := k8s.Delete(ctx, e); err != nil {
+		t.Fatal(err)
+	}
+	gone(t, e)
 }
