@@ -1,8 +1,10 @@
 package controllers
 
 import (
+	"maps"
 	"unique"
 
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -12,10 +14,11 @@ import (
 
 // slimForCache is the informers' transform: it drops managed fields, which the
 // reconcilers never read, and makes the strings that repeat across objects (a
-// namespace, label keys, a customer, an owner's kind, a condition's reason, a
-// registrar pod's name) share one copy. At 100,000 Extensions each copy saved is
-// 100,000 copies. Nothing is changed but where the bytes live, so an object read from
-// the cache and written back is written as it was.
+// namespace, label keys, a customer, an owner's kind, a condition's reason) share
+// one copy. At 100,000 Extensions each copy saved is
+// 100,000 copies. Beyond that it drops only what the reconcilers never read or write
+// back from the cache: an Extension's annotations, the registrars' binding details
+// (leaseOnly) and the data of the Secrets derived from Extensions (withoutDerivedData).
 func slimForCache(in any) (any, error) {
 	obj, err := meta.Accessor(in)
 	if err != nil {
@@ -42,16 +45,60 @@ func slimForCache(in any) (any, error) {
 	}
 	switch o := in.(type) {
 	case *sipv1.Extension:
+		// Never read, and often large: kubectl apply's last-applied-configuration, a
+		// GitOps tool's tracking. The finalizer is patched, so nothing writes them back.
+		o.Annotations = nil
 		o.Spec.DomainRef = intern(o.Spec.DomainRef)
 		internConditions(o.Status.Conditions)
-		for i := range o.Status.Bindings {
-			b := &o.Status.Bindings[i]
-			b.Registrar, b.Transport, b.UserAgent = intern(b.Registrar), intern(b.Transport), intern(b.UserAgent)
-		}
+		o.Status.Bindings = leaseOnly(o.Status.Bindings)
 	case *sipv1.Domain:
 		internConditions(o.Status.Conditions)
+	case *corev1.Secret:
+		withoutDerivedData(o)
 	}
 	return in, nil
+}
+
+// leaseOnly keeps of each binding its lease's end, all the operator reads of them
+// (how many there are, when the next expires): the contacts, sources and user agents
+// a registrar writes are its own, and pruneExpiredBindings reads them from the API
+// server on the rare occasion it rewrites them.
+func leaseOnly(bs []sipv1.Binding) []sipv1.Binding {
+	if len(bs) == 0 {
+		return nil
+	}
+	out := make([]sipv1.Binding, len(bs))
+	for i := range bs {
+		out[i].ExpiresAt = bs[i].ExpiresAt
+	}
+	return out
+}
+
+// withoutDerivedData drops the data of the Secrets the operator makes by the
+// Extension, a generated password and a published credential, two for each of
+// 100,000 Extensions: a reconcile tells from their metadata whether they are current
+// and reads the data from the API server only when it must change. A credential whose
+// data no longer matches its annotationCredentialHash (edited by hand) loses the
+// annotation in the cache, so that its Extension rewrites it. The nonce key and the
+// Secrets of others keep theirs.
+func withoutDerivedData(s *corev1.Secret) {
+	if s.Labels[published.LabelManagedBy] != published.ManagedBy {
+		return
+	}
+	switch s.Labels[published.LabelComponent] {
+	case published.ComponentCredential:
+		if _, data := splitCredentialHash(s); data != "" && data != credentialDataSum(s.Data) {
+			delete(s.Annotations, annotationCredentialHash) // a fresh copy, the informer's own
+		}
+	case componentPassword:
+		if maps.Equal(s.Labels, passwordLabels) {
+			// One map for 100,000 Secrets: the cache hands out copies, never this one.
+			s.Labels = passwordLabels
+		}
+	default:
+		return
+	}
+	s.Data, s.StringData = nil, nil
 }
 
 // internLabels shares the keys, and the values but a source's name, which is unique

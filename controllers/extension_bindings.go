@@ -6,18 +6,43 @@ import (
 	"time"
 
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	sipv1 "github.com/voipbin/registrar-operator/api/v1alpha1"
 )
 
 // pruneExpiredBindings removes the bindings whose lease has run out: the registrar
 // that held them would have removed them itself, so it is gone. It returns the next
-// lease expiry, when the Extension must be looked at again. Sets: status.bindings.
+// lease expiry, when the Extension must be looked at again. The cache holds only the
+// leases (leaseOnly), so the bindings are rewritten from the API server's copy, under
+// its resourceVersion. Sets: status.bindings.
 func (r *ExtensionReconciler) pruneExpiredBindings(ctx context.Context, ext *sipv1.Extension) (time.Time, error) {
 	now := r.now()
-	var next time.Time
-	kept := ext.Status.Bindings[:0:0]
-	for _, b := range ext.Status.Bindings {
+	kept, next := unexpired(ext.Status.Bindings, now)
+	if len(kept) == len(ext.Status.Bindings) {
+		return next, nil
+	}
+	fresh := &sipv1.Extension{}
+	if err := r.APIReader.Get(ctx, client.ObjectKeyFromObject(ext), fresh); err != nil {
+		return next, fmt.Errorf("while reading the bindings to prune: %w", err)
+	}
+	kept, next = unexpired(fresh.Status.Bindings, now)
+	if len(kept) != len(fresh.Status.Bindings) {
+		fresh.Status.Bindings = kept
+		fresh.Status.Contacts = int32(len(kept))
+		if err := r.Status().Update(ctx, fresh); err != nil {
+			return next, fmt.Errorf("while pruning expired bindings: %w", err)
+		}
+	}
+	ext.Status.Bindings = leaseOnly(kept)
+	ext.Status.Contacts = int32(len(kept))
+	return next, nil
+}
+
+// unexpired returns the bindings whose lease runs past now, and the soonest end.
+func unexpired(bs []sipv1.Binding, now time.Time) (kept []sipv1.Binding, next time.Time) {
+	kept = bs[:0:0]
+	for _, b := range bs {
 		if !b.ExpiresAt.After(now) {
 			continue
 		}
@@ -26,15 +51,7 @@ func (r *ExtensionReconciler) pruneExpiredBindings(ctx context.Context, ext *sip
 			next = b.ExpiresAt.Time
 		}
 	}
-	if len(kept) == len(ext.Status.Bindings) {
-		return next, nil
-	}
-	ext.Status.Bindings = kept
-	ext.Status.Contacts = int32(len(kept))
-	if err := r.Status().Update(ctx, ext); err != nil {
-		return next, fmt.Errorf("while pruning expired bindings: %w", err)
-	}
-	return next, nil
+	return kept, next
 }
 
 // requeueAt asks to be called again at t (never sooner than a second from now).

@@ -34,8 +34,11 @@ type ExtensionReconciler struct {
 	// APIReader reads from the API server what the cache does not hold: a user's
 	// password Secret.
 	APIReader client.Reader
-	Options   Options
-	Recorder  events.EventRecorder
+	// PasswordSecrets holds the metadata of the Secrets the operator does not manage,
+	// among them the password Secrets users name (set by SetupWithManager).
+	PasswordSecrets client.Reader
+	Options         Options
+	Recorder        events.EventRecorder
 	// Now is the clock; tests may replace it.
 	Now func() time.Time
 }
@@ -67,10 +70,8 @@ func (r *ExtensionReconciler) Reconcile(ctx context.Context, req ctrl.Request) (
 	if !ext.DeletionTimestamp.IsZero() {
 		return ctrl.Result{}, r.finalize(ctx, ext)
 	}
-	if controllerutil.AddFinalizer(ext, sipv1.ExtensionFinalizer) {
-		if err := r.Update(ctx, ext); err != nil {
-			return ctrl.Result{}, fmt.Errorf("while adding the finalizer: %w", err)
-		}
+	if err := r.patchFinalizers(ctx, ext, controllerutil.AddFinalizer); err != nil {
+		return ctrl.Result{}, fmt.Errorf("while adding the finalizer: %w", err)
 	}
 	// Pruning rewrites status.bindings, which belong to the registrars, so it is an
 	// update guarded by resourceVersion rather than part of the patch below.
@@ -108,12 +109,15 @@ func (r *ExtensionReconciler) Reconcile(ctx context.Context, req ctrl.Request) (
 		return ctrl.Result{}, err
 	}
 
-	wasReady := isReady(ext.Status.Conditions)
+	// A new Extension's first Ready is no news (its condition says it, and 100,000
+	// such events would sit in the event recorder's memory for minutes); coming back
+	// from a problem is.
+	recovered := readyReason(ext.Status.Conditions) != "" && !isReady(ext.Status.Conditions)
 	if ext.Spec.Disabled {
 		setReady(&ext.Status.Conditions, ext.Generation, sipv1.ReasonDisabled, "disabled: the registrars refuse "+ext.Status.AddressOfRecord)
 	} else {
 		setReady(&ext.Status.Conditions, ext.Generation, sipv1.ReasonReady, "accepting registrations for "+ext.Status.AddressOfRecord)
-		if !wasReady {
+		if recovered {
 			r.Recorder.Eventf(ext, nil, corev1.EventTypeNormal, sipv1.ReasonReady, "Publish",
 				"credentials for %s published to the registrars", ext.Status.AddressOfRecord)
 		}
@@ -141,6 +145,12 @@ func (r *ExtensionReconciler) reconcileCredentials(ctx context.Context, ext *sip
 		return err
 	}
 	if ext.Spec.Disabled {
+		// Read all the same: a disabled Extension still reports a password it cannot use.
+		if password.password == "" {
+			if err := r.loadPassword(ctx, ext, password); err != nil {
+				return err
+			}
+		}
 		return r.withdrawCredential(ctx, ext)
 	}
 	return r.publishCredential(ctx, ext, domain, password)
@@ -192,14 +202,24 @@ func (r *ExtensionReconciler) finalize(ctx context.Context, ext *sipv1.Extension
 	if err := r.withdrawCredential(ctx, ext); err != nil {
 		return err
 	}
-	if controllerutil.RemoveFinalizer(ext, sipv1.ExtensionFinalizer) {
-		// Gone already (another reconcile of a stale copy let it go): nothing to do.
-		if err := client.IgnoreNotFound(r.Update(ctx, ext)); err != nil {
-			return fmt.Errorf("while removing the finalizer: %w", err)
-		}
+	// Gone already (another reconcile of a stale copy let it go): nothing to do.
+	if err := client.IgnoreNotFound(r.patchFinalizers(ctx, ext, controllerutil.RemoveFinalizer)); err != nil {
+		return fmt.Errorf("while removing the finalizer: %w", err)
 	}
 	log.FromContext(ctx).Info("extension withdrawn", "extension", ext.Spec.Extension)
 	return nil
+}
+
+// patchFinalizers adds or removes (change) the Extension's finalizer by a patch that
+// holds the finalizers alone, guarded by resourceVersion as an update is: the cache
+// holds Extensions without their annotations (slimForCache), which an update from it
+// would erase.
+func (r *ExtensionReconciler) patchFinalizers(ctx context.Context, ext *sipv1.Extension, change func(client.Object, string) bool) error {
+	base := ext.DeepCopy()
+	if !change(ext, sipv1.ExtensionFinalizer) {
+		return nil
+	}
+	return r.Patch(ctx, ext, client.MergeFromWithOptions(base, client.MergeFromWithOptimisticLock{}))
 }
 
 func (r *ExtensionReconciler) warnOnce(ext *sipv1.Extension, reason, msg string) {

@@ -2,7 +2,6 @@ package controllers
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"maps"
 	"strconv"
@@ -34,10 +33,11 @@ func (r *ExtensionReconciler) publishedCredential(ctx context.Context, ext *sipv
 }
 
 // publishCredential writes the HA1 values of every algorithm for the domain's realm,
-// never the password, into the registrar namespace. An unchanged credential is not
-// rewritten, so a restart or resync causes no API writes.
-func (r *ExtensionReconciler) publishCredential(ctx context.Context, ext *sipv1.Extension, d *sipv1.Domain, password string) error {
-	realm := d.Status.Realm
+// never the password, into the registrar namespace. A credential whose
+// annotationCredentialHash says it derives from the current password Secret and spec
+// is left alone without reading any data, so a restart, a resync or a registration
+// costs no API call; otherwise the password is read and the credential rewritten.
+func (r *ExtensionReconciler) publishCredential(ctx context.Context, ext *sipv1.Extension, d *sipv1.Domain, src *passwordSource) error {
 	want := &corev1.Secret{
 		ObjectMeta: metav1.ObjectMeta{
 			Namespace: r.Options.RegistrarNamespace,
@@ -50,8 +50,6 @@ func (r *ExtensionReconciler) publishCredential(ctx context.Context, ext *sipv1.
 		Data: map[string][]byte{
 			published.KeyDomain:    []byte(d.Status.DomainName),
 			published.KeyExtension: []byte(ext.Spec.Extension),
-			published.KeyHA1MD5:    []byte(published.HA1(sipv1.DigestMD5, ext.Spec.Extension, realm, password)),
-			published.KeyHA1SHA256: []byte(published.HA1(sipv1.DigestSHA256, ext.Spec.Extension, realm, password)),
 		},
 	}
 	if ext.Spec.MaxContacts != nil {
@@ -60,31 +58,100 @@ func (r *ExtensionReconciler) publishCredential(ctx context.Context, ext *sipv1.
 	if a := ext.Spec.Authentication; a != nil && len(a.Algorithms) > 0 {
 		want.Data[published.KeyAlgorithms] = []byte(published.EncodeAlgorithms(a.Algorithms))
 	}
-	have := &corev1.Secret{}
-	written, err := publish(ctx, r.Client, ext, want, have, false, func(have, want *corev1.Secret) bool {
-		if maps.EqualFunc(have.Data, want.Data, bytesEqual) {
-			return false
+	inputs := credentialInputs{secretUID: src.uid, secretVersion: src.version, realm: d.Status.Realm, plain: maps.Clone(want.Data)}
+
+	have := &corev1.Secret{} // from the cache: metadata only
+	err := r.Get(ctx, client.ObjectKeyFromObject(want), have)
+	switch {
+	case apierrors.IsNotFound(err):
+		if err := r.deriveCredential(ctx, ext, src, inputs, want); err != nil {
+			return err
 		}
-		have.Data = want.Data
-		return true
-	})
-	if errors.Is(err, errPublishedByAnother) {
+		if err := r.Create(ctx, want); err != nil {
+			return fmt.Errorf("while publishing the credential %s: %w", want.Name, err)
+		}
+		// A new credential is no news.
+		return r.withdrawLegacyCredential(ctx, ext, d.Spec.CustomerID)
+	case err != nil:
+		return fmt.Errorf("while reading the credential %s: %w", want.Name, err)
+	case !isPublishedFrom(have, ext):
+		if err := r.APIReader.Get(ctx, client.ObjectKeyFromObject(want), have); err != nil {
+			return fmt.Errorf("while reading the credential %s: %w", want.Name, err)
+		}
 		return r.publishedByAnother(ext, want, have)
 	}
+	haveInputs, _ := splitCredentialHash(have)
+	if haveInputs == inputs.sum() && labelsContain(have.Labels, want.Labels) && !addOwnerRefs(have.DeepCopy(), want.OwnerReferences...) {
+		// Only now that the registrars have it under its name may a Secret of an
+		// earlier name go: they never lack the credential in between.
+		return r.withdrawLegacyCredential(ctx, ext, d.Spec.CustomerID)
+	}
+	changed, err := r.rewriteCredential(ctx, ext, src, inputs, want)
 	if err != nil {
 		return err
 	}
-	// Only now that the registrars have it under its name may a Secret of an earlier
-	// name go: they never lack the credential in between.
 	if err := r.withdrawLegacyCredential(ctx, ext, d.Spec.CustomerID); err != nil {
 		return err
 	}
-	if !written || have.UID == "" {
-		return nil // a new credential is no news; a changed one is
+	if changed {
+		r.Recorder.Eventf(ext, nil, corev1.EventTypeNormal, "CredentialsUpdated", "Publish",
+			"new credentials for %s published to the registrars", ext.Status.AddressOfRecord)
 	}
-	r.Recorder.Eventf(ext, nil, corev1.EventTypeNormal, "CredentialsUpdated", "Publish",
-		"new credentials for %s published to the registrars", ext.Status.AddressOfRecord)
 	return nil
+}
+
+// deriveCredential reads the password (unless src has it) and completes want: the
+// HA1 values and the annotation naming what they derive from.
+func (r *ExtensionReconciler) deriveCredential(ctx context.Context, ext *sipv1.Extension, src *passwordSource,
+	inputs credentialInputs, want *corev1.Secret) error {
+	if src.password == "" {
+		if err := r.loadPassword(ctx, ext, src); err != nil {
+			return err
+		}
+	}
+	// The version read, which may be newer than the cache's.
+	inputs.secretUID, inputs.secretVersion = src.uid, src.version
+	user := ext.Spec.Extension
+	want.Data[published.KeyHA1MD5] = []byte(published.HA1(sipv1.DigestMD5, user, inputs.realm, src.password))
+	want.Data[published.KeyHA1SHA256] = []byte(published.HA1(sipv1.DigestSHA256, user, inputs.realm, src.password))
+	want.Annotations = map[string]string{annotationCredentialHash: credentialHash(inputs.sum(), credentialDataSum(want.Data))}
+	return nil
+}
+
+// rewriteCredential brings the existing credential to want, read from the API server
+// (the cache has no data, and its version may be behind), keeping labels and owner
+// references of its own. It reports whether the data changed: that is news.
+func (r *ExtensionReconciler) rewriteCredential(ctx context.Context, ext *sipv1.Extension, src *passwordSource,
+	inputs credentialInputs, want *corev1.Secret) (bool, error) {
+	if err := r.deriveCredential(ctx, ext, src, inputs, want); err != nil {
+		return false, err
+	}
+	have := &corev1.Secret{}
+	if err := r.APIReader.Get(ctx, client.ObjectKeyFromObject(want), have); err != nil {
+		return false, fmt.Errorf("while reading the credential %s: %w", want.Name, err)
+	}
+	if !isPublishedFrom(have, ext) {
+		return false, r.publishedByAnother(ext, want, have)
+	}
+	changed := !maps.EqualFunc(have.Data, want.Data, bytesEqual)
+	hash := want.Annotations[annotationCredentialHash]
+	stale := changed || have.Annotations[annotationCredentialHash] != hash || !labelsContain(have.Labels, want.Labels)
+	if !addOwnerRefs(have, want.OwnerReferences...) && !stale {
+		return false, nil // the cache was behind: already as wanted
+	}
+	have.Data = want.Data
+	if have.Annotations == nil {
+		have.Annotations = map[string]string{}
+	}
+	have.Annotations[annotationCredentialHash] = hash
+	if have.Labels == nil {
+		have.Labels = map[string]string{}
+	}
+	maps.Copy(have.Labels, want.Labels)
+	if err := r.Update(ctx, have); err != nil {
+		return false, fmt.Errorf("while updating the credential %s: %w", want.Name, err)
+	}
+	return changed, nil
 }
 
 // publishedByAnother explains why another Extension's Secret has the name of ext's.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	toolscache "k8s.io/client-go/tools/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
 
@@ -11,7 +12,8 @@ import (
 )
 
 // Cache indexes, so that mapping an event to the objects it concerns is a lookup
-// rather than a scan of 100,000 Extensions.
+// rather than a scan of 100,000 Extensions. Those of Extensions are namespaced only:
+// every List by them is InNamespace.
 const (
 	// indexDomainCustomer: Domain → spec.customerID (conflicts across namespaces).
 	indexDomainCustomer = "spec.customerID"
@@ -27,30 +29,52 @@ func extensionNumberKey(domainRef, extension string) string { return domainRef +
 
 // SetupIndexes registers the field indexes the reconcilers list by.
 func SetupIndexes(ctx context.Context, mgr manager.Manager) error {
-	idx := mgr.GetFieldIndexer()
-	if err := idx.IndexField(ctx, &sipv1.Domain{}, indexDomainCustomer, func(o client.Object) []string {
+	if err := mgr.GetFieldIndexer().IndexField(ctx, &sipv1.Domain{}, indexDomainCustomer, func(o client.Object) []string {
 		return []string{o.(*sipv1.Domain).Spec.CustomerID}
 	}); err != nil {
 		return fmt.Errorf("while indexing domains by customer ID: %w", err)
 	}
-	if err := idx.IndexField(ctx, &sipv1.Extension{}, indexExtensionDomain, func(o client.Object) []string {
-		return []string{o.(*sipv1.Extension).Spec.DomainRef}
-	}); err != nil {
-		return fmt.Errorf("while indexing extensions by domain: %w", err)
+	exts, err := mgr.GetCache().GetInformer(ctx, &sipv1.Extension{})
+	if err != nil {
+		return fmt.Errorf("while getting the informer of extensions: %w", err)
 	}
-	if err := idx.IndexField(ctx, &sipv1.Extension{}, indexExtensionNumber, func(o client.Object) []string {
-		e := o.(*sipv1.Extension)
-		return []string{extensionNumberKey(e.Spec.DomainRef, e.Spec.Extension)}
-	}); err != nil {
-		return fmt.Errorf("while indexing extensions by number: %w", err)
-	}
-	if err := idx.IndexField(ctx, &sipv1.Extension{}, indexExtensionPassword, func(o client.Object) []string {
-		if ref := o.(*sipv1.Extension).Spec.PasswordSecretRef; ref != nil {
-			return []string{ref.Name}
-		}
-		return nil
-	}); err != nil {
-		return fmt.Errorf("while indexing extensions by password secret: %w", err)
+	err = exts.AddIndexers(toolscache.Indexers{
+		fieldIndexName(indexExtensionDomain): namespacedIndex(func(e *sipv1.Extension) string { return e.Spec.DomainRef }),
+		fieldIndexName(indexExtensionNumber): namespacedIndex(func(e *sipv1.Extension) string {
+			return extensionNumberKey(e.Spec.DomainRef, e.Spec.Extension)
+		}),
+		fieldIndexName(indexExtensionPassword): namespacedIndex(func(e *sipv1.Extension) string {
+			if ref := e.Spec.PasswordSecretRef; ref != nil {
+				return ref.Name
+			}
+			return ""
+		}),
+	})
+	if err != nil {
+		return fmt.Errorf("while indexing extensions: %w", err)
 	}
 	return nil
+}
+
+// fieldIndexName is the name controller-runtime's cache looks a field index up by
+// for client.MatchingFields.
+func fieldIndexName(field string) string { return "field:" + field }
+
+// namespacedIndex indexes Extensions under "namespace/value", the key
+// controller-runtime's cache looks up for a List with InNamespace and MatchingFields.
+// Its own IndexField also files every object under a cluster-wide key, which no
+// reconciler lists by: at 100,000 Extensions, one set of one key for each, per index.
+// An empty value is not indexed.
+func namespacedIndex(value func(*sipv1.Extension) string) toolscache.IndexFunc {
+	return func(obj any) ([]string, error) {
+		e, ok := obj.(*sipv1.Extension)
+		if !ok {
+			return nil, fmt.Errorf("indexing extensions: got a %T", obj)
+		}
+		v := value(e)
+		if v == "" {
+			return nil, nil
+		}
+		return []string{e.Namespace + "/" + v}, nil
+	}
 }

@@ -33,6 +33,7 @@ func (r *ExtensionReconciler) userPasswordSecrets(mgr ctrl.Manager) (source.Sour
 	if err := mgr.Add(others); err != nil {
 		return nil, fmt.Errorf("while adding the cache of password secrets: %w", err)
 	}
+	r.PasswordSecrets = others
 	secret := &metav1.PartialObjectMetadata{}
 	secret.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("Secret"))
 	return source.Kind[client.Object](others, secret, handler.EnqueueRequestsFromMapFunc(r.extensionsUsingPassword)), nil

@@ -35,6 +35,7 @@ type scaleOptions struct {
 	operatorArgs        string
 	registrarArgs       string
 	registrarEnv        string
+	operatorEnv         string
 	pprof               bool
 	otherSecrets        int
 	otherSecretKB       int
@@ -59,6 +60,8 @@ func scaleMain(args []string) error {
 	fs.StringVar(&o.operatorArgs, "operator-args", "", "Extra operator flags (default: none, the operator as shipped: --kube-api-qps=50 --kube-api-burst=100).")
 	fs.StringVar(&o.registrarArgs, "registrar-args", "", "Extra registrar flags.")
 	fs.StringVar(&o.registrarEnv, "registrar-env", "", "Space-separated KEY=VALUE environment of the registrar process only, e.g. GOGC=400 or GOMEMLIMIT=270MiB.")
+	fs.StringVar(&o.operatorEnv, "operator-env", "",
+		"Space-separated KEY=VALUE environment of the operator process only, e.g. GOMEMLIMIT=270MiB: the soft limit the chart's --memory-limit-ratio sets in a container.")
 	fs.BoolVar(&o.pprof, "pprof", false,
 		"Run the registrar with net/http/pprof (bench registrar-child) and the operator with --pprof-bind-address, "+
 			"and save their heap profiles after the bulk load and at the end.")
@@ -110,6 +113,7 @@ func runScale(ctx context.Context, o scaleOptions) error {
 	sys, err := startSystem(ctx, sysOptions{
 		Out: run, BinDir: o.binDir, SkipBuild: o.skipBuild, SIPTransports: "udp,tcp", Pprof: o.pprof,
 		OperatorArgs: operatorArgs, RegistrarArgs: strings.Fields(o.registrarArgs), RegistrarEnv: strings.Fields(o.registrarEnv),
+		OperatorEnv: strings.Fields(o.operatorEnv),
 	})
 	defer func() { sys.stop() }()
 	if err != nil {

@@ -39,6 +39,7 @@ type sysOptions struct {
 	OperatorArgs   []string
 	RegistrarArgs  []string
 	RegistrarEnv   []string // KEY=VALUE for the registrar process only, such as GOGC=off
+	OperatorEnv    []string // KEY=VALUE for the operator process only, such as GOMEMLIMIT=270MiB
 	Pprof          bool     // run the registrar as this program's registrar-child, with pprof
 	SkipBuild      bool
 	SIPTransports  string
@@ -125,7 +126,7 @@ func (s *system) startOperator() error {
 	}
 	args = append(args, s.o.OperatorArgs...)
 	step("starting the operator: bin/operator " + strings.Join(args[2:], " "))
-	s.operator, err = startChild("operator", filepath.Join(s.o.Out, "operator.log"), nil, filepath.Join(s.o.BinDir, "operator"), args...)
+	s.operator, err = startChild("operator", filepath.Join(s.o.Out, "operator.log"), s.o.OperatorEnv, filepath.Join(s.o.BinDir, "operator"), args...)
 	return err
 }
 
