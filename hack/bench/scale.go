@@ -61,7 +61,8 @@ func scaleMain(args []string) error {
 	fs.StringVar(&o.registrarArgs, "registrar-args", "", "Extra registrar flags.")
 	fs.StringVar(&o.registrarEnv, "registrar-env", "", "Space-separated KEY=VALUE environment of the registrar process only, e.g. GOGC=400 or GOMEMLIMIT=270MiB.")
 	fs.StringVar(&o.operatorEnv, "operator-env", "",
-		"Space-separated KEY=VALUE environment of the operator process only, e.g. GOMEMLIMIT=270MiB: the soft limit the chart's --memory-limit-ratio sets in a container.")
+		"Space-separated KEY=VALUE environment of the operator process only, e.g. GOMEMLIMIT=270MiB: "+
+			"the soft limit the chart's --memory-limit-ratio sets in a container.")
 	fs.BoolVar(&o.pprof, "pprof", false,
 		"Run the registrar with net/http/pprof (bench registrar-child) and the operator with --pprof-bind-address, "+
 			"and save their heap profiles after the bulk load and at the end.")
