@@ -19,8 +19,8 @@ import (
 )
 
 // directSocket is one reader's own descriptor of the listener's socket (a dup), read
-// and written with plain system calls, the reader's thread waiting in the kernel
-// when there is nothing to read, as a C server's worker does.
+// and written with plain system calls (recvmmsg, sendmmsg); when there is nothing
+// to read, the reader's goroutine parks in Go's poller.
 //
 // Through Go's UDPConn, every read and every write of all readers takes the one
 // descriptor's lock, and a reader that finds the socket empty parks until the
