@@ -16,8 +16,8 @@
 // challenge (shed.go).
 //
 // Each reader reads and answers on a descriptor of its own where the system allows
-// (direct_linux.go), as a C server's workers do, rather than queueing with the
-// others on Go's lock of the listener's descriptor. A reader takes every queued
+// (direct_linux.go), rather than queueing with the others on Go's lock of the
+// listener's descriptor, and waits for datagrams in Go's poller. A reader takes every queued
 // datagram, up to batchSlots, in one system call, and sends its answers in batches
 // too (recvmmsg and sendmmsg): one wake-up per batch rather than per datagram.
 package udpfront
