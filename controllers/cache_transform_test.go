@@ -39,6 +39,8 @@ func TestSlimForCacheDropsDerivedDataOnly(t *testing.T) {
 		{"credential as written", secret(published.ComponentCredential, current), false, true, true},
 		{"credential's data edited by hand", edited, false, true, false},
 		{"credential's annotation edited by hand", secret(published.ComponentCredential, credentialHash(key, inputs, nil)), false, true, false},
+		{"credential summed under another key", secret(published.ComponentCredential,
+			credentialHash(deriveCredentialHashKey([]byte("fedcba9876543210")), inputs, data())), false, true, false},
 		{"credential without annotation", secret(published.ComponentCredential, ""), false, false, false},
 		{"generated password", secret(componentPassword, ""), false, false, false},
 		{"nonce key", secret(published.ComponentNonceKey, ""), true, false, false},

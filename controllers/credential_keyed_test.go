@@ -20,6 +20,9 @@ import (
 	"github.com/voipbin/registrar-operator/hack/testenv"
 )
 
+// annotation is where the operator says what a credential derives from.
+const annotation = "sip.voipbin.net/credential-hash"
+
 // unkeyedSum is the sum an earlier release put in the credential-hash annotation:
 // SHA-256 over the strings, then over the data's keys in order, truncated to 128 bits.
 // Anyone can compute it, so an annotation holding it is a test of password guesses.
@@ -59,9 +62,9 @@ func TestCredentialAnnotationTestsNoPasswordGuess(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	inputsSum, dataSum, ok := strings.Cut(cred.Annotations["sip.voipbin.net/credential-hash"], ".")
+	inputsSum, dataSum, ok := strings.Cut(cred.Annotations[annotation], ".")
 	if !ok {
-		t.Fatalf("credential-hash annotation %q is not <inputs>.<data>", cred.Annotations["sip.voipbin.net/credential-hash"])
+		t.Fatalf("credential-hash annotation %q is not <inputs>.<data>", cred.Annotations[annotation])
 	}
 	// What a guesser knows (the domain, the number, the realm: all public) and guesses.
 	plain := maps.Clone(cred.Data)
@@ -160,4 +163,72 @@ func TestOperatorRestartRewritesNoCredential(t *testing.T) {
 	if err := testenv.Consistently(3*time.Second, unchangedSince(before)); err != nil {
 		t.Errorf("the second operator rewrote a credential: %v", err)
 	}
+}
+
+// TestNewNonceKeyRewritesEachCredentialOnce: the credential sums are keyed from the
+// nonce key. Deleted, the nonce key is made anew with another key; each credential's
+// annotation is then rewritten once, at its Extension's next reconcile, and its data
+// (what the registrars authenticate with) stays as it was, the Extension Ready.
+func TestNewNonceKeyRewritesEachCredentialOnce(t *testing.T) {
+	ctx := context.Background()
+	ns := newNamespace(t)
+	customer := "rekey-" + ns
+	e := extension(ns, "rex", "d", "3001")
+	mustCreate(t, domain(ns, "d", customer), e)
+	readyIs(t, e, metav1.ConditionTrue, sipv1.ReasonReady)
+	before := credentialFor(t, customer, "3001", customer+"."+suffix, generatedPassword(t, ns, e.Name))
+
+	nonce := &corev1.Secret{}
+	nonceKey := client.ObjectKey{Namespace: registrarNS, Name: published.NonceKeySecretName}
+	if err := k8s.Get(ctx, nonceKey, nonce); err != nil {
+		t.Fatal(err)
+	}
+	if err := k8s.Delete(ctx, nonce); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "a new nonce key", func() error {
+		s := &corev1.Secret{}
+		if err := k8s.Get(ctx, nonceKey, s); err != nil {
+			return err
+		}
+		if s.UID == nonce.UID {
+			return fmt.Errorf("still the deleted one")
+		}
+		return nil
+	})
+	// Any event of the Extension reconciles it: here a label on its credential.
+	touched := credential(customer, "3001")
+	if err := k8s.Get(ctx, client.ObjectKeyFromObject(touched), touched); err != nil {
+		t.Fatal(err)
+	}
+	touched.Labels["example.com/touched"] = "yes"
+	if err := k8s.Update(ctx, touched); err != nil {
+		t.Fatal(err)
+	}
+	after := credential(customer, "3001")
+	eventually(t, "the credential's annotation under the new key", func() error {
+		if err := k8s.Get(ctx, client.ObjectKeyFromObject(after), after); err != nil {
+			return err
+		}
+		if after.Annotations[annotation] == before.Annotations[annotation] {
+			return fmt.Errorf("annotation still %s", before.Annotations[annotation])
+		}
+		return nil
+	})
+	if !maps.EqualFunc(after.Data, before.Data, func(a, b []byte) bool { return string(a) == string(b) }) {
+		t.Errorf("the credential's data changed with the nonce key")
+	}
+	if err := testenv.Consistently(2*time.Second, func() error {
+		s := credential(customer, "3001")
+		if err := k8s.Get(ctx, client.ObjectKeyFromObject(s), s); err != nil {
+			return err
+		}
+		if s.ResourceVersion != after.ResourceVersion {
+			return fmt.Errorf("rewritten again: resourceVersion %s → %s", after.ResourceVersion, s.ResourceVersion)
+		}
+		return nil
+	}); err != nil {
+		t.Error(err)
+	}
+	readyIs(t, e, metav1.ConditionTrue, sipv1.ReasonReady)
 }
