@@ -77,9 +77,10 @@ func leaseOnly(bs []sipv1.Binding) []sipv1.Binding {
 // withoutDerivedData drops the data of the Secrets the operator makes by the
 // Extension, a generated password and a published credential, two for each of
 // 100,000 Extensions: a reconcile tells from their metadata whether they are current
-// and reads the data from the API server only when it must change. A credential whose
-// data no longer matches its annotationCredentialHash (edited by hand) loses the
-// annotation in the cache, so that its Extension rewrites it. The nonce key and the
+// and reads the data from the API server only when it must change. A credential's
+// annotationCredentialHash gets the digest of the data dropped, so that its Extension
+// tells data edited by hand (the annotation's data sum is keyed: checking it needs the
+// key, which the transform does not have and does not need). The nonce key and the
 // Secrets of others keep theirs.
 func withoutDerivedData(s *corev1.Secret) {
 	if s.Labels[published.LabelManagedBy] != published.ManagedBy {
@@ -87,8 +88,8 @@ func withoutDerivedData(s *corev1.Secret) {
 	}
 	switch s.Labels[published.LabelComponent] {
 	case published.ComponentCredential:
-		if _, data := splitCredentialHash(s); data != "" && data != credentialDataSum(s.Data) {
-			delete(s.Annotations, annotationCredentialHash) // a fresh copy, the informer's own
+		if v := withCachedDataDigest(s.Annotations[annotationCredentialHash], s.Data); v != "" {
+			s.Annotations[annotationCredentialHash] = v // a fresh copy, the informer's own
 		}
 	case componentPassword:
 		if maps.Equal(s.Labels, passwordLabels) {

@@ -59,12 +59,16 @@ func (r *ExtensionReconciler) publishCredential(ctx context.Context, ext *sipv1.
 		want.Data[published.KeyAlgorithms] = []byte(published.EncodeAlgorithms(a.Algorithms))
 	}
 	inputs := credentialInputs{secretUID: src.uid, secretVersion: src.version, realm: d.Status.Realm, plain: maps.Clone(want.Data)}
+	key, err := r.credentialKey(ctx)
+	if err != nil {
+		return err
+	}
 
 	have := &corev1.Secret{} // from the cache: metadata only
-	err := r.Get(ctx, client.ObjectKeyFromObject(want), have)
+	err = r.Get(ctx, client.ObjectKeyFromObject(want), have)
 	switch {
 	case apierrors.IsNotFound(err):
-		if err := r.deriveCredential(ctx, ext, src, inputs, want); err != nil {
+		if err := r.deriveCredential(ctx, ext, src, key, inputs, want); err != nil {
 			return err
 		}
 		if err := r.Create(ctx, want); err != nil {
@@ -80,13 +84,12 @@ func (r *ExtensionReconciler) publishCredential(ctx context.Context, ext *sipv1.
 		}
 		return r.publishedByAnother(ext, want, have)
 	}
-	haveInputs, _ := splitCredentialHash(have)
-	if haveInputs == inputs.sum() && labelsContain(have.Labels, want.Labels) && !addOwnerRefs(have.DeepCopy(), want.OwnerReferences...) {
+	if credentialIsCurrent(have, key, inputs) && labelsContain(have.Labels, want.Labels) && !addOwnerRefs(have.DeepCopy(), want.OwnerReferences...) {
 		// Only now that the registrars have it under its name may a Secret of an
 		// earlier name go: they never lack the credential in between.
 		return r.withdrawLegacyCredential(ctx, ext, d.Spec.CustomerID)
 	}
-	changed, err := r.rewriteCredential(ctx, ext, src, inputs, want)
+	changed, err := r.rewriteCredential(ctx, ext, src, key, inputs, want)
 	if err != nil {
 		return err
 	}
@@ -103,7 +106,7 @@ func (r *ExtensionReconciler) publishCredential(ctx context.Context, ext *sipv1.
 // deriveCredential reads the password (unless src has it) and completes want: the
 // HA1 values and the annotation naming what they derive from.
 func (r *ExtensionReconciler) deriveCredential(ctx context.Context, ext *sipv1.Extension, src *passwordSource,
-	inputs credentialInputs, want *corev1.Secret) error {
+	key credentialHashKey, inputs credentialInputs, want *corev1.Secret) error {
 	if src.password == "" {
 		if err := r.loadPassword(ctx, ext, src); err != nil {
 			return err
@@ -114,7 +117,7 @@ func (r *ExtensionReconciler) deriveCredential(ctx context.Context, ext *sipv1.E
 	user := ext.Spec.Extension
 	want.Data[published.KeyHA1MD5] = []byte(published.HA1(sipv1.DigestMD5, user, inputs.realm, src.password))
 	want.Data[published.KeyHA1SHA256] = []byte(published.HA1(sipv1.DigestSHA256, user, inputs.realm, src.password))
-	want.Annotations = map[string]string{annotationCredentialHash: credentialHash(inputs.sum(), credentialDataSum(want.Data))}
+	want.Annotations = map[string]string{annotationCredentialHash: credentialHash(key, inputs, want.Data)}
 	return nil
 }
 
@@ -122,8 +125,8 @@ func (r *ExtensionReconciler) deriveCredential(ctx context.Context, ext *sipv1.E
 // (the cache has no data, and its version may be behind), keeping labels and owner
 // references of its own. It reports whether the data changed: that is news.
 func (r *ExtensionReconciler) rewriteCredential(ctx context.Context, ext *sipv1.Extension, src *passwordSource,
-	inputs credentialInputs, want *corev1.Secret) (bool, error) {
-	if err := r.deriveCredential(ctx, ext, src, inputs, want); err != nil {
+	key credentialHashKey, inputs credentialInputs, want *corev1.Secret) (bool, error) {
+	if err := r.deriveCredential(ctx, ext, src, key, inputs, want); err != nil {
 		return false, err
 	}
 	have := &corev1.Secret{}

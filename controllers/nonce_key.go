@@ -74,8 +74,10 @@ func (r *NonceKeyReconciler) anchor(ctx context.Context, s *corev1.Secret) error
 	return nil
 }
 
-func (r *NonceKeyReconciler) key() types.NamespacedName {
-	return types.NamespacedName{Namespace: r.Options.RegistrarNamespace, Name: published.NonceKeySecretName}
+func (r *NonceKeyReconciler) key() types.NamespacedName { return nonceKeyName(r.Options) }
+
+func nonceKeyName(o Options) types.NamespacedName {
+	return types.NamespacedName{Namespace: o.RegistrarNamespace, Name: published.NonceKeySecretName}
 }
 
 // SetupWithManager reconciles once at start and whenever someone changes or deletes
