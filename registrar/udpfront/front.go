@@ -17,9 +17,12 @@
 //
 // Each reader reads and answers on a descriptor of its own where the system allows
 // (direct_linux.go), rather than queueing with the others on Go's lock of the
-// listener's descriptor, and waits for datagrams in Go's poller. A reader takes every queued
-// datagram, up to batchSlots, in one system call, and sends its answers in batches
-// too (recvmmsg and sendmmsg): one wake-up per batch rather than per datagram.
+// listener's descriptor, and waits for datagrams in Go's poller, one reader at a
+// time: the others sleep until the one waiting takes a batch too large to answer
+// alone. A reader takes every queued datagram, up to batchSlots, in one system call,
+// and sends its answers in batches too (recvmmsg and sendmmsg, raw system calls that
+// do not wake the runtime's sysmon thread): one wake-up per batch rather than per
+// datagram, and one reader's rather than every reader's.
 package udpfront
 
 import (

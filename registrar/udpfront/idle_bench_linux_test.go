@@ -74,6 +74,15 @@ func BenchmarkServeWhenIdle(b *testing.B) {
 		}
 		clock.report()
 	})
+	// The phone's pauses alone, to subtract from paced.
+	b.Run("pauses-only", func(b *testing.B) {
+		clock := cpuClock{b: b}
+		clock.start()
+		for range b.N {
+			time.Sleep(300 * time.Microsecond)
+		}
+		clock.report()
+	})
 	b.Run("paced", func(b *testing.B) {
 		clock := cpuClock{b: b}
 		clock.start()
