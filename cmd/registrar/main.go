@@ -88,9 +88,13 @@ func main() {
 	memoryRatio := memlimit.Ratio(memlimit.DefaultRatio)
 	flag.Var(&memoryRatio, "memory-limit-ratio",
 		"Set the Go soft memory limit to this fraction of the container's memory limit (cgroup), unless GOMEMLIMIT is set; 0 disables.")
-	gcHeadroom := flag.String("gc-headroom", "0",
+	// 64Mi: at 3,000 registrations/s a 30 MB live heap was collected more than once
+	// a second with GOGC's 100%, and the collector's CPU was about an eighth of the
+	// CPU per registration in process (GOGC=400: 16.3 against 18.5 µs); a heap of
+	// 100,000 Extensions keeps GOGC's proportional growth.
+	gcHeadroom := flag.String("gc-headroom", "64Mi",
 		"Heap growth the garbage collector allows at least between collections (a quantity such as 128Mi; 0: off), unless GOGC is set: "+
-			"fewer collections under load for a shorter response-time tail, at the cost of that much memory.")
+			"fewer collections under load, less CPU per REGISTER and a shorter response-time tail, at the cost of that much memory.")
 	zapOpts := zap.Options{}
 	zapOpts.BindFlags(flag.CommandLine)
 	flag.Parse()

@@ -32,12 +32,12 @@ import (
 // and sends with sendmmsg, up to txSlots responses in one: under load a system call
 // and a wake-up per datagram were a good part of each datagram's cost.
 type directSocket struct {
-	fd     int
-	file   *os.File        // owns fd; its poller registration is how the reader waits
-	wait   syscall.RawConn // file's: Read parks the goroutine until fd is readable
-	conn   *net.UDPConn    // the listener: closing it ends the readers
-	inet6  bool            // the socket is AF_INET6 (IPv4 peers then arrive v4-mapped)
-	lastOK time.Time       // when the listener was last seen open
+	fd    int
+	file  *os.File        // owns fd; its poller registration is how the reader waits
+	wait  syscall.RawConn // file's: Read parks the goroutine until fd is readable
+	conn  *net.UDPConn    // the listener: closing it ends the readers
+	inet6 bool            // the socket is AF_INET6 (IPv4 peers then arrive v4-mapped)
+	armed bool            // a read deadline is set to check the listener at
 
 	rx     []mmsghdr // one per slot of the batch read into
 	rxIov  []unix.Iovec
@@ -97,7 +97,7 @@ func openDirect(conn *net.UDPConn) (packetIO, error) {
 		_ = file.Close()
 		return nil, fmt.Errorf("while watching the UDP socket: %w", err)
 	}
-	return &directSocket{fd: fd, file: file, wait: wait, conn: conn, inet6: inet6, lastOK: time.Now(), txBuf: make([]byte, 0, txBytes)}, nil
+	return &directSocket{fd: fd, file: file, wait: wait, conn: conn, inet6: inet6, txBuf: make([]byte, 0, txBytes)}, nil
 }
 
 // aim points the receive headers at b's slots, and resets what the kernel wrote
@@ -123,17 +123,20 @@ func (s *directSocket) aim(b *batch) {
 
 func (s *directSocket) readBatch(b *batch, turn *sync.Mutex) error {
 	for {
-		if time.Since(s.lastOK) >= closedCheck {
+		if !s.armed {
+			// The listener's Close cannot wake a reader parked on its dup: a
+			// deadline does, to check it. It is set once per closedCheck, not per
+			// read: resetting a deadline is a timer change, a lock and two clock
+			// reads per batch, and a busy reader that meets it merely checks early.
 			if err := s.listenerOpen(); err != nil {
 				return err
 			}
+			if err := s.file.SetReadDeadline(time.Now().Add(closedCheck)); err != nil {
+				return err
+			}
+			s.armed = true
 		}
 		s.aim(b)
-		// The listener's Close cannot wake a reader parked on its dup: the
-		// deadline does, to check it.
-		if err := s.file.SetReadDeadline(time.Now().Add(closedCheck)); err != nil {
-			return err
-		}
 		var errno syscall.Errno
 		// turn is held for the system call only, never while the reader waits.
 		err := s.wait.Read(func(fd uintptr) bool {
@@ -148,6 +151,9 @@ func (s *directSocket) readBatch(b *batch, turn *sync.Mutex) error {
 				}
 				// Not an IP peer: nothing to answer.
 			case unix.EAGAIN:
+				if b.emptyReads != nil {
+					b.emptyReads.Add(1)
+				}
 				turn.Unlock()
 				return false // park until the socket is readable
 			}
@@ -156,6 +162,7 @@ func (s *directSocket) readBatch(b *batch, turn *sync.Mutex) error {
 		})
 		switch {
 		case err != nil && errors.Is(err, os.ErrDeadlineExceeded):
+			s.armed = false
 			continue
 		case err != nil:
 			return err
@@ -201,7 +208,6 @@ func (s *directSocket) listenerOpen() error {
 	if err != nil {
 		return net.ErrClosed
 	}
-	s.lastOK = time.Now()
 	return nil
 }
 

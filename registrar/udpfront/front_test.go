@@ -35,7 +35,7 @@ func (c *counts) Retransmission() { c.retransmissions.Add(1) }
 func (c *counts) Dropped()        { c.dropped.Add(1) }
 
 // startFront serves a front end on a loopback :0 socket until the test ends.
-func startFront(t *testing.T, cfg Config) (*Front, *net.UDPAddr) {
+func startFront(t testing.TB, cfg Config) (*Front, *net.UDPAddr) {
 	t.Helper()
 	conn, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
 	if err != nil {
@@ -45,7 +45,7 @@ func startFront(t *testing.T, cfg Config) (*Front, *net.UDPAddr) {
 }
 
 // serveFront serves a front end on conn until the test ends.
-func serveFront(t *testing.T, conn *net.UDPConn, cfg Config) (*Front, *net.UDPAddr) {
+func serveFront(t testing.TB, conn *net.UDPConn, cfg Config) (*Front, *net.UDPAddr) {
 	t.Helper()
 	cfg.Conn = conn
 	if cfg.Log.GetSink() == nil {

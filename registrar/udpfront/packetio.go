@@ -4,6 +4,7 @@ import (
 	"net"
 	"net/netip"
 	"sync"
+	"sync/atomic"
 )
 
 // packetIO is one reader's way to the socket: a descriptor of its own on Linux
@@ -36,6 +37,9 @@ type batch struct {
 	bufs [][]byte // one slot per datagram
 	oobs [][]byte // room for each datagram's arrival stamp
 	got  []received
+	// emptyReads, if set, counts the reads that found the socket empty, after
+	// which the reader parked.
+	emptyReads *atomic.Int64
 }
 
 // newBatch makes room for slots datagrams of up to size bytes each. A slot the
