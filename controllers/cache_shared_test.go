@@ -78,4 +78,7 @@ func TestCachedExtensionsShareRepeatedStrings(t *testing.T) {
 	if r0.Controller != r1.Controller || r0.BlockOwnerDeletion != r1.BlockOwnerDeletion {
 		t.Errorf("each cached password Secret has its own controller and blockOwnerDeletion flags")
 	}
+	if !sameBytes(string(secrets[0].Type), string(secrets[1].Type)) {
+		t.Errorf("each cached password Secret has its own copy of its type %q", secrets[0].Type)
+	}
 }
