@@ -9,12 +9,14 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 )
 
-// heapProfile saves a process's heap profile when it serves pprof (url not empty).
+// heapProfile saves a process's heap profile when it serves pprof (url not empty),
+// after a garbage collection (gc=1): what it shows is live, not the garbage the
+// last cycle left.
 func heapProfile(url, who, path string) {
 	if url == "" {
 		return
 	}
-	if err := download(context.Background(), url+"/heap", path); err != nil {
+	if err := download(context.Background(), url+"/heap?gc=1", path); err != nil {
 		step("    (no " + who + " heap profile: " + err.Error() + ")")
 		return
 	}
