@@ -47,7 +47,8 @@ func wireObjects(b *testing.B, i int) (ext []byte, password, cred []byte) {
 		UID: uid(3), ResourceVersion: fmt.Sprint(500002 + i), CreationTimestamp: now,
 		Labels: sourceLabels(published.ComponentCredential, customer, "bench", name),
 		Annotations: map[string]string{annotationCredentialHash: credentialHash(
-			"0123456789abcdef0123456789abcdef", "fedcba9876543210fedcba9876543210")},
+			deriveCredentialHashKey([]byte("a nonce key of the bench, 32 B!!")), credentialInputs{realm: "bench"},
+			map[string][]byte{published.KeyExtension: []byte(number)})},
 		OwnerReferences: []metav1.OwnerReference{{APIVersion: "v1", Kind: "ConfigMap", Name: "registrar-operator-anchor", UID: "5f0c2a7e-1111-4222-8333-944455556666"}}},
 		Type: corev1.SecretTypeOpaque, Data: map[string][]byte{published.KeyExtension: []byte(number)}}
 	if password, err = pw.Marshal(); err != nil {
