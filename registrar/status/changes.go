@@ -1,6 +1,9 @@
 package status
 
-import "sync"
+import (
+	"sync"
+	"time"
+)
 
 // Changes is the set of AORs whose status is to be written. The location table
 // reports into it (Mark is the onChange given to location.New) and the writer drains
@@ -17,6 +20,9 @@ type Changes struct {
 	mu sync.Mutex
 	// pending says, per AOR, whether it is fresh (true) or due (false).
 	pending map[string]bool
+	// markedAt is when each fresh AOR was first marked since it was last taken:
+	// its coalescing window starts then. It holds the fresh AORs, no other.
+	markedAt map[string]time.Time
 	// The order to take them in. An AOR leaves pending when it is taken or turns
 	// fresh; the queues keep its old place, skipped when reached (see compact).
 	freshQ, dueQ []string
@@ -26,7 +32,7 @@ type Changes struct {
 
 // NewChanges returns an empty set.
 func NewChanges() *Changes {
-	return &Changes{pending: map[string]bool{}, kick: make(chan struct{}, 1)}
+	return &Changes{pending: map[string]bool{}, markedAt: map[string]time.Time{}, kick: make(chan struct{}, 1)}
 }
 
 // Mark marks an AOR whose bindings changed and wakes the writer: cheap and never
@@ -35,10 +41,16 @@ func (c *Changes) Mark(aor string) {
 	c.mu.Lock()
 	if fresh, ok := c.pending[aor]; !ok || !fresh {
 		c.pending[aor] = true
+		c.markedAt[aor] = time.Now()
 		c.freshQ = append(c.freshQ, aor)
 		c.compact()
 	}
 	c.mu.Unlock()
+	c.wake()
+}
+
+// wake wakes the writer's Run, if it is not awake already.
+func (c *Changes) wake() {
 	select {
 	case c.kick <- struct{}{}:
 	default:
@@ -66,17 +78,24 @@ func (c *Changes) requeue(aor string) {
 }
 
 // next takes an AOR to write, fresh ones first, and counts it in flight until
-// done is called; ok is false when none is left.
-func (c *Changes) next() (aor string, ok bool) {
+// done is called; ok is false when none is left. A fresh AOR marked after
+// markedBy is left for a later flush: its coalescing window is still open.
+func (c *Changes) next(markedBy time.Time) (aor string, ok bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for len(c.freshQ) > 0 {
-		aor, c.freshQ = c.freshQ[0], c.freshQ[1:]
+		aor = c.freshQ[0]
 		if fresh, ok := c.pending[aor]; ok && fresh {
+			if c.markedAt[aor].After(markedBy) {
+				break // the queue is in marking order: the rest are younger
+			}
 			delete(c.pending, aor)
+			delete(c.markedAt, aor)
+			c.freshQ = c.freshQ[1:]
 			c.inFlight++
 			return aor, true
 		}
+		c.freshQ = c.freshQ[1:]
 	}
 	for len(c.dueQ) > 0 {
 		aor, c.dueQ = c.dueQ[0], c.dueQ[1:]
@@ -87,6 +106,13 @@ func (c *Changes) next() (aor string, ok bool) {
 		}
 	}
 	return "", false
+}
+
+// freshLeft reports whether fresh AORs wait for their coalescing window.
+func (c *Changes) freshLeft() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.markedAt) > 0
 }
 
 // done ends the write of an AOR that next returned.

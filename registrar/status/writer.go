@@ -122,10 +122,27 @@ func NewWriter(cfg Config) *Writer {
 // Pending counts the AORs waiting to be written or being written.
 func (w *Writer) Pending() int { return w.cfg.Changes.Len() }
 
-// Run writes changes until ctx ends, then makes a last attempt to flush.
+// Run writes changes until ctx ends, then makes a last attempt to flush. Lease
+// renewals are marked on a ticker of their own, so that a long flush does not hold
+// them back; they are written when no fresh change waits.
 func (w *Writer) Run(ctx context.Context) {
-	leaseScan := time.NewTicker(leaseMargin / 6)
-	defer leaseScan.Stop()
+	var scans sync.WaitGroup
+	defer scans.Wait()
+	scanCtx, stopScans := context.WithCancel(ctx)
+	defer stopScans()
+	scans.Go(func() {
+		leaseScan := time.NewTicker(leaseMargin / 6)
+		defer leaseScan.Stop()
+		for {
+			select {
+			case <-scanCtx.Done():
+				return
+			case <-leaseScan.C:
+				w.markExpiringLeases()
+				w.cfg.Changes.wake()
+			}
+		}
+	})
 	retry := time.NewTicker(time.Second)
 	defer retry.Stop()
 	for {
@@ -143,8 +160,6 @@ func (w *Writer) Run(ctx context.Context) {
 				continue
 			}
 		case <-retry.C:
-		case <-leaseScan.C:
-			w.markExpiringLeases()
 		}
 		w.Flush(ctx)
 	}
@@ -163,10 +178,18 @@ func (w *Writer) Flush(ctx context.Context) {
 		written int
 		wg      sync.WaitGroup
 	)
+	start := time.Now()
 	for range w.cfg.Writers {
 		wg.Go(func() {
 			for ctx.Err() == nil {
-				aor, ok := w.cfg.Changes.next()
+				// What was marked before the flush, and what has waited out the
+				// coalescing window since: a change that comes during a long flush
+				// still gathers the others of its AOR for Interval.
+				markedBy := time.Now().Add(-w.cfg.Interval)
+				if markedBy.Before(start) {
+					markedBy = start
+				}
+				aor, ok := w.cfg.Changes.next(markedBy)
 				if !ok {
 					return
 				}
@@ -192,6 +215,9 @@ func (w *Writer) Flush(ctx context.Context) {
 	for _, aor := range failed {
 		w.cfg.Changes.requeue(aor)
 		w.cfg.Changes.done()
+	}
+	if w.cfg.Changes.freshLeft() {
+		w.cfg.Changes.wake() // those still in their window: Run waits it out and flushes again
 	}
 	// One line per flush, not one per AOR: during an API outage every AOR fails.
 	if len(failed) > 0 {
