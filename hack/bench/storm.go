@@ -84,6 +84,11 @@ func runStorm(ctx context.Context, s *system, o sipOptions, usersFile string, cr
 	// cut off.
 	doneAt, inStatus, werr := watch.waitWritten(ctx, s.client, n, max(3*o.stormStatusWithin, 5*time.Minute))
 	written := doneAt.Sub(start)
+	if werr != nil { // gave up: say how far it got
+		if inStatus, err = bindingsInStatus(ctx, s.client); err != nil {
+			return err
+		}
+	}
 	after, err := scrape(s.regMetrics)
 	if err != nil {
 		return fmt.Errorf("while reading the registrar's metrics: %w", err)
