@@ -26,13 +26,15 @@ type Changes struct {
 	// The order to take them in. An AOR leaves pending when it is taken or turns
 	// fresh; the queues keep its old place, skipped when reached (see compact).
 	freshQ, dueQ []string
-	inFlight     int
+	// inFlight holds the AORs being written (at most the writer's Writers).
+	inFlight map[string]struct{}
 	kick         chan struct{} // wakes the writer's Run
 }
 
 // NewChanges returns an empty set.
 func NewChanges() *Changes {
-	return &Changes{pending: map[string]bool{}, markedAt: map[string]time.Time{}, kick: make(chan struct{}, 1)}
+	return &Changes{pending: map[string]bool{}, markedAt: map[string]time.Time{}, inFlight: map[string]struct{}{},
+		kick: make(chan struct{}, 1)}
 }
 
 // Mark marks an AOR whose bindings changed and wakes the writer: cheap and never
@@ -61,49 +63,67 @@ func (c *Changes) wake() {
 func (c *Changes) Len() int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return len(c.pending) + c.inFlight
+	return len(c.pending) + len(c.inFlight)
 }
 
 // requeue marks an AOR due without waking the writer: a lease renewal waits for
-// the next flush, a failed write for the writer's retry tick. An AOR already
-// pending keeps its place.
+// the next flush. An AOR already pending keeps its place; one being written is
+// left alone, its write is the renewal.
 func (c *Changes) requeue(aor string) {
 	c.mu.Lock()
+	if _, writing := c.inFlight[aor]; !writing {
+		c.addDue(aor)
+	}
+	c.mu.Unlock()
+}
+
+func (c *Changes) addDue(aor string) {
 	if _, ok := c.pending[aor]; !ok {
 		c.pending[aor] = false
 		c.dueQ = append(c.dueQ, aor)
 		c.compact()
 	}
-	c.mu.Unlock()
 }
 
 // next takes an AOR to write, fresh ones first, and counts it in flight until
-// done is called; ok is false when none is left. A fresh AOR marked after
-// markedBy is left for a later flush: its coalescing window is still open.
+// done or failed is called; ok is false when none is left. A fresh AOR marked
+// after markedBy is left for a later flush: its coalescing window is still open.
+// An AOR already being written waits for that write to end (it goes to the back):
+// two writes of one AOR at once could land in the wrong order.
 func (c *Changes) next(markedBy time.Time) (aor string, ok bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	for len(c.freshQ) > 0 {
+	for tries := len(c.freshQ); tries > 0 && len(c.freshQ) > 0; tries-- {
 		aor = c.freshQ[0]
-		if fresh, ok := c.pending[aor]; ok && fresh {
-			if c.markedAt[aor].After(markedBy) {
-				break // the queue is in marking order: the rest are younger
-			}
-			delete(c.pending, aor)
-			delete(c.markedAt, aor)
-			c.freshQ = c.freshQ[1:]
-			c.inFlight++
-			return aor, true
+		if fresh, ok := c.pending[aor]; !ok || !fresh {
+			c.freshQ = c.freshQ[1:] // taken or turned due since: a stale place
+			continue
+		}
+		if c.markedAt[aor].After(markedBy) {
+			break // the queue is in marking order: the rest are younger
 		}
 		c.freshQ = c.freshQ[1:]
-	}
-	for len(c.dueQ) > 0 {
-		aor, c.dueQ = c.dueQ[0], c.dueQ[1:]
-		if fresh, ok := c.pending[aor]; ok && !fresh {
-			delete(c.pending, aor)
-			c.inFlight++
-			return aor, true
+		if _, writing := c.inFlight[aor]; writing {
+			c.freshQ = append(c.freshQ, aor)
+			continue
 		}
+		delete(c.pending, aor)
+		delete(c.markedAt, aor)
+		c.inFlight[aor] = struct{}{}
+		return aor, true
+	}
+	for tries := len(c.dueQ); tries > 0 && len(c.dueQ) > 0; tries-- {
+		aor, c.dueQ = c.dueQ[0], c.dueQ[1:]
+		if fresh, ok := c.pending[aor]; !ok || fresh {
+			continue
+		}
+		if _, writing := c.inFlight[aor]; writing {
+			c.dueQ = append(c.dueQ, aor)
+			continue
+		}
+		delete(c.pending, aor)
+		c.inFlight[aor] = struct{}{}
+		return aor, true
 	}
 	return "", false
 }
@@ -116,9 +136,19 @@ func (c *Changes) freshLeft() bool {
 }
 
 // done ends the write of an AOR that next returned.
-func (c *Changes) done() {
+func (c *Changes) done(aor string) {
 	c.mu.Lock()
-	c.inFlight--
+	delete(c.inFlight, aor)
+	c.mu.Unlock()
+}
+
+// failed ends the failed write of an AOR that next returned and marks it due, in
+// one step: the backlog never reads 0 while a write is still owed. It is retried
+// on a later flush, not at once.
+func (c *Changes) failed(aor string) {
+	c.mu.Lock()
+	delete(c.inFlight, aor)
+	c.addDue(aor)
 	c.mu.Unlock()
 }
 

@@ -18,8 +18,8 @@ func TestChangesStayOneEntryPerAOR(t *testing.T) {
 			c.Mark(aor)
 			c.Mark(aor)
 			if round%3 == 0 {
-				if _, ok := c.next(time.Now()); ok {
-					c.done()
+				if aor, ok := c.next(time.Now()); ok {
+					c.done(aor)
 				}
 			}
 		}
@@ -42,12 +42,12 @@ func TestChangesTakeFreshFirstAndKeepTheWindow(t *testing.T) {
 	if aor, _ := c.next(flushStart); aor != "new@example.net" {
 		t.Fatalf("first taken: %q, want the fresh change", aor)
 	}
-	c.done()
+	c.done("new@example.net")
 	c.Mark("later@example.net") // during the flush
 	if aor, _ := c.next(flushStart); aor != "renewal@example.net" {
 		t.Fatalf("second taken: %q, want the renewal while the later change's window is open", aor)
 	}
-	c.done()
+	c.done("renewal@example.net")
 	if aor, ok := c.next(flushStart); ok {
 		t.Fatalf("taken %q inside its coalescing window", aor)
 	}
@@ -56,5 +56,38 @@ func TestChangesTakeFreshFirstAndKeepTheWindow(t *testing.T) {
 	}
 	if aor, _ := c.next(time.Now()); aor != "later@example.net" {
 		t.Fatalf("after its window: %q, want the later change", aor)
+	}
+}
+
+// The lease scan finds an AOR being written (its lease is not yet recorded) and
+// leaves it alone: during a storm it would otherwise write every AOR in flight twice.
+func TestChangesLeaveAnAORBeingWrittenToItsWrite(t *testing.T) {
+	c := NewChanges()
+	c.Mark("phone@example.net")
+	aor, _ := c.next(time.Now())
+	c.requeue(aor) // the lease scan, while the write is under way
+	c.done(aor)
+	if n := c.Len(); n != 0 {
+		t.Errorf("pending after the write: %d, want 0 (no second write)", n)
+	}
+	c.Mark(aor) // a real change during a write is kept
+	if n := c.Len(); n != 1 {
+		t.Errorf("pending after a change: %d, want 1", n)
+	}
+}
+
+// A change that comes while its AOR is being written waits for that write: two
+// writes of one AOR at once could land in the wrong order.
+func TestChangesNeverHandOutAnAORTwiceAtOnce(t *testing.T) {
+	c := NewChanges()
+	c.Mark("phone@example.net")
+	aor, _ := c.next(time.Now())
+	c.Mark(aor) // a new contact while the first write is under way
+	if other, ok := c.next(time.Now()); ok {
+		t.Fatalf("handed out %q while it is being written", other)
+	}
+	c.done(aor)
+	if again, ok := c.next(time.Now()); !ok || again != aor {
+		t.Fatalf("after the write: %q (%t), want the change written", again, ok)
 	}
 }

@@ -204,17 +204,16 @@ func (w *Writer) Flush(ctx context.Context) {
 				}
 				mu.Unlock()
 				if err == nil {
-					w.cfg.Changes.done()
+					w.cfg.Changes.done(aor)
 				}
 			}
 		})
 	}
 	wg.Wait()
-	// A failed AOR stays counted as pending until it is marked again: the backlog
-	// never reads 0 while a write is still owed.
+	// A failed AOR stays in flight until now, so that this flush does not take it
+	// again at once.
 	for _, aor := range failed {
-		w.cfg.Changes.requeue(aor)
-		w.cfg.Changes.done()
+		w.cfg.Changes.failed(aor)
 	}
 	if w.cfg.Changes.freshLeft() {
 		w.cfg.Changes.wake() // those still in their window: Run waits it out and flushes again
