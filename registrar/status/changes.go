@@ -28,7 +28,7 @@ type Changes struct {
 	freshQ, dueQ []string
 	// inFlight holds the AORs being written (at most the writer's Writers).
 	inFlight map[string]struct{}
-	kick         chan struct{} // wakes the writer's Run
+	kick     chan struct{} // wakes the writer's Run
 }
 
 // NewChanges returns an empty set.
