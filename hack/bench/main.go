@@ -152,7 +152,7 @@ func sipMain(args []string) error {
 			"retrying 1–4 s after a 503 (hack/bench/storm.go).")
 	fs.DurationVar(&o.stormRegisteredWithin, "storm-registered-within", 20*time.Second,
 		"The storm's bound: every device has its 200 OK within this of the first REGISTER.")
-	fs.DurationVar(&o.stormStatusWithin, "storm-status-within", 90*time.Second,
+	fs.DurationVar(&o.stormStatusWithin, "storm-status-within", 4*time.Minute,
 		"The storm's bound: every binding is in its Extension's status within this of the first REGISTER.")
 	fs.Float64Var(&o.overload, "overload", 0,
 		"Instead of the search: the overload scenario around this max clean rate R: 30 s steps at R, 1.5R and 3R, then R/2 "+
