@@ -60,6 +60,7 @@ type Config struct {
 	NonceLifetime                time.Duration
 	StatusLease                  time.Duration
 	StatusInterval               time.Duration
+	StatusWriters                int // status writes in flight at most; 0: status.DefaultWriters
 	// BySource, BySourceAOR and ByAOR throttle authentication failures by source
 	// address, by source address and AOR, and by AOR (see package guard).
 	BySource, BySourceAOR, ByAOR throttle.Config
@@ -182,6 +183,7 @@ func New(cfg Config, rc *rest.Config, log logr.Logger) (*Replica, error) {
 		FlowRoute: r.addrs.FlowRoute(),
 		Lease:     cfg.StatusLease,
 		Interval:  cfg.StatusInterval,
+		Writers:   cfg.StatusWriters,
 		Table:     r.table,
 		Changes:   changes,
 		Resolve:   r.dir.ExtensionOf,

@@ -17,6 +17,7 @@ import (
 	"github.com/voipbin/registrar-operator/registrar/digest"
 	"github.com/voipbin/registrar-operator/registrar/netguard"
 	"github.com/voipbin/registrar-operator/registrar/proxy"
+	"github.com/voipbin/registrar-operator/registrar/status"
 	"github.com/voipbin/registrar-operator/registrar/throttle"
 	"github.com/voipbin/registrar-operator/registrar/udpfront"
 )
@@ -64,6 +65,9 @@ func main() {
 	flag.DurationVar(&cfg.StatusLease, "status-lease", 15*time.Minute,
 		"How long a binding may stay in status after its registrar died; longer means fewer status writes.")
 	flag.DurationVar(&cfg.StatusInterval, "status-interval", 200*time.Millisecond, "Window in which binding changes are coalesced into one status write.")
+	flag.IntVar(&cfg.StatusWriters, "status-writers", status.DefaultWriters,
+		"Status writes in flight at most: how fast a burst of new bindings (every phone back after an outage) reaches Extension status. "+
+			"The API server's CPU bounds it; more only helps an API server with cores to spare.")
 	flag.IntVar(&cfg.BySource.MaxFailures, "throttle-source-failures", cfg.BySource.MaxFailures,
 		"Authentication failures from one IP address within the window that block it; 0 disables.")
 	flag.DurationVar(&cfg.BySource.Window, "throttle-window", cfg.BySource.Window, "Window in which failures are counted.")

@@ -95,6 +95,9 @@ type sipOptions struct {
 	expires        int
 	storm          time.Duration
 	overload       float64 // the max clean rate the overload steps are multiples of
+
+	// The storm's bounds, checked in its table (storm_bounds.go).
+	stormRegisteredWithin, stormStatusWithin time.Duration
 }
 
 // given is the set of flags set on the command line.
@@ -147,6 +150,10 @@ func sipMain(args []string) error {
 	fs.DurationVar(&o.storm, "storm", 0,
 		"Instead of the steps: every device, none registered before, registers once within this window (--extensions 20000 --storm 10s), "+
 			"retrying 1–4 s after a 503 (hack/bench/storm.go).")
+	fs.DurationVar(&o.stormRegisteredWithin, "storm-registered-within", 20*time.Second,
+		"The storm's bound: every device has its 200 OK within this of the first REGISTER.")
+	fs.DurationVar(&o.stormStatusWithin, "storm-status-within", 4*time.Minute,
+		"The storm's bound: every binding is in its Extension's status within this of the first REGISTER.")
 	fs.Float64Var(&o.overload, "overload", 0,
 		"Instead of the search: the overload scenario around this max clean rate R: 30 s steps at R, 1.5R and 3R, then R/2 "+
 			"right after the load (recovery); goodput is the achieved rate (hack/bench/overload.go).")

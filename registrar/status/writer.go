@@ -26,11 +26,9 @@ import (
 	"hash/fnv"
 	"slices"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/go-logr/logr"
-	"golang.org/x/sync/errgroup"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -58,10 +56,11 @@ func leaseSpread(aor string, lease time.Duration) time.Duration {
 	return time.Duration(h.Sum64() % uint64(spread))
 }
 
-// parallelWrites bounds the status writes in flight; writeTimeout bounds each, so a
-// hung connection delays one AOR's write, not the whole queue.
+// DefaultWriters is how many status writes a replica keeps in flight unless
+// Config.Writers says otherwise; writeTimeout bounds each, so a hung connection
+// delays one AOR's write, not the whole backlog.
 const (
-	parallelWrites = 8
+	DefaultWriters = 32
 	writeTimeout   = 10 * time.Second
 )
 
@@ -78,6 +77,10 @@ type Config struct {
 	Lease time.Duration
 	// Interval is the coalescing window: changes within it become one write per AOR.
 	Interval time.Duration
+	// Writers bounds the status writes in flight (0: DefaultWriters). Each waits on
+	// the API server, which is what bounds a burst: one at a time, a storm of new
+	// registrations reaches status at one round trip per AOR.
+	Writers int
 	// Table holds the bindings to write; it reports its changes into Changes.
 	Table   *location.Table
 	Changes *Changes
@@ -110,16 +113,36 @@ func NewWriter(cfg Config) *Writer {
 	if cfg.Observer == nil {
 		cfg.Observer = nopObserver{}
 	}
+	if cfg.Writers <= 0 {
+		cfg.Writers = DefaultWriters
+	}
 	return &Writer{cfg: cfg, targets: map[string]types.NamespacedName{}, leases: map[string]time.Time{}}
 }
 
-// Pending counts the AORs waiting to be written.
+// Pending counts the AORs waiting to be written or being written.
 func (w *Writer) Pending() int { return w.cfg.Changes.Len() }
 
-// Run writes changes until ctx ends, then makes a last attempt to flush.
+// Run writes changes until ctx ends, then makes a last attempt to flush. Lease
+// renewals are marked on a ticker of their own, so that a long flush does not hold
+// them back; they are written when no fresh change waits.
 func (w *Writer) Run(ctx context.Context) {
-	leaseScan := time.NewTicker(leaseMargin / 6)
-	defer leaseScan.Stop()
+	var scans sync.WaitGroup
+	defer scans.Wait()
+	scanCtx, stopScans := context.WithCancel(ctx)
+	defer stopScans()
+	scans.Go(func() {
+		leaseScan := time.NewTicker(leaseMargin / 6)
+		defer leaseScan.Stop()
+		for {
+			select {
+			case <-scanCtx.Done():
+				return
+			case <-leaseScan.C:
+				w.markExpiringLeases()
+				w.cfg.Changes.wake()
+			}
+		}
+	})
 	retry := time.NewTicker(time.Second)
 	defer retry.Stop()
 	for {
@@ -137,40 +160,67 @@ func (w *Writer) Run(ctx context.Context) {
 				continue
 			}
 		case <-retry.C:
-		case <-leaseScan.C:
-			w.markExpiringLeases()
 		}
 		w.Flush(ctx)
 	}
 }
 
-// Flush writes every dirty AOR once. Those that fail stay dirty and are retried:
-// while the API server is away, changes queue here (one entry per AOR, the latest
-// state wins) and land when it returns.
+// Flush writes every pending AOR, fresh changes first, with up to Config.Writers
+// writes in flight, until none is left; changes that come meanwhile are written in
+// the same flush. Those that fail are marked due again when it ends and retried on
+// the next: while the API server is away, changes gather here (one entry per AOR,
+// the latest state wins) and land when it returns.
 func (w *Writer) Flush(ctx context.Context) {
-	batch := w.cfg.Changes.take()
-	// A few writes in flight at once: a burst of registrations (a restart of every
-	// phone in a building) reaches status in seconds, not in one round trip per AOR.
-	var g errgroup.Group
-	g.SetLimit(parallelWrites)
-	var failed atomic.Int64
-	var lastErr atomic.Value
-	for _, aor := range batch {
-		g.Go(func() error {
-			wctx, cancel := context.WithTimeout(ctx, writeTimeout)
-			defer cancel()
-			if err := w.write(wctx, aor); err != nil {
-				failed.Add(1)
-				lastErr.Store(err)
-				w.cfg.Changes.requeue(aor)
+	var (
+		mu      sync.Mutex
+		failed  []string
+		lastErr error
+		written int
+		wg      sync.WaitGroup
+	)
+	start := time.Now()
+	for range w.cfg.Writers {
+		wg.Go(func() {
+			for ctx.Err() == nil {
+				// What was marked before the flush, and what has waited out the
+				// coalescing window since: a change that comes during a long flush
+				// still gathers the others of its AOR for Interval.
+				markedBy := time.Now().Add(-w.cfg.Interval)
+				if markedBy.Before(start) {
+					markedBy = start
+				}
+				aor, ok := w.cfg.Changes.next(markedBy)
+				if !ok {
+					return
+				}
+				wctx, cancel := context.WithTimeout(ctx, writeTimeout)
+				err := w.write(wctx, aor)
+				cancel()
+				mu.Lock()
+				written++
+				if err != nil {
+					failed = append(failed, aor)
+					lastErr = err
+				}
+				mu.Unlock()
+				if err == nil {
+					w.cfg.Changes.done(aor)
+				}
 			}
-			return nil
 		})
 	}
-	_ = g.Wait()
+	wg.Wait()
+	// A failed AOR stays in flight until now, so that this flush does not take it
+	// again at once.
+	for _, aor := range failed {
+		w.cfg.Changes.failed(aor)
+	}
+	if w.cfg.Changes.freshLeft() {
+		w.cfg.Changes.wake() // those still in their window: Run waits it out and flushes again
+	}
 	// One line per flush, not one per AOR: during an API outage every AOR fails.
-	if n := failed.Load(); n > 0 {
-		w.cfg.Log.Error(lastErr.Load().(error), "while writing bindings into status; will retry", "failed", n, "of", len(batch))
+	if len(failed) > 0 {
+		w.cfg.Log.Error(lastErr, "while writing bindings into status; will retry", "failed", len(failed), "of", written)
 	}
 }
 
@@ -202,7 +252,7 @@ func (w *Writer) markExpiringLeases() {
 		return true
 	})
 	for _, aor := range due {
-		w.cfg.Changes.Mark(aor)
+		w.cfg.Changes.requeue(aor)
 	}
 }
 
