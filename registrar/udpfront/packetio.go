@@ -36,6 +36,8 @@ type batch struct {
 	bufs [][]byte // one slot per datagram
 	oobs [][]byte // room for each datagram's arrival stamp
 	got  []received
+	// crowded: the read left the socket's buffer more than crowdedShare full.
+	crowded bool
 }
 
 // newBatch makes room for slots datagrams of up to size bytes each. A slot the
