@@ -58,7 +58,7 @@ func main() {
 		"UDP socket receive buffer in bytes, to absorb bursts (Linux caps it at net.core.rmem_max); 0 keeps the system default.")
 	flag.DurationVar(&cfg.UDPShedAge, "udp-shed-age", udpfront.DefaultShedAge,
 		"Under overload, a UDP REGISTER without credentials that waited longer than this in the receive queue is answered 503 with Retry-After "+
-			"instead of a challenge, so that those with credentials keep completing; 0: never.")
+			"instead of a challenge, so that those with credentials keep completing; so is one taken off a receive buffer over half full, whatever its age; 0: never.")
 	flag.StringVar(&cfg.MetricsAddress, "metrics-bind-address", ":9090", "Address of /metrics; 0 disables.")
 	flag.StringVar(&cfg.ProbeAddress, "health-probe-bind-address", ":8081", "Address of /healthz and /readyz; 0 disables.")
 	flag.DurationVar(&cfg.NonceLifetime, "nonce-lifetime", digest.DefaultNonceLifetime, "How long a digest nonce stays valid.")

@@ -19,9 +19,11 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"math"
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -91,7 +93,8 @@ type sipOptions struct {
 	smoke          bool
 	pause          time.Duration
 	warmup         bool
-	sippPort       int // set per server by searchRates
+	sippProcesses  int       // SIPp processes the load is split over (--sipp-processes)
+	sipps          sippSplit // set per server by searchRates
 	expires        int
 	storm          time.Duration
 	overload       float64 // the max clean rate the overload steps are multiples of
@@ -157,6 +160,9 @@ func sipMain(args []string) error {
 	fs.Float64Var(&o.overload, "overload", 0,
 		"Instead of the search: the overload scenario around this max clean rate R: 30 s steps at R, 1.5R and 3R, then R/2 "+
 			"right after the load (recovery); goodput is the achieved rate (hack/bench/overload.go).")
+	fs.IntVar(&o.sippProcesses, "sipp-processes", 0,
+		"SIPp processes each step's load is split over, each with its share of the devices and its own port (one SIPp cannot read "+
+			"its answers past about 15,000 registrations/s); 0: one, or with --overload one per 15,000/s of its highest step.")
 	fs.BoolVar(&o.warmup, "warmup", true, "Register every device once before the steps (steady state: the steps measure re-registrations).")
 	_ = fs.Parse(args)
 	if fs.NArg() > 0 {
@@ -188,6 +194,12 @@ func sipMain(args []string) error {
 	}
 	if o.overload > 0 {
 		overloadSteps(&o, given(fs))
+	}
+	if o.sippProcesses <= 0 {
+		o.sippProcesses = 1
+		if o.overload > 0 {
+			o.sippProcesses = int(math.Ceil(slices.Max(o.rates) / sippRatePerProcess))
+		}
 	}
 	for c := range strings.SplitSeq(children, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(c))

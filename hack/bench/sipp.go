@@ -145,7 +145,7 @@ func (r sippRun) run(ctx context.Context) (sippStats, error) {
 		return st, fmt.Errorf("SIPp left no statistics (%v): %w\n%s", werr, err, tail(filepath.Join(r.Dir, "sipp.log"), 10))
 	}
 	if r.RTT {
-		readRTT(r.Dir, &st)
+		readRTT([]string{r.Dir}, &st)
 	}
 	return st, nil
 }
@@ -204,9 +204,13 @@ func readSippStats(path string, st *sippStats) error {
 	return nil
 }
 
-// readRTT computes percentiles from SIPp's -trace_rtt file: "Date_ms;response_time_ms;rtd_no".
-func readRTT(dir string, st *sippStats) {
-	files, _ := filepath.Glob(filepath.Join(dir, "*_rtt.csv"))
+// readRTT computes percentiles from SIPp's -trace_rtt files in dirs: "Date_ms;response_time_ms;rtd_no".
+func readRTT(dirs []string, st *sippStats) {
+	var files []string
+	for _, dir := range dirs {
+		found, _ := filepath.Glob(filepath.Join(dir, "*_rtt.csv"))
+		files = append(files, found...)
+	}
 	byRTD := map[string][]float64{}
 	for _, p := range files {
 		f, err := os.Open(p)

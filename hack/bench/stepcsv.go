@@ -81,6 +81,8 @@ var stepColumns = []column{
 	integer("failed", func(r *stepResult) *int { return &r.Failed }),
 	integer("retransmissions", func(r *stepResult) *int { return &r.Retrans }),
 	number("achieved_rate", 1, func(r *stepResult) *float64 { return &r.Achieved }),
+	number("offered_rate", 1, func(r *stepResult) *float64 { return &r.Offered }),
+	integer("sipp_processes", func(r *stepResult) *int { return &r.SippProcesses }),
 	boolean("pass", func(r *stepResult) *bool { return &r.Pass }),
 	integer("probe_calls", func(r *stepResult) *int { return &r.ProbeN }),
 	integer("probe_lost", func(r *stepResult) *int { return &r.ProbeLost }),

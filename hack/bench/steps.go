@@ -156,6 +156,8 @@ type stepResult struct {
 	OK, Failed, Retrans int
 	FailDetail          string
 	Achieved            float64
+	Offered             float64 // calls SIPp placed per second: the rate it managed to offer
+	SippProcesses       int
 	Pass                bool
 	SippChP99, SippP50  float64
 	SippP99             float64
@@ -181,11 +183,11 @@ type stepResult struct {
 // searchRates runs the steps: the given rates, or a search for the highest clean rate.
 func searchRates(ctx context.Context, t *target, o sipOptions, usersFile string, probes []user) ([]stepResult, error) {
 	var out []stepResult
-	port, err := freePort()
+	split, err := newSippSplit(usersFile, o.sippProcesses)
 	if err != nil {
 		return nil, err
 	}
-	o.sippPort = port
+	o.sipps = split
 	run := func(rate float64, role string) (stepResult, error) {
 		if len(out) > 0 {
 			if err := t.settle(ctx); err != nil {
@@ -294,11 +296,11 @@ func warmUp(ctx context.Context, t *target, o sipOptions, usersFile string) erro
 		Scenario: filepath.Join(testenv.Root(), "hack", "bench", "sipp", "register-storm.xml"),
 		Users:    usersFile, Target: t.addr, AuthURI: domainName(0),
 		Rate: rate, RatePeriod: time.Second, Calls: n, Limit: 100,
-		Expires: o.expires, LocalPort: o.sippPort,
+		Expires: o.expires,
 		Timeout: time.Duration(float64(n)/rate*float64(time.Second)) + 90*time.Second,
 		Dir:     dir,
 	}
-	st, err := run.run(ctx)
+	st, err := o.sipps.run(ctx, run)
 	if err != nil {
 		return fmt.Errorf("while warming up: %w", err)
 	}
@@ -331,11 +333,10 @@ func runStep(ctx context.Context, t *target, o sipOptions, usersFile string, pro
 		Rate: rate, RatePeriod: time.Second, Calls: calls,
 		// One second of calls in flight at most: a server that falls further behind
 		// fails the step by the achieved rate.
-		Limit:     max(int(rate), 100),
-		Expires:   o.expires,
-		LocalPort: o.sippPort,
-		Timeout:   o.stepDuration + 90*time.Second,
-		Dir:       dir, RTT: true,
+		Limit:   max(int(rate), 100),
+		Expires: o.expires,
+		Timeout: o.stepDuration + 90*time.Second,
+		Dir:     dir, RTT: true,
 	}
 	port := 0
 	if _, p, err := net.SplitHostPort(t.addr); err == nil {
@@ -375,7 +376,7 @@ func runStep(ctx context.Context, t *target, o sipOptions, usersFile string, pro
 		profDone <- ""
 	}
 	start := time.Now()
-	st, err := run.run(ctx)
+	st, err := o.sipps.run(ctx, run)
 	wall := time.Since(start).Seconds()
 	stopProbe()
 	pr := <-probeDone
@@ -418,6 +419,8 @@ func runStep(ctx context.Context, t *target, o sipOptions, usersFile string, pro
 		res.FailDetail += fmt.Sprintf(" dead-call-msgs=%d out-of-call-msgs=%d", st.DeadCall, st.OutOfCall)
 	}
 	res.Achieved = float64(st.Successful) / res.Duration
+	res.Offered = float64(st.Created) / res.Duration
+	res.SippProcesses = len(o.sipps.users)
 	res.Pass = st.ExitCode == 0 && st.Failed == 0 && st.Retrans == 0 && st.Successful == calls &&
 		res.Achieved >= o.minAchieved*rate && res.Duration >= o.stepDuration.Seconds()*0.95
 	res.SippChP99, res.SippP50, res.SippP99 = st.ChallengeP99, st.RegisterP50, st.RegisterP99

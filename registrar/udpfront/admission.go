@@ -19,6 +19,11 @@ const DefaultShedAge = 100 * time.Millisecond
 // from 1, so that they do not all come back at once.
 const retryAfterSeconds = 4
 
+// crowdedShare is how full the socket's receive buffer may be before REGISTERs
+// without credentials are shed whatever their age: half leaves the other half to
+// absorb what arrives while the readers drain it at the cost of a 503 each.
+const crowdedShare = 0.5
+
 // admits decides whether a REGISTER that waited age in the receive queue goes to the
 // handler. When the readers fall behind, the datagrams at the head of the queue are
 // the oldest; those without credentials are shed, which drains the queue at a

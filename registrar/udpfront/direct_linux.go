@@ -146,6 +146,9 @@ func (s *directSocket) readBatch(b *batch, turn *sync.Mutex) error {
 			switch errno {
 			case 0:
 				s.collect(b, n)
+				// Only a full batch can have left a crowd behind: the query
+				// costs a system call that ordinary loads need not pay.
+				b.crowded = n == len(s.rx) && queueCrowded(int(fd))
 				if len(b.got) > 0 {
 					return true // turn stays held for the caller
 				}

@@ -223,6 +223,7 @@ func (f *Front) read() {
 			f.poll.Unlock()
 			polling = false
 		}
+		a.crowded = b.crowded
 		now := f.cfg.now().UnixNano()
 		for i := range b.got {
 			m := &b.got[i]
@@ -284,8 +285,10 @@ type answerer struct {
 	io     packetIO
 	out    wireWriter
 	shed   bytes.Buffer // a 503 written from a REGISTER's raw lines (shed.go)
-	key    []byte       // the retransmission key
-	cached []byte       // a response from the cache
+	// crowded: the batch being answered left the socket's buffer crowded (admission_linux.go).
+	crowded bool
+	key     []byte // the retransmission key
+	cached  []byte // a response from the cache
 	// source and sourceText are the last source address and its text: the two
 	// requests of a registration come from one address, and rendering it is an
 	// allocation per request.

@@ -40,6 +40,8 @@ type batch struct {
 	// emptyReads, if set, counts the reads that found the socket empty, after
 	// which the reader parked.
 	emptyReads *atomic.Int64
+	// crowded: the read left the socket's buffer more than crowdedShare full.
+	crowded bool
 }
 
 // newBatch makes room for slots datagrams of up to size bytes each. A slot the

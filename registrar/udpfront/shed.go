@@ -8,14 +8,18 @@ import (
 	"time"
 )
 
-// shedEarly answers m 503 before any parse when admission sheds it (it waited past
-// ShedAge and carries no credentials), and reports whether it did. Shedding is what
+// shedEarly answers m 503 before any parse when admission sheds it (it carries no
+// credentials, and it waited past ShedAge or its batch found the socket's buffer
+// crowded), and reports whether it did. Shedding is what
 // the readers do most of under overload, so its cost sets how much of their time
 // is left for the REGISTERs that complete registrations: it reads the few header
 // lines a response copies and nothing else. A REGISTER it cannot read that simply
 // (a folded line, a header twice) goes on to the full path, which decides the same.
 func (f *Front) shedEarly(a *answerer, m *received, now int64) bool {
-	if m.arrived == 0 || admits(time.Duration(now-m.arrived), f.cfg.ShedAge, false) {
+	if f.cfg.ShedAge < 0 {
+		return false // shedding is off
+	}
+	if !a.crowded && (m.arrived == 0 || admits(time.Duration(now-m.arrived), f.cfg.ShedAge, false)) {
 		return false
 	}
 	a.shed.Reset()
