@@ -94,7 +94,7 @@ func newMetrics(reg prometheus.Registerer, table *location.Table, dir *directory
 			func() float64 { d, _ := dir.Counts(); return float64(d) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "registrar_credentials", Help: "Extension credentials published to this replica."},
 			func() float64 { _, c := dir.Counts(); return float64(c) }),
-		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "registrar_status_pending", Help: "AORs whose bindings wait to be written into status."},
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "registrar_status_pending", Help: "AORs whose bindings are queued or being written into status."},
 			func() float64 { return float64(pending()) }),
 	)
 	return m

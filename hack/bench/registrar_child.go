@@ -65,7 +65,7 @@ func registrarChild(args []string) error {
 	fs.IntVar(&cfg.BySourceAOR.MaxFailures, "throttle-source-aor-failures", cfg.BySourceAOR.MaxFailures, "")
 	fs.DurationVar(&cfg.BySource.Window, "throttle-window", cfg.BySource.Window, "")
 	fs.DurationVar(&cfg.BySource.BlockFor, "throttle-block", cfg.BySource.BlockFor, "")
-	gcHeadroom := fs.String("gc-headroom", "0", "")
+	gcHeadroom := fs.String("gc-headroom", "64Mi", "") // the shipped default (cmd/registrar)
 	zapOpts := zap.Options{}
 	zapOpts.BindFlags(fs)
 	_ = fs.Parse(args)
