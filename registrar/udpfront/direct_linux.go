@@ -154,9 +154,6 @@ func (s *directSocket) readBatch(b *batch, turn *sync.Mutex) error {
 				}
 				// Not an IP peer: nothing to answer.
 			case unix.EAGAIN:
-				if b.emptyReads != nil {
-					b.emptyReads.Add(1)
-				}
 				turn.Unlock()
 				return false // park until the socket is readable
 			}

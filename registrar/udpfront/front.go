@@ -17,12 +17,13 @@
 //
 // Each reader reads and answers on a descriptor of its own where the system allows
 // (direct_linux.go), rather than queueing with the others on Go's lock of the
-// listener's descriptor, and waits for datagrams in Go's poller, one reader at a
-// time: the others sleep until the one waiting takes a batch too large to answer
-// alone. A reader takes every queued datagram, up to batchSlots, in one system call,
-// and sends its answers in batches too (recvmmsg and sendmmsg, raw system calls that
-// do not wake the runtime's sysmon thread): one wake-up per batch rather than per
-// datagram, and one reader's rather than every reader's.
+// listener's descriptor, and waits for datagrams in Go's poller. A reader takes every
+// queued datagram, up to batchSlots, in one system call, and sends its answers in
+// batches too (recvmmsg and sendmmsg, raw system calls that do not wake the runtime's
+// sysmon thread): one wake-up per batch rather than per datagram. (Letting one reader
+// at a time wait, so that a datagram wakes one reader rather than each, cost more CPU
+// at 4,000 registrations/s than it saved, and made any stall of that reader a stall
+// of all reading: hack/bench/results/2026-12-04d.)
 package udpfront
 
 import (
@@ -32,7 +33,6 @@ import (
 	"net/netip"
 	"runtime"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/emiago/sipgo/sip"
@@ -105,12 +105,6 @@ type Front struct {
 	// queued it for sipgo (or found it a REGISTER): whichever reader takes each,
 	// sipgo gets them in the socket's order, a phone's 180 before its 200.
 	turn sync.Mutex
-	// poll is held by the one reader that waits in Go's poller when each reader
-	// has a descriptor of its own (readersTakeTurns).
-	poll sync.Mutex
-	// emptyReads counts the reads that found the socket empty and parked: one per
-	// wake-up that found work, more when readers woke for nothing.
-	emptyReads atomic.Int64
 }
 
 // New returns a front end for cfg.Conn; call Serve to start it and give sipgo Rest.
@@ -171,43 +165,17 @@ var registerPrefix = []byte("REGISTER ")
 // when that many are queued (one at a time through Go's conn).
 const batchSlots = 32
 
-// handOffBatch is the batch from which the reader that waits in the poller lets
-// another take its place before it answers: that many datagrams queued while it
-// last answered, so one reader no longer keeps up. Below it, one reader answers
-// everything and the others sleep.
-const handOffBatch = 4
-
 // read is one reader: the kernel hands each batch of datagrams to one of them, so
 // several readers keep every core answering while one waits for the next datagram.
-//
-// Readers on descriptors of their own take turns to wait in the poller (poll):
-// the dups share one socket, so the poller woke every waiting reader for each
-// datagram, and all but one found nothing; at moderate rates that was a thread
-// wake-up and a system call for nothing per datagram. The reader holding poll
-// keeps it while its batches are small, and gives it up before answering a large
-// one, so that another reader reads meanwhile.
 func (f *Front) read() {
 	a := answerer{parser: sipparse.New(), front: f, io: f.openIO()}
 	defer a.io.close()
 	slots := batchSlots
-	_, shared := a.io.(*sharedConn)
-	if shared {
-		slots = 1 // and Go's lock of the descriptor already lets one reader wait
+	if _, shared := a.io.(*sharedConn); shared {
+		slots = 1
 	}
-	takeTurns := !shared && f.cfg.Readers > 1
-	polling := false
-	defer func() {
-		if polling {
-			f.poll.Unlock()
-		}
-	}()
 	b := newBatch(slots, maxDatagram)
-	b.emptyReads = &f.emptyReads
 	for {
-		if takeTurns && !polling {
-			f.poll.Lock()
-			polling = true
-		}
 		if err := a.io.readBatch(b, &f.turn); err != nil {
 			if errors.Is(err, net.ErrClosed) {
 				return
@@ -219,10 +187,6 @@ func (f *Front) read() {
 		}
 		f.handOn(b)
 		f.turn.Unlock()
-		if polling && len(b.got) >= handOffBatch {
-			f.poll.Unlock()
-			polling = false
-		}
 		a.crowded = b.crowded
 		now := f.cfg.now().UnixNano()
 		for i := range b.got {

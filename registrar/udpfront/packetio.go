@@ -4,7 +4,6 @@ import (
 	"net"
 	"net/netip"
 	"sync"
-	"sync/atomic"
 )
 
 // packetIO is one reader's way to the socket: a descriptor of its own on Linux
@@ -37,9 +36,6 @@ type batch struct {
 	bufs [][]byte // one slot per datagram
 	oobs [][]byte // room for each datagram's arrival stamp
 	got  []received
-	// emptyReads, if set, counts the reads that found the socket empty, after
-	// which the reader parked.
-	emptyReads *atomic.Int64
 	// crowded: the read left the socket's buffer more than crowdedShare full.
 	crowded bool
 }
