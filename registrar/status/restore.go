@@ -3,7 +3,6 @@ package status
 import (
 	"context"
 	"fmt"
-	"time"
 
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -43,7 +42,7 @@ func (w *Writer) restoreOne(ext *sipv1.Extension) int {
 		return 0
 	}
 	var mine []location.Binding
-	var earliest time.Time
+	var leases []published
 	for _, b := range ext.Status.Bindings {
 		if b.Registrar != w.cfg.Replica {
 			continue
@@ -55,14 +54,12 @@ func (w *Writer) restoreOne(ext *sipv1.Extension) int {
 		// keeps the restart from renewing every lease at once.
 		lb.ExpiresAt = b.ExpiresAt.Add(-leaseMargin)
 		mine = append(mine, lb)
-		if earliest.IsZero() || b.ExpiresAt.Time.Before(earliest) {
-			earliest = b.ExpiresAt.Time
-		}
+		leases = append(leases, published{uri: lb.URI, until: b.ExpiresAt.Time})
 	}
 	if len(mine) == 0 {
 		return 0
 	}
 	w.cfg.Table.Restore(aor, mine)
-	w.Restored(aor, types.NamespacedName{Namespace: ext.Namespace, Name: ext.Name}, earliest)
+	w.Restored(aor, types.NamespacedName{Namespace: ext.Namespace, Name: ext.Name}, leases)
 	return len(mine)
 }

@@ -23,7 +23,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"hash/fnv"
 	"slices"
 	"sync"
 	"time"
@@ -37,24 +36,6 @@ import (
 	sipv1 "github.com/voipbin/registrar-operator/api/v1alpha1"
 	"github.com/voipbin/registrar-operator/registrar/location"
 )
-
-// leaseMargin is how long before a published lease runs out the writer renews it.
-const leaseMargin = 30 * time.Second
-
-// leaseSpread is how much shorter than Lease an AOR's published lease is: up to a
-// quarter of it, fixed per AOR. Devices that registered together (after an outage,
-// or a fleet brought up at once) would otherwise renew their leases all in the same
-// minute, every Lease; spread, the renewals come at an even pace. Shorter, never
-// longer, so that status still claims no more than Lease past a device's death.
-func leaseSpread(aor string, lease time.Duration) time.Duration {
-	spread := min(lease/4, lease-2*leaseMargin)
-	if spread <= 0 {
-		return 0
-	}
-	h := fnv.New64a()
-	_, _ = h.Write([]byte(aor))
-	return time.Duration(h.Sum64() % uint64(spread))
-}
 
 // DefaultWriters is how many status writes a replica keeps in flight unless
 // Config.Writers says otherwise; writeTimeout bounds each, so a hung connection
@@ -96,7 +77,7 @@ type Writer struct {
 
 	mu      sync.Mutex
 	targets map[string]types.NamespacedName // where each AOR was last written
-	leases  map[string]time.Time            // earliest published expiresAt per AOR
+	leases  map[string][]published          // what status claims of each AOR's bindings
 }
 
 // Observer receives the writer's measurements (Prometheus in production).
@@ -116,7 +97,7 @@ func NewWriter(cfg Config) *Writer {
 	if cfg.Writers <= 0 {
 		cfg.Writers = DefaultWriters
 	}
-	return &Writer{cfg: cfg, targets: map[string]types.NamespacedName{}, leases: map[string]time.Time{}}
+	return &Writer{cfg: cfg, targets: map[string]types.NamespacedName{}, leases: map[string][]published{}}
 }
 
 // Pending counts the AORs waiting to be written or being written.
@@ -224,38 +205,6 @@ func (w *Writer) Flush(ctx context.Context) {
 	}
 }
 
-// Restored records bindings read back at start-up as already published, so that a
-// restart does not rewrite every status.
-func (w *Writer) Restored(aor string, target types.NamespacedName, earliestLease time.Time) {
-	w.mu.Lock()
-	w.targets[aor] = target
-	w.leases[aor] = earliestLease
-	w.mu.Unlock()
-}
-
-// markExpiringLeases marks AORs whose bindings were refreshed past their published lease.
-func (w *Writer) markExpiringLeases() {
-	var due []string
-	w.cfg.Table.Range(func(aor string, bs []location.Binding) bool {
-		var latest time.Time
-		for _, b := range bs {
-			if b.ExpiresAt.After(latest) {
-				latest = b.ExpiresAt
-			}
-		}
-		w.mu.Lock()
-		lease, ok := w.leases[aor]
-		w.mu.Unlock()
-		if !ok || latest.Add(leaseMargin).After(lease) {
-			due = append(due, aor)
-		}
-		return true
-	})
-	for _, aor := range due {
-		w.cfg.Changes.requeue(aor)
-	}
-}
-
 func (w *Writer) write(ctx context.Context, aor string) error {
 	w.mu.Lock()
 	target, known := w.targets[aor]
@@ -270,7 +219,7 @@ func (w *Writer) write(ctx context.Context, aor string) error {
 	lease := w.cfg.Lease - leaseSpread(aor, w.cfg.Lease)
 	now := time.Now()
 	out := make([]sipv1.Binding, 0, len(bindings))
-	var earliest time.Time
+	leases := make([]published, 0, len(bindings))
 	for _, b := range bindings {
 		if !b.Live(now) {
 			continue
@@ -279,9 +228,7 @@ func (w *Writer) write(ctx context.Context, aor string) error {
 		// metav1.Time keeps whole seconds: round up, so the lease never undercuts
 		// the real expiry by more than the spread takes off on purpose.
 		a.ExpiresAt = metav1.NewTime(b.ExpiresAt.Add(lease).Truncate(time.Second).Add(time.Second))
-		if earliest.IsZero() || a.ExpiresAt.Time.Before(earliest) {
-			earliest = a.ExpiresAt.Time
-		}
+		leases = append(leases, published{uri: b.URI, until: a.ExpiresAt.Time})
 		out = appendByURI(out, a)
 	}
 	start := time.Now()
@@ -310,7 +257,7 @@ func (w *Writer) write(ctx context.Context, aor string) error {
 		delete(w.leases, aor)
 		delete(w.targets, aor)
 	} else {
-		w.leases[aor] = earliest
+		w.leases[aor] = leases
 		w.targets[aor] = target
 	}
 	w.mu.Unlock()

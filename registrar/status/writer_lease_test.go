@@ -56,3 +56,45 @@ func checkLease(t *testing.T, what string, published, expiry time.Time, lease ti
 			what, published.Format(time.RFC3339), ahead, expiry.Format(time.RFC3339), leaseMargin, lease)
 	}
 }
+
+// A phone that comes back on a new port (a NAT rebinding, a restart) leaves its old
+// binding to run out while the new one refreshes. Each binding's lease is renewed on
+// its own schedule: the old one's earlier lease must not make every scan rewrite the
+// status of the AOR once the new one's lease has been renewed (on a replica whose
+// phones all did this, that was one write per AOR every few seconds).
+func TestBindingLeftBehindDoesNotRenewEveryScan(t *testing.T) {
+	c, log := fakeAPIServer(t)
+	w, table := newTestWriter(c, "replica-1")
+	const oldURI, newURI = "sip:desk@192.0.2.10:5060", "sip:desk@192.0.2.10:5072"
+	t0 := time.Now()
+	register(t, table, oldURI, "call-before", 1, 3600, t0)
+	w.Flush(context.Background())
+	register(t, table, newURI, "call-after", 1, 3600, t0.Add(time.Minute))
+	w.Flush(context.Background())
+	if applies, _ := log.counts(); applies != 2 {
+		t.Fatalf("status writes for two bindings: %d, want 2", applies)
+	}
+
+	// The new binding's refreshes carry its expiry past its lease: one renewal.
+	renewedAt := t0.Add(time.Minute + testLease)
+	register(t, table, newURI, "call-after", 2, 3600, renewedAt)
+	w.markExpiringLeases()
+	w.Flush(context.Background())
+	if applies, _ := log.counts(); applies != 3 {
+		t.Fatalf("status writes after the new binding's lease renewal: %d, want 3", applies)
+	}
+
+	// Refreshes within the renewed lease cost nothing, however old the other binding.
+	for i, at := range []time.Duration{time.Minute, 2 * time.Minute, 3 * time.Minute} {
+		register(t, table, newURI, "call-after", uint32(3+i), 3600, renewedAt.Add(at))
+		w.markExpiringLeases()
+		if n := w.Pending(); n != 0 {
+			t.Fatalf("a refresh %s after the renewal left %d AORs due for a lease renewal, want 0: the binding left behind renews the lease of the AOR at every scan", at, n)
+		}
+	}
+	for _, uri := range []string{oldURI, newURI} {
+		if _, ok := bindingOf(statusOf(t, c), uri); !ok {
+			t.Errorf("status lost the binding %s", uri)
+		}
+	}
+}
