@@ -56,7 +56,7 @@ func TestChartDefaults(t *testing.T) {
 		"registrar-service-type":    "ClusterIP",
 		"registrar-sip-port":        "5060",
 		"registrar-cpu-request":     "100m",
-		"registrar-memory-request":  "128Mi",
+		"registrar-memory-request":  "192Mi",
 		"registrar-cpu-limit":       "", // none: throttling stalls a SIP server
 		"registrar-memory-limit":    "512Mi",
 	}

@@ -103,7 +103,7 @@ func DefaultFleetOptions() FleetOptions {
 		Resources: corev1.ResourceRequirements{
 			Requests: corev1.ResourceList{
 				corev1.ResourceCPU:    resource.MustParse("100m"),
-				corev1.ResourceMemory: resource.MustParse("128Mi"),
+				corev1.ResourceMemory: resource.MustParse("192Mi"),
 			},
 			// No CPU limit: CFS throttling stalls a replica for the rest of its period
 			// once it spends its quota, and a SIP server answering retransmitting
