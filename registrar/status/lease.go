@@ -35,18 +35,23 @@ func leaseSpread(aor string, lease time.Duration) time.Duration {
 // renewing. Kept per AOR, an old binding's lease made every scan rewrite the AOR.
 type published struct {
 	uri   string // the binding's URI, shared with the table's copy
-	until time.Time
+	until int64  // Unix seconds: status keeps whole seconds
+}
+
+func publishedUntil(uri string, lease time.Time) published {
+	return published{uri: uri, until: lease.Unix()}
 }
 
 // leaseOf returns the lease status shows for the binding with uri. Two flows of
 // one URI share an entry in status: the earlier lease is the one to renew by.
 func leaseOf(leases []published, uri string) (until time.Time, ok bool) {
+	earliest := int64(0)
 	for _, p := range leases {
-		if p.uri == uri && (!ok || p.until.Before(until)) {
-			until, ok = p.until, true
+		if p.uri == uri && (!ok || p.until < earliest) {
+			earliest, ok = p.until, true
 		}
 	}
-	return until, ok
+	return time.Unix(earliest, 0), ok
 }
 
 // leaseDue reports whether a live binding of bs was refreshed to within leaseMargin

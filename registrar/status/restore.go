@@ -54,7 +54,7 @@ func (w *Writer) restoreOne(ext *sipv1.Extension) int {
 		// keeps the restart from renewing every lease at once.
 		lb.ExpiresAt = b.ExpiresAt.Add(-leaseMargin)
 		mine = append(mine, lb)
-		leases = append(leases, published{uri: lb.URI, until: b.ExpiresAt.Time})
+		leases = append(leases, publishedUntil(lb.URI, b.ExpiresAt.Time))
 	}
 	if len(mine) == 0 {
 		return 0

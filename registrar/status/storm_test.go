@@ -198,7 +198,7 @@ func TestNewBindingsAreWrittenAheadOfLeaseRenewals(t *testing.T) {
 	w.Flush(context.Background())
 	// Their published leases run out: as after a restart that read them back.
 	for _, aor := range held {
-		w.Restored(aor, f.targets[aor], []published{{uri: "sip:phone@192.0.2.10", until: now}})
+		w.Restored(aor, f.targets[aor], []published{publishedUntil("sip:phone@192.0.2.10", now)})
 	}
 	w.markExpiringLeases()
 	registerAt(t, table, newcomer, now)

@@ -228,7 +228,7 @@ func (w *Writer) write(ctx context.Context, aor string) error {
 		// metav1.Time keeps whole seconds: round up, so the lease never undercuts
 		// the real expiry by more than the spread takes off on purpose.
 		a.ExpiresAt = metav1.NewTime(b.ExpiresAt.Add(lease).Truncate(time.Second).Add(time.Second))
-		leases = append(leases, published{uri: b.URI, until: a.ExpiresAt.Time})
+		leases = append(leases, publishedUntil(b.URI, a.ExpiresAt.Time))
 		out = appendByURI(out, a)
 	}
 	start := time.Now()
