@@ -54,6 +54,22 @@ var shapes = []struct {
 	{"an IPv6 Via", edit("192.0.2.10:5062;branch", "[2001:db8::10]:5062;branch"), true},
 	{"a wildcard Contact", edit("Contact: <sip:1001@192.0.2.10:5062;transport=udp>;expires=3600;+sip.instance=\"<urn:uuid:00000000-0000-1000-8000-AABBCCDDEEFF>\"", "Contact: *"), true},
 
+	// The slab's rooms (slab.go) and the header references sipgo keeps.
+	{"two Via headers: the first is the request's Via", edit("Max-Forwards:", "Via: SIP/2.0/UDP 192.0.2.1;branch=z9hG4bKx;received=192.0.2.9\r\nMax-Forwards:"), true},
+	{"three Via headers, more than the slab holds", edit("Max-Forwards:", "v: SIP/2.0/TCP 192.0.2.1:5070;branch=z9hG4bKx\r\nVia: SIP/2.0/UDP 192.0.2.2;branch=z9hG4bKy\r\nMax-Forwards:"), true},
+	{"three Contact headers, the last is the request's Contact", edit("Expires: 3600", "m: <sip:a@192.0.2.1>;expires=60\r\nContact: \"B, C\" <sip:b@192.0.2.2>;q=0.5;expires=0\r\nExpires: 3600"), true},
+	{"two Route and two Record-Route headers: the first of each is kept", edit("Expires: 3600", "Route: <sip:p1.example;lr>\r\nRecord-Route: <sip:r1.example;lr>\r\nRoute: <sip:p2.example;lr>\r\nRecord-Route: <sip:r2.example;lr>\r\nExpires: 3600"), true},
+	{"two From and two To headers: the last of each is kept", edit("Expires: 3600", "f: <sip:x@a.example>;tag=2\r\nt: <sip:y@a.example>;tag=3\r\nExpires: 3600"), true},
+	{"more parameters than the slab holds", edit(";branch=z9hG4bK776asdhds;rport", ";branch=z9hG4bK776asdhds;rport;a=1;b=2;c=3;d=4;e=5;f=6;g=7;h=8;i=9;j=10;k"), true},
+	{"an IPv6 Via with a port that is no number", edit("192.0.2.10:5062;branch", "[2001:db8::10]:50x2;branch"), true},
+	{"a Via with a port that is no number", edit("192.0.2.10:5062;branch", "192.0.2.10:50x2;branch"), true},
+	{"a Via without parameters", edit("192.0.2.10:5062;branch=z9hG4bK776asdhds;rport", "192.0.2.10"), true},
+	{"a Call-ID twice, compact", edit("Expires: 3600", "i: second@192.0.2.10\r\nExpires: 3600"), true},
+	{"no header at all", "REGISTER sip:acme.registrar.voipbin.net SIP/2.0\r\n\r\n", false},
+	{"an IPv6 Via without its closing bracket", edit("192.0.2.10:5062;branch", "[2001:db8::10:5062;branch"), false},
+	{"a From with a wildcard", edit("From: \"Alice\" <sip:1001@acme.registrar.voipbin.net>;tag=456248", "From: *"), false},
+	{"a Via without a transport", edit("SIP/2.0/UDP 192.0.2.10", "SIP/2.0/UDP"), false},
+
 	{"two Contacts in one header", edit("Contact: <sip:1001@192.0.2.10:5062;transport=udp>", "Contact: <sip:a@192.0.2.1>, <sip:b@192.0.2.2>"), false},
 	{"two Vias in one header", edit("rport\r\n", "rport, SIP/2.0/UDP 192.0.2.1;branch=z9hG4bKx\r\n"), false},
 	{"a folded header", edit("User-Agent: Yealink", "User-Agent:\r\n Yealink"), false},
