@@ -52,9 +52,9 @@ func (s *slab) parseTyped(lower, value string) (h sip.Header, known bool, err er
 
 func (s *slab) parseFrom(value string) (sip.Header, error) {
 	h := s.newFrom()
-	params := s.freeParams()
-	display, err := sip.ParseAddressValue(value, &h.Address, &params)
-	h.DisplayName, h.Params = display, s.keepParams(params)
+	h.Params = s.freeParams() // parsed in place: a variable of its own would escape
+	display, err := sip.ParseAddressValue(value, &h.Address, &h.Params)
+	h.DisplayName, h.Params = display, s.keepParams(h.Params)
 	if err != nil || h.Address.Wildcard {
 		return nil, errDecline // the wildcard is for Contact only
 	}
@@ -63,9 +63,9 @@ func (s *slab) parseFrom(value string) (sip.Header, error) {
 
 func (s *slab) parseTo(value string) (sip.Header, error) {
 	h := s.newTo()
-	params := s.freeParams()
-	display, err := sip.ParseAddressValue(value, &h.Address, &params)
-	h.DisplayName, h.Params = display, s.keepParams(params)
+	h.Params = s.freeParams() // parsed in place: a variable of its own would escape
+	display, err := sip.ParseAddressValue(value, &h.Address, &h.Params)
+	h.DisplayName, h.Params = display, s.keepParams(h.Params)
 	if err != nil || h.Address.Wildcard {
 		return nil, errDecline
 	}
@@ -90,9 +90,9 @@ func (s *slab) parseContact(value string) (sip.Header, error) {
 		}
 	}
 	h := s.newContact()
-	params := s.freeParams()
-	display, err := sip.ParseAddressValue(value, &h.Address, &params)
-	h.DisplayName, h.Params = display, s.keepParams(params)
+	h.Params = s.freeParams() // parsed in place: a variable of its own would escape
+	display, err := sip.ParseAddressValue(value, &h.Address, &h.Params)
+	h.DisplayName, h.Params = display, s.keepParams(h.Params)
 	if err != nil {
 		return nil, errDecline
 	}
@@ -142,9 +142,9 @@ func (s *slab) parseVia(value string) (sip.Header, error) {
 	if comma := strings.IndexByte(rest, ','); comma > 0 {
 		return nil, errDecline // another Via in the same header
 	}
-	params := s.freeParams()
-	_, err := sip.UnmarshalHeaderParams(rest, ';', '\r', &params)
-	h.Params = s.keepParams(params)
+	h.Params = s.freeParams()
+	_, err := sip.UnmarshalHeaderParams(rest, ';', '\r', &h.Params)
+	h.Params = s.keepParams(h.Params)
 	if err != nil {
 		return nil, errDecline
 	}

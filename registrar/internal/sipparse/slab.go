@@ -1,6 +1,10 @@
 package sipparse
 
-import "github.com/emiago/sipgo/sip"
+import (
+	"slices"
+
+	"github.com/emiago/sipgo/sip"
+)
 
 // slab holds one REGISTER's request and the headers a REGISTER usually carries, so
 // that parsing it allocates once for all of them where sipgo allocates each header,
@@ -114,5 +118,5 @@ func (s *slab) keepParams(p sip.HeaderParams) sip.HeaderParams {
 	if s.nparams < len(s.params) && &p[0] == &s.params[s.nparams] {
 		s.nparams += len(p)
 	}
-	return p[:len(p):len(p)]
+	return slices.Clip(p)
 }
