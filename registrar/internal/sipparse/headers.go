@@ -53,7 +53,7 @@ func (s *slab) parseTyped(lower, value string) (h sip.Header, known bool, err er
 func (s *slab) parseFrom(value string) (sip.Header, error) {
 	h := s.newFrom()
 	h.Params = s.freeParams() // parsed in place: a variable of its own would escape
-	display, err := sip.ParseAddressValue(value, &h.Address, &h.Params)
+	display, err := parseAddress(value, &h.Address, &h.Params)
 	h.DisplayName, h.Params = display, s.keepParams(h.Params)
 	if err != nil || h.Address.Wildcard {
 		return nil, errDecline // the wildcard is for Contact only
@@ -64,7 +64,7 @@ func (s *slab) parseFrom(value string) (sip.Header, error) {
 func (s *slab) parseTo(value string) (sip.Header, error) {
 	h := s.newTo()
 	h.Params = s.freeParams() // parsed in place: a variable of its own would escape
-	display, err := sip.ParseAddressValue(value, &h.Address, &h.Params)
+	display, err := parseAddress(value, &h.Address, &h.Params)
 	h.DisplayName, h.Params = display, s.keepParams(h.Params)
 	if err != nil || h.Address.Wildcard {
 		return nil, errDecline
@@ -91,7 +91,7 @@ func (s *slab) parseContact(value string) (sip.Header, error) {
 	}
 	h := s.newContact()
 	h.Params = s.freeParams() // parsed in place: a variable of its own would escape
-	display, err := sip.ParseAddressValue(value, &h.Address, &h.Params)
+	display, err := parseAddress(value, &h.Address, &h.Params)
 	h.DisplayName, h.Params = display, s.keepParams(h.Params)
 	if err != nil {
 		return nil, errDecline
