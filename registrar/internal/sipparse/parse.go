@@ -72,7 +72,8 @@ func (p *Parser) parseRegister(data []byte) (*sip.Request, bool) {
 	if !parseRequestLine(req, line) {
 		return nil, false
 	}
-	headers := s.order[:0]
+	var order [16]sip.Header // copied into one list of the right size: see setHeaders
+	headers := order[:0]
 	var contentLength *sip.ContentLengthHeader
 	for {
 		line, rest, ok = cutLine(rest)

@@ -12,14 +12,16 @@ import (
 // third Via, a second From) is allocated alone; what a header's parser reads stays
 // sipgo's.
 //
+// Its rooms are sized for the usual REGISTER, not the largest: the slab's bytes pace
+// the garbage collector as much as the allocations it saves.
+//
 // The slab is allocated anew per request, never reused: whatever keeps a header or
 // the request (a response built from it, a test) keeps a value no later request
 // overwrites.
 type slab struct {
 	req     sip.Request
-	order   [16]sip.Header // the headers in order, before they are handed to req
-	via     [2]sip.ViaHeader
-	contact [2]sip.ContactHeader
+	via     [2]sip.ViaHeader // a phone's, and a proxy's before it
+	contact [1]sip.ContactHeader
 	from    sip.FromHeader
 	to      sip.ToHeader
 	callID  sip.CallIDHeader
@@ -29,7 +31,7 @@ type slab struct {
 	// params is shared by the headers' parameters, each header taking the next
 	// part; Via's branch and rport, From's and To's tag, a Contact's expires and
 	// +sip.instance and reg-id.
-	params [12]sip.HeaderKV
+	params [8]sip.HeaderKV
 	// used counts what is taken of each room above.
 	vias, contacts, nparams   int
 	hasFrom, hasTo, hasCallID bool
