@@ -29,9 +29,9 @@ type slab struct {
 	maxFwd  sip.MaxForwardsHeader
 	length  sip.ContentLengthHeader
 	// params is shared by the headers' parameters, each header taking the next
-	// part; Via's branch and rport, From's and To's tag, a Contact's expires and
-	// +sip.instance and reg-id.
-	params [8]sip.HeaderKV
+	// part: Via's branch and rport, From's tag, a Contact's expires and
+	// +sip.instance and reg-id. Six keeps the slab in the 1,536-byte size class.
+	params [6]sip.HeaderKV
 	// used counts what is taken of each room above.
 	vias, contacts, nparams   int
 	hasFrom, hasTo, hasCallID bool
