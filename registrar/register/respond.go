@@ -23,9 +23,12 @@ import (
 //     collector's pauses turn into latency.
 //   - The To tag is derived from the request instead of drawn at random (toTag).
 func respond(req *sip.Request, code int, reason string) *sip.Response {
-	res := sip.NewResponse(code, reason)
+	parts := new(responseParts) // the response and what it does not share with req
+	// Copied in: NewResponse's own allocation stays on the stack, and only its
+	// header list is allocated apart.
+	parts.res = *sip.NewResponse(code, reason)
+	res := &parts.res
 	res.SipVersion = req.SipVersion
-	parts := new(responseParts) // what the response does not share with req, in one allocation
 	top := true
 	for _, h := range req.Headers() {
 		if via, ok := h.(*sip.ViaHeader); ok {
@@ -55,10 +58,11 @@ func respond(req *sip.Request, code int, reason string) *sip.Response {
 	return res
 }
 
-// responseParts holds the headers a response to a REGISTER does not share with the
-// request: a top Via with received and rport, a To with a tag, and Content-Length,
-// with room for their usual parameters and the tag's text.
+// responseParts holds a response to a REGISTER and the headers it does not share
+// with the request: a top Via with received and rport, a To with a tag, and
+// Content-Length, with room for their usual parameters and the tag's text.
 type responseParts struct {
+	res     sip.Response
 	via     sip.ViaHeader
 	viaRoom [3]sip.HeaderKV // branch, rport, received
 	to      sip.ToHeader
