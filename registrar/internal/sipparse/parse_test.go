@@ -76,6 +76,8 @@ var shapes = []struct {
 	{"a display name without a URI after it", edit(`From: "Alice" <sip:1001@acme.registrar.voipbin.net>;tag=456248`, `From: "Alice" sip:1001@acme.registrar.voipbin.net`), false},
 	{"a URI without its closing bracket", edit(`<sip:1001@acme.registrar.voipbin.net>;tag=456248`, `<sip:1001@acme.registrar.voipbin.net;tag=456248`), false},
 	{"an escaped LF in a display name", edit(`From: "Alice"`, "From: \"Al\\\nice\""), false},
+	{"compact Content-Length with a body", edit("Content-Length: 0\r\n\r\n", "l: 5\r\n\r\nhello"), true},
+	{"escaped characters in a Contact URI and a quoted parameter", edit("<sip:1001@192.0.2.10:5062;transport=udp>", "<sip:10%2001@192.0.2.10:5062;transport=udp;x=%3B>;note=\"a;b\""), true},
 	{"no header at all", "REGISTER sip:acme.registrar.voipbin.net SIP/2.0\r\n\r\n", false},
 	{"an IPv6 Via without its closing bracket", edit("192.0.2.10:5062;branch", "[2001:db8::10:5062;branch"), false},
 	{"a From with a wildcard", edit("From: \"Alice\" <sip:1001@acme.registrar.voipbin.net>;tag=456248", "From: *"), false},
