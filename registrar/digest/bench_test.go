@@ -131,3 +131,28 @@ func BenchmarkNonceCountsUseNew(b *testing.B) {
 		n.Use(nonces[i&(1<<16-1)], 1, t0.Add(time.Duration(i)))
 	}
 }
+
+// BenchmarkNonceCountsUseAtExpiry is a table in its steady state under load: full of
+// live nonces, each new one arriving as the oldest expires, as at a constant
+// challenge rate; the table is too big for the processor's caches.
+func BenchmarkNonceCountsUseAtExpiry(b *testing.B) {
+	const live = 1 << 17
+	const step = 10 * time.Millisecond // between challenges
+	n := NewNonceCounts(2*live, live*step-MaxClockSkew)
+	nonces := make([]string, 2*live) // a nonce comes back only once forgotten
+	for i := range nonces {
+		nonces[i] = "nonce-" + strconv.Itoa(i)
+	}
+	i := 0
+	use := func() {
+		n.Use(nonces[i%len(nonces)], 1, t0.Add(time.Duration(i)*step))
+		i++
+	}
+	for range live {
+		use()
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		use()
+	}
+}

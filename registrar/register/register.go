@@ -334,7 +334,7 @@ func (r *Handler) refused(req *sip.Request, aor string, err error) (*sip.Respons
 // it lists as many bindings as fit in maxUDPResponse, this request's first.
 func (r *Handler) ok(req *sip.Request, lr location.Request, flow *regFlow, bindings []location.Binding, size int, now time.Time) *sip.Response {
 	res := respond(req, sip.StatusOK, "OK")
-	res.AppendHeader(sip.NewHeader("Date", httpDate(now)))
+	res.AppendHeader(dateHeader(now))
 	addFlowHeaders(res, flow)
 	bindings = orderForResponse(bindings, lr.Contacts)
 	// Over UDP only: a budget gone negative (huge copied headers) must still limit.
@@ -412,24 +412,26 @@ func orderForResponse(bs []location.Binding, touched []location.ContactUpdate) [
 	return bs
 }
 
-// dateCache holds the Date header value of the current second: formatting it is a
-// good part of building a 200 OK, and every 200 within a second carries the same.
+// dateCache holds the Date header of the current second: formatting it is a good
+// part of building a 200 OK, and every 200 within a second carries the same. The
+// header is shared by those responses, which nothing modifies once built.
 var dateCache atomic.Pointer[cachedDate]
 
 type cachedDate struct {
-	unix  int64
-	value string
+	unix   int64
+	header sip.Header
 }
 
-// httpDate renders now as an RFC 1123 date in GMT, the SIP-date of RFC 3261 §20.17.
-func httpDate(now time.Time) string {
+// dateHeader is Date: now as an RFC 1123 date in GMT, the SIP-date of RFC 3261
+// §20.17.
+func dateHeader(now time.Time) sip.Header {
 	sec := now.Unix()
 	if d := dateCache.Load(); d != nil && d.unix == sec {
-		return d.value
+		return d.header
 	}
-	d := &cachedDate{unix: sec, value: now.UTC().Format(http.TimeFormat)}
+	d := &cachedDate{unix: sec, header: sip.NewHeader("Date", now.UTC().Format(http.TimeFormat))}
 	dateCache.Store(d)
-	return d.value
+	return d.header
 }
 
 // byteCounter is an io.StringWriter that only counts.

@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"net"
+	"unsafe"
 
 	"github.com/emiago/sipgo/sip"
 )
@@ -22,13 +23,17 @@ import (
 //     collector's pauses turn into latency.
 //   - The To tag is derived from the request instead of drawn at random (toTag).
 func respond(req *sip.Request, code int, reason string) *sip.Response {
-	res := sip.NewResponse(code, reason)
+	parts := new(responseParts) // the response and what it does not share with req
+	// Copied in: NewResponse's own allocation stays on the stack, and only its
+	// header list is allocated apart.
+	parts.res = *sip.NewResponse(code, reason)
+	res := &parts.res
 	res.SipVersion = req.SipVersion
 	top := true
 	for _, h := range req.Headers() {
 		if via, ok := h.(*sip.ViaHeader); ok {
 			if top {
-				via = withReceived(via, req.Source())
+				via = parts.withReceived(via, req.Source())
 				top = false
 			}
 			res.AppendHeader(via)
@@ -38,7 +43,7 @@ func respond(req *sip.Request, code int, reason string) *sip.Response {
 		res.AppendHeader(h)
 	}
 	if h := req.To(); h != nil {
-		res.AppendHeader(withTag(h, req))
+		res.AppendHeader(parts.withTag(h, req))
 	}
 	if h := req.CallID(); h != nil {
 		res.AppendHeader(h)
@@ -46,50 +51,55 @@ func respond(req *sip.Request, code int, reason string) *sip.Response {
 	if h := req.CSeq(); h != nil {
 		res.AppendHeader(h)
 	}
-	res.SetBody(nil)
+	// What SetBody(nil) appends, without its allocation: Content-Length: 0.
+	res.AppendHeader(&parts.length)
 	res.SetTransport(req.Transport())
 	res.SetDestination(req.Source())
 	return res
 }
 
+// responseParts holds a response to a REGISTER and the headers it does not share
+// with the request: a top Via with received and rport, a To with a tag, and
+// Content-Length, with room for their usual parameters and the tag's text.
+type responseParts struct {
+	res     sip.Response
+	via     sip.ViaHeader
+	viaRoom [3]sip.HeaderKV // branch, rport, received
+	to      sip.ToHeader
+	toRoom  [1]sip.HeaderKV // the tag
+	tag     [2 * tagBytes]byte
+	length  sip.ContentLengthHeader
+}
+
 // withReceived is the top Via of the response: a copy with received and rport set
 // to where the request came from when it asks for rport (RFC 3581 §4), else the
 // request's own.
-func withReceived(via *sip.ViaHeader, source string) *sip.ViaHeader {
+func (p *responseParts) withReceived(via *sip.ViaHeader, source string) *sip.ViaHeader {
 	if rport, ok := via.Params.Get("rport"); !ok || rport != "" {
 		return via
 	}
 	host, port, _ := net.SplitHostPort(source)
-	c := &viaWithParams{ViaHeader: *via}
-	c.Params = append(c.room[:0], via.Params...) // room for received
-	c.Params.Add("rport", port)
-	c.Params.Add("received", host)
-	return &c.ViaHeader
-}
-
-// viaWithParams and toWithParams hold a copied header and room for its usual
-// parameters in one allocation instead of two.
-type viaWithParams struct {
-	sip.ViaHeader
-	room [3]sip.HeaderKV // branch, rport, received: no more bytes than two allocations took
-}
-
-type toWithParams struct {
-	sip.ToHeader
-	room [1]sip.HeaderKV // the tag
+	p.via = *via
+	p.via.Params = append(p.viaRoom[:0], via.Params...) // room for received
+	p.via.Params.Add("rport", port)
+	p.via.Params.Add("received", host)
+	return &p.via
 }
 
 // withTag is the To of the response: the request's own when it has a tag, else a
 // copy with the tag toTag gives.
-func withTag(to *sip.ToHeader, req *sip.Request) *sip.ToHeader {
+func (p *responseParts) withTag(to *sip.ToHeader, req *sip.Request) *sip.ToHeader {
 	if to.Params.Has("tag") {
 		return to
 	}
-	tagged := &toWithParams{ToHeader: sip.ToHeader{DisplayName: to.DisplayName, Address: to.Address}}
-	tagged.Params = append(tagged.room[:0], to.Params...)
-	tagged.Params.Add("tag", toTag(req))
-	return &tagged.ToHeader
+	p.to = sip.ToHeader{DisplayName: to.DisplayName, Address: to.Address}
+	p.to.Params = append(p.toRoom[:0], to.Params...)
+	p.to.Params.Add("tag", toTag(req, &p.tag))
+	return &p.to
 }
+
+// tagBytes is how many bytes of the hash a tag takes.
+const tagBytes = 8
 
 // tagKey makes tags unguessable from outside this process.
 var tagKey = func() [32]byte {
@@ -103,7 +113,8 @@ var tagKey = func() [32]byte {
 // a keyed hash of what identifies the request: its Call-ID, From tag, CSeq and top
 // Via branch. The key makes it as unpredictable as the random 32 bits §19.3 asks for;
 // 64 bits of it are used.
-func toTag(req *sip.Request) string {
+// The tag's text is written into text, which the string returned shares.
+func toTag(req *sip.Request, text *[2 * tagBytes]byte) string {
 	var stack [256]byte
 	b := append(stack[:0], tagKey[:]...)
 	if h := req.CallID(); h != nil {
@@ -125,5 +136,6 @@ func toTag(req *sip.Request) string {
 		b = append(b, branch...)
 	}
 	sum := sha256.Sum256(b)
-	return hex.EncodeToString(sum[:8])
+	hex.Encode(text[:], sum[:tagBytes])
+	return unsafe.String(&text[0], len(text))
 }

@@ -106,3 +106,15 @@ func BenchmarkRespond(b *testing.B) {
 		})
 	}
 }
+
+// TestRespondAllocatesTwice holds respond to two allocations whatever it copies (a
+// top Via asking rport, a To without a tag): the response with its own headers, and
+// its header list (seven before: the response, its list, the Via and To copies, the
+// tag's text and Content-Length on their own).
+func TestRespondAllocatesTwice(t *testing.T) {
+	req := parseRequest(t, []byte(responseCases[0].raw), testSource, "UDP")
+	allocs := testing.AllocsPerRun(100, func() { respond(req, sip.StatusProxyAuthRequired, "Proxy Authentication Required") })
+	if allocs > 2 {
+		t.Errorf("respond allocates %v times, want at most 2", allocs)
+	}
+}
