@@ -13,7 +13,9 @@
 // queue is answered 503 instead of challenged, so the readers' time goes to the
 // REGISTERs that complete a registration (admission.go); the 503 is built from the
 // request's raw header lines, with no parse, so that shedding costs a fraction of a
-// challenge (shed.go).
+// challenge (shed.go). The 503s are bounded per source address and for all sources;
+// past that a shed REGISTER is dropped unanswered, at a tenth of a 503's cost
+// (shed_budget.go).
 //
 // Each reader reads and answers on a descriptor of its own where the system allows
 // (direct_linux.go), rather than queueing with the others on Go's lock of the
