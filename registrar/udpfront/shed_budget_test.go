@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"runtime"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -32,20 +33,22 @@ func (c *stoppedClock) now() time.Time {
 	return time.Now()
 }
 
-// phoneReplies is what one phone got until the answer to its REGISTER "after".
+// phoneReplies is what one phone got before the answer to its last REGISTER.
 type phoneReplies struct{ unavailable, ok int }
 
-// repliesUntilAfter reads p's responses up to the one to the REGISTER with Call-ID
-// z9hG4bK-after@phone, which it sent last: one reader answers in the socket's
-// order, so nothing the front end answers to what p sent before comes later.
-func repliesUntilAfter(t *testing.T, p *siptest.Phone) phoneReplies {
+// repliesUntilLast has p send a last REGISTER, with credentials (always answered,
+// however old), and reads p's responses up to the one to it: one reader answers in
+// the socket's order, so nothing the front end answers to what p sent before comes
+// later.
+func repliesUntilLast(t *testing.T, p *siptest.Phone) phoneReplies {
 	t.Helper()
+	p.Send(register(p.Port(), true, true, "z9hG4bK-last"))
 	var got phoneReplies
 	for {
 		res := receive(t, p)
-		if header(res, "Call-ID") == "z9hG4bK-after@phone" {
-			if !strings.HasPrefix(res, "SIP/2.0 401 ") {
-				t.Errorf("once the queue was fresh, a REGISTER without credentials got:\n%s", res)
+		if header(res, "Call-ID") == "z9hG4bK-last@phone" {
+			if !strings.HasPrefix(res, "SIP/2.0 200 ") {
+				t.Errorf("a REGISTER with credentials got:\n%s", res)
 			}
 			return got
 		}
@@ -66,8 +69,9 @@ func repliesUntilAfter(t *testing.T, p *siptest.Phone) phoneReplies {
 // shedQueue holds the front end's one reader with a REGISTER from holder, has
 // every phone send its REGISTERs (send), then lets the reader go with the clock
 // stopped a second later: every queued REGISTER waited ten times ShedAge, and no
-// refusal budget refills while the queue drains.
-func shedQueue(t *testing.T, h *gated, clock *stoppedClock, holder *siptest.Phone, send func()) {
+// refusal budget refills while the queue drains, nor after. It returns once obs
+// has counted shed REGISTERs shed, answered or not: the queue has drained.
+func shedQueue(t *testing.T, h *gated, clock *stoppedClock, obs *refusalCounts, shed int, holder *siptest.Phone, send func()) {
 	t.Helper()
 	h.hold(t, holder)
 	send()
@@ -75,6 +79,12 @@ func shedQueue(t *testing.T, h *gated, clock *stoppedClock, holder *siptest.Phon
 	close(h.release)
 	if res := receive(t, holder); !strings.HasPrefix(res, "SIP/2.0 200 OK") {
 		t.Fatalf("the held REGISTER was answered:\n%s", res)
+	}
+	for deadline := time.Now().Add(5 * time.Second); obs.shed.Load()+obs.unanswered.Load() < int64(shed); {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d REGISTERs shed, %d dropped unanswered, want %d in all", obs.shed.Load(), obs.unanswered.Load(), shed)
+		}
+		runtime.Gosched()
 	}
 }
 
@@ -86,14 +96,14 @@ func shedQueue(t *testing.T, h *gated, clock *stoppedClock, holder *siptest.Phon
 // answered by the handler, and the other address still gets a 503 for each of its
 // own.
 func TestAFloodFromOneSourceLeavesOthersTheirRefusals(t *testing.T) {
-	const perSource, flood, others = 5, 40, 3
+	const perSource, flood, others = 5, 24, 3
 	h, clock, obs := newGated(), &stoppedClock{}, &refusalCounts{}
 	_, addr := startFront(t, Config{Handle: h.handle, Readers: 1, now: clock.now, SourceRefusals: perSource, Observer: obs})
 	flooder := newPhone(t, addr)
 	other := newPhoneAt(t, net.IPv4(127, 0, 0, 2), addr)
 
 	credentialed := 0
-	shedQueue(t, h, clock, flooder, func() {
+	shedQueue(t, h, clock, obs, flood-flood/4+others, flooder, func() {
 		for i := range flood {
 			auth := i%4 == 3
 			if auth {
@@ -105,11 +115,7 @@ func TestAFloodFromOneSourceLeavesOthersTheirRefusals(t *testing.T) {
 			other.Send(register(other.Port(), true, false, fmt.Sprintf("z9hG4bK-other-%d", i)))
 		}
 	})
-	clock.at.Store(0)
-	flooder.Send(register(flooder.Port(), true, false, "z9hG4bK-after"))
-	other.Send(register(other.Port(), true, false, "z9hG4bK-after"))
-
-	fromFlooder, fromOther := repliesUntilAfter(t, flooder), repliesUntilAfter(t, other)
+	fromFlooder, fromOther := repliesUntilLast(t, flooder), repliesUntilLast(t, other)
 	if fromFlooder.unavailable != perSource {
 		t.Errorf("the flooding address got %d 503s for %d REGISTERs shed, want its budget of %d",
 			fromFlooder.unavailable, flood-credentialed, perSource)
@@ -139,18 +145,16 @@ func TestRefusalsForAllSourcesAreBounded(t *testing.T) {
 	for i := range 3 {
 		phones = append(phones, newPhoneAt(t, net.IPv4(127, 0, 0, byte(2+i)), addr))
 	}
-	shedQueue(t, h, clock, newPhone(t, addr), func() {
+	shedQueue(t, h, clock, obs, 3*each, newPhone(t, addr), func() {
 		for _, p := range phones {
 			for i := range each {
 				p.Send(register(p.Port(), true, false, fmt.Sprintf("z9hG4bK-%d", i)))
 			}
 		}
 	})
-	clock.at.Store(0)
 	answered := 0
 	for _, p := range phones {
-		p.Send(register(p.Port(), true, false, "z9hG4bK-after"))
-		answered += repliesUntilAfter(t, p).unavailable
+		answered += repliesUntilLast(t, p).unavailable
 	}
 	if answered != all {
 		t.Errorf("%d of %d shed REGISTERs were answered 503, want the budget for all sources, %d", answered, 3*each, all)
