@@ -86,7 +86,7 @@ type Config struct {
 	UDPShedAge time.Duration
 	// UDPShedRepliesPerSource and UDPShedReplies bound how many shed REGISTERs a
 	// second get their 503, from one source IP address and from all sources; the
-	// others are dropped unanswered, a tenth of a 503's cost, so that a flood from
+	// others are dropped unanswered, a fifteenth of a 503's cost, so that a flood from
 	// a few addresses is cheap to refuse while phones elsewhere still get their 503.
 	// 0 or negative: no bound (the registrar binary's flags default to
 	// udpfront.DefaultSourceRefusals and udpfront.DefaultRefusals).

@@ -14,7 +14,7 @@
 // REGISTERs that complete a registration (admission.go); the 503 is built from the
 // request's raw header lines, with no parse, so that shedding costs a fraction of a
 // challenge (shed.go). The 503s are bounded per source address and for all sources;
-// past that a shed REGISTER is dropped unanswered, at a tenth of a 503's cost
+// past that a shed REGISTER is dropped unanswered, at a fifteenth of a 503's cost
 // (shed_budget.go).
 //
 // Each reader reads and answers on a descriptor of its own where the system allows
