@@ -25,6 +25,7 @@ type metrics struct {
 	// The stateless UDP front end (package udpfront).
 	retransmissions prometheus.Counter
 	udpShed         prometheus.Counter
+	udpUnanswered   prometheus.Counter
 	udpDropped      prometheus.Counter
 	// The TLS listener (package tlsserve).
 	tlsHandshakeFailures prometheus.Counter
@@ -69,7 +70,11 @@ func newMetrics(reg prometheus.Registerer, table *location.Table, dir *directory
 		}),
 		udpShed: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "sip_udp_register_shed_total",
-			Help: "REGISTERs over UDP without credentials answered 503 because they waited too long in the receive queue (overload).",
+			Help: "REGISTERs over UDP without credentials answered 503 because they waited too long in the receive queue or found it crowded (overload).",
+		}),
+		udpUnanswered: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "sip_udp_register_shed_unanswered_total",
+			Help: "REGISTERs over UDP without credentials shed under overload but dropped unanswered: their source, or all sources, had had their 503s for the second.",
 		}),
 		udpDropped: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "sip_udp_dropped_total", Help: "Datagrams other than REGISTER dropped because the SIP stack was not keeping up.",
@@ -82,7 +87,7 @@ func newMetrics(reg prometheus.Registerer, table *location.Table, dir *directory
 			Help: "WebSocket upgrade requests refused (an Origin not allowed, no sip subprotocol, not an upgrade), by transport.",
 		}, []string{labelTransport}),
 	}
-	reg.MustRegister(m.retransmissions, m.udpShed, m.udpDropped, m.tlsHandshakeFailures, m.wsRefused)
+	reg.MustRegister(m.retransmissions, m.udpShed, m.udpUnanswered, m.udpDropped, m.tlsHandshakeFailures, m.wsRefused)
 	reg.MustRegister(m.routed, m.forks, m.firstProvisional)
 	reg.MustRegister(m.registers, m.authFailures, m.throttled, m.writes, m.writeLatency,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
@@ -120,3 +125,4 @@ func (m *metrics) FirstProvisional(d time.Duration) {
 func (m *metrics) Retransmission() { m.retransmissions.Inc() }
 func (m *metrics) Dropped()        { m.udpDropped.Inc() }
 func (m *metrics) Shed()           { m.udpShed.Inc() }
+func (m *metrics) ShedUnanswered() { m.udpUnanswered.Inc() }

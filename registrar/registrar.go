@@ -84,6 +84,13 @@ type Config struct {
 	// REGISTERs that complete a registration. 0 or negative: nothing is shed (the
 	// registrar binary's flag defaults to udpfront.DefaultShedAge).
 	UDPShedAge time.Duration
+	// UDPShedRepliesPerSource and UDPShedReplies bound how many shed REGISTERs a
+	// second get their 503, from one source IP address and from all sources; the
+	// others are dropped unanswered, a fifteenth of a 503's cost, so that a flood from
+	// a few addresses is cheap to refuse while phones elsewhere still get their 503.
+	// 0 or negative: no bound (the registrar binary's flags default to
+	// udpfront.DefaultSourceRefusals and udpfront.DefaultRefusals).
+	UDPShedRepliesPerSource, UDPShedReplies int
 	// RequireCallerAuth challenges callers whose From is a user of a domain we
 	// serve.
 	RequireCallerAuth bool

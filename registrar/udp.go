@@ -24,11 +24,13 @@ func (r *Replica) serveUDP(g *errgroup.Group, srv *sipgo.Server) {
 		return
 	}
 	front := udpfront.New(udpfront.Config{
-		Conn:     conn,
-		Handle:   r.registers.HandleDatagram,
-		ShedAge:  shedAge(r.cfg.UDPShedAge),
-		Observer: r.m,
-		Log:      r.log.WithName("udp"),
+		Conn:           conn,
+		Handle:         r.registers.HandleDatagram,
+		ShedAge:        shedAge(r.cfg.UDPShedAge),
+		SourceRefusals: unbounded(r.cfg.UDPShedRepliesPerSource),
+		Refusals:       unbounded(r.cfg.UDPShedReplies),
+		Observer:       r.m,
+		Log:            r.log.WithName("udp"),
 	})
 	g.Go(front.Serve)
 	g.Go(func() error { return ignoreClosed(srv.ServeUDP(front.Rest())) })
@@ -41,4 +43,13 @@ func shedAge(d time.Duration) time.Duration {
 		return -1
 	}
 	return d
+}
+
+// unbounded is udpfront's bound for a Config's, whose zero value bounds nothing
+// (udpfront's would bound at its default).
+func unbounded(n int) int {
+	if n <= 0 {
+		return -1
+	}
+	return n
 }

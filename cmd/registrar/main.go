@@ -59,6 +59,12 @@ func main() {
 	flag.DurationVar(&cfg.UDPShedAge, "udp-shed-age", udpfront.DefaultShedAge,
 		"Under overload, a UDP REGISTER without credentials that waited longer than this in the receive queue is answered 503 with Retry-After "+
 			"instead of a challenge, so that those with credentials keep completing; so is one taken off a receive buffer over half full, whatever its age; 0: never.")
+	flag.IntVar(&cfg.UDPShedRepliesPerSource, "udp-shed-replies-per-source", udpfront.DefaultSourceRefusals,
+		"Of the UDP REGISTERs shed under overload, at most this many a second from one source IP address are answered 503; the others are dropped unanswered "+
+			"(their clients retransmit), which costs a flood from a few addresses far less; 0: no bound.")
+	flag.IntVar(&cfg.UDPShedReplies, "udp-shed-replies", udpfront.DefaultRefusals,
+		"Of the UDP REGISTERs shed under overload, at most this many a second from all sources together are answered 503; "+
+			"the others are dropped unanswered; 0: no bound.")
 	flag.StringVar(&cfg.MetricsAddress, "metrics-bind-address", ":9090", "Address of /metrics; 0 disables.")
 	flag.StringVar(&cfg.ProbeAddress, "health-probe-bind-address", ":8081", "Address of /healthz and /readyz; 0 disables.")
 	flag.DurationVar(&cfg.NonceLifetime, "nonce-lifetime", digest.DefaultNonceLifetime, "How long a digest nonce stays valid.")

@@ -40,7 +40,7 @@ func printOverload(w io.Writer, clean float64, rs []stepResult) {
 	_, _ = fmt.Fprintf(w, "\noverload around a max clean rate of %.0f/s (goal: goodput ≥ 90%% of it at 1.5× and 3×; the recovery step clean):\n", clean)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	_, _ = fmt.Fprintln(tw, "server\tround\tstep\ttarget/s\toffered/s\tSIPps\tgoodput/s\tof clean\tfailed\tretrans\t"+
-		"shed (503)\tfrom cache\tserver drops\tall drops\tpeak MB\tprobe p99 ms\tresult\t")
+		"shed (503)\tshed unanswered\tfrom cache\tserver drops\tall drops\tpeak MB\tprobe p99 ms\tresult\t")
 	for _, series := range overloadSeries(rs) {
 		for i, r := range series {
 			role := r.Role
@@ -54,9 +54,9 @@ func printOverload(w io.Writer, clean float64, rs []stepResult) {
 			case "recovery", "clean":
 				verdict = passWord(r)
 			}
-			_, _ = fmt.Fprintf(tw, "%s\t%d\t%s\t%.0f\t%.0f\t%d\t%.0f\t%.0f%%\t%d\t%d\t%.0f\t%.0f\t%.0f\t%.0f\t%.0f\t%s\t%s\t\n",
+			_, _ = fmt.Fprintf(tw, "%s\t%d\t%s\t%.0f\t%.0f\t%d\t%.0f\t%.0f%%\t%d\t%d\t%.0f\t%.0f\t%.0f\t%.0f\t%.0f\t%.0f\t%s\t%s\t\n",
 				seriesName(r.Target, r.Config), r.Round, role, r.Rate, r.Offered, r.SippProcesses, r.Achieved, 100*r.Achieved/clean,
-				r.Failed, r.Retrans, r.Shed, r.Cached, r.ServerDrops, r.AllDrops, r.PeakMemMB, f3(r.ProbeP99), verdict)
+				r.Failed, r.Retrans, r.Shed, r.ShedUnanswered, r.Cached, r.ServerDrops, r.AllDrops, r.PeakMemMB, f3(r.ProbeP99), verdict)
 		}
 	}
 	_ = tw.Flush()

@@ -44,6 +44,8 @@ func registrarChild(args []string) error {
 	// Without these the child ran with nothing shed under overload (a zero
 	// UDPShedAge), unlike the binary it stands in for.
 	fs.DurationVar(&cfg.UDPShedAge, "udp-shed-age", udpfront.DefaultShedAge, "")
+	fs.IntVar(&cfg.UDPShedRepliesPerSource, "udp-shed-replies-per-source", udpfront.DefaultSourceRefusals, "")
+	fs.IntVar(&cfg.UDPShedReplies, "udp-shed-replies", udpfront.DefaultRefusals, "")
 	fs.BoolVar(&cfg.TransactionalUDPRegister, "udp-register-transactions", false, "")
 	fs.BoolVar(&cfg.RequireCallerAuth, "require-caller-auth", false, "")
 	fs.StringVar(&cfg.TLS.Address, "sip-tls-address", "", "")

@@ -109,6 +109,7 @@ var stepColumns = []column{
 	number("all_udp_rcvbuf_errors", 1, func(r *stepResult) *float64 { return &r.AllDrops }),
 	text("server_socket_rcvbuf", func(r *stepResult) *string { return &r.RcvBuf }),
 	number("server_shed", 1, func(r *stepResult) *float64 { return &r.Shed }),
+	number("server_shed_unanswered", 1, func(r *stepResult) *float64 { return &r.ShedUnanswered }),
 	number("server_cached_retransmissions", 1, func(r *stepResult) *float64 { return &r.Cached }),
 	{"detail", func(r *stepResult) string { return strings.TrimSpace(r.FailDetail) },
 		func(r *stepResult, v string) error { r.FailDetail = v; return nil }},

@@ -111,6 +111,7 @@ func ourTarget(s *system) *target {
 				out["status_writes"] = p.sum("registrar_status_writes_total")
 				out["registered"] = p.sum("sip_register_requests_total", `outcome="registered"`)
 				out["shed"] = p.sum("sip_udp_register_shed_total")
+				out["shed_unanswered"] = p.sum("sip_udp_register_shed_unanswered_total")
 				out["cached"] = p.sum("sip_udp_register_retransmissions_total")
 			}
 			if p, err := s.apiMetrics(ctx); err == nil {
@@ -174,6 +175,7 @@ type stepResult struct {
 	AllDrops            float64 // ... at any socket of the machine (SIPp's among them)
 	StatusWrites        float64
 	Shed                float64 // REGISTERs the registrar answered 503 under overload
+	ShedUnanswered      float64 // ... shed but dropped unanswered, past its budget of 503s
 	Cached              float64 // retransmitted REGISTERs it answered from its cache
 	APIWrites           float64
 	OperatorWrites      float64
@@ -434,6 +436,7 @@ func runStep(ctx context.Context, t *target, o sipOptions, usersFile string, pro
 	c1 := t.counters(ctx)
 	res.StatusWrites = c1["status_writes"] - c0["status_writes"]
 	res.Shed, res.Cached = c1["shed"]-c0["shed"], c1["cached"]-c0["cached"]
+	res.ShedUnanswered = c1["shed_unanswered"] - c0["shed_unanswered"]
 	res.APIWrites = c1[keyAPIWrites] - c0[keyAPIWrites]
 	res.OperatorWrites = c1["operator_writes"] - c0["operator_writes"]
 	// Where the API writes went, for the record.

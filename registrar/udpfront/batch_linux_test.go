@@ -274,14 +274,25 @@ func TestSheddingParsesNothing(t *testing.T) {
 	if err != nil || !strings.HasPrefix(string(buf[:n]), "SIP/2.0 503 ") {
 		t.Fatalf("the phone got %q, %v", buf[:n], err)
 	}
+
+	// Past the source's budget of 503s, dropping it costs none either.
+	a.refusals = newRefusalBudget(1, 0, 1)
+	allocs = testing.AllocsPerRun(200, func() { f.serveRegister(&a, m, now) })
+	if obs.unanswered == 0 {
+		t.Fatal("no stale REGISTER was dropped past the source's budget")
+	}
+	if allocs > 0 {
+		t.Errorf("dropping a shed REGISTER allocated %.0f times", allocs)
+	}
 }
 
 type shedCounts struct {
 	counts
-	shed int
+	shed, unanswered int
 }
 
-func (s *shedCounts) Shed() { s.shed++ }
+func (s *shedCounts) Shed()           { s.shed++ }
+func (s *shedCounts) ShedUnanswered() { s.unanswered++ }
 
 // BenchmarkShedding compares a stale REGISTER without credentials shed from its raw
 // lines (what a reader does now) with the same shed after a full parse and sipgo's
@@ -308,7 +319,7 @@ func BenchmarkShedding(b *testing.B) {
 	}()
 	to := sink.LocalAddr().(*net.UDPAddr).AddrPort()
 	f := New(Config{Conn: l, Handle: (&counting{}).handle})
-	a := answerer{parser: sipparse.New(), front: f, io: f.openIO()}
+	a := answerer{parser: sipparse.New(), front: f, io: f.openIO()} // no refusal budget: every one answered
 	defer a.io.close()
 	m := &received{data: []byte(register(int(to.Port()), true, false, "z9hG4bK-stale")), from: to, arrived: 1}
 	now := time.Now().UnixNano()
@@ -318,6 +329,15 @@ func BenchmarkShedding(b *testing.B) {
 			f.serveRegister(&a, m, now)
 		}
 		_ = a.io.flush()
+	})
+	b.Run("dropped", func(b *testing.B) {
+		// The source's budget spent: what a flood's source costs past it.
+		a.refusals = newRefusalBudget(1, 0, 1)
+		defer func() { a.refusals = nil }()
+		b.ReportAllocs()
+		for b.Loop() {
+			f.serveRegister(&a, m, now)
+		}
 	})
 	b.Run("parsed", func(b *testing.B) {
 		b.ReportAllocs()

@@ -13,7 +13,9 @@
 // queue is answered 503 instead of challenged, so the readers' time goes to the
 // REGISTERs that complete a registration (admission.go); the 503 is built from the
 // request's raw header lines, with no parse, so that shedding costs a fraction of a
-// challenge (shed.go).
+// challenge (shed.go). The 503s are bounded per source address and for all sources;
+// past that a shed REGISTER is dropped unanswered, at a fifteenth of a 503's cost
+// (shed_budget.go).
 //
 // Each reader reads and answers on a descriptor of its own where the system allows
 // (direct_linux.go), rather than queueing with the others on Go's lock of the
@@ -57,8 +59,11 @@ type Observer interface {
 // ShedObserver is an Observer that also counts the REGISTERs shed under overload.
 type ShedObserver interface {
 	// Shed counts a REGISTER without credentials answered 503 because it waited
-	// longer than Config.ShedAge in the receive queue.
+	// longer than Config.ShedAge in the receive queue, or found it crowded.
 	Shed()
+	// ShedUnanswered counts one shed but dropped unanswered: its source, or all
+	// sources, had had their 503s for the second (Config.SourceRefusals, Refusals).
+	ShedUnanswered()
 }
 
 type nopObserver struct{}
@@ -66,6 +71,7 @@ type nopObserver struct{}
 func (nopObserver) Retransmission() {}
 func (nopObserver) Dropped()        {}
 func (nopObserver) Shed()           {}
+func (nopObserver) ShedUnanswered() {}
 
 // Config is the front end's wiring.
 type Config struct {
@@ -88,9 +94,15 @@ type Config struct {
 	// ShedAge is how long a REGISTER without credentials may have waited in the
 	// socket's receive queue and still be challenged; an older one is answered 503
 	// (admission.go). 0: DefaultShedAge; negative: none is shed.
-	ShedAge  time.Duration
-	Observer Observer
-	Log      logr.Logger
+	ShedAge time.Duration
+	// SourceRefusals and Refusals bound how many shed REGISTERs a second get a 503,
+	// from one source address and from all sources; the others are dropped
+	// unanswered, which costs a flood's source far less than a 503 each
+	// (shed_budget.go). 0: DefaultSourceRefusals and DefaultRefusals; negative: no
+	// bound.
+	SourceRefusals, Refusals int
+	Observer                 Observer
+	Log                      logr.Logger
 	// now is the clock datagrams' ages are taken on (tests move it); nil: time.Now.
 	now func() time.Time
 }
@@ -123,6 +135,12 @@ func New(cfg Config) *Front {
 	}
 	if cfg.ShedAge == 0 {
 		cfg.ShedAge = DefaultShedAge
+	}
+	if cfg.SourceRefusals == 0 {
+		cfg.SourceRefusals = DefaultSourceRefusals
+	}
+	if cfg.Refusals == 0 {
+		cfg.Refusals = DefaultRefusals
 	}
 	if cfg.Observer == nil {
 		cfg.Observer = nopObserver{}
@@ -168,7 +186,8 @@ const batchSlots = 32
 // read is one reader: the kernel hands each batch of datagrams to one of them, so
 // several readers keep every core answering while one waits for the next datagram.
 func (f *Front) read() {
-	a := answerer{parser: sipparse.New(), front: f, io: f.openIO()}
+	a := answerer{parser: sipparse.New(), front: f, io: f.openIO(),
+		refusals: newRefusalBudget(float64(f.cfg.SourceRefusals), float64(f.cfg.Refusals), f.cfg.Readers)}
 	defer a.io.close()
 	slots := batchSlots
 	if _, shared := a.io.(*sharedConn); shared {
@@ -249,6 +268,8 @@ type answerer struct {
 	io     packetIO
 	out    wireWriter
 	shed   bytes.Buffer // a 503 written from a REGISTER's raw lines (shed.go)
+	// refusals is this reader's allowance of 503s (shed_budget.go); nil: no bound.
+	refusals *refusalBudget
 	// crowded: the batch being answered left the socket's buffer crowded (admission_linux.go).
 	crowded bool
 	key     []byte // the retransmission key
@@ -291,7 +312,11 @@ func (a *answerer) answer(data []byte, from netip.AddrPort, arrived int64) {
 	req.SetTransport("UDP")
 	req.SetSource(a.sourceString(from))
 	to := replyAddress(req, from)
-	if arrived != 0 && !admits(time.Duration(f.cfg.now().UnixNano()-arrived), f.cfg.ShedAge, digest.CarriesCredentials(req)) {
+	if now := f.cfg.now().UnixNano(); arrived != 0 && !admits(time.Duration(now-arrived), f.cfg.ShedAge, digest.CarriesCredentials(req)) {
+		if !a.refusals.allow(from.Addr(), now) {
+			f.shed.ShedUnanswered()
+			return
+		}
 		f.shed.Shed()
 		a.send(a.out.response(unavailable(req)), to)
 		return

@@ -12,6 +12,7 @@ import (
 	"github.com/emiago/sipgo/sip"
 
 	"github.com/voipbin/registrar-operator/registrar/digest"
+	"github.com/voipbin/registrar-operator/registrar/internal/siptest"
 )
 
 // gated answers as the registrar does, 200 OK to credentials and 401 without, but
@@ -40,6 +41,18 @@ func (g *gated) handle(req *sip.Request, _ int) *sip.Response {
 	return sip.NewResponseFromRequest(req, sip.StatusUnauthorized, "Unauthorized", nil)
 }
 
+// hold has p send a REGISTER with credentials and waits until the handler holds it:
+// what is sent next waits in the socket's queue.
+func (g *gated) hold(t *testing.T, p *siptest.Phone) {
+	t.Helper()
+	p.Send(register(p.Port(), true, true, "z9hG4bK-first"))
+	select {
+	case <-g.entered:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the first REGISTER never reached the handler")
+	}
+}
+
 // shiftedClock is the wall clock plus an offset the test moves.
 type shiftedClock struct{ offset atomic.Int64 }
 
@@ -58,14 +71,11 @@ func TestOverloadShedsChallengesAndAnswersCredentials(t *testing.T) {
 		t.Run(mode.name, func(t *testing.T) {
 			h := newGated()
 			clock := &shiftedClock{}
-			_, addr := startFront(t, Config{Handle: h.handle, Readers: 1, SharedSocket: mode.shared, now: clock.now})
+			// Every shed REGISTER answered: the refusal budget has a test of its own.
+			_, addr := startFront(t, Config{Handle: h.handle, Readers: 1, SharedSocket: mode.shared, now: clock.now,
+				SourceRefusals: -1, Refusals: -1})
 			p := newPhone(t, addr)
-			p.Send(register(p.Port(), true, true, "z9hG4bK-first"))
-			select {
-			case <-h.entered:
-			case <-time.After(5 * time.Second):
-				t.Fatal("the first REGISTER never reached the handler")
-			}
+			h.hold(t, p)
 
 			const challenges, credentialed = 20, 10
 			for i := range challenges + credentialed {

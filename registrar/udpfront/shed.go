@@ -8,19 +8,29 @@ import (
 	"time"
 )
 
-// shedEarly answers m 503 before any parse when admission sheds it (it carries no
+// shedEarly sheds m before any parse when admission says so (it carries no
 // credentials, and it waited past ShedAge or its batch found the socket's buffer
-// crowded), and reports whether it did. Shedding is what
-// the readers do most of under overload, so its cost sets how much of their time
-// is left for the REGISTERs that complete registrations: it reads the few header
-// lines a response copies and nothing else. A REGISTER it cannot read that simply
-// (a folded line, a header twice) goes on to the full path, which decides the same.
+// crowded), and reports whether it did: a 503 while the refusal budget allows one
+// (shed_budget.go), else a drop. Shedding is what the readers do most of under
+// overload, so its cost sets how much of their time is left for the REGISTERs that
+// complete registrations: a drop reads the line starts, a 503 the few header lines
+// it copies, nothing else. A REGISTER it cannot read that simply (a folded line, a
+// header twice) goes on to the full path, which decides the same.
 func (f *Front) shedEarly(a *answerer, m *received, now int64) bool {
 	if f.cfg.ShedAge < 0 {
 		return false // shedding is off
 	}
 	if !a.crowded && (m.arrived == 0 || admits(time.Duration(now-m.arrived), f.cfg.ShedAge, false)) {
 		return false
+	}
+	if rawCredentials(m.data) {
+		return false // the second half of a registration: always answered
+	}
+	if !a.refusals.allow(m.from.Addr(), now) {
+		// The source, or all of them, had their 503s for now: dropped before
+		// anything else is read of it.
+		f.shed.ShedUnanswered()
+		return true
 	}
 	a.shed.Reset()
 	to, ok := appendUnavailable(&a.shed, m.data, m.from)
