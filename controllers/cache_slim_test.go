@@ -63,6 +63,10 @@ func TestOperatorCachesNoPasswordOrCredentialData(t *testing.T) {
 		if len(s.Data) > 0 {
 			t.Errorf("the operator's cache holds the data of Secret %s: keys %v", key, keys(s.Data))
 		}
+		// Its one annotation, the credential hash, is held without a map of its own.
+		if s.Annotations != nil {
+			t.Errorf("the operator's cache holds a map of %d annotations for Secret %s", len(s.Annotations), key)
+		}
 	}
 }
 

@@ -43,8 +43,8 @@ type ExtensionReconciler struct {
 	generatedPasswords *passwordVersions
 	// extensions is the cache's store of Extensions, indexed by number (sameNumber).
 	extensions toolscache.Indexer
-	Options         Options
-	Recorder        events.EventRecorder
+	Options    Options
+	Recorder   events.EventRecorder
 	// Now is the clock; tests may replace it.
 	Now func() time.Time
 }

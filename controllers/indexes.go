@@ -36,7 +36,7 @@ func SetupIndexes(ctx context.Context, mgr manager.Manager) error {
 	}
 	err = exts.AddIndexers(toolscache.Indexers{
 		fieldIndexName(indexExtensionDomain): namespacedIndex(func(e *sipv1.Extension) string { return e.Spec.DomainRef }),
-		indexExtensionNumber: indexByNumberBucket,
+		indexExtensionNumber:                 indexByNumberBucket,
 		fieldIndexName(indexExtensionPassword): namespacedIndex(func(e *sipv1.Extension) string {
 			if ref := e.Spec.PasswordSecretRef; ref != nil {
 				return ref.Name
