@@ -160,12 +160,14 @@ func credentialIsCurrent(cached *corev1.Secret, key credentialHashKey, inputs cr
 
 // cachedCredentialHash is a cached credential's annotationCredentialHash (with the
 // digest the transform appends). A credential whose only annotation it is has it in
-// SelfLink instead, a field the API server has not set since Kubernetes 1.20, which
-// the transform clears on every credential: one string per credential rather than a
-// map holding one. Only copies from the cache have it there; nothing writes them back.
+// GenerateName instead, a field that matters only to a create without a name (the
+// operator names its credentials) and that the transform clears on every credential:
+// one string per credential rather than a map holding one. Only copies from the cache
+// have it there; nothing writes them back (rewriteCredential updates what it read
+// from the API server).
 func cachedCredentialHash(cached *corev1.Secret) string {
 	if v, ok := cached.Annotations[annotationCredentialHash]; ok {
 		return v
 	}
-	return cached.SelfLink
+	return cached.GenerateName
 }

@@ -32,15 +32,18 @@ import (
 // spec.passwordSecretRef.
 type passwordVersions struct {
 	lw      toolscache.ListerWatcher
-	enqueue func(ctx context.Context, queue workqueue.TypedRateLimitingInterface[reconcile.Request], s *metav1.PartialObjectMetadata)
+	enqueue func(ctx context.Context, queue requestQueue, s *metav1.PartialObjectMetadata)
 
 	mu     sync.RWMutex
 	m      map[types.NamespacedName]passwordVersion
 	synced chan struct{}
 	once   sync.Once
 	ctx    context.Context
-	queue  workqueue.TypedRateLimitingInterface[reconcile.Request]
+	queue  requestQueue
 }
+
+// requestQueue is a controller's queue, as a source receives it.
+type requestQueue = workqueue.TypedRateLimitingInterface[reconcile.Request]
 
 // passwordVersion is a generated password Secret as a reconcile needs it, without a
 // pointer for the garbage collector to follow. exact is false for a UID or
@@ -58,7 +61,7 @@ func generatedPasswordSelector() string {
 	return published.LabelManagedBy + "=" + published.ManagedBy + "," + published.LabelComponent + "=" + componentPassword
 }
 
-func newPasswordVersions(mgr ctrl.Manager, enqueue func(context.Context, workqueue.TypedRateLimitingInterface[reconcile.Request], *metav1.PartialObjectMetadata)) (*passwordVersions, error) {
+func newPasswordVersions(mgr ctrl.Manager, enqueue func(context.Context, requestQueue, *metav1.PartialObjectMetadata)) (*passwordVersions, error) {
 	mc, err := metadata.NewForConfigAndClient(metadata.ConfigFor(mgr.GetConfig()), mgr.GetHTTPClient())
 	if err != nil {
 		return nil, fmt.Errorf("while creating the metadata client of password secrets: %w", err)
@@ -79,7 +82,7 @@ func newPasswordVersions(mgr ctrl.Manager, enqueue func(context.Context, workque
 }
 
 // Start runs the watch until ctx ends (source.Source).
-func (p *passwordVersions) Start(ctx context.Context, queue workqueue.TypedRateLimitingInterface[reconcile.Request]) error {
+func (p *passwordVersions) Start(ctx context.Context, queue requestQueue) error {
 	p.mu.Lock()
 	p.ctx, p.queue = ctx, queue
 	p.mu.Unlock()
@@ -238,7 +241,7 @@ func compactResourceVersion(rv string) (uint64, bool) {
 
 // enqueueGeneratedPassword brings back the Extension a generated password Secret
 // belongs to, and those that name it in spec.passwordSecretRef.
-func (r *ExtensionReconciler) enqueueGeneratedPassword(ctx context.Context, queue workqueue.TypedRateLimitingInterface[reconcile.Request], s *metav1.PartialObjectMetadata) {
+func (r *ExtensionReconciler) enqueueGeneratedPassword(ctx context.Context, queue requestQueue, s *metav1.PartialObjectMetadata) {
 	if req, ok := generatedPasswordOwner(s); ok {
 		queue.Add(req)
 	}
