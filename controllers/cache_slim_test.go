@@ -48,24 +48,24 @@ func operatorCache(t *testing.T) cache.Cache {
 	return c
 }
 
-// TestOperatorCachesNoPasswordOrCredentialData: the two Secrets the operator makes for
-// each Extension sit in its memory as metadata only (at 100,000 Extensions their data
-// was a fifth of the operator's memory); the data stays on the API server.
+// TestOperatorCachesNoPasswordOrCredentialData: the credential Secret the operator
+// publishes for each Extension sits in its memory as metadata only (at 100,000
+// Extensions the data of the two Secrets it makes was a fifth of the operator's
+// memory); the data stays on the API server.
 func TestOperatorCachesNoPasswordOrCredentialData(t *testing.T) {
-	ns := newNamespace(t)
-	customer := "nodata-" + ns
-	e := extension(ns, "dora", "d", "1004")
-	mustCreate(t, domain(ns, "d", customer), e)
-	readyIs(t, e, metav1.ConditionTrue, sipv1.ReasonReady)
+	_, customer, _ := readyExtension(t, "nodata", "dora", "1004")
 	c := operatorCache(t)
 	for _, key := range []client.ObjectKey{
-		{Namespace: ns, Name: controllers.GeneratedPasswordSecretName(e.Name)},
 		{Namespace: registrarNS, Name: published.CredentialSecretName(customer, "1004")},
 	} {
 		s := &corev1.Secret{}
 		eventually(t, "the Secret in the operator's cache", func() error { return c.Get(context.Background(), key, s) })
 		if len(s.Data) > 0 {
 			t.Errorf("the operator's cache holds the data of Secret %s: keys %v", key, keys(s.Data))
+		}
+		// Its one annotation, the credential hash, is held without a map of its own.
+		if s.Annotations != nil {
+			t.Errorf("the operator's cache holds a map of %d annotations for Secret %s", len(s.Annotations), key)
 		}
 	}
 }
@@ -83,13 +83,8 @@ func keys(m map[string][]byte) []string {
 // although the operator keeps no copy of its data.
 func TestCredentialEditedOrDeletedByHandIsRestored(t *testing.T) {
 	ctx := context.Background()
-	ns := newNamespace(t)
-	customer := "hand-" + ns
-	realm := customer + "." + suffix
-	e := extension(ns, "hank", "d", "1005")
-	mustCreate(t, domain(ns, "d", customer), e)
-	readyIs(t, e, metav1.ConditionTrue, sipv1.ReasonReady)
-	password := generatedPassword(t, ns, e.Name)
+	e, customer, realm := readyExtension(t, "hand", "hank", "1005")
+	password := generatedPassword(t, e.Namespace, e.Name)
 	cred := credentialFor(t, customer, "1005", realm, password)
 
 	cred.Data[published.KeyHA1MD5] = []byte("00000000000000000000000000000000")
@@ -128,12 +123,8 @@ func TestCredentialEditedOrDeletedByHandIsRestored(t *testing.T) {
 // generated Secret is the one the registrars check; an emptied Secret gets a new one.
 func TestGeneratedPasswordChangedOrEmptiedByHandIsPublished(t *testing.T) {
 	ctx := context.Background()
-	ns := newNamespace(t)
-	customer := "setpw-" + ns
-	realm := customer + "." + suffix
-	e := extension(ns, "gail", "d", "1006")
-	mustCreate(t, domain(ns, "d", customer), e)
-	readyIs(t, e, metav1.ConditionTrue, sipv1.ReasonReady)
+	e, customer, realm := readyExtension(t, "setpw", "gail", "1006")
+	ns := e.Namespace
 	credentialFor(t, customer, "1006", realm, generatedPassword(t, ns, e.Name))
 
 	pw := &corev1.Secret{}

@@ -85,15 +85,23 @@ func leaseOnly(bs []sipv1.Binding) []sipv1.Binding {
 // and reads the data from the API server only when it must change. A credential's
 // annotationCredentialHash gets the digest of the data dropped, so that its Extension
 // tells data edited by hand (the annotation's data sum is keyed: checking it needs the
-// key, which the transform does not have and does not need). The nonce key and the
-// Secrets of others keep theirs.
+// key, which the transform does not have and does not need); when it is the
+// credential's only annotation, the cache holds that value in the GenerateName field
+// rather than in a map of its own (cachedCredentialHash). The nonce key and the
+// Secrets of others keep their data.
 func withoutDerivedData(s *corev1.Secret) {
 	if s.Labels[published.LabelManagedBy] != published.ManagedBy {
 		return
 	}
 	switch s.Labels[published.LabelComponent] {
 	case published.ComponentCredential:
-		if v := withCachedDataDigest(s.Annotations[annotationCredentialHash], s.Data); v != "" {
+		s.GenerateName = ""
+		switch v := withCachedDataDigest(s.Annotations[annotationCredentialHash], s.Data); {
+		case v != "" && len(s.Annotations) == 1:
+			// Its only annotation, as the operator writes it: held without the map,
+			// about 340 B (cachedCredentialHash).
+			s.GenerateName, s.Annotations = v, nil
+		case v != "":
 			s.Annotations[annotationCredentialHash] = v // a fresh copy, the informer's own
 		}
 	case componentPassword:

@@ -53,8 +53,11 @@ func TestSlimForCacheDropsDerivedDataOnly(t *testing.T) {
 		if (len(s.Data) > 0) != c.keepData {
 			t.Errorf("%s: data kept %v, want %v", c.name, len(s.Data) > 0, c.keepData)
 		}
-		if _, ok := s.Annotations[annotationCredentialHash]; ok != c.keepAnnotation {
+		if ok := cachedCredentialHash(s) != ""; ok != c.keepAnnotation {
 			t.Errorf("%s: annotation kept %v, want %v", c.name, ok, c.keepAnnotation)
+		}
+		if s.Annotations != nil {
+			t.Errorf("%s: the cache keeps a map of annotations %v", c.name, s.Annotations)
 		}
 		if got := credentialIsCurrent(s, key, inputs); got != c.current {
 			t.Errorf("%s: current %v, want %v", c.name, got, c.current)

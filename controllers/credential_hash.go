@@ -148,7 +148,7 @@ func withCachedDataDigest(value string, data map[string][]byte) string {
 // from inputs and its data is what the operator wrote: both sums must be the ones key
 // gives, the data sum for the digest of the data the cache saw.
 func credentialIsCurrent(cached *corev1.Secret, key credentialHashKey, inputs credentialInputs) bool {
-	v := cached.Annotations[annotationCredentialHash]
+	v := cachedCredentialHash(cached)
 	i := strings.LastIndexByte(v, '.')
 	if i < 0 {
 		return false
@@ -156,4 +156,18 @@ func credentialIsCurrent(cached *corev1.Secret, key credentialHashKey, inputs cr
 	haveInputs, haveData, ok := strings.Cut(v[:i], ".")
 	return ok && hmac.Equal([]byte(haveInputs), []byte(inputs.sum(key))) &&
 		hmac.Equal([]byte(haveData), []byte(credentialDataSum(key, v[i+1:])))
+}
+
+// cachedCredentialHash is a cached credential's annotationCredentialHash (with the
+// digest the transform appends). A credential whose only annotation it is has it in
+// GenerateName instead, a field that matters only to a create without a name (the
+// operator names its credentials) and that the transform clears on every credential:
+// one string per credential rather than a map holding one. Only copies from the cache
+// have it there; nothing writes them back (rewriteCredential updates what it read
+// from the API server).
+func cachedCredentialHash(cached *corev1.Secret) string {
+	if v, ok := cached.Annotations[annotationCredentialHash]; ok {
+		return v
+	}
+	return cached.GenerateName
 }

@@ -171,31 +171,15 @@ func TestOperatorRestartRewritesNoCredential(t *testing.T) {
 // (what the registrars authenticate with) stays as it was, the Extension Ready.
 func TestNewNonceKeyRewritesEachCredentialOnce(t *testing.T) {
 	ctx := context.Background()
-	ns := newNamespace(t)
-	customer := "rekey-" + ns
-	e := extension(ns, "rex", "d", "3001")
-	mustCreate(t, domain(ns, "d", customer), e)
-	readyIs(t, e, metav1.ConditionTrue, sipv1.ReasonReady)
-	before := credentialFor(t, customer, "3001", customer+"."+suffix, generatedPassword(t, ns, e.Name))
+	e, customer, realm := readyExtension(t, "rekey", "rex", "3001")
+	before := credentialFor(t, customer, "3001", realm, generatedPassword(t, e.Namespace, e.Name))
 
 	nonce := &corev1.Secret{}
 	nonceKey := client.ObjectKey{Namespace: registrarNS, Name: published.NonceKeySecretName}
 	if err := k8s.Get(ctx, nonceKey, nonce); err != nil {
 		t.Fatal(err)
 	}
-	if err := k8s.Delete(ctx, nonce); err != nil {
-		t.Fatal(err)
-	}
-	eventually(t, "a new nonce key", func() error {
-		s := &corev1.Secret{}
-		if err := k8s.Get(ctx, nonceKey, s); err != nil {
-			return err
-		}
-		if s.UID == nonce.UID {
-			return fmt.Errorf("still the deleted one")
-		}
-		return nil
-	})
+	replaced(t, nonce)
 	// Any event of the Extension reconciles it: here a label on its credential.
 	touched := credential(customer, "3001")
 	if err := k8s.Get(ctx, client.ObjectKeyFromObject(touched), touched); err != nil {
@@ -218,17 +202,8 @@ func TestNewNonceKeyRewritesEachCredentialOnce(t *testing.T) {
 	if !maps.EqualFunc(after.Data, before.Data, func(a, b []byte) bool { return string(a) == string(b) }) {
 		t.Errorf("the credential's data changed with the nonce key")
 	}
-	if err := testenv.Consistently(2*time.Second, func() error {
-		s := credential(customer, "3001")
-		if err := k8s.Get(ctx, client.ObjectKeyFromObject(s), s); err != nil {
-			return err
-		}
-		if s.ResourceVersion != after.ResourceVersion {
-			return fmt.Errorf("rewritten again: resourceVersion %s → %s", after.ResourceVersion, s.ResourceVersion)
-		}
-		return nil
-	}); err != nil {
-		t.Error(err)
+	if err := notRewritten(2*time.Second, after); err != nil {
+		t.Errorf("again: %v", err)
 	}
 	readyIs(t, e, metav1.ConditionTrue, sipv1.ReasonReady)
 }

@@ -10,6 +10,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/apimachinery/pkg/types"
+	toolscache "k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/tools/events"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
@@ -37,8 +38,13 @@ type ExtensionReconciler struct {
 	// PasswordSecrets holds the metadata of the Secrets the operator does not manage,
 	// among them the password Secrets users name (set by SetupWithManager).
 	PasswordSecrets client.Reader
-	Options         Options
-	Recorder        events.EventRecorder
+	// generatedPasswords follows the password Secrets the operator generates, which
+	// the cache leaves out (set by SetupWithManager).
+	generatedPasswords *passwordVersions
+	// extensions is the cache's store of Extensions, indexed by number (sameNumber).
+	extensions toolscache.Indexer
+	Options    Options
+	Recorder   events.EventRecorder
 	// Now is the clock; tests may replace it.
 	Now func() time.Time
 }
@@ -179,16 +185,11 @@ func (r *ExtensionReconciler) resolveDomain(ctx context.Context, ext *sipv1.Exte
 
 // checkClaim refuses an Extension whose number an older Extension of the same Domain holds.
 func (r *ExtensionReconciler) checkClaim(ctx context.Context, ext *sipv1.Extension, d *sipv1.Domain) error {
-	var claims sipv1.ExtensionList
-	if err := r.List(ctx, &claims, client.InNamespace(ext.Namespace),
-		client.MatchingFields{indexExtensionNumber: extensionNumberKey(ext.Spec.DomainRef, ext.Spec.Extension)}); err != nil {
-		return fmt.Errorf("while listing extensions with the same number: %w", err)
+	claims, err := sameNumber(r.extensions, ext.Namespace, ext.Spec.DomainRef, ext.Spec.Extension)
+	if err != nil {
+		return err
 	}
-	ptrs := make([]*sipv1.Extension, len(claims.Items))
-	for i := range claims.Items {
-		ptrs[i] = &claims.Items[i]
-	}
-	if first, ok := firstClaim(ptrs, r.publishedCredential(ctx, ext, d.Spec.CustomerID)); ok && first.UID != ext.UID {
+	if first, ok := firstClaim(claims, r.publishedCredential(ctx, ext, d.Spec.CustomerID)); ok && first.UID != ext.UID {
 		return &stalledError{sipv1.ReasonConflict, fmt.Sprintf(
 			"extension %s of domain %s is already defined by Extension %s; delete one of them",
 			ext.Spec.Extension, d.Status.DomainName, first.Name)}
@@ -241,15 +242,21 @@ func (r *ExtensionReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	if err != nil {
 		return err
 	}
+	if r.generatedPasswords, err = newPasswordVersions(mgr, r.enqueueGeneratedPassword); err != nil {
+		return err
+	}
+	if r.extensions, err = extensionsIndexer(context.Background(), mgr.GetCache()); err != nil {
+		return err
+	}
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&sipv1.Extension{}, builder.WithPredicates(predicate.Or(specOrLifecycleChanged(), bindingsChanged()))).
-		Owns(&corev1.Secret{}).
 		Watches(&sipv1.Extension{}, handler.EnqueueRequestsFromMapFunc(r.extensionsWithSameNumber),
 			builder.WithPredicates(lifecycleOnly())).
 		Watches(&sipv1.Domain{}, handler.EnqueueRequestsFromMapFunc(r.extensionsOfDomain),
 			builder.WithPredicates(domainReadinessChanged())).
 		Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.extensionsUsingPassword)).
 		WatchesRawSource(passwords).
+		WatchesRawSource(r.generatedPasswords).
 		Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(publishedSource),
 			builder.WithPredicates(inNamespace(r.Options.RegistrarNamespace), hasComponent(published.ComponentCredential))).
 		Named("extension").
@@ -295,8 +302,16 @@ func (r *ExtensionReconciler) extensionsOfDomain(ctx context.Context, o client.O
 
 func (r *ExtensionReconciler) extensionsWithSameNumber(ctx context.Context, o client.Object) []reconcile.Request {
 	e := o.(*sipv1.Extension)
-	return r.listRequests(ctx, client.InNamespace(e.Namespace),
-		client.MatchingFields{indexExtensionNumber: extensionNumberKey(e.Spec.DomainRef, e.Spec.Extension)})
+	claims, err := sameNumber(r.extensions, e.Namespace, e.Spec.DomainRef, e.Spec.Extension)
+	if err != nil {
+		log.FromContext(ctx).Error(err, "while listing extensions to requeue")
+		return nil
+	}
+	reqs := make([]reconcile.Request, len(claims))
+	for i, c := range claims {
+		reqs[i] = reconcile.Request{NamespacedName: client.ObjectKeyFromObject(c)}
+	}
+	return reqs
 }
 
 func (r *ExtensionReconciler) extensionsUsingPassword(ctx context.Context, o client.Object) []reconcile.Request {

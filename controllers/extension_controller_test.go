@@ -14,7 +14,6 @@ import (
 	"github.com/voipbin/registrar-operator/api/published"
 	sipv1 "github.com/voipbin/registrar-operator/api/v1alpha1"
 	"github.com/voipbin/registrar-operator/controllers"
-	"github.com/voipbin/registrar-operator/hack/testenv"
 )
 
 func credential(customer, number string) *corev1.Secret {
@@ -153,11 +152,7 @@ func TestDuplicateExtensionNumberConflicts(t *testing.T) {
 
 func TestDisabledExtensionWithdrawsItsCredential(t *testing.T) {
 	ctx := context.Background()
-	ns := newNamespace(t)
-	customer := "dis-" + ns
-	e := extension(ns, "carol", "d", "4001")
-	mustCreate(t, domain(ns, "d", customer), e)
-	readyIs(t, e, metav1.ConditionTrue, sipv1.ReasonReady)
+	e, customer, _ := readyExtension(t, "dis", "carol", "4001")
 	cred := credential(customer, "4001")
 	eventually(t, "credential published", func() error { return k8s.Get(ctx, client.ObjectKeyFromObject(cred), cred) })
 
@@ -243,23 +238,12 @@ func TestExpiredBindingsArePrunedAndCounted(t *testing.T) {
 
 // Status writes must not retrigger reconciles: once Ready, the object stays still.
 func TestReadyExtensionIsNotRewritten(t *testing.T) {
-	ctx := context.Background()
 	ns := newNamespace(t)
 	e := extension(ns, "still", "d", "7001")
 	mustCreate(t, domain(ns, "d", "still-"+ns), e)
 	readyIs(t, e, metav1.ConditionTrue, sipv1.ReasonReady)
-	rv := e.ResourceVersion
-	err := testenv.Consistently(2*time.Second, func() error {
-		if err := k8s.Get(ctx, client.ObjectKeyFromObject(e), e); err != nil {
-			return err
-		}
-		if e.ResourceVersion != rv {
-			return fmt.Errorf("extension rewritten after Ready: resourceVersion %s → %s", rv, e.ResourceVersion)
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
+	if err := notRewritten(2*time.Second, e); err != nil {
+		t.Fatalf("after Ready: %v", err)
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"fmt"
 	"maps"
+	"strconv"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -46,8 +47,8 @@ type passwordSource struct {
 
 // resolvePassword finds the Extension's password Secret: spec.passwordSecretRef, or
 // the Secret the operator generated and owns (generating it when missing). It reads
-// metadata from the caches; a Secret they do not hold yet is read from the API
-// server. Sets: status.passwordSecret.
+// metadata from the caches and the watch of generated passwords; a Secret they do not
+// hold yet is read from the API server. Sets: status.passwordSecret.
 func (r *ExtensionReconciler) resolvePassword(ctx context.Context, ext *sipv1.Extension) (*passwordSource, error) {
 	if ref := ext.Spec.PasswordSecretRef; ref != nil {
 		ext.Status.PasswordSecret = ref.Name
@@ -66,9 +67,11 @@ func (r *ExtensionReconciler) resolvePassword(ctx context.Context, ext *sipv1.Ex
 	name := GeneratedPasswordSecretName(ext.Name)
 	ext.Status.PasswordSecret = name
 	src := &passwordSource{key: client.ObjectKey{Namespace: ext.Namespace, Name: name}, dataKey: GeneratedPasswordKey, generated: true}
-	s := &corev1.Secret{}
-	err := r.Get(ctx, src.key, s)
-	if apierrors.IsNotFound(err) {
+	v, known := passwordVersion{}, false
+	if r.generatedPasswords != nil {
+		v, known = r.generatedPasswords.lookup(src.key)
+	}
+	if !known {
 		created, genErr := r.generatePassword(ctx, ext, name)
 		if genErr == nil {
 			src.uid, src.version, src.password = created.UID, created.ResourceVersion, string(created.Data[GeneratedPasswordKey])
@@ -77,17 +80,21 @@ func (r *ExtensionReconciler) resolvePassword(ctx context.Context, ext *sipv1.Ex
 		if !apierrors.IsAlreadyExists(genErr) {
 			return nil, genErr
 		}
-		// The cache holds only the operator's Secrets: one it does not hold is
-		// someone else's, or was created so recently that the cache has not seen it.
+		// The watch sees only the Secrets the operator generated: one it does not know
+		// is someone else's, or was created so recently that the watch has not seen it.
 		return src, r.loadPassword(ctx, ext, src)
 	}
-	if err != nil {
-		return nil, fmt.Errorf("while reading the generated password secret: %w", err)
+	if !v.exact {
+		return src, r.loadPassword(ctx, ext, src)
 	}
-	if !metav1.IsControlledBy(s, ext) {
+	owner, ok := compactUID(ext.UID)
+	if !ok {
+		return src, r.loadPassword(ctx, ext, src)
+	}
+	if v.owner != owner {
 		return nil, notGeneratedForExtension(name)
 	}
-	src.uid, src.version = s.UID, s.ResourceVersion
+	src.uid, src.version = uidString(v.uid), strconv.FormatUint(v.version, 10)
 	return src, nil
 }
 

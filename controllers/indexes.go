@@ -13,19 +13,15 @@ import (
 
 // Cache indexes, so that mapping an event to the objects it concerns is a lookup
 // rather than a scan of 100,000 Extensions. Those of Extensions are namespaced only:
-// every List by them is InNamespace.
+// every List by them is InNamespace; the number's is another (number_index.go).
 const (
 	// indexDomainCustomer: Domain → spec.customerID (conflicts across namespaces).
 	indexDomainCustomer = "spec.customerID"
 	// indexExtensionDomain: Extension → spec.domainRef (namespaced lists).
 	indexExtensionDomain = "spec.domainRef"
-	// indexExtensionNumber: Extension → "{domainRef}/{extension}" (duplicates).
-	indexExtensionNumber = "spec.domainRef+extension"
 	// indexExtensionPassword: Extension → spec.passwordSecretRef.name.
 	indexExtensionPassword = "spec.passwordSecretRef.name"
 )
-
-func extensionNumberKey(domainRef, extension string) string { return domainRef + "/" + extension }
 
 // SetupIndexes registers the field indexes the reconcilers list by.
 func SetupIndexes(ctx context.Context, mgr manager.Manager) error {
@@ -40,9 +36,7 @@ func SetupIndexes(ctx context.Context, mgr manager.Manager) error {
 	}
 	err = exts.AddIndexers(toolscache.Indexers{
 		fieldIndexName(indexExtensionDomain): namespacedIndex(func(e *sipv1.Extension) string { return e.Spec.DomainRef }),
-		fieldIndexName(indexExtensionNumber): namespacedIndex(func(e *sipv1.Extension) string {
-			return extensionNumberKey(e.Spec.DomainRef, e.Spec.Extension)
-		}),
+		indexExtensionNumber:                 indexByNumberBucket,
 		fieldIndexName(indexExtensionPassword): namespacedIndex(func(e *sipv1.Extension) string {
 			if ref := e.Spec.PasswordSecretRef; ref != nil {
 				return ref.Name

@@ -16,7 +16,8 @@ import (
 )
 
 // TestOperatorCachesOnlyItsOwnSecrets: a cluster's other Secrets (here a Helm
-// release's 512 KiB) do not sit in the operator's memory; the Secrets it manages do.
+// release's 512 KiB) do not sit in the operator's memory; the credentials it
+// publishes do (the generated passwords do not: TestGeneratedPasswordSecretsAreNotCached).
 func TestOperatorCachesOnlyItsOwnSecrets(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -40,9 +41,9 @@ func TestOperatorCachesOnlyItsOwnSecrets(t *testing.T) {
 	if !c.WaitForCacheSync(ctx) {
 		t.Fatal("the cache did not sync")
 	}
-	generated := client.ObjectKey{Namespace: ns, Name: controllers.GeneratedPasswordSecretName(e.Name)}
-	if err := c.Get(ctx, generated, &corev1.Secret{}); err != nil {
-		t.Errorf("the generated password Secret is not in the operator's cache: %v", err)
+	cred := client.ObjectKeyFromObject(credential("cache-"+ns, "1001"))
+	if err := c.Get(ctx, cred, &corev1.Secret{}); err != nil {
+		t.Errorf("the credential Secret is not in the operator's cache: %v", err)
 	}
 	if err := c.Get(ctx, client.ObjectKeyFromObject(release), &corev1.Secret{}); !apierrors.IsNotFound(err) {
 		t.Errorf("the operator's cache holds a Secret it does not manage (err %v)", err)

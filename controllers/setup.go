@@ -17,8 +17,9 @@ import (
 
 // CacheOptions keeps the informers to what the reconcilers read: the fleet's objects
 // and published ConfigMaps only in the registrar namespace (so a namespaced Role
-// suffices), of the cluster's Secrets only those the operator manages (a user's
-// password Secret is read from the API server when its Extension reconciles), and
+// suffices), of the cluster's Secrets only those the operator manages but the
+// passwords it generates (a password Secret is read from the API server when its
+// Extension's credential must be derived again), and
 // every object slimmed by slimForCache, to save memory at 100,000 Extensions.
 func CacheOptions(o Options) cache.Options {
 	only := map[string]cache.Config{o.RegistrarNamespace: {}}
@@ -28,9 +29,20 @@ func CacheOptions(o Options) cache.Options {
 			&corev1.ConfigMap{}:  {Namespaces: only},
 			&appsv1.Deployment{}: {Namespaces: only},
 			&corev1.Service{}:    {Namespaces: only},
-			&corev1.Secret{}:     {Label: managedSecrets(selection.Equals)},
+			&corev1.Secret{}:     {Label: cachedSecrets()},
 		},
 	}
+}
+
+// cachedSecrets selects the Secrets the operator manages but the password Secrets it
+// generates, one per Extension: a watch of their versions alone follows those
+// (passwordVersions).
+func cachedSecrets() labels.Selector {
+	req, err := labels.NewRequirement(published.LabelComponent, selection.NotEquals, []string{componentPassword})
+	if err != nil {
+		panic(err) // constant, valid input
+	}
+	return managedSecrets(selection.Equals).Add(*req)
 }
 
 // managedSecrets selects the Secrets the operator manages (op Equals) or those it

@@ -145,3 +145,50 @@ func gone(t *testing.T, obj client.Object) {
 		return client.IgnoreNotFound(err)
 	})
 }
+
+// notRewritten checks that obj, as last read, stays at its resourceVersion on the API
+// server for d: what a reconcile with nothing to do must leave alone.
+func notRewritten(d time.Duration, obj client.Object) error {
+	rv := obj.GetResourceVersion()
+	return testenv.Consistently(d, func() error {
+		if err := k8s.Get(context.Background(), client.ObjectKeyFromObject(obj), obj); err != nil {
+			return err
+		}
+		if obj.GetResourceVersion() != rv {
+			return fmt.Errorf("%s rewritten: resourceVersion %s → %s", obj.GetName(), rv, obj.GetResourceVersion())
+		}
+		return nil
+	})
+}
+
+// readyExtension creates, in a namespace of its own, the Domain "d" of the customer
+// prefix-<namespace> and an Extension of it with a generated password, and waits for
+// it to be Ready. It returns the Extension, the customer and the realm.
+func readyExtension(t *testing.T, prefix, name, number string) (e *sipv1.Extension, customer, realm string) {
+	t.Helper()
+	ns := newNamespace(t)
+	customer = prefix + "-" + ns
+	e = extension(ns, name, "d", number)
+	mustCreate(t, domain(ns, "d", customer), e)
+	readyIs(t, e, metav1.ConditionTrue, sipv1.ReasonReady)
+	return e, customer, customer + "." + suffix
+}
+
+// replaced deletes obj and waits for the operator to make another of its name.
+func replaced(t *testing.T, obj client.Object) {
+	t.Helper()
+	ctx := context.Background()
+	uid := obj.GetUID()
+	if err := k8s.Delete(ctx, obj); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "a new "+obj.GetName(), func() error {
+		if err := k8s.Get(ctx, client.ObjectKeyFromObject(obj), obj); err != nil {
+			return err
+		}
+		if obj.GetUID() == uid {
+			return fmt.Errorf("still the deleted one")
+		}
+		return nil
+	})
+}

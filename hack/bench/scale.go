@@ -210,6 +210,7 @@ func runScale(ctx context.Context, o scaleOptions) error {
 	add("create → Ready per Extension during the bulk load p50 / p99 / max",
 		fmt.Sprintf("%s / %s / %s", ms(percentile(lat, .5)), ms(percentile(lat, .99)), ms(percentile(lat, 1))), "")
 	memory(sys, "after the bulk load", o.extensions, add)
+	liveHeap(opPprof, "operator", o.extensions, add)
 	etcdFootprint(ctx, sys, "after the bulk load", o.extensions, add)
 	operatorWritesPerExtension(sys, o.extensions, add)
 	heapProfile(sys.regPprof, "registrar", filepath.Join(run, "registrar-heap-bulk.pprof"))
