@@ -15,9 +15,9 @@ import (
 // Its rooms are sized for the usual REGISTER, not the largest: the slab's bytes pace
 // the garbage collector as much as the allocations it saves.
 //
-// The slab is allocated anew per request, never reused: whatever keeps a header or
-// the request (a response built from it, a test) keeps a value no later request
-// overwrites.
+// A Parser reuses its slab for its next request (parse.go): a request and its headers
+// live until then, so nothing may keep them past answering the request. Their
+// strings point into the datagram's own copy, not into the slab, and stay valid.
 type slab struct {
 	req     sip.Request
 	via     [2]sip.ViaHeader // a phone's, and a proxy's before it
@@ -56,53 +56,17 @@ func (s *slab) newContact() *sip.ContactHeader {
 	return new(sip.ContactHeader)
 }
 
-func (s *slab) newFrom() *sip.FromHeader {
-	if !s.hasFrom {
-		s.hasFrom = true
-		return &s.from
-	}
-	return new(sip.FromHeader)
-}
+func (s *slab) newFrom() *sip.FromHeader { return takeRoom(&s.hasFrom, &s.from) }
 
-func (s *slab) newTo() *sip.ToHeader {
-	if !s.hasTo {
-		s.hasTo = true
-		return &s.to
-	}
-	return new(sip.ToHeader)
-}
+func (s *slab) newTo() *sip.ToHeader { return takeRoom(&s.hasTo, &s.to) }
 
-func (s *slab) newCallID() *sip.CallIDHeader {
-	if !s.hasCallID {
-		s.hasCallID = true
-		return &s.callID
-	}
-	return new(sip.CallIDHeader)
-}
+func (s *slab) newCallID() *sip.CallIDHeader { return takeRoom(&s.hasCallID, &s.callID) }
 
-func (s *slab) newCSeq() *sip.CSeqHeader {
-	if !s.hasCSeq {
-		s.hasCSeq = true
-		return &s.cseq
-	}
-	return new(sip.CSeqHeader)
-}
+func (s *slab) newCSeq() *sip.CSeqHeader { return takeRoom(&s.hasCSeq, &s.cseq) }
 
-func (s *slab) newMaxForwards() *sip.MaxForwardsHeader {
-	if !s.hasMaxFwd {
-		s.hasMaxFwd = true
-		return &s.maxFwd
-	}
-	return new(sip.MaxForwardsHeader)
-}
+func (s *slab) newMaxForwards() *sip.MaxForwardsHeader { return takeRoom(&s.hasMaxFwd, &s.maxFwd) }
 
-func (s *slab) newContentLength() *sip.ContentLengthHeader {
-	if !s.hasLength {
-		s.hasLength = true
-		return &s.length
-	}
-	return new(sip.ContentLengthHeader)
-}
+func (s *slab) newContentLength() *sip.ContentLengthHeader { return takeRoom(&s.hasLength, &s.length) }
 
 // freeParams is the room left for a header's parameters: empty, and capped so that
 // growing past it allocates rather than overwrites the next header's.
@@ -121,4 +85,14 @@ func (s *slab) keepParams(p sip.HeaderParams) sip.HeaderParams {
 		s.nparams += len(p)
 	}
 	return slices.Clip(p)
+}
+
+// takeRoom returns room the first time, marking it taken in taken, and a new T after:
+// a request's second From or Call-ID is allocated alone.
+func takeRoom[T any](taken *bool, room *T) *T {
+	if *taken {
+		return new(T)
+	}
+	*taken = true
+	return room
 }
