@@ -142,7 +142,7 @@ func (r *ExtensionReconciler) reconcileCredentials(ctx context.Context, ext *sip
 		return err
 	}
 	ext.Status.AddressOfRecord = ext.Spec.Extension + "@" + domain.Status.DomainName
-	if err := r.checkClaim(ctx, ext, domain); err != nil {
+	if err := r.checkClaim(ext, domain); err != nil {
 		return err
 	}
 	if err := checkAlgorithms(ext, domain); err != nil {
@@ -186,12 +186,12 @@ func (r *ExtensionReconciler) resolveDomain(ctx context.Context, ext *sipv1.Exte
 }
 
 // checkClaim refuses an Extension whose number an older Extension of the same Domain holds.
-func (r *ExtensionReconciler) checkClaim(ctx context.Context, ext *sipv1.Extension, d *sipv1.Domain) error {
+func (r *ExtensionReconciler) checkClaim(ext *sipv1.Extension, d *sipv1.Domain) error {
 	claims, err := sameNumber(r.extensions, ext.Namespace, ext.Spec.DomainRef, ext.Spec.Extension)
 	if err != nil {
 		return err
 	}
-	if first, ok := firstClaim(claims, r.publishedCredential(ctx, ext, d.Spec.CustomerID)); ok && first.UID != ext.UID {
+	if first, ok := firstClaim(claims, r.publishedCredential(ext, d.Spec.CustomerID)); ok && first.UID != ext.UID {
 		return &stalledError{sipv1.ReasonConflict, fmt.Sprintf(
 			"extension %s of domain %s is already defined by Extension %s; delete one of them",
 			ext.Spec.Extension, d.Status.DomainName, first.Name)}

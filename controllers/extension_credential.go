@@ -18,7 +18,7 @@ import (
 // when there is none. It exists only while the extension may register, so the
 // registrars need no other switch. Until its Extension renames it, a Secret of a
 // release before this one is found under its previous name.
-func (r *ExtensionReconciler) publishedCredential(ctx context.Context, ext *sipv1.Extension, customerID string) client.Object {
+func (r *ExtensionReconciler) publishedCredential(ext *sipv1.Extension, customerID string) client.Object {
 	for _, name := range []string{
 		published.CredentialSecretName(customerID, ext.Spec.Extension),
 		published.LegacyCredentialSecretName(customerID, ext.Spec.Extension),
