@@ -52,7 +52,7 @@ func operatorCache(t *testing.T) cache.Cache {
 // TestOperatorCachesNoPasswordOrCredentialData: the credential Secret the operator
 // publishes for each Extension is not in its cache at all (at 100,000 Extensions the
 // data of the two Secrets it makes was a fifth of the operator's memory, and the
-// credentials' metadata, with the cache's store and index, another 80 MB); a watch of
+// credentials' metadata, with the cache's store and index, another 66 MB or more); a watch of
 // its own keeps what a reconcile reads, and a credential edited or deleted by hand is
 // restored all the same (TestCredentialEditedOrDeletedByHandIsRestored).
 func TestOperatorCachesNoPasswordOrCredentialData(t *testing.T) {
