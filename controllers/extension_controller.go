@@ -23,7 +23,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
-	"github.com/voipbin/registrar-operator/api/published"
 	sipv1 "github.com/voipbin/registrar-operator/api/v1alpha1"
 )
 
@@ -41,6 +40,9 @@ type ExtensionReconciler struct {
 	// generatedPasswords follows the password Secrets the operator generates, which
 	// the cache leaves out (set by SetupWithManager).
 	generatedPasswords *passwordVersions
+	// credentials follows the credential Secrets the operator publishes, which the
+	// cache leaves out (set by SetupWithManager).
+	credentials *credentialVersions
 	// extensions is the cache's store of Extensions, indexed by number (sameNumber).
 	extensions toolscache.Indexer
 	Options    Options
@@ -140,7 +142,7 @@ func (r *ExtensionReconciler) reconcileCredentials(ctx context.Context, ext *sip
 		return err
 	}
 	ext.Status.AddressOfRecord = ext.Spec.Extension + "@" + domain.Status.DomainName
-	if err := r.checkClaim(ctx, ext, domain); err != nil {
+	if err := r.checkClaim(ext, domain); err != nil {
 		return err
 	}
 	if err := checkAlgorithms(ext, domain); err != nil {
@@ -184,12 +186,12 @@ func (r *ExtensionReconciler) resolveDomain(ctx context.Context, ext *sipv1.Exte
 }
 
 // checkClaim refuses an Extension whose number an older Extension of the same Domain holds.
-func (r *ExtensionReconciler) checkClaim(ctx context.Context, ext *sipv1.Extension, d *sipv1.Domain) error {
+func (r *ExtensionReconciler) checkClaim(ext *sipv1.Extension, d *sipv1.Domain) error {
 	claims, err := sameNumber(r.extensions, ext.Namespace, ext.Spec.DomainRef, ext.Spec.Extension)
 	if err != nil {
 		return err
 	}
-	if first, ok := firstClaim(claims, r.publishedCredential(ctx, ext, d.Spec.CustomerID)); ok && first.UID != ext.UID {
+	if first, ok := firstClaim(claims, r.publishedCredential(ext, d.Spec.CustomerID)); ok && first.UID != ext.UID {
 		return &stalledError{sipv1.ReasonConflict, fmt.Sprintf(
 			"extension %s of domain %s is already defined by Extension %s; delete one of them",
 			ext.Spec.Extension, d.Status.DomainName, first.Name)}
@@ -245,6 +247,9 @@ func (r *ExtensionReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	if r.generatedPasswords, err = newPasswordVersions(mgr, r.enqueueGeneratedPassword); err != nil {
 		return err
 	}
+	if r.credentials, err = newCredentialVersions(mgr, r.Options.RegistrarNamespace); err != nil {
+		return err
+	}
 	if r.extensions, err = extensionsIndexer(context.Background(), mgr.GetCache()); err != nil {
 		return err
 	}
@@ -257,8 +262,7 @@ func (r *ExtensionReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.extensionsUsingPassword)).
 		WatchesRawSource(passwords).
 		WatchesRawSource(r.generatedPasswords).
-		Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(publishedSource),
-			builder.WithPredicates(inNamespace(r.Options.RegistrarNamespace), hasComponent(published.ComponentCredential))).
+		WatchesRawSource(r.credentials).
 		Named("extension").
 		// Each reconcile waits on a few API round trips; several at once keep a bulk
 		// load of Extensions from being bound by one worker's latency.

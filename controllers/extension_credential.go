@@ -7,7 +7,6 @@ import (
 	"strconv"
 
 	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -19,13 +18,12 @@ import (
 // when there is none. It exists only while the extension may register, so the
 // registrars need no other switch. Until its Extension renames it, a Secret of a
 // release before this one is found under its previous name.
-func (r *ExtensionReconciler) publishedCredential(ctx context.Context, ext *sipv1.Extension, customerID string) client.Object {
+func (r *ExtensionReconciler) publishedCredential(ext *sipv1.Extension, customerID string) client.Object {
 	for _, name := range []string{
 		published.CredentialSecretName(customerID, ext.Spec.Extension),
 		published.LegacyCredentialSecretName(customerID, ext.Spec.Extension),
 	} {
-		s := &corev1.Secret{}
-		if err := r.Get(ctx, client.ObjectKey{Namespace: r.Options.RegistrarNamespace, Name: name}, s); err == nil {
+		if s, ok := r.credentials.get(client.ObjectKey{Namespace: r.Options.RegistrarNamespace, Name: name}); ok {
 			return s
 		}
 	}
@@ -64,10 +62,9 @@ func (r *ExtensionReconciler) publishCredential(ctx context.Context, ext *sipv1.
 		return err
 	}
 
-	have := &corev1.Secret{} // from the cache: metadata only
-	err = r.Get(ctx, client.ObjectKeyFromObject(want), have)
+	have, found := r.credentials.get(client.ObjectKeyFromObject(want)) // metadata only
 	switch {
-	case apierrors.IsNotFound(err):
+	case !found:
 		if err := r.deriveCredential(ctx, ext, src, key, inputs, want); err != nil {
 			return err
 		}
@@ -76,8 +73,6 @@ func (r *ExtensionReconciler) publishCredential(ctx context.Context, ext *sipv1.
 		}
 		// A new credential is no news.
 		return r.withdrawLegacyCredential(ctx, ext, d.Spec.CustomerID)
-	case err != nil:
-		return fmt.Errorf("while reading the credential %s: %w", want.Name, err)
 	case !isPublishedFrom(have, ext):
 		if err := r.APIReader.Get(ctx, client.ObjectKeyFromObject(want), have); err != nil {
 			return fmt.Errorf("while reading the credential %s: %w", want.Name, err)
@@ -176,17 +171,8 @@ func (r *ExtensionReconciler) publishedByAnother(ext *sipv1.Extension, want, hav
 // any: the registrars then refuse it and drop its bindings. Secrets the operator did
 // not publish for this Extension are never touched.
 func (r *ExtensionReconciler) withdrawCredential(ctx context.Context, ext *sipv1.Extension) error {
-	var creds corev1.SecretList
-	if err := r.List(ctx, &creds, client.InNamespace(r.Options.RegistrarNamespace), client.MatchingLabels{
-		published.LabelManagedBy:  published.ManagedBy,
-		published.LabelComponent:  published.ComponentCredential,
-		published.LabelSourceNS:   ext.Namespace,
-		published.LabelSourceName: ext.Name,
-	}); err != nil {
-		return fmt.Errorf("while listing the extension's credential secrets: %w", err)
-	}
-	for i := range creds.Items {
-		if err := r.deleteCredential(ctx, &creds.Items[i]); err != nil {
+	for _, s := range r.credentials.publishedFrom(ext.Namespace, ext.Name) {
+		if err := r.deleteCredential(ctx, s); err != nil {
 			return err
 		}
 	}
@@ -200,16 +186,13 @@ func (r *ExtensionReconciler) withdrawCredential(ctx context.Context, ext *sipv1
 // of the credentials of one Extension scans every credential in the cache, 100,000
 // of them on each reconcile.
 func (r *ExtensionReconciler) withdrawLegacyCredential(ctx context.Context, ext *sipv1.Extension, customerID string) error {
-	s := &corev1.Secret{}
 	key := client.ObjectKey{Namespace: r.Options.RegistrarNamespace, Name: published.LegacyCredentialSecretName(customerID, ext.Spec.Extension)}
 	if key.Name == published.CredentialSecretName(customerID, ext.Spec.Extension) {
 		return nil
 	}
-	switch err := r.Get(ctx, key, s); {
-	case apierrors.IsNotFound(err):
+	s, ok := r.credentials.get(key)
+	if !ok {
 		return nil
-	case err != nil:
-		return fmt.Errorf("while reading the credential secret %s: %w", key.Name, err)
 	}
 	if s.Labels[published.LabelComponent] != published.ComponentCredential || !isPublishedFrom(s, ext) {
 		return nil

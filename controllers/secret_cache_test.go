@@ -10,14 +10,16 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/voipbin/registrar-operator/api/published"
 	"github.com/voipbin/registrar-operator/api/scheme"
 	sipv1 "github.com/voipbin/registrar-operator/api/v1alpha1"
 	"github.com/voipbin/registrar-operator/controllers"
 )
 
 // TestOperatorCachesOnlyItsOwnSecrets: a cluster's other Secrets (here a Helm
-// release's 512 KiB) do not sit in the operator's memory; the credentials it
-// publishes do (the generated passwords do not: TestGeneratedPasswordSecretsAreNotCached).
+// release's 512 KiB) do not sit in the operator's memory; the nonce key it publishes
+// does (the generated passwords and published credentials do not:
+// TestGeneratedPasswordSecretsAreNotCached, TestOperatorCachesNoPasswordOrCredentialData).
 func TestOperatorCachesOnlyItsOwnSecrets(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -41,9 +43,9 @@ func TestOperatorCachesOnlyItsOwnSecrets(t *testing.T) {
 	if !c.WaitForCacheSync(ctx) {
 		t.Fatal("the cache did not sync")
 	}
-	cred := client.ObjectKeyFromObject(credential("cache-"+ns, "1001"))
-	if err := c.Get(ctx, cred, &corev1.Secret{}); err != nil {
-		t.Errorf("the credential Secret is not in the operator's cache: %v", err)
+	nonceKey := client.ObjectKey{Namespace: registrarNS, Name: published.NonceKeySecretName}
+	if err := c.Get(ctx, nonceKey, &corev1.Secret{}); err != nil {
+		t.Errorf("the nonce key is not in the operator's cache: %v", err)
 	}
 	if err := c.Get(ctx, client.ObjectKeyFromObject(release), &corev1.Secret{}); !apierrors.IsNotFound(err) {
 		t.Errorf("the operator's cache holds a Secret it does not manage (err %v)", err)

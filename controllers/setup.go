@@ -18,8 +18,8 @@ import (
 // CacheOptions keeps the informers to what the reconcilers read: the fleet's objects
 // and published ConfigMaps only in the registrar namespace (so a namespaced Role
 // suffices), of the cluster's Secrets only those the operator manages but the
-// passwords it generates (a password Secret is read from the API server when its
-// Extension's credential must be derived again), and
+// passwords it generates and the credentials it publishes (either is read from the
+// API server when its Extension's credential must be derived again), and
 // every object slimmed by slimForCache, to save memory at 100,000 Extensions.
 func CacheOptions(o Options) cache.Options {
 	only := map[string]cache.Config{o.RegistrarNamespace: {}}
@@ -35,10 +35,11 @@ func CacheOptions(o Options) cache.Options {
 }
 
 // cachedSecrets selects the Secrets the operator manages but the password Secrets it
-// generates, one per Extension: a watch of their versions alone follows those
-// (passwordVersions).
+// generates and the credential Secrets it publishes, one of each per Extension:
+// watches of their own keep only what a reconcile reads of those (passwordVersions,
+// credentialVersions).
 func cachedSecrets() labels.Selector {
-	req, err := labels.NewRequirement(published.LabelComponent, selection.NotEquals, []string{componentPassword})
+	req, err := labels.NewRequirement(published.LabelComponent, selection.NotIn, []string{componentPassword, published.ComponentCredential})
 	if err != nil {
 		panic(err) // constant, valid input
 	}
