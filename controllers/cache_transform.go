@@ -1,7 +1,6 @@
 package controllers
 
 import (
-	"maps"
 	"strings"
 	"unique"
 
@@ -19,8 +18,11 @@ import (
 // namespace, label and annotation keys, a customer, an owner's kind, a Secret's
 // type, a condition's reason) share one copy. At 100,000 Extensions each copy saved
 // is 100,000 copies (BenchmarkCachedBytesPerExtension measures them). Beyond that it drops only what the reconcilers never read or write
-// back from the cache: an Extension's annotations, the registrars' binding details
-// (leaseOnly) and the data of the Secrets derived from Extensions (withoutDerivedData).
+// back from the cache: an Extension's annotations and the registrars' binding details
+// (leaseOnly). The Secrets derived from Extensions, a generated password and a
+// published credential for each, are not in the cache at all (cachedSecrets): watches
+// of their own keep what a reconcile reads of them (passwordVersions,
+// credentialVersions).
 func slimForCache(in any) (any, error) {
 	obj, err := meta.Accessor(in)
 	if err != nil {
@@ -59,7 +61,6 @@ func slimForCache(in any) (any, error) {
 		internConditions(o.Status.Conditions)
 	case *corev1.Secret:
 		o.Type = corev1.SecretType(intern(string(o.Type)))
-		withoutDerivedData(o)
 	}
 	return in, nil
 }
@@ -77,42 +78,6 @@ func leaseOnly(bs []sipv1.Binding) []sipv1.Binding {
 		out[i].ExpiresAt = bs[i].ExpiresAt
 	}
 	return out
-}
-
-// withoutDerivedData drops the data of the Secrets the operator makes by the
-// Extension, a generated password and a published credential, two for each of
-// 100,000 Extensions: a reconcile tells from their metadata whether they are current
-// and reads the data from the API server only when it must change. A credential's
-// annotationCredentialHash gets the digest of the data dropped, so that its Extension
-// tells data edited by hand (the annotation's data sum is keyed: checking it needs the
-// key, which the transform does not have and does not need); when it is the
-// credential's only annotation, the cache holds that value in the GenerateName field
-// rather than in a map of its own (cachedCredentialHash). The nonce key and the
-// Secrets of others keep their data.
-func withoutDerivedData(s *corev1.Secret) {
-	if s.Labels[published.LabelManagedBy] != published.ManagedBy {
-		return
-	}
-	switch s.Labels[published.LabelComponent] {
-	case published.ComponentCredential:
-		s.GenerateName = ""
-		switch v := withCachedDataDigest(s.Annotations[annotationCredentialHash], s.Data); {
-		case v != "" && len(s.Annotations) == 1:
-			// Its only annotation, as the operator writes it: held without the map,
-			// about 340 B (cachedCredentialHash).
-			s.GenerateName, s.Annotations = v, nil
-		case v != "":
-			s.Annotations[annotationCredentialHash] = v // a fresh copy, the informer's own
-		}
-	case componentPassword:
-		if maps.Equal(s.Labels, passwordLabels) {
-			// One map for 100,000 Secrets: the cache hands out copies, never this one.
-			s.Labels = passwordLabels
-		}
-	default:
-		return
-	}
-	s.Data, s.StringData = nil, nil
 }
 
 // internLabels shares the keys, and the values but a source's name, which is unique

@@ -29,8 +29,8 @@ import (
 // watches, Argo CD, kubectl describe): an unkeyed sum of the HA1 values would let
 // whoever sees it test password guesses offline.
 //
-// In the operator's cache, and only there, the transform appends ".<digest>", the
-// unkeyed digest of the data it drops (withoutDerivedData): the reconciler, which
+// In the operator's watch of credentials, and only there, ".<digest>" is appended, the
+// unkeyed digest of the data it drops (credentialVersions): the reconciler, which
 // holds the key, checks the data sum against it (credentialIsCurrent).
 const annotationCredentialHash = "sip.voipbin.net/credential-hash"
 
@@ -135,8 +135,9 @@ func credentialHash(key credentialHashKey, inputs credentialInputs, data map[str
 	return inputs.sum(key) + "." + credentialDataSum(key, credentialDataDigest(data))
 }
 
-// withCachedDataDigest is what the cache keeps of a credential's annotation: the
-// value with the digest of the data it drops appended; nothing when there is no value.
+// withCachedDataDigest is what the credential watch keeps of a credential's
+// annotation: the value with the digest of the data it drops appended; nothing when
+// there is no value.
 func withCachedDataDigest(value string, data map[string][]byte) string {
 	if value == "" {
 		return ""
@@ -144,11 +145,11 @@ func withCachedDataDigest(value string, data map[string][]byte) string {
 	return value + "." + credentialDataDigest(data)
 }
 
-// credentialIsCurrent tells from a credential as the cache holds it whether it derives
+// credentialIsCurrent tells from a credential as the watch holds it whether it derives
 // from inputs and its data is what the operator wrote: both sums must be the ones key
 // gives, the data sum for the digest of the data the cache saw.
 func credentialIsCurrent(cached *corev1.Secret, key credentialHashKey, inputs credentialInputs) bool {
-	v := cachedCredentialHash(cached)
+	v := cached.Annotations[annotationCredentialHash]
 	i := strings.LastIndexByte(v, '.')
 	if i < 0 {
 		return false
@@ -156,18 +157,4 @@ func credentialIsCurrent(cached *corev1.Secret, key credentialHashKey, inputs cr
 	haveInputs, haveData, ok := strings.Cut(v[:i], ".")
 	return ok && hmac.Equal([]byte(haveInputs), []byte(inputs.sum(key))) &&
 		hmac.Equal([]byte(haveData), []byte(credentialDataSum(key, v[i+1:])))
-}
-
-// cachedCredentialHash is a cached credential's annotationCredentialHash (with the
-// digest the transform appends). A credential whose only annotation it is has it in
-// GenerateName instead, a field that matters only to a create without a name (the
-// operator names its credentials) and that the transform clears on every credential:
-// one string per credential rather than a map holding one. Only copies from the cache
-// have it there; nothing writes them back (rewriteCredential updates what it read
-// from the API server).
-func cachedCredentialHash(cached *corev1.Secret) string {
-	if v, ok := cached.Annotations[annotationCredentialHash]; ok {
-		return v
-	}
-	return cached.GenerateName
 }

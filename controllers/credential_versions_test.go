@@ -48,8 +48,8 @@ func TestCredentialVersionsGiveBackWhatAReconcileReads(t *testing.T) {
 				!equality.Semantic.DeepEqual(got.OwnerReferences, s.OwnerReferences) {
 				t.Errorf("read back %+v, want the metadata of %+v", got.ObjectMeta, s.ObjectMeta)
 			}
-			if want := withCachedDataDigest(tc.hash, data); cachedCredentialHash(got) != want {
-				t.Errorf("hash read back %q, want %q", cachedCredentialHash(got), want)
+			if want := withCachedDataDigest(tc.hash, data); got.Annotations[annotationCredentialHash] != want {
+				t.Errorf("hash read back %q, want %q", got.Annotations[annotationCredentialHash], want)
 			}
 			if len(got.Data) > 0 {
 				t.Error("the data was kept")

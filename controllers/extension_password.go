@@ -28,8 +28,8 @@ func GeneratedPasswordSecretName(extensionName string) string { return extension
 // componentPassword labels the password Secrets the operator generates.
 const componentPassword = "sip-password"
 
-// passwordLabels are the labels of every generated password Secret. Never modify:
-// the cache shares this map among them (withoutDerivedData).
+// passwordLabels are the labels of every generated password Secret; a Secret takes
+// a copy.
 var passwordLabels = map[string]string{published.LabelManagedBy: published.ManagedBy, published.LabelComponent: componentPassword}
 
 // passwordSource is the Secret an Extension's password comes from, as far as the
