@@ -75,8 +75,8 @@ func BenchmarkCachedBytesPerExtension(b *testing.B) {
 	for b.Loop() {
 		kept := make([]any, 0, n)
 		before := liveHeap()
-		passwords := &passwordVersions{m: map[types.NamespacedName]passwordVersion{}}
-		credentials := &credentialVersions{namespace: "registrar-system", m: map[string]credentialVersion{}}
+		passwords := passwordStore(nil, nil)
+		credentials := credentialStore(nil, "registrar-system")
 		for i := range wire {
 			e, p, c := &sipv1.Extension{}, &corev1.Secret{}, &corev1.Secret{}
 			if err := json.Unmarshal(wire[i][0], e); err != nil {

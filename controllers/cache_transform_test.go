@@ -42,7 +42,7 @@ func TestCredentialWatchTellsACredentialEditedByHand(t *testing.T) {
 		{"summed under another key", credential(credentialHash(deriveCredentialHashKey([]byte("fedcba9876543210")), inputs, data())), true, false},
 		{"without annotation", credential(""), false, false},
 	} {
-		w := &credentialVersions{namespace: c.in.Namespace, m: map[string]credentialVersion{}}
+		w := credentialStore(nil, c.in.Namespace)
 		if err := w.Update(c.in); err != nil {
 			t.Fatal(err)
 		}

@@ -5,13 +5,10 @@ import (
 	"encoding/hex"
 	"fmt"
 	"slices"
-	"sync"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/kubernetes"
 	toolscache "k8s.io/client-go/tools/cache"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -31,16 +28,9 @@ import (
 // Extension it was published from, so a credential edited or deleted by hand is
 // repaired as before.
 type credentialVersions struct {
-	lw        toolscache.ListerWatcher
+	*compactWatch[string, *corev1.Secret, credentialVersion]
 	namespace string
-
-	mu     sync.RWMutex
-	m      map[string]credentialVersion // by name, all in namespace
-	owners []metav1.OwnerReference      // the last owner references seen, shared by equal ones
-	synced chan struct{}
-	once   sync.Once
-	ctx    context.Context
-	queue  requestQueue
+	owners    []metav1.OwnerReference // the last owner references seen, shared by equal ones (under the watch's lock)
 }
 
 // credentialVersion is a credential Secret as a reconcile reads it. uid and hash are
@@ -70,39 +60,22 @@ func newCredentialVersions(mgr ctrl.Manager, namespace string) (*credentialVersi
 		return nil, fmt.Errorf("while creating the client of credential secrets: %w", err)
 	}
 	secrets := cs.CoreV1().Secrets(namespace)
-	sel := publishedCredentialSelector()
-	lw := &toolscache.ListWatch{
-		ListWithContextFunc: func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
-			o.LabelSelector = sel
-			return secrets.List(ctx, o)
-		},
-		WatchFuncWithContext: func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
-			o.LabelSelector, o.Watch, o.AllowWatchBookmarks = sel, true, true
-			return secrets.Watch(ctx, o)
-		},
-	}
-	return &credentialVersions{lw: lw, namespace: namespace, m: map[string]credentialVersion{}, synced: make(chan struct{})}, nil
+	lw := selectedListWatch(publishedCredentialSelector(), secrets.List, secrets.Watch)
+	return credentialStore(lw, namespace), nil
 }
 
-// Start runs the watch until ctx ends (source.Source).
-func (c *credentialVersions) Start(ctx context.Context, queue requestQueue) error {
-	c.mu.Lock()
-	c.ctx, c.queue = ctx, queue
-	c.mu.Unlock()
-	r := toolscache.NewReflectorWithOptions(c.lw, &corev1.Secret{}, c, toolscache.ReflectorOptions{Name: "published credential secrets"})
-	go r.RunWithContext(ctx)
-	return nil
-}
-
-// WaitForSync returns once the first list is in (source.SyncingSource): until then a
-// reconcile would take every credential for missing and try to create it.
-func (c *credentialVersions) WaitForSync(ctx context.Context) error {
-	select {
-	case <-c.synced:
-		return nil
-	case <-ctx.Done():
-		return fmt.Errorf("while waiting for the credential secrets to be listed: %w", ctx.Err())
-	}
+// credentialStore is the watch of the credential Secrets in namespace over lw.
+func credentialStore(lw toolscache.ListerWatcher, namespace string) *credentialVersions {
+	c := &credentialVersions{namespace: namespace}
+	c.compactWatch = (&compactWatch[string, *corev1.Secret, credentialVersion]{
+		kind: "published credential secrets", lw: lw, example: &corev1.Secret{},
+		keyOf:   func(s *corev1.Secret) string { return s.Name },
+		compact: c.compact,
+		equal:   credentialVersion.equal,
+		gone:    func(name string, v credentialVersion) *corev1.Secret { return v.secret(namespace, name) },
+		enqueue: enqueuePublishedSource,
+	}).init()
+	return c
 }
 
 // get returns the credential Secret at key as the watch knows it, metadata only, a
@@ -111,9 +84,7 @@ func (c *credentialVersions) get(key types.NamespacedName) (*corev1.Secret, bool
 	if key.Namespace != c.namespace {
 		return nil, false
 	}
-	c.mu.RLock()
-	v, ok := c.m[key.Name]
-	c.mu.RUnlock()
+	v, ok := c.lookup(key.Name)
 	if !ok {
 		return nil, false
 	}
@@ -124,95 +95,13 @@ func (c *credentialVersions) get(key types.NamespacedName) (*corev1.Secret, bool
 // It scans every credential, as a label selector on the manager's cache did; only an
 // Extension that withdraws its credential asks.
 func (c *credentialVersions) publishedFrom(ns, name string) []*corev1.Secret {
-	c.mu.RLock()
-	defer c.mu.RUnlock()
 	var out []*corev1.Secret
-	for n, v := range c.m {
+	c.each(func(n string, v credentialVersion) {
 		if v.sourceNS == ns && v.sourceName == name {
 			out = append(out, v.secret(c.namespace, n))
 		}
-	}
+	})
 	return out
-}
-
-func (c *credentialVersions) Add(obj any) error    { return c.Update(obj) }
-func (c *credentialVersions) Resync() error        { return nil }
-func (c *credentialVersions) Delete(obj any) error { return c.put(obj, true) }
-func (c *credentialVersions) Update(obj any) error { return c.put(obj, false) }
-
-func (c *credentialVersions) put(obj any, deleted bool) error {
-	s, ok := secretOf(obj)
-	if !ok {
-		return fmt.Errorf("watching credential secrets: got a %T", obj)
-	}
-	c.mu.Lock()
-	if deleted {
-		delete(c.m, s.Name)
-	} else {
-		c.m[s.Name] = c.compact(s)
-	}
-	ctx, queue := c.ctx, c.queue
-	c.mu.Unlock()
-	if queue != nil {
-		enqueuePublishedSource(ctx, queue, s)
-	}
-	return nil
-}
-
-// secretOf is the Secret of a watch event, or of the last state of one deleted while
-// the watch was down.
-func secretOf(obj any) (*corev1.Secret, bool) {
-	if d, ok := obj.(toolscache.DeletedFinalStateUnknown); ok {
-		obj = d.Obj
-	}
-	s, ok := obj.(*corev1.Secret)
-	return s, ok
-}
-
-// Replace takes a full list (the first, or after the watch was lost): what changed
-// or went since is announced as a watch event would have been; the first announces
-// nothing, as every Extension is reconciled when the operator starts.
-func (c *credentialVersions) Replace(list []any, _ string) error {
-	next := make(map[string]credentialVersion, len(list))
-	var changed []*corev1.Secret
-	c.mu.Lock()
-	first := !c.isSynced()
-	for _, obj := range list {
-		s, ok := obj.(*corev1.Secret)
-		if !ok {
-			c.mu.Unlock()
-			return fmt.Errorf("listing credential secrets: got a %T", obj)
-		}
-		v := c.compact(s)
-		if old, had := c.m[s.Name]; !first && (!had || !old.equal(v)) {
-			changed = append(changed, s)
-		}
-		next[s.Name] = v
-	}
-	for name, v := range c.m {
-		if _, ok := next[name]; !ok && !first {
-			changed = append(changed, v.secret(c.namespace, name))
-		}
-	}
-	c.m = next
-	ctx, queue := c.ctx, c.queue
-	c.mu.Unlock()
-	c.once.Do(func() { close(c.synced) })
-	for _, s := range changed {
-		if queue != nil {
-			enqueuePublishedSource(ctx, queue, s)
-		}
-	}
-	return nil
-}
-
-func (c *credentialVersions) isSynced() bool {
-	select {
-	case <-c.synced:
-		return true
-	default:
-		return false
-	}
 }
 
 func enqueuePublishedSource(ctx context.Context, queue requestQueue, s *corev1.Secret) {

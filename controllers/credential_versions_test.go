@@ -36,7 +36,7 @@ func TestCredentialVersionsGiveBackWhatAReconcileReads(t *testing.T) {
 			if tc.hash != "" {
 				s.Annotations = map[string]string{annotationCredentialHash: tc.hash}
 			}
-			c := &credentialVersions{namespace: "registrar-system", m: map[string]credentialVersion{}}
+			c := credentialStore(nil, "registrar-system")
 			if err := c.Update(s.DeepCopy()); err != nil {
 				t.Fatal(err)
 			}

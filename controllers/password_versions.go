@@ -6,13 +6,10 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-	"sync"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/metadata"
 	toolscache "k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/util/workqueue"
@@ -31,15 +28,7 @@ import (
 // A change of one brings back its Extension, and those that name it in
 // spec.passwordSecretRef.
 type passwordVersions struct {
-	lw      toolscache.ListerWatcher
-	enqueue func(ctx context.Context, queue requestQueue, s *metav1.PartialObjectMetadata)
-
-	mu     sync.RWMutex
-	m      map[types.NamespacedName]passwordVersion
-	synced chan struct{}
-	once   sync.Once
-	ctx    context.Context
-	queue  requestQueue
+	*compactWatch[types.NamespacedName, *metav1.PartialObjectMetadata, passwordVersion]
 }
 
 // requestQueue is a controller's queue, as a source receives it.
@@ -67,122 +56,25 @@ func newPasswordVersions(mgr ctrl.Manager, enqueue func(context.Context, request
 		return nil, fmt.Errorf("while creating the metadata client of password secrets: %w", err)
 	}
 	secrets := mc.Resource(corev1.SchemeGroupVersion.WithResource("secrets"))
-	sel := generatedPasswordSelector()
-	lw := &toolscache.ListWatch{
-		ListWithContextFunc: func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
-			o.LabelSelector = sel
-			return secrets.List(ctx, o)
+	lw := selectedListWatch(generatedPasswordSelector(), secrets.List, secrets.Watch)
+	return passwordStore(lw, enqueue), nil
+}
+
+// passwordStore is the watch of generated password Secrets over lw.
+func passwordStore(lw toolscache.ListerWatcher, enqueue func(context.Context, requestQueue, *metav1.PartialObjectMetadata)) *passwordVersions {
+	example := &metav1.PartialObjectMetadata{}
+	example.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("Secret"))
+	return &passwordVersions{(&compactWatch[types.NamespacedName, *metav1.PartialObjectMetadata, passwordVersion]{
+		kind: "generated password secrets", lw: lw, example: example, enqueue: enqueue,
+		keyOf: func(s *metav1.PartialObjectMetadata) types.NamespacedName {
+			return types.NamespacedName{Namespace: intern(s.Namespace), Name: s.Name}
 		},
-		WatchFuncWithContext: func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
-			o.LabelSelector, o.Watch, o.AllowWatchBookmarks = sel, true, true
-			return secrets.Watch(ctx, o)
+		compact: compactVersion,
+		equal:   func(a, b passwordVersion) bool { return a == b },
+		gone: func(key types.NamespacedName, _ passwordVersion) *metav1.PartialObjectMetadata {
+			return &metav1.PartialObjectMetadata{ObjectMeta: metav1.ObjectMeta{Namespace: key.Namespace, Name: key.Name}}
 		},
-	}
-	return &passwordVersions{lw: lw, enqueue: enqueue, m: map[types.NamespacedName]passwordVersion{}, synced: make(chan struct{})}, nil
-}
-
-// Start runs the watch until ctx ends (source.Source).
-func (p *passwordVersions) Start(ctx context.Context, queue requestQueue) error {
-	p.mu.Lock()
-	p.ctx, p.queue = ctx, queue
-	p.mu.Unlock()
-	expected := &metav1.PartialObjectMetadata{}
-	expected.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("Secret"))
-	r := toolscache.NewReflectorWithOptions(p.lw, expected, p, toolscache.ReflectorOptions{Name: "generated password secrets"})
-	go r.RunWithContext(ctx)
-	return nil
-}
-
-// WaitForSync returns once the first list is in (source.SyncingSource): until then a
-// reconcile would take every generated Secret for missing.
-func (p *passwordVersions) WaitForSync(ctx context.Context) error {
-	select {
-	case <-p.synced:
-		return nil
-	case <-ctx.Done():
-		return fmt.Errorf("while waiting for the generated password secrets to be listed: %w", ctx.Err())
-	}
-}
-
-// lookup returns what the watch knows of the Secret at key.
-func (p *passwordVersions) lookup(key types.NamespacedName) (passwordVersion, bool) {
-	p.mu.RLock()
-	defer p.mu.RUnlock()
-	v, ok := p.m[key]
-	return v, ok
-}
-
-func (p *passwordVersions) Add(obj any) error    { return p.Update(obj) }
-func (p *passwordVersions) Resync() error        { return nil }
-func (p *passwordVersions) Delete(obj any) error { return p.put(obj, true) }
-func (p *passwordVersions) Update(obj any) error { return p.put(obj, false) }
-
-func (p *passwordVersions) put(obj any, deleted bool) error {
-	s, ok := obj.(*metav1.PartialObjectMetadata)
-	if !ok {
-		return fmt.Errorf("watching generated password secrets: got a %T", obj)
-	}
-	key := types.NamespacedName{Namespace: intern(s.Namespace), Name: s.Name}
-	p.mu.Lock()
-	if deleted {
-		delete(p.m, key)
-	} else {
-		p.m[key] = compactVersion(s)
-	}
-	ctx, queue := p.ctx, p.queue
-	p.mu.Unlock()
-	if queue != nil {
-		p.enqueue(ctx, queue, s)
-	}
-	return nil
-}
-
-// Replace takes a full list (the first, or after the watch was lost): what changed
-// or went since is announced as a watch event would have been; the first announces
-// nothing, as every Extension is reconciled when the operator starts.
-func (p *passwordVersions) Replace(list []any, _ string) error {
-	next := make(map[types.NamespacedName]passwordVersion, len(list))
-	var changed []*metav1.PartialObjectMetadata
-	p.mu.Lock()
-	first := !p.isSynced()
-	for _, obj := range list {
-		s, ok := obj.(*metav1.PartialObjectMetadata)
-		if !ok {
-			p.mu.Unlock()
-			return fmt.Errorf("listing generated password secrets: got a %T", obj)
-		}
-		key := types.NamespacedName{Namespace: intern(s.Namespace), Name: s.Name}
-		v := compactVersion(s)
-		if old, had := p.m[key]; !first && (!had || old != v) {
-			changed = append(changed, s)
-		}
-		next[key] = v
-	}
-	for key := range p.m {
-		if _, ok := next[key]; !ok && !first {
-			gone := &metav1.PartialObjectMetadata{ObjectMeta: metav1.ObjectMeta{Namespace: key.Namespace, Name: key.Name}}
-			changed = append(changed, gone)
-		}
-	}
-	p.m = next
-	ctx, queue := p.ctx, p.queue
-	p.mu.Unlock()
-	p.once.Do(func() { close(p.synced) })
-	for _, s := range changed {
-		if queue != nil {
-			p.enqueue(ctx, queue, s)
-		}
-	}
-	return nil
-}
-
-func (p *passwordVersions) isSynced() bool {
-	select {
-	case <-p.synced:
-		return true
-	default:
-		return false
-	}
+	}).init()}
 }
 
 // generatedPasswordOwner is the Extension a generated password Secret belongs to: its
