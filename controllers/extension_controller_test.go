@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -39,6 +40,11 @@ func credentialFor(t *testing.T, customer, number, realm, password string) *core
 		if bytes.Contains(v, []byte(password)) {
 			t.Errorf("credential secret key %q holds the plain password", k)
 		}
+	}
+	// The operator's watch of credentials appends to the hash an unkeyed digest of
+	// the data: a copy from the watch written back would publish it.
+	if h := s.Annotations["sip.voipbin.net/credential-hash"]; strings.Count(h, ".") != 1 {
+		t.Errorf("credential secret %s has the hash %q, want the two keyed sums the operator writes", s.Name, h)
 	}
 	return s
 }
