@@ -15,6 +15,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 )
@@ -59,21 +60,37 @@ type sippStats struct {
 	ChallengeP50, ChallengeP99, RegisterP50, RegisterP99 float64
 }
 
-// freePort returns a UDP port on 127.0.0.1 nobody listens on now.
+// handedOut holds the ports freePort has returned: the kernel may hand a just-closed
+// port out again, and a server and a SIPp given the same port collide.
+var handedOut = struct {
+	sync.Mutex
+	ports map[int]bool
+}{ports: map[int]bool{}}
+
+// freePort returns a port on 127.0.0.1 nobody listens on now, for UDP and TCP (the
+// registrar serves both), and never the same one twice in a run of the harness.
 func freePort() (int, error) {
-	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
+	handedOut.Lock()
+	defer handedOut.Unlock()
+	for range 50 {
+		pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+		if err != nil {
+			return 0, err
+		}
+		port := pc.LocalAddr().(*net.UDPAddr).Port
+		l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+		_ = pc.Close()
+		if err != nil {
+			continue
+		}
+		_ = l.Close()
+		if handedOut.ports[port] {
+			continue
+		}
+		handedOut.ports[port] = true
+		return port, nil
 	}
-	defer func() { _ = pc.Close() }()
-	// The TCP port of that number should be free too (the registrar serves both).
-	port := pc.LocalAddr().(*net.UDPAddr).Port
-	l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port))
-	if err != nil {
-		return freePort()
-	}
-	_ = l.Close()
-	return port, nil
+	return 0, fmt.Errorf("no port free for both UDP and TCP on 127.0.0.1")
 }
 
 func (r sippRun) run(ctx context.Context) (sippStats, error) {

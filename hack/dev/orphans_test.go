@@ -57,10 +57,9 @@ func startDev(t *testing.T) *devProcess {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sipAddr := "127.0.0.1:" + strconv.Itoa(freePort(t))
-	tlsAddr := "127.0.0.1:" + strconv.Itoa(freePort(t))
-	wsAddr, wssAddr := "127.0.0.1:"+strconv.Itoa(freePort(t)), "127.0.0.1:"+strconv.Itoa(freePort(t))
-	metricsAddr := "127.0.0.1:" + strconv.Itoa(freePort(t))
+	ports := freePorts(t, 5)
+	addr := func(i int) string { return "127.0.0.1:" + strconv.Itoa(ports[i]) }
+	sipAddr, tlsAddr, wsAddr, wssAddr, metricsAddr := addr(0), addr(1), addr(2), addr(3), addr(4)
 	cmd := exec.Command(bin, "-sip-address", sipAddr, "-sip-tls-address", tlsAddr,
 		"-sip-ws-address", wsAddr, "-sip-wss-address", wssAddr, "-metrics-address", metricsAddr, "-state-dir", t.TempDir())
 	cmd.Dir = root

@@ -80,7 +80,8 @@ func startCluster(c *cluster, images []string) error {
 }
 
 func (c *cluster) startControlPlane(p pki) error {
-	etcdPort, peerPort, apiPort := freePort(), freePort(), freePort()
+	ports := freePorts(5)
+	etcdPort, peerPort, apiPort := ports[0], ports[1], ports[2]
 	etcd, err := c.start("etcd", c.bin("etcd"), "--data-dir", c.path("etcd"), "--name", "e2e",
 		"--listen-client-urls", "http://127.0.0.1:"+etcdPort, "--advertise-client-urls", "http://127.0.0.1:"+etcdPort,
 		"--listen-peer-urls", "http://127.0.0.1:"+peerPort, "--initial-advertise-peer-urls", "http://127.0.0.1:"+peerPort,
@@ -118,14 +119,14 @@ func (c *cluster) startControlPlane(p pki) error {
 	}
 	if _, err := c.start("kube-controller-manager", c.bin("kube-controller-manager"),
 		"--kubeconfig", c.kubeconfig, "--authentication-kubeconfig", c.kubeconfig, "--authorization-kubeconfig", c.kubeconfig,
-		"--bind-address", "127.0.0.1", "--secure-port", freePort(), "--leader-elect=false",
+		"--bind-address", "127.0.0.1", "--secure-port", ports[3], "--leader-elect=false",
 		"--service-account-private-key-file", p.path("sa.key"), "--root-ca-file", p.path("ca.crt"),
 		"--use-service-account-credentials=true", "--service-cluster-ip-range", serviceCIDR); err != nil {
 		return err
 	}
 	_, err = c.start("kube-scheduler", c.bin("kube-scheduler"),
 		"--kubeconfig", c.kubeconfig, "--authentication-kubeconfig", c.kubeconfig, "--authorization-kubeconfig", c.kubeconfig,
-		"--bind-address", "127.0.0.1", "--secure-port", freePort(), "--leader-elect=false")
+		"--bind-address", "127.0.0.1", "--secure-port", ports[4], "--leader-elect=false")
 	return err
 }
 
@@ -211,13 +212,19 @@ func nodeAddress() (net.IP, error) {
 	return nil, fmt.Errorf("no IPv4 address on any interface but loopback")
 }
 
-func freePort() string {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		panic(err)
+// freePorts returns n distinct free TCP ports on loopback. Each stays held until all
+// are chosen, since the kernel may hand a just-closed port out again.
+func freePorts(n int) []string {
+	ports := make([]string, n)
+	for i := range ports {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			panic(err)
+		}
+		defer l.Close()
+		ports[i] = strconv.Itoa(l.Addr().(*net.TCPAddr).Port)
 	}
-	defer l.Close()
-	return strconv.Itoa(l.Addr().(*net.TCPAddr).Port)
+	return ports
 }
 
 func dial(addr string) error {

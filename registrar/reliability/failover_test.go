@@ -46,8 +46,9 @@ func TestReplicaDiesItsBindingsStayAndTheSurvivorTakesOver(t *testing.T) {
 		t.Fatal(err)
 	}
 	kubeconfig := writeKubeconfig(t, registrarSA, serviceAccountGroups())
-	deadAddr := net.JoinHostPort("127.0.0.1", strconv.Itoa(freePort(t, "127.0.0.1")))
-	survAddr := net.JoinHostPort("127.0.0.1", strconv.Itoa(freePort(t, "127.0.0.1")))
+	ports := freePorts(t, "127.0.0.1", 2)
+	deadAddr := net.JoinHostPort("127.0.0.1", strconv.Itoa(ports[0]))
+	survAddr := net.JoinHostPort("127.0.0.1", strconv.Itoa(ports[1]))
 	dead := startRegistrarProcess(t, bin, kubeconfig, "replica-dead", deadAddr, "--status-lease", lease.String())
 	startRegistrarProcess(t, bin, kubeconfig, "replica-surv", survAddr, "--status-lease", lease.String())
 	waitServing(t, deadAddr, tn.domain, wait)

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -222,21 +223,38 @@ func sipp(t testing.TB, limit time.Duration, args ...string) (string, error) {
 // freePort returns a UDP and TCP port free on ip at the time of asking.
 func freePort(t testing.TB, ip string) int {
 	t.Helper()
-	for range 20 {
+	return freePorts(t, ip, 1)[0]
+}
+
+// freePorts returns n distinct ports, each free for UDP and TCP on ip. It holds each
+// until all are chosen: the kernel may hand a port that was just closed out again.
+func freePorts(t testing.TB, ip string, n int) []int {
+	t.Helper()
+	var held []io.Closer
+	defer func() {
+		for _, c := range held {
+			_ = c.Close()
+		}
+	}()
+	ports := make([]int, 0, n)
+	for tries := 0; len(ports) < n; tries++ {
+		if tries == 20*n {
+			t.Fatalf("found only %d of %d free ports on %s", len(ports), n, ip)
+		}
 		pc, err := net.ListenPacket("udp", ip+":0")
 		if err != nil {
 			t.Fatal(err)
 		}
+		held = append(held, pc)
 		port := pc.LocalAddr().(*net.UDPAddr).Port
 		l, err := net.Listen("tcp", net.JoinHostPort(ip, strconv.Itoa(port)))
-		_ = pc.Close()
-		if err == nil {
-			_ = l.Close()
-			return port
+		if err != nil {
+			continue
 		}
+		held = append(held, l)
+		ports = append(ports, port)
 	}
-	t.Fatal("no free port")
-	return 0
+	return ports
 }
 
 // sippSummary picks the totals out of SIPp's final screen.
