@@ -23,6 +23,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/voipbin/registrar-operator/api/scheme"
+	"github.com/voipbin/registrar-operator/internal/procscale"
 	"github.com/voipbin/registrar-operator/registrar/clienttx"
 	"github.com/voipbin/registrar-operator/registrar/digest"
 	"github.com/voipbin/registrar-operator/registrar/directory"
@@ -91,6 +92,10 @@ type Config struct {
 	// 0 or negative: no bound (the registrar binary's flags default to
 	// udpfront.DefaultSourceRefusals and udpfront.DefaultRefusals).
 	UDPShedRepliesPerSource, UDPShedReplies int
+	// AdaptiveProcs runs the process on one P while one core keeps up, and on all
+	// of them once it does not (package procscale). It sets GOMAXPROCS for the
+	// whole process: only one replica in a process may have it.
+	AdaptiveProcs bool
 	// RequireCallerAuth challenges callers whose From is a user of a domain we
 	// serve.
 	RequireCallerAuth bool
@@ -264,8 +269,9 @@ func (r *Replica) Run(ctx context.Context) error {
 	go func() { r.writer.Run(writerCtx); close(writerDone) }()
 
 	g, gctx := errgroup.WithContext(ctx)
+	var udpWaits func() (read, late uint64)
 	if r.udp != nil {
-		r.serveUDP(g, srv)
+		udpWaits = r.serveUDP(g, srv)
 	}
 	if r.tcp != nil {
 		g.Go(func() error { return ignoreClosed(srv.ServeTCP(r.tcp)) })
@@ -275,6 +281,13 @@ func (r *Replica) Run(ctx context.Context) error {
 	}
 	r.serveWS(g, srv)
 	g.Go(func() error { r.expireLoop(gctx); return nil })
+	if r.cfg.AdaptiveProcs {
+		// After the UDP front end has started a reader per P of the default.
+		g.Go(func() error {
+			procscale.Run(gctx, procscale.Config{}, procscale.Signals{Waits: udpWaits}, r.log.WithName("procs"))
+			return nil
+		})
+	}
 	r.ready.Store(true)
 	close(r.SIPReady)
 	r.log.Info("serving SIP", "address", r.cfg.SIPAddress, "transports", r.cfg.Transports,

@@ -12,7 +12,8 @@ import (
 
 // serveUDP answers REGISTERs over UDP statelessly (package udpfront) and gives
 // sipgo the rest, unless the configuration keeps REGISTER on sipgo's transactions.
-func (r *Replica) serveUDP(g *errgroup.Group, srv *sipgo.Server) {
+// It returns the front end's count of REGISTERs read and read late (nil: none).
+func (r *Replica) serveUDP(g *errgroup.Group, srv *sipgo.Server) (waits func() (read, late uint64)) {
 	conn, ok := r.udp.(*net.UDPConn)
 	if ok && r.cfg.UDPReceiveBuffer > 0 {
 		if err := conn.SetReadBuffer(r.cfg.UDPReceiveBuffer); err != nil {
@@ -21,7 +22,7 @@ func (r *Replica) serveUDP(g *errgroup.Group, srv *sipgo.Server) {
 	}
 	if r.cfg.TransactionalUDPRegister || !ok {
 		g.Go(func() error { return ignoreClosed(srv.ServeUDP(r.udp)) })
-		return
+		return nil
 	}
 	front := udpfront.New(udpfront.Config{
 		Conn:           conn,
@@ -34,6 +35,7 @@ func (r *Replica) serveUDP(g *errgroup.Group, srv *sipgo.Server) {
 	})
 	g.Go(front.Serve)
 	g.Go(func() error { return ignoreClosed(srv.ServeUDP(front.Rest())) })
+	return front.Waits
 }
 
 // shedAge is udpfront's ShedAge for a Config's UDPShedAge, whose zero value sheds

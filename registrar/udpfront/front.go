@@ -101,8 +101,11 @@ type Config struct {
 	// (shed_budget.go). 0: DefaultSourceRefusals and DefaultRefusals; negative: no
 	// bound.
 	SourceRefusals, Refusals int
-	Observer                 Observer
-	Log                      logr.Logger
+	// LateAfter is how long a REGISTER may wait in the receive queue before
+	// Waits counts it late (0: DefaultLateAfter).
+	LateAfter time.Duration
+	Observer  Observer
+	Log       logr.Logger
 	// now is the clock datagrams' ages are taken on (tests move it); nil: time.Now.
 	now func() time.Time
 }
@@ -117,6 +120,8 @@ type Front struct {
 	// queued it for sipgo (or found it a REGISTER): whichever reader takes each,
 	// sipgo gets them in the socket's order, a phone's 180 before its 200.
 	turn sync.Mutex
+	// waits counts REGISTERs read and those read late (Waits).
+	waits waitBook
 }
 
 // New returns a front end for cfg.Conn; call Serve to start it and give sipgo Rest.
@@ -141,6 +146,9 @@ func New(cfg Config) *Front {
 	}
 	if cfg.Refusals == 0 {
 		cfg.Refusals = DefaultRefusals
+	}
+	if cfg.LateAfter <= 0 {
+		cfg.LateAfter = DefaultLateAfter
 	}
 	if cfg.Observer == nil {
 		cfg.Observer = nopObserver{}
@@ -187,7 +195,8 @@ const batchSlots = 32
 // several readers keep every core answering while one waits for the next datagram.
 func (f *Front) read() {
 	a := answerer{parser: sipparse.New(), front: f, io: f.openIO(),
-		refusals: newRefusalBudget(float64(f.cfg.SourceRefusals), float64(f.cfg.Refusals), f.cfg.Readers)}
+		refusals: newRefusalBudget(float64(f.cfg.SourceRefusals), float64(f.cfg.Refusals), f.cfg.Readers),
+		waits:    f.waits.add()}
 	defer a.io.close()
 	slots := batchSlots
 	if _, shared := a.io.(*sharedConn); shared {
@@ -224,6 +233,11 @@ func (f *Front) read() {
 // serveRegister answers one REGISTER datagram of a batch read at now: shed at once
 // if admission says so, else by the answerer.
 func (f *Front) serveRegister(a *answerer, m *received, now int64) {
+	var age time.Duration // unknown without an arrival stamp: not late
+	if m.arrived != 0 {
+		age = time.Duration(now - m.arrived)
+	}
+	a.waits.count(age, f.cfg.LateAfter)
 	if f.shedEarly(a, m, now) {
 		return
 	}
@@ -272,6 +286,7 @@ type answerer struct {
 	refusals *refusalBudget
 	// crowded: the batch being answered left the socket's buffer crowded (admission_linux.go).
 	crowded bool
+	waits   *waitStats
 	key     []byte // the retransmission key
 	cached  []byte // a response from the cache
 	// source and sourceText are the last source address and its text: the two

@@ -1,0 +1,71 @@
+package procscale
+
+import "time"
+
+// sample is the load over one interval.
+type sample struct {
+	cpu        float64 // process CPU in cores
+	read, late uint64  // requests read, and those that had waited too long
+	elapsed    time.Duration
+}
+
+type move int
+
+const (
+	stay move = iota
+	toAll
+	toOne
+)
+
+// decider is the controller's logic, free of the runtime and the clock: on one P it
+// moves to all at the first interval that shows one P falling behind; on all it
+// moves back after lowerAfter of calm intervals in a row.
+type decider struct {
+	cfg        Config
+	all        bool          // on all Ps
+	calm       time.Duration // calm in a row, on all Ps
+	lowerAfter time.Duration // calm needed to go back to one P
+	// since is when the decider last moved (zero before its first move: one P
+	// at the start was not chosen after a calm spell).
+	since time.Time
+}
+
+func newDecider(cfg Config) *decider {
+	return &decider{cfg: cfg, lowerAfter: cfg.LowerAfter}
+}
+
+func (d *decider) observe(s sample, now time.Time) move {
+	if !d.all {
+		if !d.behind(s) {
+			return stay
+		}
+		// One P lasted less than the calm it took to choose it: the load
+		// comes and goes faster than that, so wait longer next time.
+		if !d.since.IsZero() && now.Sub(d.since) < d.lowerAfter {
+			d.lowerAfter = min(2*d.lowerAfter, d.cfg.MaxLowerAfter)
+		} else {
+			d.lowerAfter = d.cfg.LowerAfter
+		}
+		d.all, d.calm, d.since = true, 0, now
+		return toAll
+	}
+	if s.cpu > d.cfg.LowerCPU || d.lateMany(s) {
+		d.calm = 0
+		return stay
+	}
+	d.calm += s.elapsed
+	if d.calm < d.lowerAfter {
+		return stay
+	}
+	d.all, d.calm, d.since = false, 0, now
+	return toOne
+}
+
+// behind tells one P falling behind: most of a core used, or requests waiting.
+func (d *decider) behind(s sample) bool {
+	return s.cpu >= d.cfg.RaiseCPU || d.lateMany(s)
+}
+
+func (d *decider) lateMany(s sample) bool {
+	return s.late >= d.cfg.MinLate && float64(s.late) >= d.cfg.LateShare*float64(s.read)
+}

@@ -1,0 +1,111 @@
+package procscale
+
+import (
+	"testing"
+	"time"
+)
+
+const tick = 100 * time.Millisecond
+
+// run feeds the decider one sample per tick from start, and returns the moves and
+// the time after the last sample.
+func run(d *decider, start time.Time, samples ...sample) ([]move, time.Time) {
+	now := start
+	var moves []move
+	for _, s := range samples {
+		s.elapsed = tick
+		now = now.Add(tick)
+		moves = append(moves, d.observe(s, now))
+	}
+	return moves, now
+}
+
+func repeat(s sample, n int) []sample {
+	out := make([]sample, n)
+	for i := range out {
+		out[i] = s
+	}
+	return out
+}
+
+func TestOneFallingBehindMovesToAllAtOnce(t *testing.T) {
+	start := time.Unix(0, 0)
+	for _, tc := range []struct {
+		name string
+		s    sample
+		want move
+	}{
+		{"idle", sample{cpu: 0.05, read: 300}, stay},
+		{"most of a core", sample{cpu: 0.6, read: 1500}, toAll},
+		{"requests waiting", sample{cpu: 0.3, read: 300, late: 3}, toAll},
+		{"a few late among many: a blip, not a queue", sample{cpu: 0.3, read: 1000, late: 9}, stay},
+		{"one or two late are not a queue", sample{cpu: 0.1, read: 20, late: 2}, stay},
+	} {
+		d := newDecider(Config{}.withDefaults())
+		if moves, _ := run(d, start, tc.s); moves[0] != tc.want {
+			t.Errorf("%s: %+v gave move %d, want %d", tc.name, tc.s, moves[0], tc.want)
+		}
+	}
+}
+
+func TestAllGoesBackToOneAfterACalmSpell(t *testing.T) {
+	cfg := Config{}.withDefaults()
+	start := time.Unix(0, 0)
+	d := newDecider(cfg)
+	loaded, calm := sample{cpu: 1.2, read: 2000}, sample{cpu: 0.1, read: 300}
+	moves, now := run(d, start, loaded)
+	if moves[0] != toAll {
+		t.Fatalf("a loaded tick on one P: move %d, want toAll", moves[0])
+	}
+	// Calm but one busy tick in the middle: the calm spell starts again.
+	need := int(cfg.LowerAfter / tick)
+	moves, now = run(d, now, append(append(repeat(calm, need-1), loaded), repeat(calm, need-1)...)...)
+	for i, m := range moves {
+		if m != stay {
+			t.Fatalf("tick %d of a broken calm spell: move %d, want stay", i, m)
+		}
+	}
+	moves, _ = run(d, now, calm)
+	if moves[0] != toOne {
+		t.Fatalf("after %v of calm: move %d, want toOne", cfg.LowerAfter, moves[0])
+	}
+}
+
+// A load that comes back soon after each move to one P makes the calm needed longer
+// each time, up to its bound; a long spell on one P resets it.
+func TestFlappingLoadWaitsLongerForCalm(t *testing.T) {
+	cfg := Config{LowerAfter: time.Second, MaxLowerAfter: 4 * time.Second}.withDefaults()
+	start := time.Unix(0, 0)
+	d := newDecider(cfg)
+	loaded, calm := sample{cpu: 1.2}, sample{cpu: 0.05}
+	now := start
+	var want []time.Duration
+	var got []time.Duration
+	for cycle := range 4 {
+		var moves []move
+		moves, now = run(d, now, loaded)
+		if moves[0] != toAll {
+			t.Fatalf("cycle %d: loaded on one P gave move %d", cycle, moves[0])
+		}
+		got = append(got, d.lowerAfter)
+		// Calm until it moves back to one P.
+		for {
+			moves, now = run(d, now, calm)
+			if moves[0] == toOne {
+				break
+			}
+		}
+	}
+	want = []time.Duration{time.Second, 2 * time.Second, 4 * time.Second, 4 * time.Second}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Fatalf("calm needed after each quick return to all Ps: %v, want %v", got, want)
+		}
+	}
+	// A long spell on one P: the next load resets it.
+	_, now = run(d, now, repeat(calm, 100)...)
+	run(d, now, loaded)
+	if d.lowerAfter != cfg.LowerAfter {
+		t.Fatalf("after a long spell on one P the calm needed is %v, want %v", d.lowerAfter, cfg.LowerAfter)
+	}
+}

@@ -1,0 +1,157 @@
+// Package procscale runs the Go scheduler on one P while one core keeps up with the
+// load, and on all the runtime would give it when it does not.
+//
+// With two or more Ps, a registrar that answers a few thousand REGISTERs a second
+// pays for parallelism it does not use: each datagram finds the other P idle, the
+// runtime wakes a thread to look for work there, and the thread parks again. At
+// 3,000 registrations/s on two cores that cost a registration 54–60 µs of CPU against
+// 39 µs on one P (hack/bench/results/2026-12-05b). One P caps a replica at one core of
+// Go code, though, and under load or on a busy node the requests then wait. So the
+// registrar starts on one P and takes the runtime's default (its CPU limit, cgroup
+// aware) as soon as one P falls behind: the process used most of a core in a tick, or
+// requests waited in the socket's queue. It goes back to one P only after a calm
+// spell, which doubles each time one P proves too few soon after (hysteresis).
+package procscale
+
+import (
+	"context"
+	"runtime"
+	"syscall"
+	"time"
+
+	"github.com/go-logr/logr"
+)
+
+// Config tunes the controller; the zero value of a field takes its default.
+type Config struct {
+	// Max is how many Ps run under load: 0 follows the runtime's default
+	// (runtime.SetDefaultGOMAXPROCS: the CPU limit, and a resized pod's new one).
+	Max int
+	// Interval is how often the load is looked at (default 100 ms).
+	Interval time.Duration
+	// RaiseCPU is the process CPU, in cores over one interval, at which one P is
+	// taken as falling behind (default 0.6: queues grow fast as a core nears full).
+	RaiseCPU float64
+	// LateShare and MinLate: one P is falling behind too when at least MinLate
+	// requests and LateShare of those read in an interval waited in the queue
+	// longer than the front end's late bound (defaults 1% and 3).
+	LateShare float64
+	MinLate   uint64
+	// LowerCPU is the process CPU, in cores, below which an interval on all Ps is
+	// calm (default 0.3: one P does the same work in about three quarters of the
+	// CPU, well under RaiseCPU).
+	LowerCPU float64
+	// LowerAfter is how long it must stay calm before going back to one P (default
+	// 5 s); it doubles, up to MaxLowerAfter (default 5 min), each time one P lasts
+	// less than that before falling behind again.
+	LowerAfter, MaxLowerAfter time.Duration
+}
+
+func (c Config) withDefaults() Config {
+	if c.Interval <= 0 {
+		c.Interval = 100 * time.Millisecond
+	}
+	if c.RaiseCPU <= 0 {
+		c.RaiseCPU = 0.6
+	}
+	if c.LateShare <= 0 {
+		c.LateShare = 0.01
+	}
+	if c.MinLate == 0 {
+		c.MinLate = 3
+	}
+	if c.LowerCPU <= 0 {
+		c.LowerCPU = 0.3
+	}
+	if c.LowerAfter <= 0 {
+		c.LowerAfter = 5 * time.Second
+	}
+	if c.MaxLowerAfter < c.LowerAfter {
+		c.MaxLowerAfter = max(5*time.Minute, c.LowerAfter)
+	}
+	return c
+}
+
+// Signals are where the load is read; each is cumulative since the process started.
+type Signals struct {
+	// CPU is the CPU time the process has used (user and system); nil: getrusage.
+	CPU func() time.Duration
+	// Waits is how many requests were read and how many of them had waited too
+	// long in the queue (udpfront.Front.Waits); nil: none are known.
+	Waits func() (read, late uint64)
+}
+
+// Run controls GOMAXPROCS until ctx ends, then leaves it at Max. It does nothing when
+// Max (or the runtime's default) is one P.
+func Run(ctx context.Context, cfg Config, sig Signals, log logr.Logger) {
+	cfg = cfg.withDefaults()
+	most := cfg.Max
+	if most <= 0 {
+		most = runtime.GOMAXPROCS(0)
+	}
+	if most <= 1 {
+		log.Info("one P: GOMAXPROCS is not adapted to the load", "GOMAXPROCS", most)
+		return
+	}
+	if sig.CPU == nil {
+		sig.CPU = processCPU
+	}
+	if sig.Waits == nil {
+		sig.Waits = func() (uint64, uint64) { return 0, 0 }
+	}
+	raise := func() int {
+		if cfg.Max > 0 {
+			runtime.GOMAXPROCS(cfg.Max)
+		} else {
+			runtime.SetDefaultGOMAXPROCS()
+		}
+		return runtime.GOMAXPROCS(0)
+	}
+	defer raise()
+
+	d := newDecider(cfg)
+	runtime.GOMAXPROCS(1)
+	log.Info("GOMAXPROCS adapts to the load", "idle", 1, "loaded", most)
+
+	t := time.NewTicker(cfg.Interval)
+	defer t.Stop()
+	lastAt, lastCPU := time.Now(), sig.CPU()
+	lastRead, lastLate := sig.Waits()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		now, cpu := time.Now(), sig.CPU()
+		read, late := sig.Waits()
+		elapsed := now.Sub(lastAt)
+		if elapsed <= 0 {
+			continue
+		}
+		s := sample{
+			cpu:  float64(cpu-lastCPU) / float64(elapsed),
+			read: read - lastRead, late: late - lastLate,
+			elapsed: elapsed,
+		}
+		lastAt, lastCPU, lastRead, lastLate = now, cpu, read, late
+		switch d.observe(s, now) {
+		case toAll:
+			procs := raise()
+			log.V(1).Info("one P fell behind: GOMAXPROCS raised", "GOMAXPROCS", procs,
+				"cpuCores", s.cpu, "late", s.late, "read", s.read, "nextCalmNeeded", d.lowerAfter.String())
+		case toOne:
+			runtime.GOMAXPROCS(1)
+			log.V(1).Info("calm: back to one P", "GOMAXPROCS", 1)
+		}
+	}
+}
+
+// processCPU is the CPU time the process has used, user and system.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}

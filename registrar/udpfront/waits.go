@@ -1,0 +1,53 @@
+package udpfront
+
+import (
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// DefaultLateAfter is how long a REGISTER may wait in the socket's receive queue
+// before it counts as late in Waits: the readers were not keeping up with it.
+const DefaultLateAfter = time.Millisecond
+
+// waitStats counts one reader's REGISTERs, and those that waited longer than
+// Config.LateAfter; its reader adds, Waits sums.
+type waitStats struct {
+	read, late atomic.Uint64
+	_          [48]byte // a cache line of its own: readers do not contend on it
+}
+
+// count counts a REGISTER that waited age (0: unknown, not late).
+func (w *waitStats) count(age, lateAfter time.Duration) {
+	w.read.Add(1)
+	if age > lateAfter {
+		w.late.Add(1)
+	}
+}
+
+// waitBook holds every reader's waitStats.
+type waitBook struct {
+	mu      sync.Mutex
+	readers []*waitStats
+}
+
+func (b *waitBook) add() *waitStats {
+	w := &waitStats{}
+	b.mu.Lock()
+	b.readers = append(b.readers, w)
+	b.mu.Unlock()
+	return w
+}
+
+// Waits is how many REGISTERs the readers have taken off the socket, and how many of
+// them had waited in its receive queue longer than Config.LateAfter: a late one
+// tells the readers are not keeping up (package procscale reads it).
+func (f *Front) Waits() (read, late uint64) {
+	f.waits.mu.Lock()
+	defer f.waits.mu.Unlock()
+	for _, w := range f.waits.readers {
+		read += w.read.Load()
+		late += w.late.Load()
+	}
+	return read, late
+}
