@@ -35,6 +35,7 @@ import (
 	"github.com/voipbin/registrar-operator/registrar/status"
 	"github.com/voipbin/registrar-operator/registrar/throttle"
 	"github.com/voipbin/registrar-operator/registrar/tlsserve"
+	"github.com/voipbin/registrar-operator/registrar/udpfront"
 	"github.com/voipbin/registrar-operator/registrar/wsserve"
 )
 
@@ -269,9 +270,9 @@ func (r *Replica) Run(ctx context.Context) error {
 	go func() { r.writer.Run(writerCtx); close(writerDone) }()
 
 	g, gctx := errgroup.WithContext(ctx)
-	var udpWaits func() (read, late uint64)
+	var front *udpfront.Front
 	if r.udp != nil {
-		udpWaits = r.serveUDP(g, srv)
+		front = r.serveUDP(g, srv)
 	}
 	if r.tcp != nil {
 		g.Go(func() error { return ignoreClosed(srv.ServeTCP(r.tcp)) })
@@ -282,9 +283,14 @@ func (r *Replica) Run(ctx context.Context) error {
 	r.serveWS(g, srv)
 	g.Go(func() error { r.expireLoop(gctx); return nil })
 	if r.cfg.AdaptiveProcs {
-		// After the UDP front end has started a reader per P of the default.
+		// After the UDP front end has started a reader per P of the default: it
+		// reads with as many of them as there are Ps.
+		var sig procscale.Signals
+		if front != nil {
+			sig.Waits, sig.Changed = front.Waits, front.SetActiveReaders
+		}
 		g.Go(func() error {
-			procscale.Run(gctx, procscale.Config{}, procscale.Signals{Waits: udpWaits}, r.log.WithName("procs"))
+			procscale.Run(gctx, procscale.Config{}, sig, r.log.WithName("procs"))
 			return nil
 		})
 	}

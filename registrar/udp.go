@@ -12,8 +12,8 @@ import (
 
 // serveUDP answers REGISTERs over UDP statelessly (package udpfront) and gives
 // sipgo the rest, unless the configuration keeps REGISTER on sipgo's transactions.
-// It returns the front end's count of REGISTERs read and read late (nil: none).
-func (r *Replica) serveUDP(g *errgroup.Group, srv *sipgo.Server) (waits func() (read, late uint64)) {
+// It returns the front end, or nil without one.
+func (r *Replica) serveUDP(g *errgroup.Group, srv *sipgo.Server) *udpfront.Front {
 	conn, ok := r.udp.(*net.UDPConn)
 	if ok && r.cfg.UDPReceiveBuffer > 0 {
 		if err := conn.SetReadBuffer(r.cfg.UDPReceiveBuffer); err != nil {
@@ -35,7 +35,7 @@ func (r *Replica) serveUDP(g *errgroup.Group, srv *sipgo.Server) (waits func() (
 	})
 	g.Go(front.Serve)
 	g.Go(func() error { return ignoreClosed(srv.ServeUDP(front.Rest())) })
-	return front.Waits
+	return front
 }
 
 // shedAge is udpfront's ShedAge for a Config's UDPShedAge, whose zero value sheds

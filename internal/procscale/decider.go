@@ -21,7 +21,11 @@ const (
 // moves to all at the first interval that shows one P falling behind; on all it
 // moves back after lowerAfter of calm intervals in a row.
 type decider struct {
-	cfg        Config
+	cfg Config
+	// recent holds the last samples' reads and late reads, a window of
+	// cfg.LateWindow: a few late in one burst are no queue, a steady share is.
+	recent     []sample
+	next       int
 	all        bool          // on all Ps
 	calm       time.Duration // calm in a row, on all Ps
 	lowerAfter time.Duration // calm needed to go back to one P
@@ -31,10 +35,13 @@ type decider struct {
 }
 
 func newDecider(cfg Config) *decider {
-	return &decider{cfg: cfg, lowerAfter: cfg.LowerAfter}
+	n := max(1, int(cfg.LateWindow/cfg.Interval))
+	return &decider{cfg: cfg, lowerAfter: cfg.LowerAfter, recent: make([]sample, n)}
 }
 
 func (d *decider) observe(s sample, now time.Time) move {
+	d.recent[d.next] = s
+	d.next = (d.next + 1) % len(d.recent)
 	if !d.all {
 		if !d.behind(s) {
 			return stay
@@ -47,9 +54,10 @@ func (d *decider) observe(s sample, now time.Time) move {
 			d.lowerAfter = d.cfg.LowerAfter
 		}
 		d.all, d.calm, d.since = true, 0, now
+		clear(d.recent) // what was late on one P says nothing of all
 		return toAll
 	}
-	if s.cpu > d.cfg.LowerCPU || d.lateMany(s) {
+	if s.cpu > d.cfg.LowerCPU || d.lateMany() {
 		d.calm = 0
 		return stay
 	}
@@ -57,15 +65,23 @@ func (d *decider) observe(s sample, now time.Time) move {
 	if d.calm < d.lowerAfter {
 		return stay
 	}
+	// The window keeps the calm that led here: a burst just after the move
+	// is judged among it.
 	d.all, d.calm, d.since = false, 0, now
 	return toOne
 }
 
-// behind tells one P falling behind: most of a core used, or requests waiting.
+// behind tells one P falling behind: most of a core used in the last interval, or
+// requests waiting in the recent window.
 func (d *decider) behind(s sample) bool {
-	return s.cpu >= d.cfg.RaiseCPU || d.lateMany(s)
+	return s.cpu >= d.cfg.RaiseCPU || d.lateMany()
 }
 
-func (d *decider) lateMany(s sample) bool {
-	return s.late >= d.cfg.MinLate && float64(s.late) >= d.cfg.LateShare*float64(s.read)
+// lateMany tells a steady share of late requests in the recent window.
+func (d *decider) lateMany() bool {
+	var read, late uint64
+	for _, s := range d.recent {
+		read, late = read+s.read, late+s.late
+	}
+	return late >= d.cfg.MinLate && float64(late) >= d.cfg.LateShare*float64(read)
 }

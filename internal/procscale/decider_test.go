@@ -37,9 +37,9 @@ func TestOneFallingBehindMovesToAllAtOnce(t *testing.T) {
 	}{
 		{"idle", sample{cpu: 0.05, read: 300}, stay},
 		{"most of a core", sample{cpu: 0.6, read: 1500}, toAll},
-		{"requests waiting", sample{cpu: 0.3, read: 300, late: 3}, toAll},
-		{"a few late among many: a blip, not a queue", sample{cpu: 0.3, read: 1000, late: 9}, stay},
-		{"one or two late are not a queue", sample{cpu: 0.1, read: 20, late: 2}, stay},
+		{"requests waiting", sample{cpu: 0.3, read: 300, late: 10}, toAll},
+		{"a few late among many: a blip, not a queue", sample{cpu: 0.3, read: 3000, late: 20}, stay},
+		{"a handful late are not a queue", sample{cpu: 0.1, read: 20, late: 5}, stay},
 	} {
 		d := newDecider(Config{}.withDefaults())
 		if moves, _ := run(d, start, tc.s); moves[0] != tc.want {
@@ -107,5 +107,25 @@ func TestFlappingLoadWaitsLongerForCalm(t *testing.T) {
 	run(d, now, loaded)
 	if d.lowerAfter != cfg.LowerAfter {
 		t.Fatalf("after a long spell on one P the calm needed is %v, want %v", d.lowerAfter, cfg.LowerAfter)
+	}
+}
+
+// Late requests are judged over the window: one burst delayed (a collection, a
+// preempted thread) is not a queue; a steady share is.
+func TestLateRequestsAreJudgedOverTheWindow(t *testing.T) {
+	cfg := Config{}.withDefaults()
+	start := time.Unix(0, 0)
+	d := newDecider(cfg)
+	window := int(cfg.LateWindow / tick)
+	quiet := sample{cpu: 0.1, read: 300}
+	moves, now := run(d, start, append(repeat(quiet, window-1), sample{cpu: 0.1, read: 300, late: 25})...)
+	for i, m := range moves {
+		if m != stay {
+			t.Fatalf("tick %d: 25 late among %d in the window gave move %d, want stay", i, 300*window, m)
+		}
+	}
+	moves, _ = run(d, now, sample{cpu: 0.1, read: 300, late: 10})
+	if moves[0] != toAll {
+		t.Fatalf("35 late among %d in the window (over 1%%): move %d, want toAll", 300*window, moves[0])
 	}
 }

@@ -33,10 +33,13 @@ type Config struct {
 	// taken as falling behind (default 0.6: queues grow fast as a core nears full).
 	RaiseCPU float64
 	// LateShare and MinLate: one P is falling behind too when at least MinLate
-	// requests and LateShare of those read in an interval waited in the queue
-	// longer than the front end's late bound (defaults 1% and 3).
-	LateShare float64
-	MinLate   uint64
+	// requests and LateShare of those read in the last LateWindow waited in the
+	// queue longer than the front end's late bound (defaults 1%, 10 and 1 s). A
+	// collection or a preempted thread delays a burst now and then; a queue
+	// delays a steady share.
+	LateShare  float64
+	MinLate    uint64
+	LateWindow time.Duration
 	// LowerCPU is the process CPU, in cores, below which an interval on all Ps is
 	// calm (default 0.3: one P does the same work in about three quarters of the
 	// CPU, well under RaiseCPU).
@@ -58,7 +61,10 @@ func (c Config) withDefaults() Config {
 		c.LateShare = 0.01
 	}
 	if c.MinLate == 0 {
-		c.MinLate = 3
+		c.MinLate = 10
+	}
+	if c.LateWindow < c.Interval {
+		c.LateWindow = max(time.Second, c.Interval)
 	}
 	if c.LowerCPU <= 0 {
 		c.LowerCPU = 0.3
@@ -79,6 +85,9 @@ type Signals struct {
 	// Waits is how many requests were read and how many of them had waited too
 	// long in the queue (udpfront.Front.Waits); nil: none are known.
 	Waits func() (read, late uint64)
+	// Changed, if set, is told each GOMAXPROCS the controller sets
+	// (udpfront.Front.SetActiveReaders: no more readers than Ps).
+	Changed func(procs int)
 }
 
 // Run controls GOMAXPROCS until ctx ends, then leaves it at Max. It does nothing when
@@ -99,18 +108,27 @@ func Run(ctx context.Context, cfg Config, sig Signals, log logr.Logger) {
 	if sig.Waits == nil {
 		sig.Waits = func() (uint64, uint64) { return 0, 0 }
 	}
+	if sig.Changed == nil {
+		sig.Changed = func(int) {}
+	}
 	raise := func() int {
 		if cfg.Max > 0 {
 			runtime.GOMAXPROCS(cfg.Max)
 		} else {
 			runtime.SetDefaultGOMAXPROCS()
 		}
-		return runtime.GOMAXPROCS(0)
+		procs := runtime.GOMAXPROCS(0)
+		sig.Changed(procs)
+		return procs
+	}
+	lower := func() {
+		runtime.GOMAXPROCS(1)
+		sig.Changed(1)
 	}
 	defer raise()
 
 	d := newDecider(cfg)
-	runtime.GOMAXPROCS(1)
+	lower()
 	log.Info("GOMAXPROCS adapts to the load", "idle", 1, "loaded", most)
 
 	t := time.NewTicker(cfg.Interval)
@@ -138,11 +156,11 @@ func Run(ctx context.Context, cfg Config, sig Signals, log logr.Logger) {
 		switch d.observe(s, now) {
 		case toAll:
 			procs := raise()
-			log.V(1).Info("one P fell behind: GOMAXPROCS raised", "GOMAXPROCS", procs,
+			log.Info("one P fell behind: GOMAXPROCS raised", "GOMAXPROCS", procs,
 				"cpuCores", s.cpu, "late", s.late, "read", s.read, "nextCalmNeeded", d.lowerAfter.String())
 		case toOne:
-			runtime.GOMAXPROCS(1)
-			log.V(1).Info("calm: back to one P", "GOMAXPROCS", 1)
+			lower()
+			log.Info("calm: back to one P", "GOMAXPROCS", 1)
 		}
 	}
 }

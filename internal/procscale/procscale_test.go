@@ -49,7 +49,8 @@ func startRun(t *testing.T, sig Signals) {
 
 // The process's real CPU: a busy goroutine takes it to all Ps, and its end back to one.
 func TestBusyProcessGetsAllPsAndGoesBackWhenCalm(t *testing.T) {
-	startRun(t, Signals{})
+	var told atomic.Int64 // what Changed was told last
+	startRun(t, Signals{Changed: func(procs int) { told.Store(int64(procs)) }})
 	var stop atomic.Bool
 	spun := make(chan struct{})
 	go func() {
@@ -58,10 +59,12 @@ func TestBusyProcessGetsAllPsAndGoesBackWhenCalm(t *testing.T) {
 			_ = fmt.Sprint(x) // work the scheduler can preempt
 		}
 	}()
-	eventually(t, 5*time.Second, "busy, the controller moves to all Ps", func() bool { return runtime.GOMAXPROCS(0) == 2 })
+	eventually(t, 5*time.Second, "busy, the controller moves to all Ps and says so",
+		func() bool { return runtime.GOMAXPROCS(0) == 2 && told.Load() == 2 })
 	stop.Store(true)
 	<-spun
-	eventually(t, 5*time.Second, "calm again, it moves back to one P", func() bool { return runtime.GOMAXPROCS(0) == 1 })
+	eventually(t, 5*time.Second, "calm again, it moves back to one P and says so",
+		func() bool { return runtime.GOMAXPROCS(0) == 1 && told.Load() == 1 })
 }
 
 // Requests waiting in the queue take it to all Ps even when the process's CPU is low,

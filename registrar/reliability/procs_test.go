@@ -2,9 +2,11 @@ package reliability_test
 
 import (
 	"bufio"
+	"bytes"
 	"fmt"
 	"net"
 	"net/http"
+	"os"
 	"runtime"
 	"strconv"
 	"strings"
@@ -49,6 +51,7 @@ func TestRegistrarTakesMoreCoresWhenRequestsWait(t *testing.T) {
 	if err := reg.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
 		t.Fatal(err)
 	}
+	eventually(t, "every thread of the registrar stopped", 10*time.Second, func() error { return allStopped(reg.cmd.Process.Pid) })
 	const queued = 20
 	for range queued {
 		phone.Send(phone.Request(sip.REGISTER, "sip:7000@"+tn.domain, "", "Contact: "+phone.ContactValue(), "Expires: 60"))
@@ -64,6 +67,25 @@ func TestRegistrarTakesMoreCoresWhenRequestsWait(t *testing.T) {
 	}
 	eventually(t, "after requests waited, the registrar runs on more than one P", 10*time.Second, procs(false))
 	eventually(t, "calm again, it goes back to one P", 30*time.Second, procs(true))
+}
+
+// allStopped tells whether every thread of process pid is stopped by a signal.
+func allStopped(pid int) error {
+	tasks, err := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid))
+	if err != nil {
+		return err
+	}
+	for _, task := range tasks {
+		stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%s/stat", pid, task.Name()))
+		if err != nil {
+			return err
+		}
+		// The state follows the command name in parentheses: "T" is stopped.
+		if i := bytes.LastIndexByte(stat, ')'); i < 0 || !bytes.HasPrefix(stat[i+1:], []byte(" T")) {
+			return fmt.Errorf("thread %s is not stopped: %s", task.Name(), stat[i+1:min(len(stat), i+4)])
+		}
+	}
+	return nil
 }
 
 // gomaxprocs reads the registrar's GOMAXPROCS from its metrics.

@@ -148,7 +148,7 @@ func newBenchRegistrar(b testing.TB) *benchRegistrar {
 	f := New(Config{Handle: h.HandleDatagram, ShedAge: -1, Log: logr.Discard()})
 	io := &recordingIO{arena: make([]byte, 0, benchBatch*2048), ends: make([]int, 0, benchBatch)}
 	return &benchRegistrar{
-		a:     answerer{parser: sipparse.New(), front: f, io: io, waits: f.waits.add()},
+		a:     answerer{parser: sipparse.New(), front: f, io: io, waits: f.waits.readers[0]},
 		io:    io,
 		from:  netip.MustParseAddrPort("192.0.2.10:5061"),
 		users: users,

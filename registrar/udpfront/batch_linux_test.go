@@ -253,7 +253,7 @@ func TestSheddingParsesNothing(t *testing.T) {
 	l, p := loopbackPair(t)
 	obs := &shedCounts{}
 	f := New(Config{Conn: l, Handle: (&counting{}).handle, Observer: obs})
-	a := answerer{parser: sipparse.New(), front: f, io: f.openIO(), waits: f.waits.add()}
+	a := answerer{parser: sipparse.New(), front: f, io: f.openIO(), waits: f.waits.readers[0]}
 	defer a.io.close()
 	me := p.LocalAddr().(*net.UDPAddr).AddrPort()
 	m := &received{data: []byte(register(int(me.Port()), true, false, "z9hG4bK-stale")), from: me, arrived: 1}
@@ -319,7 +319,7 @@ func BenchmarkShedding(b *testing.B) {
 	}()
 	to := sink.LocalAddr().(*net.UDPAddr).AddrPort()
 	f := New(Config{Conn: l, Handle: (&counting{}).handle})
-	a := answerer{parser: sipparse.New(), front: f, io: f.openIO(), waits: f.waits.add()} // no refusal budget: every one answered
+	a := answerer{parser: sipparse.New(), front: f, io: f.openIO(), waits: f.waits.readers[0]} // no refusal budget: every one answered
 	defer a.io.close()
 	m := &received{data: []byte(register(int(to.Port()), true, false, "z9hG4bK-stale")), from: to, arrived: 1}
 	now := time.Now().UnixNano()

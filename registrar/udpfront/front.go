@@ -122,6 +122,8 @@ type Front struct {
 	turn sync.Mutex
 	// waits counts REGISTERs read and those read late (Waits).
 	waits waitBook
+	// gate holds back the readers beyond the active ones (SetActiveReaders).
+	gate *readerGate
 }
 
 // New returns a front end for cfg.Conn; call Serve to start it and give sipgo Rest.
@@ -161,6 +163,8 @@ func New(cfg Config) *Front {
 		cfg:   cfg,
 		shed:  shed,
 		cache: newResponseCache(cfg.Retransmissions),
+		gate:  newReaderGate(cfg.Readers),
+		waits: newWaitBook(cfg.Readers),
 		rest:  newPassThrough(cfg.Conn, cfg.Backlog),
 	}
 }
@@ -177,8 +181,8 @@ func (f *Front) Serve() error {
 		f.cfg.Log.Error(err, "could not ask for arrival times of UDP datagrams; REGISTERs will not be shed under overload")
 	}
 	var wg sync.WaitGroup
-	for range f.cfg.Readers {
-		wg.Go(f.read)
+	for i := range f.cfg.Readers {
+		wg.Go(func() { f.read(i) })
 	}
 	wg.Wait()
 	f.rest.stop()
@@ -193,10 +197,10 @@ const batchSlots = 32
 
 // read is one reader: the kernel hands each batch of datagrams to one of them, so
 // several readers keep every core answering while one waits for the next datagram.
-func (f *Front) read() {
+func (f *Front) read(i int) {
 	a := answerer{parser: sipparse.New(), front: f, io: f.openIO(),
 		refusals: newRefusalBudget(float64(f.cfg.SourceRefusals), float64(f.cfg.Refusals), f.cfg.Readers),
-		waits:    f.waits.add()}
+		waits:    f.waits.readers[i]}
 	defer a.io.close()
 	slots := batchSlots
 	if _, shared := a.io.(*sharedConn); shared {
@@ -204,8 +208,12 @@ func (f *Front) read() {
 	}
 	b := newBatch(slots, maxDatagram)
 	for {
+		if !f.gate.wait(i) {
+			return
+		}
 		if err := a.io.readBatch(b, &f.turn); err != nil {
 			if errors.Is(err, net.ErrClosed) {
+				f.gate.stop()
 				return
 			}
 			// A temporary failure (an ICMP error surfacing, a full buffer) is not

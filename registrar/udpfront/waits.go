@@ -1,14 +1,14 @@
 package udpfront
 
 import (
-	"sync"
 	"sync/atomic"
 	"time"
 )
 
 // DefaultLateAfter is how long a REGISTER may wait in the socket's receive queue
-// before it counts as late in Waits: the readers were not keeping up with it.
-const DefaultLateAfter = time.Millisecond
+// before it counts as late in Waits: the response time a registrar should keep
+// for 99% of them (p99 under 2 ms).
+const DefaultLateAfter = 2 * time.Millisecond
 
 // waitStats counts one reader's REGISTERs, and those that waited longer than
 // Config.LateAfter; its reader adds, Waits sums.
@@ -25,26 +25,23 @@ func (w *waitStats) count(age, lateAfter time.Duration) {
 	}
 }
 
-// waitBook holds every reader's waitStats.
+// waitBook holds every reader's waitStats, by reader.
 type waitBook struct {
-	mu      sync.Mutex
 	readers []*waitStats
 }
 
-func (b *waitBook) add() *waitStats {
-	w := &waitStats{}
-	b.mu.Lock()
-	b.readers = append(b.readers, w)
-	b.mu.Unlock()
-	return w
+func newWaitBook(readers int) waitBook {
+	b := waitBook{readers: make([]*waitStats, readers)}
+	for i := range b.readers {
+		b.readers[i] = &waitStats{}
+	}
+	return b
 }
 
 // Waits is how many REGISTERs the readers have taken off the socket, and how many of
 // them had waited in its receive queue longer than Config.LateAfter: a late one
 // tells the readers are not keeping up (package procscale reads it).
 func (f *Front) Waits() (read, late uint64) {
-	f.waits.mu.Lock()
-	defer f.waits.mu.Unlock()
 	for _, w := range f.waits.readers {
 		read += w.read.Load()
 		late += w.late.Load()
