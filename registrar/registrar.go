@@ -283,8 +283,8 @@ func (r *Replica) Run(ctx context.Context) error {
 	r.serveWS(g, srv)
 	g.Go(func() error { r.expireLoop(gctx); return nil })
 	if r.cfg.AdaptiveProcs {
-		// After the UDP front end has started a reader per P of the default: it
-		// reads with as many of them as there are Ps.
+		// The UDP front end has fixed its readers at the default's Ps (New); it
+		// reads with as many of them as there are Ps now.
 		var sig procscale.Signals
 		if front != nil {
 			sig.Waits, sig.Changed = front.Waits, front.SetActiveReaders

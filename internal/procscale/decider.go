@@ -47,11 +47,13 @@ func (d *decider) observe(s sample, now time.Time) move {
 			return stay
 		}
 		// One P lasted less than the calm it took to choose it: the load
-		// comes and goes faster than that, so wait longer next time.
+		// comes and goes faster than that, so wait longer next time. One that
+		// lasted longer halves the wait again, step by step, so that a load
+		// that returns just after each wait does not reset it.
 		if !d.since.IsZero() && now.Sub(d.since) < d.lowerAfter {
 			d.lowerAfter = min(2*d.lowerAfter, d.cfg.MaxLowerAfter)
 		} else {
-			d.lowerAfter = d.cfg.LowerAfter
+			d.lowerAfter = max(d.lowerAfter/2, d.cfg.LowerAfter)
 		}
 		d.all, d.calm, d.since = true, 0, now
 		clear(d.recent) // what was late on one P says nothing of all
@@ -61,7 +63,9 @@ func (d *decider) observe(s sample, now time.Time) move {
 		d.calm = 0
 		return stay
 	}
-	d.calm += s.elapsed
+	// A long interval (a paused machine, a starved ticker) counts as two at
+	// most: calm is what was seen, not what was missed.
+	d.calm += min(s.elapsed, 2*d.cfg.Interval)
 	if d.calm < d.lowerAfter {
 		return stay
 	}

@@ -72,7 +72,7 @@ func TestAllGoesBackToOneAfterACalmSpell(t *testing.T) {
 }
 
 // A load that comes back soon after each move to one P makes the calm needed longer
-// each time, up to its bound; a long spell on one P resets it.
+// each time, up to its bound; each long spell on one P halves it again.
 func TestFlappingLoadWaitsLongerForCalm(t *testing.T) {
 	cfg := Config{LowerAfter: time.Second, MaxLowerAfter: 4 * time.Second}.withDefaults()
 	start := time.Unix(0, 0)
@@ -102,18 +102,23 @@ func TestFlappingLoadWaitsLongerForCalm(t *testing.T) {
 			t.Fatalf("calm needed after each quick return to all Ps: %v, want %v", got, want)
 		}
 	}
-	// A long spell on one P: the next load resets it.
-	_, now = run(d, now, repeat(calm, 100)...)
-	run(d, now, loaded)
-	if d.lowerAfter != cfg.LowerAfter {
-		t.Fatalf("after a long spell on one P the calm needed is %v, want %v", d.lowerAfter, cfg.LowerAfter)
+	// Long spells on one P: each following load halves it, down to LowerAfter.
+	for _, want := range []time.Duration{2 * time.Second, time.Second, time.Second} {
+		_, now = run(d, now, repeat(calm, 100)...)
+		_, now = run(d, now, loaded)
+		if d.lowerAfter != want {
+			t.Fatalf("after a long spell on one P the calm needed is %v, want %v", d.lowerAfter, want)
+		}
+		for moves := []move{stay}; moves[0] != toOne; {
+			moves, now = run(d, now, calm)
+		}
 	}
 }
 
 // Late requests are judged over the window: one burst delayed (a collection, a
 // preempted thread) is not a queue; a steady share is.
 func TestLateRequestsAreJudgedOverTheWindow(t *testing.T) {
-	cfg := Config{}.withDefaults()
+	cfg := Config{LateWindow: time.Second}.withDefaults()
 	start := time.Unix(0, 0)
 	d := newDecider(cfg)
 	window := int(cfg.LateWindow / tick)
@@ -127,5 +132,18 @@ func TestLateRequestsAreJudgedOverTheWindow(t *testing.T) {
 	moves, _ = run(d, now, sample{cpu: 0.1, read: 300, late: 10})
 	if moves[0] != toAll {
 		t.Fatalf("35 late among %d in the window (over 1%%): move %d, want toAll", 300*window, moves[0])
+	}
+}
+
+// One long interval (a paused machine, a starved ticker) is not a calm spell.
+func TestOneLongIntervalIsNoCalmSpell(t *testing.T) {
+	cfg := Config{}.withDefaults()
+	d := newDecider(cfg)
+	now := time.Unix(0, 0)
+	if m := d.observe(sample{cpu: 1.2, elapsed: tick}, now.Add(tick)); m != toAll {
+		t.Fatalf("loaded on one P: move %d, want toAll", m)
+	}
+	if m := d.observe(sample{cpu: 0.01, elapsed: 2 * cfg.LowerAfter}, now.Add(tick+2*cfg.LowerAfter)); m != stay {
+		t.Fatalf("one interval of %v: move %d, want stay", 2*cfg.LowerAfter, m)
 	}
 }

@@ -15,8 +15,8 @@ package procscale
 
 import (
 	"context"
+	"os"
 	"runtime"
-	"syscall"
 	"time"
 
 	"github.com/go-logr/logr"
@@ -34,9 +34,10 @@ type Config struct {
 	RaiseCPU float64
 	// LateShare and MinLate: one P is falling behind too when at least MinLate
 	// requests and LateShare of those read in the last LateWindow waited in the
-	// queue longer than the front end's late bound (defaults 1%, 10 and 1 s). A
-	// collection or a preempted thread delays a burst now and then; a queue
-	// delays a steady share.
+	// queue longer than the front end's late bound (defaults 1%, 10 and 10 s: the
+	// p99 over ten seconds). A burst of work on the one P (a thousand new
+	// bindings to write into status at once) delays a few hundred requests now
+	// and then; a queue delays a steady share.
 	LateShare  float64
 	MinLate    uint64
 	LateWindow time.Duration
@@ -64,7 +65,7 @@ func (c Config) withDefaults() Config {
 		c.MinLate = 10
 	}
 	if c.LateWindow < c.Interval {
-		c.LateWindow = max(time.Second, c.Interval)
+		c.LateWindow = max(10*time.Second, c.Interval)
 	}
 	if c.LowerCPU <= 0 {
 		c.LowerCPU = 0.3
@@ -94,12 +95,20 @@ type Signals struct {
 // Max (or the runtime's default) is one P.
 func Run(ctx context.Context, cfg Config, sig Signals, log logr.Logger) {
 	cfg = cfg.withDefaults()
+	if sig.Changed == nil {
+		sig.Changed = func(int) {}
+	}
 	most := cfg.Max
 	if most <= 0 {
 		most = runtime.GOMAXPROCS(0)
+		if cores, ok := cpuLimit(os.DirFS("/")); ok && cores <= 1 {
+			most = 1
+		}
 	}
 	if most <= 1 {
-		log.Info("one P: GOMAXPROCS is not adapted to the load", "GOMAXPROCS", most)
+		runtime.GOMAXPROCS(1)
+		sig.Changed(1)
+		log.Info("one core at most: GOMAXPROCS stays at one P", "GOMAXPROCS", 1)
 		return
 	}
 	if sig.CPU == nil {
@@ -107,9 +116,6 @@ func Run(ctx context.Context, cfg Config, sig Signals, log logr.Logger) {
 	}
 	if sig.Waits == nil {
 		sig.Waits = func() (uint64, uint64) { return 0, 0 }
-	}
-	if sig.Changed == nil {
-		sig.Changed = func(int) {}
 	}
 	raise := func() int {
 		if cfg.Max > 0 {
@@ -129,6 +135,7 @@ func Run(ctx context.Context, cfg Config, sig Signals, log logr.Logger) {
 
 	d := newDecider(cfg)
 	lower()
+	current := 1
 	log.Info("GOMAXPROCS adapts to the load", "idle", 1, "loaded", most)
 
 	t := time.NewTicker(cfg.Interval)
@@ -140,6 +147,13 @@ func Run(ctx context.Context, cfg Config, sig Signals, log logr.Logger) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+		}
+		if d.all {
+			// The runtime follows a resized pod's CPU limit on its own.
+			if procs := runtime.GOMAXPROCS(0); procs != current {
+				current = procs
+				sig.Changed(procs)
+			}
 		}
 		now, cpu := time.Now(), sig.CPU()
 		read, late := sig.Waits()
@@ -156,20 +170,13 @@ func Run(ctx context.Context, cfg Config, sig Signals, log logr.Logger) {
 		switch d.observe(s, now) {
 		case toAll:
 			procs := raise()
+			current = procs
 			log.Info("one P fell behind: GOMAXPROCS raised", "GOMAXPROCS", procs,
 				"cpuCores", s.cpu, "late", s.late, "read", s.read, "nextCalmNeeded", d.lowerAfter.String())
 		case toOne:
 			lower()
+			current = 1
 			log.Info("calm: back to one P", "GOMAXPROCS", 1)
 		}
 	}
-}
-
-// processCPU is the CPU time the process has used, user and system.
-func processCPU() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

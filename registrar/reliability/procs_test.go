@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/emiago/sipgo/sip"
+
+	"github.com/voipbin/registrar-operator/registrar/udpfront"
 )
 
 // The registrar binary, with its defaults, runs on one P while one core keeps up, and
@@ -25,6 +27,7 @@ func TestRegistrarTakesMoreCoresWhenRequestsWait(t *testing.T) {
 	if runtime.NumCPU() < 2 {
 		t.Skip("one CPU: the registrar's default is one P, and nothing adapts")
 	}
+	t.Setenv("GOMAXPROCS", "") // set, it would keep the registrar from adapting
 	bin := buildRegistrar(t)
 	tn := newTenant(t, 1, 7000, 5)
 	kubeconfig := writeKubeconfig(t, registrarSA, serviceAccountGroups())
@@ -56,7 +59,7 @@ func TestRegistrarTakesMoreCoresWhenRequestsWait(t *testing.T) {
 	for range queued {
 		phone.Send(phone.Request(sip.REGISTER, "sip:7000@"+tn.domain, "", "Contact: "+phone.ContactValue(), "Expires: 60"))
 	}
-	time.Sleep(20 * time.Millisecond) // the stimulus: they wait 20 ms, twenty times the late bound
+	time.Sleep(10 * udpfront.DefaultLateAfter) // the stimulus, not a wait for an event: they age past the late bound
 	if err := reg.cmd.Process.Signal(syscall.SIGCONT); err != nil {
 		t.Fatal(err)
 	}

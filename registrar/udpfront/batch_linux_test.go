@@ -62,7 +62,7 @@ func TestBatchReadTakesTheQueueInOrder(t *testing.T) {
 	if err := stampArrivals(l); err != nil {
 		t.Fatal(err)
 	}
-	io, err := openDirect(l)
+	io, err := openDirect(l, newReaderGate(1).lend)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -100,7 +100,7 @@ func TestBatchReadTakesTheQueueInOrder(t *testing.T) {
 // read whole; the front end drops it rather than answer half a request.
 func TestBatchReadMarksATruncatedDatagram(t *testing.T) {
 	l, p := loopbackPair(t)
-	io, err := openDirect(l)
+	io, err := openDirect(l, newReaderGate(1).lend)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -139,7 +139,7 @@ func TestFlushSendsTheQueuedResponsesInOrder(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer other.Close()
-	io, err := openDirect(l)
+	io, err := openDirect(l, newReaderGate(1).lend)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -38,6 +38,8 @@ type directSocket struct {
 	conn  *net.UDPConn    // the listener: closing it ends the readers
 	inet6 bool            // the socket is AF_INET6 (IPv4 peers then arrive v4-mapped)
 	armed bool            // a read deadline is set to check the listener at
+	// lend lets another reader read while this one waits to send (readerGate).
+	lend func() (giveBack func())
 
 	rx     []mmsghdr // one per slot of the batch read into
 	rxIov  []unix.Iovec
@@ -63,7 +65,9 @@ const txBytes = 32 << 10
 // keeps the socket alive, so the listener's Close cannot wake it.
 const closedCheck = 200 * time.Millisecond
 
-func openDirect(conn *net.UDPConn) (packetIO, error) {
+// lend, called while the reader waits for a full send buffer to drain, lets another
+// reader read meanwhile until the func it returns is called.
+func openDirect(conn *net.UDPConn, lend func() (giveBack func())) (packetIO, error) {
 	rc, err := conn.SyscallConn()
 	if err != nil {
 		return nil, err
@@ -97,7 +101,7 @@ func openDirect(conn *net.UDPConn) (packetIO, error) {
 		_ = file.Close()
 		return nil, fmt.Errorf("while watching the UDP socket: %w", err)
 	}
-	return &directSocket{fd: fd, file: file, wait: wait, conn: conn, inet6: inet6, txBuf: make([]byte, 0, txBytes)}, nil
+	return &directSocket{fd: fd, file: file, wait: wait, conn: conn, inet6: inet6, lend: lend, txBuf: make([]byte, 0, txBytes)}, nil
 }
 
 // aim points the receive headers at b's slots, and resets what the kernel wrote
@@ -264,7 +268,9 @@ func (s *directSocket) flush() error {
 			tries = 0
 		case (errno == unix.EAGAIN || errno == unix.EINTR) && tries < 3:
 			tries++
-			s.waitWritable() // the send buffer is full: as long as it takes to drain
+			giveBack := s.lend() // the send buffer is full: another reader reads meanwhile
+			s.waitWritable()     // as long as it takes to drain
+			giveBack()
 		default:
 			if failed == nil {
 				to, _ := addrPortOf(&s.txName[sent])

@@ -178,7 +178,7 @@ func (f *Front) Rest() net.PacketConn { return f.rest }
 func (f *Front) Serve() error {
 	if err := stampArrivals(f.cfg.Conn); err != nil {
 		// Without the stamps no age is known, and nothing is shed.
-		f.cfg.Log.Error(err, "could not ask for arrival times of UDP datagrams; REGISTERs will not be shed under overload")
+		f.cfg.Log.Error(err, "could not ask for arrival times of UDP datagrams; REGISTERs will not be shed under overload, nor counted late for --adaptive-procs")
 	}
 	var wg sync.WaitGroup
 	for i := range f.cfg.Readers {
@@ -274,7 +274,7 @@ func (f *Front) handOn(b *batch) {
 // openIO gives a reader a descriptor of its own where it can, else the listener.
 func (f *Front) openIO() packetIO {
 	if !f.cfg.SharedSocket {
-		io, err := openDirect(f.cfg.Conn)
+		io, err := openDirect(f.cfg.Conn, f.gate.lend)
 		if err == nil {
 			return io
 		}

@@ -34,7 +34,7 @@ func TestEverySocketAnswers(t *testing.T) {
 					t.Skipf("no %s listener here: %v", l.name, err)
 				}
 				if !mode.shared && runtime.GOOS == "linux" {
-					io, err := openDirect(conn)
+					io, err := openDirect(conn, newReaderGate(1).lend)
 					if err != nil {
 						t.Fatalf("no descriptor of its own for a reader: %v", err)
 					}
