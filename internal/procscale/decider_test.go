@@ -36,9 +36,9 @@ func TestOneFallingBehindMovesToAllAtOnce(t *testing.T) {
 		want move
 	}{
 		{"idle", sample{cpu: 0.05, read: 300}, stay},
-		{"most of a core", sample{cpu: 0.6, read: 1500}, toAll},
-		{"requests waiting", sample{cpu: 0.3, read: 300, late: 10}, toAll},
-		{"a few late among many: a blip, not a queue", sample{cpu: 0.3, read: 3000, late: 20}, stay},
+		{"a busy core", sample{cpu: 0.4, read: 1500}, toAll},
+		{"requests waiting", sample{cpu: 0.2, read: 300, late: 10}, toAll},
+		{"a few late among many: a blip, not a queue", sample{cpu: 0.2, read: 3000, late: 20}, stay},
 		{"a handful late are not a queue", sample{cpu: 0.1, read: 20, late: 5}, stay},
 	} {
 		d := newDecider(Config{}.withDefaults())

@@ -4,13 +4,14 @@
 // With two or more Ps, a registrar that answers a few thousand REGISTERs a second
 // pays for parallelism it does not use: each datagram finds the other P idle, the
 // runtime wakes a thread to look for work there, and the thread parks again. At
-// 3,000 registrations/s on two cores that cost a registration 54–60 µs of CPU against
-// 39 µs on one P (hack/bench/results/2026-12-05b). One P caps a replica at one core of
-// Go code, though, and under load or on a busy node the requests then wait. So the
-// registrar starts on one P and takes the runtime's default (its CPU limit, cgroup
-// aware) as soon as one P falls behind: the process used most of a core in a tick, or
-// requests waited in the socket's queue. It goes back to one P only after a calm
-// spell, which doubles each time one P proves too few soon after (hysteresis).
+// 3,000 registrations/s on two cores that cost a registration about 62 µs of CPU
+// against 41 µs on one P (hack/bench/results/2026-12-05c). One P caps a replica at one
+// core of Go code, though, and it looks at the network only when it has nothing else
+// to run, so under load or on a busy node requests wait. So the registrar starts on
+// one P and takes the runtime's default (its CPU limit, cgroup aware) as soon as one
+// P falls behind: the process used a good part of a core in a tick, or requests
+// waited in the socket's queue. It goes back to one P only after a calm spell, which
+// doubles each time one P proves too few soon after (hysteresis).
 package procscale
 
 import (
@@ -30,19 +31,21 @@ type Config struct {
 	// Interval is how often the load is looked at (default 100 ms).
 	Interval time.Duration
 	// RaiseCPU is the process CPU, in cores over one interval, at which one P is
-	// taken as falling behind (default 0.6: queues grow fast as a core nears full).
+	// taken as falling behind (default 0.4: on one P, network readiness is only
+	// looked at when the P has nothing else to run, so the response-time tail
+	// grows long before the core is full; at 14,000–16,000 REGISTERs/s, about
+	// half a core, p99 passed 2 ms).
 	RaiseCPU float64
 	// LateShare and MinLate: one P is falling behind too when at least MinLate
 	// requests and LateShare of those read in the last LateWindow waited in the
 	// queue longer than the front end's late bound (defaults 1%, 10 and 10 s: the
-	// p99 over ten seconds). A burst of work on the one P (a thousand new
-	// bindings to write into status at once) delays a few hundred requests now
-	// and then; a queue delays a steady share.
+	// p99 over ten seconds). A burst of requests (every client starting at
+	// once) delays a few hundred now and then; a queue delays a steady share.
 	LateShare  float64
 	MinLate    uint64
 	LateWindow time.Duration
 	// LowerCPU is the process CPU, in cores, below which an interval on all Ps is
-	// calm (default 0.3: one P does the same work in about three quarters of the
+	// calm (default 0.25: one P does the same work in about two thirds of the
 	// CPU, well under RaiseCPU).
 	LowerCPU float64
 	// LowerAfter is how long it must stay calm before going back to one P (default
@@ -56,7 +59,7 @@ func (c Config) withDefaults() Config {
 		c.Interval = 100 * time.Millisecond
 	}
 	if c.RaiseCPU <= 0 {
-		c.RaiseCPU = 0.6
+		c.RaiseCPU = 0.4
 	}
 	if c.LateShare <= 0 {
 		c.LateShare = 0.01
@@ -68,7 +71,7 @@ func (c Config) withDefaults() Config {
 		c.LateWindow = max(10*time.Second, c.Interval)
 	}
 	if c.LowerCPU <= 0 {
-		c.LowerCPU = 0.3
+		c.LowerCPU = 0.25
 	}
 	if c.LowerAfter <= 0 {
 		c.LowerAfter = 5 * time.Second
