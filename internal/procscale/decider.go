@@ -9,6 +9,9 @@ type sample struct {
 	elapsed    time.Duration
 }
 
+// cpuSmoothing is the time constant of the CPU average that judges calm.
+const cpuSmoothing = time.Second
+
 type move int
 
 const (
@@ -24,10 +27,14 @@ type decider struct {
 	cfg Config
 	// recent holds the last samples' reads and late reads, a window of
 	// cfg.LateWindow: a few late in one burst are no queue, a steady share is.
-	recent     []sample
-	next       int
-	all        bool          // on all Ps
-	calm       time.Duration // calm in a row, on all Ps
+	recent []sample
+	next   int
+	all    bool          // on all Ps
+	calm   time.Duration // calm in a row, on all Ps
+	// cpu is the process CPU averaged over about a second (an exponential
+	// mean): on all Ps, one busy interval (a client's burst) does not end a
+	// calm spell, a second of load does.
+	cpu        float64
 	lowerAfter time.Duration // calm needed to go back to one P
 	// since is when the decider last moved (zero before its first move: one P
 	// at the start was not chosen after a calm spell).
@@ -42,6 +49,8 @@ func newDecider(cfg Config) *decider {
 func (d *decider) observe(s sample, now time.Time) move {
 	d.recent[d.next] = s
 	d.next = (d.next + 1) % len(d.recent)
+	weight := min(1, float64(s.elapsed)/float64(cpuSmoothing))
+	d.cpu += weight * (s.cpu - d.cpu)
 	if !d.all {
 		if !d.behind(s) {
 			return stay
@@ -55,11 +64,11 @@ func (d *decider) observe(s sample, now time.Time) move {
 		} else {
 			d.lowerAfter = max(d.lowerAfter/2, d.cfg.LowerAfter)
 		}
-		d.all, d.calm, d.since = true, 0, now
+		d.all, d.calm, d.since, d.cpu = true, 0, now, max(s.cpu, d.cfg.RaiseCPU)
 		clear(d.recent) // what was late on one P says nothing of all
 		return toAll
 	}
-	if s.cpu > d.cfg.LowerCPU || d.lateMany() {
+	if d.cpu > d.cfg.LowerCPU || d.lateMany() {
 		d.calm = 0
 		return stay
 	}

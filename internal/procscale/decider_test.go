@@ -50,24 +50,41 @@ func TestOneFallingBehindMovesToAllAtOnce(t *testing.T) {
 
 func TestAllGoesBackToOneAfterACalmSpell(t *testing.T) {
 	cfg := Config{}.withDefaults()
-	start := time.Unix(0, 0)
-	d := newDecider(cfg)
-	loaded, calm := sample{cpu: 1.2, read: 2000}, sample{cpu: 0.1, read: 300}
-	moves, now := run(d, start, loaded)
-	if moves[0] != toAll {
-		t.Fatalf("a loaded tick on one P: move %d, want toAll", moves[0])
-	}
-	// Calm but one busy tick in the middle: the calm spell starts again.
-	need := int(cfg.LowerAfter / tick)
-	moves, now = run(d, now, append(append(repeat(calm, need-1), loaded), repeat(calm, need-1)...)...)
-	for i, m := range moves {
-		if m != stay {
-			t.Fatalf("tick %d of a broken calm spell: move %d, want stay", i, m)
+	loaded, calm := sample{cpu: 1.2, read: 2000}, sample{cpu: 0.05, read: 300}
+	// ticksToOne feeds a decider one loaded tick, then the given ticks, then calm
+	// ones until it moves back to one P, and counts the ticks after the first.
+	ticksToOne := func(middle ...sample) int {
+		d := newDecider(cfg)
+		moves, now := run(d, time.Unix(0, 0), loaded)
+		if moves[0] != toAll {
+			t.Fatalf("a loaded tick on one P: move %d, want toAll", moves[0])
 		}
+		n := 0
+		for _, s := range append(repeat(calm, 20), middle...) {
+			if moves, now = run(d, now, s); moves[0] != stay {
+				t.Fatalf("tick %d: move %d before the calm spell could have passed", n, moves[0])
+			}
+			n++
+		}
+		for ; moves[0] != toOne; n++ {
+			if n > 1000 {
+				t.Fatal("never moved back to one P")
+			}
+			moves, now = run(d, now, calm)
+		}
+		return n
 	}
-	moves, _ = run(d, now, calm)
-	if moves[0] != toOne {
-		t.Fatalf("after %v of calm: move %d, want toOne", cfg.LowerAfter, moves[0])
+	plain := ticksToOne()
+	if spell := time.Duration(plain) * tick; spell < cfg.LowerAfter || spell > cfg.LowerAfter+3*time.Second {
+		t.Fatalf("back to one P after %v of calm, want the %v spell and the second or two the load takes to fade", spell, cfg.LowerAfter)
+	}
+	if n := ticksToOne(loaded); n > plain+1 {
+		t.Fatalf("one busy tick (a client's burst) in the calm delayed the move from %d to %d ticks: it broke the spell", plain, n)
+	}
+	// The spell starts again after the second of load (20 calm ticks, then 10
+	// loaded ones).
+	if n, least := ticksToOne(repeat(loaded, 10)...), 20+10+int(cfg.LowerAfter/tick); n < least {
+		t.Fatalf("after a second of load in the calm it moved back after %d ticks, want at least %d: the spell did not start again", n, least)
 	}
 }
 

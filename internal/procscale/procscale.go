@@ -44,9 +44,9 @@ type Config struct {
 	LateShare  float64
 	MinLate    uint64
 	LateWindow time.Duration
-	// LowerCPU is the process CPU, in cores, below which an interval on all Ps is
-	// calm (default 0.25: one P does the same work in about two thirds of the
-	// CPU, well under RaiseCPU).
+	// LowerCPU is the process CPU, in cores and averaged over about a second,
+	// below which an interval on all Ps is calm (default 0.3: one P does the same
+	// work in about two thirds of the CPU, well under RaiseCPU).
 	LowerCPU float64
 	// LowerAfter is how long it must stay calm before going back to one P (default
 	// 5 s); it doubles, up to MaxLowerAfter (default 5 min), each time one P lasts
@@ -71,7 +71,7 @@ func (c Config) withDefaults() Config {
 		c.LateWindow = max(10*time.Second, c.Interval)
 	}
 	if c.LowerCPU <= 0 {
-		c.LowerCPU = 0.25
+		c.LowerCPU = 0.3
 	}
 	if c.LowerAfter <= 0 {
 		c.LowerAfter = 5 * time.Second

@@ -63,7 +63,7 @@ func TestBusyProcessGetsAllPsAndGoesBackWhenCalm(t *testing.T) {
 		func() bool { return runtime.GOMAXPROCS(0) == 2 && told.Load() == 2 })
 	stop.Store(true)
 	<-spun
-	eventually(t, 5*time.Second, "calm again, it moves back to one P and says so",
+	eventually(t, 15*time.Second, "calm again, it moves back to one P and says so",
 		func() bool { return runtime.GOMAXPROCS(0) == 1 && told.Load() == 1 })
 }
 
