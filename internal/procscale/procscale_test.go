@@ -59,7 +59,7 @@ func TestBusyProcessGetsAllPsAndGoesBackWhenCalm(t *testing.T) {
 			_ = fmt.Sprint(x) // work the scheduler can preempt
 		}
 	}()
-	eventually(t, 5*time.Second, "busy, the controller moves to all Ps and says so",
+	eventually(t, 15*time.Second, "busy, the controller moves to all Ps and says so",
 		func() bool { return runtime.GOMAXPROCS(0) == 2 && told.Load() == 2 })
 	stop.Store(true)
 	<-spun
