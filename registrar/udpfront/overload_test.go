@@ -53,6 +53,17 @@ func (g *gated) hold(t *testing.T, p *siptest.Phone) {
 	}
 }
 
+// eachSocketMode runs test with the readers on descriptors of their own and sharing
+// the listener.
+func eachSocketMode(t *testing.T, test func(t *testing.T, shared bool)) {
+	for _, mode := range []struct {
+		name   string
+		shared bool
+	}{{"own descriptor", false}, {"shared listener", true}} {
+		t.Run(mode.name, func(t *testing.T) { test(t, mode.shared) })
+	}
+}
+
 // shiftedClock is the wall clock plus an offset the test moves.
 type shiftedClock struct{ offset atomic.Int64 }
 
@@ -64,69 +75,64 @@ func (c *shiftedClock) now() time.Time { return time.Now().Add(time.Duration(c.o
 // all answered by the handler, and once the queue is fresh again a REGISTER without
 // credentials is challenged as usual.
 func TestOverloadShedsChallengesAndAnswersCredentials(t *testing.T) {
-	for _, mode := range []struct {
-		name   string
-		shared bool
-	}{{"own descriptor", false}, {"shared listener", true}} {
-		t.Run(mode.name, func(t *testing.T) {
-			h := newGated()
-			clock := &shiftedClock{}
-			// Every shed REGISTER answered: the refusal budget has a test of its own.
-			_, addr := startFront(t, Config{Handle: h.handle, Readers: 1, SharedSocket: mode.shared, now: clock.now,
-				SourceRefusals: -1, Refusals: -1})
-			p := newPhone(t, addr)
-			h.hold(t, p)
+	eachSocketMode(t, func(t *testing.T, shared bool) {
+		h := newGated()
+		clock := &shiftedClock{}
+		// Every shed REGISTER answered: the refusal budget has a test of its own.
+		_, addr := startFront(t, Config{Handle: h.handle, Readers: 1, SharedSocket: shared, now: clock.now,
+			SourceRefusals: -1, Refusals: -1})
+		p := newPhone(t, addr)
+		h.hold(t, p)
 
-			const challenges, credentialed = 20, 10
-			for i := range challenges + credentialed {
-				// Interleaved, as phones send them.
-				auth := i%3 == 2
-				p.Send(register(p.Port(), true, auth, fmt.Sprintf("z9hG4bK-flood-%d", i)))
-			}
-			// Everything queued has now waited a second, ten times ShedAge.
-			clock.offset.Store(int64(time.Second))
-			close(h.release)
+		const challenges, credentialed = 20, 10
+		for i := range challenges + credentialed {
+			// Interleaved, as phones send them.
+			auth := i%3 == 2
+			p.Send(register(p.Port(), true, auth, fmt.Sprintf("z9hG4bK-flood-%d", i)))
+		}
+		// Everything queued has now waited a second, ten times ShedAge.
+		clock.offset.Store(int64(time.Second))
+		close(h.release)
 
-			if res := receive(t, p); !strings.HasPrefix(res, "SIP/2.0 200 OK") || header(res, "Call-ID") != "z9hG4bK-first@phone" {
-				t.Fatalf("the held REGISTER was answered:\n%s", res)
+		if res := receive(t, p); !strings.HasPrefix(res, "SIP/2.0 200 OK") || header(res, "Call-ID") != "z9hG4bK-first@phone" {
+			t.Fatalf("the held REGISTER was answered:\n%s", res)
+		}
+		for range challenges + credentialed {
+			res := receive(t, p)
+			callID := header(res, "Call-ID")
+			var i int
+			if _, err := fmt.Sscanf(callID, "z9hG4bK-flood-%d@phone", &i); err != nil {
+				t.Fatalf("unexpected response:\n%s", res)
 			}
-			for range challenges + credentialed {
-				res := receive(t, p)
-				callID := header(res, "Call-ID")
-				var i int
-				if _, err := fmt.Sscanf(callID, "z9hG4bK-flood-%d@phone", &i); err != nil {
-					t.Fatalf("unexpected response:\n%s", res)
+			if i%3 == 2 {
+				if !strings.HasPrefix(res, "SIP/2.0 200 OK") {
+					t.Errorf("REGISTER %d with credentials was not answered by the handler:\n%s", i, res)
 				}
-				if i%3 == 2 {
-					if !strings.HasPrefix(res, "SIP/2.0 200 OK") {
-						t.Errorf("REGISTER %d with credentials was not answered by the handler:\n%s", i, res)
-					}
-					continue
-				}
-				if !strings.HasPrefix(res, "SIP/2.0 503 ") {
-					t.Errorf("REGISTER %d without credentials, queued past ShedAge, was not shed:\n%s", i, res)
-					continue
-				}
-				if s, err := strconv.Atoi(header(res, "Retry-After")); err != nil || s < 1 || s > retryAfterSeconds {
-					t.Errorf("503 to REGISTER %d: Retry-After %q, want 1 to %d seconds", i, header(res, "Retry-After"), retryAfterSeconds)
-				}
-				if header(res, "WWW-Authenticate") != "" {
-					t.Errorf("503 to REGISTER %d carries a challenge", i)
-				}
-				if !strings.Contains(header(res, "To"), "tag=") {
-					t.Errorf("503 to REGISTER %d has no To tag (RFC 3261 §8.2.6.2)", i)
-				}
+				continue
 			}
-			if n := h.handled.Load(); n != 1+credentialed {
-				t.Errorf("the handler saw %d REGISTERs, want %d: the first and every one with credentials", n, 1+credentialed)
+			if !strings.HasPrefix(res, "SIP/2.0 503 ") {
+				t.Errorf("REGISTER %d without credentials, queued past ShedAge, was not shed:\n%s", i, res)
+				continue
 			}
+			if s, err := strconv.Atoi(header(res, "Retry-After")); err != nil || s < 1 || s > retryAfterSeconds {
+				t.Errorf("503 to REGISTER %d: Retry-After %q, want 1 to %d seconds", i, header(res, "Retry-After"), retryAfterSeconds)
+			}
+			if header(res, "WWW-Authenticate") != "" {
+				t.Errorf("503 to REGISTER %d carries a challenge", i)
+			}
+			if !strings.Contains(header(res, "To"), "tag=") {
+				t.Errorf("503 to REGISTER %d has no To tag (RFC 3261 §8.2.6.2)", i)
+			}
+		}
+		if n := h.handled.Load(); n != 1+credentialed {
+			t.Errorf("the handler saw %d REGISTERs, want %d: the first and every one with credentials", n, 1+credentialed)
+		}
 
-			// The load is gone: a fresh REGISTER without credentials is challenged.
-			clock.offset.Store(0)
-			p.Send(register(p.Port(), true, false, "z9hG4bK-after"))
-			if res := receive(t, p); !strings.HasPrefix(res, "SIP/2.0 401 ") {
-				t.Errorf("after the flood, a REGISTER without credentials got:\n%s", res)
-			}
-		})
-	}
+		// The load is gone: a fresh REGISTER without credentials is challenged.
+		clock.offset.Store(0)
+		p.Send(register(p.Port(), true, false, "z9hG4bK-after"))
+		if res := receive(t, p); !strings.HasPrefix(res, "SIP/2.0 401 ") {
+			t.Errorf("after the flood, a REGISTER without credentials got:\n%s", res)
+		}
+	})
 }
