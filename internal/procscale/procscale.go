@@ -94,8 +94,8 @@ type Signals struct {
 	Changed func(procs int)
 }
 
-// Run controls GOMAXPROCS until ctx ends, then leaves it at Max. It does nothing when
-// Max (or the runtime's default) is one P.
+// Run controls GOMAXPROCS until ctx ends, then leaves it at Max. When Max, or the
+// container's CPU limit, allows one core at most, it sets one P and returns.
 func Run(ctx context.Context, cfg Config, sig Signals, log logr.Logger) {
 	cfg = cfg.withDefaults()
 	if sig.Changed == nil {
