@@ -67,6 +67,7 @@ func plotSteps(rs []stepResult, base string) error {
 	for _, p := range []*plot.Plot{done, p99} {
 		p.X.Min, p.X.Max = 0, top
 	}
+	p99.Y.Min, p99.Y.Max = logRange(p99Bounds(rs))
 
 	const w, h = 22 * vg.Centimeter, 26 * vg.Centimeter
 	tiles := draw.Tiles{Rows: 2, Cols: 1, PadX: vg.Centimeter, PadY: vg.Centimeter,
@@ -84,6 +85,29 @@ func plotSteps(rs []stepResult, base string) error {
 		return err
 	}
 	return writeTo(base+".png", png)
+}
+
+// p99Bounds is the lowest and highest p99 that is drawn (0, 0 if none).
+func p99Bounds(rs []stepResult) (lo, hi float64) {
+	for _, r := range rs {
+		if v := r.ProbeP99; v > 0 && !math.IsNaN(v) {
+			if lo == 0 || v < lo {
+				lo = v
+			}
+			hi = max(hi, v)
+		}
+	}
+	return lo, hi
+}
+
+// logRange is a log axis's range around [lo, hi], with room on both sides. The
+// plotting library widens an axis of one value by 1 either side, and gives an axis
+// with no value 0 as its end: below zero on a log scale, both panic.
+func logRange(lo, hi float64) (float64, float64) {
+	if lo <= 0 || hi <= 0 {
+		return 0.1, 10 // no p99 (the probe was off): an empty axis around a millisecond
+	}
+	return lo / 1.5, hi * 1.5
 }
 
 // addSeries adds one configuration's points and the line through the mean at each rate.
