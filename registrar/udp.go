@@ -27,6 +27,7 @@ func (r *Replica) serveUDP(g *errgroup.Group, srv *sipgo.Server) *udpfront.Front
 	front := udpfront.New(udpfront.Config{
 		Conn:           conn,
 		Handle:         r.registers.HandleDatagram,
+		Reconfirm:      r.registers.Reconfirm,
 		ShedAge:        shedAge(r.cfg.UDPShedAge),
 		SourceRefusals: unbounded(r.cfg.UDPShedRepliesPerSource),
 		Refusals:       unbounded(r.cfg.UDPShedReplies),

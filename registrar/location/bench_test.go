@@ -34,6 +34,29 @@ func BenchmarkRefresh(b *testing.B) {
 	}
 }
 
+// BenchmarkRefreshLargeTable: devices of a 100,000-AOR table refreshing in a
+// scattered order, as they do: the table's memory is cold for each.
+func BenchmarkRefreshLargeTable(b *testing.B) {
+	const n = 100_000
+	tb := New(0, nil)
+	p := pol()
+	aors := make([]string, n)
+	for i := range aors {
+		aors[i] = strconv.Itoa(100000+i) + "@acme.registrar.voipbin.net"
+		mustRegister(&testing.T{}, tb, benchReq(aors[i], 1, t0), p)
+	}
+	var buf []Binding
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		rq := benchReq(aors[(i*7919)%n], uint32(2+i/n), t0.Add(time.Duration(i)*time.Microsecond))
+		var err error
+		if buf, err = tb.RegisterAppend(buf[:0], rq, p); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
 // BenchmarkRefreshAppend: the same with the caller reusing the answer buffer.
 func BenchmarkRefreshAppend(b *testing.B) {
 	tb := New(0, nil)

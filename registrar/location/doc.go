@@ -18,8 +18,9 @@
 // # Expiry
 //
 // Every shard keeps a min-heap of its AORs keyed by the AOR's earliest binding
-// expiry. ExpireDue pops only the AORs that are due (O(k log n) for k due AORs),
-// NextExpiry peeks at one heap top per shard. A binding is live while
+// expiry, lazily: a refresh leaves the heap alone, and a key left behind is put
+// right when it reaches the top. ExpireDue pops only the AORs that are due
+// (O(k log n) for k due AORs), NextExpiry peeks at one heap top per shard. A binding is live while
 // now < ExpiresAt. Register, Lookup and the Register answer already ignore bindings
 // past their expiry, so ExpireDue may run late without anyone seeing a dead binding;
 // Snapshot, Remove and Range show the stored state, which may include bindings

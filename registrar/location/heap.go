@@ -1,5 +1,20 @@
 package location
 
+// The expiry heap is lazy: an item's key is a lower bound of its record's earliest
+// expiry, not always the value. A refresh, the common REGISTER, only moves an AOR's
+// expiry later, so it leaves the heap alone; the stale key is put right when it comes
+// to the top (settle), once however many refreshes came meanwhile. Sifting on every
+// refresh walked log n records of cold memory, a good part of a refresh's cost in a
+// large table. A record whose expiry moves earlier sifts up at once, so the top is
+// never later than the earliest expiry.
+
+// heapItem is a record and the key it sits in the heap by, kept beside each other so
+// that sifting compares keys without reading the records.
+type heapItem struct {
+	key int64 // at or before rec.next
+	rec *record
+}
+
 // removeRecord deletes rec from the shard's map and heap, subtracting its bindings.
 func (s *shard) removeRecord(rec *record) {
 	s.bindings -= len(rec.bs)
@@ -26,24 +41,38 @@ func (s *shard) update(rec *record) {
 	rec.next = next
 	if rec.hidx < 0 {
 		rec.hidx = len(s.heap)
-		s.heap = append(s.heap, rec)
+		s.heap = append(s.heap, heapItem{key: next, rec: rec})
 		s.up(rec.hidx)
 		return
 	}
-	if !s.down(rec.hidx) {
+	if it := &s.heap[rec.hidx]; next < it.key {
+		it.key = next
 		s.up(rec.hidx)
+	}
+}
+
+// settle puts right the keys at the top of the heap until the top's is its record's
+// earliest expiry: after it, s.heap[0].key is the shard's earliest expiry.
+func (s *shard) settle() {
+	for len(s.heap) > 0 {
+		top := &s.heap[0]
+		if top.key >= top.rec.next {
+			return
+		}
+		top.key = top.rec.next
+		s.down(0)
 	}
 }
 
 func (s *shard) heapRemove(i int) {
 	h := s.heap
 	last := len(h) - 1
-	rec := h[i]
+	rec := h[i].rec
 	if i != last {
 		h[i] = h[last]
-		h[i].hidx = i
+		h[i].rec.hidx = i
 	}
-	h[last] = nil
+	h[last] = heapItem{}
 	s.heap = h[:last]
 	rec.hidx = -1
 	if i != last {
@@ -57,11 +86,11 @@ func (s *shard) up(i int) {
 	h := s.heap
 	for i > 0 {
 		p := (i - 1) / 2
-		if h[p].next <= h[i].next {
+		if h[p].key <= h[i].key {
 			break
 		}
 		h[p], h[i] = h[i], h[p]
-		h[p].hidx, h[i].hidx = p, i
+		h[p].rec.hidx, h[i].rec.hidx = p, i
 		i = p
 	}
 }
@@ -77,14 +106,14 @@ func (s *shard) down(i0 int) bool {
 			break
 		}
 		m := l
-		if r := l + 1; r < n && h[r].next < h[l].next {
+		if r := l + 1; r < n && h[r].key < h[l].key {
 			m = r
 		}
-		if h[i].next <= h[m].next {
+		if h[i].key <= h[m].key {
 			break
 		}
 		h[i], h[m] = h[m], h[i]
-		h[i].hidx, h[m].hidx = i, m
+		h[i].rec.hidx, h[m].rec.hidx = i, m
 		i = m
 	}
 	return i > i0

@@ -20,8 +20,8 @@ type Table struct {
 type shard struct {
 	mu       sync.Mutex
 	recs     map[string]*record
-	heap     []*record // min-heap on record.next
-	scratch  []entry   // Register's tentative bindings, reused under mu
+	heap     []heapItem // min-heap on a lower bound of record.next (heap.go)
+	scratch  []entry    // Register's tentative bindings, reused under mu
 	bindings int
 	_        [64]byte // keep neighbouring shards' locks off one cache line
 }
@@ -237,8 +237,8 @@ func (t *Table) ExpireDue(now time.Time) (changed []string) {
 		s := &t.shards[i]
 		first := len(changed)
 		s.mu.Lock()
-		for len(s.heap) > 0 && s.heap[0].next <= nowN {
-			rec := s.heap[0]
+		for s.settle(); len(s.heap) > 0 && s.heap[0].key <= nowN; s.settle() {
+			rec := s.heap[0].rec
 			old := len(rec.bs)
 			bs := rec.bs[:0]
 			for _, b := range rec.bs {
@@ -274,8 +274,9 @@ func (t *Table) NextExpiry() (time.Time, bool) {
 	for i := range t.shards {
 		s := &t.shards[i]
 		s.mu.Lock()
-		if len(s.heap) > 0 && (!found || s.heap[0].next < best) {
-			best, found = s.heap[0].next, true
+		s.settle()
+		if len(s.heap) > 0 && (!found || s.heap[0].key < best) {
+			best, found = s.heap[0].key, true
 		}
 		s.mu.Unlock()
 	}

@@ -100,6 +100,37 @@ func TestRefreshMovesHeap(t *testing.T) {
 	}
 }
 
+// A refresh leaves an AOR's heap key behind (heap.go); one that brings an expiry
+// earlier must still be first to go, and a key left behind must never expire an AOR
+// early or report it changed.
+func TestShorterExpiryComesFirstAndRefreshedAORsStay(t *testing.T) {
+	tb := New(1, nil)
+	reg := func(aor string, cseq uint32, expires int64, now int) {
+		mustRegister(t, tb, Request{AOR: aor, CallID: "c", CSeq: cseq, Expires: expires, Contacts: []ContactUpdate{ct("sip:u@h", -1)}, Now: at(now)}, pol())
+	}
+	reg("a", 1, 100, 0)
+	reg("b", 1, 200, 0)
+	for i := range 20 { // a refreshes again and again: its key stays at 100
+		reg("a", uint32(2+i), 100, 10*(i+1))
+	}
+	reg("b", 2, 70, 0) // b now expires first
+	if n, _ := tb.NextExpiry(); !n.Equal(at(70)) {
+		t.Fatalf("NextExpiry = %v, want b's at %v", n, at(70))
+	}
+	if got := tb.ExpireDue(at(150)); len(got) != 1 || got[0] != "b" {
+		t.Fatalf("ExpireDue(150) = %v, want [b]: a was refreshed until 300", got)
+	}
+	if bs := tb.Lookup("a", at(150)); len(bs) != 1 {
+		t.Fatalf("a has %d bindings at 150, want its refreshed one", len(bs))
+	}
+	if n, _ := tb.NextExpiry(); !n.Equal(at(300)) {
+		t.Fatalf("NextExpiry = %v, want a's refreshed expiry %v", n, at(300))
+	}
+	if got := tb.ExpireDue(at(300)); len(got) != 1 || got[0] != "a" {
+		t.Fatalf("ExpireDue(300) = %v, want [a]", got)
+	}
+}
+
 func TestRestore(t *testing.T) {
 	tb, ch := watched(4)
 	mustRegister(t, tb, req("c1", 5, 600, 100, ct("sip:a@h", -1)), pol())

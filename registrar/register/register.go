@@ -252,52 +252,10 @@ func (r *Handler) challenge(
 func (r *Handler) bind(
 	req *sip.Request, dom *directory.Domain, cred *directory.Credential, aor, src string, size int, now time.Time,
 ) (*sip.Response, string) {
-	lr := location.Request{
-		AOR:       aor,
-		CallID:    req.CallID().Value(),
-		CSeq:      req.CSeq().SeqNo,
-		Source:    src,
-		Transport: transportOf(req),
-		Now:       now,
-	}
-	if ua := firstHeader(req, "User-Agent"); ua != nil {
-		lr.UserAgent = truncateUTF8(ua.Value(), maxUserAgentLen)
-	}
-	var err error
-	if lr.Expires, err = headerExpires(req); err != nil {
-		return respond(req, sip.StatusBadRequest, "Malformed Expires"), OutcomeBadRequest
-	}
 	var contacts [4]location.ContactUpdate // room for the usual request, one allocation
-	lr.Contacts = contacts[:0]
-	for _, h := range req.Headers() {
-		ch, ok := h.(*sip.ContactHeader) // the parser makes every Contact (and m) one
-		if !ok {
-			if strings.EqualFold(h.Name(), "Contact") { // built by hand, unparsed
-				return respond(req, sip.StatusBadRequest, "Malformed Contact"), OutcomeBadRequest
-			}
-			continue
-		}
-		if ch.Address.Wildcard {
-			lr.Wildcard = true
-			continue
-		}
-		v, has := contactExpires(ch.Params)
-		exp, err := parseExpires(v, has)
-		if err != nil {
-			return respond(req, sip.StatusBadRequest, "Malformed Contact Expires"), OutcomeBadRequest
-		}
-		instance, regID, ok := contactFlow(ch.Params)
-		if !ok {
-			return respond(req, sip.StatusBadRequest, "Malformed +sip.instance or reg-id"), OutcomeBadRequest
-		}
-		lr.Contacts = append(lr.Contacts, location.ContactUpdate{URI: uriString(&ch.Address), Expires: exp, Instance: instance, RegID: regID})
-	}
-	flow, ok := readFlow(req, &lr)
-	switch {
-	case !ok:
-		return respond(req, sip.StatusBadRequest, "Malformed Path"), OutcomeBadRequest
-	case flow.firstHopLacksFlows:
-		return respond(req, 439, "First Hop Lacks Outbound Support"), OutcomeBadRequest
+	lr, flow, res, outcome := r.locationRequest(req, aor, src, contacts[:0], now)
+	if res != nil {
+		return res, outcome
 	}
 	if cred.MaxContacts > 0 {
 		lr.MaxContacts = int(cred.MaxContacts)
@@ -308,6 +266,87 @@ func (r *Handler) bind(
 		return r.refused(req, aor, err)
 	}
 	return r.ok(req, lr, &flow, bindings, size, now), OutcomeRegistered
+}
+
+// locationRequest reads what a REGISTER asks of the location table (§10.3 steps 5 to
+// 7), its contacts appended to contacts; a response instead when the request is
+// malformed.
+func (r *Handler) locationRequest(
+	req *sip.Request, aor, src string, contacts []location.ContactUpdate, now time.Time,
+) (location.Request, regFlow, *sip.Response, string) {
+	lr := location.Request{
+		AOR:       aor,
+		CallID:    req.CallID().Value(),
+		CSeq:      req.CSeq().SeqNo,
+		Source:    src,
+		Transport: transportOf(req),
+		Now:       now,
+		Contacts:  contacts,
+	}
+	if ua := firstHeader(req, "User-Agent"); ua != nil {
+		lr.UserAgent = truncateUTF8(ua.Value(), maxUserAgentLen)
+	}
+	var err error
+	if lr.Expires, err = headerExpires(req); err != nil {
+		return lr, regFlow{}, respond(req, sip.StatusBadRequest, "Malformed Expires"), OutcomeBadRequest
+	}
+	for _, h := range req.Headers() {
+		ch, ok := h.(*sip.ContactHeader) // the parser makes every Contact (and m) one
+		if !ok {
+			if strings.EqualFold(h.Name(), "Contact") { // built by hand, unparsed
+				return lr, regFlow{}, respond(req, sip.StatusBadRequest, "Malformed Contact"), OutcomeBadRequest
+			}
+			continue
+		}
+		if ch.Address.Wildcard {
+			lr.Wildcard = true
+			continue
+		}
+		v, has := contactExpires(ch.Params)
+		exp, err := parseExpires(v, has)
+		if err != nil {
+			return lr, regFlow{}, respond(req, sip.StatusBadRequest, "Malformed Contact Expires"), OutcomeBadRequest
+		}
+		instance, regID, ok := contactFlow(ch.Params)
+		if !ok {
+			return lr, regFlow{}, respond(req, sip.StatusBadRequest, "Malformed +sip.instance or reg-id"), OutcomeBadRequest
+		}
+		lr.Contacts = append(lr.Contacts, location.ContactUpdate{URI: uriString(&ch.Address), Expires: exp, Instance: instance, RegID: regID})
+	}
+	flow, ok := readFlow(req, &lr)
+	switch {
+	case !ok:
+		return lr, flow, respond(req, sip.StatusBadRequest, "Malformed Path"), OutcomeBadRequest
+	case flow.firstHopLacksFlows:
+		return lr, flow, respond(req, 439, "First Hop Lacks Outbound Support"), OutcomeBadRequest
+	}
+	return lr, flow, nil, ""
+}
+
+// Reconfirm answers a retransmission of a REGISTER that was answered 200 OK (the UDP
+// front end knows it by its bytes and source; udpfront.Config.Reconfirm): 200 OK
+// again, with the AOR's bindings as they are now, its To tag the same as the first
+// answer's (a hash of the request). Nothing is authenticated or applied again: the
+// request's nonce count is spent, and its bindings are in the table already.
+// Without the AOR's domain (deleted since) it is handled as a new request.
+func (r *Handler) Reconfirm(req *sip.Request, datagramLen int) *sip.Response {
+	now := r.clock()
+	if req.To() == nil || req.CallID() == nil || req.CSeq() == nil || req.Via() == nil {
+		return r.HandleDatagram(req, datagramLen)
+	}
+	dom, ok := r.dir.Domain(strings.ToLower(req.Recipient.Host))
+	to := req.To().Address
+	if !ok || to.User == "" || !strings.EqualFold(to.Host, dom.Domain) {
+		return r.HandleDatagram(req, datagramLen)
+	}
+	aor := to.User + "@" + dom.Domain
+	var contacts [4]location.ContactUpdate
+	lr, flow, res, _ := r.locationRequest(req, aor, req.Source(), contacts[:0], now)
+	if res != nil {
+		return res // not for a request once answered 200 OK; as the handler answers it
+	}
+	var room [4]location.Binding
+	return r.ok(req, lr, &flow, r.table.LookupAppend(room[:0], aor, now), datagramLen, now)
 }
 
 // refused answers a REGISTER the location table refused. Kept apart from bind so that

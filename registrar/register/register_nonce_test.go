@@ -3,6 +3,7 @@
 package register
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -127,5 +128,44 @@ func TestNonceFromAnotherReplicaWithTheSameKeyIsAccepted(t *testing.T) {
 	mustStatus(t, res, sip.StatusProxyAuthRequired, "")
 	if challenges(t, res)[0].stale {
 		t.Error("stale=true for a foreign nonce")
+	}
+}
+
+// A retransmission of a REGISTER answered 200 OK (the UDP front end knows it, once its
+// cache has let the answer go) is answered 200 OK again by Reconfirm: the same To
+// tag, the bindings as they are now, and nothing counted or applied again; the same
+// bytes through Handle would be a replayed nonce count.
+func TestReconfirmAnswersARetransmissionAgain(t *testing.T) {
+	e := newEnv(t)
+	d := e.device(testUser, testPassword)
+	d.send(d.next())
+	m := d.next()
+	d.sign(&m)
+	raw := m.bytes()
+	first := e.reg.Handle(parseRequest(t, raw, testSource, "UDP"))
+	mustStatus(t, first, sip.StatusOK, "")
+	before := e.bindings(testUser)
+
+	e.advance(10 * time.Second)
+	again := e.reg.Reconfirm(parseRequest(t, raw, testSource, "UDP"), len(raw))
+	mustStatus(t, again, sip.StatusOK, "")
+	if got, want := again.To().Params, first.To().Params; got.String() != want.String() {
+		t.Errorf("To params %q, want the first answer's %q", got.String(), want.String())
+	}
+	if got, want := again.GetHeaders("Contact"), first.GetHeaders("Contact"); len(got) != len(want) || len(got) != 1 {
+		t.Fatalf("Contacts %v, want the one binding as in %v", got, want)
+	}
+	if c := again.GetHeaders("Contact")[0].Value(); !strings.Contains(c, "expires=3590") {
+		t.Errorf("Contact %q: want the binding's remaining expiry, 10 s less", c)
+	}
+	after := e.bindings(testUser)
+	if len(after) != len(before) || !after[0].RegisteredAt.Equal(before[0].RegisteredAt) {
+		t.Errorf("bindings %+v after Reconfirm, want them untouched: %+v", after, before)
+	}
+	if len(e.obs.failures) != 0 {
+		t.Errorf("Reconfirm counted failures %v", e.obs.failures)
+	}
+	if res := e.reg.Handle(parseRequest(t, raw, testSource, "UDP")); res.StatusCode != sip.StatusProxyAuthRequired {
+		t.Errorf("the same bytes through Handle: %d, want 407 (the nonce count is spent)", res.StatusCode)
 	}
 }

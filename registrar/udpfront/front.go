@@ -50,7 +50,8 @@ const maxDatagram = 65535
 
 // Observer receives what the front end counts (Prometheus in production).
 type Observer interface {
-	// Retransmission counts a retransmitted REGISTER answered from the cache.
+	// Retransmission counts a retransmitted REGISTER answered from the cache, or
+	// reconfirmed (Config.Reconfirm).
 	Retransmission()
 	// Dropped counts a datagram for sipgo dropped because sipgo was not reading.
 	Dropped()
@@ -81,6 +82,12 @@ type Config struct {
 	// REGISTER handler's HandleDatagram, which sizes its 200 OK for UDP by it); it
 	// does no I/O.
 	Handle func(req *sip.Request, datagramLen int) *sip.Response
+	// Reconfirm answers a retransmission of a credentialed REGISTER that Handle
+	// answered 200 OK, once the retransmission cache no longer holds that answer (the
+	// REGISTER handler's Reconfirm: 200 OK with the bindings as they are now, nothing
+	// applied again). nil: such a retransmission goes to Handle, which refuses its
+	// spent nonce count.
+	Reconfirm func(req *sip.Request, datagramLen int) *sip.Response
 	// Readers is how many goroutines read and answer (default GOMAXPROCS).
 	Readers int
 	// Backlog is how many datagrams for sipgo may wait before more are dropped,
@@ -114,8 +121,11 @@ type Config struct {
 type Front struct {
 	cfg   Config
 	cache *responseCache
-	rest  *passThrough
-	shed  ShedObserver
+	// accepted remembers the credentialed REGISTERs answered 200 OK for longer than
+	// the cache can keep their answers (accepted.go); nil without Reconfirm.
+	accepted *acceptedSet
+	rest     *passThrough
+	shed     ShedObserver
 	// turn is held by a reader from taking a datagram off the socket until it has
 	// queued it for sipgo (or found it a REGISTER): whichever reader takes each,
 	// sipgo gets them in the socket's order, a phone's 180 before its 200.
@@ -159,7 +169,7 @@ func New(cfg Config) *Front {
 	if shed == nil {
 		shed = nopObserver{}
 	}
-	return &Front{
+	f := &Front{
 		cfg:   cfg,
 		shed:  shed,
 		cache: newResponseCache(cfg.Retransmissions),
@@ -167,6 +177,10 @@ func New(cfg Config) *Front {
 		waits: newWaitBook(cfg.Readers),
 		rest:  newPassThrough(cfg.Conn, cfg.Backlog),
 	}
+	if cfg.Reconfirm != nil {
+		f.accepted = newAcceptedSet(acceptedPerGeneration, cfg.now)
+	}
+	return f
 }
 
 // Rest is the listener as sipgo must see it (srv.ServeUDP(front.Rest())): every
@@ -347,6 +361,7 @@ func (a *answerer) answer(data []byte, from netip.AddrPort, arrived int64) {
 
 	key, cacheable := retransmissionKey(a.key[:0], req, from)
 	a.key = key
+	var sum uint64
 	if cacheable {
 		if res, ok := f.cache.get(key, a.cached[:0]); ok {
 			a.cached = res
@@ -354,10 +369,23 @@ func (a *answerer) answer(data []byte, from netip.AddrPort, arrived int64) {
 			a.send(res, to)
 			return
 		}
+		if f.accepted != nil {
+			if sum = f.accepted.sum(data, from); f.accepted.has(sum) {
+				out := a.out.response(f.cfg.Reconfirm(req, len(data)))
+				f.cache.put(key, out)
+				f.cfg.Observer.Retransmission()
+				a.send(out, to)
+				return
+			}
+		}
 	}
-	out := a.out.response(f.cfg.Handle(req, len(data)))
+	res := f.cfg.Handle(req, len(data))
+	out := a.out.response(res)
 	if cacheable {
 		f.cache.put(key, out)
+		if f.accepted != nil && res != nil && res.StatusCode == sip.StatusOK {
+			f.accepted.add(sum)
+		}
 	}
 	a.send(out, to)
 }
