@@ -79,15 +79,24 @@ func TestExpiredNonce(t *testing.T) {
 	}
 }
 
-// A nonce count used twice is a replay (RFC 7616 §3.4.5): refused with a challenge.
-func TestNonceCountReplayIsChallenged(t *testing.T) {
-	e := newEnv(t)
+// registered is a device that has registered: the bytes of its signed REGISTER and
+// the 200 OK they got.
+func registered(t *testing.T, e *env) (*device, []byte, *sip.Response) {
+	t.Helper()
 	d := e.device(testUser, testPassword)
 	d.send(d.next())
 	m := d.next()
 	d.sign(&m)
 	raw := m.bytes()
-	mustStatus(t, e.reg.Handle(parseRequest(t, raw, testSource, "UDP")), sip.StatusOK, "")
+	res := e.reg.Handle(parseRequest(t, raw, testSource, "UDP"))
+	mustStatus(t, res, sip.StatusOK, "")
+	return d, raw, res
+}
+
+// A nonce count used twice is a replay (RFC 7616 §3.4.5): refused with a challenge.
+func TestNonceCountReplayIsChallenged(t *testing.T) {
+	e := newEnv(t)
+	d, raw, _ := registered(t, e)
 
 	// The same bytes again, as an eavesdropper would send them.
 	res := e.reg.Handle(parseRequest(t, raw, "203.0.113.66:5060", "UDP"))
@@ -137,13 +146,7 @@ func TestNonceFromAnotherReplicaWithTheSameKeyIsAccepted(t *testing.T) {
 // bytes through Handle would be a replayed nonce count.
 func TestReconfirmAnswersARetransmissionAgain(t *testing.T) {
 	e := newEnv(t)
-	d := e.device(testUser, testPassword)
-	d.send(d.next())
-	m := d.next()
-	d.sign(&m)
-	raw := m.bytes()
-	first := e.reg.Handle(parseRequest(t, raw, testSource, "UDP"))
-	mustStatus(t, first, sip.StatusOK, "")
+	_, raw, first := registered(t, e)
 	before := e.bindings(testUser)
 
 	e.advance(10 * time.Second)
