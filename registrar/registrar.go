@@ -80,10 +80,10 @@ type Config struct {
 	// Linux caps at net.core.rmem_max); it absorbs bursts while the readers are
 	// descheduled. 0 keeps the system default.
 	UDPReceiveBuffer int
-	// UDPShedAge is how long a REGISTER without credentials may wait in the UDP
-	// receive queue and still be challenged; an older one is answered 503 with
-	// Retry-After, so that under overload the readers spend their time on the
-	// REGISTERs that complete a registration. 0 or negative: nothing is shed (the
+	// UDPShedAge is how long the REGISTERs may keep waiting in the UDP receive
+	// queue before those without credentials are answered 503 with Retry-After
+	// (udpfront.Config.ShedAge), so that under overload the readers spend their
+	// time on the REGISTERs that complete a registration. 0 or negative: nothing is shed (the
 	// registrar binary's flag defaults to udpfront.DefaultShedAge).
 	UDPShedAge time.Duration
 	// UDPShedRepliesPerSource and UDPShedReplies bound how many shed REGISTERs a

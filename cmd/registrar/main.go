@@ -57,8 +57,9 @@ func main() {
 	flag.IntVar(&cfg.UDPReceiveBuffer, "udp-receive-buffer", 4<<20,
 		"UDP socket receive buffer in bytes, to absorb bursts (Linux caps it at net.core.rmem_max); 0 keeps the system default.")
 	flag.DurationVar(&cfg.UDPShedAge, "udp-shed-age", udpfront.DefaultShedAge,
-		"Under overload, a UDP REGISTER without credentials that waited longer than this in the receive queue is answered 503 with Retry-After "+
-			"instead of a challenge, so that those with credentials keep completing; so is one taken off a receive buffer over half full, whatever its age; 0: never.")
+		"Under overload, a UDP REGISTER without credentials is answered 503 with Retry-After instead of a challenge, so that those with credentials "+
+			"keep completing, once the REGISTERs read have each waited longer than this in the receive queue for this long, or at once when it waited "+
+			"five times this or was taken off a receive buffer over half full; a stall's backlog is challenged late, not refused; 0: never.")
 	flag.IntVar(&cfg.UDPShedRepliesPerSource, "udp-shed-replies-per-source", udpfront.DefaultSourceRefusals,
 		"Of the UDP REGISTERs shed under overload, at most this many a second from one source IP address are answered 503; the others are dropped unanswered "+
 			"(their clients retransmit), which costs a flood from a few addresses far less; 0: no bound.")

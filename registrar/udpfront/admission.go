@@ -8,12 +8,17 @@ import (
 	"github.com/emiago/sipgo/sip"
 )
 
-// DefaultShedAge is how long a REGISTER without credentials may have waited in the
-// socket's receive queue and still be challenged. A client retransmits after 500 ms
-// (Timer E's T1): a challenge it gets later than that is work done twice, and the
-// queue must drain well before the kernel, which drops the newest datagrams of a full
-// buffer whatever they carry, decides in our place.
+// DefaultShedAge is how long the REGISTERs taken off the socket may keep having
+// waited in its receive queue before those without credentials are shed. A client
+// retransmits after 500 ms (Timer E's T1): a challenge it gets later than that is
+// work done twice, and the queue must drain well before the kernel, which drops the
+// newest datagrams of a full buffer whatever they carry, decides in our place.
 const DefaultShedAge = 100 * time.Millisecond
+
+// staleShedAges is how many ShedAges a REGISTER may have waited before it is shed
+// whether or not the waits stand (admission.observe): five, T1 at the default. Its
+// client has sent it again by then, and the copy is behind it in the queue.
+const staleShedAges = 5
 
 // retryAfterSeconds spreads the clients a 503 turns away over this many seconds
 // from 1, so that they do not all come back at once.
@@ -24,15 +29,46 @@ const retryAfterSeconds = 4
 // absorb what arrives while the readers drain it at the cost of a 503 each.
 const crowdedShare = 0.5
 
-// admits decides whether a REGISTER that waited age in the receive queue goes to the
-// handler. When the readers fall behind, the datagrams at the head of the queue are
-// the oldest; those without credentials are shed, which drains the queue at a
-// fraction of their cost, while a REGISTER with credentials, the second half of a
-// registration whose challenge was already paid for, is always answered: it is the
-// one that completes something. A limit of 0 or less sheds nothing; so does an
-// unknown age (0).
-func admits(age, limit time.Duration, credentialed bool) bool {
-	return credentialed || limit <= 0 || age <= limit
+// admission is one reader's decision to shed REGISTERs without credentials. When
+// the readers fall behind, the datagrams at the head of the queue are the oldest;
+// those without credentials are shed, which drains the queue at a fraction of their
+// cost, while a REGISTER with credentials, the second half of a registration whose
+// challenge was already paid for, is always answered: it is the one that completes
+// something.
+//
+// A wait past ShedAge alone does not shed: it must stand, past ShedAge in every
+// REGISTER read for ShedAge of the reader's time, as a queue the readers cannot
+// drain does. The backlog of a stall (a descheduled VM, a pod's CPU quota spent
+// for the rest of its 100 ms period) drains in a few milliseconds, its oldest
+// REGISTERs first and the young ones right behind: those are challenged late, as
+// a C registrar would answer them, not refused. A crowded buffer or a wait past
+// staleShedAges ShedAges sheds at once.
+type admission struct {
+	// pastSince is when (Unix nanoseconds, read time) the REGISTERs read began to
+	// have waited past ShedAge, each one since; 0: the last one had not.
+	pastSince int64
+}
+
+// observe takes the wait of the REGISTER read at now (0: unknown), ShedAge (0 or
+// less: nothing is shed) and whether its batch left the socket's buffer crowded,
+// and tells whether that REGISTER is shed if it carries no credentials.
+func (ad *admission) observe(age, limit time.Duration, now int64, crowded bool) bool {
+	switch {
+	case limit <= 0:
+		return false
+	case crowded:
+		return true
+	case age == 0:
+		return false // no stamp: no telling
+	case age <= limit:
+		ad.pastSince = 0
+		return false
+	case age > staleShedAges*limit:
+		return true
+	case ad.pastSince == 0:
+		ad.pastSince = now
+	}
+	return time.Duration(now-ad.pastSince) >= limit
 }
 
 // unavailable is the answer to a shed REGISTER: 503 with Retry-After (RFC 3261

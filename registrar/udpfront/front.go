@@ -59,8 +59,8 @@ type Observer interface {
 
 // ShedObserver is an Observer that also counts the REGISTERs shed under overload.
 type ShedObserver interface {
-	// Shed counts a REGISTER without credentials answered 503 because it waited
-	// longer than Config.ShedAge in the receive queue, or found it crowded.
+	// Shed counts a REGISTER without credentials answered 503 because the waits in
+	// the receive queue stood past Config.ShedAge, or it found the queue crowded.
 	Shed()
 	// ShedUnanswered counts one shed but dropped unanswered: its source, or all
 	// sources, had had their 503s for the second (Config.SourceRefusals, Refusals).
@@ -98,9 +98,10 @@ type Config struct {
 	SharedSocket bool
 	// Retransmissions bounds the retransmission cache (default DefaultCacheSize).
 	Retransmissions int
-	// ShedAge is how long a REGISTER without credentials may have waited in the
-	// socket's receive queue and still be challenged; an older one is answered 503
-	// (admission.go). 0: DefaultShedAge; negative: none is shed.
+	// ShedAge is how long the REGISTERs may keep having waited in the socket's
+	// receive queue before those without credentials are answered 503 instead of a
+	// challenge: once every one read for ShedAge waited longer, or at once past five
+	// times it (admission.go). 0: DefaultShedAge; negative: none is shed.
 	ShedAge time.Duration
 	// SourceRefusals and Refusals bound how many shed REGISTERs a second get a 503,
 	// from one source address and from all sources; the others are dropped
@@ -260,6 +261,7 @@ func (f *Front) serveRegister(a *answerer, m *received, now int64) {
 		age = time.Duration(now - m.arrived)
 	}
 	a.waits.count(age, f.cfg.LateAfter)
+	a.shedding = a.admission.observe(age, f.cfg.ShedAge, now, a.crowded)
 	if f.shedEarly(a, m, now) {
 		return
 	}
@@ -307,10 +309,13 @@ type answerer struct {
 	// refusals is this reader's allowance of 503s (shed_budget.go); nil: no bound.
 	refusals *refusalBudget
 	// crowded: the batch being answered left the socket's buffer crowded (admission_linux.go).
-	crowded bool
-	waits   *waitStats
-	key     []byte // the retransmission key
-	cached  []byte // a response from the cache
+	crowded   bool
+	admission admission
+	// shedding: admission sheds the REGISTER being answered if it has no credentials.
+	shedding bool
+	waits    *waitStats
+	key      []byte // the retransmission key
+	cached   []byte // a response from the cache
 	// source and sourceText are the last source address and its text: the two
 	// requests of a registration come from one address, and rendering it is an
 	// allocation per request.
@@ -349,8 +354,8 @@ func (a *answerer) answer(data []byte, from netip.AddrPort, arrived int64) {
 	req.SetTransport("UDP")
 	req.SetSource(a.sourceString(from))
 	to := replyAddress(req, from)
-	if now := f.cfg.now().UnixNano(); arrived != 0 && !admits(time.Duration(now-arrived), f.cfg.ShedAge, digest.CarriesCredentials(req)) {
-		if !a.refusals.allow(from.Addr(), now) {
+	if a.shedding && !digest.CarriesCredentials(req) {
+		if !a.refusals.allow(from.Addr(), f.cfg.now().UnixNano()) {
 			f.shed.ShedUnanswered()
 			return
 		}

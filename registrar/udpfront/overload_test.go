@@ -136,3 +136,84 @@ func TestOverloadShedsChallengesAndAnswersCredentials(t *testing.T) {
 		}
 	})
 }
+
+// heldGate holds every REGISTER whose Call-ID starts with "hold" in the handler
+// until the test lets it go, one at a time; the others are answered at once, 200
+// with credentials and 401 without.
+type heldGate struct{ entered, release chan struct{} }
+
+func newHeldGate() *heldGate {
+	return &heldGate{entered: make(chan struct{}), release: make(chan struct{})}
+}
+
+func (g *heldGate) handle(req *sip.Request, _ int) *sip.Response {
+	if strings.HasPrefix(req.CallID().Value(), "hold") {
+		g.entered <- struct{}{}
+		<-g.release
+	}
+	if digest.CarriesCredentials(req) {
+		return sip.NewResponseFromRequest(req, sip.StatusOK, "OK", nil)
+	}
+	return sip.NewResponseFromRequest(req, sip.StatusUnauthorized, "Unauthorized", nil)
+}
+
+// holdReader has p send a REGISTER with credentials that the handler holds, and
+// waits until it does: what p sends next waits in the socket's queue.
+func (g *heldGate) holdReader(t *testing.T, p *siptest.Phone, branch string) {
+	t.Helper()
+	p.Send(register(p.Port(), true, true, branch))
+	select {
+	case <-g.entered:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the held REGISTER never reached the handler")
+	}
+}
+
+// TestAStallsBacklogIsChallengedAStandingWaitShed stalls the one reader twice with
+// REGISTERs without credentials queued behind it. After the first stall they have
+// waited twice ShedAge, a backlog drained at once: each is challenged, not refused.
+// After the second the waits have stood past ShedAge for twice ShedAge of the
+// reader's time, a queue it is not draining: each is answered 503. A fresh REGISTER
+// then is challenged again.
+func TestAStallsBacklogIsChallengedAStandingWaitShed(t *testing.T) {
+	eachSocketMode(t, func(t *testing.T, shared bool) {
+		g := newHeldGate()
+		clock := &shiftedClock{}
+		_, addr := startFront(t, Config{Handle: g.handle, Readers: 1, SharedSocket: shared, now: clock.now,
+			SourceRefusals: -1, Refusals: -1})
+		p := newPhone(t, addr)
+
+		stall := func(held string, after time.Duration) map[string]string {
+			t.Helper()
+			g.holdReader(t, p, held)
+			const queued = 6
+			for i := range queued {
+				p.Send(register(p.Port(), true, false, fmt.Sprintf("queued-after-%s-%d", held, i)))
+			}
+			clock.offset.Store(int64(after))
+			g.release <- struct{}{}
+			got := map[string]string{}
+			for range queued + 1 {
+				res := receive(t, p)
+				got[strings.TrimSuffix(header(res, "Call-ID"), "@phone")] = strings.SplitN(res, "\r\n", 2)[0]
+			}
+			return got
+		}
+
+		for callID, status := range stall("hold-1", 2*DefaultShedAge) {
+			if want := "SIP/2.0 401 Unauthorized"; strings.Contains(callID, "queued") && status != want {
+				t.Errorf("%s, queued behind a stall of twice ShedAge: %q, want %q", callID, status, want)
+			}
+		}
+		for callID, status := range stall("hold-2", 4*DefaultShedAge) {
+			if want := "SIP/2.0 503 Service Unavailable"; strings.Contains(callID, "queued") && status != want {
+				t.Errorf("%s, queued while the waits stood past ShedAge: %q, want %q", callID, status, want)
+			}
+		}
+		clock.offset.Store(0)
+		p.Send(register(p.Port(), true, false, "fresh"))
+		if res := receive(t, p); !strings.HasPrefix(res, "SIP/2.0 401 ") {
+			t.Errorf("after the queue drained, a REGISTER without credentials got:\n%s", res)
+		}
+	})
+}

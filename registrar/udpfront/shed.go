@@ -5,22 +5,18 @@ import (
 	"math/rand/v2"
 	"net/netip"
 	"strconv"
-	"time"
 )
 
 // shedEarly sheds m before any parse when admission says so (it carries no
-// credentials, and it waited past ShedAge or its batch found the socket's buffer
-// crowded), and reports whether it did: a 503 while the refusal budget allows one
+// credentials, and the waits stood past ShedAge or its batch found the socket's
+// buffer crowded), and reports whether it did: a 503 while the refusal budget allows one
 // (shed_budget.go), else a drop. Shedding is what the readers do most of under
 // overload, so its cost sets how much of their time is left for the REGISTERs that
 // complete registrations: a drop reads the line starts, a 503 the few header lines
 // it copies, nothing else. A REGISTER it cannot read that simply (a folded line, a
 // header twice) goes on to the full path, which decides the same.
 func (f *Front) shedEarly(a *answerer, m *received, now int64) bool {
-	if f.cfg.ShedAge < 0 {
-		return false // shedding is off
-	}
-	if !a.crowded && (m.arrived == 0 || admits(time.Duration(now-m.arrived), f.cfg.ShedAge, false)) {
+	if !a.shedding {
 		return false
 	}
 	if rawCredentials(m.data) {
