@@ -19,11 +19,9 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"math"
 	"os"
 	"os/signal"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -162,7 +160,7 @@ func sipMain(args []string) error {
 			"right after the load (recovery); goodput is the achieved rate (hack/bench/overload.go).")
 	fs.IntVar(&o.sippProcesses, "sipp-processes", 0,
 		"SIPp processes each step's load is split over, each with its share of the devices and its own port (one SIPp cannot read "+
-			"its answers past about 15,000 registrations/s); 0: one, or with --overload one per 15,000/s of its highest step.")
+			"its answers past about 15,000 registrations/s); 0: one per core, at least two, or with --overload one per 15,000/s of its highest step.")
 	fs.BoolVar(&o.warmup, "warmup", true, "Register every device once before the steps (steady state: the steps measure re-registrations).")
 	_ = fs.Parse(args)
 	if fs.NArg() > 0 {
@@ -196,10 +194,7 @@ func sipMain(args []string) error {
 		overloadSteps(&o, given(fs))
 	}
 	if o.sippProcesses <= 0 {
-		o.sippProcesses = 1
-		if o.overload > 0 {
-			o.sippProcesses = int(math.Ceil(slices.Max(o.rates) / sippRatePerProcess))
-		}
+		o.sippProcesses = defaultSippProcesses(o.overload > 0, o.rates)
 	}
 	for c := range strings.SplitSeq(children, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(c))
