@@ -85,7 +85,7 @@ type recordingIO struct {
 	ends  []int
 }
 
-func (r *recordingIO) readBatch(*batch, *sync.Mutex) error {
+func (r *recordingIO) readBatches(*batch, *sync.Mutex, func(*batch) bool) error {
 	panic("recordingIO does not read")
 }
 

@@ -40,7 +40,7 @@ func readAll(t *testing.T, io packetIO, b *batch, want int) ([]received, int) {
 	reads := 0
 	deadline := time.Now().Add(5 * time.Second)
 	for len(got) < want && time.Now().Before(deadline) {
-		if err := io.readBatch(b, &turn); err != nil {
+		if err := readOne(io, b, &turn); err != nil {
 			t.Fatal(err)
 		}
 		turn.Unlock()

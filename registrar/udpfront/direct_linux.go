@@ -125,7 +125,12 @@ func (s *directSocket) aim(b *batch) {
 	}
 }
 
-func (s *directSocket) readBatch(b *batch, turn *sync.Mutex) error {
+// readBatches reads batches into b and hands each to serve (packetIO). It stays in
+// one RawConn.Read for as long as it can: Go's poller then remembers a datagram
+// that came while serve ran, so after a batch that emptied the socket the reader
+// parks at once, where a fresh Read would first find the socket empty with one more
+// recvmmsg, a system call per wake-up for nothing.
+func (s *directSocket) readBatches(b *batch, turn *sync.Mutex, serve func(*batch) bool) error {
 	for {
 		if !s.armed {
 			// The listener's Close cannot wake a reader parked on its dup: a
@@ -140,39 +145,50 @@ func (s *directSocket) readBatch(b *batch, turn *sync.Mutex) error {
 			}
 			s.armed = true
 		}
-		s.aim(b)
 		var errno syscall.Errno
-		// turn is held for the system call only, never while the reader waits.
+		done := false
 		err := s.wait.Read(func(fd uintptr) bool {
-			turn.Lock()
-			var n int
-			n, errno = recvmmsg(int(fd), s.rx)
-			switch errno {
-			case 0:
+			for {
+				s.aim(b)
+				// turn is held for the system call, and then by serve until it
+				// has handed the batch on; never while the reader waits.
+				turn.Lock()
+				var n int
+				n, errno = recvmmsg(int(fd), s.rx)
+				switch errno {
+				case 0:
+				case unix.EAGAIN:
+					turn.Unlock()
+					return false // park until the socket is readable
+				default:
+					turn.Unlock()
+					return true
+				}
 				s.collect(b, n)
 				// Only a full batch can have left a crowd behind: the query
 				// costs a system call that ordinary loads need not pay.
 				b.crowded = n == len(s.rx) && queueCrowded(int(fd))
-				if len(b.got) > 0 {
-					return true // turn stays held for the caller
+				if len(b.got) == 0 {
+					turn.Unlock() // not an IP peer: nothing to answer
+				} else if !serve(b) {
+					done = true
+					return true
 				}
-				// Not an IP peer: nothing to answer.
-			case unix.EAGAIN:
-				turn.Unlock()
-				return false // park until the socket is readable
+				if n < len(s.rx) {
+					// The socket was empty: park, unless the poller saw a
+					// datagram come since.
+					return false
+				}
 			}
-			turn.Unlock()
-			return true
 		})
 		switch {
 		case err != nil && errors.Is(err, os.ErrDeadlineExceeded):
 			s.armed = false
-			continue
 		case err != nil:
 			return err
-		case errno == 0 && len(b.got) > 0:
+		case done:
 			return nil
-		case errno == 0 || errno == unix.EINTR: // no IP peer, or a signal came first: read again
+		case errno == 0 || errno == unix.EINTR: // a signal came first: read again
 		default:
 			return errno
 		}

@@ -225,20 +225,8 @@ func (f *Front) read(i int) {
 		slots = 1
 	}
 	b := newBatch(slots, maxDatagram)
-	for {
-		if !f.gate.wait(i) {
-			return
-		}
-		if err := a.io.readBatch(b, &f.turn); err != nil {
-			if errors.Is(err, net.ErrClosed) {
-				f.gate.stop()
-				return
-			}
-			// A temporary failure (an ICMP error surfacing, a full buffer) is not
-			// the listener's end.
-			f.cfg.Log.V(1).Info("UDP read failed", "error", err.Error())
-			continue
-		}
+	// serve answers a batch; it goes on reading while the reader stays active.
+	serve := func(b *batch) bool {
 		f.handOn(b)
 		f.turn.Unlock()
 		a.crowded = b.crowded
@@ -252,6 +240,20 @@ func (f *Front) read(i int) {
 		}
 		if err := a.io.flush(); err != nil {
 			f.cfg.Log.V(1).Info("could not send a REGISTER response", "error", err.Error())
+		}
+		return f.gate.allowed(i)
+	}
+	for f.gate.wait(i) {
+		err := a.io.readBatches(b, &f.turn, serve)
+		switch {
+		case err == nil: // no longer active: wait at the gate
+		case errors.Is(err, net.ErrClosed):
+			f.gate.stop()
+			return
+		default:
+			// A temporary failure (an ICMP error surfacing, a full buffer) is not
+			// the listener's end.
+			f.cfg.Log.V(1).Info("UDP read failed", "error", err.Error())
 		}
 	}
 }

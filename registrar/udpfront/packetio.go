@@ -9,12 +9,14 @@ import (
 // packetIO is one reader's way to the socket: a descriptor of its own on Linux
 // (directSocket), else the listener through Go's poller (sharedConn).
 type packetIO interface {
-	// readBatch waits for datagrams and takes as many as are queued, up to the
-	// batch's room, into b; net.ErrClosed once the listener is closed. It takes
-	// them from the socket holding turn, and returns holding it unless it fails:
-	// the caller unlocks turn once it handed the batch's datagrams for sipgo on,
-	// so that datagrams leave the readers in the order the socket gave them.
-	readBatch(b *batch, turn *sync.Mutex) error
+	// readBatches waits for datagrams and takes as many as are queued, up to the
+	// batch's room, into b, and calls serve with each batch, until serve returns
+	// false (then nil) or reading fails (net.ErrClosed once the listener is
+	// closed). It takes them from the socket holding turn, and serve is called
+	// holding it: serve unlocks turn once it handed the batch's datagrams for
+	// sipgo on, so that datagrams leave the readers in the order the socket gave
+	// them, or returns false still holding it (readOne).
+	readBatches(b *batch, turn *sync.Mutex, serve func(*batch) bool) error
 	// write sends b to to, or queues a copy of it until flush.
 	write(b []byte, to netip.AddrPort) error
 	// flush sends what write queued; a reader flushes before it reads again.
@@ -59,23 +61,32 @@ type sharedConn struct {
 
 func newSharedConn(conn *net.UDPConn) *sharedConn { return &sharedConn{conn: conn} }
 
-// readBatch takes one datagram: Go's conn reads one at a time.
-func (c *sharedConn) readBatch(b *batch, turn *sync.Mutex) error {
-	b.got = b.got[:0]
-	// The readers queue on the descriptor's read lock anyway: waiting with turn
-	// held costs them nothing more.
-	turn.Lock()
-	n, oobn, _, from, err := c.conn.ReadMsgUDPAddrPort(b.bufs[0], b.oobs[0])
-	if err != nil {
-		turn.Unlock()
-		return err
+// readOne takes one batch from io into b and returns holding turn, unless it fails.
+func readOne(io packetIO, b *batch, turn *sync.Mutex) error {
+	return io.readBatches(b, turn, func(*batch) bool { return false })
+}
+
+// readBatches takes one datagram a batch: Go's conn reads one at a time.
+func (c *sharedConn) readBatches(b *batch, turn *sync.Mutex, serve func(*batch) bool) error {
+	for {
+		b.got = b.got[:0]
+		// The readers queue on the descriptor's read lock anyway: waiting with
+		// turn held costs them nothing more.
+		turn.Lock()
+		n, oobn, _, from, err := c.conn.ReadMsgUDPAddrPort(b.bufs[0], b.oobs[0])
+		if err != nil {
+			turn.Unlock()
+			return err
+		}
+		b.got = append(b.got, received{
+			data: b.bufs[0][:n], from: unmapped(from), arrived: arrivalOf(b.oobs[0][:oobn]),
+			// Go reports MSG_TRUNC as a length past the buffer nowhere: a slot of
+			// maxDatagram cannot truncate.
+		})
+		if !serve(b) {
+			return nil
+		}
 	}
-	b.got = append(b.got, received{
-		data: b.bufs[0][:n], from: unmapped(from), arrived: arrivalOf(b.oobs[0][:oobn]),
-		// Go reports MSG_TRUNC as a length past the buffer nowhere: a slot of
-		// maxDatagram cannot truncate.
-	})
-	return nil
 }
 
 func (c *sharedConn) write(b []byte, to netip.AddrPort) error {
