@@ -1,6 +1,8 @@
 package udpfront
 
 import (
+	"hash/maphash"
+	"net/netip"
 	"sync"
 	"time"
 )
@@ -27,6 +29,7 @@ type acceptedSet struct {
 	young, old map[uint64]struct{}
 	started    time.Time
 	now        func() time.Time
+	seed       maphash.Seed
 	limit      int
 }
 
@@ -38,7 +41,22 @@ const acceptedWindow = 16 * time.Second
 const acceptedPerGeneration = 1 << 18
 
 func newAcceptedSet(limit int, now func() time.Time) *acceptedSet {
-	return &acceptedSet{young: map[uint64]struct{}{}, old: map[uint64]struct{}{}, started: now(), now: now, limit: limit}
+	return &acceptedSet{young: map[uint64]struct{}{}, old: map[uint64]struct{}{}, started: now(), now: now, seed: maphash.MakeSeed(), limit: limit}
+}
+
+// sum identifies a datagram from a source: a retransmission is the same bytes from the
+// same address (§17.1.2.2), and anything else, a new CSeq, branch or nonce count, is a
+// new request.
+func (s *acceptedSet) sum(data []byte, from netip.AddrPort) uint64 {
+	var h maphash.Hash
+	h.SetSeed(s.seed)
+	_, _ = h.Write(data)
+	a := from.Addr().As16()
+	_, _ = h.Write(a[:])
+	p := from.Port()
+	_ = h.WriteByte(byte(p >> 8))
+	_ = h.WriteByte(byte(p))
+	return h.Sum64()
 }
 
 // add remembers a datagram answered 200 OK.

@@ -113,8 +113,7 @@ func TestAcceptedSetForgetsInGenerations(t *testing.T) {
 	now := time.Unix(1_700_000_000, 0)
 	s := newAcceptedSet(2, func() time.Time { return now })
 	from := netip.MustParseAddrPort("192.0.2.10:5060")
-	sums := newDatagramSums()
-	sum := func(i int) uint64 { return sums.of([]byte{byte(i)}, from) }
+	sum := func(i int) uint64 { return s.sum([]byte{byte(i)}, from) }
 	s.add(sum(1))
 	now = now.Add(acceptedWindow - time.Second)
 	if !s.has(sum(1)) {
@@ -133,7 +132,7 @@ func TestAcceptedSetForgetsInGenerations(t *testing.T) {
 	if !s.has(sum(2)) || !s.has(sum(4)) {
 		t.Error("forgot more than the oldest generation")
 	}
-	if other := sums.of([]byte{2}, netip.MustParseAddrPort("192.0.2.10:5061")); s.has(other) {
+	if other := s.sum([]byte{2}, netip.MustParseAddrPort("192.0.2.10:5061")); s.has(other) {
 		t.Error("the same bytes from another port count as accepted")
 	}
 }

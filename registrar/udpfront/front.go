@@ -122,8 +122,6 @@ type Config struct {
 type Front struct {
 	cfg   Config
 	cache *responseCache
-	// sums identifies datagrams for the cache and the accepted set.
-	sums datagramSums
 	// accepted remembers the credentialed REGISTERs answered 200 OK for longer than
 	// the cache can keep their answers (accepted.go); nil without Reconfirm.
 	accepted *acceptedSet
@@ -176,7 +174,6 @@ func New(cfg Config) *Front {
 		cfg:   cfg,
 		shed:  shed,
 		cache: newResponseCache(cfg.Retransmissions),
-		sums:  newDatagramSums(),
 		gate:  newReaderGate(cfg.Readers),
 		waits: newWaitBook(cfg.Readers),
 		rest:  newPassThrough(cfg.Conn, cfg.Backlog),
@@ -270,7 +267,7 @@ func (f *Front) serveRegister(a *answerer, m *received, now int64) {
 	if f.shedEarly(a, m, now) {
 		return
 	}
-	a.answer(m.data, m.from)
+	a.answer(m.data, m.from, m.arrived)
 }
 
 // handOn queues the batch's datagrams for sipgo, in the socket's order; the reader
@@ -336,21 +333,12 @@ func (a *answerer) sourceString(from netip.AddrPort) string {
 	return a.sourceText
 }
 
-// answer handles one REGISTER datagram: a retransmission gets the response it got
-// before, one without credentials is shed if admission says so (a.shedding),
-// anything else goes to the handler.
-func (a *answerer) answer(data []byte, from netip.AddrPort) {
+// answer handles one REGISTER datagram that reached the socket at arrived (Unix
+// nanoseconds, 0 if unknown): a retransmission gets the response it got before, one
+// without credentials that waited too long is shed, anything else goes to the
+// handler.
+func (a *answerer) answer(data []byte, from netip.AddrPort, arrived int64) {
 	f := a.front
-	// A copy of a request answered from the cache costs no parse: under overload
-	// the load generator or phones that lost answers send many, and their parse
-	// was the most of what answering them cost.
-	sum := f.sums.of(data, from)
-	if res, to, ok := f.cache.getSum(sum, a.cached[:0]); ok {
-		a.cached = res
-		f.cfg.Observer.Retransmission()
-		a.send(res, to)
-		return
-	}
 	msg, err := a.parser.ParseSIP(data)
 	if err != nil {
 		// Over UDP there is no telling where an unparseable message came from
@@ -380,6 +368,7 @@ func (a *answerer) answer(data []byte, from netip.AddrPort) {
 
 	key, cacheable := retransmissionKey(a.key[:0], req, from)
 	a.key = key
+	var sum uint64
 	if cacheable {
 		if res, ok := f.cache.get(key, a.cached[:0]); ok {
 			a.cached = res
@@ -388,9 +377,9 @@ func (a *answerer) answer(data []byte, from netip.AddrPort) {
 			return
 		}
 		if f.accepted != nil {
-			if f.accepted.has(sum) {
+			if sum = f.accepted.sum(data, from); f.accepted.has(sum) {
 				out := a.out.response(f.cfg.Reconfirm(req, len(data)))
-				f.cache.put(key, sum, out, to)
+				f.cache.put(key, out)
 				f.cfg.Observer.Retransmission()
 				a.send(out, to)
 				return
@@ -400,7 +389,7 @@ func (a *answerer) answer(data []byte, from netip.AddrPort) {
 	res := f.cfg.Handle(req, len(data))
 	out := a.out.response(res)
 	if cacheable {
-		f.cache.put(key, sum, out, to)
+		f.cache.put(key, out)
 		if f.accepted != nil && res != nil && res.StatusCode == sip.StatusOK {
 			f.accepted.add(sum)
 		}

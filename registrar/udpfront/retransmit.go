@@ -76,35 +76,19 @@ type responseCache struct {
 }
 
 type generation struct {
-	index map[uint64]span // by the hash of the transaction's key
-	// bySum holds the same entries by their request's datagramSums: a copy of
-	// the bytes from the same source is answered before any parse.
-	bySum map[uint64]sentSpan
+	index map[uint64]span
 	arena []byte
 }
 
 // span locates an entry in its arena: the key, then the response.
 type span struct{ off, keyLen, resLen uint32 }
 
-// sentSpan is an entry and where its response went (without a pointer, which
-// netip.AddrPort holds: the garbage collector has nothing to scan in the maps).
-type sentSpan struct {
-	span
-	toIP   [16]byte
-	toPort uint16
-}
-
-// destination is where the entry's response went.
-func (s sentSpan) destination() netip.AddrPort {
-	return netip.AddrPortFrom(netip.AddrFrom16(s.toIP).Unmap(), s.toPort)
-}
-
 func newResponseCache(size int) *responseCache {
 	// The maps and arenas grow with use: a registrar that sees few credentialed
 	// REGISTERs should not hold room for thousands.
 	c := &responseCache{size: size, arenaBytes: size * bytesPerEntry, now: time.Now, seed: maphash.MakeSeed()}
-	c.young.index, c.young.bySum = map[uint64]span{}, map[uint64]sentSpan{}
-	c.old.index, c.old.bySum = map[uint64]span{}, map[uint64]sentSpan{}
+	c.young.index = map[uint64]span{}
+	c.old.index = map[uint64]span{}
 	c.started = c.now()
 	return c
 }
@@ -123,21 +107,8 @@ func (c *responseCache) get(key, dst []byte) ([]byte, bool) {
 	return dst, false
 }
 
-// getSum appends to dst the response cached for the request whose datagramSums is
-// sum, and returns where it went.
-func (c *responseCache) getSum(sum uint64, dst []byte) ([]byte, netip.AddrPort, bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	for _, g := range [2]*generation{&c.young, &c.old} {
-		if s, ok := g.bySum[sum]; ok {
-			return append(dst, g.arena[s.off+s.keyLen:s.off+s.keyLen+s.resLen]...), s.destination(), true
-		}
-	}
-	return dst, netip.AddrPort{}, false
-}
-
-// put keeps a copy of res, sent to to, for key and for the request's datagram sum.
-func (c *responseCache) put(key []byte, sum uint64, res []byte, to netip.AddrPort) {
+// put keeps a copy of res for key.
+func (c *responseCache) put(key, res []byte) {
 	n := len(key) + len(res)
 	if n > c.arenaBytes {
 		return // larger than a whole generation: not worth evicting it for
@@ -148,16 +119,13 @@ func (c *responseCache) put(key []byte, sum uint64, res []byte, to netip.AddrPor
 	if len(c.young.index) >= c.size || len(c.young.arena)+n > c.arenaBytes || c.now().Sub(c.started) >= cacheWindow {
 		c.young, c.old = c.old, c.young
 		clear(c.young.index)
-		clear(c.young.bySum)
 		c.young.arena = c.young.arena[:0]
 		c.started = c.now()
 	}
 	g := &c.young
 	// A hash collision (one in 2^64) replaces the other entry, which only costs
 	// that request a fresh answer.
-	sp := span{off: uint32(len(g.arena)), keyLen: uint32(len(key)), resLen: uint32(len(res))}
-	g.index[h] = sp
-	g.bySum[sum] = sentSpan{span: sp, toIP: to.Addr().As16(), toPort: to.Port()}
+	g.index[h] = span{off: uint32(len(g.arena)), keyLen: uint32(len(key)), resLen: uint32(len(res))}
 	g.arena = append(append(g.arena, key...), res...)
 }
 

@@ -2,7 +2,6 @@ package udpfront
 
 import (
 	"fmt"
-	"net/netip"
 	"testing"
 	"time"
 )
@@ -20,7 +19,7 @@ func TestResponseCacheIsBoundedAndForgetsInGenerations(t *testing.T) {
 	c.now = func() time.Time { return now }
 	c.started = now
 	for i := range 2 * size {
-		putKey(c, fmt.Appendf(nil, "key%d", i), fmt.Appendf(nil, "response %d", i))
+		c.put(fmt.Appendf(nil, "key%d", i), fmt.Appendf(nil, "response %d", i))
 	}
 	// Two full generations: everything is still there.
 	for i := range 2 * size {
@@ -28,7 +27,7 @@ func TestResponseCacheIsBoundedAndForgetsInGenerations(t *testing.T) {
 			t.Fatalf("entry %d lost within two generations: %q", i, res)
 		}
 	}
-	putKey(c, []byte("next"), []byte("x"))
+	c.put([]byte("next"), []byte("x"))
 	if _, ok := cached(c, "key0"); ok {
 		t.Error("the oldest generation outlived its successors: the cache is unbounded")
 	}
@@ -38,7 +37,7 @@ func TestResponseCacheIsBoundedAndForgetsInGenerations(t *testing.T) {
 	// The generation that retired was reused: what it held must not answer, and
 	// what replaced it must answer with its own bytes.
 	for i := range size {
-		putKey(c, fmt.Appendf(nil, "new%d", i), fmt.Appendf(nil, "new response %d", i))
+		c.put(fmt.Appendf(nil, "new%d", i), fmt.Appendf(nil, "new response %d", i))
 	}
 	if res, ok := cached(c, "new0"); !ok || res != "new response 0" {
 		t.Errorf("an entry in a reused generation answered %q, %v", res, ok)
@@ -48,16 +47,16 @@ func TestResponseCacheIsBoundedAndForgetsInGenerations(t *testing.T) {
 func TestResponseCacheIsBoundedInBytes(t *testing.T) {
 	c := newResponseCache(1000)
 	big := make([]byte, c.arenaBytes/2)
-	putKey(c, []byte("a"), big)
-	putKey(c, []byte("b"), big) // does not fit beside a: a new generation
-	putKey(c, []byte("c"), big) // nor beside b: a is gone
+	c.put([]byte("a"), big)
+	c.put([]byte("b"), big) // does not fit beside a: a new generation
+	c.put([]byte("c"), big) // nor beside b: a is gone
 	if _, ok := cached(c, "a"); ok {
 		t.Error("three entries of half a generation each are all kept: the arenas are unbounded")
 	}
 	if _, ok := cached(c, "c"); !ok {
 		t.Error("the newest entry is missing")
 	}
-	putKey(c, []byte("huge"), make([]byte, c.arenaBytes+1))
+	c.put([]byte("huge"), make([]byte, c.arenaBytes+1))
 	if _, ok := cached(c, "huge"); ok {
 		t.Error("an entry larger than a generation was kept")
 	}
@@ -71,14 +70,14 @@ func TestResponseCacheRotatesWithTime(t *testing.T) {
 	now := time.Unix(1000, 0)
 	c.now = func() time.Time { return now }
 	c.started = now
-	putKey(c, []byte("a"), []byte("x"))
+	c.put([]byte("a"), []byte("x"))
 	now = now.Add(cacheWindow)
-	putKey(c, []byte("b"), []byte("y"))
+	c.put([]byte("b"), []byte("y"))
 	if _, ok := cached(c, "a"); !ok {
 		t.Fatal("an entry one window old must still answer")
 	}
 	now = now.Add(cacheWindow)
-	putKey(c, []byte("c"), []byte("z"))
+	c.put([]byte("c"), []byte("z"))
 	if _, ok := cached(c, "a"); ok {
 		t.Error("an entry two windows old still answers")
 	}
@@ -87,7 +86,7 @@ func TestResponseCacheRotatesWithTime(t *testing.T) {
 func TestCacheKeepsItsOwnCopy(t *testing.T) {
 	c := newResponseCache(4)
 	key, buf := []byte("k"), []byte("first")
-	putKey(c, key, buf)
+	c.put(key, buf)
 	copy(buf, "XXXXX") // the reader reuses its buffers for the next request
 	key[0] = 'j'
 	if res, _ := cached(c, "k"); res != "first" {
@@ -99,13 +98,3 @@ func TestCacheKeepsItsOwnCopy(t *testing.T) {
 		t.Errorf("cached %q: get hands out the cache's own bytes", res)
 	}
 }
-
-// putKey caches res under key, as if for a request whose datagram sum is the key's.
-func putKey(c *responseCache, key, res []byte) {
-	c.put(key, testSums.of(key, testPeer), res, testPeer)
-}
-
-var (
-	testSums = newDatagramSums()
-	testPeer = netip.MustParseAddrPort("192.0.2.10:5060")
-)
