@@ -187,7 +187,7 @@ func (r *benchRegistrar) register(c *benchCall, cseq int) []byte {
 
 // answer sends one datagram through the reader and returns its answer.
 func (r *benchRegistrar) answer(data []byte) []byte {
-	r.a.answer(data, r.from, time.Now().UnixNano())
+	r.a.answer(data, r.from)
 	return r.io.last
 }
 

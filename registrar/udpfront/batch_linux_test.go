@@ -343,7 +343,7 @@ func BenchmarkShedding(b *testing.B) {
 		a.shedding = true // as serveRegister leaves it for a stale REGISTER
 		b.ReportAllocs()
 		for b.Loop() {
-			a.answer(m.data, m.from, m.arrived)
+			a.answer(m.data, m.from)
 		}
 		_ = a.io.flush()
 	})

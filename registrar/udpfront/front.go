@@ -267,7 +267,7 @@ func (f *Front) serveRegister(a *answerer, m *received, now int64) {
 	if f.shedEarly(a, m, now) {
 		return
 	}
-	a.answer(m.data, m.from, m.arrived)
+	a.answer(m.data, m.from)
 }
 
 // handOn queues the batch's datagrams for sipgo, in the socket's order; the reader
@@ -333,11 +333,10 @@ func (a *answerer) sourceString(from netip.AddrPort) string {
 	return a.sourceText
 }
 
-// answer handles one REGISTER datagram that reached the socket at arrived (Unix
-// nanoseconds, 0 if unknown): a retransmission gets the response it got before, one
-// without credentials that waited too long is shed, anything else goes to the
-// handler.
-func (a *answerer) answer(data []byte, from netip.AddrPort, arrived int64) {
+// answer handles one REGISTER datagram: a retransmission gets the response it got
+// before, one without credentials is shed if admission says so (a.shedding),
+// anything else goes to the handler.
+func (a *answerer) answer(data []byte, from netip.AddrPort) {
 	f := a.front
 	msg, err := a.parser.ParseSIP(data)
 	if err != nil {
