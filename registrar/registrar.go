@@ -83,8 +83,8 @@ type Config struct {
 	// UDPShedAge is how long the REGISTERs may keep waiting in the UDP receive
 	// queue before those without credentials are answered 503 with Retry-After
 	// (udpfront.Config.ShedAge), so that under overload the readers spend their
-	// time on the REGISTERs that complete a registration. 0 or negative: nothing is shed (the
-	// registrar binary's flag defaults to udpfront.DefaultShedAge).
+	// time on the REGISTERs that complete a registration. 0 or negative: nothing
+	// is shed (the registrar binary's flag defaults to udpfront.DefaultShedAge).
 	UDPShedAge time.Duration
 	// UDPShedRepliesPerSource and UDPShedReplies bound how many shed REGISTERs a
 	// second get their 503, from one source IP address and from all sources; the
