@@ -205,9 +205,12 @@ func TestExpiredBindingsArePrunedAndCounted(t *testing.T) {
 	readyIs(t, e, metav1.ConditionTrue, sipv1.ReasonReady)
 
 	now := time.Now()
+	// The live binding lasts long enough for the Domain to count it on a loaded
+	// machine (at 3 s it had expired before the Domain's reconcile once), and
+	// expires well within the last check's deadline.
 	e.Status.Bindings = []sipv1.Binding{
 		{URI: "sip:6001@192.0.2.1:5060", Registrar: "gone-replica", ExpiresAt: metav1.NewTime(now.Add(-time.Minute))},
-		{URI: "sip:6001@192.0.2.2:5060", Registrar: "gone-replica", ExpiresAt: metav1.NewTime(now.Add(3 * time.Second))},
+		{URI: "sip:6001@192.0.2.2:5060", Registrar: "gone-replica", ExpiresAt: metav1.NewTime(now.Add(10 * time.Second))},
 	}
 	if err := k8s.Status().Update(ctx, e); err != nil {
 		t.Fatal(err)
