@@ -85,7 +85,7 @@ func (c *comparison) kamailio(ctx context.Context, round, n int) (float64, error
 		return 0, err
 	}
 	k, err := startKamailio(ctx, dir, append(append([]user{}, c.users...), c.probes...),
-		kamailioOptions{Children: n, ShmMB: 256, PkgMB: 16, ReceiveBuffer: c.o.rcvBuf})
+		kamailioOptions{Children: n, ShmMB: 256, PkgMB: 16, ReceiveBuffer: c.o.rcvBuf, CPUs: c.o.serverCPUs})
 	if err != nil {
 		return 0, err
 	}

@@ -63,6 +63,9 @@ type kamailioOptions struct {
 	// ReceiveBuffer is maxbuffer: Kamailio raises its UDP socket's SO_RCVBUF up to it
 	// (its default is 256 KiB).
 	ReceiveBuffer int
+	// CPUs confines Kamailio, workers and all, to this many cores with a CFS quota
+	// (cgroup.go); 0: no limit.
+	CPUs float64
 }
 
 // startKamailio renders hack/bench/kamailio/kamailio.cfg.tmpl with every user's HA1 and
@@ -115,7 +118,11 @@ func startKamailio(ctx context.Context, dir string, users []user, o kamailioOpti
 		return nil, fmt.Errorf("kamailio -c refused %s: %w\n%s", cfgPath, err, out)
 	}
 	step(fmt.Sprintf("starting Kamailio on %s (%d UDP workers, maxbuffer %d, usrloc db_mode=0, credentials in an htable)", k.addr, o.Children, o.ReceiveBuffer))
-	k.main, err = startChild("kamailio", filepath.Join(dir, "kamailio.log"), nil, "kamailio",
+	cg, err := newCPUCgroup("kamailio", o.CPUs)
+	if err != nil {
+		return nil, err
+	}
+	k.main, err = startConfined(cg, "kamailio", filepath.Join(dir, "kamailio.log"), nil, "kamailio",
 		"-f", cfgPath, "-DD", "-E", "-m", fmt.Sprint(o.ShmMB), "-M", fmt.Sprint(o.PkgMB))
 	if err != nil {
 		return nil, err

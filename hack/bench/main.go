@@ -88,6 +88,7 @@ type sipOptions struct {
 	rounds         int
 	cpuRate        float64
 	rcvBuf         int
+	serverCPUs     float64
 	smoke          bool
 	pause          time.Duration
 	warmup         bool
@@ -141,6 +142,10 @@ func sipMain(args []string) error {
 		"Kamailio UDP worker counts to sweep in the first round (comma-separated); the best is measured in the other rounds.")
 	fs.IntVar(&o.rounds, "rounds", 0, "Rounds: in each, ours then Kamailio are measured, in turns (default: 3 with --vs, else 1).")
 	fs.Float64Var(&o.cpuRate, "cpu-rate", 3000, "Rate of the step after the search at which CPU µs per registration is compared (0: none).")
+	fs.Float64Var(&o.serverCPUs, "server-cpus", 0,
+		"Confine the server under test (our registrar; Kamailio with --vs) to this many cores with a CFS quota over 100 ms, as a pod's CPU limit does "+
+			"(a cgroup of its own; needs root). SIPp on the same machine then has the rest: use it with --overload, so that 3× of the max clean rate can be offered "+
+			"(find that rate with a search under the same --server-cpus). 0: no limit.")
 	fs.IntVar(&o.rcvBuf, "udp-receive-buffer", 4<<20,
 		"UDP receive buffer both servers ask the kernel for, bytes (the registrar's shipped default; ours --udp-receive-buffer, Kamailio maxbuffer).")
 	fs.BoolVar(&o.smoke, "smoke", false,
@@ -268,6 +273,7 @@ func runSIP(ctx context.Context, o sipOptions) error {
 	}
 	rep := makeReport(c.results)
 	rep.Smoke, rep.LoadBefore, rep.LoadAfter = o.smoke, load, loadAvg()
+	rep.ServerCPUs = o.serverCPUs
 	if werr := writeReport(run, rep, c.results); werr != nil && err == nil {
 		err = werr
 	}
@@ -279,7 +285,7 @@ func runSIP(ctx context.Context, o sipOptions) error {
 func prepareOurs(ctx context.Context, o sipOptions, users, probes []user) (*system, error) {
 	sys, err := startSystem(ctx, sysOptions{
 		Out: o.out, BinDir: o.binDir, SkipBuild: o.skipBuild, Pprof: o.pprof, SIPTransports: o.transports,
-		OperatorArgs: strings.Fields(o.operatorArgs), RegistrarEnv: strings.Fields(o.registrarEnv),
+		OperatorArgs: strings.Fields(o.operatorArgs), RegistrarEnv: strings.Fields(o.registrarEnv), ServerCPUs: o.serverCPUs,
 		// The same receive buffer as Kamailio's, whatever the shipped default.
 		RegistrarArgs: append([]string{fmt.Sprintf("--udp-receive-buffer=%d", o.rcvBuf)}, strings.Fields(o.registrarArgs)...),
 	})

@@ -216,20 +216,29 @@ type child struct {
 }
 
 func startChild(name, logPath string, env []string, bin string, args ...string) (*child, error) {
+	return startConfined(nil, name, logPath, env, bin, args...)
+}
+
+// startConfined starts a child inside cg (nil: where the bench runs); the cgroup
+// is removed once the child has exited.
+func startConfined(cg *cpuCgroup, name, logPath string, env []string, bin string, args ...string) (*child, error) {
 	logf, err := os.Create(logPath)
 	if err != nil {
+		cg.remove()
 		return nil, err
 	}
+	bin, args = cg.wrap(bin, args)
 	cmd := exec.Command(bin, args...)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.Env = append(os.Environ(), env...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {
 		_ = logf.Close()
+		cg.remove()
 		return nil, fmt.Errorf("while starting %s: %w", name, err)
 	}
 	c := &child{name: name, cmd: cmd, log: logf, done: make(chan struct{})}
-	go func() { c.err = cmd.Wait(); _ = logf.Close(); close(c.done) }()
+	go func() { c.err = cmd.Wait(); _ = logf.Close(); cg.remove(); close(c.done) }()
 	return c, nil
 }
 

@@ -206,6 +206,7 @@ type report struct {
 	Ratios       map[string]float64 `json:"ratios_ours_to_each,omitempty"`
 	StepSeconds  float64            `json:"step_seconds"`
 	Smoke        bool               `json:"smoke"`
+	ServerCPUs   float64            `json:"server_cpus,omitempty"` // --server-cpus: each server's CPU quota, cores
 	LoadBefore   string             `json:"load_before,omitempty"` // /proc/loadavg: the machine is shared
 	LoadAfter    string             `json:"load_after,omitempty"`
 }
@@ -274,6 +275,9 @@ func printReport(w io.Writer, rep report) {
 		if r, ok := rep.Ratios[s.Series]; ok && s.Series != rep.KamailioBest {
 			_, _ = fmt.Fprintf(w, "  against %s (rounds: %d): %.2f\n", s.Series, len(s.MaxClean.Rounds), r)
 		}
+	}
+	if rep.ServerCPUs > 0 {
+		_, _ = fmt.Fprintf(w, "each server was confined to %g cores (--server-cpus: a CFS quota over 100 ms, as a pod's CPU limit); SIPp had the rest.\n", rep.ServerCPUs)
 	}
 	if rep.LoadBefore != "" {
 		_, _ = fmt.Fprintf(w, "machine load (/proc/loadavg) before: %s, after: %s\n", rep.LoadBefore, rep.LoadAfter)

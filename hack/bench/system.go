@@ -44,6 +44,9 @@ type sysOptions struct {
 	SkipBuild      bool
 	SIPTransports  string
 	RegistrarOnTop bool // start the registrar before the fixtures (scale: it watches them arrive)
+	// ServerCPUs confines the registrar to this many cores with a CFS quota, as a
+	// pod's CPU limit does (cgroup.go); 0: no limit.
+	ServerCPUs float64
 }
 
 // system is the control plane, the operator and one registrar, each in a process of
@@ -169,8 +172,11 @@ func (s *system) startRegistrar(ctx context.Context) error {
 	if s.regLog == "" {
 		s.regLog = filepath.Join(s.o.Out, "registrar.log")
 	}
-	var err error
-	s.registrar, err = startChild("registrar", s.regLog, s.o.RegistrarEnv, bin, args...)
+	cg, err := newCPUCgroup("registrar", s.o.ServerCPUs)
+	if err != nil {
+		return err
+	}
+	s.registrar, err = startConfined(cg, "registrar", s.regLog, s.o.RegistrarEnv, bin, args...)
 	if err != nil {
 		return err
 	}
