@@ -6,6 +6,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/voipbin/registrar-operator/internal/procscale"
 )
 
 // cfsPeriodMicros is the CFS period a --server-cpus quota is spread over: 100 ms,
@@ -53,55 +55,39 @@ func newCPUCgroup(name string, cores float64) (*cpuCgroup, error) {
 }
 
 // ownCPUCgroupDir is the directory of this process's cgroup where the cpu
-// controller's files are: cgroup v2's unified hierarchy if it has the controller
-// enabled for children there, else v1's cpu hierarchy.
+// controller's files are: in v1's cpu hierarchy when there is one, else in cgroup
+// v2's unified hierarchy, which then has to hand the controller down to children.
 func ownCPUCgroupDir() (dir string, v2 bool, err error) {
-	b, err := os.ReadFile("/proc/self/cgroup")
-	if err != nil {
-		return "", false, fmt.Errorf("while reading this process's cgroup: %w", err)
-	}
-	var v1Path, v2Path string
-	for _, line := range strings.Split(string(b), "\n") {
-		parts := strings.SplitN(line, ":", 3)
-		if len(parts) != 3 {
+	v1Path, v2Path := procscale.OwnCgroups(os.DirFS("/"))
+	for _, mount := range []string{"/sys/fs/cgroup/cpu", "/sys/fs/cgroup/cpu,cpuacct"} {
+		if !exists(filepath.Join(mount, "cpu.cfs_quota_us")) {
 			continue
 		}
-		if parts[0] == "0" && parts[1] == "" {
-			v2Path = parts[2]
+		if d := filepath.Join(mount, v1Path); exists(d) {
+			return d, false, nil
 		}
-		for _, c := range strings.Split(parts[1], ",") {
-			if c == "cpu" {
-				v1Path = parts[2]
-			}
-		}
+		return mount, false, nil // a container's own cgroup, mounted as the root
 	}
-	if v1Path != "" {
-		for _, mount := range []string{"/sys/fs/cgroup/cpu", "/sys/fs/cgroup/cpu,cpuacct"} {
-			if d := filepath.Join(mount, v1Path); isDir(d) {
-				return d, false, nil
-			}
-		}
+	if !exists("/sys/fs/cgroup/cgroup.controllers") {
+		return "", false, errors.New("no cgroup with the cpu controller found for --server-cpus")
 	}
-	if v2Path != "" {
-		d := filepath.Join("/sys/fs/cgroup", v2Path)
-		controllers, err := os.ReadFile(filepath.Join(d, "cgroup.subtree_control"))
-		if err == nil && !strings.Contains(string(controllers), "cpu") {
-			// Children get the cpu controller only when the parent hands it down,
-			// which cgroup v2 allows only for a parent with no processes of its own.
-			err = writeCgroupFile(d, "cgroup.subtree_control", "+cpu")
-		}
-		if err != nil {
-			return "", true, fmt.Errorf("while giving the cpu controller to child cgroups of %s "+
-				"(run the bench from a cgroup whose processes are in a leaf of their own): %w", d, err)
-		}
-		return d, true, nil
+	d := filepath.Join("/sys/fs/cgroup", v2Path)
+	controllers, err := os.ReadFile(filepath.Join(d, "cgroup.subtree_control"))
+	if err == nil && !strings.Contains(string(controllers), "cpu") {
+		// Children get the cpu controller only when the parent hands it down,
+		// which cgroup v2 allows only for a parent with no processes of its own.
+		err = writeCgroupFile(d, "cgroup.subtree_control", "+cpu")
 	}
-	return "", false, errors.New("no cgroup with the cpu controller found for --server-cpus")
+	if err != nil {
+		return "", true, fmt.Errorf("while giving the cpu controller to child cgroups of %s "+
+			"(run the bench from a cgroup whose processes are in a leaf of their own): %w", d, err)
+	}
+	return d, true, nil
 }
 
-func isDir(p string) bool {
-	fi, err := os.Stat(p)
-	return err == nil && fi.IsDir()
+func exists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
 }
 
 func writeCgroupFile(dir, name, value string) error {

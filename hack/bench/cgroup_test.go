@@ -41,3 +41,41 @@ func TestWrapWithoutACgroupRunsTheServerAsItIs(t *testing.T) {
 		t.Errorf("wrap without a cgroup = %s %v", bin, args)
 	}
 }
+
+// A server started in a --server-cpus cgroup runs in it, under the quota, and the
+// cgroup is gone once the server has exited. Needs root and a cpu controller.
+func TestServerCgroupConfinesTheServer(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("making a cgroup needs root")
+	}
+	cg, err := newCPUCgroup("test", 0.5)
+	if err != nil {
+		t.Skipf("no cgroup for the test here: %v", err)
+	}
+	quota, err := os.ReadFile(filepath.Join(cg.dir, "cpu.max")) // v2: "50000 100000"
+	if err != nil {
+		quota, err = os.ReadFile(filepath.Join(cg.dir, "cpu.cfs_quota_us")) // v1: "50000"
+	}
+	if err != nil || !strings.HasPrefix(strings.TrimSpace(string(quota)), "50000") {
+		t.Errorf("the cgroup's quota is %q (%v), want 50000 µs a period for half a core", quota, err)
+	}
+	log := filepath.Join(t.TempDir(), "server.log")
+	c, err := startConfined(cg, "server", log, nil, "/bin/cat", "/proc/self/cgroup")
+	if err != nil {
+		t.Fatal(err)
+	}
+	<-c.done
+	if c.err != nil {
+		t.Fatalf("the server failed: %v", c.err)
+	}
+	out, err := os.ReadFile(log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(out), "/"+filepath.Base(cg.dir)+"\n") {
+		t.Errorf("the server ran outside %s:\n%s", cg.dir, out)
+	}
+	if exists(cg.dir) {
+		t.Errorf("%s is left after the server exited", cg.dir)
+	}
+}

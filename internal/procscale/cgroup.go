@@ -23,7 +23,7 @@ var v1CPUMounts = []string{"sys/fs/cgroup/cpu", "sys/fs/cgroup/cpu,cpuacct"}
 // or less would otherwise move to 2 Ps under load and gain no CPU from it, only the
 // wake-ups: there the registrar stays on one P.
 func cpuLimit(fsys fs.FS) (cores float64, ok bool) {
-	v1, v2 := ownCgroups(fsys)
+	v1, v2 := OwnCgroups(fsys)
 	take := func(c float64, found bool) {
 		if found && (!ok || c < cores) {
 			cores, ok = c, true
@@ -40,9 +40,9 @@ func cpuLimit(fsys fs.FS) (cores float64, ok bool) {
 	return cores, ok
 }
 
-// ownCgroups reads /proc/self/cgroup for the process's cgroup in v1's cpu hierarchy
-// and in v2's unified one; either is "/" when it is not named there.
-func ownCgroups(fsys fs.FS) (v1, v2 string) {
+// OwnCgroups reads /proc/self/cgroup (fsys rooted at /) for the process's cgroup in
+// v1's cpu hierarchy and in v2's unified one; either is "/" when it is not named there.
+func OwnCgroups(fsys fs.FS) (v1, v2 string) {
 	v1, v2 = "/", "/"
 	b, err := fs.ReadFile(fsys, "proc/self/cgroup")
 	if err != nil {
