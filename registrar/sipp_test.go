@@ -8,7 +8,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
-	"sync"
 	"testing"
 	"time"
 
@@ -104,37 +103,15 @@ func sippTLSArgs(t *testing.T, caFile, version string) []string {
 	return args
 }
 
-// handedOut holds the ports freePort has returned: the kernel may hand a port that was
-// just closed out again, and two parts of a test given the same port collide.
-var handedOut = struct {
-	sync.Mutex
-	ports map[int]bool
-}{ports: map[int]bool{}}
-
 // freePort returns a loopback port free for both UDP and TCP, and never the same one
 // twice in a test binary.
 func freePort(t *testing.T) int {
 	t.Helper()
-	handedOut.Lock()
-	defer handedOut.Unlock()
-	for range 50 {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		port := l.Addr().(*net.TCPAddr).Port
-		_ = l.Close()
-		if handedOut.ports[port] {
-			continue
-		}
-		if pc, err := net.ListenPacket("udp", "127.0.0.1:"+strconv.Itoa(port)); err == nil {
-			_ = pc.Close()
-			handedOut.ports[port] = true
-			return port
-		}
+	ports, err := testenv.FreePorts("127.0.0.1", 1)
+	if err != nil {
+		t.Fatal(err)
 	}
-	t.Fatal("no free port")
-	return 0
+	return ports[0]
 }
 
 // freePortAndNext returns a port free for UDP and TCP whose next port is free for

@@ -8,16 +8,16 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"time"
+
+	"github.com/voipbin/registrar-operator/hack/testenv"
 )
 
 // sippRun is one SIPp invocation.
@@ -60,37 +60,15 @@ type sippStats struct {
 	ChallengeP50, ChallengeP99, RegisterP50, RegisterP99 float64
 }
 
-// handedOut holds the ports freePort has returned: the kernel may hand a just-closed
-// port out again, and a server and a SIPp given the same port collide.
-var handedOut = struct {
-	sync.Mutex
-	ports map[int]bool
-}{ports: map[int]bool{}}
-
-// freePort returns a port on 127.0.0.1 nobody listens on now, for UDP and TCP (the
-// registrar serves both), and never the same one twice in a run of the harness.
+// freePort returns a port on 127.0.0.1 free for UDP and TCP (the registrar serves
+// both), outside the kernel's ephemeral range, and never the same one twice in a
+// run of the harness (see testenv.FreePorts).
 func freePort() (int, error) {
-	handedOut.Lock()
-	defer handedOut.Unlock()
-	for range 50 {
-		pc, err := net.ListenPacket("udp", "127.0.0.1:0")
-		if err != nil {
-			return 0, err
-		}
-		port := pc.LocalAddr().(*net.UDPAddr).Port
-		l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port))
-		_ = pc.Close()
-		if err != nil {
-			continue
-		}
-		_ = l.Close()
-		if handedOut.ports[port] {
-			continue
-		}
-		handedOut.ports[port] = true
-		return port, nil
+	ports, err := testenv.FreePorts("127.0.0.1", 1)
+	if err != nil {
+		return 0, err
 	}
-	return 0, fmt.Errorf("no port free for both UDP and TCP on 127.0.0.1")
+	return ports[0], nil
 }
 
 func (r sippRun) run(ctx context.Context) (sippStats, error) {

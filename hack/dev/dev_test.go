@@ -7,8 +7,6 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
-	"io"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -71,34 +69,12 @@ func TestMakeDevWalkthrough(t *testing.T) {
 	dev.stopsCleanlyOn(t, syscall.SIGINT, "Ctrl-C")
 }
 
-// freePorts returns n distinct ports, each free for both UDP and TCP. It holds every
-// port it has chosen until all are chosen: the kernel may hand a port that was just
-// closed out again, and make dev given the same port for SIP and TLS fails to start.
+// freePorts returns n distinct loopback ports, each free for both UDP and TCP.
 func freePorts(t *testing.T, n int) []int {
 	t.Helper()
-	var held []io.Closer
-	defer func() {
-		for _, c := range held {
-			_ = c.Close()
-		}
-	}()
-	ports := make([]int, 0, n)
-	for tries := 0; len(ports) < n; tries++ {
-		if tries == 20*n {
-			t.Fatalf("found only %d of %d free ports", len(ports), n)
-		}
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		held = append(held, l)
-		port := l.Addr().(*net.TCPAddr).Port
-		pc, err := net.ListenPacket("udp", fmt.Sprintf("127.0.0.1:%d", port))
-		if err != nil {
-			continue
-		}
-		held = append(held, pc)
-		ports = append(ports, port)
+	ports, err := testenv.FreePorts("127.0.0.1", n)
+	if err != nil {
+		t.Fatal(err)
 	}
 	return ports
 }

@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -60,8 +61,15 @@ func startDev(t *testing.T) *devProcess {
 	ports := freePorts(t, 5)
 	addr := func(i int) string { return "127.0.0.1:" + strconv.Itoa(ports[i]) }
 	sipAddr, tlsAddr, wsAddr, wssAddr, metricsAddr := addr(0), addr(1), addr(2), addr(3), addr(4)
+	stateDir := t.TempDir()
 	cmd := exec.Command(bin, "-sip-address", sipAddr, "-sip-tls-address", tlsAddr,
-		"-sip-ws-address", wsAddr, "-sip-wss-address", wssAddr, "-metrics-address", metricsAddr, "-state-dir", t.TempDir())
+		"-sip-ws-address", wsAddr, "-sip-wss-address", wssAddr, "-metrics-address", metricsAddr, "-state-dir", stateDir)
+	// A failure shows why the system stopped: the last lines it logged.
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("the end of make dev's system.log:\n%s", lastLines(filepath.Join(stateDir, "system.log"), 40))
+		}
+	})
 	cmd.Dir = root
 	// envtest's own temporary folders (etcd's data, certificates) go where the test
 	// removes them, even when make dev is killed.
@@ -158,4 +166,14 @@ func (p controlPlane) gone(t *testing.T, after string) {
 	}); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// lastLines returns the last n lines of the file at path, or why it cannot.
+func lastLines(path string, n int) string {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return err.Error()
+	}
+	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
+	return strings.Join(lines[max(0, len(lines)-n):], "\n")
 }

@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/voipbin/registrar-operator/hack/testenv"
 )
 
 // cluster is a single-node Kubernetes on this machine: etcd, the control plane,
@@ -212,19 +214,18 @@ func nodeAddress() (net.IP, error) {
 	return nil, fmt.Errorf("no IPv4 address on any interface but loopback")
 }
 
-// freePorts returns n distinct free TCP ports on loopback. Each stays held until all
-// are chosen, since the kernel may hand a just-closed port out again.
+// freePorts returns n distinct free ports on loopback, outside the kernel's
+// ephemeral range (see testenv.FreePorts).
 func freePorts(n int) []string {
-	ports := make([]string, n)
-	for i := range ports {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			panic(err)
-		}
-		defer l.Close()
-		ports[i] = strconv.Itoa(l.Addr().(*net.TCPAddr).Port)
+	ports, err := testenv.FreePorts("127.0.0.1", n)
+	if err != nil {
+		panic(err)
 	}
-	return ports
+	out := make([]string, n)
+	for i, p := range ports {
+		out[i] = strconv.Itoa(p)
+	}
+	return out
 }
 
 func dial(addr string) error {

@@ -5,8 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -226,33 +224,12 @@ func freePort(t testing.TB, ip string) int {
 	return freePorts(t, ip, 1)[0]
 }
 
-// freePorts returns n distinct ports, each free for UDP and TCP on ip. It holds each
-// until all are chosen: the kernel may hand a port that was just closed out again.
+// freePorts returns n distinct ports, each free for UDP and TCP on ip.
 func freePorts(t testing.TB, ip string, n int) []int {
 	t.Helper()
-	var held []io.Closer
-	defer func() {
-		for _, c := range held {
-			_ = c.Close()
-		}
-	}()
-	ports := make([]int, 0, n)
-	for tries := 0; len(ports) < n; tries++ {
-		if tries == 20*n {
-			t.Fatalf("found only %d of %d free ports on %s", len(ports), n, ip)
-		}
-		pc, err := net.ListenPacket("udp", ip+":0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		held = append(held, pc)
-		port := pc.LocalAddr().(*net.UDPAddr).Port
-		l, err := net.Listen("tcp", net.JoinHostPort(ip, strconv.Itoa(port)))
-		if err != nil {
-			continue
-		}
-		held = append(held, l)
-		ports = append(ports, port)
+	ports, err := testenv.FreePorts(ip, n)
+	if err != nil {
+		t.Fatal(err)
 	}
 	return ports
 }
