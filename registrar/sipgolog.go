@@ -15,10 +15,21 @@ import (
 // them, so they never reach our logs.
 var withheldAttrs = map[string]bool{"data": true}
 
-// routineMessages are sipgo errors that hostile or broken peers cause at will:
-// logged at debug. A WebSocket upgrade fails in sipgo only after package wsserve
-// refused it (and counted it) or the peer went away.
-var routineMessages = map[string]bool{"Fail to upgrade": true}
+// routineMessages are sipgo errors and warnings that peers cause at will and that
+// need nothing from an operator: logged at debug.
+//   - A WebSocket upgrade fails in sipgo only after package wsserve refused it (and
+//     counted it) or the peer went away.
+//   - A connection's reference count goes below zero when a phone closes its TCP,
+//     TLS or WebSocket connection while a transaction on it has yet to end: the
+//     read loop closes the connection, then the transaction lets go of it. The
+//     connection is closed already and nothing leaks (sipgo's maintainer, in
+//     emiago/sipgo#34: it happens when reading stopped or on a hard close).
+var routineMessages = map[string]bool{
+	"Fail to upgrade":                    true,
+	"TCP ref went negative":              true,
+	"WS ref went negative":               true,
+	"UDP ref went negative on try close": true,
+}
 
 // sipgoLogger bridges sipgo's slog logging to logr, withholding raw message bytes and
 // lowering sipgo's errors about unparsable input to debug: on the open internet they
