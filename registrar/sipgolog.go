@@ -19,13 +19,22 @@ var withheldAttrs = map[string]bool{"data": true}
 // need nothing from an operator: logged at debug.
 //   - A WebSocket upgrade fails in sipgo only after package wsserve refused it (and
 //     counted it) or the peer went away.
-//   - A connection's reference count goes below zero when a phone closes its TCP,
-//     TLS or WebSocket connection while a transaction on it has yet to end: the
-//     read loop closes the connection, then the transaction lets go of it. The
-//     connection is closed already and nothing leaks (sipgo's maintainer, in
-//     emiago/sipgo#34: it happens when reading stopped or on a hard close).
+//   - A read error on a TCP, TLS or WebSocket connection (a reset, a deadline of
+//     package netguard), or a failed answer to the peer's keep-alive, ends that
+//     connection and no other; a failed TLS handshake is counted and logged by
+//     package tlsserve before sipgo sees it.
+//   - Closing the connection then may find it closed already.
+//   - A connection's reference count goes below zero when a phone closes its
+//     connection while a transaction on it has yet to end: the read loop closes
+//     the connection, then the transaction lets go of it. The connection is
+//     closed already and nothing leaks (sipgo's maintainer, in emiago/sipgo#34: it
+//     happens when reading stopped or on a hard close).
 var routineMessages = map[string]bool{
 	"Fail to upgrade":                    true,
+	"Read error":                         true, // TCP and TLS
+	"Got TCP error":                      true, // WebSocket
+	"Failed to pong keep alive":          true,
+	"connection pool not clean cleanup":  true,
 	"TCP ref went negative":              true,
 	"WS ref went negative":               true,
 	"UDP ref went negative on try close": true,

@@ -2,6 +2,7 @@ package registrar
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -36,26 +37,40 @@ func TestSipgoParseErrorsAreDebugOnly(t *testing.T) {
 	}
 }
 
-// A phone that closes its connection while a transaction on it is ending makes
-// sipgo warn that the connection's reference count went negative: routine, so at
-// debug, where it is still there for whoever debugs connections.
-func TestSipgoClosedConnectionWarningsAreDebugOnly(t *testing.T) {
+// A phone that resets its connection, or closes it while a transaction on it is
+// ending, makes sipgo log an error or warn that the connection's reference count
+// went negative: routine, so at debug, where it is still there for whoever debugs
+// connections.
+func TestSipgoClosedConnectionMessagesAreDebugOnly(t *testing.T) {
 	var warn, debug bytes.Buffer
 	atWarn := funcr.New(func(_, args string) { warn.WriteString(args + "\n") }, funcr.Options{Verbosity: 0})
 	atDebug := funcr.New(func(_, args string) { debug.WriteString(args + "\n") }, funcr.Options{Verbosity: 10})
-	for _, msg := range []string{"TCP ref went negative", "WS ref went negative", "UDP ref went negative on try close"} {
-		sipgoLogger(atWarn).Warn(msg, "ip", "127.0.0.1:5060", "ref", -1)
-		sipgoLogger(atDebug).Warn(msg, "ip", "127.0.0.1:5060", "ref", -1)
-		if !strings.Contains(debug.String(), msg) {
-			t.Errorf("%q is not logged at debug:\n%s", msg, debug.String())
+	reset := errors.New("read tcp 127.0.0.1:5060->127.0.0.1:40000: read: connection reset by peer")
+	closed := errors.New("close tcp 127.0.0.1:5061->127.0.0.1:40001: use of closed network connection")
+	for _, m := range []struct {
+		msg  string
+		args []any
+	}{
+		{"Read error", []any{"error", reset}},
+		{"Got TCP error", []any{"error", reset}},
+		{"Failed to pong keep alive", []any{"error", reset}},
+		{"connection pool not clean cleanup", []any{"error", closed}},
+		{"TCP ref went negative", []any{"ip", "127.0.0.1:5060", "ref", -1}},
+		{"WS ref went negative", []any{"ip", "127.0.0.1:5060", "ref", -1}},
+		{"UDP ref went negative on try close", []any{"src", "127.0.0.1:5060", "ref", -1}},
+	} {
+		sipgoLogger(atWarn).Error(m.msg, m.args...)
+		sipgoLogger(atDebug).Warn(m.msg, m.args...)
+		if !strings.Contains(debug.String(), m.msg) {
+			t.Errorf("%q is not logged at debug:\n%s", m.msg, debug.String())
 		}
 	}
 	if warn.Len() != 0 {
-		t.Fatalf("a closed connection's reference count logged as a warning:\n%s", warn.String())
+		t.Fatalf("a closed connection logged as a warning or an error:\n%s", warn.String())
 	}
-	// Other warnings stay warnings.
-	sipgoLogger(atWarn).Warn("connection pool not clean cleanup", "error", "x")
-	if !strings.Contains(warn.String(), "connection pool not clean cleanup") {
-		t.Fatalf("another sipgo warning was lowered too:\n%s", warn.String())
+	// Other errors stay errors.
+	sipgoLogger(atWarn).Error("Failed to accept connection", "error", "too many open files")
+	if !strings.Contains(warn.String(), "Failed to accept connection") {
+		t.Fatalf("another sipgo error was lowered too:\n%s", warn.String())
 	}
 }

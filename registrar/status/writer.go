@@ -22,6 +22,7 @@ package status
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"sync"
@@ -200,7 +201,12 @@ func (w *Writer) Flush(ctx context.Context) {
 		w.cfg.Changes.wake() // those still in their window: Run waits it out and flushes again
 	}
 	// One line per flush, not one per AOR: during an API outage every AOR fails.
-	if len(failed) > 0 {
+	switch {
+	case len(failed) == 0:
+	case errors.Is(ctx.Err(), context.Canceled):
+		// Shutting down: Run's last flush writes them.
+		w.cfg.Log.V(1).Info("status writes cut short by the shutdown", "failed", len(failed), "of", written)
+	default:
 		w.cfg.Log.Error(lastErr, "while writing bindings into status; will retry", "failed", len(failed), "of", written)
 	}
 }

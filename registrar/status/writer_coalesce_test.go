@@ -3,9 +3,11 @@ package status
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/go-logr/logr/funcr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 )
 
@@ -101,5 +103,41 @@ func TestRunWritesPendingChangesWhenItStops(t *testing.T) {
 	}
 	if _, ok := bindingOf(statusOf(t, c), "sip:desk@192.0.2.10"); !ok {
 		t.Errorf("the pending binding did not reach status when the writer stopped")
+	}
+}
+
+// A write that the shutdown cuts short is no error: the last flush, which Run makes
+// as it stops, writes it.
+func TestWriteCutShortByTheShutdownIsWrittenByTheLastFlush(t *testing.T) {
+	c, log := fakeAPIServer(t)
+	w, table := newTestWriter(c, "replica-1")
+	var logged strings.Builder
+	w.cfg.Log = funcr.New(func(_, args string) { logged.WriteString(args + "\n") }, funcr.Options{})
+	register(t, table, "sip:desk@192.0.2.10", "call-desk", 1, 3600, time.Now())
+	ctx, stop := context.WithCancel(context.Background())
+	log.failWith(func(client.Patch) error {
+		stop() // SIGTERM while the write is in flight
+		return context.Canceled
+	})
+	w.Flush(ctx)
+	if n := w.Pending(); n != 1 {
+		t.Fatalf("pending AORs after a write cut short: %d, want 1", n)
+	}
+	if logged.Len() != 0 {
+		t.Errorf("a write cut short by the shutdown was logged:\n%s", logged.String())
+	}
+
+	log.failWith(nil)
+	w.Run(ctx) // its context is done: the last flush only
+	if _, ok := bindingOf(statusOf(t, c), "sip:desk@192.0.2.10"); !ok {
+		t.Errorf("the binding whose write the shutdown cut short is not in status")
+	}
+
+	// A write that fails otherwise is still an error.
+	register(t, table, "sip:cell@192.0.2.12", "call-cell", 1, 3600, time.Now())
+	log.failWith(func(client.Patch) error { return errors.New("connection refused") })
+	w.Flush(context.Background())
+	if !strings.Contains(logged.String(), "will retry") {
+		t.Errorf("a refused write was not logged as an error:\n%s", logged.String())
 	}
 }
