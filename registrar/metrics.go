@@ -66,7 +66,9 @@ func newMetrics(reg prometheus.Registerer, table *location.Table, dir *directory
 			Buckets: prometheus.ExponentialBuckets(0.005, 2, 14),
 		}),
 		retransmissions: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "sip_udp_register_retransmissions_total", Help: "Retransmitted REGISTERs over UDP answered again without being applied again (from the cache of responses, or reconfirmed 200 OK).",
+			Name: "sip_udp_register_retransmissions_total",
+			Help: "Retransmitted REGISTERs over UDP answered again without being applied again " +
+				"(from the cache of responses, or reconfirmed 200 OK).",
 		}),
 		udpShed: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "sip_udp_register_shed_total",

@@ -277,7 +277,8 @@ func printReport(w io.Writer, rep report) {
 		}
 	}
 	if rep.ServerCPUs > 0 {
-		_, _ = fmt.Fprintf(w, "each server was confined to %g cores (--server-cpus: a CFS quota over 100 ms, as a pod's CPU limit); SIPp had the rest.\n", rep.ServerCPUs)
+		_, _ = fmt.Fprintf(w, "each server was confined to %g cores (--server-cpus: a CFS quota over 100 ms, "+
+			"as a pod's CPU limit); SIPp had the rest.\n", rep.ServerCPUs)
 	}
 	if rep.LoadBefore != "" {
 		_, _ = fmt.Fprintf(w, "machine load (/proc/loadavg) before: %s, after: %s\n", rep.LoadBefore, rep.LoadAfter)

@@ -3,6 +3,7 @@ package procscale
 import (
 	"io/fs"
 	"path"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -48,7 +49,7 @@ func OwnCgroups(fsys fs.FS) (v1, v2 string) {
 	if err != nil {
 		return v1, v2
 	}
-	for _, line := range strings.Split(string(b), "\n") {
+	for line := range strings.SplitSeq(string(b), "\n") {
 		// hierarchy-ID:controller-list:cgroup-path
 		parts := strings.SplitN(line, ":", 3)
 		if len(parts) != 3 {
@@ -65,12 +66,7 @@ func OwnCgroups(fsys fs.FS) (v1, v2 string) {
 }
 
 func hasController(list, name string) bool {
-	for _, c := range strings.Split(list, ",") {
-		if c == name {
-			return true
-		}
-	}
-	return false
+	return slices.Contains(strings.Split(list, ","), name)
 }
 
 // toRoot lists a cgroup path and its ancestors as paths relative to the mount,
