@@ -67,7 +67,8 @@ var handedOut = struct {
 }{ports: map[int]bool{}}
 
 // lockPort takes port's lock file, shared by every test process on the machine,
-// and keeps it until this process exits; false if another process holds it.
+// and keeps it until this process exits; false if another process holds it. The
+// empty files stay: removing one could race with a process locking it.
 func lockPort(port int) bool {
 	dir := filepath.Join(os.TempDir(), "registrar-operator-test-ports")
 	if err := os.MkdirAll(dir, 0o777); err != nil {
