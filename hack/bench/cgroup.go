@@ -59,7 +59,8 @@ func newCPUCgroup(name string, cores float64) (*cpuCgroup, error) {
 // v2's unified hierarchy, which then has to hand the controller down to children.
 func ownCPUCgroupDir() (dir string, v2 bool, err error) {
 	v1Path, v2Path := procscale.OwnCgroups(os.DirFS("/"))
-	for _, mount := range []string{"/sys/fs/cgroup/cpu", "/sys/fs/cgroup/cpu,cpuacct"} {
+	for _, rel := range procscale.V1CPUMounts {
+		mount := "/" + rel
 		if !exists(filepath.Join(mount, "cpu.cfs_quota_us")) {
 			continue
 		}

@@ -8,8 +8,9 @@ import (
 	"strings"
 )
 
-// v1CPUMounts are where cgroup v1's cpu controller is mounted, alone or with cpuacct.
-var v1CPUMounts = []string{"sys/fs/cgroup/cpu", "sys/fs/cgroup/cpu,cpuacct"}
+// V1CPUMounts are where cgroup v1's cpu controller is mounted, alone or with
+// cpuacct, relative to the filesystem's root.
+var V1CPUMounts = []string{"sys/fs/cgroup/cpu", "sys/fs/cgroup/cpu,cpuacct"}
 
 // cpuLimit is the CPU limit in cores of the cgroup this process runs in, from
 // cgroup v2's cpu.max or v1's CFS quota and period; ok is false when there is none
@@ -33,7 +34,7 @@ func cpuLimit(fsys fs.FS) (cores float64, ok bool) {
 	for _, dir := range toRoot(v2) {
 		take(v2Limit(fsys, path.Join("sys/fs/cgroup", dir)))
 	}
-	for _, mount := range v1CPUMounts {
+	for _, mount := range V1CPUMounts {
 		for _, dir := range toRoot(v1) {
 			take(v1Limit(fsys, path.Join(mount, dir)))
 		}
