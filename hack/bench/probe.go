@@ -35,6 +35,7 @@ type probeResult struct {
 	challenge []time.Duration // REGISTER → 401/407
 	register  []time.Duration // authenticated REGISTER → 200
 	sent      []time.Time     // when each measured call began
+	sendLag   []time.Duration // the probe's own delay before each call's sends (timing)
 	lost      int             // no response within the timeout
 	failed    int             // an unexpected answer
 	lastErr   string
@@ -64,6 +65,11 @@ func runProbe(ctx context.Context, target string, users []user, rate float64) *p
 		res.lastErr = "while asking for arrival stamps: " + err.Error()
 		return res
 	}
+	if err := stampSends(conn); err != nil {
+		res.failed++
+		res.lastErr = "while asking for send stamps: " + err.Error()
+		return res
+	}
 	t := time.NewTicker(time.Duration(float64(time.Second) / rate))
 	defer t.Stop()
 	buf := make([]byte, 65536)
@@ -75,7 +81,7 @@ func runProbe(ctx context.Context, target string, users []user, rate float64) *p
 		}
 		u := users[i%len(users)]
 		began := time.Now()
-		ch, reg, err := registerOnce(conn, buf, u, time.Second)
+		t, err := registerTimed(conn, buf, u, time.Second)
 		switch {
 		case errors.Is(err, errLost):
 			res.lost++
@@ -84,8 +90,9 @@ func runProbe(ctx context.Context, target string, users []user, rate float64) *p
 			res.failed++
 			res.lastErr = err.Error()
 		default:
-			res.challenge = append(res.challenge, ch)
-			res.register = append(res.register, reg)
+			res.challenge = append(res.challenge, t.challenge)
+			res.register = append(res.register, t.register)
+			res.sendLag = append(res.sendLag, t.sendLag)
 			res.sent = append(res.sent, began)
 		}
 	}
@@ -151,6 +158,24 @@ func (d *device) request(local, auth string) []byte {
 // registerOnce does one challenged registration with a new Call-ID and times both
 // transactions. It fails unless the answers are 401/407 and then 200 OK.
 func registerOnce(conn net.Conn, buf []byte, u user, timeout time.Duration) (challenge, register time.Duration, err error) {
+	t, err := registerTimed(conn, buf, u, timeout)
+	return t.challenge, t.register, err
+}
+
+// timing is what registerTimed measured of one registration.
+type timing struct {
+	challenge, register time.Duration
+	// sendLag is the longer of the two waits between reading the clock before a
+	// write and the kernel's send stamp (0 without stamps): the probe's own delay,
+	// which the round trips leave out.
+	sendLag time.Duration
+}
+
+// registerTimed is registerOnce, with the probe's own send delay: each round trip
+// runs from the kernel's send stamp when the socket asked for them (stampSends),
+// else from just before the write.
+func registerTimed(conn net.Conn, buf []byte, u user, timeout time.Duration) (timing, error) {
+	var t timing
 	local := conn.LocalAddr().String()
 	d := newDevice(u)
 	exchange := func(msg []byte) (sipResponse, time.Duration, error) {
@@ -160,6 +185,10 @@ func registerOnce(conn net.Conn, buf []byte, u user, timeout time.Duration) (cha
 			return sipResponse{}, 0, err
 		}
 		deadline := start.Add(timeout)
+		if at, ok := sendStamp(conn); ok {
+			t.sendLag = max(t.sendLag, at.Sub(start))
+			start = at
+		}
 		var oob [128]byte
 		for {
 			_ = conn.SetReadDeadline(deadline)
@@ -182,23 +211,25 @@ func registerOnce(conn net.Conn, buf []byte, u user, timeout time.Duration) (cha
 	}
 	r, ch, err := exchange(d.request(local, ""))
 	if err != nil {
-		return 0, 0, err
+		return t, err
 	}
+	t.challenge = ch
 	if r.code != 401 && r.code != 407 {
-		return 0, 0, fmt.Errorf("REGISTER answered %d, want 401 or 407", r.code)
+		return t, fmt.Errorf("REGISTER answered %d, want 401 or 407", r.code)
 	}
 	auth, err := digestAnswer(r, u, "sip:"+u.Domain)
 	if err != nil {
-		return 0, 0, err
+		return t, err
 	}
 	r, reg, err := exchange(d.request(local, auth))
 	if err != nil {
-		return 0, 0, err
+		return t, err
 	}
 	if r.code != 200 {
-		return ch, 0, fmt.Errorf("authenticated REGISTER of %s@%s answered %d", u.Name, u.Domain, r.code)
+		return t, fmt.Errorf("authenticated REGISTER of %s@%s answered %d", u.Name, u.Domain, r.code)
 	}
-	return ch, reg, nil
+	t.register = reg
+	return t, nil
 }
 
 func parseResponse(data []byte) (sipResponse, bool) {
@@ -331,14 +362,15 @@ func percentile(ds []time.Duration, q float64) float64 {
 	return float64(s[i]) / float64(time.Millisecond)
 }
 
-// writeCSV saves every measured call (when it began, both round trips), so that a
-// tail can be placed in time: beside the server's GC trace, or SIPp's bursts.
+// writeCSV saves every measured call (when it began, both round trips, and the
+// probe's own delay before its sends, left out of them), so that a tail can be
+// placed in time: beside the server's GC trace, or SIPp's bursts.
 func (r *probeResult) writeCSV(path string) error {
 	var b strings.Builder
-	b.WriteString("unix_ms,challenge_ms,register_ms\n")
+	b.WriteString("unix_ms,challenge_ms,register_ms,send_lag_ms\n")
 	for i := range r.sent {
-		fmt.Fprintf(&b, "%.3f,%.3f,%.3f\n", float64(r.sent[i].UnixMicro())/1000,
-			r.challenge[i].Seconds()*1000, r.register[i].Seconds()*1000)
+		fmt.Fprintf(&b, "%.3f,%.3f,%.3f,%.3f\n", float64(r.sent[i].UnixMicro())/1000,
+			r.challenge[i].Seconds()*1000, r.register[i].Seconds()*1000, r.sendLag[i].Seconds()*1000)
 	}
 	return os.WriteFile(path, []byte(b.String()), 0o644)
 }

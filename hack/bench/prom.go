@@ -1,9 +1,12 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"io"
+	"math"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -136,4 +139,60 @@ func parseLabels(series string) map[string]string {
 		}
 	}
 	return out
+}
+
+// queueWaitMetric is the registrar's histogram of the time UDP REGISTERs waited in
+// its socket's queue.
+const queueWaitMetric = "sip_udp_register_queue_wait_seconds"
+
+// bucketKey is how counters keep a histogram's cumulative bucket: name:le.
+func bucketKey(name, le string) string { return name + ":" + le }
+
+// buckets copies the cumulative buckets of histogram name into out (bucketKey).
+func (p promText) buckets(name string, out map[string]float64) {
+	prefix := name + `_bucket{le="`
+	for k, v := range p {
+		if le, ok := strings.CutPrefix(k, prefix); ok {
+			out[bucketKey(name, strings.TrimSuffix(le, `"}`))] += v
+		}
+	}
+}
+
+// histogramQuantile is the q quantile of what histogram name counted between two
+// snapshots of counters, interpolated within its bucket as Prometheus's
+// histogram_quantile does, in the metric's unit; NaN when nothing was counted.
+// Past the last finite bound it is that bound: the histogram says no more.
+func histogramQuantile(name string, q float64, before, after map[string]float64) float64 {
+	type bucket struct{ le, n float64 }
+	var bs []bucket
+	for k, v := range after {
+		le, ok := strings.CutPrefix(k, name+":")
+		if !ok {
+			continue
+		}
+		bound, err := strconv.ParseFloat(le, 64) // "+Inf" parses as +Inf
+		if err != nil {
+			continue
+		}
+		bs = append(bs, bucket{bound, v - before[k]})
+	}
+	slices.SortFunc(bs, func(a, b bucket) int { return cmp.Compare(a.le, b.le) })
+	if len(bs) == 0 || bs[len(bs)-1].n <= 0 {
+		return math.NaN()
+	}
+	rank := q * bs[len(bs)-1].n
+	lower, below := 0.0, 0.0
+	for _, b := range bs {
+		if b.n >= rank {
+			if math.IsInf(b.le, 1) {
+				return lower
+			}
+			if b.n == below {
+				return b.le
+			}
+			return lower + (b.le-lower)*(rank-below)/(b.n-below)
+		}
+		lower, below = b.le, b.n
+	}
+	return lower
 }

@@ -38,9 +38,9 @@ func passWord(r stepResult) string {
 }
 
 func printStepLine(r stepResult) {
-	fmt.Printf("    %-8s %7.0f/s → %8.1f/s  ok=%d failed=%d retrans=%d  probe p50/p99 %s/%s ms  cpu %.1fs (%.0f%%)  mem %.0f MB"+
+	fmt.Printf("    %-8s %7.0f/s → %8.1f/s  ok=%d failed=%d retrans=%d  probe p50/p99 %s/%s ms  queue p99 %s ms  cpu %.1fs (%.0f%%)  mem %.0f MB"+
 		"  sipp %.0f%%  drops server/all %.0f/%.0f  other load %.1fs  %s %s\n",
-		r.Role, r.Rate, r.Achieved, r.OK, r.Failed, r.Retrans, f3(r.ProbeP50), f3(r.ProbeP99), r.CPU, r.CPUPct, r.PeakMemMB, r.SippCPUPct,
+		r.Role, r.Rate, r.Achieved, r.OK, r.Failed, r.Retrans, f3(r.ProbeP50), f3(r.ProbeP99), f3(r.ServerWaitP99), r.CPU, r.CPUPct, r.PeakMemMB, r.SippCPUPct,
 		r.ServerDrops, r.AllDrops, r.OtherLoad, passWord(r), strings.TrimSpace(r.FailDetail))
 }
 
@@ -56,8 +56,11 @@ func printTable(w io.Writer, rs []stepResult) {
 			r.CPU, r.CPUPct, r.PeakMemMB, r.SippCPUPct, r.ServerDrops, r.AllDrops, r.OtherLoad, passWord(r))
 	}
 	_ = tw.Flush()
-	_, _ = fmt.Fprintln(w, "p50/p99/p99.9: authenticated REGISTER → 200 OK, timed by the probe beside SIPp (its send → the kernel's arrival stamp);")
+	_, _ = fmt.Fprintln(w, "p50/p99/p99.9: authenticated REGISTER → 200 OK, timed by the probe beside SIPp (the kernel's send stamp → its arrival stamp);")
 	_, _ = fmt.Fprintln(w, "SIPp p99: the same from SIPp's rtd (whole-millisecond clock). CPU: the server's processes over the step.")
+	_, _ = fmt.Fprintln(w, "queue p99 (sip.csv server_queue_wait_p99_ms, step lines): ours' own count of how long REGISTERs waited in its socket's queue")
+	_, _ = fmt.Fprintln(w, "before a reader took them (sip_udp_register_queue_wait_seconds, interpolated in its buckets); the rest of the probe's time is")
+	_, _ = fmt.Fprintln(w, "the answer's work and the way back.")
 	_, _ = fmt.Fprintln(w, "peak MB: registrar VmHWM; Kamailio: peak summed PSS.")
 	_, _ = fmt.Fprintln(w, "drops srv/all: UDP datagrams dropped for a full receive buffer at the server's socket / at any socket (SIPp's included).")
 	_, _ = fmt.Fprintln(w, "other load: CPU seconds used on this machine by processes outside the benchmark during the step (noise).")

@@ -5,13 +5,17 @@ import (
 	"syscall"
 	"time"
 	"unsafe"
+
+	"golang.org/x/sys/unix"
 )
 
 // The probe times a response to its arrival at the probe's socket, as the kernel
 // stamps it (SO_TIMESTAMPNS), rather than to the moment the probe's goroutine got
 // round to reading it: on 2 cores shared with SIPp and the server, that wake-up can
-// take milliseconds, which would be the probe's latency, not the server's. Both
-// ends are on the wall clock, the one the kernel stamps with.
+// take milliseconds, which would be the probe's latency, not the server's. Its
+// request is timed from the kernel's send stamp (SO_TIMESTAMPING), for the same
+// reason: the probe's thread can be preempted between reading the clock and the
+// write. Both ends are on the wall clock, the one the kernel stamps with.
 
 // stampArrivals asks the kernel to stamp every datagram conn receives.
 func stampArrivals(conn *net.UDPConn) error {
@@ -56,6 +60,71 @@ func arrivalStamp(oob []byte) (time.Time, bool) {
 			len(m.Data) >= int(unsafe.Sizeof(syscall.Timespec{})) {
 			ts := (*syscall.Timespec)(unsafe.Pointer(&m.Data[0]))
 			return time.Unix(ts.Unix()), true
+		}
+	}
+	return time.Time{}, false
+}
+
+// stampSends asks the kernel to stamp every datagram conn sends as it leaves for the
+// device (software, without the payload): sendStamp reads the stamps back.
+func stampSends(conn *net.UDPConn) error {
+	rc, err := conn.SyscallConn()
+	if err != nil {
+		return err
+	}
+	var serr error
+	if err := rc.Control(func(fd uintptr) {
+		serr = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_TIMESTAMPING,
+			unix.SOF_TIMESTAMPING_TX_SOFTWARE|unix.SOF_TIMESTAMPING_SOFTWARE|unix.SOF_TIMESTAMPING_OPT_TSONLY)
+	}); err != nil {
+		return err
+	}
+	return serr
+}
+
+// sendStamp is when the last datagram conn sent left for the device, from the
+// socket's error queue, where stampSends has the kernel put it; false when no stamp
+// is queued (not asked for, or not yet there). Older stamps queued before it are
+// read and dropped.
+func sendStamp(conn net.Conn) (time.Time, bool) {
+	uc, ok := conn.(*net.UDPConn)
+	if !ok {
+		return time.Time{}, false
+	}
+	rc, err := uc.SyscallConn()
+	if err != nil {
+		return time.Time{}, false
+	}
+	var last time.Time
+	var oob [256]byte
+	_ = rc.Control(func(fd uintptr) {
+		for {
+			_, oobn, _, _, err := unix.Recvmsg(int(fd), nil, oob[:], unix.MSG_ERRQUEUE|unix.MSG_DONTWAIT)
+			if err != nil {
+				return // EAGAIN: the queue is empty
+			}
+			if at, ok := sendStampIn(oob[:oobn]); ok {
+				last = at
+			}
+		}
+	})
+	return last, !last.IsZero()
+}
+
+// sendStampIn is the software stamp of an SCM_TIMESTAMPING message in oob.
+func sendStampIn(oob []byte) (time.Time, bool) {
+	msgs, err := unix.ParseSocketControlMessage(oob)
+	if err != nil {
+		return time.Time{}, false
+	}
+	for _, m := range msgs {
+		// struct scm_timestamping: three timespecs, the software stamp first.
+		if m.Header.Level == unix.SOL_SOCKET && m.Header.Type == unix.SCM_TIMESTAMPING &&
+			len(m.Data) >= int(unsafe.Sizeof(unix.Timespec{})) {
+			ts := (*unix.Timespec)(unsafe.Pointer(&m.Data[0]))
+			if ts.Sec != 0 || ts.Nsec != 0 {
+				return time.Unix(ts.Unix()), true
+			}
 		}
 	}
 	return time.Time{}, false

@@ -114,6 +114,7 @@ var stepColumns = []column{
 	{"detail", func(r *stepResult) string { return strings.TrimSpace(r.FailDetail) },
 		func(r *stepResult, v string) error { r.FailDetail = v; return nil }},
 	text("cpu_profile", func(r *stepResult) *string { return &r.Profile }),
+	number("server_queue_wait_p99_ms", 3, func(r *stepResult) *float64 { return &r.ServerWaitP99 }),
 }
 
 // writeCSV writes every step.
@@ -160,7 +161,7 @@ func readCSV(path string) ([]stepResult, error) {
 	}
 	var out []stepResult
 	for n, row := range rows[1:] {
-		r := stepResult{Round: 1, OthersCPU: map[string]float64{}}
+		r := stepResult{Round: 1, OthersCPU: map[string]float64{}, ServerWaitP99: math.NaN()}
 		for i, name := range rows[0] {
 			c, ok := byName[name]
 			if !ok || i >= len(row) {

@@ -113,6 +113,7 @@ func ourTarget(s *system) *target {
 				out["shed"] = p.sum("sip_udp_register_shed_total")
 				out["shed_unanswered"] = p.sum("sip_udp_register_shed_unanswered_total")
 				out["cached"] = p.sum("sip_udp_register_retransmissions_total")
+				p.buckets(queueWaitMetric, out)
 			}
 			if p, err := s.apiMetrics(ctx); err == nil {
 				out[keyAPIWrites] = apiWrites(p)
@@ -166,6 +167,10 @@ type stepResult struct {
 	ProbeChP50          float64
 	ProbeP50, ProbeP99  float64
 	ProbeP999, ProbeMax float64
+	// ServerWaitP99 is the p99 of the time REGISTERs waited in the server's socket
+	// queue, by its own count (ours: sip_udp_register_queue_wait_seconds; NaN
+	// when unknown): what of the probe's p99 is waiting to be read.
+	ServerWaitP99 float64
 	CPU, CPUPct         float64
 	PeakMemMB, StepRSS  float64
 	SippCPUPct          float64
@@ -439,6 +444,7 @@ func runStep(ctx context.Context, t *target, o sipOptions, usersFile string, pro
 	res.ShedUnanswered = c1["shed_unanswered"] - c0["shed_unanswered"]
 	res.APIWrites = c1[keyAPIWrites] - c0[keyAPIWrites]
 	res.OperatorWrites = c1["operator_writes"] - c0["operator_writes"]
+	res.ServerWaitP99 = histogramQuantile(queueWaitMetric, 0.99, c0, c1) * 1000
 	// Where the API writes went, for the record.
 	var lines []string
 	for k, v := range c1 {

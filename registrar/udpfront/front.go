@@ -67,6 +67,13 @@ type ShedObserver interface {
 	ShedUnanswered()
 }
 
+// WaitObserver is an Observer that also sees how long each REGISTER waited in the
+// socket's receive queue before a reader took it: known only with the kernel's
+// arrival stamps, it tells whether the readers keep up well before anything is shed.
+type WaitObserver interface {
+	QueueWait(time.Duration)
+}
+
 type nopObserver struct{}
 
 func (nopObserver) Retransmission() {}
@@ -127,6 +134,8 @@ type Front struct {
 	accepted *acceptedSet
 	rest     *passThrough
 	shed     ShedObserver
+	// waitObserver, if the Observer is one, sees each REGISTER's wait in the queue.
+	waitObserver WaitObserver
 	// turn is held by a reader from taking a datagram off the socket until it has
 	// queued it for sipgo (or found it a REGISTER): whichever reader takes each,
 	// sipgo gets them in the socket's order, a phone's 180 before its 200.
@@ -170,13 +179,15 @@ func New(cfg Config) *Front {
 	if shed == nil {
 		shed = nopObserver{}
 	}
+	waitObserver, _ := cfg.Observer.(WaitObserver)
 	f := &Front{
-		cfg:   cfg,
-		shed:  shed,
-		cache: newResponseCache(cfg.Retransmissions),
-		gate:  newReaderGate(cfg.Readers),
-		waits: newWaitBook(cfg.Readers),
-		rest:  newPassThrough(cfg.Conn, cfg.Backlog),
+		cfg:          cfg,
+		shed:         shed,
+		waitObserver: waitObserver,
+		cache:        newResponseCache(cfg.Retransmissions),
+		gate:         newReaderGate(cfg.Readers),
+		waits:        newWaitBook(cfg.Readers),
+		rest:         newPassThrough(cfg.Conn, cfg.Backlog),
 	}
 	if cfg.Reconfirm != nil {
 		f.accepted = newAcceptedSet(acceptedPerGeneration, cfg.now)
@@ -263,6 +274,9 @@ func (f *Front) serveRegister(a *answerer, m *received, now int64) {
 		age = time.Duration(now - m.arrived)
 	}
 	a.waits.count(age, f.cfg.LateAfter)
+	if f.waitObserver != nil && m.arrived != 0 {
+		f.waitObserver.QueueWait(max(age, 0)) // a clock stepped back is no wait
+	}
 	a.shedding = a.admission.observe(age, f.cfg.ShedAge, now, a.crowded)
 	if f.shedEarly(a, m, now) {
 		return

@@ -1,7 +1,9 @@
 package udpfront
 
 import (
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -34,6 +36,62 @@ func TestWaitsCountsRegistersThatWaited(t *testing.T) {
 		send("z9hG4bK-waited")
 		if read, late := f.Waits(); read != 2 || late != 1 {
 			t.Fatalf("after a REGISTER that waited two minutes: Waits() = %d read, %d late; want 2, 1", read, late)
+		}
+	})
+}
+
+// waitRecorder is an Observer that keeps the queue waits it is shown.
+type waitRecorder struct {
+	counts
+	mu    sync.Mutex
+	waits []time.Duration
+}
+
+func (w *waitRecorder) QueueWait(d time.Duration) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.waits = append(w.waits, d)
+}
+
+func (w *waitRecorder) seen() []time.Duration {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return slices.Clone(w.waits)
+}
+
+// A WaitObserver sees each REGISTER's wait in the receive queue (the registrar's
+// sip_udp_register_queue_wait_seconds), as the readers measured it.
+func TestWaitObserverSeesEachRegistersWait(t *testing.T) {
+	eachSocketMode(t, func(t *testing.T, shared bool) {
+		clock := &shiftedClock{}
+		h := newGated()
+		close(h.release)
+		obs := &waitRecorder{}
+		_, addr := startFront(t, Config{Handle: h.handle, Readers: 1, SharedSocket: shared, now: clock.now,
+			Observer: obs, ShedAge: -1, LateAfter: time.Minute})
+		p := newPhone(t, addr)
+		send := func(branch string) {
+			t.Helper()
+			p.Send(register(p.Port(), true, false, branch))
+			if res := receive(t, p); !strings.HasPrefix(res, "SIP/2.0 401 ") {
+				t.Fatalf("REGISTER %s got:\n%s", branch, res)
+			}
+		}
+		send("z9hG4bK-fresh")
+		// Read as if it had waited two minutes in the queue.
+		clock.offset.Store(int64(2 * time.Minute))
+		send("z9hG4bK-waited")
+		waits := obs.seen()
+		if len(waits) != 2 {
+			t.Fatalf("the observer saw %d waits, want one per REGISTER: %v", len(waits), waits)
+		}
+		// On however busy a machine, a REGISTER read at once waited far less
+		// than a minute; the other waited the two minutes the clock moved on.
+		if waits[0] < 0 || waits[0] >= time.Minute {
+			t.Errorf("the REGISTER read at once waited %v", waits[0])
+		}
+		if waits[1] < 2*time.Minute || waits[1] >= 3*time.Minute {
+			t.Errorf("the REGISTER read two minutes late waited %v", waits[1])
 		}
 	})
 }
