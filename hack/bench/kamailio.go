@@ -137,8 +137,7 @@ func startKamailio(ctx context.Context, dir string, users []user, o kamailioOpti
 			return err
 		}
 		defer func() { _ = conn.Close() }()
-		_, _, err = registerOnce(conn, make([]byte, 65536), users[0], 500*time.Millisecond)
-		return err
+		return registerOnce(conn, make([]byte, 65536), users[0], 500*time.Millisecond)
 	})
 	if err != nil {
 		k.stop()

@@ -155,11 +155,11 @@ func (d *device) request(local, auth string) []byte {
 	return []byte(b.String())
 }
 
-// registerOnce does one challenged registration with a new Call-ID and times both
-// transactions. It fails unless the answers are 401/407 and then 200 OK.
-func registerOnce(conn net.Conn, buf []byte, u user, timeout time.Duration) (challenge, register time.Duration, err error) {
-	t, err := registerTimed(conn, buf, u, timeout)
-	return t.challenge, t.register, err
+// registerOnce does one challenged registration with a new Call-ID. It fails unless
+// the answers are 401/407 and then 200 OK.
+func registerOnce(conn net.Conn, buf []byte, u user, timeout time.Duration) error {
+	_, err := registerTimed(conn, buf, u, timeout)
+	return err
 }
 
 // timing is what registerTimed measured of one registration.
@@ -171,7 +171,8 @@ type timing struct {
 	sendLag time.Duration
 }
 
-// registerTimed is registerOnce, with the probe's own send delay: each round trip
+// registerTimed is registerOnce, timing both transactions, and the probe's own send
+// delay: each round trip
 // runs from the kernel's send stamp when the socket asked for them (stampSends),
 // else from just before the write.
 func registerTimed(conn net.Conn, buf []byte, u user, timeout time.Duration) (timing, error) {

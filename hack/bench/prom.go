@@ -158,11 +158,12 @@ func (p promText) buckets(name string, out map[string]float64) {
 	}
 }
 
-// histogramQuantile is the q quantile of what histogram name counted between two
-// snapshots of counters, interpolated within its bucket as Prometheus's
-// histogram_quantile does, in the metric's unit; NaN when nothing was counted.
-// Past the last finite bound it is that bound: the histogram says no more.
-func histogramQuantile(name string, q float64, before, after map[string]float64) float64 {
+// queueWaitQuantile is the q quantile, in seconds, of the queue waits the registrar
+// counted between two snapshots of counters, interpolated within its bucket as
+// Prometheus's histogram_quantile does; NaN when nothing was counted. Past the last
+// finite bound it is that bound: the histogram says no more.
+func queueWaitQuantile(q float64, before, after map[string]float64) float64 {
+	name := queueWaitMetric
 	type bucket struct{ le, n float64 }
 	var bs []bucket
 	for k, v := range after {

@@ -268,7 +268,7 @@ func newExtensionLatency(
 		var refusal string
 		for time.Since(start) < 60*time.Second {
 			tries++
-			if _, _, last = registerOnce(conn, buf, *u, time.Second); last == nil {
+			if last = registerOnce(conn, buf, *u, time.Second); last == nil {
 				break
 			}
 			refusal = last.Error()

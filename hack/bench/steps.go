@@ -170,21 +170,21 @@ type stepResult struct {
 	// ServerWaitP99 is the p99 of the time REGISTERs waited in the server's socket
 	// queue, by its own count (ours: sip_udp_register_queue_wait_seconds; NaN
 	// when unknown): what of the probe's p99 is waiting to be read.
-	ServerWaitP99 float64
-	CPU, CPUPct         float64
-	PeakMemMB, StepRSS  float64
-	SippCPUPct          float64
-	OthersCPU           map[string]float64
-	OtherLoad           float64 // CPU seconds of processes outside the benchmark
-	ServerDrops         float64 // datagrams dropped at the server's full socket buffer
-	AllDrops            float64 // ... at any socket of the machine (SIPp's among them)
-	StatusWrites        float64
-	Shed                float64 // REGISTERs the registrar answered 503 under overload
-	ShedUnanswered      float64 // ... shed but dropped unanswered, past its budget of 503s
-	Cached              float64 // retransmitted REGISTERs it answered from its cache
-	APIWrites           float64
-	OperatorWrites      float64
-	Profile             string
+	ServerWaitP99      float64
+	CPU, CPUPct        float64
+	PeakMemMB, StepRSS float64
+	SippCPUPct         float64
+	OthersCPU          map[string]float64
+	OtherLoad          float64 // CPU seconds of processes outside the benchmark
+	ServerDrops        float64 // datagrams dropped at the server's full socket buffer
+	AllDrops           float64 // ... at any socket of the machine (SIPp's among them)
+	StatusWrites       float64
+	Shed               float64 // REGISTERs the registrar answered 503 under overload
+	ShedUnanswered     float64 // ... shed but dropped unanswered, past its budget of 503s
+	Cached             float64 // retransmitted REGISTERs it answered from its cache
+	APIWrites          float64
+	OperatorWrites     float64
+	Profile            string
 }
 
 // searchRates runs the steps: the given rates, or a search for the highest clean rate.
@@ -444,7 +444,7 @@ func runStep(ctx context.Context, t *target, o sipOptions, usersFile string, pro
 	res.ShedUnanswered = c1["shed_unanswered"] - c0["shed_unanswered"]
 	res.APIWrites = c1[keyAPIWrites] - c0[keyAPIWrites]
 	res.OperatorWrites = c1["operator_writes"] - c0["operator_writes"]
-	res.ServerWaitP99 = histogramQuantile(queueWaitMetric, 0.99, c0, c1) * 1000
+	res.ServerWaitP99 = queueWaitQuantile(0.99, c0, c1) * 1000
 	// Where the API writes went, for the record.
 	var lines []string
 	for k, v := range c1 {
