@@ -8,25 +8,33 @@ import (
 	"time"
 )
 
+// waitingFront serves a front end reporting to obs (nil: none) on a clock the test
+// moves on; send sends a REGISTER and waits for its 401.
+func waitingFront(t *testing.T, shared bool, obs Observer) (f *Front, clock *shiftedClock, send func(branch string)) {
+	t.Helper()
+	clock = &shiftedClock{}
+	h := newGated()
+	close(h.release) // nothing held
+	f, addr := startFront(t, Config{Handle: h.handle, Readers: 1, SharedSocket: shared, now: clock.now, Observer: obs,
+		// A bound no real wait reaches, on however busy a machine: only
+		// the shifted clock makes a REGISTER late.
+		ShedAge: -1, LateAfter: time.Minute})
+	p := newPhone(t, addr)
+	send = func(branch string) {
+		t.Helper()
+		p.Send(register(p.Port(), true, false, branch))
+		if res := receive(t, p); !strings.HasPrefix(res, "SIP/2.0 401 ") {
+			t.Fatalf("REGISTER %s got:\n%s", branch, res)
+		}
+	}
+	return f, clock, send
+}
+
 // Waits counts the REGISTERs read, and as late those that waited in the receive queue
 // longer than LateAfter: package procscale gives the process more cores on them.
 func TestWaitsCountsRegistersThatWaited(t *testing.T) {
 	eachSocketMode(t, func(t *testing.T, shared bool) {
-		clock := &shiftedClock{}
-		h := newGated()
-		close(h.release) // nothing held
-		f, addr := startFront(t, Config{Handle: h.handle, Readers: 1, SharedSocket: shared, now: clock.now,
-			// A bound no real wait reaches, on however busy a machine: only
-			// the shifted clock makes a REGISTER late.
-			ShedAge: -1, LateAfter: time.Minute})
-		p := newPhone(t, addr)
-		send := func(branch string) {
-			t.Helper()
-			p.Send(register(p.Port(), true, false, branch))
-			if res := receive(t, p); !strings.HasPrefix(res, "SIP/2.0 401 ") {
-				t.Fatalf("REGISTER %s got:\n%s", branch, res)
-			}
-		}
+		f, clock, send := waitingFront(t, shared, nil)
 		send("z9hG4bK-fresh")
 		if read, late := f.Waits(); read != 1 || late != 0 {
 			t.Fatalf("after a REGISTER answered at once: Waits() = %d read, %d late; want 1, 0", read, late)
@@ -63,20 +71,8 @@ func (w *waitRecorder) seen() []time.Duration {
 // sip_udp_register_queue_wait_seconds), as the readers measured it.
 func TestWaitObserverSeesEachRegistersWait(t *testing.T) {
 	eachSocketMode(t, func(t *testing.T, shared bool) {
-		clock := &shiftedClock{}
-		h := newGated()
-		close(h.release)
 		obs := &waitRecorder{}
-		_, addr := startFront(t, Config{Handle: h.handle, Readers: 1, SharedSocket: shared, now: clock.now,
-			Observer: obs, ShedAge: -1, LateAfter: time.Minute})
-		p := newPhone(t, addr)
-		send := func(branch string) {
-			t.Helper()
-			p.Send(register(p.Port(), true, false, branch))
-			if res := receive(t, p); !strings.HasPrefix(res, "SIP/2.0 401 ") {
-				t.Fatalf("REGISTER %s got:\n%s", branch, res)
-			}
-		}
+		_, clock, send := waitingFront(t, shared, obs)
 		send("z9hG4bK-fresh")
 		// Read as if it had waited two minutes in the queue.
 		clock.offset.Store(int64(2 * time.Minute))
