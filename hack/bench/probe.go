@@ -172,9 +172,8 @@ type timing struct {
 }
 
 // registerTimed is registerOnce, timing both transactions, and the probe's own send
-// delay: each round trip
-// runs from the kernel's send stamp when the socket asked for them (stampSends),
-// else from just before the write.
+// delay: each round trip runs from the kernel's send stamp when the socket asked for
+// them (stampSends), else from just before the write.
 func registerTimed(conn net.Conn, buf []byte, u user, timeout time.Duration) (timing, error) {
 	var t timing
 	local := conn.LocalAddr().String()
@@ -186,7 +185,8 @@ func registerTimed(conn net.Conn, buf []byte, u user, timeout time.Duration) (ti
 			return sipResponse{}, 0, err
 		}
 		deadline := start.Add(timeout)
-		if at, ok := sendStamp(conn); ok {
+		// A stamp from before the clock was read is an earlier write's, come late.
+		if at, ok := sendStamp(conn); ok && !at.Before(start) {
 			t.sendLag = max(t.sendLag, at.Sub(start))
 			start = at
 		}

@@ -167,7 +167,7 @@ func queueWaitQuantile(q float64, before, after map[string]float64) float64 {
 	type bucket struct{ le, n float64 }
 	var bs []bucket
 	for k, v := range after {
-		le, ok := strings.CutPrefix(k, name+":")
+		le, ok := strings.CutPrefix(k, bucketKey(name, ""))
 		if !ok {
 			continue
 		}
