@@ -19,13 +19,18 @@ import (
 
 // stampArrivals asks the kernel to stamp every datagram conn receives.
 func stampArrivals(conn *net.UDPConn) error {
+	return setSocketOption(conn, unix.SO_TIMESTAMPNS, 1)
+}
+
+// setSocketOption sets a SOL_SOCKET option of conn's socket.
+func setSocketOption(conn *net.UDPConn, option, value int) error {
 	rc, err := conn.SyscallConn()
 	if err != nil {
 		return err
 	}
 	var serr error
 	if err := rc.Control(func(fd uintptr) {
-		serr = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_TIMESTAMPNS, 1)
+		serr = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, option, value)
 	}); err != nil {
 		return err
 	}
@@ -68,18 +73,8 @@ func arrivalStamp(oob []byte) (time.Time, bool) {
 // stampSends asks the kernel to stamp every datagram conn sends as it leaves for the
 // device (software, without the payload): sendStamp reads the stamps back.
 func stampSends(conn *net.UDPConn) error {
-	rc, err := conn.SyscallConn()
-	if err != nil {
-		return err
-	}
-	var serr error
-	if err := rc.Control(func(fd uintptr) {
-		serr = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_TIMESTAMPING,
-			unix.SOF_TIMESTAMPING_TX_SOFTWARE|unix.SOF_TIMESTAMPING_SOFTWARE|unix.SOF_TIMESTAMPING_OPT_TSONLY)
-	}); err != nil {
-		return err
-	}
-	return serr
+	return setSocketOption(conn, unix.SO_TIMESTAMPING,
+		unix.SOF_TIMESTAMPING_TX_SOFTWARE|unix.SOF_TIMESTAMPING_SOFTWARE|unix.SOF_TIMESTAMPING_OPT_TSONLY)
 }
 
 // sendStamp is when the last datagram conn sent left for the device, from the
