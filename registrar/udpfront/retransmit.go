@@ -60,11 +60,12 @@ const bytesPerEntry = 1024
 // becomes the old one when it is full or cacheWindow old. Memory is bounded by the
 // size whatever the rate; at high rates the time a response stays shrinks.
 //
-// A generation keeps its keys and responses in one byte arena, indexed by a map of
-// key hashes to offsets. Neither holds a pointer, so the garbage collector has
-// nothing in the cache to scan: as a map of strings to slices it was two thirds of
-// the live heap under load, and marking it was most of every collection. The
-// generation that retires is emptied and reused, so a busy cache allocates nothing.
+// A generation keeps its keys and responses in an arena of byte chunks, indexed by a
+// map of key hashes to where each entry is. The bytes hold no pointer, so the garbage
+// collector has nothing in the cache to scan: as a map of strings to slices it was
+// two thirds of the live heap under load, and marking it was most of every
+// collection. The generation that retires is emptied and its chunks reused, so a busy
+// cache allocates nothing.
 type responseCache struct {
 	mu         sync.Mutex
 	size       int // entries per generation
@@ -75,13 +76,48 @@ type responseCache struct {
 	seed       maphash.Seed
 }
 
+// chunkBytes is the size of an arena's chunks. The arena grows a chunk at a time
+// and never moves what it holds: grown as one slice by append, it copied up to 16
+// MB with the cache's lock held, and every reader stopped for 10-56 ms, about a
+// second and two seconds into a burst of load (hack/bench/results/2026-12-05i).
+const chunkBytes = 256 << 10
+
 type generation struct {
 	index map[uint64]span
-	arena []byte
+	// chunks[:cur+1] hold the entries (an entry larger than chunkBytes has a
+	// chunk to itself); the chunks after cur are emptied ones, kept for reuse.
+	chunks [][]byte
+	cur    int
+	bytes  int // held by the entries
 }
 
-// span locates an entry in its arena: the key, then the response.
-type span struct{ off, keyLen, resLen uint32 }
+// span locates an entry in its generation's arena: the key, then the response.
+type span struct{ chunk, off, keyLen, resLen uint32 }
+
+// store copies key and res into the arena.
+func (g *generation) store(key, res []byte) span {
+	n := len(key) + len(res)
+	for g.cur < len(g.chunks) && cap(g.chunks[g.cur])-len(g.chunks[g.cur]) < n {
+		g.cur++
+	}
+	if g.cur == len(g.chunks) {
+		g.chunks = append(g.chunks, make([]byte, 0, max(chunkBytes, n)))
+	}
+	c := &g.chunks[g.cur]
+	s := span{chunk: uint32(g.cur), off: uint32(len(*c)), keyLen: uint32(len(key)), resLen: uint32(len(res))}
+	*c = append(append(*c, key...), res...)
+	g.bytes += n
+	return s
+}
+
+// empty forgets every entry and keeps the chunks for the next ones.
+func (g *generation) empty() {
+	clear(g.index)
+	for i := range g.chunks {
+		g.chunks[i] = g.chunks[i][:0]
+	}
+	g.cur, g.bytes = 0, 0
+}
 
 func newResponseCache(size int) *responseCache {
 	// The maps and arenas grow with use: a registrar that sees few credentialed
@@ -116,17 +152,14 @@ func (c *responseCache) put(key, res []byte) {
 	h := maphash.Bytes(c.seed, key)
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if len(c.young.index) >= c.size || len(c.young.arena)+n > c.arenaBytes || c.now().Sub(c.started) >= cacheWindow {
+	if len(c.young.index) >= c.size || c.young.bytes+n > c.arenaBytes || c.now().Sub(c.started) >= cacheWindow {
 		c.young, c.old = c.old, c.young
-		clear(c.young.index)
-		c.young.arena = c.young.arena[:0]
+		c.young.empty()
 		c.started = c.now()
 	}
-	g := &c.young
 	// A hash collision (one in 2^64) replaces the other entry, which only costs
 	// that request a fresh answer.
-	g.index[h] = span{off: uint32(len(g.arena)), keyLen: uint32(len(key)), resLen: uint32(len(res))}
-	g.arena = append(append(g.arena, key...), res...)
+	c.young.index[h] = c.young.store(key, res)
 }
 
 // lookup is the response for key in g, a view of the arena valid until the lock is
@@ -136,7 +169,7 @@ func (g *generation) lookup(h uint64, key []byte) ([]byte, bool) {
 	if !ok {
 		return nil, false
 	}
-	entry := g.arena[s.off : s.off+s.keyLen+s.resLen]
+	entry := g.chunks[s.chunk][s.off : s.off+s.keyLen+s.resLen]
 	if !bytes.Equal(entry[:s.keyLen], key) {
 		return nil, false
 	}

@@ -98,3 +98,47 @@ func TestCacheKeepsItsOwnCopy(t *testing.T) {
 		t.Errorf("cached %q: get hands out the cache's own bytes", res)
 	}
 }
+
+// Entries stay whole across the arena's chunks, and when a retired generation's
+// chunks are reused for responses of other sizes.
+func TestResponseCacheKeepsEntriesAcrossChunks(t *testing.T) {
+	const size = 2000 // about five chunks of 700-byte entries per generation
+	c := newResponseCache(size)
+	response := func(round, i int) []byte {
+		b := fmt.Appendf(nil, "round %d response %d ", round, i)
+		return append(b, make([]byte, 600+(i*(round+1))%200)...)
+	}
+	for round := range 4 { // round 2 reuses round 0's generation, round 3 round 1's
+		for i := range size {
+			c.put(fmt.Appendf(nil, "r%d-key%d", round, i), response(round, i))
+		}
+		if len(c.young.chunks) < 2 {
+			t.Fatalf("a generation of %d entries fit one chunk: the test does not cross chunks", size)
+		}
+		for i := range size {
+			got, ok := cached(c, fmt.Sprintf("r%d-key%d", round, i))
+			if want := string(response(round, i)); !ok || got != want {
+				t.Fatalf("round %d, entry %d: got %d bytes starting %.24q, want %d bytes", round, i, len(got), got, len(want))
+			}
+		}
+	}
+}
+
+// BenchmarkResponseCacheFills fills a new cache with 200 OKs as a registrar does in
+// its first seconds of load, and reports the slowest put: every reader waits for
+// it, as it holds the cache's lock.
+func BenchmarkResponseCacheFills(b *testing.B) {
+	res := make([]byte, 650)
+	var slowest time.Duration
+	for b.Loop() {
+		c := newResponseCache(DefaultCacheSize)
+		key := make([]byte, 0, 64)
+		for i := range 2 * DefaultCacheSize {
+			key = fmt.Appendf(key[:0], "z9hG4bK-%d|127.0.0.1:5060|127.0.0.1:5060", i)
+			start := time.Now()
+			c.put(key, res)
+			slowest = max(slowest, time.Since(start))
+		}
+	}
+	b.ReportMetric(float64(slowest.Microseconds()), "slowest-put-µs")
+}
