@@ -9,8 +9,9 @@
 # ./cmd/operator). A prototype's knobs were environment variables, set by a wrapper
 # script named registrar in its own BINDIR that execs the build, e.g.
 #   GOMAXPROCS=4 KFROM=0 KREADERS=2 KTIMEOUT=5 KSKIP=1 KDROP=1 exec /tmp/b35/registrar "$@"
-# for kernel-wait/kernel-* (kernel-wait2.patch), RECHECK=1 for recheck/recheck-*, and
-# PREARENA=1 for arena-prealloc/prealloc-* (both one-line changes, described in the README).
+# for kernel-wait/kernel-* (kernel-wait2.patch), RECHECK=1 for recheck/recheck-*,
+# PREARENA=1 for arena-prealloc/prealloc-* (both one-line changes, described in the
+# README), and GOGC=200 for gogc/gogc200-* (gogc/default-* is the fix, 8fa6cfe).
 echo $BASHPID > /sys/fs/cgroup/cpu/fg/cgroup.procs
 cd "$(git rev-parse --show-toplevel)"
 name=$1; bins=$2; runs=${3:-3}
