@@ -62,6 +62,41 @@ func TestImageMatchesDockerfile(t *testing.T) {
 	}
 }
 
+// TestDockerfileCopiesWhatTheProgramsImport: `docker build` sees only what the
+// Dockerfile copies, so every top-level folder of this module that the two programs
+// import must have its COPY line, or the README's Docker path fails to compile.
+func TestDockerfileCopiesWhatTheProgramsImport(t *testing.T) {
+	module := strings.TrimSpace(mustRun(t, "go", "list", "-m"))
+	deps := mustRun(t, "go", "list", "-deps", "-f", "{{.ImportPath}}", "./cmd/operator", "./cmd/registrar")
+	dockerfile, err := os.ReadFile(filepath.Join(root, "Dockerfile"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	copied := map[string]bool{}
+	for _, m := range regexp.MustCompile(`(?m)^COPY (\S+)/ (\S+)/$`).FindAllStringSubmatch(string(dockerfile), -1) {
+		if m[1] == m[2] {
+			copied[m[1]] = true
+		}
+	}
+	needed := map[string]bool{}
+	for _, pkg := range strings.Fields(deps) {
+		rest, ok := strings.CutPrefix(pkg, module+"/")
+		if !ok {
+			continue
+		}
+		top, _, _ := strings.Cut(rest, "/")
+		needed[top] = true
+	}
+	if len(needed) == 0 {
+		t.Fatalf("no package of %s among the programs' dependencies: the listing failed", module)
+	}
+	for top := range needed {
+		if !copied[top] {
+			t.Errorf("the programs import %s/%s/..., but the Dockerfile has no `COPY %s/ %s/`", module, top, top, top)
+		}
+	}
+}
+
 // readImage reads a `docker save` style tarball of one image: its config and the
 // files of its layers. A regular file without an execute bit fails the test.
 func readImage(t *testing.T, tarball string) (imageConfig, []string) {
