@@ -66,14 +66,25 @@ func firstHeader(req *sip.Request, name string) sip.Header {
 }
 
 // contactExpires returns a Contact's expires parameter; parameter names are
-// case-insensitive (RFC 3261 §7.3.1), so ";Expires=60" counts.
+// case-insensitive (RFC 3261 §7.3.1), so ";Expires=60" counts, and may have
+// whitespace around them (paramName).
 func contactExpires(params sip.HeaderParams) (string, bool) {
 	for _, kv := range params {
-		if strings.EqualFold(kv.K, "expires") {
-			return kv.V, true
+		if paramName(kv.K, "expires") {
+			return strings.TrimSpace(kv.V), true
 		}
 	}
 	return "", false
+}
+
+// paramName reports whether a header parameter's name, as a parser kept it, is
+// name in any letter case. RFC 3261 §25.1 allows whitespace around the ";" and
+// "=" between parameters (SEMI and EQUAL: "; expires = 0" is expires=0), which
+// sipgo's parsers keep in the name (" expires", "expires "), and so does ours on
+// the UDP fast path, which builds sipgo's request exactly; so whoever reads a
+// parameter trims its name, and its value.
+func paramName(k, name string) bool {
+	return strings.EqualFold(strings.TrimSpace(k), name)
 }
 
 // maxUserAgentLen bounds the User-Agent kept with a binding: it is published in the

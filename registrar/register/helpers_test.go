@@ -21,6 +21,7 @@ import (
 	"github.com/voipbin/registrar-operator/registrar/digest"
 	"github.com/voipbin/registrar-operator/registrar/directory"
 	"github.com/voipbin/registrar-operator/registrar/guard"
+	"github.com/voipbin/registrar-operator/registrar/internal/sipparse"
 	"github.com/voipbin/registrar-operator/registrar/location"
 	"github.com/voipbin/registrar-operator/registrar/throttle"
 )
@@ -247,6 +248,26 @@ func parseRequest(t testing.TB, raw []byte, src, transport string) *sip.Request 
 	return req
 }
 
+// fastParse returns a parse for device.parse: the UDP front end's parser
+// (sipparse), one of its own, as each of the front end's readers has.
+func fastParse() func(testing.TB, []byte, string, string) *sip.Request {
+	p := sipparse.New()
+	return func(t testing.TB, raw []byte, src, transport string) *sip.Request {
+		t.Helper()
+		m, err := p.ParseSIP(raw)
+		if err != nil {
+			t.Fatalf("parsing the request: %v\n%s", err, raw)
+		}
+		req, ok := m.(*sip.Request)
+		if !ok {
+			t.Fatalf("not a request:\n%s", raw)
+		}
+		req.SetSource(src)
+		req.SetTransport(transport)
+		return req
+	}
+}
+
 func (m msg) request(t testing.TB) *sip.Request {
 	return parseRequest(t, m.bytes(), m.src, m.transport)
 }
@@ -360,6 +381,9 @@ type device struct {
 	alg                 sipv1.DigestAlgorithm // the algorithm it prefers; the first offered when empty
 	ch                  *challenge            // the challenge it answers
 	nc                  uint32
+	// parse reads its REGISTERs as a transport would; nil: sipgo's parser, as over
+	// TCP, TLS and WebSocket (fastParse: the UDP front end's).
+	parse func(testing.TB, []byte, string, string) *sip.Request
 }
 
 func (e *env) device(user, password string) *device {
@@ -403,7 +427,13 @@ func (d *device) sign(m *msg) {
 // device answers next.
 func (d *device) send(m msg) *sip.Response {
 	d.e.t.Helper()
-	res := d.reg.Handle(m.request(d.e.t))
+	var req *sip.Request
+	if d.parse != nil {
+		req = d.parse(d.e.t, m.bytes(), m.src, m.transport)
+	} else {
+		req = m.request(d.e.t)
+	}
+	res := d.reg.Handle(req)
 	if isChallenge(res) {
 		d.take(res)
 	}

@@ -52,18 +52,18 @@ type regFlow struct {
 	firstHopLacksFlows bool     // 439
 }
 
-// contactFlow reads a Contact's +sip.instance (without its quotes) and reg-id; ok
-// is false for a malformed reg-id or an overlong instance.
+// contactFlow reads a Contact's +sip.instance (without its quotes) and reg-id,
+// names and values with whitespace around them as paramName reads them; ok is false for a malformed reg-id or an overlong instance.
 func contactFlow(params sip.HeaderParams) (instance string, regID int32, ok bool) {
 	for _, kv := range params {
 		switch {
-		case strings.EqualFold(kv.K, "+sip.instance"):
-			instance = strings.Trim(kv.V, `"`)
+		case paramName(kv.K, "+sip.instance"):
+			instance = strings.Trim(strings.TrimSpace(kv.V), `"`)
 			if len(instance) > maxInstanceLen {
 				return "", 0, false
 			}
-		case strings.EqualFold(kv.K, "reg-id"):
-			n, err := strconv.ParseInt(kv.V, 10, 32)
+		case paramName(kv.K, "reg-id"):
+			n, err := strconv.ParseInt(strings.TrimSpace(kv.V), 10, 32)
 			if err != nil || n < 1 {
 				return "", 0, false
 			}

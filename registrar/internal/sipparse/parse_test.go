@@ -71,6 +71,9 @@ var shapes = []struct {
 	{"a To without angle brackets: its parameters are the header's", edit("To: <sip:1001@acme.registrar.voipbin.net>", "To: sip:1001@acme.registrar.voipbin.net;tag=x;foo"), true},
 	{"a quoted display name before a bare URI", edit("To: <sip:1001@acme.registrar.voipbin.net>", `To: "Bob";sip:1001@acme.registrar.voipbin.net;tag=x`), true},
 	{"odd header parameters", edit(";expires=3600;", ";;=x;a=b=c;expires=3600;"), true},
+	// RFC 3261 §25.1 allows whitespace around ';' and '='; sipgo keeps it in the
+	// names and values, and so does the fast path (register trims when it reads).
+	{"whitespace around a Contact's ';' and '='", edit(";expires=3600;+sip.instance=", " ; expires = 3600; +sip.instance= "), true},
 	{"text between the bracket and the parameters", edit("tag=456248", "tag=456248\r\nt: <sip:1001@acme.registrar.voipbin.net>junk;tag=9"), true},
 	{"a display name whose quotes never close", edit(`From: "Alice"`, `From: "Alice`), false},
 	{"a display name without a URI after it", edit(`From: "Alice" <sip:1001@acme.registrar.voipbin.net>;tag=456248`, `From: "Alice" sip:1001@acme.registrar.voipbin.net`), false},
