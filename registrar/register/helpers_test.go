@@ -208,12 +208,22 @@ type msg struct {
 	expires                string   // Expires header value; "" leaves it out
 	extra                  []string // more header lines, "Name: value"
 	src, transport         string
+	// sentBy is the top Via's sent-by, src when empty; noRport leaves rport out of it.
+	sentBy  string
+	noRport bool
 }
 
 func (m msg) bytes() []byte {
 	var b strings.Builder
 	fmt.Fprintf(&b, "REGISTER %s SIP/2.0\r\n", m.ruri)
-	fmt.Fprintf(&b, "Via: SIP/2.0/%s %s;branch=z9hG4bK-t%d;rport\r\n", m.transport, m.src, branchSeq.Add(1))
+	sentBy, rport := m.sentBy, ";rport"
+	if sentBy == "" {
+		sentBy = m.src
+	}
+	if m.noRport {
+		rport = ""
+	}
+	fmt.Fprintf(&b, "Via: SIP/2.0/%s %s;branch=z9hG4bK-t%d%s\r\n", m.transport, sentBy, branchSeq.Add(1), rport)
 	b.WriteString("Max-Forwards: 70\r\n")
 	fmt.Fprintf(&b, "From: %s;tag=f%d\r\n", m.from, m.cseq)
 	fmt.Fprintf(&b, "To: %s\r\n", m.to)

@@ -6,22 +6,27 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"net"
+	"net/netip"
 	"unsafe"
 
 	"github.com/emiago/sipgo/sip"
+
+	"github.com/voipbin/registrar-operator/registrar/internal/sentby"
 )
 
 // respond builds the response to a REGISTER (RFC 3261 §8.2.6): the request's Vias,
 // From, To, Call-ID and CSeq in that order, a To tag, RFC 3581's received and rport
 // on the top Via when it asks for rport, and Content-Length. That is what sipgo's
-// NewResponseFromRequest builds, header for header, with two differences:
+// NewResponseFromRequest builds, header for header, with three differences:
 //
 //   - Headers the response does not change are the request's own, not copies: every
-//     Via but a top one that asks for rport, From, Call-ID, CSeq, and a To that has
+//     Via but a top one that gains received, From, Call-ID, CSeq, and a To that has
 //     a tag. Neither message is modified once the response is built, and the copies
 //     were a fifth of the allocations of an authenticated REGISTER, which the
 //     collector's pauses turn into latency.
 //   - The To tag is derived from the request instead of drawn at random (toTag).
+//   - A top Via whose sent-by is not the source address gets received even without
+//     rport (RFC 3261 §18.2.1), which sipgo leaves to its caller.
 func respond(req *sip.Request, code int, reason string) *sip.Response {
 	parts := new(responseParts) // the response and what it does not share with req
 	// Copied in: NewResponse's own allocation stays on the stack, and only its
@@ -72,18 +77,34 @@ type responseParts struct {
 }
 
 // withReceived is the top Via of the response: a copy with received and rport set
-// to where the request came from when it asks for rport (RFC 3581 §4), else the
-// request's own.
+// to where the request came from when it asks for rport (RFC 3581 §4); a copy with
+// received alone when its sent-by names a host other than the source address, a
+// name or another IP (RFC 3261 §18.2.1: a phone behind a NAT); else the request's
+// own.
 func (p *responseParts) withReceived(via *sip.ViaHeader, source string) *sip.ViaHeader {
-	if rport, ok := via.Params.Get("rport"); !ok || rport != "" {
+	host, port, _ := net.SplitHostPort(source)
+	rport, hasRport := via.Params.Get("rport")
+	askedRport := hasRport && rport == ""
+	if !askedRport && (host == "" || sentby.IsSource(via.Host, sourceAddr(host))) {
 		return via
 	}
-	host, port, _ := net.SplitHostPort(source)
 	p.via = *via
 	p.via.Params = append(p.viaRoom[:0], via.Params...) // room for received
-	p.via.Params.Add("rport", port)
+	if askedRport {
+		p.via.Params.Add("rport", port)
+	}
 	p.via.Params.Add("received", host)
 	return &p.via
+}
+
+// sourceAddr is the address of a request's source host; the zero Addr, which
+// matches no sent-by, when it is not one.
+func sourceAddr(host string) netip.Addr {
+	a, err := netip.ParseAddr(host)
+	if err != nil {
+		return netip.Addr{}
+	}
+	return a
 }
 
 // withTag is the To of the response: the request's own when it has a tag, else a

@@ -112,9 +112,15 @@ func BenchmarkRespond(b *testing.B) {
 // its header list (seven before: the response, its list, the Via and To copies, the
 // tag's text and Content-Length on their own).
 func TestRespondAllocatesTwice(t *testing.T) {
-	req := parseRequest(t, []byte(responseCases[0].raw), testSource, "UDP")
-	allocs := testing.AllocsPerRun(100, func() { respond(req, sip.StatusProxyAuthRequired, "Proxy Authentication Required") })
-	if allocs > 2 {
-		t.Errorf("respond allocates %v times, want at most 2", allocs)
+	for _, c := range []struct{ name, raw, src string }{
+		{"rport asked", responseCases[0].raw, testSource},
+		// received without rport: a sent-by other than the source (RFC 3261 §18.2.1).
+		{"behind a NAT", strings.Replace(responseCases[0].raw, ";rport", "", 1), "203.0.113.7:40112"},
+	} {
+		req := parseRequest(t, []byte(c.raw), c.src, "UDP")
+		allocs := testing.AllocsPerRun(100, func() { respond(req, sip.StatusProxyAuthRequired, "Proxy Authentication Required") })
+		if allocs > 2 {
+			t.Errorf("%s: respond allocates %v times, want at most 2", c.name, allocs)
+		}
 	}
 }
