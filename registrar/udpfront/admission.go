@@ -2,10 +2,13 @@ package udpfront
 
 import (
 	"math/rand/v2"
+	"net/netip"
 	"strconv"
 	"time"
 
 	"github.com/emiago/sipgo/sip"
+
+	"github.com/voipbin/registrar-operator/registrar/internal/sentby"
 )
 
 // DefaultShedAge is how long the REGISTERs taken off the socket may keep having
@@ -75,8 +78,15 @@ func (ad *admission) observe(age, limit time.Duration, now int64, crowded bool) 
 // §21.5.4), no challenge. It ends the client's transaction, so it does not
 // retransmit, and a client that honours Retry-After comes back once the load is
 // gone, as a silent drop would not tell it to.
+// Its top Via, sipgo's copy, gains received when the sent-by is not the source
+// (RFC 3261 §18.2.1), as the handler's responses do; sipgo adds it only for rport.
 func unavailable(req *sip.Request) *sip.Response {
 	res := sip.NewResponseFromRequest(req, sip.StatusServiceUnavailable, "Service Unavailable", nil)
+	if via := res.Via(); via != nil && !via.Params.Has("received") {
+		if src, err := netip.ParseAddrPort(req.Source()); err == nil && !sentby.IsSource(via.Host, src.Addr()) {
+			via.Params.Add("received", src.Addr().Unmap().String())
+		}
+	}
 	res.AppendHeader(sip.NewHeader("Retry-After", strconv.Itoa(1+rand.IntN(retryAfterSeconds))))
 	return res
 }

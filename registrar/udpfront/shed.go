@@ -5,6 +5,8 @@ import (
 	"math/rand/v2"
 	"net/netip"
 	"strconv"
+
+	"github.com/voipbin/registrar-operator/registrar/internal/sentby"
 )
 
 // shedEarly sheds m before any parse when admission says so (it carries no
@@ -83,7 +85,8 @@ func appendUnavailable(out *bytes.Buffer, data []byte, from netip.AddrPort) (net
 	out.WriteString("SIP/2.0 503 Service Unavailable\r\n")
 	for i, v := range h.vias[:h.nVias] {
 		out.WriteString("Via: ")
-		if i == 0 && top.bareRport >= 0 {
+		switch {
+		case i == 0 && top.bareRport >= 0:
 			// RFC 3581 §4: the port and address the request came from.
 			out.Write(v[:top.bareRport])
 			out.WriteString("=")
@@ -92,7 +95,13 @@ func appendUnavailable(out *bytes.Buffer, data []byte, from netip.AddrPort) (net
 			out.WriteString(";received=")
 			out.Write(from.Addr().AppendTo(scratch[:0]))
 			out.Write(v[top.end:])
-		} else {
+		case i == 0 && !top.received && !sentby.IsSource(top.host, from.Addr()):
+			// RFC 3261 §18.2.1: a sent-by other than the source address.
+			out.Write(v[:top.end])
+			out.WriteString(";received=")
+			out.Write(from.Addr().Unmap().AppendTo(scratch[:0]))
+			out.Write(v[top.end:])
+		default:
 			out.Write(v)
 		}
 		out.WriteString("\r\n")
@@ -159,6 +168,8 @@ func (h *sipHeaders) add(line []byte) {
 // topVia is what a response needs of the top Via.
 type topVia struct {
 	port      uint16 // the sent-by port, 5060 when it names none
+	host      []byte // the sent-by host, an IPv6 literal in its brackets
+	received  bool   // it has a received parameter
 	rport     bool   // it asks for rport (RFC 3581)
 	bareRport int    // where "rport" without a value ends in the line, else -1
 	end       int    // where the top Via's value ends in the line (at a comma, or the end)
@@ -183,12 +194,19 @@ func readVia(v []byte) (topVia, bool) {
 	} else {
 		return top, false
 	}
+	top.host = hostPort
+	if i := bytes.LastIndexByte(hostPort, ':'); i >= 0 && bytes.LastIndexByte(hostPort, ']') < i {
+		top.host = hostPort[:i]
+	}
 	at := offset + len(hostPort)
 	for len(params) > 0 {
 		var param []byte
 		param, params, _ = bytes.Cut(params, []byte(";"))
 		at += 1 + len(param)
 		name, _, hasValue := bytes.Cut(param, []byte("="))
+		if bytes.EqualFold(name, []byte("received")) {
+			top.received = true
+		}
 		if bytes.EqualFold(name, []byte("rport")) {
 			top.rport = true
 			if !hasValue {

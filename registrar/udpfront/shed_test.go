@@ -120,3 +120,59 @@ func TestRawUnavailableLeavesTheRestToTheParser(t *testing.T) {
 		})
 	}
 }
+
+// RFC 3261 §18.2.1: a 503 to a REGISTER whose sent-by is not the address it came
+// from carries received=<source address> on its top Via, rport or not, whether it
+// is written from the raw lines or from the parsed request; one whose sent-by is
+// the source does not.
+func TestUnavailableCarriesReceivedWhenSentByIsNotTheSource(t *testing.T) {
+	from := netip.MustParseAddrPort("192.0.2.7:40001")
+	rest := "From: <sip:1001@acme.example>;tag=a1\r\nTo: <sip:1001@acme.example>\r\nCall-ID: c1\r\nCSeq: 2 REGISTER\r\nContent-Length: 0\r\n\r\n"
+	for _, c := range []struct {
+		name, via, received string
+	}{
+		{"a private address behind a NAT", "SIP/2.0/UDP 10.0.0.5:5062;branch=z9hG4bK-1", "192.0.2.7"},
+		{"a name", "SIP/2.0/UDP phone.example;branch=z9hG4bK-1", "192.0.2.7"},
+		{"an IPv6 sent-by", "SIP/2.0/UDP [2001:db8::7]:5062;branch=z9hG4bK-1", "192.0.2.7"},
+		{"two Vias in a line", "SIP/2.0/UDP 10.0.0.5:5062;branch=z9hG4bK-1, SIP/2.0/UDP 198.51.100.1;branch=z9hG4bK-0", "192.0.2.7"},
+		{"the source itself", "SIP/2.0/UDP 192.0.2.7:5062;branch=z9hG4bK-1", ""},
+		{"the source itself, no port", "SIP/2.0/UDP 192.0.2.7;branch=z9hG4bK-1", ""},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			data := []byte("REGISTER sip:acme.example SIP/2.0\r\nVia: " + c.via + "\r\n" + rest)
+			check := func(path string, res *sip.Response) {
+				t.Helper()
+				via := res.Via()
+				if via == nil {
+					t.Fatalf("%s: no Via:\n%s", path, res)
+				}
+				got, has := via.Params.Get("received")
+				if c.received == "" && has {
+					t.Errorf("%s: top Via %q has received for a sent-by that is the source", path, via.Value())
+				}
+				if c.received != "" && got != c.received {
+					t.Errorf("%s: top Via %q: received %q, want %s", path, via.Value(), got, c.received)
+				}
+				if via.Params.Has("rport") {
+					t.Errorf("%s: top Via %q has rport, which the request did not ask for", path, via.Value())
+				}
+			}
+			var out bytes.Buffer
+			if _, ok := appendUnavailable(&out, data, from); !ok {
+				t.Fatal("not answered from the raw lines")
+			}
+			raw, err := sip.ParseMessage(out.Bytes())
+			if err != nil {
+				t.Fatalf("the raw 503 does not parse: %v\n%s", err, out.String())
+			}
+			check("raw", raw.(*sip.Response))
+			msg, err := sip.ParseMessage(data)
+			if err != nil {
+				t.Fatal(err)
+			}
+			req := msg.(*sip.Request)
+			req.SetSource(from.String())
+			check("parsed", unavailable(req))
+		})
+	}
+}
