@@ -211,6 +211,8 @@ type msg struct {
 	// sentBy is the top Via's sent-by, src when empty; noRport leaves rport out of it.
 	sentBy  string
 	noRport bool
+	// cseqMethod is the CSeq's method, REGISTER when empty.
+	cseqMethod string
 }
 
 func (m msg) bytes() []byte {
@@ -228,7 +230,11 @@ func (m msg) bytes() []byte {
 	fmt.Fprintf(&b, "From: %s;tag=f%d\r\n", m.from, m.cseq)
 	fmt.Fprintf(&b, "To: %s\r\n", m.to)
 	fmt.Fprintf(&b, "Call-ID: %s\r\n", m.callID)
-	fmt.Fprintf(&b, "CSeq: %d REGISTER\r\n", m.cseq)
+	method := m.cseqMethod
+	if method == "" {
+		method = "REGISTER"
+	}
+	fmt.Fprintf(&b, "CSeq: %d %s\r\n", m.cseq, method)
 	for _, c := range m.contacts {
 		fmt.Fprintf(&b, "Contact: %s\r\n", c)
 	}

@@ -138,6 +138,11 @@ func (r *Handler) handle(req *sip.Request, size int) (*sip.Response, string) {
 	if req.To() == nil || req.From() == nil || req.CallID() == nil || req.CSeq() == nil || req.Via() == nil {
 		return respond(req, sip.StatusBadRequest, "Missing Mandatory Header"), OutcomeBadRequest
 	}
+	// The CSeq method must be the request's (RFC 3261 §8.1.1.5; RFC 4475 §3.1.2.16
+	// answers a mismatch 400): checked before anything is challenged or applied.
+	if !cseqMatches(req) {
+		return respond(req, sip.StatusBadRequest, reasonCSeqMismatch), OutcomeBadRequest
+	}
 	// §10.3 step 1: the Request-URI names a domain this registrar serves.
 	dom, ok := r.dir.Domain(strings.ToLower(req.Recipient.Host))
 	if !ok {
@@ -331,7 +336,7 @@ func (r *Handler) locationRequest(
 // Without the AOR's domain (deleted since) it is handled as a new request.
 func (r *Handler) Reconfirm(req *sip.Request, datagramLen int) *sip.Response {
 	now := r.clock()
-	if req.To() == nil || req.CallID() == nil || req.CSeq() == nil || req.Via() == nil {
+	if req.To() == nil || req.CallID() == nil || req.CSeq() == nil || req.Via() == nil || !cseqMatches(req) {
 		return r.HandleDatagram(req, datagramLen)
 	}
 	dom, ok := r.dir.Domain(strings.ToLower(req.Recipient.Host))
@@ -487,6 +492,17 @@ func throttled(req *sip.Request, after time.Duration) *sip.Response {
 	res := respond(req, sip.StatusForbidden, guard.RefusalReason)
 	guard.AddRetryAfter(res, after)
 	return res
+}
+
+// reasonCSeqMismatch is the reason phrase of the 400 to a REGISTER whose CSeq names
+// another method.
+const reasonCSeqMismatch = "CSeq method does not match REGISTER"
+
+// cseqMatches reports whether req's CSeq names REGISTER, the only method this
+// handler is given; methods are case-sensitive (RFC 3261 §7.1), so "register" does
+// not. req must have a CSeq.
+func cseqMatches(req *sip.Request) bool {
+	return req.CSeq().MethodName == sip.REGISTER
 }
 
 // transportOf names the transport req came over as bindings and metrics do: UDP,

@@ -121,3 +121,45 @@ func TestOnRegisterRespondsOnTheTransaction(t *testing.T) {
 	d.sign(&m)
 	mustStatus(t, send(m), sip.StatusOK, "OK")
 }
+
+// RFC 3261 §8.1.1.5: the CSeq method must match the request's; RFC 4475 §3.1.2.16
+// answers a mismatch 400. It is refused before anything else: no challenge, no
+// binding changed even with right credentials, on either parser and through sipgo's
+// transaction.
+func TestCSeqMethodMismatchIs400(t *testing.T) {
+	for _, p := range parsers {
+		for _, method := range []string{"INVITE", "OPTIONS", "register"} {
+			t.Run(p.name+"/"+method, func(t *testing.T) {
+				e := newEnv(t)
+				d := e.device(testUser, testPassword)
+				d.parse = p.parse()
+				m := d.next()
+				m.cseqMethod = method
+				res := d.send(m)
+				mustStatus(t, res, sip.StatusBadRequest, "CSeq method does not match REGISTER")
+				if res.GetHeader("Proxy-Authenticate") != nil || res.GetHeader("WWW-Authenticate") != nil {
+					t.Errorf("a challenge in the 400:\n%s", res)
+				}
+
+				// Registered, then a signed REGISTER with the wrong method asking removal.
+				mustStatus(t, d.register(nil), sip.StatusOK, "")
+				m = d.next()
+				m.cseqMethod, m.expires = method, "0"
+				d.sign(&m)
+				mustStatus(t, d.send(m), sip.StatusBadRequest, "CSeq method does not match REGISTER")
+				if bs := e.bindings(testUser); len(bs) != 1 || bs[0].CSeq == m.cseq {
+					t.Errorf("bindings %+v: the mismatched REGISTER was applied", bs)
+				}
+				if got := e.obs.lastOutcome(); got != OutcomeBadRequest {
+					t.Errorf("outcome %q, want %q", got, OutcomeBadRequest)
+				}
+			})
+		}
+	}
+	t.Run("OnRegister", func(t *testing.T) {
+		e := newEnv(t)
+		m := e.device(testUser, testPassword).next()
+		m.transport, m.cseqMethod = "TCP", "INVITE"
+		mustStatus(t, e.onRegister(t, m), sip.StatusBadRequest, "CSeq method does not match REGISTER")
+	})
+}
