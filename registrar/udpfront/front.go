@@ -321,7 +321,7 @@ type answerer struct {
 	front  *Front
 	io     packetIO
 	out    wireWriter
-	shed   bytes.Buffer // a 503 written from a REGISTER's raw lines (shed.go)
+	shed   bytes.Buffer // a 503 or 400 written from a REGISTER's raw lines (shed.go, malformed.go)
 	// refusals is this reader's allowance of 503s (shed_budget.go); nil: no bound.
 	refusals *refusalBudget
 	// crowded: the batch being answered left the socket's buffer crowded (admission_linux.go).
@@ -354,10 +354,18 @@ func (a *answerer) answer(data []byte, from netip.AddrPort) {
 	f := a.front
 	msg, err := a.parser.ParseSIP(data)
 	if err != nil {
-		// Over UDP there is no telling where an unparseable message came from
-		// (its Via is what failed), so it is dropped as sipgo drops it. The
-		// data stays out of the log, and the parser's quote of it: it may hold an
-		// Authorization header.
+		// A header line the parser refuses is answered 400 when the lines a
+		// response needs are readable (malformed.go). Otherwise there is no
+		// telling where the message came from (its Via may be what failed), so
+		// it is dropped as sipgo drops it. The data stays out of the log, and the
+		// parser's quote of it: it may hold an Authorization header.
+		a.shed.Reset()
+		if to, ok := appendMalformed(&a.shed, data, from); ok {
+			f.cfg.Log.V(1).Info("answering an unparseable REGISTER 400", "source", from.String(), "bytes", len(data),
+				"error", redact.ParseError(err.Error()))
+			a.send(a.shed.Bytes(), to)
+			return
+		}
 		f.cfg.Log.V(1).Info("dropping an unparseable REGISTER", "source", from.String(), "bytes", len(data),
 			"error", redact.ParseError(err.Error()))
 		return

@@ -57,6 +57,15 @@ type sipHeaders struct {
 // replyAddress). ok is false when data carries credentials, or is not plain enough
 // to answer without the parser.
 func appendUnavailable(out *bytes.Buffer, data []byte, from netip.AddrPort) (netip.AddrPort, bool) {
+	return appendFromRaw(out, data, from, "503 Service Unavailable", true)
+}
+
+// appendFromRaw appends to out a response with status (code and reason) to the
+// REGISTER in data, its Via, From, To, Call-ID and CSeq copied from the raw lines,
+// and returns where it goes (as replyAddress). unavailable adds Retry-After and
+// refuses a REGISTER that carries credentials (the full path answers those); ok is
+// false when data is not plain enough to answer without the parser.
+func appendFromRaw(out *bytes.Buffer, data []byte, from netip.AddrPort, status string, unavailable bool) (netip.AddrPort, bool) {
 	end := bytes.Index(data, []byte("\r\n\r\n"))
 	if end < 0 {
 		return netip.AddrPort{}, false
@@ -66,11 +75,11 @@ func appendUnavailable(out *bytes.Buffer, data []byte, from netip.AddrPort) (net
 		return netip.AddrPort{}, false
 	}
 	var h sipHeaders
-	for len(rest) > 0 && !h.credentials && !h.unreadable {
+	for len(rest) > 0 && (!unavailable || !h.credentials) && !h.unreadable {
 		line, rest, _ = bytes.Cut(rest, []byte("\r\n"))
 		h.add(line)
 	}
-	if h.credentials || h.unreadable || h.nVias == 0 || h.from == nil || h.to == nil || h.callID == nil || h.cseq == nil {
+	if (unavailable && h.credentials) || h.unreadable || h.nVias == 0 || h.from == nil || h.to == nil || h.callID == nil || h.cseq == nil {
 		return netip.AddrPort{}, false
 	}
 	top, ok := readVia(h.vias[0])
@@ -82,7 +91,9 @@ func appendUnavailable(out *bytes.Buffer, data []byte, from netip.AddrPort) (net
 		to = from
 	}
 	var scratch [64]byte // numbers and addresses are written through it, not allocated
-	out.WriteString("SIP/2.0 503 Service Unavailable\r\n")
+	out.WriteString("SIP/2.0 ")
+	out.WriteString(status)
+	out.WriteString("\r\n")
 	for i, v := range h.vias[:h.nVias] {
 		out.WriteString("Via: ")
 		switch {
@@ -119,8 +130,10 @@ func appendUnavailable(out *bytes.Buffer, data []byte, from netip.AddrPort) (net
 	out.Write(h.callID)
 	out.WriteString("\r\nCSeq: ")
 	out.Write(h.cseq)
-	out.WriteString("\r\nRetry-After: ")
-	out.Write(strconv.AppendInt(scratch[:0], int64(1+rand.IntN(retryAfterSeconds)), 10))
+	if unavailable {
+		out.WriteString("\r\nRetry-After: ")
+		out.Write(strconv.AppendInt(scratch[:0], int64(1+rand.IntN(retryAfterSeconds)), 10))
+	}
 	out.WriteString("\r\nContent-Length: 0\r\n\r\n")
 	return to, true
 }

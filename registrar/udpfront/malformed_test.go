@@ -1,0 +1,126 @@
+package udpfront
+
+import (
+	"bytes"
+	"fmt"
+	"net/netip"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/emiago/sipgo/sip"
+	"github.com/go-logr/logr/funcr"
+)
+
+// lockedLog collects what the front end logs.
+type lockedLog struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *lockedLog) write(prefix, args string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.b.WriteString(prefix + args + "\n")
+}
+
+func (l *lockedLog) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// RFC 3261 §21.4.1: a REGISTER with a header the parser refuses, whose Via, From,
+// To, Call-ID and CSeq are readable to answer it by, gets 400 with a reason naming the
+// header, not silence (which the phone would retransmit into until Timer F). The
+// handler never sees it; the response copies those headers and nothing else, and
+// neither it nor the log quotes the Authorization header.
+func TestMalformedHeaderIsAnswered400(t *testing.T) {
+	for _, c := range []struct{ name, old, new, reason string }{
+		{"Max-Forwards not a number", "Max-Forwards: 70", "Max-Forwards: seventy", "Malformed Max-Forwards Header"},
+		{"Content-Length not a number", "Content-Length: 0", "Content-Length: none", "Malformed Content-Length Header"},
+		{"Contact without its >", "Contact: <sip:1001@127.0.0.1:%d>", "Contact: <sip:1001@127.0.0.1:%d", "Malformed Contact Header"},
+		{"compact Contact", "Contact: <sip:1001@127.0.0.1:%d>", "m: <sip:1001@127.0.0.1:%d>;expires=60, <sip:x", "Malformed Contact Header"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			h := &counting{}
+			log := &lockedLog{}
+			_, addr := startFront(t, Config{Handle: h.handle, Log: funcr.New(log.write, funcr.Options{Verbosity: 1})})
+			p := newPhone(t, addr)
+			good := register(p.Port(), true, true, "z9hG4bK-bad")
+			old, new := c.old, c.new
+			if strings.Contains(old, "%d") {
+				old, new = fmt.Sprintf(old, p.Port()), fmt.Sprintf(new, p.Port())
+			}
+			if !strings.Contains(good, old) {
+				t.Fatalf("no %q in the REGISTER", old)
+			}
+			bad := strings.Replace(good, old, new, 1)
+			if _, err := sip.NewParser().ParseSIP([]byte(bad)); err == nil {
+				t.Fatalf("sipgo parses the REGISTER: not malformed")
+			}
+			p.Send(bad)
+			res := receive(t, p)
+			if want := "SIP/2.0 400 " + c.reason + "\r\n"; !strings.HasPrefix(res, want) {
+				t.Fatalf("response:\n%s\nwant it to start %q", res, want)
+			}
+			if via := header(res, "Via"); !strings.Contains(via, "branch=z9hG4bK-bad") || !strings.Contains(via, fmt.Sprintf("rport=%d", p.Port())) || !strings.Contains(via, "received=127.0.0.1") {
+				t.Errorf("Via %q: want the request's, with rport and received", via)
+			}
+			if cseq := header(res, "CSeq"); cseq != header(bad, "CSeq") {
+				t.Errorf("CSeq %q, want the request's %q", cseq, header(bad, "CSeq"))
+			}
+			if from, callID := header(res, "From"), header(res, "Call-ID"); from != header(bad, "From") || callID != header(bad, "Call-ID") {
+				t.Errorf("From %q, Call-ID %q: want the request's", from, callID)
+			}
+			if to := header(res, "To"); !strings.HasPrefix(to, header(bad, "To")+";tag=") {
+				t.Errorf("To %q: want the request's with a tag", to)
+			}
+			for _, leak := range []string{"Digest", "Authorization", "\r\nContact:", "\r\nm:", "\r\nMax-Forwards:"} {
+				if strings.Contains(res, leak) {
+					t.Errorf("the 400 carries %q:\n%s", leak, res)
+				}
+			}
+			if n := h.n.Load(); n != 0 {
+				t.Errorf("the handler saw %d requests", n)
+			}
+			if l := log.String(); !strings.Contains(l, "400") || strings.Contains(l, "Digest") || strings.Contains(l, "username") {
+				t.Errorf("log: %s", l)
+			}
+		})
+	}
+}
+
+// Where the lines a response needs are not readable, or no header line is to
+// blame, the REGISTER is still dropped: a Via that does not parse could send the
+// answer anywhere.
+func TestMalformedWithoutReadableLinesIsDropped(t *testing.T) {
+	from := netip.MustParseAddrPort("192.0.2.7:40001")
+	good := register(5062, true, false, "z9hG4bK-x")
+	for _, c := range []struct{ name, old, new string }{
+		{"the Via does not parse", "SIP/2.0/UDP 127.0.0.1:5062", "SIP/2.0/UDP [2001:db8::1:5062"},
+		{"a second Via does not parse", "Max-Forwards: 70", "Via: SIP/2.0/UDP [2001:db8::1;branch=z9hG4bK-y\r\nMax-Forwards: seventy"},
+		{"no CSeq", "CSeq: 2 REGISTER", "Max-Forwards: seventy"},
+		{"the CSeq does not parse", "CSeq: 2 REGISTER", "CSeq: one REGISTER"},
+		{"the From does not parse", "From: <sip:1001@acme.example>;tag=a1", `From: "x <sip:1001@acme.example>;tag=a1`},
+		{"a line without a colon", "Max-Forwards: 70", "Max-Forwards 70"},
+		{"CSeq twice", "CSeq: 2 REGISTER", "CSeq: 2 REGISTER\r\nCSeq: x"},
+		{"a folded line", "Max-Forwards: 70", "Max-Forwards:\r\n seventy"},
+		{"no header to blame: a truncated body", "Content-Length: 0", "Content-Length: 40"},
+		{"no header to blame: the start line", "REGISTER sip:acme.example SIP/2.0", "REGISTER sip:acme.example SIP/2.0 x"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			if !strings.Contains(good, c.old) {
+				t.Fatalf("no %q in the REGISTER", c.old)
+			}
+			bad := []byte(strings.Replace(good, c.old, c.new, 1))
+			if _, err := sip.NewParser().ParseSIP(bytes.Clone(bad)); err == nil {
+				t.Fatalf("sipgo parses the REGISTER: not malformed")
+			}
+			var out bytes.Buffer
+			if _, ok := appendMalformed(&out, bad, from); ok {
+				t.Errorf("answered:\n%s", out.String())
+			}
+		})
+	}
+}
