@@ -32,9 +32,12 @@ const DomainFinalizer = "sip.voipbin.net/published-config"
 // name, realm, extension counts and the Ready condition.
 type DomainReconciler struct {
 	client.Client
-	Options  Options
-	Recorder events.EventRecorder
-	counts   countPacer
+	// APIReader reads from the API server what the finalizer must not miss: the
+	// ConfigMap the Domain published, which the cache may not have seen yet.
+	APIReader client.Reader
+	Options   Options
+	Recorder  events.EventRecorder
+	counts    countPacer
 }
 
 // +kubebuilder:rbac:groups=sip.voipbin.net,resources=domains,verbs=get;list;watch;update;patch

@@ -50,14 +50,17 @@ func (r *DomainReconciler) publishedConfig(ctx context.Context, customerID strin
 	return cm
 }
 
-// withdrawPublished deletes the Domain's ConfigMap unless another Domain published it.
+// withdrawPublished deletes the Domain's ConfigMap unless another Domain published it
+// or the operator did not. It reads it from the API server, not the cache: the
+// finalizer calls it, and a ConfigMap the previous reconcile created that the cache
+// has not seen yet would be left behind for good.
 func (r *DomainReconciler) withdrawPublished(ctx context.Context, d *sipv1.Domain) error {
 	cm := &corev1.ConfigMap{}
 	key := client.ObjectKey{Namespace: r.Options.RegistrarNamespace, Name: published.DomainConfigMapName(d.Spec.CustomerID)}
-	if err := r.Get(ctx, key, cm); err != nil {
+	if err := r.APIReader.Get(ctx, key, cm); err != nil {
 		return client.IgnoreNotFound(err)
 	}
-	if !isPublishedFrom(cm, d) {
+	if !isPublishedFrom(cm, d) || !publishedByOperator(cm, published.ComponentDomain) {
 		return nil
 	}
 	if err := r.Delete(ctx, cm, client.Preconditions{UID: &cm.UID}); client.IgnoreNotFound(err) != nil {
@@ -82,6 +85,13 @@ func sourceLabels(component, customerID, ns, name string) map[string]string {
 func isPublishedFrom(obj, src client.Object) bool {
 	l := obj.GetLabels()
 	return l[published.LabelSourceNS] == src.GetNamespace() && l[published.LabelSourceName] == src.GetName()
+}
+
+// publishedByOperator reports whether obj carries the labels the operator publishes
+// a component with.
+func publishedByOperator(obj client.Object, component string) bool {
+	l := obj.GetLabels()
+	return l[published.LabelManagedBy] == published.ManagedBy && l[published.LabelComponent] == component
 }
 
 func labelsContain(have, want map[string]string) bool {

@@ -202,7 +202,7 @@ func (r *ExtensionReconciler) checkClaim(ext *sipv1.Extension, d *sipv1.Domain) 
 // finalize withdraws the credential Secret and lets the Extension go; its generated
 // password Secret goes with it through its owner reference.
 func (r *ExtensionReconciler) finalize(ctx context.Context, ext *sipv1.Extension) error {
-	if err := r.withdrawCredential(ctx, ext); err != nil {
+	if err := r.withdrawCredentialUncached(ctx, ext); err != nil {
 		return err
 	}
 	// Gone already (another reconcile of a stale copy let it go): nothing to do.

@@ -179,6 +179,34 @@ func (r *ExtensionReconciler) withdrawCredential(ctx context.Context, ext *sipv1
 	return nil
 }
 
+// withdrawCredentialUncached is withdrawCredential for the finalizer: it finds what
+// ext published by a list from the API server, not from the watch of credentials,
+// which may not have seen yet the Secret the previous reconcile created (an
+// Extension deleted right after it was applied, or the watch relisting). Once the
+// finalizer is gone nothing would withdraw a Secret the watch missed, and the
+// registrars would keep accepting the deleted Extension's password. Only Secrets
+// that carry the labels the operator publishes with, naming ext as their source,
+// are deleted.
+func (r *ExtensionReconciler) withdrawCredentialUncached(ctx context.Context, ext *sipv1.Extension) error {
+	var secrets corev1.SecretList
+	if err := r.APIReader.List(ctx, &secrets, client.InNamespace(r.Options.RegistrarNamespace), client.MatchingLabels{
+		published.LabelManagedBy:  published.ManagedBy,
+		published.LabelComponent:  published.ComponentCredential,
+		published.LabelSourceNS:   ext.Namespace,
+		published.LabelSourceName: ext.Name,
+	}); err != nil {
+		return fmt.Errorf("while listing the credential secrets of the extension: %w", err)
+	}
+	for i := range secrets.Items {
+		if s := &secrets.Items[i]; isPublishedFrom(s, ext) {
+			if err := r.deleteCredential(ctx, s); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
 // withdrawLegacyCredential deletes what a release before this one published for ext
 // under its previous name. Number, Domain and customer are immutable, so that is the
 // one other name ext can have published for this Domain (what it published for a

@@ -61,7 +61,7 @@ func Setup(ctx context.Context, mgr manager.Manager, o Options) error {
 	if err := SetupIndexes(ctx, mgr); err != nil {
 		return err
 	}
-	if err := (&DomainReconciler{Client: mgr.GetClient(), Options: o, Recorder: mgr.GetEventRecorder("domain-controller")}).
+	if err := (&DomainReconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Options: o, Recorder: mgr.GetEventRecorder("domain-controller")}).
 		SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("while setting up the domain controller: %w", err)
 	}
