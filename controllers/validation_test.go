@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	sipv1 "github.com/voipbin/registrar-operator/api/v1alpha1"
@@ -36,6 +37,12 @@ func TestAPIServerRefusesInvalidSpecs(t *testing.T) {
 			d.Spec.Authentication.Algorithms = []sipv1.DigestAlgorithm{"SHA-1"}
 			return d
 		}(), `Unsupported value: "SHA-1"`},
+		{"domainRef not a name", extension(ns, "e7", "Bad_Domain", "1007"), "domainRef must be the name of a Domain"},
+		{"passwordSecretRef.name not a name", func() *sipv1.Extension {
+			e := extension(ns, "e8", "d", "1008")
+			e.Spec.PasswordSecretRef = &sipv1.SecretKeyReference{Name: "My Secret"}
+			return e
+		}(), "passwordSecretRef.name must be a Secret name"},
 		{"extension with a space", extension(ns, "e1", "d", "10 01"), "extension must be lowercase letters and digits"},
 		{"extension upper case", extension(ns, "e2", "d", "Alice"), "extension must be lowercase letters and digits"},
 		{"maxContacts zero", func() *sipv1.Extension {
@@ -86,4 +93,23 @@ func TestImmutableFieldsCannotChange(t *testing.T) {
 	if err := k8s.Patch(ctx, e, client.MergeFrom(origE)); err == nil || !strings.Contains(err.Error(), "extension is immutable") {
 		t.Errorf("changing extension: %v", err)
 	}
+}
+
+// A Domain's or Extension's name labels what the operator publishes for it, so the
+// API server refuses one longer than a label value (63), saying so, rather than the
+// operator retrying for ever; 63 characters are served.
+func TestAPIServerRefusesNamesLongerThanALabel(t *testing.T) {
+	ctx := context.Background()
+	ns := newNamespace(t)
+	long, longest := strings.Repeat("n", 64), strings.Repeat("n", 63)
+	for _, obj := range []client.Object{domain(ns, long, "long-"+ns), extension(ns, long, longest, "1001")} {
+		err := k8s.Create(ctx, obj)
+		if err == nil || !strings.Contains(err.Error(), "metadata.name must be at most 63 characters") {
+			t.Errorf("creating a %T of a 64-character name: %v, want the limit explained", obj, err)
+		}
+	}
+	d, e := domain(ns, longest, "long-"+ns), extension(ns, longest, longest, "1001")
+	mustCreate(t, d, e)
+	readyIs(t, d, metav1.ConditionTrue, sipv1.ReasonReady)
+	readyIs(t, e, metav1.ConditionTrue, sipv1.ReasonReady)
 }

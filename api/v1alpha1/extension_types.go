@@ -11,6 +11,7 @@ type SecretKeyReference struct {
 	// +required
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=253
+	// +kubebuilder:validation:XValidation:rule="self.matches('^[a-z0-9]([-a-z0-9]*[a-z0-9])?([.][a-z0-9]([-a-z0-9]*[a-z0-9])?)*$')",message="passwordSecretRef.name must be a Secret name: lowercase letters, digits, '-' and '.' (a DNS-1123 subdomain)"
 	Name string `json:"name"`
 	// key is the key within the Secret that holds the password.
 	// +kubebuilder:default=password
@@ -40,7 +41,8 @@ type ExtensionSpec struct {
 	// domainRef is the name of the Domain, in this namespace, the extension belongs to.
 	// +required
 	// +kubebuilder:validation:MinLength=1
-	// +kubebuilder:validation:MaxLength=253
+	// +kubebuilder:validation:MaxLength=63
+	// +kubebuilder:validation:XValidation:rule="self.matches('^[a-z0-9]([-a-z0-9]*[a-z0-9])?([.][a-z0-9]([-a-z0-9]*[a-z0-9])?)*$')",message="domainRef must be the name of a Domain: lowercase letters, digits, '-' and '.' (a DNS-1123 subdomain)"
 	// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="domainRef is immutable: create a new Extension in the other domain"
 	DomainRef string `json:"domainRef"`
 
@@ -180,6 +182,7 @@ type ExtensionStatus struct {
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 
 // Extension is a user or device of a Domain, registered as {extension}@{domain}.
+// +kubebuilder:validation:XValidation:rule="size(self.metadata.name) <= 63",message="metadata.name must be at most 63 characters: the operator labels the credential it publishes with the Extension's name, and a label value is limited to 63"
 type Extension struct {
 	metav1.TypeMeta `json:",inline"`
 	// metadata is the standard object metadata.
