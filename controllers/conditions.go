@@ -48,3 +48,13 @@ func readyReason(conds []metav1.Condition) string {
 func isReady(conds []metav1.Condition) bool {
 	return meta.IsStatusConditionTrue(conds, sipv1.ConditionReady)
 }
+
+// conditionChanged reports whether the condition typ differs between old and new in
+// what an Extension shows of it: presence, status, reason or message.
+func conditionChanged(old, new []metav1.Condition, typ string) bool {
+	o, n := meta.FindStatusCondition(old, typ), meta.FindStatusCondition(new, typ)
+	if o == nil || n == nil {
+		return (o == nil) != (n == nil)
+	}
+	return o.Status != n.Status || o.Reason != n.Reason || o.Message != n.Message
+}

@@ -9,6 +9,8 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	toolscache "k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/tools/events"
@@ -179,6 +181,12 @@ func (r *ExtensionReconciler) resolveDomain(ctx context.Context, ext *sipv1.Exte
 		return nil, &waitingError{sipv1.ReasonDomainNotFound, fmt.Sprintf("Domain %q is being deleted", d.Name)}
 	}
 	if !isReady(d.Status.Conditions) || d.Status.DomainName == "" {
+		// A Domain that waits on the user holds its Extensions as long: they are
+		// stalled with it, not in progress.
+		if c := meta.FindStatusCondition(d.Status.Conditions, sipv1.ConditionStalled); c != nil && c.Status == metav1.ConditionTrue {
+			return nil, &stalledError{sipv1.ReasonDomainStalled,
+				fmt.Sprintf("Domain %q is stalled (%s): %s", d.Name, c.Reason, c.Message)}
+		}
 		return nil, &waitingError{sipv1.ReasonDomainNotReady,
 			fmt.Sprintf("Domain %q is not Ready; see its conditions (kubectl describe domain %s)", d.Name, d.Name)}
 	}
@@ -285,14 +293,15 @@ func bindingsChanged() predicate.Predicate {
 }
 
 // domainReadinessChanged passes Domain events that change what an Extension derives
-// from it: creation, deletion, Ready, the domain name or the algorithms it accepts.
-// Count updates do not pass, or every registration would reconcile every extension
-// of its domain.
+// from it: creation, deletion, Ready (its status, reason or message) or Stalled, the
+// domain name or the algorithms it accepts. Count updates do not pass, or every
+// registration would reconcile every extension of its domain.
 func domainReadinessChanged() predicate.Predicate {
 	return predicate.Funcs{
 		UpdateFunc: func(e event.UpdateEvent) bool {
 			o, n := e.ObjectOld.(*sipv1.Domain), e.ObjectNew.(*sipv1.Domain)
-			return isReady(o.Status.Conditions) != isReady(n.Status.Conditions) ||
+			return conditionChanged(o.Status.Conditions, n.Status.Conditions, sipv1.ConditionReady) ||
+				conditionChanged(o.Status.Conditions, n.Status.Conditions, sipv1.ConditionStalled) ||
 				o.Status.DomainName != n.Status.DomainName ||
 				!slices.Equal(o.Spec.Authentication.Algorithms, n.Spec.Authentication.Algorithms) ||
 				!o.DeletionTimestamp.Equal(n.DeletionTimestamp)

@@ -19,6 +19,9 @@ const (
 	ReasonDomainNotFound = "DomainNotFound"
 	// ReasonDomainNotReady: the Domain exists but is not Ready (for example in conflict).
 	ReasonDomainNotReady = "DomainNotReady"
+	// ReasonDomainStalled: the Domain is Stalled (for example in conflict): it needs a
+	// change from the user before its Extensions can become Ready.
+	ReasonDomainStalled = "DomainStalled"
 	// ReasonPasswordSecretNotFound: spec.passwordSecretRef names a Secret that does not exist.
 	ReasonPasswordSecretNotFound = "PasswordSecretNotFound"
 	// ReasonPasswordKeyNotFound: the password Secret has no such key, or it is empty.
