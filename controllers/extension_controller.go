@@ -258,6 +258,7 @@ func (r *ExtensionReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	if r.credentials, err = newCredentialVersions(mgr, r.Options.RegistrarNamespace); err != nil {
 		return err
 	}
+	r.credentials.enqueue = r.enqueueCredentialClaimants
 	if r.extensions, err = extensionsIndexer(context.Background(), mgr.GetCache()); err != nil {
 		return err
 	}

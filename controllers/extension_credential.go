@@ -2,13 +2,17 @@ package controllers
 
 import (
 	"context"
+	"encoding/hex"
 	"fmt"
 	"maps"
 	"strconv"
+	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	"github.com/voipbin/registrar-operator/api/published"
 	sipv1 "github.com/voipbin/registrar-operator/api/v1alpha1"
@@ -236,3 +240,58 @@ func (r *ExtensionReconciler) deleteCredential(ctx context.Context, s *corev1.Se
 }
 
 func bytesEqual(a, b []byte) bool { return string(a) == string(b) }
+
+// enqueueCredentialClaimants brings back, on an event of a credential Secret, the
+// Extension it was published from and every Extension of the same address of
+// record, whatever their namespace: one of them may be Stalled in Conflict because
+// this Secret held its credential's name (its customer ID moved to another Domain),
+// and nothing else would retry it once the Secret goes. A lookup, not a scan: the
+// Domains of the customer, then their Extensions of that number.
+func (r *ExtensionReconciler) enqueueCredentialClaimants(ctx context.Context, queue requestQueue, s *corev1.Secret) {
+	enqueuePublishedSource(ctx, queue, s)
+	customer := s.Labels[published.LabelCustomer]
+	number, ok := credentialNumber(customer, s.Name)
+	if !ok {
+		return
+	}
+	var domains sipv1.DomainList
+	if err := r.List(ctx, &domains, client.MatchingFields{indexDomainCustomer: customer}); err != nil {
+		log.FromContext(ctx).Error(err, "while listing the domains of a credential to requeue their extensions", "secret", s.Name)
+		return
+	}
+	for i := range domains.Items {
+		claims, err := sameNumber(r.extensions, domains.Items[i].Namespace, domains.Items[i].Name, number)
+		if err != nil {
+			log.FromContext(ctx).Error(err, "while listing extensions to requeue", "secret", s.Name)
+			return
+		}
+		for _, e := range claims {
+			queue.Add(reconcile.Request{NamespacedName: client.ObjectKeyFromObject(e)})
+		}
+	}
+}
+
+// credentialNumber is the extension number a credential Secret of the customer is
+// named after (CredentialSecretName, or LegacyCredentialSecretName), false when
+// name is neither.
+func credentialNumber(customer, name string) (string, bool) {
+	if customer == "" {
+		return "", false
+	}
+	var number string
+	if rest, ok := strings.CutPrefix(name, "sip-cred--"+customer+"."); ok {
+		b, err := hex.DecodeString(rest)
+		if err != nil {
+			return "", false
+		}
+		number = string(b)
+	} else if rest, ok := strings.CutPrefix(name, "sip-cred-"+customer+"."); ok {
+		number = rest
+	} else if rest, ok := strings.CutPrefix(name, "sip-cred-"+customer+"-"); ok {
+		number = rest
+	}
+	if number == "" || (published.CredentialSecretName(customer, number) != name && published.LegacyCredentialSecretName(customer, number) != name) {
+		return "", false
+	}
+	return number, true
+}
