@@ -117,3 +117,27 @@ func TestFlagsExist(t *testing.T) {
 		}
 	}
 }
+
+// TestKustomizeRunsTheImageMakeBuilds: config/default runs the image `make image`
+// builds ($(IMG), tagged with the chart's appVersion), for the operator and for the
+// registrar pods the operator runs: --registrar-image names the same image.
+func TestKustomizeRunsTheImageMakeBuilds(t *testing.T) {
+	// The Makefile's own IMG, not one from the environment (IMG ?= ...).
+	img := strings.TrimSpace(mustRun(t, "env", "-u", "IMG", "make", "-s", "--no-print-directory",
+		"--eval", "print-img: ; @echo $(IMG)", "print-img"))
+	if !strings.HasPrefix(img, "ghcr.io/voipbin/registrar-operator:") || strings.HasSuffix(img, ":") {
+		t.Fatalf("could not read IMG from the Makefile: %q", img)
+	}
+	c := container(t, find(t, parse(t, kustomize(t, "default")), "Deployment", "registrar-operator-controller-manager"))
+	if got := str(c, "image"); got != img {
+		t.Errorf("operator image %q, want the Makefile's IMG %q", got, img)
+	}
+	// The kubelet expands $(VAR) in args from the container's env.
+	registrar := args(t, c)["registrar-image"]
+	for _, e := range asList(c["env"]) {
+		registrar = strings.ReplaceAll(registrar, "$("+str(e, "name")+")", str(e, "value"))
+	}
+	if registrar != img {
+		t.Errorf("--registrar-image resolves to %q, want the operator's image %q", registrar, img)
+	}
+}
