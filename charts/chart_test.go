@@ -76,6 +76,9 @@ func TestChartDefaults(t *testing.T) {
 	if _, ok := got["registrar-extra-args"]; ok {
 		t.Errorf("--registrar-extra-args rendered without registrar.extraArgs")
 	}
+	if _, ok := got["registrar-image-pull-secrets"]; ok {
+		t.Errorf("--registrar-image-pull-secrets rendered without imagePullSecrets")
+	}
 	for _, probe := range []string{"livenessProbe", "readinessProbe"} {
 		if p, port := str(c, probe, "httpGet", "path"), field(c, probe, "httpGet", "port"); port != "health" || (p != "/healthz" && p != "/readyz") {
 			t.Errorf("%s = %s on %v, want /healthz or /readyz on the health port (8081)", probe, p, port)
@@ -136,6 +139,10 @@ func TestChartCustomValues(t *testing.T) {
 			t.Errorf("--%s = %q, want %q", k, got[k], v)
 		}
 	}
+	// The registrar runs from the same registry: the operator's pull Secrets.
+	if got["registrar-image-pull-secrets"] != "registry-example-com" {
+		t.Errorf("--registrar-image-pull-secrets = %q, want registry-example-com", got["registrar-image-pull-secrets"])
+	}
 	if sa := str(d, "spec", "template", "spec", "serviceAccountName"); sa != "sip-operator-sa" {
 		t.Errorf("operator serviceAccountName = %s, want sip-operator-sa", sa)
 	}
@@ -144,6 +151,19 @@ func TestChartCustomValues(t *testing.T) {
 		t.Errorf("metrics.secure=false: want only the manager and registrar ClusterRoles")
 	}
 	checkRegistrarRBAC(t, objs, "sip-registrar", "sip")
+}
+
+// The registrar pods pull their image with the chart's imagePullSecrets, as the
+// operator does (controllers.TestRegistrarImagePullSecrets puts them on the pods).
+func TestChartRegistrarImagePullSecrets(t *testing.T) {
+	objs := parse(t, helmTemplate(t, registrarNamespace, writeValues(t, "imagePullSecrets: [{name: registry-a}, {name: registry-b}]\n")))
+	d := find(t, objs, "Deployment", "registrar-operator")
+	if got := args(t, container(t, d))["registrar-image-pull-secrets"]; got != "registry-a,registry-b" {
+		t.Errorf("--registrar-image-pull-secrets = %q, want registry-a,registry-b", got)
+	}
+	if got := field(d, "spec", "template", "spec", "imagePullSecrets"); len(asList(got)) != 2 {
+		t.Errorf("operator imagePullSecrets = %v, want both", got)
+	}
 }
 
 // With registrar.manage=false ("run the registrar yourself") the operator still

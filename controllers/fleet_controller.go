@@ -146,6 +146,7 @@ func (r *FleetReconciler) deployment() *appsv1ac.DeploymentApplyConfiguration {
 				WithLabels(r.selector()).
 				WithSpec(corev1ac.PodSpec().
 					WithServiceAccountName(f.ServiceAccountName).
+					WithImagePullSecrets(imagePullSecrets(f.ImagePullSecrets)...).
 					// Graceful shutdown lets a replica flush its bindings into status.
 					WithTerminationGracePeriodSeconds(30).
 					WithSecurityContext(corev1ac.PodSecurityContext().
@@ -153,6 +154,15 @@ func (r *FleetReconciler) deployment() *appsv1ac.DeploymentApplyConfiguration {
 						WithSeccompProfile(corev1ac.SeccompProfile().WithType(corev1.SeccompProfileTypeRuntimeDefault))).
 					WithVolumes(tlsVolumes(f)...).
 					WithContainers(container))))
+}
+
+// imagePullSecrets refers to the named Secrets of the registrar namespace.
+func imagePullSecrets(names []string) []*corev1ac.LocalObjectReferenceApplyConfiguration {
+	refs := make([]*corev1ac.LocalObjectReferenceApplyConfiguration, 0, len(names))
+	for _, n := range names {
+		refs = append(refs, corev1ac.LocalObjectReference().WithName(n))
+	}
+	return refs
 }
 
 // resources is the apply configuration of the registrar's requests and limits; nil

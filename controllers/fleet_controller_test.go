@@ -138,3 +138,34 @@ func describe(r corev1.ResourceRequirements) string {
 	}
 	return fmt.Sprintf("requests [%s] limits [%s]", list(r.Requests), list(r.Limits))
 }
+
+// TestRegistrarImagePullSecrets: the registrar pods pull with the Secrets of
+// --registrar-image-pull-secrets (a private registry, the operator's own), and lose
+// them when the flag drops them.
+func TestRegistrarImagePullSecrets(t *testing.T) {
+	ctx := context.Background()
+	o := opts
+	o.RegistrarNamespace = newNamespace(t)
+	r := &controllers.FleetReconciler{Client: k8s, Options: o}
+	key := client.ObjectKey{Namespace: o.RegistrarNamespace, Name: o.Fleet.Name}
+	applied := func(secrets ...string) {
+		t.Helper()
+		r.Options.Fleet.ImagePullSecrets = secrets
+		if _, err := r.Reconcile(ctx, reconcile.Request{NamespacedName: key}); err != nil {
+			t.Fatal(err)
+		}
+		dep := &appsv1.Deployment{}
+		if err := k8s.Get(ctx, key, dep); err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, s := range dep.Spec.Template.Spec.ImagePullSecrets {
+			got = append(got, s.Name)
+		}
+		if !slices.Equal(got, secrets) {
+			t.Errorf("registrar pods' imagePullSecrets %q, want %q", got, secrets)
+		}
+	}
+	applied("registry-a", "registry-b")
+	applied()
+}

@@ -84,6 +84,9 @@ type FleetOptions struct {
 	// Resources of the registrar container; only cpu and memory are set by flags.
 	// The registrar sets its Go soft memory limit from the memory limit.
 	Resources corev1.ResourceRequirements
+	// ImagePullSecrets name the Secrets of the registrar namespace that the registrar
+	// pods pull their image with (a private registry); none by default.
+	ImagePullSecrets []string
 }
 
 // DefaultFleetOptions are the flag defaults.

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"strconv"
+	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -26,6 +27,17 @@ func (f int32Flag) Set(s string) error {
 	}
 	*f.p = int32(v)
 	return nil
+}
+
+// commaList splits a comma-separated flag value, dropping spaces and empty items.
+func commaList(s string) []string {
+	var out []string
+	for item := range strings.SplitSeq(s, ",") {
+		if item = strings.TrimSpace(item); item != "" {
+			out = append(out, item)
+		}
+	}
+	return out
 }
 
 func envOr(name, def string) string {

@@ -33,7 +33,7 @@ func main() {
 		serviceType, pullPolicy    string
 		trafficPolicy              string
 		extraArgs                  string
-		wsOrigins                  string
+		wsOrigins, pullSecrets     string
 		ownerAnchor                string
 	)
 	o := controllers.Options{Fleet: controllers.DefaultFleetOptions()}
@@ -58,6 +58,8 @@ func main() {
 	flag.StringVar(&f.Name, "registrar-name", f.Name, "Name of the registrar Deployment and Service.")
 	flag.StringVar(&f.Image, "registrar-image", f.Image, "Container image of the registrar (the operator's image).")
 	flag.StringVar(&pullPolicy, "registrar-image-pull-policy", string(f.ImagePullPolicy), "Image pull policy of the registrar.")
+	flag.StringVar(&pullSecrets, "registrar-image-pull-secrets", "",
+		"Comma-separated names of Secrets in the registrar namespace that the registrar pods pull their image with; empty: none.")
 	flag.Var(int32Flag{&f.Replicas}, "registrar-replicas", "Replicas of the registrar Deployment.")
 	flag.StringVar(&f.ServiceAccountName, "registrar-service-account", f.ServiceAccountName, "Service account of the registrar pods.")
 	flag.StringVar(&serviceType, "registrar-service-type", string(f.ServiceType), "Type of the registrar Service: ClusterIP, NodePort or LoadBalancer.")
@@ -92,11 +94,8 @@ func main() {
 	f.ServiceType, f.ImagePullPolicy = corev1.ServiceType(serviceType), corev1.PullPolicy(pullPolicy)
 	f.ExternalTrafficPolicy = corev1.ServiceExternalTrafficPolicy(trafficPolicy)
 	f.ExtraArgs = strings.Fields(extraArgs)
-	for o := range strings.SplitSeq(wsOrigins, ",") {
-		if o = strings.TrimSpace(o); o != "" {
-			f.WSAllowedOrigins = append(f.WSAllowedOrigins, o)
-		}
-	}
+	f.WSAllowedOrigins = commaList(wsOrigins)
+	f.ImagePullSecrets = commaList(pullSecrets)
 
 	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&zapOpts)))
 	log := ctrl.Log.WithName("setup")
