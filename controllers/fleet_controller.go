@@ -6,11 +6,14 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	policyv1 "k8s.io/api/policy/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	appsv1ac "k8s.io/client-go/applyconfigurations/apps/v1"
 	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
 	metav1ac "k8s.io/client-go/applyconfigurations/meta/v1"
+	policyv1ac "k8s.io/client-go/applyconfigurations/policy/v1"
 	"k8s.io/client-go/util/workqueue"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
@@ -26,10 +29,11 @@ import (
 // fleetFieldOwner is the server-side apply field manager of the registrar fleet.
 const fleetFieldOwner = "registrar-operator"
 
-// FleetReconciler keeps the registrar Deployment and its Service in the registrar
-// namespace; the nonce key is NonceKeyReconciler's, which runs even when this does
-// not. It applies them server-side with a fixed field manager: an apply that changes
-// nothing is not a write, so there is no churn.
+// FleetReconciler keeps the registrar Deployment, its Service and, with more than one
+// replica, its PodDisruptionBudget in the registrar namespace; the nonce key is
+// NonceKeyReconciler's, which runs even when this does not. It applies them
+// server-side with a fixed field manager: an apply that changes nothing is not a
+// write, so there is no churn.
 type FleetReconciler struct {
 	client.Client
 	Options Options
@@ -37,8 +41,10 @@ type FleetReconciler struct {
 
 // +kubebuilder:rbac:groups=apps,namespace=registrar-system,resources=deployments,verbs=get;list;watch;create;update;patch
 // +kubebuilder:rbac:groups="",namespace=registrar-system,resources=services,verbs=get;list;watch;create;update;patch
+// Server-side apply that creates needs create besides patch; nothing reads the budget.
+// +kubebuilder:rbac:groups=policy,namespace=registrar-system,resources=poddisruptionbudgets,verbs=create;patch;delete
 
-// Reconcile applies the Service and the Deployment.
+// Reconcile applies the Service, the Deployment and the PodDisruptionBudget.
 func (r *FleetReconciler) Reconcile(ctx context.Context, _ ctrl.Request) (ctrl.Result, error) {
 	if err := r.Apply(ctx, r.service(), client.FieldOwner(fleetFieldOwner), client.ForceOwnership); err != nil {
 		return ctrl.Result{}, fmt.Errorf("while applying the registrar service: %w", err)
@@ -46,7 +52,36 @@ func (r *FleetReconciler) Reconcile(ctx context.Context, _ ctrl.Request) (ctrl.R
 	if err := r.Apply(ctx, r.deployment(), client.FieldOwner(fleetFieldOwner), client.ForceOwnership); err != nil {
 		return ctrl.Result{}, fmt.Errorf("while applying the registrar deployment: %w", err)
 	}
+	if err := r.disruptionBudget(ctx); err != nil {
+		return ctrl.Result{}, err
+	}
 	return ctrl.Result{}, nil
+}
+
+// disruptionBudget lets a drain (or any eviction) take one registrar at a time when
+// there are several: without it, draining a node that holds every replica stops SIP.
+// With one replica a budget would block every drain, so there is none: it is deleted
+// (a delete of nothing is no write). It is not watched, to keep PodDisruptionBudgets
+// out of the cache: one deleted by hand comes back at the next reconcile.
+func (r *FleetReconciler) disruptionBudget(ctx context.Context) error {
+	f := r.Options.Fleet
+	if f.Replicas <= 1 {
+		pdb := &policyv1.PodDisruptionBudget{ObjectMeta: metav1.ObjectMeta{Namespace: r.Options.RegistrarNamespace, Name: f.Name}}
+		if err := r.Delete(ctx, pdb); client.IgnoreNotFound(err) != nil {
+			return fmt.Errorf("while deleting the registrar disruption budget: %w", err)
+		}
+		return nil
+	}
+	pdb := policyv1ac.PodDisruptionBudget(f.Name, r.Options.RegistrarNamespace).
+		WithLabels(r.labels("sip-registrar")).
+		WithOwnerReferences(r.Options.ownerRefApplies()...).
+		WithSpec(policyv1ac.PodDisruptionBudgetSpec().
+			WithMaxUnavailable(intstr.FromInt32(1)).
+			WithSelector(metav1ac.LabelSelector().WithMatchLabels(r.selector())))
+	if err := r.Apply(ctx, pdb, client.FieldOwner(fleetFieldOwner), client.ForceOwnership); err != nil {
+		return fmt.Errorf("while applying the registrar disruption budget: %w", err)
+	}
+	return nil
 }
 
 func (r *FleetReconciler) labels(component string) map[string]string {
@@ -152,6 +187,12 @@ func (r *FleetReconciler) deployment() *appsv1ac.DeploymentApplyConfiguration {
 					WithSecurityContext(corev1ac.PodSecurityContext().
 						WithRunAsNonRoot(true).
 						WithSeccompProfile(corev1ac.SeccompProfile().WithType(corev1.SeccompProfileTypeRuntimeDefault))).
+					// Preferably one replica per node, so that losing a node loses one.
+					WithTopologySpreadConstraints(corev1ac.TopologySpreadConstraint().
+						WithMaxSkew(1).
+						WithTopologyKey(corev1.LabelHostname).
+						WithWhenUnsatisfiable(corev1.ScheduleAnyway).
+						WithLabelSelector(metav1ac.LabelSelector().WithMatchLabels(r.selector()))).
 					WithVolumes(tlsVolumes(f)...).
 					WithContainers(container))))
 }

@@ -10,8 +10,11 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	policyv1 "k8s.io/api/policy/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
+	"k8s.io/apimachinery/pkg/util/intstr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
@@ -168,4 +171,58 @@ func TestRegistrarImagePullSecrets(t *testing.T) {
 	}
 	applied("registry-a", "registry-b")
 	applied()
+}
+
+// TestRegistrarDisruptionBudget: with more than one replica the fleet keeps a
+// PodDisruptionBudget, so that a drain evicts one registrar at a time, and spreads the
+// replicas over nodes; with one replica the budget goes (it would block every drain).
+func TestRegistrarDisruptionBudget(t *testing.T) {
+	ctx := context.Background()
+	o := opts
+	o.RegistrarNamespace = newNamespace(t)
+	r := &controllers.FleetReconciler{Client: k8s, Options: o}
+	key := client.ObjectKey{Namespace: o.RegistrarNamespace, Name: o.Fleet.Name}
+	reconciled := func(replicas int32) *appsv1.Deployment {
+		t.Helper()
+		r.Options.Fleet.Replicas = replicas
+		if _, err := r.Reconcile(ctx, reconcile.Request{NamespacedName: key}); err != nil {
+			t.Fatal(err)
+		}
+		dep := &appsv1.Deployment{}
+		if err := k8s.Get(ctx, key, dep); err != nil {
+			t.Fatal(err)
+		}
+		return dep
+	}
+
+	dep := reconciled(2)
+	pdb := &policyv1.PodDisruptionBudget{}
+	if err := k8s.Get(ctx, key, pdb); err != nil {
+		t.Fatalf("no PodDisruptionBudget at 2 replicas: %v", err)
+	}
+	if mu := pdb.Spec.MaxUnavailable; mu == nil || *mu != intstr.FromInt32(1) || pdb.Spec.MinAvailable != nil {
+		t.Errorf("maxUnavailable %v minAvailable %v, want maxUnavailable 1 only", mu, pdb.Spec.MinAvailable)
+	}
+	if !equality.Semantic.DeepEqual(pdb.Spec.Selector, dep.Spec.Selector) {
+		t.Errorf("budget selector %v, want the Deployment's %v", pdb.Spec.Selector, dep.Spec.Selector)
+	}
+	if pdb.Labels[published.LabelManagedBy] != published.ManagedBy {
+		t.Errorf("budget labels %v, want managed by the operator", pdb.Labels)
+	}
+	spread := dep.Spec.Template.Spec.TopologySpreadConstraints
+	if len(spread) != 1 || spread[0].TopologyKey != corev1.LabelHostname || spread[0].WhenUnsatisfiable != corev1.ScheduleAnyway ||
+		!equality.Semantic.DeepEqual(spread[0].LabelSelector, dep.Spec.Selector) {
+		t.Errorf("topology spread %+v, want the registrar pods preferably one per node", spread)
+	}
+
+	reconciled(1)
+	if err := k8s.Get(ctx, key, pdb); !apierrors.IsNotFound(err) {
+		t.Errorf("PodDisruptionBudget at 1 replica: %v, want it gone", err)
+	}
+	// And again: nothing to delete is no error.
+	reconciled(1)
+	reconciled(3)
+	if err := k8s.Get(ctx, key, pdb); err != nil {
+		t.Errorf("no PodDisruptionBudget back at 3 replicas: %v", err)
+	}
 }

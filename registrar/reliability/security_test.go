@@ -11,6 +11,7 @@ import (
 	"github.com/emiago/sipgo/sip"
 	authzv1 "k8s.io/api/authorization/v1"
 	corev1 "k8s.io/api/core/v1"
+	policyv1 "k8s.io/api/policy/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -22,6 +23,7 @@ import (
 	"github.com/voipbin/registrar-operator/api/published"
 	"github.com/voipbin/registrar-operator/api/scheme"
 	sipv1 "github.com/voipbin/registrar-operator/api/v1alpha1"
+	"github.com/voipbin/registrar-operator/controllers"
 	"github.com/voipbin/registrar-operator/registrar/internal/siptest"
 	"github.com/voipbin/registrar-operator/registrar/throttle"
 )
@@ -113,8 +115,8 @@ func TestRegistrarRBACIsTheLeastThatWorks(t *testing.T) {
 
 // The operator's RBAC (config/rbac/role.yaml): cluster-wide only Domains, Extensions
 // and Secrets (a password Secret lives beside its Extension, in any namespace); the
-// Deployment, Service and published ConfigMaps only in the registrar namespace; no
-// RBAC, no pods, no namespaces.
+// Deployment, Service, PodDisruptionBudget and published ConfigMaps only in the
+// registrar namespace; no RBAC, no pods, no namespaces.
 func TestOperatorRBACIsTheLeastThatWorks(t *testing.T) {
 	tenantNS := newNamespace(t, "rbac")
 	checkAccess(t, operatorSA, serviceAccountGroups(), []access{
@@ -125,18 +127,27 @@ func TestOperatorRBACIsTheLeastThatWorks(t *testing.T) {
 		{"create", "", "configmaps", "", registrarNS, true},
 		{"patch", "apps", "deployments", "", registrarNS, true},
 		{"patch", "", "services", "", registrarNS, true},
+		{"create", "policy", "poddisruptionbudgets", "", registrarNS, true},
+		{"patch", "policy", "poddisruptionbudgets", "", registrarNS, true},
+		{"delete", "policy", "poddisruptionbudgets", "", registrarNS, true},
 
 		{"create", sipGroup, "extensions", "", tenantNS, false},
 		{"delete", sipGroup, "domains", "", tenantNS, false},
 		{"create", "", "configmaps", "", tenantNS, false},
 		{"create", "apps", "deployments", "", tenantNS, false},
 		{"delete", "apps", "deployments", "", registrarNS, false},
+		{"create", "policy", "poddisruptionbudgets", "", tenantNS, false},
+		{"list", "policy", "poddisruptionbudgets", "", registrarNS, false},
 		{"create", "", "services", "", tenantNS, false},
 		{"create", "", "pods", "", registrarNS, false},
 		{"create", "", "serviceaccounts", "", registrarNS, false},
 		{"delete", "", "namespaces", "", "", false},
 		{"create", "rbac.authorization.k8s.io", "rolebindings", "", tenantNS, false},
 		{"create", "rbac.authorization.k8s.io", "clusterroles", "", "", false},
+	})
+	// For real: the operator, running as its ServiceAccount, made the fleet's budget.
+	eventually(t, "the registrar's PodDisruptionBudget", wait, func() error {
+		return k8s.Get(context.Background(), types.NamespacedName{Namespace: registrarNS, Name: controllers.DefaultFleetOptions().Name}, &policyv1.PodDisruptionBudget{})
 	})
 }
 
