@@ -367,3 +367,27 @@ func TestChartOwnerAnchor(t *testing.T) {
 		})
 	}
 }
+
+// Two values on one port render fine, then the registrar (or the operator) cannot
+// bind one of them: helm refuses them, naming both.
+func TestChartRefusesPortCollisions(t *testing.T) {
+	h := helm(t)
+	for _, tc := range []struct{ values, message string }{
+		{"registrar: {tls: {secretName: s}, ws: {securePort: 5061}}", "registrar.tls.port and registrar.ws.securePort are both 5061"},
+		{"registrar: {ws: {port: 5060}}", "registrar.sipPort and registrar.ws.port are both 5060"},
+		{"registrar: {metricsPort: 8081}", "registrar.metricsPort and registrar.probePort are both 8081"},
+		{"registrar: {tls: {secretName: s}, sipPort: 5061}", "registrar.sipPort and registrar.tls.port are both 5061"},
+		{"metrics: {port: 8081}", "metrics.port is 8081, the operator's health port"},
+	} {
+		_, err := run(nil, h, "template", "registrar-operator", chart, "--values", writeValues(t, tc.values))
+		if err == nil || !strings.Contains(err.Error(), tc.message) {
+			t.Errorf("helm template with %q: %v, want a refusal with %q", tc.values, err, tc.message)
+		}
+	}
+	// A port of what is off is free: TLS without a Secret, metrics disabled.
+	for _, values := range []string{"registrar: {ws: {port: 5061}}", "metrics: {enabled: false, port: 8081}"} {
+		if _, err := run(nil, h, "template", "registrar-operator", chart, "--values", writeValues(t, values)); err != nil {
+			t.Errorf("helm template with %q: %v", values, err)
+		}
+	}
+}

@@ -87,3 +87,33 @@ it). Usage: include "registrar-operator.managerRules" (list . "ClusterRole")
 {{- end }}
 {{- end }}
 {{- end }}
+
+{{/*
+Refuses two values on one port: they render, then the registrar pods (every port of
+theirs is TCP, the SIP port UDP too) or the operator cannot bind one of them, and the
+fleet never gets ready. A port of what is off (TLS without a Secret, WebSocket at 0,
+metrics disabled) is free.
+*/}}
+{{- define "registrar-operator.checkPorts" -}}
+{{- if and .Values.metrics.enabled (eq (int .Values.metrics.port) 8081) }}
+{{- fail "metrics.port is 8081, the operator's health port (--health-probe-bind-address=:8081): choose another" }}
+{{- end }}
+{{- $r := .Values.registrar }}
+{{- if $r.manage }}
+{{- $ports := list (list "registrar.sipPort" $r.sipPort) (list "registrar.metricsPort" $r.metricsPort) (list "registrar.probePort" $r.probePort) }}
+{{- if dig "tls" "secretName" "" $r }}
+{{- $ports = append $ports (list "registrar.tls.port" (dig "tls" "port" 5061 $r)) }}
+{{- end }}
+{{- with dig "ws" "port" 0 $r }}{{ $ports = append $ports (list "registrar.ws.port" .) }}{{ end }}
+{{- with dig "ws" "securePort" 0 $r }}{{ $ports = append $ports (list "registrar.ws.securePort" .) }}{{ end }}
+{{- $seen := dict }}
+{{- range $ports }}
+{{- $name := index . 0 }}
+{{- $port := toString (int (index . 1)) }}
+{{- if hasKey $seen $port }}
+{{- fail (printf "%s and %s are both %s: the registrar pods need a port for each" (get $seen $port) $name $port) }}
+{{- end }}
+{{- $_ := set $seen $port $name }}
+{{- end }}
+{{- end }}
+{{- end }}
