@@ -75,5 +75,22 @@ func appendMalformed(out *bytes.Buffer, data []byte, from netip.AddrPort) (netip
 	if !ok {
 		return netip.AddrPort{}, false
 	}
-	return appendFromRaw(out, data, from, "400 "+reason, false)
+	start := out.Len()
+	to, ok := appendFromRaw(out, data, from, "400 "+reason, false)
+	if !ok {
+		return netip.AddrPort{}, false
+	}
+	// The lines copied were read only as far as addressing the response needs; a
+	// request malformed in one place may be in others (a Via's protocol, say) that
+	// a device's parser would refuse in the 400 too. Such a 400 is not sent: this
+	// path is rare, and a parse of the response is its price.
+	if _, err := responseParser.ParseSIP(out.Bytes()[start:]); err != nil {
+		out.Truncate(start)
+		return netip.AddrPort{}, false
+	}
+	return to, true
 }
+
+// responseParser checks the 400s; sipgo's Parser is not changed by parsing, so the
+// readers share it.
+var responseParser = sip.NewParser()

@@ -124,3 +124,40 @@ func TestMalformedWithoutReadableLinesIsDropped(t *testing.T) {
 		})
 	}
 }
+
+// FuzzMalformedAnswer: whatever a datagram holds, deciding whether to answer it 400
+// never panics, and a 400 it writes is one sipgo parses, with the request's Call-ID
+// and CSeq, sent to the datagram's source address.
+func FuzzMalformedAnswer(f *testing.F) {
+	good := register(5070, true, true, "z9hG4bK-fuzz")
+	f.Add([]byte(good))
+	f.Add([]byte(strings.Replace(good, "Max-Forwards: 70", "Max-Forwards: seventy", 1)))
+	f.Add([]byte(strings.Replace(good, "Content-Length: 0", "Content-Length: none", 1)))
+	f.Add([]byte(strings.Replace(good, "Call-ID:", "Call-ID:\r\n x", 1)))
+	f.Add([]byte("REGISTER sip:a SIP/2.0\r\nMax-Forwards: x\r\n\r\n"))
+	from := netip.MustParseAddrPort("192.0.2.10:5070")
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var out bytes.Buffer
+		to, ok := appendMalformed(&out, data, from)
+		if !ok {
+			return
+		}
+		if to.Addr() != from.Addr() {
+			t.Fatalf("a 400 to %s, not to the source %s", to, from)
+		}
+		msg, err := sip.NewParser().ParseSIP(out.Bytes())
+		if err != nil {
+			t.Fatalf("the 400 does not parse: %v\n%s", err, out.Bytes())
+		}
+		res, isRes := msg.(*sip.Response)
+		if !isRes || res.StatusCode != sip.StatusBadRequest {
+			t.Fatalf("not a 400:\n%s", out.Bytes())
+		}
+		if res.CallID() == nil || res.CSeq() == nil {
+			t.Fatalf("the 400 lacks Call-ID or CSeq:\n%s", out.Bytes())
+		}
+		if !bytes.Contains(data, []byte(res.CallID().Value())) {
+			t.Fatalf("the 400's Call-ID %q is not the request's", res.CallID().Value())
+		}
+	})
+}
