@@ -28,6 +28,7 @@ import (
 	"github.com/voipbin/registrar-operator/registrar/digest"
 	"github.com/voipbin/registrar-operator/registrar/directory"
 	"github.com/voipbin/registrar-operator/registrar/guard"
+	"github.com/voipbin/registrar-operator/registrar/internal/sipparse"
 	"github.com/voipbin/registrar-operator/registrar/location"
 	"github.com/voipbin/registrar-operator/registrar/netguard"
 	"github.com/voipbin/registrar-operator/registrar/proxy"
@@ -249,7 +250,10 @@ func (r *Replica) Run(ctx context.Context) error {
 	// TLS connection is gone open a new one to its Contact, verified against the
 	// system's roots, TLS 1.2 or newer.
 	txs := clienttx.New(r.log.WithName("clienttx"))
+	// Its parser reads a Via sent-by with whitespace as the UDP fast path does
+	// (sipparse.HeadersParsers).
 	ua, err := sipgo.NewUA(sipgo.WithUserAgent("registrar-operator"),
+		sipgo.WithUserAgentParser(sipparse.NewSipgoParser()),
 		sipgo.WithUserAgentTransactionLayerOptions(sip.WithTransactionLayerUnhandledResponseHandler(txs.Unhandled)),
 		sipgo.WithUserAgenTLSConfig(&tls.Config{MinVersion: tlsserve.MinVersion}))
 	if err != nil {

@@ -47,10 +47,10 @@ type typedHeader struct {
 // UDP front end parses, answers, renders and sends, then parses the next.)
 func New() *Parser {
 	typed := map[string]typedHeader{}
-	for name, parse := range sip.DefaultHeadersParser() {
+	for name, parse := range HeadersParsers() {
 		typed[name] = typedHeader{lowerName: []byte(name), parse: parse}
 	}
-	return &Parser{sipgo: sip.NewParser(), headers: typed}
+	return &Parser{sipgo: NewSipgoParser(), headers: typed}
 }
 
 // ParseSIP parses data as sipgo's Parser.ParseSIP does.
