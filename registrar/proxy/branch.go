@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/emiago/sipgo/sip"
+
+	"github.com/voipbin/registrar-operator/registrar/internal/sipparse"
 )
 
 // The transports a hop uses, as Via and sipgo spell them.
@@ -151,12 +153,20 @@ func markReceived(r *sip.Request, source string) {
 	if via.Params == nil {
 		via.Params = sip.NewParams()
 	}
-	if !strings.EqualFold(strings.Trim(via.Host, "[]"), host) {
-		via.Params.Add("received", host)
+	// "; rport" and " received" count (RFC 3261 §25.1), and are set in place.
+	set := func(name, v string) {
+		if _, i := sipparse.Param(via.Params, name); i >= 0 {
+			via.Params[i] = sip.HeaderKV{K: name, V: v}
+		} else {
+			via.Params.Add(name, v)
+		}
 	}
-	if v, ok := via.Params.Get("rport"); ok && v == "" {
-		via.Params.Add("rport", port)
-		via.Params.Add("received", host)
+	if !strings.EqualFold(strings.Trim(via.Host, "[]"), host) {
+		set("received", host)
+	}
+	if v, i := sipparse.Param(via.Params, "rport"); i >= 0 && v == "" {
+		set("rport", port)
+		set("received", host)
 	}
 }
 
@@ -188,7 +198,7 @@ func cancelFor(inv *sip.Request) *sip.Request {
 func statelessBranch(in *sip.Request) string {
 	b := ""
 	if via := in.Via(); via != nil {
-		b, _ = via.Params.Get("branch")
+		b, _ = sipparse.Param(via.Params, "branch")
 		b += via.Host + strconv.Itoa(via.Port)
 	}
 	return branchPrefix + "sl" + shortHash(b)

@@ -6,6 +6,8 @@ import (
 	"strings"
 
 	"github.com/emiago/sipgo/sip"
+
+	"github.com/voipbin/registrar-operator/registrar/internal/sipparse"
 )
 
 // DefaultMaxForwards is what a forwarded request carries when it arrived without
@@ -78,7 +80,7 @@ func IsLoop(req *sip.Request, hash string, ours func(host string, port int) bool
 		if !ok {
 			continue
 		}
-		b, _ := via.Params.Get("branch")
+		b, _ := sipparse.Param(via.Params, "branch")
 		if !strings.HasPrefix(b, branchPrefix) || !ours(via.Host, via.Port) {
 			continue
 		}

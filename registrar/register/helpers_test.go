@@ -209,6 +209,8 @@ type msg struct {
 	extra                  []string // more header lines, "Name: value"
 	src, transport         string
 	// sentBy is the top Via's sent-by, src when empty; noRport leaves rport out of it.
+	// via, when set, is the whole top Via value instead.
+	via     string
 	sentBy  string
 	noRport bool
 	// cseqMethod is the CSeq's method, REGISTER when empty.
@@ -225,7 +227,11 @@ func (m msg) bytes() []byte {
 	if m.noRport {
 		rport = ""
 	}
-	fmt.Fprintf(&b, "Via: SIP/2.0/%s %s;branch=z9hG4bK-t%d%s\r\n", m.transport, sentBy, branchSeq.Add(1), rport)
+	if m.via != "" {
+		fmt.Fprintf(&b, "Via: %s\r\n", m.via)
+	} else {
+		fmt.Fprintf(&b, "Via: SIP/2.0/%s %s;branch=z9hG4bK-t%d%s\r\n", m.transport, sentBy, branchSeq.Add(1), rport)
+	}
 	b.WriteString("Max-Forwards: 70\r\n")
 	fmt.Fprintf(&b, "From: %s;tag=f%d\r\n", m.from, m.cseq)
 	fmt.Fprintf(&b, "To: %s\r\n", m.to)
@@ -248,10 +254,11 @@ func (m msg) bytes() []byte {
 	return []byte(b.String())
 }
 
-// parseRequest parses raw SIP as the transport layer would and stamps where it came from.
+// parseRequest parses raw SIP as the transport layer would (with the parser the
+// registrar gives sipgo) and stamps where it came from.
 func parseRequest(t testing.TB, raw []byte, src, transport string) *sip.Request {
 	t.Helper()
-	m, err := sip.NewParser().ParseSIP(raw)
+	m, err := sipparse.NewSipgoParser().ParseSIP(raw)
 	if err != nil {
 		t.Fatalf("parsing the request: %v\n%s", err, raw)
 	}

@@ -4,6 +4,7 @@
 package register
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/emiago/sipgo/sip"
@@ -81,6 +82,42 @@ func TestSpacedInstanceAndRegIDMakeAFlow(t *testing.T) {
 				want := d.contact + `;expires=3600;+sip.instance="` + urn + `";reg-id=1`
 				if cs := contactValues(res); len(cs) != 1 || cs[0] != want {
 					t.Errorf("Contact %q, want %q", cs, want)
+				}
+			})
+		}
+	}
+}
+
+// A phone behind a NAT that writes its Via with the whitespace §25.1 allows
+// ("; rport") gets the response at the port its REGISTER came from, told in rport
+// and received (RFC 3581 §4), through either parser.
+func TestSpacedViaRportIsAnswered(t *testing.T) {
+	for _, p := range parsers {
+		for _, via := range []string{
+			"SIP/2.0/UDP " + natSentBy + " ; branch=z9hG4bK-sp1 ; rport",
+			"SIP/2.0/UDP 10.0.0.5 : 5062;branch = z9hG4bK-sp1; rport",
+			"SIP/2.0/UDP " + natSentBy + ";branch=z9hG4bK-sp1;rport ;received = 10.0.0.9",
+		} {
+			t.Run(p.name+"/"+via, func(t *testing.T) {
+				e := newEnv(t)
+				d := e.device(testUser, testPassword)
+				d.parse, d.src = p.parse(), natSource
+				m := d.next()
+				m.via = via
+				res := d.send(m)
+				mustStatus(t, res, sip.StatusProxyAuthRequired, "")
+				top := topVia(t, res)
+				if rport, ok := top.Params.Get("rport"); !ok || rport != "40112" {
+					t.Errorf("top Via %q: rport %q, want 40112 (the source port)", top.Value(), rport)
+				}
+				if received, ok := top.Params.Get("received"); !ok || received != "203.0.113.7" {
+					t.Errorf("top Via %q: received %q, want 203.0.113.7", top.Value(), received)
+				}
+				if n := strings.Count(top.Value(), "rport") + strings.Count(top.Value(), "received"); n != 2 {
+					t.Errorf("top Via %q: rport and received not once each", top.Value())
+				}
+				if res.Destination() != natSource {
+					t.Errorf("sent to %q, want %s", res.Destination(), natSource)
 				}
 			})
 		}

@@ -12,6 +12,7 @@ import (
 	"github.com/emiago/sipgo/sip"
 
 	"github.com/voipbin/registrar-operator/registrar/internal/sentby"
+	"github.com/voipbin/registrar-operator/registrar/internal/sipparse"
 )
 
 // respond builds the response to a REGISTER (RFC 3261 §8.2.6): the request's Vias,
@@ -83,17 +84,22 @@ type responseParts struct {
 // own.
 func (p *responseParts) withReceived(via *sip.ViaHeader, source string) *sip.ViaHeader {
 	host, port, _ := net.SplitHostPort(source)
-	rport, hasRport := via.Params.Get("rport")
-	askedRport := hasRport && rport == ""
+	// "; rport" counts (RFC 3261 §25.1), and is answered in its place.
+	rport, at := sipparse.Param(via.Params, "rport")
+	askedRport := at >= 0 && rport == ""
 	if !askedRport && (host == "" || sentby.IsSource(via.Host, sourceAddr(host))) {
 		return via
 	}
 	p.via = *via
 	p.via.Params = append(p.viaRoom[:0], via.Params...) // room for received
 	if askedRport {
-		p.via.Params.Add("rport", port)
+		p.via.Params[at] = sip.HeaderKV{K: "rport", V: port}
 	}
-	p.via.Params.Add("received", host)
+	if _, at := sipparse.Param(p.via.Params, "received"); at >= 0 {
+		p.via.Params[at] = sip.HeaderKV{K: "received", V: host}
+	} else {
+		p.via.Params.Add("received", host)
+	}
 	return &p.via
 }
 
@@ -153,7 +159,7 @@ func toTag(req *sip.Request, text *[2 * tagBytes]byte) string {
 	}
 	b = append(b, 0)
 	if h := req.Via(); h != nil {
-		branch, _ := h.Params.Get("branch")
+		branch, _ := sipparse.Param(h.Params, "branch")
 		b = append(b, branch...)
 	}
 	sum := sha256.Sum256(b)

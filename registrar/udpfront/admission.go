@@ -9,6 +9,7 @@ import (
 	"github.com/emiago/sipgo/sip"
 
 	"github.com/voipbin/registrar-operator/registrar/internal/sentby"
+	"github.com/voipbin/registrar-operator/registrar/internal/sipparse"
 )
 
 // DefaultShedAge is how long the REGISTERs taken off the socket may keep having
@@ -82,8 +83,14 @@ func (ad *admission) observe(age, limit time.Duration, now int64, crowded bool) 
 // (RFC 3261 §18.2.1), as the handler's responses do; sipgo adds it only for rport.
 func unavailable(req *sip.Request) *sip.Response {
 	res := sip.NewResponseFromRequest(req, sip.StatusServiceUnavailable, "Service Unavailable", nil)
-	if via := res.Via(); via != nil && !via.Params.Has("received") {
-		if src, err := netip.ParseAddrPort(req.Source()); err == nil && !sentby.IsSource(via.Host, src.Addr()) {
+	if via := res.Via(); via != nil {
+		src, err := netip.ParseAddrPort(req.Source())
+		// sipgo answers "rport" alone, not "; rport" (RFC 3261 §25.1): answered here.
+		if v, i := sipparse.Param(via.Params, "rport"); err == nil && i >= 0 && v == "" {
+			via.Params[i] = sip.HeaderKV{K: "rport", V: strconv.Itoa(int(src.Port()))}
+			via.Params.Add("received", src.Addr().Unmap().String())
+		}
+		if _, i := sipparse.Param(via.Params, "received"); err == nil && i < 0 && !sentby.IsSource(via.Host, src.Addr()) {
 			via.Params.Add("received", src.Addr().Unmap().String())
 		}
 	}

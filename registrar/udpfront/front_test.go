@@ -137,6 +137,42 @@ func TestRegisterIsAnsweredAtTheSourceWithRport(t *testing.T) {
 	}
 }
 
+// "; rport" (RFC 3261 §25.1 allows whitespace around ';'), after a spaced sent-by,
+// is rport: the answer goes to the source, a NATed phone's pinhole.
+func TestRegisterWithSpacedRportIsAnsweredAtTheSource(t *testing.T) {
+	h := &counting{}
+	_, addr := startFront(t, Config{Handle: h.handle})
+	p := newPhone(t, addr)
+	req := strings.Replace(register(1, false, false, "z9hG4bK-sp"), "127.0.0.1:1;branch=z9hG4bK-sp", "127.0.0.1:1 ; branch=z9hG4bK-sp ; rport", 1)
+	p.Send(req)
+	res := receive(t, p)
+	if !strings.HasPrefix(res, "SIP/2.0 200 OK") {
+		t.Fatalf("response:\n%s", res)
+	}
+	if via := header(res, "Via"); !strings.Contains(via, fmt.Sprintf("rport=%d", p.Port())) || !strings.Contains(via, "received=127.0.0.1") {
+		t.Errorf("Via %q lacks the received address and port (RFC 3581)", via)
+	}
+}
+
+// A retransmission of a credentialed REGISTER whose branch is written with
+// whitespace ("; branch = z9hG4bK…") is known by it, and not applied again.
+func TestRetransmissionWithASpacedBranchIsKnown(t *testing.T) {
+	h := &counting{}
+	_, addr := startFront(t, Config{Handle: h.handle})
+	p := newPhone(t, addr)
+	req := register(p.Port(), true, true, "z9hG4bK-spaced")
+	req = strings.Replace(req, fmt.Sprintf("127.0.0.1:%d;branch=z9hG4bK-spaced;rport", p.Port()), fmt.Sprintf("127.0.0.1:%d ; branch = z9hG4bK-spaced ; rport", p.Port()), 1)
+	p.Send(req)
+	first := receive(t, p)
+	p.Send(req)
+	if again := receive(t, p); again != first {
+		t.Errorf("retransmission answered differently:\n%s\nthen:\n%s", first, again)
+	}
+	if n := h.n.Load(); n != 1 {
+		t.Errorf("the handler saw %d requests, want 1: a retransmission must not be applied again", n)
+	}
+}
+
 func TestRegisterWithoutRportIsAnsweredAtTheViaPort(t *testing.T) {
 	h := &counting{}
 	_, addr := startFront(t, Config{Handle: h.handle})

@@ -4,6 +4,8 @@ import (
 	"net/netip"
 
 	"github.com/emiago/sipgo/sip"
+
+	"github.com/voipbin/registrar-operator/registrar/internal/sipparse"
 )
 
 // replyAddress is where a response to req goes over UDP (RFC 3261 §18.2.2 with the
@@ -16,10 +18,8 @@ func replyAddress(req *sip.Request, from netip.AddrPort) netip.AddrPort {
 	if via == nil {
 		return from
 	}
-	if via.Params != nil {
-		if _, ok := via.Params.Get("rport"); ok {
-			return from
-		}
+	if _, i := sipparse.Param(via.Params, "rport"); i >= 0 {
+		return from // "; rport" too (RFC 3261 §25.1)
 	}
 	port := via.Port
 	if port <= 0 || port > 65535 {

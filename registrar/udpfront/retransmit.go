@@ -12,6 +12,7 @@ import (
 	"github.com/emiago/sipgo/sip"
 
 	"github.com/voipbin/registrar-operator/registrar/digest"
+	"github.com/voipbin/registrar-operator/registrar/internal/sipparse"
 )
 
 // DefaultCacheSize bounds the retransmission cache: two generations of at most this
@@ -38,8 +39,9 @@ func retransmissionKey(dst []byte, req *sip.Request, from netip.AddrPort) ([]byt
 	if via == nil || !digest.CarriesCredentials(req) {
 		return dst, false
 	}
-	branch, ok := via.Params.Get("branch")
-	if !ok || !strings.HasPrefix(branch, sip.RFC3261BranchMagicCookie) {
+	// "; branch = z9hG4bK…" is the branch too (RFC 3261 §25.1).
+	branch, i := sipparse.Param(via.Params, "branch")
+	if i < 0 || !strings.HasPrefix(branch, sip.RFC3261BranchMagicCookie) {
 		return dst, false
 	}
 	dst = append(dst, branch...)

@@ -188,8 +188,11 @@ type topVia struct {
 	end       int    // where the top Via's value ends in the line (at a comma, or the end)
 }
 
-// readVia reads the top Via of a Via line: "SIP/2.0/UDP host[:port];param…". Any
-// space past the protocol, or a quote, is left to the parser.
+// readVia reads the top Via of a Via line: "SIP/2.0/UDP host[:port];param…",
+// through the whitespace RFC 3261 §25.1 allows around the sent-by's ':' and the
+// parameters' ';' and '=' ("10.0.0.5:5060 ; branch=z9hG4bK-1 ; rport"), as the
+// parser does (sipparse). Other spaces (in the protocol, or inside the host or
+// port), or a quote, are left to the parser.
 func readVia(v []byte) (topVia, bool) {
 	top := topVia{port: 5060, bareRport: -1, end: len(v)}
 	if i := bytes.IndexByte(v, ','); i >= 0 {
@@ -197,53 +200,56 @@ func readVia(v []byte) (topVia, bool) {
 	}
 	first := v[:top.end]
 	proto, sentBy, ok := bytes.Cut(first, []byte(" "))
-	if !ok || !bytes.HasPrefix(proto, []byte("SIP/2.0/")) || bytes.ContainsAny(sentBy, " \t\"") {
+	if !ok || !bytes.HasPrefix(proto, []byte("SIP/2.0/")) || bytes.IndexByte(sentBy, '"') >= 0 {
 		return top, false
 	}
 	offset := len(proto) + 1
 	hostPort, params, _ := bytes.Cut(sentBy, []byte(";"))
-	if p, ok := viaPort(hostPort); ok {
-		top.port = p
-	} else {
+	host, port, ok := viaSentBy(hostPort)
+	if !ok {
 		return top, false
 	}
-	top.host = hostPort
-	if i := bytes.LastIndexByte(hostPort, ':'); i >= 0 && bytes.LastIndexByte(hostPort, ']') < i {
-		top.host = hostPort[:i]
-	}
+	top.host, top.port = host, port
 	at := offset + len(hostPort)
 	for len(params) > 0 {
 		var param []byte
 		param, params, _ = bytes.Cut(params, []byte(";"))
 		at += 1 + len(param)
-		name, _, hasValue := bytes.Cut(param, []byte("="))
+		name, value, hasValue := bytes.Cut(param, []byte("="))
+		name = bytes.Trim(name, " \t")
 		if bytes.EqualFold(name, []byte("received")) {
 			top.received = true
 		}
 		if bytes.EqualFold(name, []byte("rport")) {
 			top.rport = true
 			if !hasValue {
-				top.bareRport = at
+				// "=port" goes right after the name, before any space.
+				top.bareRport = at - (len(param) - len(bytes.TrimRight(param, " \t")))
+			} else if len(bytes.Trim(value, " \t")) == 0 {
+				return top, false // "rport=": the parser's to read
 			}
 		}
 	}
 	return top, true
 }
 
-// viaPort is the port of a sent-by (host, host:port, [v6] or [v6]:port).
-func viaPort(hostPort []byte) (uint16, bool) {
-	if len(hostPort) == 0 {
-		return 0, false
+// viaSentBy reads a sent-by (host, host:port, [v6] or [v6]:port, with whitespace
+// around it and its ':'): the host (an IPv6 literal in its brackets) and the port,
+// 5060 when it names none.
+func viaSentBy(hostPort []byte) (host []byte, port uint16, ok bool) {
+	hostPort = bytes.Trim(hostPort, " \t")
+	host, port = hostPort, 5060
+	if i := bytes.LastIndexByte(hostPort, ':'); i >= 0 && bytes.LastIndexByte(hostPort, ']') < i {
+		p, err := strconv.ParseUint(string(bytes.Trim(hostPort[i+1:], " \t")), 10, 16)
+		if err != nil || p == 0 {
+			return nil, 0, false
+		}
+		host, port = bytes.TrimRight(hostPort[:i], " \t"), uint16(p)
 	}
-	i := bytes.LastIndexByte(hostPort, ':')
-	if i < 0 || bytes.LastIndexByte(hostPort, ']') > i {
-		return 5060, true
+	if len(host) == 0 || bytes.ContainsAny(host, " \t") {
+		return nil, 0, false
 	}
-	p, err := strconv.ParseUint(string(hostPort[i+1:]), 10, 16)
-	if err != nil || p == 0 {
-		return 0, false
-	}
-	return uint16(p), true
+	return host, port, true
 }
 
 // hasTag tells whether a To value has a tag parameter (after the URI's closing >,

@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"github.com/emiago/sipgo/sip"
+
+	"github.com/voipbin/registrar-operator/registrar/internal/sipparse"
 )
 
 // TestRawUnavailableMatchesTheParsedOne checks the 503 built from a REGISTER's raw
@@ -109,7 +111,7 @@ func TestRawUnavailableLeavesTheRestToTheParser(t *testing.T) {
 		{"To twice", "REGISTER sip:acme.example SIP/2.0\r\n" + ok + "To: <sip:1002@acme.example>\r\n\r\n"},
 		{"no end of the header", "REGISTER sip:acme.example SIP/2.0\r\n" + ok},
 		{"not SIP/2.0", "REGISTER sip:acme.example SIP/3.0\r\n" + ok + "\r\n"},
-		{"a space in the Via", "REGISTER sip:acme.example SIP/2.0\r\nVia: SIP/2.0/UDP 192.0.2.7:5062 ;branch=z9hG4bK-1\r\n" + strings.SplitN(ok, "\r\n", 2)[1] + "\r\n"},
+		{"a space inside the Via's host", "REGISTER sip:acme.example SIP/2.0\r\nVia: SIP/2.0/UDP 192.0.2 .7:5062;branch=z9hG4bK-1\r\n" + strings.SplitN(ok, "\r\n", 2)[1] + "\r\n"},
 		{"a bad Via port", "REGISTER sip:acme.example SIP/2.0\r\nVia: SIP/2.0/UDP 192.0.2.7:99999;branch=z9hG4bK-1\r\n" + strings.SplitN(ok, "\r\n", 2)[1] + "\r\n"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
@@ -173,6 +175,70 @@ func TestUnavailableCarriesReceivedWhenSentByIsNotTheSource(t *testing.T) {
 			req := msg.(*sip.Request)
 			req.SetSource(from.String())
 			check("parsed", unavailable(req))
+		})
+	}
+}
+
+// A shed REGISTER whose Via is written with the whitespace RFC 3261 §25.1 allows
+// (around the sent-by's ':', the parameters' ';' and '=') is answered from its raw
+// lines as the parsed path answers it: at the source port when it asks for rport,
+// with rport=<port> and received on its Via.
+func TestRawUnavailableReadsASpacedVia(t *testing.T) {
+	from := netip.MustParseAddrPort("192.0.2.7:40001")
+	rest := "From: <sip:1001@acme.example>;tag=a1\r\nTo: <sip:1001@acme.example>\r\nCall-ID: c1\r\nCSeq: 2 REGISTER\r\nContent-Length: 0\r\n\r\n"
+	for _, c := range []struct {
+		via   string
+		rport bool
+	}{
+		{"SIP/2.0/UDP 10.0.0.5:5062 ; branch=z9hG4bK-1 ; rport", true},
+		{"SIP/2.0/UDP 10.0.0.5 : 5062;branch = z9hG4bK-1; rport ;x=1", true},
+		{"SIP/2.0/UDP 10.0.0.5:5062;branch=z9hG4bK-1 ; Rport, SIP/2.0/UDP 10.0.0.1", true},
+		{"SIP/2.0/UDP [2001:db8::5] :5062 ; branch=z9hG4bK-1", false},
+		{"SIP/2.0/UDP 10.0.0.5:5062 ; branch=z9hG4bK-1 ; received = 10.0.0.9", false},
+	} {
+		t.Run(c.via, func(t *testing.T) {
+			data := []byte("REGISTER sip:acme.example SIP/2.0\r\nVia: " + c.via + "\r\n" + rest)
+			var out bytes.Buffer
+			to, ok := appendUnavailable(&out, data, from)
+			if !ok {
+				t.Fatal("not answered from the raw lines")
+			}
+			if want := netip.AddrPortFrom(from.Addr(), 5062); !c.rport && to != want {
+				t.Errorf("sent to %s, want %s (the Via's port)", to, want)
+			}
+			if c.rport && to != from {
+				t.Errorf("sent to %s, want %s (rport: the source)", to, from)
+			}
+			msg, err := sipparse.NewSipgoParser().ParseSIP(data)
+			if err != nil {
+				t.Fatal(err)
+			}
+			req := msg.(*sip.Request)
+			req.SetSource(from.String())
+			if wantTo := replyAddress(req, from); to != wantTo {
+				t.Errorf("sent to %s, the parsed path to %s", to, wantTo)
+			}
+			got, err := sipparse.NewSipgoParser().ParseSIP(out.Bytes())
+			if err != nil {
+				t.Fatalf("the 503 does not parse: %v\n%s", err, out.String())
+			}
+			via := got.(*sip.Response).Via()
+			rport, hasRport := sipparse.Param(via.Params, "rport")
+			received, _ := sipparse.Param(via.Params, "received")
+			if c.rport && (rport != "40001" || received != "192.0.2.7") {
+				t.Errorf("top Via %q: rport %q received %q, want 40001 and 192.0.2.7", via.Value(), rport, received)
+			}
+			if !c.rport && hasRport >= 0 {
+				t.Errorf("top Via %q has rport", via.Value())
+			}
+			wantVia := unavailable(req).Via()
+			for _, name := range []string{"rport", "received", "branch"} {
+				g, gi := sipparse.Param(via.Params, name)
+				w, wi := sipparse.Param(wantVia.Params, name)
+				if g != w || (gi < 0) != (wi < 0) {
+					t.Errorf("%s %q, the parsed path %q (%q, %q)", name, g, w, via.Value(), wantVia.Value())
+				}
+			}
 		})
 	}
 }

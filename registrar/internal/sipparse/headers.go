@@ -126,8 +126,8 @@ func (s *slab) parseCSeq(value string) (sip.Header, error) {
 // parseVia reads "SIP/2.0/UDP host[:port][;params]" as sipgo's Via states do,
 // including what they forgive: a port that is not a number leaves the host unset
 // (or, after an IPv6 literal, the port unset) and ends the parse without an error.
-// The sent-by is read through the whitespace HeadersParsers' Via parser reads
-// through (viaText).
+// The sent-by and the parameters are read through the whitespace HeadersParsers'
+// Via parser reads through (viaText, trimParams).
 func (s *slab) parseVia(value string) (sip.Header, error) {
 	value = viaText(value)
 	h := s.newVia()
@@ -151,6 +151,7 @@ func (s *slab) parseVia(value string) (sip.Header, error) {
 	if err != nil {
 		return nil, errDecline
 	}
+	trimParams(h.Params)
 	return h, nil
 }
 

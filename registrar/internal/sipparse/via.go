@@ -1,6 +1,7 @@
 package sipparse
 
 import (
+	"maps"
 	"strings"
 
 	"github.com/emiago/sipgo/sip"
@@ -15,8 +16,12 @@ import (
 // not the pinhole its REGISTER opened. So the registrar's parsers (sipgo's, which
 // the registrar configures with HeadersParsers, and the fast path's, which builds
 // exactly its request) read a Via whose sent-by has such whitespace as if the
-// whitespace were where sipgo reads it (viaText). The parameters keep theirs in
-// their names and values, as every header's do: readers trim them (Param).
+// whitespace were where sipgo reads it (viaText), and trim the names and values
+// of its parameters (trimParams): sipgo reads rport, received and branch itself
+// (where a response goes, the transaction's key) without trimming. The
+// parameters of other headers keep their whitespace: readers trim it (Param, as
+// register's paramName), and read Via parameters so too, for a Via built
+// otherwise.
 
 // HeadersParsers is sipgo's default header parsers with the registrar's Via
 // parser, which reads a sent-by with whitespace (viaText): the parsers of the
@@ -24,12 +29,14 @@ import (
 // fallback.
 func HeadersParsers() map[string]sip.HeaderParser {
 	m := make(map[string]sip.HeaderParser, len(sip.DefaultHeadersParser()))
-	for name, parse := range sip.DefaultHeadersParser() {
-		m[name] = parse
-	}
+	maps.Copy(m, sip.DefaultHeadersParser())
 	sipgoVia := m["via"]
 	via := func(name []byte, text string) (sip.Header, error) {
-		return sipgoVia(name, viaText(text))
+		h, err := sipgoVia(name, viaText(text))
+		if v, ok := h.(*sip.ViaHeader); ok {
+			trimParams(v.Params)
+		}
+		return h, err
 	}
 	m["via"], m["v"] = via, via
 	return m
@@ -133,4 +140,13 @@ func Param(params sip.HeaderParams, name string) (value string, i int) {
 		}
 	}
 	return "", -1
+}
+
+// trimParams trims the names and values of a Via's parameters in place ("; rport"
+// is rport, "branch = z9hG4bK-1 " is branch=z9hG4bK-1).
+func trimParams(params sip.HeaderParams) {
+	for i := range params {
+		params[i].K = strings.TrimSpace(params[i].K)
+		params[i].V = strings.TrimSpace(params[i].V)
+	}
 }
