@@ -108,8 +108,20 @@ func (r *FleetReconciler) service() *corev1ac.ServiceApplyConfiguration {
 		// The API server allows it only where traffic comes from outside.
 		spec.WithExternalTrafficPolicy(f.ExternalTrafficPolicy)
 	}
+	// Only of a LoadBalancer Service; the operator refuses them with another type. An
+	// empty class is none: server-side apply then gives up the field (the API server
+	// refuses to change a LoadBalancer Service's class; deleting the Service does).
+	if f.ServiceType == corev1.ServiceTypeLoadBalancer {
+		if f.LoadBalancerClass != "" {
+			spec.WithLoadBalancerClass(f.LoadBalancerClass)
+		}
+		spec.WithLoadBalancerSourceRanges(f.LoadBalancerSourceRanges...)
+	}
+	// Annotations dropped from the flags leave the Service: server-side apply removes
+	// what this field manager applied before and applies no more.
 	return corev1ac.Service(f.Name, r.Options.RegistrarNamespace).
 		WithLabels(r.labels("sip-registrar")).
+		WithAnnotations(f.ServiceAnnotations).
 		WithOwnerReferences(r.Options.ownerRefApplies()...).
 		WithSpec(spec.
 			WithType(f.ServiceType).

@@ -226,3 +226,58 @@ func TestRegistrarDisruptionBudget(t *testing.T) {
 		t.Errorf("no PodDisruptionBudget back at 3 replicas: %v", err)
 	}
 }
+
+// TestRegistrarServiceForALoadBalancer: the registrar Service carries the annotations,
+// load balancer class and source ranges of the flags, what a cloud load balancer
+// controller reads; an annotation or range dropped from the flags leaves the Service,
+// while an annotation someone else put there stays.
+func TestRegistrarServiceForALoadBalancer(t *testing.T) {
+	ctx := context.Background()
+	o := opts
+	o.RegistrarNamespace = newNamespace(t)
+	o.Fleet.Name = "lb-registrar"
+	o.Fleet.ServiceType = corev1.ServiceTypeLoadBalancer
+	o.Fleet.LoadBalancerClass = "example.com/sip-lb"
+	r := &controllers.FleetReconciler{Client: k8s, Options: o}
+	key := client.ObjectKey{Namespace: o.RegistrarNamespace, Name: o.Fleet.Name}
+	applied := func(annotations map[string]string, ranges ...string) *corev1.Service {
+		t.Helper()
+		r.Options.Fleet.ServiceAnnotations, r.Options.Fleet.LoadBalancerSourceRanges = annotations, ranges
+		if _, err := r.Reconcile(ctx, reconcile.Request{NamespacedName: key}); err != nil {
+			t.Fatal(err)
+		}
+		svc := &corev1.Service{}
+		if err := k8s.Get(ctx, key, svc); err != nil {
+			t.Fatal(err)
+		}
+		if c := svc.Spec.LoadBalancerClass; c == nil || *c != o.Fleet.LoadBalancerClass {
+			t.Errorf("loadBalancerClass %v, want %s", c, o.Fleet.LoadBalancerClass)
+		}
+		if !slices.Equal(svc.Spec.LoadBalancerSourceRanges, ranges) {
+			t.Errorf("loadBalancerSourceRanges %q, want %q", svc.Spec.LoadBalancerSourceRanges, ranges)
+		}
+		return svc
+	}
+	const scheme, attrs = "service.beta.kubernetes.io/aws-load-balancer-scheme", "service.beta.kubernetes.io/aws-load-balancer-target-group-attributes"
+	svc := applied(map[string]string{scheme: "internet-facing", attrs: "preserve_client_ip.enabled=true,stickiness.enabled=true"},
+		"203.0.113.0/24", "2001:db8::/32")
+	if svc.Annotations[scheme] != "internet-facing" || svc.Annotations[attrs] != "preserve_client_ip.enabled=true,stickiness.enabled=true" {
+		t.Errorf("annotations %v, want both of the flags", svc.Annotations)
+	}
+	// A load balancer controller annotates the Service too: that is not the operator's.
+	if svc.Annotations == nil {
+		svc.Annotations = map[string]string{}
+	}
+	svc.Annotations["lb.example.com/status"] = "provisioned"
+	if err := k8s.Update(ctx, svc); err != nil {
+		t.Fatal(err)
+	}
+
+	svc = applied(map[string]string{scheme: "internet-facing"})
+	if _, ok := svc.Annotations[attrs]; ok {
+		t.Errorf("annotation %s dropped from the flags stays on the Service: %v", attrs, svc.Annotations)
+	}
+	if svc.Annotations[scheme] != "internet-facing" || svc.Annotations["lb.example.com/status"] != "provisioned" {
+		t.Errorf("annotations %v, want the kept flag's and the controller's", svc.Annotations)
+	}
+}

@@ -79,6 +79,17 @@ type FleetOptions struct {
 	// call to the phone goes to that port and is lost once conntrack forgets the flow,
 	// or when another replica sends it; throttling then sees one source for all.
 	ExternalTrafficPolicy corev1.ServiceExternalTrafficPolicy
+	// ServiceAnnotations are put on the registrar Service: what a cloud load balancer
+	// controller reads (its scheme, target type, health check). One dropped from the
+	// flags leaves the Service; annotations others put there stay.
+	ServiceAnnotations map[string]string
+	// LoadBalancerClass picks the load balancer controller of a LoadBalancer Service
+	// (service.k8s.aws/nlb, say); empty: the cloud's default. The API server refuses
+	// to change it on an existing Service: delete the Service to change it.
+	LoadBalancerClass string
+	// LoadBalancerSourceRanges are the CIDRs a LoadBalancer Service accepts traffic
+	// from; none: any.
+	LoadBalancerSourceRanges []string
 	// ExtraArgs are appended to the registrar's command line.
 	ExtraArgs []string
 	// Resources of the registrar container; only cpu and memory are set by flags.

@@ -1,13 +1,17 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
+	"net"
 	"os"
 	"strconv"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
+
+	"github.com/voipbin/registrar-operator/controllers"
 )
 
 // int32Flag binds a flag to an int32 field.
@@ -90,6 +94,55 @@ func checkResources(r corev1.ResourceRequirements) error {
 		limit, hasLimit := r.Limits[name]
 		if hasReq && hasLimit && req.Cmp(limit) > 0 {
 			return fmt.Errorf("--registrar-%s-request=%s is above --registrar-%s-limit=%s", name, req.String(), name, limit.String())
+		}
+	}
+	return nil
+}
+
+// jsonMapFlag binds a flag to a string map given as a JSON object
+// ({"key":"value"}): annotation values hold commas and '=' (AWS's do), so no
+// key=value list would carry them. Empty is none.
+type jsonMapFlag struct{ m *map[string]string }
+
+func (f jsonMapFlag) String() string {
+	if f.m == nil || len(*f.m) == 0 {
+		return ""
+	}
+	b, err := json.Marshal(*f.m)
+	if err != nil {
+		return ""
+	}
+	return string(b)
+}
+
+func (f jsonMapFlag) Set(s string) error {
+	if strings.TrimSpace(s) == "" {
+		*f.m = nil
+		return nil
+	}
+	var m map[string]string
+	if err := json.Unmarshal([]byte(s), &m); err != nil {
+		return fmt.Errorf(`want a JSON object of strings such as {"key":"value"}: %w`, err)
+	}
+	*f.m = m
+	return nil
+}
+
+// checkService refuses what the API server would refuse in the registrar Service on
+// every reconcile: a load balancer class or source ranges on a Service that is no
+// LoadBalancer, a source range that is no CIDR.
+func checkService(f controllers.FleetOptions) error {
+	if f.ServiceType != corev1.ServiceTypeLoadBalancer {
+		if f.LoadBalancerClass != "" {
+			return fmt.Errorf("--registrar-load-balancer-class=%s needs --registrar-service-type=LoadBalancer", f.LoadBalancerClass)
+		}
+		if len(f.LoadBalancerSourceRanges) > 0 {
+			return fmt.Errorf("--registrar-load-balancer-source-ranges needs --registrar-service-type=LoadBalancer")
+		}
+	}
+	for _, r := range f.LoadBalancerSourceRanges {
+		if _, _, err := net.ParseCIDR(r); err != nil {
+			return fmt.Errorf("--registrar-load-balancer-source-ranges: %q is no CIDR such as 203.0.113.0/24", r)
 		}
 	}
 	return nil

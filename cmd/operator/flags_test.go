@@ -83,3 +83,64 @@ func TestResourceFlagsRefuse(t *testing.T) {
 		t.Errorf("request above limit: %v", err)
 	}
 }
+
+// --registrar-service-annotations takes a JSON object, so that values with commas and
+// '=' (AWS's target group attributes) pass; empty is none; anything else names the flag.
+func TestServiceAnnotationsFlag(t *testing.T) {
+	parse := func(args ...string) (map[string]string, error) {
+		var m map[string]string
+		set := flag.NewFlagSet("operator", flag.ContinueOnError)
+		set.SetOutput(io.Discard)
+		set.Var(jsonMapFlag{&m}, "registrar-service-annotations", "")
+		return m, set.Parse(args)
+	}
+	got, err := parse(`--registrar-service-annotations={"a.example.com/x":"k1=v1,k2=v2","b":""}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := map[string]string{"a.example.com/x": "k1=v1,k2=v2", "b": ""}; !equality.Semantic.DeepEqual(got, want) {
+		t.Errorf("annotations %v, want %v", got, want)
+	}
+	if got, err := parse("--registrar-service-annotations="); err != nil || got != nil {
+		t.Errorf("empty: %v, %v; want none", got, err)
+	}
+	for _, bad := range []string{"a=b", `{"a":1}`, `["a"]`} {
+		if _, err := parse("--registrar-service-annotations=" + bad); err == nil || !strings.Contains(err.Error(), "flag -registrar-service-annotations:") {
+			t.Errorf("%s: error %v, want one naming the flag", bad, err)
+		}
+	}
+}
+
+// A load balancer class or source ranges need a LoadBalancer Service (the API server
+// refuses them on any other), and every range must be a CIDR.
+func TestCheckService(t *testing.T) {
+	lb := controllers.DefaultFleetOptions()
+	lb.ServiceType = corev1.ServiceTypeLoadBalancer
+	lb.LoadBalancerClass = "service.k8s.aws/nlb"
+	lb.LoadBalancerSourceRanges = []string{"203.0.113.0/24", "2001:db8::/32"}
+	if err := checkService(lb); err != nil {
+		t.Errorf("LoadBalancer with class and ranges refused: %v", err)
+	}
+	if err := checkService(controllers.DefaultFleetOptions()); err != nil {
+		t.Errorf("defaults refused: %v", err)
+	}
+	for what, tc := range map[string]struct {
+		change  func(*controllers.FleetOptions)
+		message string
+	}{
+		"class on NodePort": {func(f *controllers.FleetOptions) { f.ServiceType = corev1.ServiceTypeNodePort },
+			"--registrar-load-balancer-class=service.k8s.aws/nlb needs --registrar-service-type=LoadBalancer"},
+		"ranges on ClusterIP": {func(f *controllers.FleetOptions) {
+			f.ServiceType, f.LoadBalancerClass = corev1.ServiceTypeClusterIP, ""
+		},
+			"--registrar-load-balancer-source-ranges needs --registrar-service-type=LoadBalancer"},
+		"no CIDR": {func(f *controllers.FleetOptions) { f.LoadBalancerSourceRanges = []string{"203.0.113.7"} },
+			`"203.0.113.7" is no CIDR`},
+	} {
+		f := lb
+		tc.change(&f)
+		if err := checkService(f); err == nil || !strings.Contains(err.Error(), tc.message) {
+			t.Errorf("%s: %v, want %q", what, err, tc.message)
+		}
+	}
+}

@@ -35,6 +35,7 @@ func main() {
 		extraArgs                  string
 		wsOrigins, pullSecrets     string
 		ownerAnchor                string
+		sourceRanges               string
 	)
 	o := controllers.Options{Fleet: controllers.DefaultFleetOptions()}
 	flag.StringVar(&metricsAddr, "metrics-bind-address", "0", "Address of the metrics endpoint (:8443 for HTTPS, :8080 for HTTP, 0 to disable).")
@@ -65,6 +66,12 @@ func main() {
 	flag.StringVar(&serviceType, "registrar-service-type", string(f.ServiceType), "Type of the registrar Service: ClusterIP, NodePort or LoadBalancer.")
 	flag.StringVar(&trafficPolicy, "registrar-external-traffic-policy", string(f.ExternalTrafficPolicy),
 		"externalTrafficPolicy of a NodePort or LoadBalancer registrar Service: Local keeps phones' addresses (calls reach them), Cluster masquerades them.")
+	flag.Var(jsonMapFlag{&f.ServiceAnnotations}, "registrar-service-annotations",
+		`Annotations of the registrar Service as a JSON object ({"service.beta.kubernetes.io/aws-load-balancer-scheme":"internet-facing"}); empty: none.`)
+	flag.StringVar(&f.LoadBalancerClass, "registrar-load-balancer-class", "",
+		"loadBalancerClass of a LoadBalancer registrar Service (the API server refuses to change it on an existing Service); empty: the cluster's default.")
+	flag.StringVar(&sourceRanges, "registrar-load-balancer-source-ranges", "",
+		"Comma-separated CIDRs a LoadBalancer registrar Service accepts traffic from; empty: any.")
 	flag.Var(int32Flag{&f.SIPPort}, "registrar-sip-port", "SIP port (UDP and TCP) of the registrar pods and Service.")
 	flag.StringVar(&f.TLSSecretName, "registrar-tls-secret", "",
 		"kubernetes.io/tls Secret in the registrar namespace to serve SIP over TLS with (mounted read-only; renewals are followed); empty: no TLS.")
@@ -96,6 +103,7 @@ func main() {
 	f.ExtraArgs = strings.Fields(extraArgs)
 	f.WSAllowedOrigins = commaList(wsOrigins)
 	f.ImagePullSecrets = commaList(pullSecrets)
+	f.LoadBalancerSourceRanges = commaList(sourceRanges)
 
 	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&zapOpts)))
 	log := ctrl.Log.WithName("setup")
@@ -106,6 +114,10 @@ func main() {
 	}
 	if f.WSSPort > 0 && f.TLSSecretName == "" {
 		log.Error(fmt.Errorf("--registrar-sip-wss-port=%d needs --registrar-tls-secret: wss:// serves its certificate", f.WSSPort), "invalid registrar WebSocket")
+		os.Exit(1)
+	}
+	if err := checkService(*f); err != nil {
+		log.Error(err, "invalid registrar Service")
 		os.Exit(1)
 	}
 	if p := f.ExternalTrafficPolicy; p != corev1.ServiceExternalTrafficPolicyLocal && p != corev1.ServiceExternalTrafficPolicyCluster {
