@@ -106,7 +106,8 @@ func TestFlagsExist(t *testing.T) {
 		"chart (TLS)":    helmTemplate(t, registrarNamespace, writeValues(t, "registrar:\n  tls:\n    secretName: registrar-tls\n")),
 		"chart (WebSocket)": helmTemplate(t, registrarNamespace, writeValues(t,
 			"registrar:\n  tls: {secretName: registrar-tls}\n  ws: {port: 8080, securePort: 8443, allowedOrigins: ['*']}\n")),
-		"kustomize": kustomize(t, "default"),
+		"chart (load balancer)": helmTemplate(t, registrarNamespace, writeValues(t, lbValues)),
+		"kustomize":             kustomize(t, "default"),
 	} {
 		for _, d := range ofKind(parse(t, manifests), "Deployment") {
 			for flag := range args(t, container(t, d)) {
