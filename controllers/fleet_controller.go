@@ -3,10 +3,12 @@ package controllers
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	policyv1 "k8s.io/api/policy/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/intstr"
@@ -33,18 +35,22 @@ const fleetFieldOwner = "registrar-operator"
 // replica, its PodDisruptionBudget in the registrar namespace; the nonce key is
 // NonceKeyReconciler's, which runs even when this does not. It applies them
 // server-side with a fixed field manager: an apply that changes nothing is not a
-// write, so there is no churn.
+// write, so there is no churn. It deletes what it made under an earlier name
+// (pruneRenamed). It does not run with --manage-registrar=false (Setup), so turning
+// management off deletes nothing: the running fleet becomes the user's to keep.
 type FleetReconciler struct {
 	client.Client
 	Options Options
 }
 
-// +kubebuilder:rbac:groups=apps,namespace=registrar-system,resources=deployments,verbs=get;list;watch;create;update;patch
-// +kubebuilder:rbac:groups="",namespace=registrar-system,resources=services,verbs=get;list;watch;create;update;patch
+// Delete: the fleet of an earlier name (pruneRenamed).
+// +kubebuilder:rbac:groups=apps,namespace=registrar-system,resources=deployments,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups="",namespace=registrar-system,resources=services,verbs=get;list;watch;create;update;patch;delete
 // Server-side apply that creates needs create besides patch; nothing reads the budget.
 // +kubebuilder:rbac:groups=policy,namespace=registrar-system,resources=poddisruptionbudgets,verbs=create;patch;delete
 
-// Reconcile applies the Service, the Deployment and the PodDisruptionBudget.
+// Reconcile applies the Service, the Deployment and the PodDisruptionBudget, then
+// removes those of an earlier name of the fleet.
 func (r *FleetReconciler) Reconcile(ctx context.Context, _ ctrl.Request) (ctrl.Result, error) {
 	if err := r.Apply(ctx, r.service(), client.FieldOwner(fleetFieldOwner), client.ForceOwnership); err != nil {
 		return ctrl.Result{}, fmt.Errorf("while applying the registrar service: %w", err)
@@ -55,7 +61,76 @@ func (r *FleetReconciler) Reconcile(ctx context.Context, _ ctrl.Request) (ctrl.R
 	if err := r.disruptionBudget(ctx); err != nil {
 		return ctrl.Result{}, err
 	}
+	if err := r.pruneRenamed(ctx); err != nil {
+		return ctrl.Result{}, err
+	}
 	return ctrl.Result{}, nil
+}
+
+// fleetComponent is the component label of the fleet's objects.
+const fleetComponent = "sip-registrar"
+
+// isFleetObject tells the objects the fleet reconciler made, of any name: they carry
+// its component and managed-by labels (fleetLabels).
+func isFleetObject(o client.Object) bool {
+	l := o.GetLabels()
+	return l[published.LabelComponent] == fleetComponent && l[published.LabelManagedBy] == published.ManagedBy
+}
+
+// pruneRenamed deletes the Deployments and Services of the registrar namespace that
+// the fleet reconciler made under another name than the current one (--registrar-name
+// changed), with the PodDisruptionBudget of each such name: left running, their pods
+// would keep answering phones and writing bindings beside the new fleet. Only objects
+// with the fleet's labels (isFleetObject) go, never one the operator did not make;
+// one operator runs per registrar namespace (its leader lease and nonce key have
+// fixed names), so no other fleet's objects are there. The budget goes by name: it
+// is not cached, and while the fleet of that name ran, server-side apply with forced
+// ownership made whatever budget had the name its own. Each delete is conditional
+// on the UID read, so a new object that takes the name is left alone.
+func (r *FleetReconciler) pruneRenamed(ctx context.Context) error {
+	ns, current := r.Options.RegistrarNamespace, r.Options.Fleet.Name
+	ours := client.MatchingLabels{published.LabelComponent: fleetComponent, published.LabelManagedBy: published.ManagedBy}
+	deps, svcs := &appsv1.DeploymentList{}, &corev1.ServiceList{}
+	if err := r.List(ctx, deps, client.InNamespace(ns), ours); err != nil {
+		return fmt.Errorf("while listing the registrar deployments: %w", err)
+	}
+	if err := r.List(ctx, svcs, client.InNamespace(ns), ours); err != nil {
+		return fmt.Errorf("while listing the registrar services: %w", err)
+	}
+	// The budget first, the Deployment last: its events bring the next attempt.
+	var stale []client.Object
+	names := map[string]bool{}
+	for i := range svcs.Items {
+		stale = append(stale, &svcs.Items[i])
+	}
+	for i := range deps.Items {
+		stale = append(stale, &deps.Items[i])
+	}
+	stale = slices.DeleteFunc(stale, func(o client.Object) bool { return o.GetName() == current || !isFleetObject(o) })
+	for _, o := range stale {
+		if names[o.GetName()] {
+			continue
+		}
+		names[o.GetName()] = true
+		pdb := &policyv1.PodDisruptionBudget{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: o.GetName()}}
+		if err := r.Delete(ctx, pdb); client.IgnoreNotFound(err) != nil {
+			return fmt.Errorf("while deleting the disruption budget of the registrar fleet %s: %w", o.GetName(), err)
+		}
+	}
+	log := ctrl.LoggerFrom(ctx)
+	for _, o := range stale {
+		uid := o.GetUID()
+		err := r.Delete(ctx, o, client.Preconditions{UID: &uid}, client.PropagationPolicy(metav1.DeletePropagationBackground))
+		switch {
+		case apierrors.IsNotFound(err) || apierrors.IsConflict(err):
+			// Gone already, or another object of the name now: its own event decides.
+		case err != nil:
+			return fmt.Errorf("while deleting %T %s of an earlier registrar name: %w", o, o.GetName(), err)
+		default:
+			log.Info("deleted the registrar fleet's object of an earlier name", "kind", fmt.Sprintf("%T", o), "name", o.GetName(), "current", current)
+		}
+	}
+	return nil
 }
 
 // disruptionBudget lets a drain (or any eviction) take one registrar at a time when
@@ -73,7 +148,7 @@ func (r *FleetReconciler) disruptionBudget(ctx context.Context) error {
 		return nil
 	}
 	pdb := policyv1ac.PodDisruptionBudget(f.Name, r.Options.RegistrarNamespace).
-		WithLabels(r.labels("sip-registrar")).
+		WithLabels(r.labels(fleetComponent)).
 		WithOwnerReferences(r.Options.ownerRefApplies()...).
 		WithSpec(policyv1ac.PodDisruptionBudgetSpec().
 			WithMaxUnavailable(intstr.FromInt32(1)).
@@ -98,7 +173,7 @@ func fleetLabels(o Options, component string) map[string]string {
 }
 
 func (r *FleetReconciler) selector() map[string]string {
-	return map[string]string{"app.kubernetes.io/name": r.Options.Fleet.Name, published.LabelComponent: "sip-registrar"}
+	return map[string]string{"app.kubernetes.io/name": r.Options.Fleet.Name, published.LabelComponent: fleetComponent}
 }
 
 func (r *FleetReconciler) service() *corev1ac.ServiceApplyConfiguration {
@@ -120,7 +195,7 @@ func (r *FleetReconciler) service() *corev1ac.ServiceApplyConfiguration {
 	// Annotations dropped from the flags leave the Service: server-side apply removes
 	// what this field manager applied before and applies no more.
 	return corev1ac.Service(f.Name, r.Options.RegistrarNamespace).
-		WithLabels(r.labels("sip-registrar")).
+		WithLabels(r.labels(fleetComponent)).
 		WithAnnotations(f.ServiceAnnotations).
 		WithOwnerReferences(r.Options.ownerRefApplies()...).
 		WithSpec(spec.
@@ -184,7 +259,7 @@ func (r *FleetReconciler) deployment() *appsv1ac.DeploymentApplyConfiguration {
 		container.WithResources(res)
 	}
 	return appsv1ac.Deployment(f.Name, r.Options.RegistrarNamespace).
-		WithLabels(r.labels("sip-registrar")).
+		WithLabels(r.labels(fleetComponent)).
 		WithOwnerReferences(r.Options.ownerRefApplies()...).
 		WithSpec(appsv1ac.DeploymentSpec().
 			WithReplicas(f.Replicas).
@@ -236,7 +311,7 @@ func resources(r corev1.ResourceRequirements) *corev1ac.ResourceRequirementsAppl
 }
 
 // SetupWithManager reconciles once at start and whenever someone changes or deletes
-// one of the fleet's objects.
+// one of the fleet's objects, or one of an earlier name appears (pruneRenamed).
 func (r *FleetReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	only := reconcile.Request{NamespacedName: types.NamespacedName{Namespace: r.Options.RegistrarNamespace, Name: r.Options.Fleet.Name}}
 	toOnly := handler.EnqueueRequestsFromMapFunc(func(context.Context, client.Object) []reconcile.Request {
@@ -244,7 +319,7 @@ func (r *FleetReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	})
 	ours := predicate.NewPredicateFuncs(func(o client.Object) bool {
 		return o.GetNamespace() == r.Options.RegistrarNamespace &&
-			o.GetName() == r.Options.Fleet.Name
+			(o.GetName() == r.Options.Fleet.Name || isFleetObject(o))
 	})
 	return ctrl.NewControllerManagedBy(mgr).
 		Named("registrar-fleet").

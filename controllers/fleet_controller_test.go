@@ -14,6 +14,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
@@ -279,5 +280,78 @@ func TestRegistrarServiceForALoadBalancer(t *testing.T) {
 	}
 	if svc.Annotations[scheme] != "internet-facing" || svc.Annotations["lb.example.com/status"] != "provisioned" {
 		t.Errorf("annotations %v, want the kept flag's and the controller's", svc.Annotations)
+	}
+}
+
+// someDeployment is a Deployment of one pod that the test makes itself, with labels.
+func someDeployment(ns, name string, labels map[string]string) *appsv1.Deployment {
+	selector := map[string]string{"app.kubernetes.io/name": name}
+	return &appsv1.Deployment{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name, Labels: labels},
+		Spec: appsv1.DeploymentSpec{
+			Selector: &metav1.LabelSelector{MatchLabels: selector},
+			Template: corev1.PodTemplateSpec{
+				ObjectMeta: metav1.ObjectMeta{Labels: selector},
+				Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "c", Image: "example.com/c"}}},
+			},
+		},
+	}
+}
+
+// TestRegistrarFleetRenamed: after --registrar-name changes from a to b, the fleet of
+// a (its Deployment, Service and PodDisruptionBudget) is gone and b's runs, so that
+// no stale registrar keeps phones; a Deployment the operator did not make stays,
+// though it runs registrars too.
+func TestRegistrarFleetRenamed(t *testing.T) {
+	ctx := context.Background()
+	o := opts
+	o.RegistrarNamespace = newNamespace(t)
+	o.Fleet.Name, o.Fleet.Replicas = "a", 2
+	byHand := someDeployment(o.RegistrarNamespace, "registrar-by-hand",
+		map[string]string{"app.kubernetes.io/name": "registrar-by-hand", published.LabelComponent: "sip-registrar"})
+	mustCreate(t, byHand)
+	r := &controllers.FleetReconciler{Client: k8s, Options: o}
+	reconciled := func(name string) {
+		t.Helper()
+		r.Options.Fleet.Name = name
+		key := client.ObjectKey{Namespace: o.RegistrarNamespace, Name: name}
+		if _, err := r.Reconcile(ctx, reconcile.Request{NamespacedName: key}); err != nil {
+			t.Fatal(err)
+		}
+		for _, obj := range []client.Object{&appsv1.Deployment{}, &corev1.Service{}, &policyv1.PodDisruptionBudget{}} {
+			if err := k8s.Get(ctx, key, obj); err != nil {
+				t.Fatalf("fleet %s: %T: %v", name, obj, err)
+			}
+		}
+	}
+	reconciled("a")
+	reconciled("b")
+	for _, obj := range []client.Object{&appsv1.Deployment{}, &corev1.Service{}, &policyv1.PodDisruptionBudget{}} {
+		obj.SetNamespace(o.RegistrarNamespace)
+		obj.SetName("a")
+		gone(t, obj)
+	}
+	if err := k8s.Get(ctx, client.ObjectKeyFromObject(byHand), byHand); err != nil {
+		t.Errorf("the Deployment the operator did not make: %v", err)
+	}
+}
+
+// TestRegistrarFleetOfAnEarlierNameAppears: the running operator removes a fleet
+// object of another name as soon as it appears (as the fleet of the name before a
+// restart under a new one would be at start), and leaves alone what it did not make.
+func TestRegistrarFleetOfAnEarlierNameAppears(t *testing.T) {
+	ctx := context.Background()
+	earlier := map[string]string{"app.kubernetes.io/name": "registrar-earlier", published.LabelComponent: "sip-registrar",
+		published.LabelManagedBy: published.ManagedBy}
+	stale := someDeployment(registrarNS, "registrar-earlier", earlier)
+	byHand := someDeployment(registrarNS, "registrar-by-hand", map[string]string{"app.kubernetes.io/name": "registrar-by-hand"})
+	mustCreate(t, byHand, stale)
+	t.Cleanup(func() { _ = k8s.Delete(ctx, byHand) })
+	gone(t, stale)
+	if err := k8s.Get(ctx, client.ObjectKeyFromObject(byHand), byHand); err != nil {
+		t.Errorf("the Deployment the operator did not make: %v", err)
+	}
+	if err := k8s.Get(ctx, client.ObjectKey{Namespace: registrarNS, Name: opts.Fleet.Name}, &appsv1.Deployment{}); err != nil {
+		t.Errorf("the current fleet: %v", err)
 	}
 }
