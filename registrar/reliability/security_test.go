@@ -130,12 +130,16 @@ func TestOperatorRBACIsTheLeastThatWorks(t *testing.T) {
 		{"create", "policy", "poddisruptionbudgets", "", registrarNS, true},
 		{"patch", "policy", "poddisruptionbudgets", "", registrarNS, true},
 		{"delete", "policy", "poddisruptionbudgets", "", registrarNS, true},
+		// The fleet of an earlier name goes (pruneRenamed), in the registrar namespace only.
+		{"delete", "apps", "deployments", "", registrarNS, true},
+		{"delete", "", "services", "", registrarNS, true},
 
 		{"create", sipGroup, "extensions", "", tenantNS, false},
 		{"delete", sipGroup, "domains", "", tenantNS, false},
 		{"create", "", "configmaps", "", tenantNS, false},
 		{"create", "apps", "deployments", "", tenantNS, false},
-		{"delete", "apps", "deployments", "", registrarNS, false},
+		{"delete", "apps", "deployments", "", tenantNS, false},
+		{"delete", "", "services", "", tenantNS, false},
 		{"create", "policy", "poddisruptionbudgets", "", tenantNS, false},
 		{"list", "policy", "poddisruptionbudgets", "", registrarNS, false},
 		{"create", "", "services", "", tenantNS, false},
