@@ -19,6 +19,9 @@ type Binding struct {
 	// them instead of its URI (see outbound.go). RegID 0 is none.
 	Instance string
 	RegID    int32
+	// Q is the Contact's q (RFC 3261 §20.10), or none; it sits in the padding
+	// after RegID, so a binding costs no more memory for it.
+	Q Q
 	// Path is the REGISTER's Path (RFC 3327) as a header value, "<uri>, <uri>" top
 	// entry first: the route requests to the binding take. "" for none.
 	Path string
@@ -42,7 +45,8 @@ func (b Binding) Live(now time.Time) bool { return b.ExpiresAt.After(now) }
 
 // Differs reports whether going from b to o is a change onChange reports: a
 // different URI (as written), Source, Transport, UserAgent or granted Expires.
-// CSeq, Call-ID and ExpiresAt alone are a refresh.
+// CSeq, Call-ID and ExpiresAt alone are a refresh. Q is not compared: onChange
+// feeds the Extension status, which does not publish it.
 func (b Binding) Differs(o Binding) bool {
 	return b.URI != o.URI || b.Source != o.Source || b.Transport != o.Transport ||
 		b.UserAgent != o.UserAgent || b.Expires != o.Expires ||
@@ -50,11 +54,16 @@ func (b Binding) Differs(o Binding) bool {
 }
 
 // ContactValue renders the binding for a 200 OK Contact header value at now:
-// "<uri>;expires=N", and an outbound binding's +sip.instance and reg-id, which
-// RFC 5626 clients look for to know their binding took.
+// "<uri>;expires=N", its q when it has one (RFC 3261 §10.3 step 8), and an
+// outbound binding's +sip.instance and reg-id, which RFC 5626 clients look for
+// to know their binding took.
 func (b Binding) ContactValue(now time.Time) string {
-	var buf [16]byte
-	v := "<" + b.URI + ">;expires=" + string(strconv.AppendInt(buf[:0], int64(b.Remaining(now)), 10))
+	var buf, qbuf [16]byte
+	var q []byte
+	if b.Q.Given() {
+		q = b.Q.append(append(qbuf[:0], ";q="...))
+	}
+	v := "<" + b.URI + ">;expires=" + string(strconv.AppendInt(buf[:0], int64(b.Remaining(now)), 10)) + string(q)
 	if b.Instance != "" {
 		v += `;+sip.instance="` + b.Instance + `"`
 	}
@@ -62,6 +71,48 @@ func (b Binding) ContactValue(now time.Time) string {
 		v += ";reg-id=" + string(strconv.AppendInt(buf[:0], int64(b.RegID), 10))
 	}
 	return v
+}
+
+// Q is a Contact's q parameter (RFC 3261 §20.10), its preference among the
+// AOR's bindings: 0 when the Contact gave none, else its value in thousandths
+// plus one (1 is q=0, 1001 is q=1). The offset keeps q=0, which a device may
+// send, apart from none while the zero Binding, and every binding restored from
+// status (which has no q), means none; a flag beside it would fit the padding
+// too, but would be a second field to keep in step.
+type Q uint16
+
+// QOf is the q of thousandths (0 to 1000).
+func QOf(thousandths int) Q { return Q(thousandths + 1) }
+
+// Given reports whether the Contact had a q.
+func (q Q) Given() bool { return q != 0 }
+
+// Thousandths is q in thousandths (0 to 1000); ok is false when none was given.
+func (q Q) Thousandths() (n int, ok bool) { return int(q) - 1, q != 0 }
+
+// String is q as a Contact carries it, without trailing zeros ("0.5", "1",
+// "0.001"); "" for none.
+func (q Q) String() string {
+	if !q.Given() {
+		return ""
+	}
+	var buf [8]byte
+	return string(q.append(buf[:0]))
+}
+
+func (q Q) append(dst []byte) []byte {
+	n, _ := q.Thousandths()
+	if n >= 1000 {
+		return append(dst, '1')
+	}
+	if n <= 0 {
+		return append(dst, '0')
+	}
+	dst = append(dst, '0', '.', byte('0'+n/100), byte('0'+n/10%10), byte('0'+n%10))
+	for dst[len(dst)-1] == '0' {
+		dst = dst[:len(dst)-1]
+	}
+	return dst
 }
 
 // appendLive appends the bindings of bs still live at nowN (Unix nanoseconds).

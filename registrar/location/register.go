@@ -14,6 +14,8 @@ type ContactUpdate struct {
 	// both set the contact is an outbound flow (RFC 5626), see outbound.go.
 	Instance string
 	RegID    int32
+	// Q is the Contact's q, the zero Q when it gave none.
+	Q Q
 }
 
 // Request is a REGISTER reduced to what §10.3 needs.
@@ -249,6 +251,7 @@ func newBinding(c *ContactUpdate, req *Request, exp int32, now time.Time) Bindin
 		RegisteredAt: now,
 		Instance:     strings.Clone(c.Instance),
 		RegID:        c.RegID,
+		Q:            c.Q,
 		Path:         strings.Clone(req.Path),
 	}
 }
@@ -269,6 +272,7 @@ func (e *entry) refresh(c *ContactUpdate, req *Request, exp int32, now time.Time
 	setString(&e.CallID, req.CallID)
 	setString(&e.Instance, c.Instance)
 	e.RegID = c.RegID
+	e.Q = c.Q // none when the refresh gave none: the binding is what it last said
 	setString(&e.Path, req.Path)
 	e.CSeq = req.CSeq
 	e.Expires = exp

@@ -9,6 +9,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/emiago/sipgo/sip"
+
+	"github.com/voipbin/registrar-operator/registrar/location"
 )
 
 // errBadHeader marks a header we could not read; the answer is 400.
@@ -75,6 +77,51 @@ func contactExpires(params sip.HeaderParams) (string, bool) {
 		}
 	}
 	return "", false
+}
+
+// contactQ reads a Contact's q parameter (RFC 3261 §20.10), names and values
+// with whitespace around them as paramName reads them: the zero Q when there is
+// none; ok is false when its value is not a qvalue of §25.1:
+//
+//	qvalue = ( "0" [ "." 0*3DIGIT ] ) / ( "1" [ "." 0*3("0") ] )
+func contactQ(params sip.HeaderParams) (q location.Q, ok bool) {
+	for _, kv := range params {
+		if !paramName(kv.K, "q") {
+			continue
+		}
+		n, ok := parseQValue(strings.TrimSpace(kv.V))
+		if !ok {
+			return 0, false
+		}
+		q = location.QOf(n)
+	}
+	return q, true
+}
+
+// parseQValue reads a qvalue into thousandths.
+func parseQValue(v string) (int, bool) {
+	if v == "" || (v[0] != '0' && v[0] != '1') {
+		return 0, false
+	}
+	whole, frac := int(v[0]-'0'), v[1:]
+	if frac != "" {
+		if frac[0] != '.' || len(frac) > 4 {
+			return 0, false
+		}
+		frac = frac[1:]
+	}
+	n := 0
+	for i := range 3 {
+		d := 0
+		if i < len(frac) {
+			if frac[i] < '0' || frac[i] > '9' || (whole == 1 && frac[i] != '0') {
+				return 0, false
+			}
+			d = int(frac[i] - '0')
+		}
+		n = n*10 + d
+	}
+	return whole*1000 + n, true
 }
 
 // paramName reports whether a header parameter's name, as a parser kept it, is

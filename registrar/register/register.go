@@ -316,7 +316,11 @@ func (r *Handler) locationRequest(
 		if !ok {
 			return lr, regFlow{}, respond(req, sip.StatusBadRequest, "Malformed +sip.instance or reg-id"), OutcomeBadRequest
 		}
-		lr.Contacts = append(lr.Contacts, location.ContactUpdate{URI: uriString(&ch.Address), Expires: exp, Instance: instance, RegID: regID})
+		q, ok := contactQ(ch.Params)
+		if !ok {
+			return lr, regFlow{}, respond(req, sip.StatusBadRequest, "Malformed q in Contact"), OutcomeBadRequest
+		}
+		lr.Contacts = append(lr.Contacts, location.ContactUpdate{URI: uriString(&ch.Address), Expires: exp, Instance: instance, RegID: regID, Q: q})
 	}
 	flow, ok := readFlow(req, &lr)
 	switch {
@@ -427,6 +431,9 @@ func fitsUnmeasured(res *sip.Response, bindings []location.Binding, size int) bo
 	for _, b := range bindings {
 		// "Contact: " + value + CRLF; the value's expiry has at most 10 digits.
 		total += len("Contact: <>;expires=0123456789\r\n") + len(b.URI)
+		if b.Q.Given() {
+			total += len(";q=0.001")
+		}
 		if b.Instance != "" {
 			total += len(`;+sip.instance="";reg-id=0123456789`) + len(b.Instance)
 		}
