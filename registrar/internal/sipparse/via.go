@@ -62,9 +62,14 @@ func viaText(s string) string {
 	if !ok {
 		return s
 	}
-	end := start + strings.IndexAny(s[start:], ";,")
-	if end < start {
-		end = len(s)
+	// Every Via of every request comes here: byte loops, not IndexAny, which
+	// builds its set per call, and at once out when the sent-by has no whitespace.
+	end, spaced := start, false
+	for ; end < len(s) && s[end] != ';' && s[end] != ','; end++ {
+		spaced = spaced || s[end] == ' ' || s[end] == '\t'
+	}
+	if !spaced {
+		return s
 	}
 	sentBy := s[start:end]
 	host := strings.TrimLeft(sentBy, " \t")
@@ -122,11 +127,12 @@ func sentByStart(s string) (int, bool) {
 	if j < 0 {
 		return 0, false
 	}
-	k := strings.IndexAny(s[i+1+j+1:], " \t")
-	if k < 0 {
-		return 0, false
+	for k := i + 1 + j + 1; k < len(s); k++ {
+		if s[k] == ' ' || s[k] == '\t' {
+			return k + 1, true
+		}
 	}
-	return i + 1 + j + 1 + k + 1, true
+	return 0, false
 }
 
 // Param returns the value of the parameter name (in any letter case) of params,
