@@ -94,6 +94,14 @@ type Binding struct {
 	// expires is the registration interval granted, in seconds.
 	// +optional
 	Expires int32 `json:"expires,omitempty"`
+	// q is the Contact's q (RFC 3261 §20.10), its preference among the extension's
+	// bindings, as the 200 OK lists it ("0.5", "1"); omitted when the Contact had
+	// none.
+	// +optional
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=5
+	// +kubebuilder:validation:Pattern=`^(0(\.[0-9]{0,3})?|1(\.0{0,3})?)$`
+	Q string `json:"q,omitempty"`
 	// expiresAt is when this entry leaves status at the latest. The registrar that
 	// holds the binding removes it sooner when the device stops refreshing; this
 	// lease only matters when that registrar is gone.

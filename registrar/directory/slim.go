@@ -63,8 +63,8 @@ func slimSecret(o any) (any, error) {
 }
 
 // slimExtension keeps what the proxy reads: the AOR, whether the Extension is
-// disabled, and where its bindings are and how they are reached (flow and Path;
-// not their User-Agent, Call-ID or times other than the expiry).
+// disabled, and where its bindings are, how they are reached (flow and Path) and
+// in which order (q); not their User-Agent, Call-ID or times other than the expiry.
 func slimExtension(o any) (any, error) {
 	e, ok := o.(*sipv1.Extension)
 	if !ok {
@@ -77,7 +77,7 @@ func slimExtension(o any) (any, error) {
 		for i, b := range e.Status.Bindings {
 			out.entry.Bindings[i] = sipv1.Binding{
 				URI: b.URI, Registrar: b.Registrar, Source: b.Source, Transport: b.Transport, ExpiresAt: b.ExpiresAt,
-				Instance: b.Instance, RegID: b.RegID, Path: b.Path, FlowRoute: b.FlowRoute,
+				Instance: b.Instance, RegID: b.RegID, Path: b.Path, FlowRoute: b.FlowRoute, Q: b.Q,
 			}
 		}
 	}

@@ -74,6 +74,7 @@ func TestSlimExtensionKeepsWhatTheProxyRoutesBy(t *testing.T) {
 				URI: "sip:1001@192.0.2.1", Registrar: "replica-a", Source: "192.0.2.1:5060", Transport: "UDP", ExpiresAt: exp,
 				UserAgent: "phone/1", CallID: "c", CSeq: 9,
 				Instance: "<urn:uuid:1>", RegID: 1, Path: "<sip:edge.example;lr>", FlowRoute: "sip:10.0.0.1:5060;transport=tcp;lr;ob",
+				Q: "0.5",
 			}},
 		},
 	}
@@ -94,6 +95,10 @@ func TestSlimExtensionKeepsWhatTheProxyRoutesBy(t *testing.T) {
 	// How the binding is reached: its flow, the replica to relay to, its Path.
 	if b[0].Instance != "<urn:uuid:1>" || b[0].RegID != 1 || b[0].Path == "" || b[0].FlowRoute == "" {
 		t.Errorf("slim Extension lost the flow or Path: %+v", b[0])
+	}
+	// In which order calls try it.
+	if b[0].Q != "0.5" {
+		t.Errorf("slim Extension lost the q: %+v", b[0])
 	}
 	if b[0].UserAgent != "" || b[0].CallID != "" || b[0].CSeq != 0 {
 		t.Errorf("slim Extension keeps more than the proxy reads: %+v", b[0])

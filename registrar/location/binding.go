@@ -45,11 +45,11 @@ func (b Binding) Live(now time.Time) bool { return b.ExpiresAt.After(now) }
 
 // Differs reports whether going from b to o is a change onChange reports: a
 // different URI (as written), Source, Transport, UserAgent or granted Expires.
-// CSeq, Call-ID and ExpiresAt alone are a refresh. Q is not compared: onChange
-// feeds the Extension status, which does not publish it.
+// CSeq, Call-ID and ExpiresAt alone are a refresh. Q is compared: onChange feeds
+// the Extension status, which publishes it, and other replicas fork by it.
 func (b Binding) Differs(o Binding) bool {
 	return b.URI != o.URI || b.Source != o.Source || b.Transport != o.Transport ||
-		b.UserAgent != o.UserAgent || b.Expires != o.Expires ||
+		b.UserAgent != o.UserAgent || b.Expires != o.Expires || b.Q != o.Q ||
 		b.Instance != o.Instance || b.RegID != o.RegID || b.Path != o.Path
 }
 
@@ -77,7 +77,7 @@ func (b Binding) ContactValue(now time.Time) string {
 // AOR's bindings: 0 when the Contact gave none, else its value in thousandths
 // plus one (1 is q=0, 1001 is q=1). The offset keeps q=0, which a device may
 // send, apart from none while the zero Binding, and every binding restored from
-// status (which has no q), means none; a flag beside it would fit the padding
+// a status entry without q, means none; a flag beside it would fit the padding
 // too, but would be a second field to keep in step.
 type Q uint16
 
@@ -98,6 +98,35 @@ func (q Q) String() string {
 	}
 	var buf [8]byte
 	return string(q.append(buf[:0]))
+}
+
+// ParseQ reads a qvalue of RFC 3261 §25.1, as a Contact's q or the Extension
+// status carries it; ok is false when v is not one:
+//
+//	qvalue = ( "0" [ "." 0*3DIGIT ] ) / ( "1" [ "." 0*3("0") ] )
+func ParseQ(v string) (q Q, ok bool) {
+	if v == "" || (v[0] != '0' && v[0] != '1') {
+		return 0, false
+	}
+	whole, frac := int(v[0]-'0'), v[1:]
+	if frac != "" {
+		if frac[0] != '.' || len(frac) > 4 {
+			return 0, false
+		}
+		frac = frac[1:]
+	}
+	n := 0
+	for i := range 3 {
+		d := 0
+		if i < len(frac) {
+			if frac[i] < '0' || frac[i] > '9' || (whole == 1 && frac[i] != '0') {
+				return 0, false
+			}
+			d = int(frac[i] - '0')
+		}
+		n = n*10 + d
+	}
+	return QOf(whole*1000 + n), true
 }
 
 func (q Q) append(dst []byte) []byte {

@@ -363,3 +363,23 @@ func TestQuery(t *testing.T) {
 		t.Fatal(bs)
 	}
 }
+
+// A refresh that changes only the Contact's q is a change: the Extension status
+// lists q and other replicas fork by it. A refresh with the same q is not.
+func TestChangeOfQAloneIsAChange(t *testing.T) {
+	tb, ch := watched(1)
+	withQ := func(n int) ContactUpdate { c := ct("sip:a@h", -1); c.Q = QOf(n); return c }
+	mustRegister(t, tb, req("c1", 1, 3600, 0, withQ(500)), pol())
+	ch.reset()
+	mustRegister(t, tb, req("c1", 2, 3600, 0, withQ(500)), pol())
+	if got := ch.take(aor1); got != 0 {
+		t.Fatalf("same q: OnChange %d times, want 0", got)
+	}
+	mustRegister(t, tb, req("c1", 3, 3600, 0, withQ(800)), pol())
+	if got := ch.take(aor1); got != 1 {
+		t.Fatalf("new q: OnChange %d times, want 1", got)
+	}
+	if bs := tb.Snapshot(aor1); len(bs) != 1 || bs[0].Q != QOf(800) {
+		t.Fatalf("bindings %+v, want q=0.8", bs)
+	}
+}

@@ -43,6 +43,9 @@ type Target struct {
 	Instance, FlowRoute string
 	// Path is the route set the device registered through (RFC 3327, path.go).
 	Path string
+	// Q is the q its Contact was registered with (RFC 3261 §20.10), or none; for
+	// another replica's binding, as its status entry lists it.
+	Q location.Q
 }
 
 // Destination returns where a request for t is sent, and over what transport.
@@ -130,15 +133,16 @@ func (l *Targets) Find(domain, user string, now time.Time) (Status, []Target) {
 	var ts []Target
 	for _, b := range l.Table.Lookup(aor, now) {
 		ts = append(ts, Target{URI: b.URI, Source: b.Source, Transport: b.Transport, Registrar: l.Replica, Local: true,
-			Outbound: b.Outbound(), Instance: b.Instance, Path: b.Path})
+			Outbound: b.Outbound(), Instance: b.Instance, Path: b.Path, Q: b.Q})
 	}
 	if entry != nil {
 		for _, b := range entry.Bindings {
 			if b.Registrar == l.Replica || !b.ExpiresAt.After(now) || b.URI == "" || hasURI(ts, b.URI) {
 				continue
 			}
+			q, _ := location.ParseQ(b.Q) // none when absent (or unreadable: the CRD keeps those out)
 			ts = append(ts, Target{URI: b.URI, Source: b.Source, Transport: b.Transport, Registrar: b.Registrar,
-				Outbound: b.Instance != "" && b.RegID > 0, Instance: b.Instance, FlowRoute: b.FlowRoute, Path: b.Path})
+				Outbound: b.Instance != "" && b.RegID > 0, Instance: b.Instance, FlowRoute: b.FlowRoute, Path: b.Path, Q: q})
 		}
 	}
 	if len(ts) == 0 {

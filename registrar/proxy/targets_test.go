@@ -33,14 +33,14 @@ func TestTargetsFind(t *testing.T) {
 	table := location.New(1, nil)
 	if _, err := table.Register(location.Request{AOR: "1001@" + dom, CallID: "c", CSeq: 1, Expires: 600, Now: now,
 		Source: "192.0.2.1:5060", Transport: "UDP",
-		Contacts: []location.ContactUpdate{{URI: "sip:1001@192.0.2.1", Expires: -1}}}, dir.Domains[dom].Policy); err != nil {
+		Contacts: []location.ContactUpdate{{URI: "sip:1001@192.0.2.1", Expires: -1, Q: location.QOf(700)}}}, dir.Domains[dom].Policy); err != nil {
 		t.Fatal(err)
 	}
 	live, dead := metav1.NewTime(now.Add(time.Hour)), metav1.NewTime(now.Add(-time.Second))
 	extensions := fakeExtensions{
 		"1001@" + dom: {Bindings: []sipv1.Binding{
 			{URI: "sip:1001@192.0.2.1", Registrar: "b", Source: "stale", ExpiresAt: live}, // ours wins per URI
-			{URI: "sip:1001@192.0.2.2", Registrar: "b", Source: "192.0.2.2:5060", ExpiresAt: live},
+			{URI: "sip:1001@192.0.2.2", Registrar: "b", Source: "192.0.2.2:5060", ExpiresAt: live, Q: "0.5"},
 			{URI: "sip:1001@192.0.2.3", Registrar: "b", ExpiresAt: dead},    // past its lease
 			{URI: "sip:1001@192.0.2.4", Registrar: "self", ExpiresAt: live}, // we dropped it
 		}},
@@ -52,6 +52,10 @@ func TestTargetsFind(t *testing.T) {
 	st, ts := l.Find(dom, "1001", now)
 	if st != Found || len(ts) != 2 || !ts[0].Local || ts[0].Source != "192.0.2.1:5060" || ts[1].Registrar != "b" {
 		t.Errorf("1001: %v %+v", st, ts)
+	}
+	// Each target keeps its q: ours from the table, the other replica's from status.
+	if len(ts) == 2 && (ts[0].Q != location.QOf(700) || ts[1].Q != location.QOf(500)) {
+		t.Errorf("1001: q %v and %v, want 0.7 and 0.5", ts[0].Q, ts[1].Q)
 	}
 	for user, want := range map[string]Status{"1002": NotRegistered, "1003": Disabled, "1004": Disabled, "1005": NotRegistered, "9999": NoSuchUser} {
 		if st, _ := l.Find(dom, user, now); st != want {

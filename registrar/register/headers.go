@@ -89,39 +89,11 @@ func contactQ(params sip.HeaderParams) (q location.Q, ok bool) {
 		if !paramName(kv.K, "q") {
 			continue
 		}
-		n, ok := parseQValue(strings.TrimSpace(kv.V))
-		if !ok {
+		if q, ok = location.ParseQ(strings.TrimSpace(kv.V)); !ok {
 			return 0, false
 		}
-		q = location.QOf(n)
 	}
 	return q, true
-}
-
-// parseQValue reads a qvalue into thousandths.
-func parseQValue(v string) (int, bool) {
-	if v == "" || (v[0] != '0' && v[0] != '1') {
-		return 0, false
-	}
-	whole, frac := int(v[0]-'0'), v[1:]
-	if frac != "" {
-		if frac[0] != '.' || len(frac) > 4 {
-			return 0, false
-		}
-		frac = frac[1:]
-	}
-	n := 0
-	for i := range 3 {
-		d := 0
-		if i < len(frac) {
-			if frac[i] < '0' || frac[i] > '9' || (whole == 1 && frac[i] != '0') {
-				return 0, false
-			}
-			d = int(frac[i] - '0')
-		}
-		n = n*10 + d
-	}
-	return whole*1000 + n, true
 }
 
 // paramName reports whether a header parameter's name, as a parser kept it, is

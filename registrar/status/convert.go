@@ -20,6 +20,7 @@ func toAPI(b location.Binding, registrar, flowRoute string) sipv1.Binding {
 		Transport: b.Transport,
 		UserAgent: b.UserAgent,
 		Expires:   b.Expires,
+		Q:         b.Q.String(),
 		ExpiresAt: metav1.NewTime(b.ExpiresAt),
 		CallID:    b.CallID,
 		CSeq:      b.CSeq,
@@ -36,8 +37,10 @@ func toAPI(b location.Binding, registrar, flowRoute string) sipv1.Binding {
 	return out
 }
 
-// fromAPI converts a status binding back for the table, for Restore.
+// fromAPI converts a status binding back for the table, for Restore. A q that
+// does not read as a qvalue (the CRD's pattern keeps those out) is none.
 func fromAPI(b sipv1.Binding) location.Binding {
+	q, _ := location.ParseQ(b.Q)
 	return location.Binding{
 		URI:          b.URI,
 		Source:       b.Source,
@@ -50,6 +53,7 @@ func fromAPI(b sipv1.Binding) location.Binding {
 		RegisteredAt: b.RegisteredAt.Time,
 		Instance:     b.Instance,
 		RegID:        b.RegID,
+		Q:            q,
 		Path:         b.Path,
 	}
 }

@@ -2,6 +2,7 @@ package status
 
 import (
 	"encoding/json"
+	"strings"
 	"testing"
 	"time"
 
@@ -17,11 +18,14 @@ func TestBindingRoundTripsThroughStatus(t *testing.T) {
 		URI: "sip:1001@192.0.2.1:5060;transport=tcp", Source: "192.0.2.1:40000", Transport: "TCP",
 		UserAgent: "phone/1.0", CallID: "c1@192.0.2.1", CSeq: 4, Expires: 600,
 		ExpiresAt: at.Add(600 * time.Second), RegisteredAt: at,
-		Instance: "<urn:uuid:1>", RegID: 1, Path: "<sip:edge.example;lr>",
+		Instance: "<urn:uuid:1>", RegID: 1, Path: "<sip:edge.example;lr>", Q: location.QOf(500),
 	}
 	a := toAPI(b, "registrar-0", "")
 	if a.Registrar != "registrar-0" {
 		t.Errorf("held by %q, want registrar-0", a.Registrar)
+	}
+	if a.Q != "0.5" {
+		t.Errorf("q %q, want 0.5 as the 200 OK lists it", a.Q)
 	}
 	raw, err := json.Marshal(a) // as the status stores it
 	if err != nil {
@@ -47,6 +51,28 @@ func TestBindingWithoutRegistrationTimeOmitsIt(t *testing.T) {
 	b := location.Binding{URI: "sip:1001@192.0.2.1", ExpiresAt: time.Date(2026, 3, 1, 12, 10, 0, 0, time.UTC)}
 	if a := toAPI(b, "registrar-0", ""); !a.RegisteredAt.IsZero() {
 		t.Errorf("registeredAt %v, want none", a.RegisteredAt)
+	}
+}
+
+// A Contact without q has none in status, and a status entry without q (or one
+// written before status carried it) restores as none, not as q=0.
+func TestBindingWithoutQOmitsIt(t *testing.T) {
+	b := location.Binding{URI: "sip:1001@192.0.2.1", ExpiresAt: time.Date(2026, 3, 1, 12, 10, 0, 0, time.UTC)}
+	a := toAPI(b, "registrar-0", "")
+	raw, err := json.Marshal(a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.Q != "" || strings.Contains(string(raw), `"q"`) {
+		t.Errorf("status entry %s, want no q", raw)
+	}
+	if back := fromAPI(a); back.Q.Given() {
+		t.Errorf("restored q %v, want none", back.Q)
+	}
+	for s, want := range map[string]location.Q{"0": location.QOf(0), "1": location.QOf(1000), "0.001": location.QOf(1), "1.000": location.QOf(1000)} {
+		if back := fromAPI(sipv1.Binding{URI: b.URI, Q: s}); back.Q != want {
+			t.Errorf("q %q restored as %v, want %v", s, back.Q, want)
+		}
 	}
 }
 
