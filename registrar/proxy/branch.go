@@ -12,6 +12,7 @@ import (
 	"github.com/emiago/sipgo/sip"
 
 	"github.com/voipbin/registrar-operator/registrar/internal/sipparse"
+	"github.com/voipbin/registrar-operator/registrar/location"
 )
 
 // The transports a hop uses, as Via and sipgo spell them.
@@ -38,6 +39,9 @@ type hop struct {
 	// Fail, when set, is the status the branch ends with unsent: the device's flow
 	// is gone (430), or its route unusable.
 	Fail int
+	// Q is the target's q, none for a hop not to an AOR's binding: which group
+	// of the search it is tried in (fork.go).
+	Q location.Q
 }
 
 // hopFor turns a location target of aor into a hop for req.

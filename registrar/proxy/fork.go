@@ -1,13 +1,17 @@
 package proxy
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
 	"github.com/emiago/sipgo/sip"
+
+	"github.com/voipbin/registrar-operator/registrar/location"
 )
 
 // call is one request proxied statefully (RFC 3261 §16, the "response context"):
@@ -30,6 +34,8 @@ type call struct {
 	finalSent   bool    // a final response went upstream (non-INVITE: the only one)
 	cancelled   bool    // the caller sent CANCEL: sipgo already answered 487
 	provisional bool    // a provisional response went upstream
+	declined    bool    // a branch answered 6xx: no new branch (§16.7 step 5)
+	expired     bool    // Timer C fired: no new branch
 }
 
 // branch is one forwarded copy; its flags are guarded by call.mu.
@@ -51,8 +57,13 @@ type final struct {
 	code int
 }
 
-// run forwards req to every hop in parallel and answers the caller; it returns
-// when every branch has its final response, and reports the outcome.
+// run forwards req to the hops and answers the caller; it returns when every
+// branch it started has its final response, and reports the outcome.
+//
+// The hops are tried in groups of decreasing q (RFC 3261 §16.6: "in order of
+// their q-value"), the hops of one group in parallel: the next group only once
+// every branch of this one ended without a 2xx. A 2xx, a 6xx, the caller's
+// CANCEL or Timer C ends the search.
 func (c *call) run(hops []hop) string {
 	if c.invite {
 		// We will take longer than 200 ms: stop the caller's retransmissions now.
@@ -68,19 +79,64 @@ func (c *call) run(hops []hop) string {
 		timerC := time.AfterFunc(c.p.timerC(), c.expireTimerC)
 		defer timerC.Stop()
 	}
-	c.p.obs.Forks(len(hops))
-	var wg sync.WaitGroup
+	for _, group := range byPreference(hops) {
+		// Checked and started under one lock: cancelAll and expireTimerC then see
+		// either the group's branches or that the search is over.
+		c.mu.Lock()
+		if c.searchOver() {
+			c.mu.Unlock()
+			break
+		}
+		start := len(c.branches)
+		for _, h := range group {
+			c.branches = append(c.branches, &branch{hop: h, req: c.p.branchRequest(c.req, h, c.mf, c.hash, c.rr), ended: make(chan struct{})})
+		}
+		bs := c.branches[start:]
+		c.mu.Unlock()
+		var wg sync.WaitGroup
+		for _, b := range bs {
+			wg.Go(func() { c.runBranch(b) })
+		}
+		wg.Wait()
+	}
 	c.mu.Lock()
-	for _, h := range hops {
-		c.branches = append(c.branches, &branch{hop: h, req: c.p.branchRequest(c.req, h, c.mf, c.hash, c.rr), ended: make(chan struct{})})
-	}
-	bs := c.branches
+	forks := len(c.branches)
 	c.mu.Unlock()
-	for _, b := range bs {
-		wg.Go(func() { c.runBranch(b) })
-	}
-	wg.Wait()
+	c.p.obs.Forks(forks)
 	return c.finish()
+}
+
+// searchOver reports, under c.mu, whether no further group may start: a 2xx went
+// upstream, a branch answered 6xx, the caller cancelled or Timer C fired.
+func (c *call) searchOver() bool {
+	return c.answered || c.finalSent || c.declined || c.cancelled || c.expired
+}
+
+// byPreference splits hops into groups of equal q, highest first, each in the
+// order of hops. A hop without q counts as q=1.0 (a common choice; RFC 3261
+// leaves it to the proxy): a device that states no preference is tried with the
+// most preferred ones, as it was before q was read.
+func byPreference(hops []hop) [][]hop {
+	sorted := slices.Clone(hops)
+	slices.SortStableFunc(sorted, func(a, b hop) int { return cmp.Compare(preference(b.Q), preference(a.Q)) })
+	var groups [][]hop
+	for i := 0; i < len(sorted); {
+		j := i + 1
+		for j < len(sorted) && preference(sorted[j].Q) == preference(sorted[i].Q) {
+			j++
+		}
+		groups = append(groups, sorted[i:j])
+		i = j
+	}
+	return groups
+}
+
+// preference is q in thousandths, 1000 (q=1.0) when none was given.
+func preference(q location.Q) int {
+	if n, ok := q.Thousandths(); ok {
+		return n
+	}
+	return 1000
 }
 
 // runBranch drives one client transaction until its final response.
@@ -189,9 +245,11 @@ func (c *call) branchFinal(b *branch, f final) {
 		}
 		cancelOthers = c.invite && !c.answered
 		c.answered, c.finalSent = true, true
-	case f.code >= 600 && c.invite:
-		// A 6xx ends the search: the other branches are cancelled (§16.7 step 5).
-		cancelOthers = true
+	case f.code >= 600:
+		// A 6xx ends the search: no new branch, and the other branches are
+		// cancelled (§16.7 step 5).
+		c.declined = true
+		cancelOthers = c.invite
 	}
 	c.mu.Unlock()
 	if up != nil {
@@ -248,6 +306,7 @@ func (c *call) cancelBranch(b *branch) {
 // CANCELled, silent ones end as if they answered 408.
 func (c *call) expireTimerC() {
 	c.mu.Lock()
+	c.expired = true
 	for _, b := range c.branches {
 		b.timedOut = !b.done
 	}

@@ -211,6 +211,7 @@ func (p *Proxy) toAOR(req *sip.Request, tx sip.ServerTransaction, dom *directory
 	aor := req.Recipient.User + "@" + dom.Domain
 	for _, t := range targets {
 		if h, ok := p.hopFor(t, aor, req); ok {
+			h.Q = t.Q
 			hops = append(hops, h)
 		}
 	}

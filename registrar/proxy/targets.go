@@ -43,8 +43,9 @@ type Target struct {
 	Instance, FlowRoute string
 	// Path is the route set the device registered through (RFC 3327, path.go).
 	Path string
-	// Q is the q its Contact was registered with (RFC 3261 §20.10), or none; for
-	// another replica's binding, as its status entry lists it.
+	// Q is the q its Contact was registered with (RFC 3261 §20.10), or none: the
+	// order in which a request tries the AOR's targets (fork.go). Another
+	// replica's binding has the q its status entry lists.
 	Q location.Q
 }
 
