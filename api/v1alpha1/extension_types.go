@@ -96,7 +96,8 @@ type Binding struct {
 	Expires int32 `json:"expires,omitempty"`
 	// q is the Contact's q (RFC 3261 §20.10), its preference among the extension's
 	// bindings, as the 200 OK lists it ("0.5", "1"); omitted when the Contact had
-	// none.
+	// none, which calls count as 1. A call tries the bindings of the highest q
+	// first, those of equal q at once, whichever replica it reaches.
 	// +optional
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=5
