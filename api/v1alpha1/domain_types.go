@@ -168,7 +168,9 @@ type DomainStatus struct {
 
 // Domain is one customer's SIP domain, {customerID}.registrar.voipbin.net, with the
 // registration and authentication policy of its extensions.
-// +kubebuilder:validation:XValidation:rule="size(self.metadata.name) <= 63",message="metadata.name must be at most 63 characters: the operator labels the config it publishes with the Domain's name, and a label value is limited to 63"
+// The name rule holds at creation only (a name never changes), so that an object
+// named longer before it can still lose its finalizer and go.
+// +kubebuilder:validation:XValidation:rule="oldSelf.hasValue() || size(self.metadata.name) <= 63",optionalOldSelf=true,message="metadata.name must be at most 63 characters: the operator labels the config it publishes with the Domain's name, and a label value is limited to 63"
 type Domain struct {
 	metav1.TypeMeta `json:",inline"`
 	// metadata is the standard object metadata.

@@ -191,7 +191,9 @@ type ExtensionStatus struct {
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 
 // Extension is a user or device of a Domain, registered as {extension}@{domain}.
-// +kubebuilder:validation:XValidation:rule="size(self.metadata.name) <= 63",message="metadata.name must be at most 63 characters: the operator labels the credential it publishes with the Extension's name, and a label value is limited to 63"
+// The name rule holds at creation only (a name never changes), so that an object
+// named longer before it can still lose its finalizer and go.
+// +kubebuilder:validation:XValidation:rule="oldSelf.hasValue() || size(self.metadata.name) <= 63",optionalOldSelf=true,message="metadata.name must be at most 63 characters: the operator labels the credential it publishes with the Extension's name, and a label value is limited to 63"
 type Extension struct {
 	metav1.TypeMeta `json:",inline"`
 	// metadata is the standard object metadata.
