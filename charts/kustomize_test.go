@@ -107,6 +107,7 @@ func TestFlagsExist(t *testing.T) {
 		"chart (WebSocket)": helmTemplate(t, registrarNamespace, writeValues(t,
 			"registrar:\n  tls: {secretName: registrar-tls}\n  ws: {port: 8080, securePort: 8443, allowedOrigins: ['*']}\n")),
 		"chart (load balancer)": helmTemplate(t, registrarNamespace, writeValues(t, lbValues)),
+		"chart (placement)":     helmTemplate(t, registrarNamespace, writeValues(t, placementValues)),
 		"kustomize":             kustomize(t, "default"),
 	} {
 		for _, d := range ofKind(parse(t, manifests), "Deployment") {

@@ -2,6 +2,7 @@ package controllers
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"slices"
 
@@ -55,7 +56,11 @@ func (r *FleetReconciler) Reconcile(ctx context.Context, _ ctrl.Request) (ctrl.R
 	if err := r.Apply(ctx, r.service(), client.FieldOwner(fleetFieldOwner), client.ForceOwnership); err != nil {
 		return ctrl.Result{}, fmt.Errorf("while applying the registrar service: %w", err)
 	}
-	if err := r.Apply(ctx, r.deployment(), client.FieldOwner(fleetFieldOwner), client.ForceOwnership); err != nil {
+	dep, err := r.deployment()
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	if err := r.Apply(ctx, dep, client.FieldOwner(fleetFieldOwner), client.ForceOwnership); err != nil {
 		return ctrl.Result{}, fmt.Errorf("while applying the registrar deployment: %w", err)
 	}
 	if err := r.disruptionBudget(ctx); err != nil {
@@ -211,7 +216,7 @@ func (r *FleetReconciler) service() *corev1ac.ServiceApplyConfiguration {
 			WithPorts(wsServicePorts(f)...))
 }
 
-func (r *FleetReconciler) deployment() *appsv1ac.DeploymentApplyConfiguration {
+func (r *FleetReconciler) deployment() (*appsv1ac.DeploymentApplyConfiguration, error) {
 	f := r.Options.Fleet
 	args := []string{
 		"--namespace=$(POD_NAMESPACE)",
@@ -258,6 +263,10 @@ func (r *FleetReconciler) deployment() *appsv1ac.DeploymentApplyConfiguration {
 	if res := resources(f.Resources); res != nil {
 		container.WithResources(res)
 	}
+	pod, err := placement(f)
+	if err != nil {
+		return nil, err
+	}
 	return appsv1ac.Deployment(f.Name, r.Options.RegistrarNamespace).
 		WithLabels(r.labels(fleetComponent)).
 		WithOwnerReferences(r.Options.ownerRefApplies()...).
@@ -266,7 +275,7 @@ func (r *FleetReconciler) deployment() *appsv1ac.DeploymentApplyConfiguration {
 			WithSelector(metav1ac.LabelSelector().WithMatchLabels(r.selector())).
 			WithTemplate(corev1ac.PodTemplateSpec().
 				WithLabels(r.selector()).
-				WithSpec(corev1ac.PodSpec().
+				WithSpec(pod.
 					WithServiceAccountName(f.ServiceAccountName).
 					WithImagePullSecrets(imagePullSecrets(f.ImagePullSecrets)...).
 					// Graceful shutdown lets a replica flush its bindings into status.
@@ -281,7 +290,40 @@ func (r *FleetReconciler) deployment() *appsv1ac.DeploymentApplyConfiguration {
 						WithWhenUnsatisfiable(corev1.ScheduleAnyway).
 						WithLabelSelector(metav1ac.LabelSelector().WithMatchLabels(r.selector()))).
 					WithVolumes(tlsVolumes(f)...).
-					WithContainers(container))))
+					WithContainers(container)))), nil
+}
+
+// placement is a pod spec with the nodeSelector, tolerations and affinity of the
+// flags, none of them when they have none. The tolerations and affinity are converted
+// through their JSON, which the apply configurations share with the API types. A value
+// dropped from the flags leaves the Deployment: server-side apply removes what this
+// field manager applied before and applies no more.
+func placement(f FleetOptions) (*corev1ac.PodSpecApplyConfiguration, error) {
+	spec := corev1ac.PodSpec().WithNodeSelector(f.NodeSelector)
+	if len(f.Tolerations) > 0 {
+		var tolerations []*corev1ac.TolerationApplyConfiguration
+		if err := convertJSON(f.Tolerations, &tolerations); err != nil {
+			return nil, fmt.Errorf("while converting the registrar tolerations: %w", err)
+		}
+		spec.WithTolerations(tolerations...)
+	}
+	if f.Affinity != nil {
+		affinity := corev1ac.Affinity()
+		if err := convertJSON(f.Affinity, affinity); err != nil {
+			return nil, fmt.Errorf("while converting the registrar affinity: %w", err)
+		}
+		spec.WithAffinity(affinity)
+	}
+	return spec, nil
+}
+
+// convertJSON copies from into to through JSON.
+func convertJSON(from, to any) error {
+	b, err := json.Marshal(from)
+	if err != nil {
+		return err
+	}
+	return json.Unmarshal(b, to)
 }
 
 // imagePullSecrets refers to the named Secrets of the registrar namespace.

@@ -355,3 +355,53 @@ func TestRegistrarFleetOfAnEarlierNameAppears(t *testing.T) {
 		t.Errorf("the current fleet: %v", err)
 	}
 }
+
+// TestRegistrarPlacement: the registrar pods carry the nodeSelector, tolerations and
+// affinity of the flags (nodes with public addresses, a dedicated SIP pool) beside the
+// fleet's spread over nodes, and lose each one the flags drop: server-side apply
+// owns them.
+func TestRegistrarPlacement(t *testing.T) {
+	ctx := context.Background()
+	o := opts
+	o.RegistrarNamespace = newNamespace(t)
+	o.Fleet.Name = "placed-registrar"
+	r := &controllers.FleetReconciler{Client: k8s, Options: o}
+	key := client.ObjectKey{Namespace: o.RegistrarNamespace, Name: o.Fleet.Name}
+	applied := func(what string, nodeSelector map[string]string, tolerations []corev1.Toleration, affinity *corev1.Affinity) {
+		t.Helper()
+		r.Options.Fleet.NodeSelector, r.Options.Fleet.Tolerations, r.Options.Fleet.Affinity = nodeSelector, tolerations, affinity
+		if _, err := r.Reconcile(ctx, reconcile.Request{NamespacedName: key}); err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+		dep := &appsv1.Deployment{}
+		if err := k8s.Get(ctx, key, dep); err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+		pod := dep.Spec.Template.Spec
+		if !equality.Semantic.DeepEqual(pod.NodeSelector, nodeSelector) {
+			t.Errorf("%s: nodeSelector %v, want %v", what, pod.NodeSelector, nodeSelector)
+		}
+		if !equality.Semantic.DeepEqual(pod.Tolerations, tolerations) {
+			t.Errorf("%s: tolerations %+v, want %+v", what, pod.Tolerations, tolerations)
+		}
+		if !equality.Semantic.DeepEqual(pod.Affinity, affinity) {
+			t.Errorf("%s: affinity %+v, want %+v", what, pod.Affinity, affinity)
+		}
+		if c := pod.TopologySpreadConstraints; len(c) != 1 || c[0].TopologyKey != corev1.LabelHostname {
+			t.Errorf("%s: topologySpreadConstraints %+v, want the spread over nodes", what, c)
+		}
+	}
+	thirty := int64(30)
+	tolerations := []corev1.Toleration{
+		{Key: "dedicated", Operator: corev1.TolerationOpEqual, Value: "sip", Effect: corev1.TaintEffectNoSchedule},
+		{Key: "node.kubernetes.io/unreachable", Operator: corev1.TolerationOpExists, Effect: corev1.TaintEffectNoExecute, TolerationSeconds: &thirty},
+	}
+	affinity := &corev1.Affinity{NodeAffinity: &corev1.NodeAffinity{
+		RequiredDuringSchedulingIgnoredDuringExecution: &corev1.NodeSelector{NodeSelectorTerms: []corev1.NodeSelectorTerm{{
+			MatchExpressions: []corev1.NodeSelectorRequirement{{Key: "topology.kubernetes.io/zone", Operator: corev1.NodeSelectorOpIn, Values: []string{"zone-a", "zone-b"}}},
+		}}},
+	}}
+	applied("placed", map[string]string{"sip.example.com/public-ip": "true", "pool": "sip"}, tolerations, affinity)
+	applied("nodeSelector dropped", nil, tolerations, affinity)
+	applied("none", nil, nil, nil)
+}

@@ -98,6 +98,12 @@ type FleetOptions struct {
 	// ImagePullSecrets name the Secrets of the registrar namespace that the registrar
 	// pods pull their image with (a private registry); none by default.
 	ImagePullSecrets []string
+	// NodeSelector, Tolerations and Affinity place the registrar pods (on nodes with
+	// public addresses, in a dedicated SIP node pool); none by default. The spread of
+	// the replicas over nodes stays. One dropped from the flags leaves the Deployment.
+	NodeSelector map[string]string
+	Tolerations  []corev1.Toleration
+	Affinity     *corev1.Affinity
 }
 
 // DefaultFleetOptions are the flag defaults.

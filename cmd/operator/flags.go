@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"strconv"
@@ -10,6 +11,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
+	"k8s.io/apimachinery/pkg/util/validation"
 
 	"github.com/voipbin/registrar-operator/controllers"
 )
@@ -146,4 +148,89 @@ func checkService(f controllers.FleetOptions) error {
 		}
 	}
 	return nil
+}
+
+// labelMapFlag binds a flag to a map of labels, given as a JSON object
+// ({"key":"value"}, as the chart passes it) or as key=value pairs separated by commas
+// (label values hold neither). Empty is none. A key or value the API server would
+// refuse in the registrar pod spec on every reconcile is refused.
+type labelMapFlag struct{ m *map[string]string }
+
+func (f labelMapFlag) String() string { return jsonMapFlag(f).String() }
+
+func (f labelMapFlag) Set(s string) error {
+	var m map[string]string
+	if strings.HasPrefix(strings.TrimSpace(s), "{") {
+		if err := (jsonMapFlag{&m}).Set(s); err != nil {
+			return err
+		}
+	} else {
+		for _, pair := range commaList(s) {
+			k, v, ok := strings.Cut(pair, "=")
+			if !ok {
+				return fmt.Errorf(`want {"key":"value"} or key=value pairs separated by commas: %q has no '='`, pair)
+			}
+			if m == nil {
+				m = map[string]string{}
+			}
+			m[strings.TrimSpace(k)] = strings.TrimSpace(v)
+		}
+	}
+	for k, v := range m {
+		if errs := validation.IsQualifiedName(k); len(errs) > 0 {
+			return fmt.Errorf("label key %q: %s", k, strings.Join(errs, "; "))
+		}
+		if errs := validation.IsValidLabelValue(v); len(errs) > 0 {
+			return fmt.Errorf("label value %q of %s: %s", v, k, strings.Join(errs, "; "))
+		}
+	}
+	*f.m = m
+	return nil
+}
+
+// jsonFlag binds a flag to a value of the Kubernetes API given as JSON, as
+// kubectl get -o json shows it in a pod spec (its tolerations, its affinity).
+// A field the type lacks is refused, so that a misspelt one stops the operator
+// at start instead of placing the pods anywhere. Empty, null, {} and [] are none.
+type jsonFlag[T any] struct {
+	p       *T
+	example string
+}
+
+func (f jsonFlag[T]) String() string {
+	if f.p == nil {
+		return ""
+	}
+	b, err := json.Marshal(*f.p)
+	if err != nil || isEmptyJSON(b) {
+		return ""
+	}
+	return string(b)
+}
+
+func (f jsonFlag[T]) Set(s string) error {
+	var v T
+	if strings.TrimSpace(s) == "" {
+		*f.p = v
+		return nil
+	}
+	dec := json.NewDecoder(strings.NewReader(s))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&v); err != nil {
+		return fmt.Errorf("want JSON such as %s: %w", f.example, err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return fmt.Errorf("want one JSON value such as %s: more follows its end", f.example)
+	}
+	if b, err := json.Marshal(v); err == nil && isEmptyJSON(b) {
+		var none T
+		v = none
+	}
+	*f.p = v
+	return nil
+}
+
+func isEmptyJSON(b []byte) bool {
+	s := string(b)
+	return s == "null" || s == "{}" || s == "[]"
 }

@@ -144,3 +144,87 @@ func TestCheckService(t *testing.T) {
 		}
 	}
 }
+
+// placementFlags binds the three placement flags as main does.
+func placementFlags(f *controllers.FleetOptions) *flag.FlagSet {
+	set := flag.NewFlagSet("operator", flag.ContinueOnError)
+	set.SetOutput(io.Discard)
+	set.Var(labelMapFlag{&f.NodeSelector}, "registrar-node-selector", "")
+	set.Var(jsonFlag[[]corev1.Toleration]{&f.Tolerations, "[...]"}, "registrar-tolerations", "")
+	set.Var(jsonFlag[*corev1.Affinity]{&f.Affinity, "{...}"}, "registrar-affinity", "")
+	return set
+}
+
+// --registrar-node-selector takes a JSON object or key=value pairs;
+// --registrar-tolerations and --registrar-affinity the JSON of a pod spec's fields,
+// decoded at start; empty (or an empty value) is none.
+func TestPlacementFlags(t *testing.T) {
+	var f controllers.FleetOptions
+	err := placementFlags(&f).Parse([]string{
+		`--registrar-node-selector={"sip.example.com/public-ip":"true","pool":"sip"}`,
+		`--registrar-tolerations=[{"key":"dedicated","operator":"Equal","value":"sip","effect":"NoSchedule"},{"operator":"Exists","effect":"NoExecute","tolerationSeconds":30}]`,
+		`--registrar-affinity={"nodeAffinity":{"requiredDuringSchedulingIgnoredDuringExecution":{"nodeSelectorTerms":[{"matchExpressions":[{"key":"topology.kubernetes.io/zone","operator":"In","values":["a","b"]}]}]}}}`,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	thirty := int64(30)
+	want := controllers.FleetOptions{
+		NodeSelector: map[string]string{"sip.example.com/public-ip": "true", "pool": "sip"},
+		Tolerations: []corev1.Toleration{
+			{Key: "dedicated", Operator: corev1.TolerationOpEqual, Value: "sip", Effect: corev1.TaintEffectNoSchedule},
+			{Operator: corev1.TolerationOpExists, Effect: corev1.TaintEffectNoExecute, TolerationSeconds: &thirty},
+		},
+		Affinity: &corev1.Affinity{NodeAffinity: &corev1.NodeAffinity{
+			RequiredDuringSchedulingIgnoredDuringExecution: &corev1.NodeSelector{NodeSelectorTerms: []corev1.NodeSelectorTerm{{
+				MatchExpressions: []corev1.NodeSelectorRequirement{{Key: "topology.kubernetes.io/zone", Operator: corev1.NodeSelectorOpIn, Values: []string{"a", "b"}}},
+			}}},
+		}},
+	}
+	if !equality.Semantic.DeepEqual(f, want) {
+		t.Errorf("placement %+v, want %+v", f, want)
+	}
+
+	f = controllers.FleetOptions{}
+	if err := placementFlags(&f).Parse([]string{"--registrar-node-selector= pool=sip, sip.example.com/public-ip=true"}); err != nil {
+		t.Fatal(err)
+	}
+	if want := map[string]string{"sip.example.com/public-ip": "true", "pool": "sip"}; !equality.Semantic.DeepEqual(f.NodeSelector, want) {
+		t.Errorf("key=value node selector %v, want %v", f.NodeSelector, want)
+	}
+
+	f = want
+	if err := placementFlags(&f).Parse([]string{"--registrar-node-selector=", "--registrar-tolerations=[]", "--registrar-affinity={}"}); err != nil {
+		t.Fatal(err)
+	}
+	if f.NodeSelector != nil || f.Tolerations != nil || f.Affinity != nil {
+		t.Errorf("empty: %+v, want none", f)
+	}
+}
+
+// Malformed placement flags stop the operator at start (flag.Parse exits) with an
+// error naming the flag, instead of a Deployment the API server refuses on every
+// reconcile or pods placed anywhere.
+func TestPlacementFlagsRefuse(t *testing.T) {
+	for _, tc := range []struct{ arg, message string }{
+		{`--registrar-tolerations=[{"key":"dedicated"`, "want JSON such as"},
+		{`--registrar-tolerations={"key":"dedicated"}`, "cannot unmarshal object"},
+		{`--registrar-tolerations=[{"kye":"dedicated"}]`, `unknown field "kye"`},
+		{`--registrar-tolerations=[{"tolerationSeconds":"30"}]`, "cannot unmarshal string"},
+		{`--registrar-tolerations=[] []`, "more follows its end"},
+		{`--registrar-affinity={"nodeAffinity":`, "unexpected EOF"},
+		{`--registrar-affinity={"nodeAfinity":{}}`, `unknown field "nodeAfinity"`},
+		{`--registrar-affinity=[]`, "cannot unmarshal array"},
+		{`--registrar-node-selector={"pool":1}`, "want a JSON object of strings"},
+		{`--registrar-node-selector=pool=sip,public`, `"public" has no '='`},
+		{`--registrar-node-selector=pool=not a value`, `label value "not a value"`},
+		{`--registrar-node-selector==sip`, `label key ""`},
+	} {
+		var f controllers.FleetOptions
+		err := placementFlags(&f).Parse([]string{tc.arg})
+		name, _, _ := strings.Cut(strings.TrimPrefix(tc.arg, "--"), "=")
+		if err == nil || !strings.Contains(err.Error(), "flag -"+name+":") || !strings.Contains(err.Error(), tc.message) {
+			t.Errorf("%s: error %v, want one naming the flag with %q", tc.arg, err, tc.message)
+		}
+	}
+}

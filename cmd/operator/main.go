@@ -62,6 +62,12 @@ func main() {
 	flag.StringVar(&pullSecrets, "registrar-image-pull-secrets", "",
 		"Comma-separated names of Secrets in the registrar namespace that the registrar pods pull their image with; empty: none.")
 	flag.Var(int32Flag{&f.Replicas}, "registrar-replicas", "Replicas of the registrar Deployment.")
+	flag.Var(labelMapFlag{&f.NodeSelector}, "registrar-node-selector",
+		`nodeSelector of the registrar pods, as a JSON object ({"sip.example.com/public-ip":"true"}) or key=value pairs separated by commas; empty: none.`)
+	flag.Var(jsonFlag[[]corev1.Toleration]{&f.Tolerations, `[{"key":"dedicated","operator":"Equal","value":"sip","effect":"NoSchedule"}]`},
+		"registrar-tolerations", "Tolerations of the registrar pods, as the JSON of a pod spec's tolerations; empty: none.")
+	flag.Var(jsonFlag[*corev1.Affinity]{&f.Affinity, `{"nodeAffinity":{"requiredDuringSchedulingIgnoredDuringExecution":{"nodeSelectorTerms":[...]}}}`},
+		"registrar-affinity", "Affinity of the registrar pods, as the JSON of a pod spec's affinity; empty: none. Their spread over nodes stays.")
 	flag.StringVar(&f.ServiceAccountName, "registrar-service-account", f.ServiceAccountName, "Service account of the registrar pods.")
 	flag.StringVar(&serviceType, "registrar-service-type", string(f.ServiceType), "Type of the registrar Service: ClusterIP, NodePort or LoadBalancer.")
 	flag.StringVar(&trafficPolicy, "registrar-external-traffic-policy", string(f.ExternalTrafficPolicy),
