@@ -104,30 +104,8 @@ func checkResources(r corev1.ResourceRequirements) error {
 // jsonMapFlag binds a flag to a string map given as a JSON object
 // ({"key":"value"}): annotation values hold commas and '=' (AWS's do), so no
 // key=value list would carry them. Empty is none.
-type jsonMapFlag struct{ m *map[string]string }
-
-func (f jsonMapFlag) String() string {
-	if f.m == nil || len(*f.m) == 0 {
-		return ""
-	}
-	b, err := json.Marshal(*f.m)
-	if err != nil {
-		return ""
-	}
-	return string(b)
-}
-
-func (f jsonMapFlag) Set(s string) error {
-	if strings.TrimSpace(s) == "" {
-		*f.m = nil
-		return nil
-	}
-	var m map[string]string
-	if err := json.Unmarshal([]byte(s), &m); err != nil {
-		return fmt.Errorf(`want a JSON object of strings such as {"key":"value"}: %w`, err)
-	}
-	*f.m = m
-	return nil
+func jsonMapFlag(m *map[string]string) jsonFlag[map[string]string] {
+	return jsonFlag[map[string]string]{m, `a JSON object of strings such as {"key":"value"}`}
 }
 
 // checkService refuses what the API server would refuse in the registrar Service on
@@ -156,12 +134,12 @@ func checkService(f controllers.FleetOptions) error {
 // refuse in the registrar pod spec on every reconcile is refused.
 type labelMapFlag struct{ m *map[string]string }
 
-func (f labelMapFlag) String() string { return jsonMapFlag(f).String() }
+func (f labelMapFlag) String() string { return jsonMapFlag(f.m).String() }
 
 func (f labelMapFlag) Set(s string) error {
 	var m map[string]string
 	if strings.HasPrefix(strings.TrimSpace(s), "{") {
-		if err := (jsonMapFlag{&m}).Set(s); err != nil {
+		if err := jsonMapFlag(&m).Set(s); err != nil {
 			return err
 		}
 	} else {
@@ -193,8 +171,8 @@ func (f labelMapFlag) Set(s string) error {
 // A field the type lacks is refused, so that a misspelt one stops the operator
 // at start instead of placing the pods anywhere. Empty, null, {} and [] are none.
 type jsonFlag[T any] struct {
-	p       *T
-	example string
+	p    *T
+	want string // what an error says the flag wants: "JSON such as …"
 }
 
 func (f jsonFlag[T]) String() string {
@@ -217,10 +195,10 @@ func (f jsonFlag[T]) Set(s string) error {
 	dec := json.NewDecoder(strings.NewReader(s))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&v); err != nil {
-		return fmt.Errorf("want JSON such as %s: %w", f.example, err)
+		return fmt.Errorf("want %s: %w", f.want, err)
 	}
 	if _, err := dec.Token(); err != io.EOF {
-		return fmt.Errorf("want one JSON value such as %s: more follows its end", f.example)
+		return fmt.Errorf("want one value, %s: more follows its end", f.want)
 	}
 	if b, err := json.Marshal(v); err == nil && isEmptyJSON(b) {
 		var none T

@@ -91,7 +91,7 @@ func TestServiceAnnotationsFlag(t *testing.T) {
 		var m map[string]string
 		set := flag.NewFlagSet("operator", flag.ContinueOnError)
 		set.SetOutput(io.Discard)
-		set.Var(jsonMapFlag{&m}, "registrar-service-annotations", "")
+		set.Var(jsonMapFlag(&m), "registrar-service-annotations", "")
 		return m, set.Parse(args)
 	}
 	got, err := parse(`--registrar-service-annotations={"a.example.com/x":"k1=v1,k2=v2","b":""}`)
@@ -150,8 +150,8 @@ func placementFlags(f *controllers.FleetOptions) *flag.FlagSet {
 	set := flag.NewFlagSet("operator", flag.ContinueOnError)
 	set.SetOutput(io.Discard)
 	set.Var(labelMapFlag{&f.NodeSelector}, "registrar-node-selector", "")
-	set.Var(jsonFlag[[]corev1.Toleration]{&f.Tolerations, "[...]"}, "registrar-tolerations", "")
-	set.Var(jsonFlag[*corev1.Affinity]{&f.Affinity, "{...}"}, "registrar-affinity", "")
+	set.Var(jsonFlag[[]corev1.Toleration]{&f.Tolerations, "JSON such as [...]"}, "registrar-tolerations", "")
+	set.Var(jsonFlag[*corev1.Affinity]{&f.Affinity, "JSON such as {...}"}, "registrar-affinity", "")
 	return set
 }
 

@@ -64,15 +64,16 @@ func main() {
 	flag.Var(int32Flag{&f.Replicas}, "registrar-replicas", "Replicas of the registrar Deployment.")
 	flag.Var(labelMapFlag{&f.NodeSelector}, "registrar-node-selector",
 		`nodeSelector of the registrar pods, as a JSON object ({"sip.example.com/public-ip":"true"}) or key=value pairs separated by commas; empty: none.`)
-	flag.Var(jsonFlag[[]corev1.Toleration]{&f.Tolerations, `[{"key":"dedicated","operator":"Equal","value":"sip","effect":"NoSchedule"}]`},
+	flag.Var(jsonFlag[[]corev1.Toleration]{&f.Tolerations, `JSON such as [{"key":"dedicated","operator":"Equal","value":"sip","effect":"NoSchedule"}]`},
 		"registrar-tolerations", "Tolerations of the registrar pods, as the JSON of a pod spec's tolerations; empty: none.")
-	flag.Var(jsonFlag[*corev1.Affinity]{&f.Affinity, `{"nodeAffinity":{"requiredDuringSchedulingIgnoredDuringExecution":{"nodeSelectorTerms":[...]}}}`},
+	flag.Var(jsonFlag[*corev1.Affinity]{&f.Affinity,
+		`JSON such as {"nodeAffinity":{"requiredDuringSchedulingIgnoredDuringExecution":{"nodeSelectorTerms":[...]}}}`},
 		"registrar-affinity", "Affinity of the registrar pods, as the JSON of a pod spec's affinity; empty: none. Their spread over nodes stays.")
 	flag.StringVar(&f.ServiceAccountName, "registrar-service-account", f.ServiceAccountName, "Service account of the registrar pods.")
 	flag.StringVar(&serviceType, "registrar-service-type", string(f.ServiceType), "Type of the registrar Service: ClusterIP, NodePort or LoadBalancer.")
 	flag.StringVar(&trafficPolicy, "registrar-external-traffic-policy", string(f.ExternalTrafficPolicy),
 		"externalTrafficPolicy of a NodePort or LoadBalancer registrar Service: Local keeps phones' addresses (calls reach them), Cluster masquerades them.")
-	flag.Var(jsonMapFlag{&f.ServiceAnnotations}, "registrar-service-annotations",
+	flag.Var(jsonMapFlag(&f.ServiceAnnotations), "registrar-service-annotations",
 		`Annotations of the registrar Service as a JSON object ({"service.beta.kubernetes.io/aws-load-balancer-scheme":"internet-facing"}); empty: none.`)
 	flag.StringVar(&f.LoadBalancerClass, "registrar-load-balancer-class", "",
 		"loadBalancerClass of a LoadBalancer registrar Service (the API server refuses to change it on an existing Service); empty: the cluster's default.")
