@@ -17,15 +17,23 @@ import (
 // both: replica B learns their q from the Extension status.
 func qDevices(t *testing.T, tn *tenant) (preferred, fallback *siptest.Phone) {
 	t.Helper()
-	udp, _ := replicaA.Addresses()
+	return qDevicesOn(t, tn, replicaA, replicaB)
+}
+
+// qDevicesOn is qDevices registering with holder, and waiting until each of also
+// routes to both devices.
+func qDevicesOn(t *testing.T, tn *tenant, holder *registrar.Replica, also ...*registrar.Replica) (preferred, fallback *siptest.Phone) {
+	t.Helper()
+	udp, _ := holder.Addresses()
 	fallback = udpPhone(t, tn, "127.0.0.1", udp)
 	fallback.Contact = fmt.Sprintf("<sip:%s@%s>;q=0.5", tn.user, fallback.LocalAddr())
 	fallback.MustRegister(600)
 	preferred = udpPhone(t, tn, "127.0.0.1", udp)
 	preferred.Contact = fmt.Sprintf("<sip:%s@%s>;q=1.0", tn.user, preferred.LocalAddr())
 	preferred.MustRegister(600)
-	routable(t, replicaA, tn, 2)
-	routable(t, replicaB, tn, 2)
+	for _, r := range append([]*registrar.Replica{holder}, also...) {
+		routable(t, r, tn, 2)
+	}
 	return preferred, fallback
 }
 
@@ -107,4 +115,56 @@ func doesNotTryLowerQAfterAnAnswer(t *testing.T, via *registrar.Replica) {
 	// The whole call went through the proxy meanwhile: a parallel INVITE (and its
 	// CANCEL) would have reached the other device long since.
 	nothingFor(t, fallback, "after the q=1.0 device answered")
+}
+
+// A preferred device that rings and is not picked up does not hold the call: once
+// the serial-fork timeout (--serial-fork-timeout, here one second) passed, the
+// registrar CANCELs it and calls the q=0.5 device, whose answer is the caller's.
+// A preferred device that does not even ring is given up alike.
+func TestProxyTriesLowerQOnceHigherQRangPastTheSerialForkTimeout(t *testing.T) {
+	first := newTenant(t, "1001")
+	r := startExtraReplica(t, "replica-serial-fork", "127.0.0.81", first, func(c *registrar.Config) { c.SerialForkTimeout = time.Second })
+	t.Run("ringing", func(t *testing.T) {
+		tn := first
+		preferred, fallback := qDevicesOn(t, tn, r)
+		caller := newCaller(t, r)
+		caller.Send(caller.Request(sip.INVITE, "sip:"+tn.aor(), ""))
+		inv := preferred.Expect(sip.INVITE)
+		preferred.Answer(inv, sip.StatusRinging, "Ringing")
+
+		cancel := preferred.Expect(sip.CANCEL, inv)
+		// Only now: an INVITE forked in parallel would have come with the first.
+		nothingFor(t, fallback, "before the q=1.0 device was cancelled")
+		preferred.Reply(cancel, sip.StatusOK, "OK")
+		preferred.Answer(inv, sip.StatusRequestTerminated, "Request Terminated")
+		answersFallback(t, caller, fallback, sip.StatusOK)
+	})
+	t.Run("silent", func(t *testing.T) {
+		tn := newTenant(t, "1001")
+		eventually(t, "the replica knows "+tn.aor(), func() error {
+			if !r.Knows(tn.aor()) {
+				return errStill
+			}
+			return nil
+		})
+		_, fallback := qDevicesOn(t, tn, r)
+		caller := newCaller(t, r)
+		caller.Send(caller.Request(sip.INVITE, "sip:"+tn.aor(), ""))
+		// The q=1.0 device never answers, not even 100 Trying.
+		answersFallback(t, caller, fallback, sip.StatusOK)
+	})
+}
+
+// answersFallback has fallback answer the INVITE it gets with code, and checks that
+// the caller's final response is that answer, acknowledged end to end.
+func answersFallback(t *testing.T, caller, fallback *siptest.Phone, code int) {
+	t.Helper()
+	inv := fallback.Expect(sip.INVITE)
+	fallback.Answer(inv, code, "OK")
+	res := caller.Final(10 * time.Second)
+	if res.StatusCode != code {
+		t.Fatalf("the caller got %d %s, want the q=0.5 device's %d", res.StatusCode, res.Reason, code)
+	}
+	caller.Send(caller.AckOf(res))
+	fallback.Expect(sip.ACK, inv)
 }

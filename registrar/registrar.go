@@ -104,6 +104,10 @@ type Config struct {
 	// TimerC bounds how long a proxied INVITE may ring unanswered (RFC 3261 §16.8:
 	// more than three minutes); 0 is the proxy's default.
 	TimerC time.Duration
+	// SerialForkTimeout bounds how long the devices of one q-value ring before
+	// those of the next lower q are tried (RFC 3261 §16.6); 0 is the proxy's
+	// default, negative leaves each group ringing until Timer C.
+	SerialForkTimeout time.Duration
 }
 
 var setSipgoLogger sync.Once
@@ -336,6 +340,7 @@ func (r *Replica) startProxy(ua *sipgo.UserAgent, srv *sipgo.Server, txs *client
 		RecordRoute:       !r.cfg.DisableRecordRoute,
 		RequireCallerAuth: r.cfg.RequireCallerAuth,
 		TimerC:            r.cfg.TimerC,
+		SerialForkTimeout: r.cfg.SerialForkTimeout,
 		Observer:          r.m,
 		Log:               r.log.WithName("proxy"),
 	})

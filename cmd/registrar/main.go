@@ -54,6 +54,9 @@ func main() {
 		"Answer REGISTER over UDP through full SIP server transactions instead of the stateless fast path (slower; for comparison).")
 	flag.DurationVar(&cfg.TimerC, "timer-c", proxy.DefaultTimerC,
 		"How long a call may ring unanswered before the registrar CANCELs it and answers 408 (RFC 3261 Timer C; more than 3m).")
+	serialFork := flag.Duration("serial-fork-timeout", proxy.DefaultSerialForkTimeout,
+		"How long the devices registered with the highest q ring unanswered before the registrar CANCELs them and calls those of the next lower q "+
+			"(RFC 3261 §16.6); devices registered without q count as q=1.0, and the last devices tried ring until --timer-c; 0: no limit.")
 	flag.IntVar(&cfg.UDPReceiveBuffer, "udp-receive-buffer", 4<<20,
 		"UDP socket receive buffer in bytes, to absorb bursts (Linux caps it at net.core.rmem_max); 0 keeps the system default.")
 	flag.DurationVar(&cfg.UDPShedAge, "udp-shed-age", udpfront.DefaultShedAge,
@@ -118,6 +121,10 @@ func main() {
 	cfg.DisableRecordRoute = !*recordRoute
 	cfg.AdaptiveProcs = *adaptiveProcs && os.Getenv("GOMAXPROCS") == ""
 	cfg.WS.AllowedOrigins = splitList(*allowedOrigins)
+	cfg.SerialForkTimeout = *serialFork
+	if cfg.SerialForkTimeout <= 0 {
+		cfg.SerialForkTimeout = -1 // the flag's 0 is "no limit", the Config's is the default
+	}
 	if cfg.TLS.CertFile == "" && cfg.TLS.KeyFile == "" {
 		cfg.TLS.Address = "" // TLS is off until a certificate is configured
 	}

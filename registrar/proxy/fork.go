@@ -44,7 +44,8 @@ type branch struct {
 	req                      *sip.Request
 	provisional, cancelWant  bool
 	cancelSent, done, killed bool
-	// timedOut: Timer C fired while it was pending; its 487 then reads as 408.
+	// timedOut: Timer C or the serial-fork timeout fired while it was pending;
+	// its 487 then reads as 408.
 	timedOut bool
 	tx       sip.ClientTransaction
 	// ended is closed with its final response.
@@ -62,8 +63,11 @@ type final struct {
 //
 // The hops are tried in groups of decreasing q (RFC 3261 §16.6: "in order of
 // their q-value"), the hops of one group in parallel: the next group only once
-// every branch of this one ended without a 2xx. A 2xx, a 6xx, the caller's
-// CANCEL or Timer C ends the search.
+// every branch of this one ended without a 2xx. A group of an INVITE that rings
+// past the serial-fork timeout, while a group is left after it, is cancelled as
+// Timer C would: a preferred phone nobody picks up must not hold the call from
+// the others until the caller gives up. A 2xx, a 6xx, the caller's CANCEL or
+// Timer C ends the search.
 func (c *call) run(hops []hop) string {
 	if c.invite {
 		// We will take longer than 200 ms: stop the caller's retransmissions now.
@@ -79,7 +83,8 @@ func (c *call) run(hops []hop) string {
 		timerC := time.AfterFunc(c.p.timerC(), c.expireTimerC)
 		defer timerC.Stop()
 	}
-	for _, group := range byPreference(hops) {
+	groups := byPreference(hops)
+	for i, group := range groups {
 		// Checked and started under one lock: cancelAll and expireTimerC then see
 		// either the group's branches or that the search is over.
 		c.mu.Lock()
@@ -97,7 +102,13 @@ func (c *call) run(hops []hop) string {
 		for _, b := range bs {
 			wg.Go(func() { c.runBranch(b) })
 		}
-		wg.Wait()
+		if limit := c.p.serialForkTimeout(); c.invite && limit > 0 && i < len(groups)-1 {
+			next := time.AfterFunc(limit, func() { c.giveUp(bs) })
+			wg.Wait()
+			next.Stop()
+		} else {
+			wg.Wait()
+		}
 	}
 	c.mu.Lock()
 	forks := len(c.branches)
@@ -230,7 +241,8 @@ func (c *call) branchFinal(b *branch, f final) {
 	cancelOthers := false
 	c.mu.Lock()
 	if b.timedOut && f.code == sip.StatusRequestTerminated {
-		// We CANCELled it because Timer C fired: to the caller, a timeout.
+		// We CANCELled it because Timer C or the serial-fork timeout fired: to
+		// the caller, a timeout.
 		f = final{code: sip.StatusRequestTimeout}
 	}
 	b.done = true
@@ -260,15 +272,24 @@ func (c *call) branchFinal(b *branch, f final) {
 	}
 }
 
-// cancelAll CANCELs every branch still pending (RFC 3261 §16.10): now when it had
-// a provisional response, else when it gets one (§9.1 forbids a CANCEL before).
+// cancelAll CANCELs every branch still pending (RFC 3261 §16.10).
 func (c *call) cancelAll(byCaller bool) {
-	var send []*branch
 	c.mu.Lock()
 	if byCaller {
 		c.cancelled = true
 	}
-	for _, b := range c.branches {
+	send := c.wantCancel(c.branches)
+	c.mu.Unlock()
+	for _, b := range send {
+		go c.cancelBranch(b)
+	}
+}
+
+// wantCancel, under c.mu, marks the pending branches of bs to be CANCELled and
+// returns those to CANCEL now: the ones with a provisional response. The others
+// are CANCELled when they get one (§9.1 forbids a CANCEL before).
+func (c *call) wantCancel(bs []*branch) (send []*branch) {
+	for _, b := range bs {
 		if b.done || b.cancelWant {
 			continue
 		}
@@ -278,10 +299,7 @@ func (c *call) cancelAll(byCaller bool) {
 			send = append(send, b)
 		}
 	}
-	c.mu.Unlock()
-	for _, b := range send {
-		go c.cancelBranch(b)
-	}
+	return send
 }
 
 // cancelBranch CANCELs b and bounds the wait for its final response: a branch
@@ -302,19 +320,26 @@ func (c *call) cancelBranch(b *branch) {
 	}
 }
 
-// expireTimerC ends an INVITE nobody answered (RFC 3261 §16.8): ringing branches are
-// CANCELled, silent ones end as if they answered 408.
+// expireTimerC ends an INVITE nobody answered (RFC 3261 §16.8).
 func (c *call) expireTimerC() {
 	c.mu.Lock()
 	c.expired = true
-	for _, b := range c.branches {
-		b.timedOut = !b.done
-	}
+	bs := c.branches // no branch starts once expired is set
 	c.mu.Unlock()
-	c.cancelAll(false)
+	c.giveUp(bs)
+}
+
+// giveUp ends the pending branches of bs unanswered: ringing ones are CANCELled,
+// silent ones end at once; either counts as 408 toward the caller, not as the
+// 487 a CANCELled phone answers.
+func (c *call) giveUp(bs []*branch) {
 	var kill []sip.ClientTransaction
 	c.mu.Lock()
-	for _, b := range c.branches {
+	for _, b := range bs {
+		b.timedOut = !b.done
+	}
+	send := c.wantCancel(bs)
+	for _, b := range bs {
 		if !b.done && !b.provisional {
 			b.killed = true
 			if b.tx != nil {
@@ -323,6 +348,9 @@ func (c *call) expireTimerC() {
 		}
 	}
 	c.mu.Unlock()
+	for _, b := range send {
+		go c.cancelBranch(b)
+	}
 	for _, tx := range kill {
 		tx.Terminate()
 	}

@@ -22,6 +22,11 @@ import (
 // asks for more than three minutes.
 const DefaultTimerC = 3*time.Minute + 30*time.Second
 
+// DefaultSerialForkTimeout is how long the devices of one q-value ring before the
+// next, less preferred ones are tried: long enough to pick up a desk phone, short
+// enough that a caller still waits for the fallback (a mobile, a voicemail).
+const DefaultSerialForkTimeout = 30 * time.Second
+
 // allow lists the methods this replica handles, for 405 answers.
 const allow = "INVITE, ACK, CANCEL, BYE, OPTIONS, MESSAGE, REGISTER, UPDATE, INFO, PRACK, REFER, NOTIFY, SUBSCRIBE"
 
@@ -51,9 +56,13 @@ type Config struct {
 	// serve.
 	RequireCallerAuth bool
 	// TimerC bounds ringing; 0 is DefaultTimerC.
-	TimerC   time.Duration
-	Observer Observer
-	Log      logr.Logger
+	TimerC time.Duration
+	// SerialForkTimeout bounds how long the branches of one q-value ring while
+	// bindings of a lower q wait their turn; 0 is DefaultSerialForkTimeout, a
+	// negative value leaves each group ringing until it answers or Timer C fires.
+	SerialForkTimeout time.Duration
+	Observer          Observer
+	Log               logr.Logger
 	// Now is the clock; tests may replace it.
 	Now func() time.Time
 }
@@ -71,6 +80,7 @@ type Proxy struct {
 	recordRoute bool
 	requireAuth bool
 	timer       time.Duration
+	serialFork  time.Duration
 	obs         Observer
 	log         logr.Logger
 	now         func() time.Time
@@ -80,7 +90,7 @@ type Proxy struct {
 func New(cfg Config) *Proxy {
 	p := &Proxy{client: cfg.Client, txs: cfg.Transactions, dir: cfg.Directory, targets: cfg.Targets, self: cfg.Self,
 		nonces: cfg.Nonces, counts: cfg.Counts, guard: cfg.Guard, recordRoute: cfg.RecordRoute, requireAuth: cfg.RequireCallerAuth,
-		timer: cfg.TimerC, obs: cfg.Observer, log: cfg.Log, now: cfg.Now}
+		timer: cfg.TimerC, serialFork: cfg.SerialForkTimeout, obs: cfg.Observer, log: cfg.Log, now: cfg.Now}
 	if p.obs == nil {
 		p.obs = nopObserver{}
 	}
@@ -95,6 +105,18 @@ func (p *Proxy) timerC() time.Duration {
 		return p.timer
 	}
 	return DefaultTimerC
+}
+
+// serialForkTimeout is how long a group of one q rings before the next; 0 means no
+// limit.
+func (p *Proxy) serialForkTimeout() time.Duration {
+	switch {
+	case p.serialFork < 0:
+		return 0
+	case p.serialFork == 0:
+		return DefaultSerialForkTimeout
+	}
+	return p.serialFork
 }
 
 // Register installs the proxy's handlers on srv, for every method but REGISTER.
