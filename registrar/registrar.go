@@ -67,9 +67,16 @@ type Config struct {
 	// BySource, BySourceAOR and ByAOR throttle authentication failures by source
 	// address, by source address and AOR, and by AOR (see package guard).
 	BySource, BySourceAOR, ByAOR throttle.Config
-	// AdvertiseHost is the address other hops reach this replica at, for Via and
-	// Record-Route; empty means the listener's (or the machine's) address.
+	// AdvertiseHost is the address other hops reach this replica at, for Via (and
+	// Record-Route unless RecordRouteHost is set); empty means the listener's (or
+	// the machine's) address.
 	AdvertiseHost string
+	// RecordRouteHost is the address phones reach the fleet at (the Service's IP
+	// or DNS name), for Record-Route: phones outside the cluster send their BYE
+	// and re-INVITE there, and whichever replica receives them routes them on. The
+	// ports stay the listening ones, so the Service must expose the same ports.
+	// Empty: AdvertiseHost.
+	RecordRouteHost string
 	// DisableRecordRoute keeps the replica off the path of the dialogs it sets up
 	// (record-routing is on by default, so a zero Config proxies in-dialog requests).
 	DisableRecordRoute bool
@@ -153,6 +160,9 @@ type Replica struct {
 // checks a request against the directory and binds it in the table; and the
 // listeners, which bring requests to it (serveUDP and Run).
 func New(cfg Config, rc *rest.Config, log logr.Logger) (*Replica, error) {
+	if err := proxy.CheckRecordRouteHost(cfg.RecordRouteHost); err != nil {
+		return nil, fmt.Errorf("while checking the record-route host: %w", err)
+	}
 	cs, err := kubernetes.NewForConfig(rc)
 	if err != nil {
 		return nil, fmt.Errorf("while creating the Kubernetes client: %w", err)
@@ -349,15 +359,17 @@ func (r *Replica) startProxy(ua *sipgo.UserAgent, srv *sipgo.Server, txs *client
 }
 
 // self is how the proxy names this replica: its addresses and ports, TLS included,
-// and the domains it serves.
+// the fleet's address for Record-Route, and the domains it serves.
 func (r *Replica) self() *proxy.Self {
 	serves := func(host string) bool { _, ok := r.dir.Domain(host); return ok }
 	tlsPort := 0
 	if r.tls != nil {
 		tlsPort = r.tls.Addr().(*net.TCPAddr).Port
 	}
-	return proxy.NewSelf(r.udp, r.tcp, proxy.StreamPorts{TLS: tlsPort, WS: port(r.ws), WSS: port(r.wss)},
+	s := proxy.NewSelf(r.udp, r.tcp, proxy.StreamPorts{TLS: tlsPort, WS: port(r.ws), WSS: port(r.wss)},
 		r.cfg.AdvertiseHost, serves)
+	s.RecordRouteHost = r.cfg.RecordRouteHost
+	return s
 }
 
 // Addresses returns where SIP listens, per transport.

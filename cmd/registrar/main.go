@@ -46,7 +46,14 @@ func main() {
 		"Comma-separated Origins (https://phone.example.com) of web pages whose scripts may connect over WebSocket; * allows any. "+
 			"Pages on the host connected to, and clients that send no Origin, are always allowed.")
 	flag.StringVar(&cfg.AdvertiseHost, "advertise-host", envOr("POD_IP", ""),
-		"Address other hops reach this replica at, written in Via and Record-Route; empty: the listener's or the machine's address.")
+		"Address other hops reach this replica at, written in Via (and in Record-Route unless --record-route-host is set); "+
+			"empty: the listener's or the machine's address.")
+	flag.StringVar(&cfg.RecordRouteHost, "record-route-host", "",
+		"Address phones reach the registrar fleet at: the registrar Service's LoadBalancer IP or its DNS name. "+
+			"It is written in Record-Route instead of --advertise-host, because phones send BYE and re-INVITE where Record-Route says, "+
+			"and one outside the cluster cannot reach a pod IP (its calls could not be hung up); whichever replica the Service hands such a request to routes it on. "+
+			"The ports in Record-Route stay the listening ports (--sip-address and the others): the Service must expose the same ports. "+
+			"Empty: --advertise-host, enough when every phone reaches the pods directly.")
 	recordRoute := flag.Bool("record-route", true, "Keep this replica on the path of the calls it routes (Record-Route), so BYE and re-INVITE traverse it.")
 	flag.BoolVar(&cfg.RequireCallerAuth, "require-caller-auth", false,
 		"Challenge (407) INVITE, MESSAGE and OPTIONS whose From is a user of a served domain, with the extension's REGISTER credentials.")

@@ -12,8 +12,15 @@ import (
 // itself in Route and Via.
 type Self struct {
 	// Host is the address other hops reach this replica at (its pod IP, or the
-	// listener's address).
+	// listener's address): our Via names it, so that responses come back to this
+	// replica, which holds the transaction.
 	Host string
+	// RecordRouteHost is the address phones reach the fleet at (the Service's), for
+	// our Record-Route; empty: Host. A phone outside the cluster cannot reach a pod
+	// IP, and sends its in-dialog requests where Record-Route says (RFC 3261
+	// §12.1): any replica behind that address may receive them, so each takes a
+	// Route naming it as its own.
+	RecordRouteHost string
 	// Hosts are further addresses of this replica (the listeners' IPs).
 	Hosts []string
 	// UDPPort, TCPPort, TLSPort, WSPort and WSSPort are the listening ports; 0
@@ -47,8 +54,9 @@ func (s *Self) Port(transport string) int {
 }
 
 // Ours reports whether host:port (port 0: the default 5060) is this replica: one
-// of its addresses and ports, or a domain it serves (the Service in front of the
-// replicas, whatever port a pre-loaded route gives it).
+// of its addresses, or the fleet's RecordRouteHost, with one of its ports, or a
+// domain it serves (the Service in front of the replicas, whatever port a
+// pre-loaded route gives it).
 func (s *Self) Ours(host string, port int) bool {
 	host = strings.ToLower(strings.Trim(host, "[]"))
 	if s.Serves != nil && s.Serves(host) {
@@ -60,7 +68,7 @@ func (s *Self) Ours(host string, port int) bool {
 	if !s.listensOn(port) {
 		return false
 	}
-	if strings.EqualFold(host, s.Host) {
+	if strings.EqualFold(host, s.Host) || (s.RecordRouteHost != "" && strings.EqualFold(host, strings.Trim(s.RecordRouteHost, "[]"))) {
 		return true
 	}
 	for _, h := range s.Hosts {
@@ -89,17 +97,23 @@ func (s *Self) Via(transport, branch string) *sip.ViaHeader {
 	return v
 }
 
-// RecordRoute returns our Record-Route entry for the side reached over transport.
-// The transport parameter lets each side come back over the transport it uses
-// with us (RFC 5658).
+// RecordRoute returns our Record-Route entry for the side reached over transport:
+// RecordRouteHost (else Host) with the port we listen on for transport. The
+// transport parameter lets each side come back over the transport it uses with us
+// (RFC 5658).
 func (s *Self) RecordRoute(transport string) *sip.RecordRouteHeader {
-	u := sip.Uri{Scheme: "sip", Host: s.Host, Port: s.Port(transport), UriParams: sip.NewParams()}
+	host := strings.Trim(s.RecordRouteHost, "[]")
+	if host == "" {
+		host = s.Host
+	}
+	u := sip.Uri{Scheme: "sip", Host: host, Port: s.Port(transport), UriParams: sip.NewParams()}
 	u.UriParams.Add("transport", strings.ToLower(transport))
 	u.UriParams.Add("lr", "")
 	return &sip.RecordRouteHeader{Address: u}
 }
 
-// HostPort is Host with the port of transport.
+// HostPort is Host with the port of transport: how another replica reaches this
+// one (FlowRoute), never RecordRouteHost, which may lead to any replica.
 func (s *Self) HostPort(transport string) string {
 	return net.JoinHostPort(s.Host, strconv.Itoa(s.Port(transport)))
 }
