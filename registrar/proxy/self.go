@@ -89,11 +89,18 @@ func (s *Self) listensOn(port int) bool {
 	return false
 }
 
-// Via returns our Via for a request sent over transport.
+// Via returns our Via for a request sent over transport. Over UDP it asks for
+// rport (RFC 3581): behind kube-proxy the next hop sees the request come from a
+// node's or load balancer's address and port, not from our sent-by, and only with
+// rport does it answer to the port the request came from, the one that leads back
+// to us. A stream's responses come back over its connection: no need there.
 func (s *Self) Via(transport, branch string) *sip.ViaHeader {
 	v := &sip.ViaHeader{ProtocolName: "SIP", ProtocolVersion: "2.0", Transport: strings.ToUpper(transport),
 		Host: s.Host, Port: s.Port(transport), Params: sip.NewParams()}
 	v.Params.Add("branch", branch)
+	if strings.EqualFold(transport, transportUDP) {
+		v.Params.Add("rport", "") // rendered as a bare ";rport"
+	}
 	return v
 }
 

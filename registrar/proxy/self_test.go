@@ -129,3 +129,58 @@ func TestBranchRequestRecordRoutesTheRecordRouteHost(t *testing.T) {
 		t.Errorf("top Via = %v, want the pod's 10.0.0.1:5060", v)
 	}
 }
+
+// Our Via over UDP asks for rport (RFC 3581), so that a next hop that sees the
+// request come from elsewhere than our sent-by (kube-proxy's address and port)
+// answers to where it came from; over a stream the answer comes back on the
+// connection, and the Via stays as it was.
+func TestSelfViaAsksForRportOverUDPOnly(t *testing.T) {
+	s := behindService()
+	s.WSPort = 8080
+	for _, tc := range []struct{ transport, want string }{
+		{"UDP", "SIP/2.0/UDP 10.0.0.1:5060;branch=z9hG4bK-x;rport"},
+		{"udp", "SIP/2.0/UDP 10.0.0.1:5060;branch=z9hG4bK-x;rport"},
+		{"TCP", "SIP/2.0/TCP 10.0.0.1:5060;branch=z9hG4bK-x"},
+		{"TLS", "SIP/2.0/TLS 10.0.0.1:5061;branch=z9hG4bK-x"},
+		{"WS", "SIP/2.0/WS 10.0.0.1:8080;branch=z9hG4bK-x"},
+	} {
+		if got := s.Via(tc.transport, "z9hG4bK-x").Value(); got != tc.want {
+			t.Errorf("Via over %s = %s, want %s", tc.transport, got, tc.want)
+		}
+	}
+}
+
+// A forwarded request's rport goes with it into its CANCEL (the same top Via, RFC
+// 3261 §9.1), and the answer of a next hop that filled it in (rport=, received=)
+// still matches the branch's client transaction and still reads as our Via.
+func TestRportInOurViaKeepsTheBranchRecognisable(t *testing.T) {
+	p := New(Config{Self: behindService()})
+	in := parse(t, "INVITE sip:1001@acme.example SIP/2.0\n"+
+		"Via: SIP/2.0/UDP 198.51.100.7:5060;branch=z9hG4bK-caller\nFrom: <sip:a@example.org>;tag=a1\n"+
+		"To: <sip:1001@acme.example>\nCall-ID: c1\nCSeq: 1 INVITE\nMax-Forwards: 70\nContent-Length: 0\n\n")
+	hash := LoopHash(in)
+	h := hop{URI: sip.Uri{Scheme: "sip", User: "1001", Host: "192.0.2.1", Port: 5062}, Dest: "192.0.2.1:5062", Transport: transportUDP}
+	out := p.branchRequest(in, h, 69, hash, true)
+	if v, ok := out.Via().Params.Get("rport"); !ok || v != "" {
+		t.Fatalf("top Via %s, want a bare rport", out.Via().Value())
+	}
+	if v, ok := cancelFor(out).Via().Params.Get("rport"); !ok || v != "" {
+		t.Errorf("the CANCEL's Via %s, want the INVITE's, rport and all", cancelFor(out).Via().Value())
+	}
+
+	res := sip.NewResponseFromRequest(out, sip.StatusOK, "OK", nil)
+	via := res.Via()
+	via.Params.Add("rport", "40112")
+	via.Params.Add("received", "203.0.113.9")
+	want, err := sip.ClientTxKeyMake(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := sip.ClientTxKeyMake(res); err != nil || got != want {
+		t.Errorf("the answer's transaction key = %q (%v), want the request's %q", got, err, want)
+	}
+	// Loop detection still finds our branch in it.
+	if !IsLoop(out, hash, p.self.Ours) {
+		t.Error("our Via with rport is not recognised as ours")
+	}
+}
