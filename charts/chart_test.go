@@ -318,6 +318,29 @@ func TestChartMatchesGenerated(t *testing.T) {
 	}
 }
 
+// TestChartDisruptionBudgetRights: the operator may watch the registrar namespace's
+// PodDisruptionBudgets (its cache holds the fleet's, so that one deleted or edited by
+// hand comes back at once) and apply and delete them, and no more: not read one by
+// name, not update, not anywhere else.
+func TestChartDisruptionBudgetRights(t *testing.T) {
+	objs := parse(t, helmTemplate(t, registrarNamespace))
+	budgets := func(kind string) []string {
+		var out []string
+		for _, r := range rules(find(t, objs, kind, "registrar-operator-manager")) {
+			if verb, ok := strings.CutPrefix(r, "policy/poddisruptionbudgets:"); ok {
+				out = append(out, verb)
+			}
+		}
+		return out
+	}
+	if got, want := budgets("Role"), []string{"create", "delete", "list", "patch", "watch"}; !slices.Equal(got, want) {
+		t.Errorf("Role verbs on poddisruptionbudgets %q, want %q", got, want)
+	}
+	if got := budgets("ClusterRole"); len(got) > 0 {
+		t.Errorf("ClusterRole verbs on poddisruptionbudgets %q, want none (the cache is the registrar namespace's)", got)
+	}
+}
+
 // TestArgoCDApplicationValues: the example Application's values pass the chart's schema.
 func TestArgoCDApplicationValues(t *testing.T) {
 	app := parseFile(t, filepath.Join(root, "charts", argoDir, "application.yaml"))[0]

@@ -47,8 +47,10 @@ type FleetReconciler struct {
 // Delete: the fleet of an earlier name (pruneRenamed).
 // +kubebuilder:rbac:groups=apps,namespace=registrar-system,resources=deployments,verbs=get;list;watch;create;update;patch;delete
 // +kubebuilder:rbac:groups="",namespace=registrar-system,resources=services,verbs=get;list;watch;create;update;patch;delete
-// Server-side apply that creates needs create besides patch; nothing reads the budget.
-// +kubebuilder:rbac:groups=policy,namespace=registrar-system,resources=poddisruptionbudgets,verbs=create;patch;delete
+// Server-side apply that creates needs create besides patch; list and watch keep the
+// budget in the cache (only the fleet's, by label), so that one deleted or edited by
+// hand is restored at once. Nothing gets it.
+// +kubebuilder:rbac:groups=policy,namespace=registrar-system,resources=poddisruptionbudgets,verbs=list;watch;create;patch;delete
 
 // Reconcile applies the Service, the Deployment and the PodDisruptionBudget, then
 // removes those of an earlier name of the fleet.
@@ -88,10 +90,10 @@ func isFleetObject(o client.Object) bool {
 // would keep answering phones and writing bindings beside the new fleet. Only objects
 // with the fleet's labels (isFleetObject) go, never one the operator did not make;
 // one operator runs per registrar namespace (its leader lease and nonce key have
-// fixed names), so no other fleet's objects are there. The budget goes by name: it
-// is not cached, and while the fleet of that name ran, server-side apply with forced
-// ownership made whatever budget had the name its own. Each delete is conditional
-// on the UID read, so a new object that takes the name is left alone.
+// fixed names), so no other fleet's objects are there. The budget goes by the name
+// of such a Deployment or Service: while the fleet of that name ran, server-side
+// apply with forced ownership made whatever budget had the name its own. Each delete
+// is conditional on the UID read, so a new object that takes the name is left alone.
 func (r *FleetReconciler) pruneRenamed(ctx context.Context) error {
 	ns, current := r.Options.RegistrarNamespace, r.Options.Fleet.Name
 	ours := client.MatchingLabels{published.LabelComponent: fleetComponent, published.LabelManagedBy: published.ManagedBy}
@@ -141,8 +143,9 @@ func (r *FleetReconciler) pruneRenamed(ctx context.Context) error {
 // disruptionBudget lets a drain (or any eviction) take one registrar at a time when
 // there are several: without it, draining a node that holds every replica stops SIP.
 // With one replica a budget would block every drain, so there is none: it is deleted
-// (a delete of nothing is no write). It is not watched, to keep PodDisruptionBudgets
-// out of the cache: one deleted by hand comes back at the next reconcile.
+// (a delete of nothing is no write). It is watched (SetupWithManager), the cache
+// holding only the fleet's budgets (CacheOptions): one deleted or edited by hand
+// comes back at once, before a drain can evict every replica.
 func (r *FleetReconciler) disruptionBudget(ctx context.Context) error {
 	f := r.Options.Fleet
 	if f.Replicas <= 1 {
@@ -353,7 +356,8 @@ func resources(r corev1.ResourceRequirements) *corev1ac.ResourceRequirementsAppl
 }
 
 // SetupWithManager reconciles once at start and whenever someone changes or deletes
-// one of the fleet's objects, or one of an earlier name appears (pruneRenamed).
+// one of the fleet's objects (its disruption budget too), or one of an earlier name
+// appears (pruneRenamed).
 func (r *FleetReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	only := reconcile.Request{NamespacedName: types.NamespacedName{Namespace: r.Options.RegistrarNamespace, Name: r.Options.Fleet.Name}}
 	toOnly := handler.EnqueueRequestsFromMapFunc(func(context.Context, client.Object) []reconcile.Request {
@@ -371,5 +375,6 @@ func (r *FleetReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		})).
 		Watches(&appsv1.Deployment{}, toOnly, builder.WithPredicates(ours)).
 		Watches(&corev1.Service{}, toOnly, builder.WithPredicates(ours)).
+		Watches(&policyv1.PodDisruptionBudget{}, toOnly, builder.WithPredicates(ours)).
 		Complete(r)
 }

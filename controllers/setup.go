@@ -6,6 +6,7 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	policyv1 "k8s.io/api/policy/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/selection"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
@@ -17,10 +18,11 @@ import (
 
 // CacheOptions keeps the informers to what the reconcilers read: the fleet's objects
 // and published ConfigMaps only in the registrar namespace (so a namespaced Role
-// suffices), of the cluster's Secrets only those the operator manages but the
-// passwords it generates and the credentials it publishes (either is read from the
-// API server when its Extension's credential must be derived again), and
-// every object slimmed by slimForCache, to save memory at 100,000 Extensions.
+// suffices), of its PodDisruptionBudgets only the fleet's (fleetObjects), of the
+// cluster's Secrets only those the operator manages but the passwords it generates
+// and the credentials it publishes (either is read from the API server when its
+// Extension's credential must be derived again), and every object slimmed by
+// slimForCache, to save memory at 100,000 Extensions.
 func CacheOptions(o Options) cache.Options {
 	only := map[string]cache.Config{o.RegistrarNamespace: {}}
 	return cache.Options{
@@ -30,8 +32,15 @@ func CacheOptions(o Options) cache.Options {
 			&appsv1.Deployment{}: {Namespaces: only},
 			&corev1.Service{}:    {Namespaces: only},
 			&corev1.Secret{}:     {Label: cachedSecrets()},
+			// Watched only to restore the fleet's own: others are none of its business.
+			&policyv1.PodDisruptionBudget{}: {Namespaces: only, Label: fleetObjects()},
 		},
 	}
+}
+
+// fleetObjects selects what the fleet reconciler makes, of any fleet name (isFleetObject).
+func fleetObjects() labels.Selector {
+	return labels.SelectorFromSet(labels.Set{published.LabelComponent: fleetComponent, published.LabelManagedBy: published.ManagedBy})
 }
 
 // cachedSecrets selects the Secrets the operator manages but the password Secrets it
