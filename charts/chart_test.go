@@ -123,6 +123,7 @@ func TestChartCustomValues(t *testing.T) {
 		"registrar-replicas":          "3",
 		"registrar-service-account":   "sip-registrar",
 		"registrar-service-type":      "LoadBalancer",
+		"registrar-record-route-host": "sip.example.com",
 		"registrar-sip-port":          "5080",
 		"registrar-metrics-port":      "9091",
 		"registrar-probe-port":        "8082",

@@ -108,6 +108,7 @@ func TestFlagsExist(t *testing.T) {
 			"registrar:\n  tls: {secretName: registrar-tls}\n  ws: {port: 8080, securePort: 8443, allowedOrigins: ['*']}\n")),
 		"chart (load balancer)": helmTemplate(t, registrarNamespace, writeValues(t, lbValues)),
 		"chart (placement)":     helmTemplate(t, registrarNamespace, writeValues(t, placementValues)),
+		"chart (record route)":  helmTemplate(t, registrarNamespace, writeValues(t, "registrar: {recordRouteHost: sip.example.com}\n")),
 		"kustomize":             kustomize(t, "default"),
 	} {
 		for _, d := range ofKind(parse(t, manifests), "Deployment") {

@@ -229,6 +229,10 @@ func (r *FleetReconciler) deployment() (*appsv1ac.DeploymentApplyConfiguration, 
 		fmt.Sprintf("--metrics-bind-address=:%d", f.MetricsPort),
 		fmt.Sprintf("--health-probe-bind-address=:%d", f.ProbePort),
 	}
+	if f.RecordRouteHost != "" {
+		// Phones outside the cluster cannot reach the pod IP Record-Route names otherwise.
+		args = append(args, "--record-route-host="+f.RecordRouteHost)
+	}
 	args = append(args, tlsArgs(f)...)
 	args = append(args, wsArgs(f)...)
 	args = append(args, f.ExtraArgs...)

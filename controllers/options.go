@@ -90,6 +90,12 @@ type FleetOptions struct {
 	// LoadBalancerSourceRanges are the CIDRs a LoadBalancer Service accepts traffic
 	// from; none: any.
 	LoadBalancerSourceRanges []string
+	// RecordRouteHost is the address phones outside the cluster reach the fleet at
+	// (a DNS name or IP, the LoadBalancer's), which the registrars write in
+	// Record-Route instead of their pod IP, so that a phone's BYE and re-INVITE come
+	// back through it; empty: the pod IP. Record-Route keeps each transport's
+	// listening port, so that address must take SIP on the registrar's ports.
+	RecordRouteHost string
 	// ExtraArgs are appended to the registrar's command line.
 	ExtraArgs []string
 	// Resources of the registrar container; only cpu and memory are set by flags.

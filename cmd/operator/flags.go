@@ -128,6 +128,32 @@ func checkService(f controllers.FleetOptions) error {
 	return nil
 }
 
+// checkRecordRouteHost refuses what the registrars could not write in Record-Route
+// as a host that phones send to: neither an IP address nor a DNS-1123 subdomain of
+// labels of 63 characters at most, or a name whose last label is all digits
+// (999.1.1.1: no IP address, and no DNS name ends so). Empty is none.
+func checkRecordRouteHost(h string) error {
+	if h == "" || net.ParseIP(h) != nil {
+		return nil
+	}
+	refuse := func(why string) error {
+		return fmt.Errorf("--registrar-record-route-host=%q: want an IP address or a DNS name such as sip.example.com (%s)", h, why)
+	}
+	if errs := validation.IsDNS1123Subdomain(h); len(errs) > 0 {
+		return refuse(strings.Join(errs, "; "))
+	}
+	labels := strings.Split(h, ".")
+	for _, l := range labels {
+		if len(l) > validation.DNS1123LabelMaxLength {
+			return refuse(fmt.Sprintf("label %q is longer than %d characters", l, validation.DNS1123LabelMaxLength))
+		}
+	}
+	if strings.Trim(labels[len(labels)-1], "0123456789") == "" {
+		return refuse("no IP address, and a DNS name's last label is not all digits")
+	}
+	return nil
+}
+
 // labelMapFlag binds a flag to a map of labels, given as a JSON object
 // ({"key":"value"}, as the chart passes it) or as key=value pairs separated by commas
 // (label values hold neither). Empty is none. A key or value the API server would

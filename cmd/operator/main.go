@@ -79,6 +79,9 @@ func main() {
 		"loadBalancerClass of a LoadBalancer registrar Service (the API server refuses to change it on an existing Service); empty: the cluster's default.")
 	flag.StringVar(&sourceRanges, "registrar-load-balancer-source-ranges", "",
 		"Comma-separated CIDRs a LoadBalancer registrar Service accepts traffic from; empty: any.")
+	flag.StringVar(&f.RecordRouteHost, "registrar-record-route-host", "",
+		"Address (DNS name or IP, the LoadBalancer's) that phones outside the cluster reach the registrar Service at, written by the registrars "+
+			"in Record-Route instead of their pod IP so that BYE and re-INVITE come back; it must take SIP on the registrar's ports. Empty: the pod IP.")
 	flag.Var(int32Flag{&f.SIPPort}, "registrar-sip-port", "SIP port (UDP and TCP) of the registrar pods and Service.")
 	flag.StringVar(&f.TLSSecretName, "registrar-tls-secret", "",
 		"kubernetes.io/tls Secret in the registrar namespace to serve SIP over TLS with (mounted read-only; renewals are followed); empty: no TLS.")
@@ -121,6 +124,10 @@ func main() {
 	}
 	if f.WSSPort > 0 && f.TLSSecretName == "" {
 		log.Error(fmt.Errorf("--registrar-sip-wss-port=%d needs --registrar-tls-secret: wss:// serves its certificate", f.WSSPort), "invalid registrar WebSocket")
+		os.Exit(1)
+	}
+	if err := checkRecordRouteHost(f.RecordRouteHost); err != nil {
+		log.Error(err, "invalid registrar Record-Route address")
 		os.Exit(1)
 	}
 	if err := checkService(*f); err != nil {
