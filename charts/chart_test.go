@@ -124,6 +124,7 @@ func TestChartCustomValues(t *testing.T) {
 		"registrar-service-account":   "sip-registrar",
 		"registrar-service-type":      "LoadBalancer",
 		"registrar-record-route-host": "sip.example.com",
+		"registrar-sip-node-port":     "30080",
 		"registrar-sip-port":          "5080",
 		"registrar-metrics-port":      "9091",
 		"registrar-probe-port":        "8082",

@@ -109,6 +109,7 @@ func TestFlagsExist(t *testing.T) {
 		"chart (load balancer)": helmTemplate(t, registrarNamespace, writeValues(t, lbValues)),
 		"chart (placement)":     helmTemplate(t, registrarNamespace, writeValues(t, placementValues)),
 		"chart (record route)":  helmTemplate(t, registrarNamespace, writeValues(t, "registrar: {recordRouteHost: sip.example.com}\n")),
+		"chart (node ports)":    helmTemplate(t, registrarNamespace, writeValues(t, nodePortValues)),
 		"kustomize":             kustomize(t, "default"),
 	} {
 		for _, d := range ofKind(parse(t, manifests), "Deployment") {

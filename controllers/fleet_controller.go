@@ -209,14 +209,15 @@ func (r *FleetReconciler) service() *corev1ac.ServiceApplyConfiguration {
 		WithSpec(spec.
 			WithType(f.ServiceType).
 			WithSelector(r.selector()).
-			WithPorts(
-				corev1ac.ServicePort().WithName("sip-udp").WithProtocol(corev1.ProtocolUDP).
-					WithPort(f.SIPPort).WithTargetPort(intstr.FromString("sip-udp")),
-				corev1ac.ServicePort().WithName("sip-tcp").WithProtocol(corev1.ProtocolTCP).
-					WithPort(f.SIPPort).WithTargetPort(intstr.FromString("sip-tcp")),
-			).
-			WithPorts(tlsServicePorts(f)...).
-			WithPorts(wsServicePorts(f)...))
+			WithPorts(withNodePorts(f, slices.Concat(
+				[]*corev1ac.ServicePortApplyConfiguration{
+					corev1ac.ServicePort().WithName("sip-udp").WithProtocol(corev1.ProtocolUDP).
+						WithPort(f.SIPPort).WithTargetPort(intstr.FromString("sip-udp")),
+					corev1ac.ServicePort().WithName("sip-tcp").WithProtocol(corev1.ProtocolTCP).
+						WithPort(f.SIPPort).WithTargetPort(intstr.FromString("sip-tcp")),
+				},
+				tlsServicePorts(f),
+				wsServicePorts(f)))...))
 }
 
 func (r *FleetReconciler) deployment() (*appsv1ac.DeploymentApplyConfiguration, error) {

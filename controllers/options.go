@@ -67,6 +67,12 @@ type FleetOptions struct {
 	// with its tls.crt and tls.key, and follows its renewals. Empty: no TLS.
 	TLSSecretName string
 	TLSPort       int32
+	// SIPNodePort, TLSNodePort, WSNodePort and WSSNodePort fix the node ports of a
+	// NodePort or LoadBalancer Service's SIP (UDP and TCP share it: Kubernetes allows
+	// one node port for two protocols), TLS, ws:// and wss:// ports, so that phones
+	// can be configured ahead of time and keep working when the Service is made
+	// again; 0: the API server picks one. The operator refuses them with ClusterIP.
+	SIPNodePort, TLSNodePort, WSNodePort, WSSNodePort int32
 	// WSPort and WSSPort serve SIP over WebSocket (ws://) and secure WebSocket
 	// (wss://, with TLSSecretName's certificate; none without it) on the pods and
 	// the Service; 0: none. WSAllowedOrigins are the Origins of the web pages whose

@@ -89,6 +89,16 @@ func main() {
 	flag.Var(int32Flag{&f.WSPort}, "registrar-sip-ws-port", "SIP over WebSocket (ws://) port of the registrar pods and Service; 0: none.")
 	flag.Var(int32Flag{&f.WSSPort}, "registrar-sip-wss-port",
 		"SIP over secure WebSocket (wss://) port of the registrar pods and Service, with the certificate of --registrar-tls-secret; 0: none.")
+	// Node ports fixed ahead of time: phones are configured with them, and they hold
+	// when the Service is made again.
+	flag.Var(int32Flag{&f.SIPNodePort}, "registrar-sip-node-port",
+		"Node port of SIP (UDP and TCP both) on a NodePort or LoadBalancer registrar Service; 0: the API server picks one.")
+	flag.Var(int32Flag{&f.TLSNodePort}, "registrar-sip-tls-node-port",
+		"Node port of SIP over TLS on a NodePort or LoadBalancer registrar Service (needs --registrar-tls-secret); 0: the API server picks one.")
+	flag.Var(int32Flag{&f.WSNodePort}, "registrar-sip-ws-node-port",
+		"Node port of SIP over WebSocket on a NodePort or LoadBalancer registrar Service (needs --registrar-sip-ws-port); 0: the API server picks one.")
+	flag.Var(int32Flag{&f.WSSNodePort}, "registrar-sip-wss-node-port",
+		"Node port of SIP over secure WebSocket on a NodePort or LoadBalancer registrar Service (needs --registrar-sip-wss-port); 0: the API server picks one.")
 	flag.StringVar(&wsOrigins, "registrar-ws-allowed-origins", "",
 		"Comma-separated Origins (https://phone.example.com) of web pages whose scripts may connect over WebSocket; * allows any. "+
 			"Pages on the host connected to, and clients that send no Origin, are always allowed.")
@@ -131,6 +141,10 @@ func main() {
 		os.Exit(1)
 	}
 	if err := checkService(*f); err != nil {
+		log.Error(err, "invalid registrar Service")
+		os.Exit(1)
+	}
+	if err := checkNodePorts(*f); err != nil {
 		log.Error(err, "invalid registrar Service")
 		os.Exit(1)
 	}

@@ -117,3 +117,47 @@ metrics disabled) is free.
 {{- end }}
 {{- end }}
 {{- end }}
+
+{{/* The fixed node ports set, as YAML: registrar.nodePorts without its nulls (unset). */}}
+{{- define "registrar-operator.nodePorts" -}}
+{{- $np := dict }}
+{{- range $name, $port := .Values.registrar.nodePorts }}
+{{- if not (kindIs "invalid" $port) }}{{ $_ := set $np $name (int $port) }}{{ end }}
+{{- end }}
+{{- toYaml $np }}
+{{- end }}
+
+{{/*
+Refuses fixed node ports the registrar Service cannot have or that would fix
+nothing, as the operator would at start: any with a ClusterIP Service (it has no node
+ports), one of a port that is not served, two ports on one node port (only SIP's UDP
+and TCP share theirs).
+*/}}
+{{- define "registrar-operator.checkNodePorts" -}}
+{{- $r := .Values.registrar }}
+{{- $np := include "registrar-operator.nodePorts" . | fromYaml }}
+{{- if $np }}
+{{- if not (has $r.serviceType (list "NodePort" "LoadBalancer")) }}
+{{- fail (printf "registrar.nodePorts need registrar.serviceType: NodePort or LoadBalancer (a %s Service has no node ports)" $r.serviceType) }}
+{{- end }}
+{{- if and (hasKey $np "tls") (not (dig "tls" "secretName" "" $r)) }}
+{{- fail "registrar.nodePorts.tls needs registrar.tls.secretName: without it no SIP over TLS is served" }}
+{{- end }}
+{{- if and (hasKey $np "ws") (not (dig "ws" "port" 0 $r)) }}
+{{- fail "registrar.nodePorts.ws needs registrar.ws.port: without it no ws:// is served" }}
+{{- end }}
+{{- if and (hasKey $np "wss") (not (dig "ws" "securePort" 0 $r)) }}
+{{- fail "registrar.nodePorts.wss needs registrar.ws.securePort: without it no wss:// is served" }}
+{{- end }}
+{{- $seen := dict }}
+{{- range $name := list "sip" "tls" "ws" "wss" }}
+{{- if hasKey $np $name }}
+{{- $port := toString (int (get $np $name)) }}
+{{- if hasKey $seen $port }}
+{{- fail (printf "registrar.nodePorts.%s and registrar.nodePorts.%s are both %s: each port of the registrar Service needs a node port of its own (SIP's UDP and TCP share theirs)" (get $seen $port) $name $port) }}
+{{- end }}
+{{- $_ := set $seen $port $name }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- end }}
