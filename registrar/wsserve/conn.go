@@ -20,7 +20,8 @@ type guard interface {
 	Prove()
 }
 
-// controlWriteTimeout bounds writing a pong or a Close to a peer that does not read.
+// controlWriteTimeout bounds writing a pong, a Close or a 400 to a peer that does
+// not read.
 const controlWriteTimeout = 10 * time.Second
 
 // conn is one WebSocket connection, as sipgo sees it: an upgrade request to
@@ -56,7 +57,7 @@ func newConn(c net.Conn, l *Listener) *conn {
 	return cn
 }
 
-// Read hands sipgo the upgrade request, then one frame per message.
+// Read hands sipgo the upgrade request, then one frame per message that parses.
 func (c *conn) Read(b []byte) (int, error) {
 	if c.done != nil {
 		return 0, c.done
@@ -79,17 +80,32 @@ func (c *conn) Read(b []byte) (int, error) {
 			c.done = io.EOF
 			return 0, c.done
 		}
-		if !c.proven && len(bytes.Trim(msg, "\r\n")) > 0 {
-			c.proven = true
-			if g, ok := c.Conn.(guard); ok {
-				g.Prove()
+		if !keepAlive(msg) {
+			// sipgo would close the connection on a message it cannot parse
+			// (malformed.go).
+			if err := parse(msg); err != nil {
+				c.refuse(msg, err)
+				continue
 			}
+			c.prove()
 		}
 		c.out = forSipgo(msg)
 	}
 	n := copy(b, c.out)
 	c.out = rest(c.out, n)
 	return n, nil
+}
+
+// prove tells the guard below that the connection sent a message, once: one that
+// parses, so that a peer sending garbage stays unproven.
+func (c *conn) prove() {
+	if c.proven {
+		return
+	}
+	c.proven = true
+	if g, ok := c.Conn.(guard); ok {
+		g.Prove()
+	}
 }
 
 // rest is what is left of p after n bytes: nil once all is read, so that an idle
@@ -153,7 +169,7 @@ func (c *conn) control(op ws.OpCode, payload []byte) error {
 	if op != ws.OpPing {
 		return nil
 	}
-	return c.writeControl(ws.NewPongFrame(payload))
+	return c.writeFrame(ws.NewPongFrame(payload))
 }
 
 // fail ends reading: a Close echoes the peer's, a protocol error is told with its
@@ -170,15 +186,16 @@ func (c *conn) fail(err error) {
 		default: // a code no endpoint may send (1005, 1006, 1015, unassigned)
 			body = ws.NewCloseFrameBody(ws.StatusProtocolError, "invalid close code")
 		}
-		_ = c.writeControl(ws.NewCloseFrame(body))
+		_ = c.writeFrame(ws.NewCloseFrame(body))
 	case errors.As(err, &pe):
 		c.l.log.V(1).Info("WebSocket protocol error", "remote", c.RemoteAddr().String(), "error", pe.Error())
-		_ = c.writeControl(ws.NewCloseFrame(ws.NewCloseFrameBody(pe.code, pe.reason)))
+		_ = c.writeFrame(ws.NewCloseFrame(ws.NewCloseFrameBody(pe.code, pe.reason)))
 	}
 }
 
-// writeControl writes a control frame between sipgo's frames.
-func (c *conn) writeControl(f ws.Frame) error {
+// writeFrame writes a frame of ours (a pong, a Close, a 400) between sipgo's
+// frames.
+func (c *conn) writeFrame(f ws.Frame) error {
 	var buf bytes.Buffer
 	if err := ws.WriteFrame(&buf, f); err != nil {
 		return err
@@ -189,7 +206,7 @@ func (c *conn) writeControl(f ws.Frame) error {
 	_, err := c.Conn.Write(buf.Bytes())
 	_ = c.SetWriteDeadline(time.Time{})
 	if err != nil {
-		return fmt.Errorf("while writing a WebSocket control frame: %w", err)
+		return fmt.Errorf("while writing a WebSocket frame: %w", err)
 	}
 	return nil
 }

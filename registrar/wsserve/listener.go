@@ -4,7 +4,8 @@
 // as an error, clears the connection's deadlines once upgraded, and reads frames
 // loosely: it neither answers a ping nor consumes its payload (whose bytes it then
 // takes for the next frame header), drops continuation frames (a fragmented
-// message loses its tail), and closes without answering a Close.
+// message loses its tail), closes without answering a Close, and closes the
+// connection, unanswered, on the first message its parser refuses.
 //
 // Listener wraps the listener handed to sipgo (ServeWS, or ServeWSS over a TLS
 // listener). Each connection checks the upgrade request itself (method, version,
@@ -13,7 +14,10 @@
 // replayed to sipgo, which answers it. From then on the connection reads the
 // client's frames itself (answering pings, echoing Close, failing on protocol
 // errors) and hands sipgo each message as one plain frame; it writes each of
-// sipgo's frames whole, so a pong never lands inside one.
+// sipgo's frames whole, so a pong never lands inside one. A message sipgo's parser
+// would refuse, on which sipgo would close the connection, never reaches it: a
+// request is answered 400 where it can be, anything else dropped, and the
+// connection stays (malformed.go).
 package wsserve
 
 import (
