@@ -130,6 +130,9 @@ func TestOperatorRBACIsTheLeastThatWorks(t *testing.T) {
 		{"create", "policy", "poddisruptionbudgets", "", registrarNS, true},
 		{"patch", "policy", "poddisruptionbudgets", "", registrarNS, true},
 		{"delete", "policy", "poddisruptionbudgets", "", registrarNS, true},
+		// Watched, so that one deleted or edited by hand comes back at once.
+		{"list", "policy", "poddisruptionbudgets", "", registrarNS, true},
+		{"watch", "policy", "poddisruptionbudgets", "", registrarNS, true},
 		// The fleet of an earlier name goes (pruneRenamed), in the registrar namespace only.
 		{"delete", "apps", "deployments", "", registrarNS, true},
 		{"delete", "", "services", "", registrarNS, true},
@@ -141,7 +144,7 @@ func TestOperatorRBACIsTheLeastThatWorks(t *testing.T) {
 		{"delete", "apps", "deployments", "", tenantNS, false},
 		{"delete", "", "services", "", tenantNS, false},
 		{"create", "policy", "poddisruptionbudgets", "", tenantNS, false},
-		{"list", "policy", "poddisruptionbudgets", "", registrarNS, false},
+		{"list", "policy", "poddisruptionbudgets", "", tenantNS, false},
 		{"create", "", "services", "", tenantNS, false},
 		{"create", "", "pods", "", registrarNS, false},
 		{"create", "", "serviceaccounts", "", registrarNS, false},
