@@ -197,35 +197,7 @@ func (t *Table) Remove(aor string) []Binding {
 // RemoveURI drops the AOR's bindings whose URI matches uri (URIEqual), e.g.
 // because another replica took the binding over. It reports whether any was dropped.
 func (t *Table) RemoveURI(aor, uri string) bool {
-	s := t.shard(aor)
-	s.mu.Lock()
-	rec := s.recs[aor]
-	if rec == nil {
-		s.mu.Unlock()
-		return false
-	}
-	old := len(rec.bs)
-	bs := rec.bs[:0]
-	for _, b := range rec.bs {
-		if !URIEqual(b.URI, uri) {
-			bs = append(bs, b)
-		}
-	}
-	clear(rec.bs[len(bs):old])
-	rec.bs = bs
-	if len(bs) == old {
-		s.mu.Unlock()
-		return false
-	}
-	s.bindings -= old - len(bs)
-	if len(bs) == 0 {
-		s.removeRecord(rec)
-	} else {
-		s.update(rec)
-	}
-	s.mu.Unlock()
-	t.notify(rec.aor)
-	return true
+	return t.RemoveIf(aor, func(b *Binding) bool { return URIEqual(b.URI, uri) })
 }
 
 // ExpireDue drops every binding with ExpiresAt <= now and returns the AORs that
@@ -297,4 +269,41 @@ func (t *Table) Len() (aors, bindings int) {
 		s.mu.Unlock()
 	}
 	return aors, bindings
+}
+
+// RemoveIf drops the AOR's bindings for which drop returns true, e.g. because
+// another replica holds a newer registration of them. drop runs under the shard
+// lock, so that a REGISTER refreshing a binding meanwhile is judged as it is now;
+// it must be quick and must not call the table. RemoveIf reports whether any
+// binding was dropped, and then calls onChange.
+func (t *Table) RemoveIf(aor string, drop func(b *Binding) bool) bool {
+	s := t.shard(aor)
+	s.mu.Lock()
+	rec := s.recs[aor]
+	if rec == nil {
+		s.mu.Unlock()
+		return false
+	}
+	old := len(rec.bs)
+	bs := rec.bs[:0]
+	for i := range rec.bs {
+		if !drop(&rec.bs[i]) {
+			bs = append(bs, rec.bs[i])
+		}
+	}
+	clear(rec.bs[len(bs):old])
+	rec.bs = bs
+	if len(bs) == old {
+		s.mu.Unlock()
+		return false
+	}
+	s.bindings -= old - len(bs)
+	if len(bs) == 0 {
+		s.removeRecord(rec)
+	} else {
+		s.update(rec)
+	}
+	s.mu.Unlock()
+	t.notify(rec.aor)
+	return true
 }
