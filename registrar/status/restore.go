@@ -3,6 +3,7 @@ package status
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -43,11 +44,17 @@ func (w *Writer) restoreOne(ext *sipv1.Extension) int {
 	}
 	var mine []location.Binding
 	var leases []published
+	now := time.Now()
 	for _, b := range ext.Status.Bindings {
 		if b.Registrar != w.cfg.Replica {
 			continue
 		}
 		lb := fromAPI(b)
+		if takenOver(lb, w.cfg.Replica, ext.Status.Bindings, now) {
+			// The device registered the flow at another replica since: ours,
+			// its connection gone with our restart, is not to come back.
+			continue
+		}
 		// Status holds the lease, not the real expiry, which lies somewhere in
 		// [lease-Lease, lease]. Keeping the binding until just before the lease is
 		// the safe side (no live binding is lost), and stopping short by leaseMargin

@@ -347,8 +347,11 @@ func (w *Writer) removeLeftovers(ctx context.Context, target types.NamespacedNam
 		if b.Registrar != w.cfg.Replica || containsURI(ours, b.URI) {
 			continue
 		}
+		// Testing the registrar too: an entry another replica took over since the
+		// read is its binding now, not a leftover of ours.
 		path := fmt.Sprintf("/status/bindings/%d", i)
-		ops = append(ops, jsonPatchOp{Op: "test", Path: path + "/uri", Value: b.URI}, jsonPatchOp{Op: "remove", Path: path})
+		ops = append(ops, jsonPatchOp{Op: "test", Path: path + "/uri", Value: b.URI},
+			jsonPatchOp{Op: "test", Path: path + "/registrar", Value: b.Registrar}, jsonPatchOp{Op: "remove", Path: path})
 	}
 	if len(ops) == 0 {
 		return nil
