@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"sync/atomic"
 
 	"github.com/go-logr/logr"
 	"k8s.io/apimachinery/pkg/types"
@@ -33,6 +34,25 @@ type Extensions struct {
 
 	mu    sync.RWMutex
 	byAOR map[string]*ExtensionEntry
+	// onBindings, once set, sees every Extension the watch delivers (OnBindings).
+	onBindings atomic.Pointer[func(aor string, bindings []sipv1.Binding)]
+}
+
+// OnBindings has fn called with the AOR and status bindings of every Extension
+// the watch delivers from now on, and at once with those it holds: how a replica
+// learns that a device it holds registered at another (status.Writer.Reconcile).
+// fn runs on the watch's goroutine: it must be quick and must not block.
+func (e *Extensions) OnBindings(fn func(aor string, bindings []sipv1.Binding)) {
+	e.onBindings.Store(&fn)
+	e.mu.RLock()
+	held := make(map[string][]sipv1.Binding, len(e.byAOR))
+	for aor, x := range e.byAOR {
+		held[aor] = x.Bindings
+	}
+	e.mu.RUnlock()
+	for aor, bs := range held {
+		fn(aor, bs)
+	}
 }
 
 // NewExtensions prepares a cluster-wide watch of Extensions; Start runs it.
@@ -86,12 +106,15 @@ func (e *Extensions) put(old, o any) {
 	}
 	key := types.NamespacedName{Namespace: rec.namespace, Name: rec.name}
 	e.mu.Lock()
-	defer e.mu.Unlock()
 	if prev, ok := old.(*extensionRecord); ok && prev.aor != "" && prev.aor != rec.aor {
 		e.dropLocked(prev.aor, key)
 	}
 	if rec.aor != "" {
 		e.byAOR[rec.aor] = &rec.entry
+	}
+	e.mu.Unlock()
+	if fn := e.onBindings.Load(); fn != nil && rec.aor != "" {
+		(*fn)(rec.aor, rec.entry.Bindings)
 	}
 }
 

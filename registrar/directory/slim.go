@@ -1,6 +1,7 @@
 package directory
 
 import (
+	"strings"
 	"sync"
 
 	corev1 "k8s.io/api/core/v1"
@@ -64,7 +65,8 @@ func slimSecret(o any) (any, error) {
 
 // slimExtension keeps what the proxy reads: the AOR, whether the Extension is
 // disabled, and where its bindings are, how they are reached (flow and Path) and
-// in which order (q); not their User-Agent, Call-ID or times other than the expiry.
+// in which order (q); not their User-Agent, nor, but for connection-bound ones,
+// their Call-ID, CSeq or registration time.
 func slimExtension(o any) (any, error) {
 	e, ok := o.(*sipv1.Extension)
 	if !ok {
@@ -79,9 +81,20 @@ func slimExtension(o any) (any, error) {
 				URI: b.URI, Registrar: b.Registrar, Source: b.Source, Transport: b.Transport, ExpiresAt: b.ExpiresAt,
 				Instance: b.Instance, RegID: b.RegID, Path: b.Path, FlowRoute: b.FlowRoute, Q: b.Q,
 			}
+			if connectionBound(&b) {
+				// Which of two replicas' registrations of a moved device stands
+				// (location.Supersedes); UDP bindings, most of them, need it not.
+				out.entry.Bindings[i].CallID, out.entry.Bindings[i].CSeq = b.CallID, b.CSeq
+				out.entry.Bindings[i].RegisteredAt = b.RegisteredAt
+			}
 		}
 	}
 	return out, nil
+}
+
+// connectionBound is location.Binding.ConnectionBound for a status entry.
+func connectionBound(b *sipv1.Binding) bool {
+	return b.Path == "" && b.Transport != "" && !strings.EqualFold(b.Transport, "UDP")
 }
 
 // namespaces and domains intern names that many objects share: at 100,000 objects,

@@ -218,3 +218,26 @@ func credentialOf1001(name, source string) any {
 	})
 	return o
 }
+
+// A connection-bound binding keeps what tells which of two replicas'
+// registrations of it is newer (status.Writer.Reconcile); a UDP one does not.
+func TestSlimExtensionKeepsTheRegistrationOfConnectionBoundBindings(t *testing.T) {
+	reg := metav1.NewTime(time.Unix(1000, 0))
+	binding := func(transport string) sipv1.Binding {
+		return sipv1.Binding{URI: "sip:1001@x.invalid;transport=" + transport, Registrar: "replica-a", Transport: transport,
+			CallID: "c", CSeq: 9, RegisteredAt: reg}
+	}
+	full := &sipv1.Extension{ObjectMeta: metav1.ObjectMeta{Name: "phone", Namespace: "tenant"},
+		Status: sipv1.ExtensionStatus{AddressOfRecord: "1001@acme.example", Bindings: []sipv1.Binding{binding("TCP"), binding("UDP")}}}
+	o, err := slimExtension(full)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := o.(*extensionRecord).entry.Bindings
+	if b[0].CallID != "c" || b[0].CSeq != 9 || !b[0].RegisteredAt.Equal(&reg) {
+		t.Errorf("the TCP binding lost its registration: %+v", b[0])
+	}
+	if b[1].CallID != "" || b[1].CSeq != 0 || !b[1].RegisteredAt.IsZero() {
+		t.Errorf("the UDP binding keeps its registration: %+v", b[1])
+	}
+}
