@@ -77,22 +77,104 @@ func (p *Proxy) relayHop(u sip.Uri, t Target, aor string, req *sip.Request) hop 
 	return hop{URI: u, Dest: uriHostPort(&rt, transport), Transport: transport, Route: []string{rt.String()}}
 }
 
-// toFlow sends a request another replica relayed (its route to us already
-// popped) over our flow of aor whose Contact is the Request-URI, or answers 430
-// when we hold no such flow any more.
-func (p *Proxy) toFlow(req *sip.Request, tx sip.ServerTransaction, aor string, mf uint32, hash string) string {
-	uri := req.Recipient.String()
-	for _, b := range p.targets.Table.Lookup(aor, p.now()) {
-		if b.Outbound() && location.URIEqual(b.URI, uri) {
-			h := p.flowHop(req.Recipient, Target{URI: b.URI, Source: b.Source, Transport: b.Transport, Local: true})
-			// We record-route too: the device's requests in the dialog come over its
-			// flow, to us, and must find their way on; the caller's must reach us,
-			// who hold the flow.
-			return p.forward(req, tx, []hop{h}, mf, hash, p.recordRoute && req.Method == sip.INVITE)
+// FlowAlive reports whether this replica still holds the connection a binding
+// registered over: false for a connection-bound flow whose device went away (or
+// reconnected elsewhere). status.Writer.Reconcile asks it.
+func (p *Proxy) FlowAlive(b location.Binding) bool {
+	return p.hasConnection(strings.ToUpper(b.Transport), b.Source)
+}
+
+// failedFlow reports whether t is a flow of ours whose connection is gone.
+func (l *Targets) failedFlow(t *Target) bool {
+	transport := strings.ToUpper(t.Transport)
+	return t.Local && t.Outbound && t.Path == "" && transport != "" && transport != transportUDP &&
+		l.FlowAlive != nil && !l.FlowAlive(transport, t.Source)
+}
+
+// dropFailedFlows takes out of ours (this replica's targets) each flow whose
+// connection is gone while another flow of its device remains: one of ours that
+// works, or one another replica holds (theirs). RFC 5626 §5.3: a failed flow is
+// not used while the instance has another. A failed flow another replica holds
+// the same binding of (the device reconnected there) leaves our table too, so
+// that our status writes no longer claim it; with no other flow left it stays,
+// and its branch ends as 430. The cost falls on requests to a failed flow only.
+func (l *Targets) dropFailedFlows(aor string, ours, theirs []Target) []Target {
+	var failed []Target
+	for i := range ours {
+		if l.failedFlow(&ours[i]) {
+			failed = append(failed, ours[i])
 		}
 	}
-	p.reply(req, tx, StatusFlowFailed, "Flow Failed")
-	return OutcomeUnavailable
+	if len(failed) == 0 {
+		return ours
+	}
+	out := ours[:0:0]
+	for _, t := range ours {
+		if !l.failedFlow(&t) || !hasOtherFlow(t, ours, theirs, l.failedFlow) {
+			out = append(out, t)
+		}
+	}
+	for _, f := range failed {
+		if movedTo(f, theirs) {
+			l.Table.RemoveIf(aor, func(b *location.Binding) bool {
+				return b.Outbound() && b.Instance == f.Instance && b.RegID == f.RegID && b.Source == f.Source
+			})
+		}
+	}
+	return out
+}
+
+// hasOtherFlow reports whether f's device has a flow besides f: one of ours
+// that did not fail, or one another replica holds.
+func hasOtherFlow(f Target, ours, theirs []Target, failed func(*Target) bool) bool {
+	for i := range ours {
+		o := &ours[i]
+		if o.Outbound && o.Instance == f.Instance && o.RegID != f.RegID && !failed(o) {
+			return true
+		}
+	}
+	for _, o := range theirs {
+		if o.Outbound && o.Instance == f.Instance {
+			return true
+		}
+	}
+	return false
+}
+
+// movedTo reports whether another replica holds the flow f (same instance and reg-id).
+func movedTo(f Target, theirs []Target) bool {
+	for _, o := range theirs {
+		if o.Outbound && o.Instance == f.Instance && o.RegID == f.RegID {
+			return true
+		}
+	}
+	return false
+}
+
+// toFlow sends a request another replica relayed (its route to us already
+// popped) over our flow of aor whose Contact is the Request-URI, or answers 430
+// when we hold no such flow any more. A device's flows may share a Contact: one
+// whose connection is up is taken first (RFC 5626 §5.3).
+func (p *Proxy) toFlow(req *sip.Request, tx sip.ServerTransaction, aor string, mf uint32, hash string) string {
+	uri := req.Recipient.String()
+	var h hop
+	found := false
+	for _, b := range p.targets.Table.Lookup(aor, p.now()) {
+		if b.Outbound() && location.URIEqual(b.URI, uri) {
+			h, found = p.flowHop(req.Recipient, Target{URI: b.URI, Source: b.Source, Transport: b.Transport, Local: true}), true
+			if h.Fail == 0 {
+				break
+			}
+		}
+	}
+	if !found {
+		p.reply(req, tx, StatusFlowFailed, "Flow Failed")
+		return OutcomeUnavailable
+	}
+	// We record-route too: the device's requests in the dialog come over its
+	// flow, to us, and must find their way on; the caller's must reach us, who
+	// hold the flow.
+	return p.forward(req, tx, []hop{h}, mf, hash, p.recordRoute && req.Method == sip.INVITE)
 }
 
 // oneFlowPerInstance keeps, of the outbound targets of one device instance, only

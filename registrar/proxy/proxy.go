@@ -97,6 +97,9 @@ func New(cfg Config) *Proxy {
 	if p.now == nil {
 		p.now = time.Now
 	}
+	if p.targets != nil && p.targets.FlowAlive == nil && p.client != nil {
+		p.targets.FlowAlive = p.hasConnection // failed flows give way to others (flow.go)
+	}
 	return p
 }
 

@@ -41,6 +41,7 @@ type Target struct {
 	// the replica holding it, for another replica's.
 	Outbound            bool
 	Instance, FlowRoute string
+	RegID               int32
 	// Path is the route set the device registered through (RFC 3327, path.go).
 	Path string
 	// Q is the q its Contact was registered with (RFC 3261 §20.10), or none: the
@@ -105,6 +106,9 @@ type Targets struct {
 	Extensions Extensions
 	// Replica is this replica's name in Extension status.
 	Replica string
+	// FlowAlive reports whether this replica still holds the connection to
+	// source over transport (a flow's); nil counts every flow alive. New sets it.
+	FlowAlive func(transport, source string) bool
 }
 
 // Find returns the targets of user@domain at now. Per URI this replica's binding
@@ -131,19 +135,26 @@ func (l *Targets) Find(domain, user string, now time.Time) (Status, []Target) {
 	if entry != nil && entry.Disabled {
 		return Disabled, nil
 	}
-	var ts []Target
+	var ts, theirs []Target
 	for _, b := range l.Table.Lookup(aor, now) {
 		ts = append(ts, Target{URI: b.URI, Source: b.Source, Transport: b.Transport, Registrar: l.Replica, Local: true,
-			Outbound: b.Outbound(), Instance: b.Instance, Path: b.Path, Q: b.Q})
+			Outbound: b.Outbound(), Instance: b.Instance, RegID: b.RegID, Path: b.Path, Q: b.Q})
 	}
 	if entry != nil {
 		for _, b := range entry.Bindings {
-			if b.Registrar == l.Replica || !b.ExpiresAt.After(now) || b.URI == "" || hasURI(ts, b.URI) {
+			if b.Registrar == l.Replica || !b.ExpiresAt.After(now) || b.URI == "" {
 				continue
 			}
 			q, _ := location.ParseQ(b.Q) // none when absent (or unreadable: the CRD keeps those out)
-			ts = append(ts, Target{URI: b.URI, Source: b.Source, Transport: b.Transport, Registrar: b.Registrar,
-				Outbound: b.Instance != "" && b.RegID > 0, Instance: b.Instance, FlowRoute: b.FlowRoute, Path: b.Path, Q: q})
+			theirs = append(theirs, Target{URI: b.URI, Source: b.Source, Transport: b.Transport, Registrar: b.Registrar,
+				Outbound: b.Instance != "" && b.RegID > 0, Instance: b.Instance, RegID: b.RegID, FlowRoute: b.FlowRoute,
+				Path: b.Path, Q: q})
+		}
+	}
+	ts = l.dropFailedFlows(aor, ts, theirs)
+	for _, t := range theirs {
+		if !hasURI(ts, t.URI) {
+			ts = append(ts, t)
 		}
 	}
 	if len(ts) == 0 {
