@@ -282,6 +282,7 @@ func (r *Replica) Run(ctx context.Context) error {
 	if err := r.startProxy(ua, srv, txs); err != nil {
 		return err
 	}
+	r.watchMovedBindings()
 
 	writerCtx, stopWriter := context.WithCancel(context.WithoutCancel(ctx))
 	writerDone := make(chan struct{})
