@@ -1,6 +1,9 @@
 package location
 
-import "time"
+import (
+	"strings"
+	"time"
+)
 
 // A device that loses its connection to one replica reconnects, through the
 // Service, to another and registers the same binding there (RFC 5626 §6: the
@@ -15,7 +18,7 @@ import "time"
 // binding is reachable from every replica, so several may hold it: a REGISTER
 // refresh balanced to another replica does not move it, and costs no status write.
 func (b Binding) ConnectionBound() bool {
-	return b.Path == "" && b.Transport != "" && b.Transport != "UDP" && b.Transport != "udp"
+	return b.Path == "" && b.Transport != "" && !strings.EqualFold(b.Transport, "udp")
 }
 
 // SameBinding reports whether a and b name one binding: the same instance and

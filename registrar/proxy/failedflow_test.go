@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -42,7 +43,7 @@ func flowTargets(t *testing.T, up map[string]bool, shown []sipv1.Binding, regIDs
 		FlowAlive: func(transport, source string) bool { return transport == "TCP" && up[source] }}
 }
 
-func flowSource(regID int32) string { return "192.0.2.1:4000" + string(rune('0'+regID)) }
+func flowSource(regID int32) string { return fmt.Sprintf("192.0.2.1:4000%d", regID) }
 
 // A device whose first flow failed is reached over its second (RFC 5626 §5.3),
 // whichever of the two failed.
