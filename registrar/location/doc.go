@@ -53,5 +53,7 @@
 // policy.go holds the Policy and the interval a contact is granted; binding.go the
 // Binding; register.go the REGISTER algorithm of RFC 3261 §10.3, one named step per
 // function; table.go the sharded table and its other operations; heap.go each
-// shard's expiry heap; uri.go the URI comparison of RFC 3261 §19.1.4.
+// shard's expiry heap; uri.go the URI comparison of RFC 3261 §19.1.4; outbound.go
+// the keying of RFC 5626 flows; supersede.go which of two replicas' registrations
+// of one binding stands, when a device reconnected to another replica.
 package location
