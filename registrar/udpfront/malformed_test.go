@@ -10,6 +10,8 @@ import (
 
 	"github.com/emiago/sipgo/sip"
 	"github.com/go-logr/logr/funcr"
+
+	"github.com/voipbin/registrar-operator/registrar/internal/rawreply"
 )
 
 // lockedLog collects what the front end logs.
@@ -30,9 +32,9 @@ func (l *lockedLog) String() string {
 	return l.b.String()
 }
 
-// RFC 3261 §21.4.1: a REGISTER with a header the parser refuses, whose Via, From,
-// To, Call-ID and CSeq are readable to answer it by, gets 400 with a reason naming the
-// header, not silence (which the phone would retransmit into until Timer F). The
+// RFC 3261 §21.4.1: a REGISTER with a header the parser refuses (or a body short of
+// its Content-Length), whose Via, From, To, Call-ID and CSeq are readable to answer
+// it by, gets 400 with a reason naming the header (or the body), not silence (which the phone would retransmit into until Timer F). The
 // handler never sees it; the response copies those headers and nothing else, and
 // neither it nor the log quotes the Authorization header.
 func TestMalformedHeaderIsAnswered400(t *testing.T) {
@@ -41,6 +43,8 @@ func TestMalformedHeaderIsAnswered400(t *testing.T) {
 		{"Content-Length not a number", "Content-Length: 0", "Content-Length: none", "Malformed Content-Length Header"},
 		{"Contact without its >", "Contact: <sip:1001@127.0.0.1:%d>", "Contact: <sip:1001@127.0.0.1:%d", "Malformed Contact Header"},
 		{"compact Contact", "Contact: <sip:1001@127.0.0.1:%d>", "m: <sip:1001@127.0.0.1:%d>;expires=60, <sip:x", "Malformed Contact Header"},
+		// §18.3: a datagram that ends before the body its Content-Length names.
+		{"a body shorter than its Content-Length", "Content-Length: 0", "Content-Length: 40", rawreply.ShortBodyReason},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			h := &counting{}
@@ -106,7 +110,6 @@ func TestMalformedWithoutReadableLinesIsDropped(t *testing.T) {
 		{"a line without a colon", "Max-Forwards: 70", "Max-Forwards 70"},
 		{"CSeq twice", "CSeq: 2 REGISTER", "CSeq: 2 REGISTER\r\nCSeq: x"},
 		{"a folded line", "Max-Forwards: 70", "Max-Forwards:\r\n seventy"},
-		{"no header to blame: a truncated body", "Content-Length: 0", "Content-Length: 40"},
 		{"no header to blame: the start line", "REGISTER sip:acme.example SIP/2.0", "REGISTER sip:acme.example SIP/2.0 x"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
@@ -114,11 +117,12 @@ func TestMalformedWithoutReadableLinesIsDropped(t *testing.T) {
 				t.Fatalf("no %q in the REGISTER", c.old)
 			}
 			bad := []byte(strings.Replace(good, c.old, c.new, 1))
-			if _, err := sip.NewParser().ParseSIP(bytes.Clone(bad)); err == nil {
+			_, err := sip.NewParser().ParseSIP(bytes.Clone(bad))
+			if err == nil {
 				t.Fatalf("sipgo parses the REGISTER: not malformed")
 			}
 			var out bytes.Buffer
-			if _, ok := appendMalformed(&out, bad, from); ok {
+			if _, ok := appendMalformed(&out, bad, err, from); ok {
 				t.Errorf("answered:\n%s", out.String())
 			}
 		})
@@ -136,9 +140,14 @@ func FuzzMalformedAnswer(f *testing.F) {
 	f.Add([]byte(strings.Replace(good, "Call-ID:", "Call-ID:\r\n x", 1)))
 	f.Add([]byte("REGISTER sip:a SIP/2.0\r\nMax-Forwards: x\r\n\r\n"))
 	from := netip.MustParseAddrPort("192.0.2.10:5070")
+	f.Add([]byte(strings.Replace(good, "Content-Length: 0", "Content-Length: 40", 1)))
 	f.Fuzz(func(t *testing.T, data []byte) {
+		_, err := sip.NewParser().ParseSIP(bytes.Clone(data))
+		if err == nil {
+			return // the front end answers it as any REGISTER
+		}
 		var out bytes.Buffer
-		to, ok := appendMalformed(&out, data, from)
+		to, ok := appendMalformed(&out, data, err, from)
 		if !ok {
 			return
 		}

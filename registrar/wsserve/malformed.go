@@ -2,12 +2,10 @@ package wsserve
 
 import (
 	"bytes"
-	"errors"
 	"net"
 	"net/netip"
 	"sync"
 
-	"github.com/emiago/sipgo/sip"
 	"github.com/gobwas/ws"
 
 	"github.com/voipbin/registrar-operator/registrar/internal/rawreply"
@@ -70,36 +68,18 @@ func (c *conn) refuse(msg []byte, err error) {
 	}
 }
 
-// shortBodyReason is the 400's reason for a body shorter than its Content-Length.
-// Over WebSocket a message needs no Content-Length (RFC 7118 §5.1), but one that
-// names more bytes than came is an error, a request's to answer 400 (RFC 3261
-// §18.3); fewer, and sipgo drops the rest as §18.3 says.
-const shortBodyReason = "Body Shorter Than Content-Length"
-
 // appendRefusal appends to out the 400 for msg, which sipgo's parser refused with
 // err, coming from from, and reports whether it wrote one: only to a request, not
 // an ACK, whose body is shorter than its Content-Length or one of whose header
 // lines is malformed, when the lines a response copies are readable (package
 // rawreply).
 func appendRefusal(out *bytes.Buffer, msg []byte, err error, from netip.AddrPort) bool {
-	reason, ok := shortBodyReason, shortBody(msg, err)
-	if !ok {
-		reason, ok = rawreply.HeaderReason(msg)
-	}
+	reason, ok := rawreply.Reason(msg, err)
 	if !ok {
 		return false
 	}
 	_, ok = rawreply.BadRequest(out, msg, from, reason)
 	return ok
-}
-
-// shortBody tells whether err says msg's body is shorter than its Content-Length:
-// sipgo reads no more than the message holds, or, when the Content-Length goes
-// past the largest message it takes, refuses it as too large (msg itself is not:
-// MaxMessage is smaller).
-func shortBody(msg []byte, err error) bool {
-	return errors.Is(err, sip.ErrParseReadBodyIncomplete) ||
-		errors.Is(err, sip.ErrMessageTooLarge) && len(msg) <= sip.ParseMaxMessageLength
 }
 
 // source is the address the peer connected from, as a 400's Via names it.

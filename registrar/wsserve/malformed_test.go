@@ -13,6 +13,7 @@ import (
 	"github.com/gobwas/ws"
 	"github.com/gobwas/ws/wsutil"
 
+	"github.com/voipbin/registrar-operator/registrar/internal/rawreply"
 	"github.com/voipbin/registrar-operator/registrar/netguard"
 )
 
@@ -171,7 +172,7 @@ func FuzzAppendRefusal(f *testing.F) {
 		if !bytes.Contains(msg, []byte(res.CallID().Value())) {
 			t.Fatalf("the 400's Call-ID %q is not the request's", res.CallID().Value())
 		}
-		if errors.Is(err, sip.ErrParseReadBodyIncomplete) && res.Reason != shortBodyReason {
+		if errors.Is(err, sip.ErrParseReadBodyIncomplete) && res.Reason != rawreply.ShortBodyReason {
 			t.Fatalf("a short body answered %q", res.Reason)
 		}
 	})
