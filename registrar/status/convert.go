@@ -9,9 +9,12 @@ import (
 
 // toAPI converts a binding of the table to its Extension status form, held by
 // registrar (the pod name). metav1.Time serialises with one-second precision; the
-// writer replaces ExpiresAt by the lease. An outbound flow this replica holds
-// itself (no Path: no edge proxy holds it) gets flowRoute, this replica's route
-// for other replicas to relay through ("" to give none).
+// writer replaces ExpiresAt by the lease. A binding only this replica reaches
+// gets flowRoute, this replica's route for other replicas to relay through ("" to
+// give none): an outbound flow it holds itself (no Path: no edge proxy holds it),
+// and any connection-bound binding, outbound or not (a desk phone on TCP or TLS
+// behind a NAT is reached over its connection only). A UDP binding without
+// outbound, which every replica reaches, gets none: its entry stays as small.
 func toAPI(b location.Binding, registrar, flowRoute string) sipv1.Binding {
 	out := sipv1.Binding{
 		URI:       b.URI,
@@ -28,7 +31,7 @@ func toAPI(b location.Binding, registrar, flowRoute string) sipv1.Binding {
 		RegID:     b.RegID,
 		Path:      b.Path,
 	}
-	if b.Outbound() && b.Path == "" {
+	if b.Path == "" && (b.Outbound() || b.ConnectionBound()) {
 		out.FlowRoute = flowRoute
 	}
 	if !b.RegisteredAt.IsZero() {

@@ -76,21 +76,41 @@ func TestBindingWithoutQOmitsIt(t *testing.T) {
 	}
 }
 
-// Other replicas relay to an outbound flow through the replica that holds it:
-// status names its route for flows it holds itself, not for a binding behind a
-// Path (the edge proxy holds that flow) nor for a plain one.
-func TestFlowRouteOnlyForFlowsHeldHere(t *testing.T) {
-	const route = "sip:10.0.0.1:5060;transport=tcp;lr"
-	flow := location.Binding{URI: "sip:x@a.invalid", Instance: "<urn:uuid:1>", RegID: 1}
-	if a := toAPI(flow, "r", route); a.FlowRoute != route {
-		t.Errorf("flow: flowRoute %q, want %q", a.FlowRoute, route)
+// Other replicas relay to a binding only this replica reaches through it: status
+// names its route for an outbound flow it holds itself and for any binding on a
+// connection (TCP, TLS, WS, WSS) without Path, reg-id or not; not for a binding
+// behind a Path (the edge proxy holds its connection) nor for a UDP one without
+// outbound, which every replica reaches (its entry must not grow).
+func TestFlowRouteForBindingsOnlyThisReplicaReaches(t *testing.T) {
+	const route = "sip:10.0.0.1:5060;transport=tcp;lr;ob"
+	const path = "<sip:edge.example;lr;ob>"
+	flow := func(transport string) location.Binding {
+		return location.Binding{URI: "sip:x@a.invalid", Transport: transport, Instance: "<urn:uuid:1>", RegID: 1}
 	}
-	behindPath := flow
-	behindPath.Path = "<sip:edge.example;lr;ob>"
-	plain := location.Binding{URI: "sip:x@192.0.2.1"}
-	for name, b := range map[string]location.Binding{"behind a Path": behindPath, "plain": plain} {
-		if a := toAPI(b, "r", route); a.FlowRoute != "" {
-			t.Errorf("%s: flowRoute %q, want none", name, a.FlowRoute)
+	plain := func(transport string) location.Binding {
+		return location.Binding{URI: "sip:x@192.0.2.1", Transport: transport}
+	}
+	withPath := func(b location.Binding) location.Binding { b.Path = path; return b }
+	for _, tc := range []struct {
+		name string
+		b    location.Binding
+		want string
+	}{
+		{"outbound flow over TCP", flow("TCP"), route},
+		{"outbound flow over UDP", flow("UDP"), route},
+		{"outbound flow, no transport known", flow(""), route},
+		{"TCP without reg-id", plain("TCP"), route},
+		{"TLS without reg-id", plain("TLS"), route},
+		{"WS without reg-id", plain("WS"), route},
+		{"WSS without reg-id", plain("WSS"), route},
+		{"UDP without reg-id", plain("UDP"), ""},
+		{"no transport known", plain(""), ""},
+		{"outbound flow behind a Path", withPath(flow("TCP")), ""},
+		{"TLS behind a Path", withPath(plain("TLS")), ""},
+		{"UDP behind a Path", withPath(plain("UDP")), ""},
+	} {
+		if a := toAPI(tc.b, "r", route); a.FlowRoute != tc.want {
+			t.Errorf("%s: flowRoute %q, want %q", tc.name, a.FlowRoute, tc.want)
 		}
 	}
 }
