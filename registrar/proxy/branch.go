@@ -55,7 +55,8 @@ func (p *Proxy) hopFor(t Target, aor string, req *sip.Request) (hop, bool) {
 		return pathHop(u, t.Path), true
 	case t.Outbound && t.Local:
 		return p.flowHop(u, t), true
-	case t.Outbound:
+	case t.Outbound, relayedElsewhere(t):
+		// Another replica holds the connection: relayed to it (connection.go).
 		return p.relayHop(u, t, aor, req), true
 	}
 	dest, transport := p.destination(t)

@@ -23,7 +23,8 @@ import (
 // route with the AOR as its user part and a signature (a flow token,
 // flowtoken.go), and the holder, finding its own route with a good flow token on
 // top, sends the request over the flow of that AOR whose Contact is the
-// Request-URI.
+// Request-URI. A binding on a connection without outbound is relayed alike
+// (connection.go).
 
 // StatusFlowFailed is 430 Flow Failed (RFC 5626 §11).
 const StatusFlowFailed = 430
@@ -152,23 +153,18 @@ func movedTo(f Target, theirs []Target) bool {
 }
 
 // toFlow sends a request another replica relayed (its route to us already
-// popped) over our flow of aor whose Contact is the Request-URI, or answers 430
-// when we hold no such flow any more. A device's flows may share a Contact: one
-// whose connection is up is taken first (RFC 5626 §5.3).
+// popped) to our binding of aor whose Contact is the Request-URI (heldHop): over
+// the device's flow or connection. It answers 430 when we hold no such binding
+// any more, and 480 when a WebSocket device without outbound lost its connection
+// (there is no other way to it).
 func (p *Proxy) toFlow(req *sip.Request, tx sip.ServerTransaction, aor string, mf uint32, hash string) string {
-	uri := req.Recipient.String()
-	var h hop
-	found := false
-	for _, b := range p.targets.Table.Lookup(aor, p.now()) {
-		if b.Outbound() && location.URIEqual(b.URI, uri) {
-			h, found = p.flowHop(req.Recipient, Target{URI: b.URI, Source: b.Source, Transport: b.Transport, Local: true}), true
-			if h.Fail == 0 {
-				break
-			}
-		}
-	}
-	if !found {
+	h, found, ok := p.heldHop(req, aor)
+	switch {
+	case !found:
 		p.reply(req, tx, StatusFlowFailed, "Flow Failed")
+		return OutcomeUnavailable
+	case !ok:
+		p.reply(req, tx, sip.StatusTemporarilyUnavailable, "Temporarily Unavailable")
 		return OutcomeUnavailable
 	}
 	// We record-route too: the device's requests in the dialog come over its

@@ -38,7 +38,8 @@ type Target struct {
 	Local     bool
 	// Outbound marks an outbound flow (RFC 5626) of the device Instance: reached
 	// over its flow, never at its Contact (flow.go). FlowRoute is the route to
-	// the replica holding it, for another replica's.
+	// the replica holding it, for another replica's flow or other binding on a
+	// connection (connection.go).
 	Outbound            bool
 	Instance, FlowRoute string
 	RegID               int32
@@ -55,9 +56,11 @@ type Target struct {
 // the Contact (a private address) is not reachable, the pinhole the REGISTER opened
 // is (RFC 3581 received/rport). Over TCP the device's connection only exists on the
 // replica that accepted it: that replica reuses it (the source is the connection's
-// remote address), any other connects to the Contact. Over WebSocket there is no
-// other way than the connection (RFC 7118 §5: a browser accepts none, and its
-// Contact host is a made-up .invalid name): elsewhere the destination is "".
+// remote address); any other relays the request to it when status names its
+// route (hopFor, connection.go), and only without one connects to the Contact.
+// Over WebSocket there is no other way than the connection (RFC 7118 §5: a
+// browser accepts none, and its Contact host is a made-up .invalid name):
+// elsewhere the destination is "".
 func (t Target) Destination() (hostport, transport string) {
 	transport = strings.ToUpper(t.Transport)
 	if transport == "" {
@@ -137,8 +140,7 @@ func (l *Targets) Find(domain, user string, now time.Time) (Status, []Target) {
 	}
 	var ts, theirs []Target
 	for _, b := range l.Table.Lookup(aor, now) {
-		ts = append(ts, Target{URI: b.URI, Source: b.Source, Transport: b.Transport, Registrar: l.Replica, Local: true,
-			Outbound: b.Outbound(), Instance: b.Instance, RegID: b.RegID, Path: b.Path, Q: b.Q})
+		ts = append(ts, localTarget(&b, l.Replica))
 	}
 	if entry != nil {
 		for _, b := range entry.Bindings {
