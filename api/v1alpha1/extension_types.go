@@ -136,8 +136,10 @@ type Binding struct {
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=2048
 	Path string `json:"path,omitempty"`
-	// flowRoute is where other registrar replicas send requests for an outbound
-	// binding: a SIP URI of the replica that holds the device's flow.
+	// flowRoute is where other registrar replicas send requests for a binding
+	// only one replica reaches: a SIP URI of the replica that holds the device's
+	// outbound flow or, for a TCP, TLS or WebSocket binding without path, its
+	// connection.
 	// +optional
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=256
