@@ -43,7 +43,7 @@ func (p *Proxy) authenticatedCaller(req *sip.Request) bool {
 // left, a Request-URI naming a domain we serve, this replica, or a device
 // registered with us (a binding's Contact, of the AOR To names, as nextHop finds
 // it); with a Route left, a route that leads to such a device (the first hop of
-// its Path, or the replica holding its flow).
+// its Path, or the replica holding its flow or connection).
 func (p *Proxy) relayTargetOurs(req *sip.Request) bool {
 	ru := &req.Recipient
 	rt := req.Route()
