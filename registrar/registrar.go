@@ -34,6 +34,7 @@ import (
 	"github.com/voipbin/registrar-operator/registrar/proxy"
 	"github.com/voipbin/registrar-operator/registrar/register"
 	"github.com/voipbin/registrar-operator/registrar/status"
+	"github.com/voipbin/registrar-operator/registrar/streamserve"
 	"github.com/voipbin/registrar-operator/registrar/throttle"
 	"github.com/voipbin/registrar-operator/registrar/tlsserve"
 	"github.com/voipbin/registrar-operator/registrar/udpfront"
@@ -293,11 +294,15 @@ func (r *Replica) Run(ctx context.Context) error {
 	if r.udp != nil {
 		front = r.serveUDP(g, srv)
 	}
+	// sipgo closes a stream at the first message it cannot parse; streamserve
+	// answers those and keeps the connection.
 	if r.tcp != nil {
-		g.Go(func() error { return ignoreClosed(srv.ServeTCP(r.tcp)) })
+		l := streamserve.New(r.tcp, "TCP", r.log.WithName("TCP"))
+		g.Go(func() error { return ignoreClosed(srv.ServeTCP(l)) })
 	}
 	if r.tls != nil {
-		g.Go(func() error { return ignoreClosed(srv.ServeTLS(r.tls)) })
+		l := streamserve.New(r.tls, "TLS", r.log.WithName("TLS"))
+		g.Go(func() error { return ignoreClosed(srv.ServeTLS(l)) })
 	}
 	r.serveWS(g, srv)
 	g.Go(func() error { r.expireLoop(gctx); return nil })

@@ -1,15 +1,20 @@
 package reliability_test
 
 import (
+	"bufio"
 	"bytes"
+	"errors"
 	"fmt"
 	"net"
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/voipbin/registrar-operator/registrar/internal/siptest"
 )
 
 // tortureDir holds the RFC 4475 messages the register package's fuzz seeds already use
@@ -85,7 +90,9 @@ func tortureOutcome(buf []byte, n int, err error) string {
 
 // Every RFC 4475 torture message, valid and invalid, over UDP and over TCP, at a
 // running registrar: each is answered or dropped, none takes the registrar down, and a
-// valid REGISTER between any two of them is still challenged.
+// valid REGISTER between any two of them is still challenged. Over TCP, a message
+// whose Content-Length frames it costs nothing but itself: a REGISTER on the same
+// connection after it is challenged too.
 func TestTortureMessagesLeaveTheRegistrarServing(t *testing.T) {
 	tn := newTenant(t, 1, 6000, 0)
 	r, _ := startReplica(t, replicaConfig("replica-t", "127.0.0.1"))
@@ -117,10 +124,14 @@ func TestTortureMessagesLeaveTheRegistrarServing(t *testing.T) {
 			if transport == "udp" {
 				outcome = sendTortureUDP(t, raw, udp, tn.domain, i)
 			} else {
-				outcome = sendTortureTCP(t, raw, tcp, tn.domain, i)
+				var kept bool
+				outcome, kept = sendTortureTCP(t, raw, tcp, tn.domain, i)
+				if !kept && framed(raw) {
+					t.Errorf("%s (%s) cost its TCP connection: a REGISTER after it got no challenge", name, outcome)
+				}
 			}
 			results[transport] = outcome
-			if outcome == "dropped" {
+			if strings.HasPrefix(outcome, "dropped") {
 				dropped++
 			} else {
 				answered++
@@ -159,7 +170,9 @@ func sendTortureUDP(t *testing.T, raw []byte, target, domain string, i int) stri
 	return tortureOutcome(buf, n, err)
 }
 
-func sendTortureTCP(t *testing.T, raw []byte, target, domain string, i int) string {
+// sendTortureTCP sends the message on a new connection and returns what it got,
+// and whether the connection still serves: a REGISTER sent after it is challenged.
+func sendTortureTCP(t *testing.T, raw []byte, target, domain string, i int) (outcome string, kept bool) {
 	t.Helper()
 	c, err := net.Dial("tcp", target)
 	if err != nil {
@@ -169,16 +182,63 @@ func sendTortureTCP(t *testing.T, raw []byte, target, domain string, i int) stri
 	via := fmt.Sprintf("Via: SIP/2.0/TCP %s;branch=z9hG4bK-torture-tcp-%d;rport", c.LocalAddr(), i)
 	msg := loopbackOnly(raw, via, domain)
 	if _, err := c.Write(msg); err != nil {
-		return "not sent: " + err.Error()
+		return "not sent: " + err.Error(), false
 	}
+	in := bufio.NewReader(c)
 	_ = c.SetReadDeadline(time.Now().Add(500 * time.Millisecond))
-	buf := make([]byte, 65535)
-	n, err := c.Read(buf)
-	if err != nil && n == 0 {
-		if ne, ok := err.(net.Error); ok && ne.Timeout() {
-			return "dropped"
-		}
-		return "dropped (connection closed)"
+	first, err := siptest.ReadStream(in)
+	switch {
+	case err == nil:
+		outcome = tortureOutcome(first, len(first), nil)
+	case isTimeout(err):
+		outcome = "dropped"
+	default:
+		return "dropped (connection closed)", false
 	}
-	return tortureOutcome(buf, n, nil)
+	callID := fmt.Sprintf("torture-after-%d@%s", i, c.LocalAddr())
+	after := fmt.Sprintf("REGISTER sip:%s SIP/2.0\r\n%s\r\nMax-Forwards: 70\r\n"+
+		"From: <sip:6000@%s>;tag=t%d\r\nTo: <sip:6000@%s>\r\nCall-ID: %s\r\nCSeq: 1 REGISTER\r\n"+
+		"Contact: <sip:6000@%s;transport=tcp>\r\nContent-Length: 0\r\n\r\n",
+		domain, strings.Replace(via, "torture-tcp", "after-tcp", 1), domain, i, domain, callID, c.LocalAddr())
+	if _, err := c.Write([]byte(after)); err != nil {
+		return outcome, false
+	}
+	// The answer to the torture message (a second request of it, say) may come first.
+	_ = c.SetReadDeadline(time.Now().Add(2 * time.Second))
+	for {
+		res, err := siptest.ReadStream(in)
+		if err != nil {
+			return outcome, false
+		}
+		if bytes.Contains(res, []byte(callID)) {
+			return outcome, bytes.HasPrefix(res, []byte("SIP/2.0 407 "))
+		}
+	}
+}
+
+// framed tells whether a torture message is one a stream can be cut after (RFC 3261
+// §18.3): its header section ends, and its Content-Length is a number that its body
+// matches. After any other, where the next message starts is unknown.
+func framed(raw []byte) bool {
+	head, body, found := bytes.Cut(raw, []byte("\r\n\r\n"))
+	if !found {
+		return false
+	}
+	length := -1
+	for _, line := range strings.Split(string(head), "\r\n")[1:] {
+		name, value, ok := strings.Cut(line, ":")
+		if n := strings.ToLower(strings.TrimSpace(name)); ok && (n == "content-length" || n == "l") {
+			v, err := strconv.ParseUint(strings.TrimSpace(value), 10, 32)
+			if err != nil {
+				return false
+			}
+			length = int(v)
+		}
+	}
+	return length == len(body)
+}
+
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
 }

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/gobwas/ws"
+
+	"github.com/voipbin/registrar-operator/registrar/internal/sipparse"
 )
 
 // guard is what the connection guard below (package netguard) offers a framing
@@ -83,7 +85,7 @@ func (c *conn) Read(b []byte) (int, error) {
 		if !keepAlive(msg) {
 			// sipgo would close the connection on a message it cannot parse
 			// (malformed.go).
-			if err := parse(msg); err != nil {
+			if err := sipparse.Check(msg); err != nil {
 				c.refuse(msg, err)
 				continue
 			}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"net"
 	"net/netip"
 	"strings"
 	"testing"
@@ -14,6 +15,7 @@ import (
 	"github.com/gobwas/ws/wsutil"
 
 	"github.com/voipbin/registrar-operator/registrar/internal/rawreply"
+	"github.com/voipbin/registrar-operator/registrar/internal/sipparse"
 	"github.com/voipbin/registrar-operator/registrar/netguard"
 )
 
@@ -105,11 +107,11 @@ func TestGarbageDoesNotProveAConnection(t *testing.T) {
 	}
 }
 
-// appendRefusal answers what it should and only that, from the parser's error and
+// rawreply.Refusal answers what it should and only that, from the parser's error and
 // the raw lines: the body's shortfall or the header at fault named, nothing for a
 // message it cannot answer.
-func TestAppendRefusal(t *testing.T) {
-	from := netip.MustParseAddrPort("192.0.2.7:40001")
+func TestRefusal(t *testing.T) {
+	from := net.TCPAddrFromAddrPort(netip.MustParseAddrPort("192.0.2.7:40001"))
 	for _, tc := range []struct{ name, msg, want string }{
 		{"a short body", edited(t, 1, "Content-Length: 0\r\n\r\n", "Content-Length: 10\r\n\r\nhi"), "SIP/2.0 400 Body Shorter Than Content-Length\r\n"},
 		{"a Content-Length past any message", edited(t, 1, "Content-Length: 0", "Content-Length: 999999"), "SIP/2.0 400 Body Shorter Than Content-Length\r\n"},
@@ -121,12 +123,12 @@ func TestAppendRefusal(t *testing.T) {
 		{"no empty line", strings.TrimSuffix(message(1), "\r\n"), ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			err := parse([]byte(tc.msg))
+			err := sipparse.Check([]byte(tc.msg))
 			if err == nil {
 				t.Fatal("the message parses")
 			}
 			var out bytes.Buffer
-			answered := appendRefusal(&out, []byte(tc.msg), err, from)
+			answered := rawreply.Refusal(&out, []byte(tc.msg), err, from)
 			if answered != (tc.want != "") || !strings.HasPrefix(out.String(), tc.want) {
 				t.Fatalf("answered %v:\n%s\nwant %q", answered, out.String(), tc.want)
 			}
@@ -137,22 +139,22 @@ func TestAppendRefusal(t *testing.T) {
 	}
 }
 
-// FuzzAppendRefusal: whatever a message holds that does not parse, deciding
+// FuzzRefusal: whatever a message holds that does not parse, deciding
 // whether to answer it never panics, and an answer is a 400 that parses, to a
 // request that is no ACK, with its Call-ID and CSeq.
-func FuzzAppendRefusal(f *testing.F) {
+func FuzzRefusal(f *testing.F) {
 	f.Add([]byte(edited(f, 1, "Content-Length: 0", "Content-Length: 40")))
 	f.Add([]byte(edited(f, 1, "Max-Forwards: 70", "Max-Forwards: seventy")))
 	f.Add([]byte(edited(f, 1, "Max-Forwards: 70", "Max-Forwards:\r\n seventy")))
 	f.Add([]byte("SIP/2.0 200 OK\r\nCSeq: x\r\n\r\n"))
-	from := netip.MustParseAddrPort("192.0.2.10:40000")
+	from := net.TCPAddrFromAddrPort(netip.MustParseAddrPort("192.0.2.10:40000"))
 	f.Fuzz(func(t *testing.T, msg []byte) {
-		err := parse(msg)
+		err := sipparse.Check(msg)
 		if err == nil {
 			return
 		}
 		var out bytes.Buffer
-		if !appendRefusal(&out, msg, err, from) {
+		if !rawreply.Refusal(&out, msg, err, from) {
 			if out.Len() != 0 {
 				t.Fatalf("not answered, yet %d bytes written", out.Len())
 			}
@@ -205,7 +207,7 @@ func BenchmarkParseBeforeSipgo(b *testing.B) {
 			data := []byte(msg)
 			b.ReportAllocs()
 			for b.Loop() {
-				if err := parse(data); err != nil {
+				if err := sipparse.Check(data); err != nil {
 					b.Fatal(err)
 				}
 			}

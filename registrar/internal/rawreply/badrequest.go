@@ -73,15 +73,20 @@ func BadRequest(out *bytes.Buffer, data []byte, from netip.AddrPort, reason stri
 	if bytes.HasPrefix(data, []byte("ACK ")) {
 		return netip.AddrPort{}, false
 	}
+	return appendChecked(out, data, from, "400 "+reason)
+}
+
+// appendChecked is appendFromRaw for a request the parser refused, or could not
+// frame. The lines copied were read only as far as addressing the response needs;
+// a request malformed in one place may be in others (a Via's protocol, say) that
+// a client's parser would refuse in the response too. Such a response is not sent:
+// this path is rare, and a parse of the response is its price.
+func appendChecked(out *bytes.Buffer, data []byte, from netip.AddrPort, status string) (netip.AddrPort, bool) {
 	start := out.Len()
-	to, ok := appendFromRaw(out, data, from, "400 "+reason, 0)
+	to, ok := appendFromRaw(out, data, from, status, 0)
 	if !ok {
 		return netip.AddrPort{}, false
 	}
-	// The lines copied were read only as far as addressing the response needs; a
-	// request malformed in one place may be in others (a Via's protocol, say) that
-	// a client's parser would refuse in the 400 too. Such a 400 is not sent: this
-	// path is rare, and a parse of the response is its price.
 	if _, err := responseParser.ParseSIP(out.Bytes()[start:]); err != nil {
 		out.Truncate(start)
 		return netip.AddrPort{}, false
