@@ -143,7 +143,8 @@ func sipMain(args []string) error {
 		"Kamailio UDP worker counts to sweep in the first round (comma-separated); the best is measured in the other rounds.")
 	fs.IntVar(&o.rounds, "rounds", 0, "Rounds: in each, ours then Kamailio are measured, in turns (default: 3 with --vs, else 1).")
 	fs.Float64Var(&o.cpuRate, "cpu-rate", 3000, "Rate of the step after the search at which CPU µs per registration is compared (0: none).")
-	fs.DurationVar(&o.cpuLeadIn, "cpu-lead-in", 15*time.Second, "An unmeasured step at --cpu-rate just before its step, so that the CPU is measured in steady state at that rate (0: none).")
+	fs.DurationVar(&o.cpuLeadIn, "cpu-lead-in", 15*time.Second,
+		"An unmeasured step at --cpu-rate just before its step, so that the CPU is measured in steady state at that rate (0: none).")
 	fs.Float64Var(&o.serverCPUs, "server-cpus", 0,
 		"Confine the server under test (our registrar; Kamailio with --vs) to this many cores with a CFS quota over 100 ms, as a pod's CPU limit does "+
 			"(a cgroup of its own; needs root). SIPp on the same machine then has the rest: use it with --overload, so that 3× of the max clean rate can be offered "+
@@ -175,7 +176,10 @@ func sipMain(args []string) error {
 	}
 	if o.smoke {
 		given := given(fs)
-		for name, v := range map[string]string{"rounds": "1", "step-duration": "3s", "extensions": "200", "max-rate": "8000", "cpu-rate": "1000", "cpu-lead-in": "2s", "pause": "1s"} {
+		for name, v := range map[string]string{
+			"rounds": "1", "step-duration": "3s", "extensions": "200", "max-rate": "8000",
+			"cpu-rate": "1000", "cpu-lead-in": "2s", "pause": "1s",
+		} {
 			if !given[name] {
 				_ = fs.Set(name, v)
 			}
