@@ -63,15 +63,16 @@ func TestOutboundNewFlowReplacesOldAndCarriesRequests(t *testing.T) {
 	}
 }
 
-// Once the connection a device registered on is gone, a request for it is
-// answered 430 Flow Failed (RFC 5626 §5.3): its Contact cannot be reached.
-func TestOutboundClosedFlowIs430(t *testing.T) {
+// Once the connection a device registered on is gone, a request for it fails
+// its flow (430 Flow Failed, RFC 5626 §5.3): its Contact cannot be reached. The
+// caller, who must never get a 430 (RFC 5626 §11.5), gets 480.
+func TestOutboundClosedFlowIs480(t *testing.T) {
 	tn := newTenant(t, "1001")
 	_, tcp := replicaA.Addresses()
 	p := flowPhone(t, tn, tcp, 1)
 	p.MustRegister(600)
 	p.Close()
-	eventually(t, "a request for the device whose flow closed gets 430", func() error {
+	eventually(t, "a request for the device whose flow closed gets 480", func() error {
 		caller := newCaller(t, replicaA)
 		caller.Send(caller.Request(sip.MESSAGE, "sip:"+tn.aor(), "hello"))
 		// A request sent before the replica saw the connection close may go down
@@ -80,7 +81,7 @@ func TestOutboundClosedFlowIs430(t *testing.T) {
 		if err != nil {
 			return err
 		}
-		if res.StatusCode != 430 {
+		if res.StatusCode != sip.StatusTemporarilyUnavailable {
 			return fmt.Errorf("got %d %s", res.StatusCode, res.Reason)
 		}
 		return nil

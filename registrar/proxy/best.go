@@ -40,15 +40,22 @@ func better(a, b int) bool {
 	return a < b
 }
 
-// weak marks codes a proxy also produces itself for a branch that failed.
-func weak(code int) bool { return code == 408 || code == 503 }
+// weak marks codes a proxy also produces itself for a branch that failed: 408,
+// 503, and 430, a flow that failed (RFC 5626), which says nothing of the device.
+func weak(code int) bool { return code == 408 || code == 503 || code == StatusFlowFailed }
 
 // Upstream returns the code and reason to send upstream for a chosen final code:
 // a 503 would tell the caller that this proxy is overloaded, so it becomes 500
-// (RFC 3261 §16.7 step 6).
+// (RFC 3261 §16.7 step 6). A 430 Flow Failed is for the authoritative proxy
+// alone, never for a caller (RFC 5626 §11.5: endpoints should never receive
+// it); with no other flow of the device left it becomes 480, as a device that
+// is not registered is answered.
 func Upstream(code int, reason string) (int, string) {
-	if code == 503 {
+	switch code {
+	case 503:
 		return 500, "Server Internal Error"
+	case StatusFlowFailed:
+		return 480, "Temporarily Unavailable"
 	}
 	return code, reason
 }

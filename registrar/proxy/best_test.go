@@ -21,6 +21,9 @@ func TestBest(t *testing.T) {
 		{"device answer beats our 503", []int{503, 500}, 1},
 		{"timeout when nothing else in class", []int{408, 503}, 0},
 		{"tie keeps the earlier", []int{486, 486}, 0},
+		{"device answer beats a failed flow", []int{430, 486}, 1},
+		{"a failed flow is as weak as our timeout", []int{430, 408}, 1},
+		{"a failed flow when nothing else", []int{503, 430}, 1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if got := Best(tc.codes); got != tc.want {
@@ -30,10 +33,19 @@ func TestBest(t *testing.T) {
 	}
 }
 
+// A caller never gets 503 (that would say we are overloaded) nor 430 (RFC 5626
+// §11.5: for an authoritative proxy, never for an endpoint).
 func TestUpstream(t *testing.T) {
-	for _, tc := range []struct{ in, want int }{{503, 500}, {486, 486}, {500, 500}, {200, 200}} {
-		if got, _ := Upstream(tc.in, "x"); got != tc.want {
-			t.Errorf("Upstream(%d) = %d, want %d", tc.in, got, tc.want)
+	for _, tc := range []struct {
+		in         int
+		want       int
+		wantReason string
+	}{
+		{503, 500, "Server Internal Error"}, {430, 480, "Temporarily Unavailable"},
+		{486, 486, "x"}, {500, 500, "x"}, {480, 480, "x"}, {200, 200, "x"},
+	} {
+		if got, reason := Upstream(tc.in, "x"); got != tc.want || reason != tc.wantReason {
+			t.Errorf("Upstream(%d) = %d %q, want %d %q", tc.in, got, reason, tc.want, tc.wantReason)
 		}
 	}
 }

@@ -26,6 +26,10 @@ type call struct {
 	mf   uint32
 	hash string
 	rr   bool
+	// edge: another replica relayed req to a flow we hold (toFlow). That replica
+	// is the authoritative proxy: our 430 goes back to it as is, and it tries
+	// the AOR's other bindings (RFC 5626 §5.3).
+	edge bool
 
 	mu          sync.Mutex
 	branches    []*branch
@@ -383,11 +387,11 @@ func (c *call) finish() string {
 	f := finals[i]
 	var res *sip.Response
 	if f.res == nil {
-		code, reason := Upstream(f.code, reasonOf(f.code))
+		code, reason := c.upstreamStatus(f.code, reasonOf(f.code))
 		res = sip.NewResponseFromRequest(c.req, code, reason, nil)
 	} else {
 		res = c.upstream(f.res)
-		res.StatusCode, res.Reason = Upstream(f.res.StatusCode, f.res.Reason)
+		res.StatusCode, res.Reason = c.upstreamStatus(f.res.StatusCode, f.res.Reason)
 		if f.code == sip.StatusUnauthorized || f.code == sip.StatusProxyAuthRequired {
 			addChallenges(res, finals, i)
 		}
@@ -402,6 +406,16 @@ func (c *call) finish() string {
 		return OutcomeUnreachable
 	}
 	return OutcomeRejected
+}
+
+// upstreamStatus is Upstream, but a 430 goes back as is to the replica that
+// relayed the request to a flow of ours: it is no caller, but the authoritative
+// proxy, whom a 430 tells to try the AOR's other flows (RFC 5626 §5.3).
+func (c *call) upstreamStatus(code int, reason string) (int, string) {
+	if c.edge && code == StatusFlowFailed {
+		return code, reason
+	}
+	return Upstream(code, reason)
 }
 
 // addChallenges copies the challenges of every other 401 and 407 into the chosen

@@ -249,8 +249,13 @@ func (p *Proxy) toAOR(req *sip.Request, tx sip.ServerTransaction, dom *directory
 
 // forward proxies req statefully to hops and answers the caller.
 func (p *Proxy) forward(req *sip.Request, tx sip.ServerTransaction, hops []hop, mf uint32, hash string, rr bool) string {
-	c := &call{p: p, req: req, tx: tx, start: p.now(), invite: req.Method == sip.INVITE, mf: mf, hash: hash, rr: rr}
-	return c.run(hops)
+	return p.newCall(req, tx, mf, hash, rr).run(hops)
+}
+
+// newCall is the response context of req, forwarded with Max-Forwards mf, loop
+// hash and our Record-Route when rr.
+func (p *Proxy) newCall(req *sip.Request, tx sip.ServerTransaction, mf uint32, hash string, rr bool) *call {
+	return &call{p: p, req: req, tx: tx, start: p.now(), invite: req.Method == sip.INVITE, mf: mf, hash: hash, rr: rr}
 }
 
 func (p *Proxy) reply(req *sip.Request, tx sip.ServerTransaction, code int, reason string) {
