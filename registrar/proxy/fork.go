@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"sync"
 	"time"
 
@@ -26,6 +27,9 @@ type call struct {
 	mf   uint32
 	hash string
 	rr   bool
+	// retarget finds the AOR's hops anew (toAOR), for replaceFailedFlow; nil
+	// when the request is not for an AOR of ours.
+	retarget func() []hop
 	// edge: another replica relayed req to a flow we hold (toFlow). That replica
 	// is the authoritative proxy: our 430 goes back to it as is, and it tries
 	// the AOR's other bindings (RFC 5626 §5.3).
@@ -40,6 +44,17 @@ type call struct {
 	provisional bool    // a provisional response went upstream
 	declined    bool    // a branch answered 6xx: no new branch (§16.7 step 5)
 	expired     bool    // Timer C fired: no new branch
+	// planned holds the hopKey of every hop of the search, tried or waiting
+	// for its group; retargeted says the one re-reading of the targets a
+	// transaction gets is spent (replaceFailedFlow).
+	planned    map[string]bool
+	retargeted bool
+	// ringing counts the branches of the group now ringing; groupOver: its
+	// serial-fork timeout fired. later are hops replaceFailedFlow found that
+	// wait for a later group.
+	ringing   *sync.WaitGroup
+	groupOver bool
+	later     []hop
 }
 
 // branch is one forwarded copy; its flags are guarded by call.mu.
@@ -87,8 +102,12 @@ func (c *call) run(hops []hop) string {
 		timerC := time.AfterFunc(c.p.timerC(), c.expireTimerC)
 		defer timerC.Stop()
 	}
+	c.planned = make(map[string]bool, len(hops))
+	for _, h := range hops {
+		c.planned[hopKey(h)] = true
+	}
 	groups := byPreference(hops)
-	for i, group := range groups {
+	for i := 0; i < len(groups); i++ {
 		// Checked and started under one lock: cancelAll and expireTimerC then see
 		// either the group's branches or that the search is over.
 		c.mu.Lock()
@@ -96,29 +115,98 @@ func (c *call) run(hops []hop) string {
 			c.mu.Unlock()
 			break
 		}
-		start := len(c.branches)
-		for _, h := range group {
-			c.branches = append(c.branches, &branch{hop: h, req: c.p.branchRequest(c.req, h, c.mf, c.hash, c.rr), ended: make(chan struct{})})
-		}
-		bs := c.branches[start:]
-		c.mu.Unlock()
 		var wg sync.WaitGroup
-		for _, b := range bs {
-			wg.Go(func() { c.runBranch(b) })
-		}
+		start := len(c.branches)
+		c.ringing, c.groupOver = &wg, false
+		c.startBranches(groups[i])
+		c.mu.Unlock()
 		if limit := c.p.serialForkTimeout(); c.invite && limit > 0 && i < len(groups)-1 {
-			next := time.AfterFunc(limit, func() { c.giveUp(bs) })
+			next := time.AfterFunc(limit, func() {
+				c.mu.Lock()
+				c.groupOver = true
+				bs := c.branches[start:] // with those replaceFailedFlow added
+				c.mu.Unlock()
+				c.giveUp(bs)
+			})
 			wg.Wait()
 			next.Stop()
 		} else {
 			wg.Wait()
 		}
+		c.mu.Lock()
+		if len(c.later) > 0 {
+			var rest []hop
+			for _, g := range groups[i+1:] {
+				rest = append(rest, g...)
+			}
+			groups = append(groups[:i+1], byPreference(append(rest, c.later...))...)
+			c.later = nil
+		}
+		c.mu.Unlock()
 	}
 	c.mu.Lock()
 	forks := len(c.branches)
 	c.mu.Unlock()
 	c.p.obs.Forks(forks)
 	return c.finish()
+}
+
+// startBranches starts, under c.mu, a branch to each of hops in the group now
+// ringing.
+func (c *call) startBranches(hops []hop) {
+	for _, h := range hops {
+		b := &branch{hop: h, req: c.p.branchRequest(c.req, h, c.mf, c.hash, c.rr), ended: make(chan struct{})}
+		c.branches = append(c.branches, b)
+		c.ringing.Go(func() { c.runBranch(b) })
+	}
+}
+
+// replaceFailedFlow answers a branch that ended with 430 Flow Failed: the flow
+// it took is gone (RFC 5626 §5.3), because the device's connection closed, or
+// because the binding moved or expired at the replica that held it after we
+// read our targets. The authoritative proxy then tries another target of the
+// AOR (RFC 5626 §5.3, §11.5), so the targets are read again, once per
+// transaction (a flapping device cannot loop us), and a branch goes to each hop
+// the search had not planned: the device's new binding, here or at another
+// replica. Those of failed's q or higher ring at once in its group, the others
+// wait for their own.
+func (c *call) replaceFailedFlow(failed *branch) {
+	c.mu.Lock()
+	if c.retarget == nil || c.retargeted || c.searchOver() || c.groupOver {
+		c.mu.Unlock()
+		return
+	}
+	c.retargeted = true
+	c.mu.Unlock()
+	hops := c.retarget()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.searchOver() || c.groupOver {
+		return
+	}
+	var now []hop
+	for _, h := range hops {
+		if c.planned[hopKey(h)] {
+			continue
+		}
+		c.planned[hopKey(h)] = true
+		if preference(h.Q) >= preference(failed.hop.Q) {
+			now = append(now, h)
+		} else {
+			c.later = append(c.later, h)
+		}
+	}
+	if len(now) > 0 {
+		c.p.log.V(1).Info("a flow failed: trying the targets found since", "method", c.req.Method.String(), "branches", len(now))
+	}
+	// failed is one of the ringing group's: c.ringing still counts it.
+	c.startBranches(now)
+}
+
+// hopKey tells hops apart: the same target reached the same way (a relayed
+// hop's signature, made anew for each, does not count).
+func hopKey(h hop) string {
+	return h.URI.String() + " " + h.Transport + " " + h.Dest + " " + strconv.Itoa(h.Fail)
 }
 
 // searchOver reports, under c.mu, whether no further group may start: a 2xx went
@@ -273,6 +361,9 @@ func (c *call) branchFinal(b *branch, f final) {
 	}
 	if cancelOthers {
 		c.cancelAll(false)
+	}
+	if f.code == StatusFlowFailed {
+		c.replaceFailedFlow(b)
 	}
 }
 

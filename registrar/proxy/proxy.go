@@ -223,14 +223,31 @@ func (p *Proxy) toAOR(req *sip.Request, tx sip.ServerTransaction, dom *directory
 		p.send(tx, res)
 		return outcome
 	}
-	st, targets := p.targets.Find(dom.Domain, req.Recipient.User, now)
-	switch st {
-	case NoSuchUser:
+	st, hops := p.aorHops(req, dom, now)
+	switch {
+	case st == NoSuchUser:
 		p.reply(req, tx, sip.StatusNotFound, "Not Found")
 		return OutcomeNotFound
-	case Disabled, NotRegistered:
+	case len(hops) == 0: // Disabled, NotRegistered, or no binding we can reach
 		p.reply(req, tx, sip.StatusTemporarilyUnavailable, "Temporarily Unavailable")
 		return OutcomeUnavailable
+	}
+	c := p.newCall(req, tx, mf, hash, p.recordRoute && req.Method == sip.INVITE)
+	// A flow that failed (430) may have moved while we forked: its device
+	// reconnected, here or to another replica (fork.go, replaceFailedFlow).
+	c.retarget = func() []hop {
+		_, hops := p.aorHops(req, dom, p.now())
+		return hops
+	}
+	return c.run(hops)
+}
+
+// aorHops finds where req, for an AOR of dom, goes at now: the hops to its
+// targets, none when it has no binding we can reach.
+func (p *Proxy) aorHops(req *sip.Request, dom *directory.Domain, now time.Time) (Status, []hop) {
+	st, targets := p.targets.Find(dom.Domain, req.Recipient.User, now)
+	if st != Found {
+		return st, nil
 	}
 	hops := make([]hop, 0, len(targets))
 	aor := req.Recipient.User + "@" + dom.Domain
@@ -240,11 +257,7 @@ func (p *Proxy) toAOR(req *sip.Request, tx sip.ServerTransaction, dom *directory
 			hops = append(hops, h)
 		}
 	}
-	if len(hops) == 0 {
-		p.reply(req, tx, sip.StatusTemporarilyUnavailable, "Temporarily Unavailable")
-		return OutcomeUnavailable
-	}
-	return p.forward(req, tx, hops, mf, hash, p.recordRoute && req.Method == sip.INVITE)
+	return st, hops
 }
 
 // forward proxies req statefully to hops and answers the caller.
