@@ -120,9 +120,17 @@ func (c *call) run(hops []hop) string {
 		c.ringing, c.groupOver = &wg, false
 		c.startBranches(groups[i])
 		c.mu.Unlock()
-		if limit := c.p.serialForkTimeout(); c.invite && limit > 0 && i < len(groups)-1 {
+		if limit := c.p.serialForkTimeout(); c.invite && limit > 0 {
+			last := i == len(groups)-1
 			next := time.AfterFunc(limit, func() {
 				c.mu.Lock()
+				// A timer that fired as its group ended leaves the next group
+				// alone; the last group gives way only to targets a failed
+				// flow's re-read found of lower q (replaceFailedFlow).
+				if c.ringing != &wg || (last && len(c.later) == 0) {
+					c.mu.Unlock()
+					return
+				}
 				c.groupOver = true
 				bs := c.branches[start:] // with those replaceFailedFlow added
 				c.mu.Unlock()
@@ -168,11 +176,14 @@ func (c *call) startBranches(hops []hop) {
 // AOR (RFC 5626 §5.3, §11.5), so the targets are read again, once per
 // transaction (a flapping device cannot loop us), and a branch goes to each hop
 // the search had not planned: the device's new binding, here or at another
-// replica. Those of failed's q or higher ring at once in its group, the others
-// wait for their own.
+// replica. Those of failed's q or higher ring at once in its group, unless its
+// serial-fork timeout passed; the others wait for their own.
+//
+// A 430 we made up from the targets just read (a local flow already gone,
+// hop.Fail) spends no re-read: one now would find the same.
 func (c *call) replaceFailedFlow(failed *branch) {
 	c.mu.Lock()
-	if c.retarget == nil || c.retargeted || c.searchOver() || c.groupOver {
+	if c.retarget == nil || c.retargeted || c.searchOver() || failed.hop.Fail != 0 {
 		c.mu.Unlock()
 		return
 	}
@@ -181,7 +192,7 @@ func (c *call) replaceFailedFlow(failed *branch) {
 	hops := c.retarget()
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.searchOver() || c.groupOver {
+	if c.searchOver() {
 		return
 	}
 	var now []hop
@@ -190,7 +201,7 @@ func (c *call) replaceFailedFlow(failed *branch) {
 			continue
 		}
 		c.planned[hopKey(h)] = true
-		if preference(h.Q) >= preference(failed.hop.Q) {
+		if !c.groupOver && preference(h.Q) >= preference(failed.hop.Q) {
 			now = append(now, h)
 		} else {
 			c.later = append(c.later, h)
@@ -478,11 +489,11 @@ func (c *call) finish() string {
 	f := finals[i]
 	var res *sip.Response
 	if f.res == nil {
-		code, reason := c.upstreamStatus(f.code, reasonOf(f.code))
+		code, reason := c.upstreamStatus(f.code, reasonOf(f.code), true)
 		res = sip.NewResponseFromRequest(c.req, code, reason, nil)
 	} else {
 		res = c.upstream(f.res)
-		res.StatusCode, res.Reason = c.upstreamStatus(f.res.StatusCode, f.res.Reason)
+		res.StatusCode, res.Reason = c.upstreamStatus(f.res.StatusCode, f.res.Reason, false)
 		if f.code == sip.StatusUnauthorized || f.code == sip.StatusProxyAuthRequired {
 			addChallenges(res, finals, i)
 		}
@@ -499,12 +510,14 @@ func (c *call) finish() string {
 	return OutcomeRejected
 }
 
-// upstreamStatus is Upstream, but a 430 goes back as is to the replica that
-// relayed the request to a flow of ours: it is no caller, but the authoritative
-// proxy, whom a 430 tells to try the AOR's other flows (RFC 5626 §5.3).
-func (c *call) upstreamStatus(code int, reason string) (int, string) {
-	if c.edge && code == StatusFlowFailed {
-		return code, reason
+// upstreamStatus is Upstream for code, ours when this proxy made it up, but a
+// 430 goes back as is to the replica that relayed the request to a flow of ours:
+// it is no caller, but the authoritative proxy, whom a 430 tells to try the
+// AOR's other flows (RFC 5626 §5.3). So does a 503 of ours there: the flow's
+// connection failed as we sent over it.
+func (c *call) upstreamStatus(code int, reason string, ours bool) (int, string) {
+	if c.edge && (code == StatusFlowFailed || ours && code == sip.StatusServiceUnavailable) {
+		return StatusFlowFailed, reasonOf(StatusFlowFailed)
 	}
 	return Upstream(code, reason)
 }

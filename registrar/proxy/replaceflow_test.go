@@ -2,8 +2,10 @@ package proxy
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -91,6 +93,55 @@ func TestTheHolderPassesA430BackToTheRelayingReplica(t *testing.T) {
 	}
 }
 
+// A 430 made up from the targets just read (a local flow already gone) spends no
+// re-read, which would find the same: the one a real 430 gets later finds the
+// device that moved meanwhile.
+func TestAMadeUpFlowFailureSpendsNoReread(t *testing.T) {
+	high, low := location.QOf(1000), location.QOf(500)
+	txs := newScriptedRequester(map[string]int{movedDest: sip.StatusOK})
+	hold := txs.hold(holderDest)
+	c, caller := scriptedCall(t, txs)
+	gone := localHop("sip:1001@198.51.100.7:5060;transport=tcp", "198.51.100.7:5060", transportTCP, high)
+	gone.Fail = StatusFlowFailed
+	relayed := relayedHop("1")
+	relayed.Q = low
+	var moved atomic.Bool
+	reads := 0
+	c.retarget = func() []hop {
+		reads++
+		if !moved.Load() {
+			return []hop{gone, relayed}
+		}
+		return []hop{relayed, localHop(movedContact, movedDest, transportTCP, low)}
+	}
+	done := make(chan struct{})
+	go func() { defer close(done); c.run([]hop{gone, relayed}) }()
+	// The q=1 group (the gone flow) is over before the relayed branch is sent.
+	txs.waitSent(t, holderDest)
+	moved.Store(true)
+	hold <- StatusFlowFailed
+	<-done
+	if got := caller.final(t); got.StatusCode != sip.StatusOK {
+		t.Errorf("the caller got %d %s, want the moved device's 200", got.StatusCode, got.Reason)
+	}
+	if reads != 1 {
+		t.Errorf("the targets were read again %d times, want once", reads)
+	}
+}
+
+// The holder that cannot send over the flow it was relayed to (the connection
+// failed as it sent) answers the relaying replica 430, not 500: that replica
+// then tries the AOR's other targets.
+func TestTheHolderAnswers430WhenTheFlowFailsAsItSends(t *testing.T) {
+	txs := newScriptedRequester(map[string]int{movedDest: refuse})
+	c, caller := scriptedCall(t, txs)
+	c.edge = true
+	c.run([]hop{localHop(movedContact, movedDest, transportTCP, 0)})
+	if got := caller.final(t); got.StatusCode != StatusFlowFailed {
+		t.Errorf("the relaying replica got %d %s, want 430", got.StatusCode, got.Reason)
+	}
+}
+
 // A target found on reading again rings at once when its q is that of the
 // failed branch (it takes its place), and waits for its group otherwise; a
 // device of the ringing group that answers 486 is what the caller hears, not
@@ -143,6 +194,9 @@ func scriptedCall(t *testing.T, txs *scriptedRequester) (*call, *recordingServer
 	return p.newCall(req, caller, 69, "h", false), caller
 }
 
+// refuse, as a scripted answer, fails the request as a closed connection does.
+const refuse = -1
+
 // scriptedRequester answers each request with the final status scripted for
 // its destination, at once, or when the test sends it for a held destination.
 type scriptedRequester struct {
@@ -173,6 +227,9 @@ func (s *scriptedRequester) Request(_ context.Context, req *sip.Request) (sip.Cl
 	code, held := s.answers[dest], s.held[dest]
 	s.mu.Unlock()
 	s.notify <- dest
+	if code == refuse {
+		return nil, errors.New("connection refused")
+	}
 	tx := &scriptedTx{res: make(chan *sip.Response, 1), done: make(chan struct{})}
 	answer := func(code int) { tx.res <- sip.NewResponseFromRequest(req, code, "", nil) }
 	if held != nil {

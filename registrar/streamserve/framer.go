@@ -72,8 +72,10 @@ func (f *framer) next() (unit, error) {
 	if f.lost != nil {
 		return unit{}, f.lost
 	}
-	if f.pos == f.end && len(f.buf) > minBuffer {
-		f.buf, f.pos, f.end = nil, 0, 0 // a large message passed: do not keep its room
+	if len(f.buf) > minBuffer && f.end-f.pos <= minBuffer {
+		// A large message passed: keep only the room an idle connection needs.
+		small := make([]byte, minBuffer)
+		f.end, f.pos, f.buf = copy(small, f.buf[f.pos:f.end]), 0, small
 	}
 	if err := f.discard(); err != nil {
 		return unit{}, err
@@ -204,18 +206,20 @@ func contentLength(header []byte) (length uint64, found, valid bool) {
 	_, rest, _ := bytes.Cut(header, crlf) // the start line
 	var value []byte
 	inLength := false // the last line was a Content-Length: a folded line goes on
+	first := true     // sipgo folds into a header line, never into the start line
 	for len(rest) > 0 {
 		var line []byte
 		line, rest, _ = bytes.Cut(rest, crlf)
 		if len(line) == 0 {
 			break
 		}
-		if line[0] == ' ' || line[0] == '\t' {
+		if !first && (line[0] == ' ' || line[0] == '\t') {
 			if inLength {
 				value = append(append(value, ' '), line...)
 			}
 			continue
 		}
+		first = false
 		name, v, ok := bytes.Cut(line, []byte(":"))
 		name = bytes.TrimSpace(name)
 		inLength = ok && (bytes.EqualFold(name, []byte("Content-Length")) || bytes.EqualFold(name, []byte("l")))

@@ -179,13 +179,17 @@ func (c *conn) answer(header []byte, status, what string) {
 
 // control writes a response or keep-alive answer of ours. A Write is whole
 // against sipgo's (net.TCPConn and tls.Conn each hold a lock through a Write),
-// and sipgo sets no write deadline of its own that ours could undo.
+// and sipgo sets no write deadline of its own that ours could undo. One that
+// fails closes the connection: a peer that does not read for that long is gone,
+// part of a message may have been written, and a TLS connection fails every
+// write after a timeout.
 func (c *conn) control(p []byte, what string) {
 	_ = c.SetWriteDeadline(time.Now().Add(controlWriteTimeout))
 	_, err := c.Write(p)
 	_ = c.SetWriteDeadline(time.Time{})
 	if err != nil {
-		c.l.log.V(1).Info("could not write a "+what, "transport", c.l.transport,
+		c.l.log.V(1).Info("could not write a "+what+": closing the connection", "transport", c.l.transport,
 			"remote", c.RemoteAddr().String(), "error", err.Error())
+		_ = c.Close()
 	}
 }

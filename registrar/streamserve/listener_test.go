@@ -10,17 +10,21 @@ import (
 	"time"
 
 	"github.com/go-logr/logr"
+
+	"github.com/voipbin/registrar-operator/registrar/netguard"
 )
 
-// serve accepts one connection on a loopback listener wrapped by New and returns
-// the client's end and the server's, as sipgo reads it.
-func serve(t *testing.T) (client net.Conn, server net.Conn) {
+// serve accepts one connection on a loopback listener, bounded by a guard of
+// cfg and wrapped by New, as the registrar does, and returns the client's end
+// and the server's, as sipgo reads it.
+func serve(t *testing.T, cfg netguard.Config) (client net.Conn, server net.Conn, guard *netguard.Listener) {
 	t.Helper()
 	inner, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	l := New(inner, "TCP", logr.Discard())
+	guard = netguard.New(inner, cfg)
+	l := New(guard, "TCP", logr.Discard())
 	t.Cleanup(func() { _ = l.Close() })
 	accepted := make(chan net.Conn, 1)
 	go func() {
@@ -40,7 +44,7 @@ func serve(t *testing.T) (client net.Conn, server net.Conn) {
 		t.Fatal("nothing accepted")
 	}
 	t.Cleanup(func() { _ = server.Close() })
-	return client, server
+	return client, server, guard
 }
 
 // readAll reads n bytes as sipgo does, a read at a time, within a deadline.
@@ -60,7 +64,7 @@ func readAll(t *testing.T, c net.Conn, n int) string {
 // bad ones; the peer gets a 400 naming the header at fault, and a CRLF for its
 // keep-alive.
 func TestConnPassesGoodMessagesAndAnswersTheRest(t *testing.T) {
-	client, server := serve(t)
+	client, server, _ := serve(t, netguard.Config{})
 	good1, good2 := request(1, "hello"), request(2, "")
 	bad := strings.Replace(request(3, ""), "Max-Forwards: 70", "Max-Forwards: seventy", 1)
 	if _, err := io.WriteString(client, good1+bad+"\r\n\r\n"+good2); err != nil {
@@ -98,7 +102,7 @@ func TestConnPassesGoodMessagesAndAnswersTheRest(t *testing.T) {
 // peer gets 400 and the reader the end of the stream, which sipgo takes as a
 // close.
 func TestConnEndsWhereFramingIsLost(t *testing.T) {
-	client, server := serve(t)
+	client, server, _ := serve(t, netguard.Config{})
 	lost := strings.Replace(request(1, ""), "Content-Length: 0", "Content-Length: none", 1)
 	if _, err := io.WriteString(client, lost+request(2, "")); err != nil {
 		t.Fatal(err)
@@ -115,5 +119,32 @@ func TestConnEndsWhereFramingIsLost(t *testing.T) {
 	status, err := bufio.NewReader(client).ReadString('\n')
 	if err != nil || status != "SIP/2.0 400 Malformed Content-Length Header\r\n" {
 		t.Fatalf("the peer got %q (%v), want the 400", status, err)
+	}
+}
+
+// A connection that sends only messages that do not parse stays unproven, and is
+// cut at the first-message deadline as a silent one is: its headers' CRLF CRLF
+// alone proves nothing.
+func TestGarbageDoesNotProveAConnection(t *testing.T) {
+	client, server, guard := serve(t, netguard.Config{FirstMessage: 300 * time.Millisecond, Idle: time.Hour})
+	if _, err := io.WriteString(client, "HELLO there\r\nContent-Length: 0\r\n\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	// The guard sets the read deadlines; the wait for it is bounded here.
+	ended := make(chan error, 1)
+	go func() {
+		_, err := server.Read(make([]byte, 1024))
+		ended <- err
+	}()
+	select {
+	case err := <-ended:
+		if !errors.Is(err, io.EOF) {
+			t.Fatalf("the read ended with %v, want the end of the stream at the first-message deadline", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the connection that sent only garbage was not cut at the first-message deadline")
+	}
+	if got := guard.Stats().TimedOut; got != 1 {
+		t.Errorf("%d connections timed out, want 1", got)
 	}
 }

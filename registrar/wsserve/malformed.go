@@ -46,6 +46,9 @@ func (c *conn) refuse(msg []byte, err error) {
 	c.l.log.V(1).Info("answering an unparsable SIP request over WebSocket 400", "remote", remote.String(),
 		"bytes", len(msg), "error", redact.ParseError(err.Error()))
 	if err := c.writeFrame(ws.NewTextFrame(out.Bytes())); err != nil {
-		c.l.log.V(1).Info("could not send a 400 over WebSocket", "remote", remote.String(), "error", err.Error())
+		// Part of the frame may be out, and a TLS connection fails every write
+		// after a timeout: the connection is of no more use.
+		c.l.log.V(1).Info("could not send a 400 over WebSocket: closing the connection", "remote", remote.String(), "error", err.Error())
+		_ = c.Close()
 	}
 }
