@@ -84,10 +84,37 @@ func (d *decider) observe(s sample, now time.Time) move {
 	return toOne
 }
 
-// behind tells one P falling behind: most of a core used in the last interval, or
-// requests waiting in the recent window.
-func (d *decider) behind(s sample) bool {
-	return s.cpu >= d.cfg.RaiseCPU || d.lateMany()
+// raiseSpan is how many of the last intervals the CPU that tells one P falling
+// behind is averaged over. Judged on one interval, a burst (a client's, a
+// collection) moved a registrar at 3,000 REGISTERs/s to two Ps now and then,
+// where each REGISTER costs half as much CPU again (about 80 against 55 µs,
+// hack/bench/results/2026-12-06b), for the calm spell or longer. A load that
+// lasts moves it within raiseSpan intervals; waiting requests (lateMany) still
+// move it at once.
+const raiseSpan = 3
+
+// behind tells one P falling behind: most of a core used over the last
+// intervals, or requests waiting in the recent window.
+func (d *decider) behind(sample) bool {
+	return d.recentCPU() >= d.cfg.RaiseCPU || d.lateMany()
+}
+
+// recentCPU is the process CPU, in cores, over the last raiseSpan intervals
+// observed.
+func (d *decider) recentCPU() float64 {
+	var busy, secs float64
+	for k := 1; k <= min(raiseSpan, len(d.recent)); k++ {
+		s := d.recent[(d.next-k+len(d.recent))%len(d.recent)]
+		if s.elapsed <= 0 {
+			continue // none yet, or cleared by a move to all Ps
+		}
+		busy += s.cpu * s.elapsed.Seconds()
+		secs += s.elapsed.Seconds()
+	}
+	if secs == 0 {
+		return 0
+	}
+	return busy / secs
 }
 
 // lateMany tells a steady share of late requests in the recent window.

@@ -1,6 +1,7 @@
 package procscale
 
 import (
+	"slices"
 	"testing"
 	"time"
 )
@@ -85,6 +86,25 @@ func TestAllGoesBackToOneAfterACalmSpell(t *testing.T) {
 	// loaded ones).
 	if n, least := ticksToOne(repeat(loaded, 10)...), 20+10+int(cfg.LowerAfter/tick); n < least {
 		t.Fatalf("after a second of load in the calm it moved back after %d ticks, want at least %d: the spell did not start again", n, least)
+	}
+}
+
+// The CPU that moves to all Ps is judged over the last three intervals: one
+// busy interval amid quiet ones (a client's burst, a collection) moves nothing,
+// a load that lasts moves within three.
+func TestOneBusyIntervalIsNoLoad(t *testing.T) {
+	d := newDecider(Config{}.withDefaults())
+	quiet, busy := sample{cpu: 0.17, read: 600}, sample{cpu: 0.45, read: 1500}
+	moves, _ := run(d, time.Unix(0, 0), append(append(repeat(quiet, 20), busy), repeat(quiet, 5)...)...)
+	for i, m := range moves {
+		if m != stay {
+			t.Fatalf("tick %d: move %d, want stay: one busy interval among quiet ones is a burst", i, m)
+		}
+	}
+	d = newDecider(Config{}.withDefaults())
+	moves, _ = run(d, time.Unix(0, 0), append(repeat(quiet, 20), repeat(sample{cpu: 0.55, read: 1800}, 3)...)...)
+	if !slices.Contains(moves[20:], toAll) {
+		t.Fatalf("three intervals at 0.55 of a core: moves %v, want toAll by the third", moves[20:])
 	}
 }
 

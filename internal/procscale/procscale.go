@@ -9,7 +9,7 @@
 // core of Go code, though, and it looks at the network only when it has nothing else
 // to run, so under load or on a busy node requests wait. So the registrar starts on
 // one P and takes the runtime's default (its CPU limit, cgroup aware) as soon as one
-// P falls behind: the process used a good part of a core in a tick, or requests
+// P falls behind: the process used a good part of a core over a few ticks, or requests
 // waited in the socket's queue. It goes back to one P only after a calm spell, which
 // doubles each time one P proves too few soon after (hysteresis).
 package procscale
@@ -30,9 +30,10 @@ type Config struct {
 	Max int
 	// Interval is how often the load is looked at (default 100 ms).
 	Interval time.Duration
-	// RaiseCPU is the process CPU, in cores over one interval, at which one P is
-	// taken as falling behind (default 0.4: on one P, network readiness is only
-	// looked at when the P has nothing else to run, so the response-time tail
+	// RaiseCPU is the process CPU, in cores over the last three intervals, at
+	// which one P is taken as falling behind (default 0.4: on one P, network
+	// readiness is only looked at when the P has nothing else to run, so the
+	// response-time tail
 	// grows long before the core is full; at 14,000–16,000 REGISTERs/s, about
 	// half a core, p99 passed 2 ms).
 	RaiseCPU float64
