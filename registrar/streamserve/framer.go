@@ -7,9 +7,13 @@ import (
 	"strconv"
 )
 
-// minBuffer is what a connection's buffer starts at, and goes back to between
-// messages: an idle connection keeps little.
-const minBuffer = 2048
+// minBuffer is what a connection's buffer starts at, and goes back to after a
+// message that grew it past largeBuffer: an idle connection keeps little, and a
+// connection of INVITEs with their SDP does not allocate for each.
+const (
+	minBuffer   = 2048
+	largeBuffer = 8192
+)
 
 // unitKind says what the framer found next in the stream.
 type unitKind int
@@ -72,7 +76,7 @@ func (f *framer) next() (unit, error) {
 	if f.lost != nil {
 		return unit{}, f.lost
 	}
-	if len(f.buf) > minBuffer && f.end-f.pos <= minBuffer {
+	if len(f.buf) > largeBuffer && f.end-f.pos <= minBuffer {
 		// A large message passed: keep only the room an idle connection needs.
 		small := make([]byte, minBuffer)
 		f.end, f.pos, f.buf = copy(small, f.buf[f.pos:f.end]), 0, small
