@@ -42,10 +42,7 @@ func TestDomainIsPublishedWithItsPolicy(t *testing.T) {
 	}
 
 	// A policy change reaches the published config.
-	d.Spec.Registration.MaxExpires = 3600
-	if err := k8s.Update(ctx, d); err != nil {
-		t.Fatal(err)
-	}
+	mustChange(t, d, func(d *sipv1.Domain) { d.Spec.Registration.MaxExpires = 3600 })
 	eventually(t, "maxExpires republished", func() error {
 		if err := k8s.Get(ctx, client.ObjectKeyFromObject(cm), cm); err != nil {
 			return err

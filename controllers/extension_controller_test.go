@@ -85,10 +85,7 @@ func TestExtensionWaitsForItsDomainThenPublishesAGeneratedPassword(t *testing.T)
 	}
 
 	// A resync must not regenerate the password.
-	e.Spec.MaxContacts = ptr(int32(2))
-	if err := k8s.Update(ctx, e); err != nil {
-		t.Fatal(err)
-	}
+	mustChange(t, e, func(e *sipv1.Extension) { e.Spec.MaxContacts = ptr(int32(2)) })
 	readyIs(t, e, metav1.ConditionTrue, sipv1.ReasonReady)
 	if err := k8s.Get(ctx, client.ObjectKeyFromObject(pw), pw); err != nil {
 		t.Fatal(err)
@@ -162,17 +159,11 @@ func TestDisabledExtensionWithdrawsItsCredential(t *testing.T) {
 	cred := credential(customer, "4001")
 	eventually(t, "credential published", func() error { return k8s.Get(ctx, client.ObjectKeyFromObject(cred), cred) })
 
-	e.Spec.Disabled = true
-	if err := k8s.Update(ctx, e); err != nil {
-		t.Fatal(err)
-	}
+	mustChange(t, e, func(e *sipv1.Extension) { e.Spec.Disabled = true })
 	readyIs(t, e, metav1.ConditionTrue, sipv1.ReasonDisabled)
 	gone(t, cred)
 
-	e.Spec.Disabled = false
-	if err := k8s.Update(ctx, e); err != nil {
-		t.Fatal(err)
-	}
+	mustChange(t, e, func(e *sipv1.Extension) { e.Spec.Disabled = false })
 	readyIs(t, e, metav1.ConditionTrue, sipv1.ReasonReady)
 	eventually(t, "credential republished", func() error { return k8s.Get(ctx, client.ObjectKeyFromObject(cred), cred) })
 }
