@@ -90,7 +90,7 @@ test: manifests generate vet envtest sipp clients helm crane ## Run every test a
 # that drive them together (SIP in and out, informers, status writes).
 RACE_PACKAGES ?= ./registrar/ ./registrar/udpfront/ ./registrar/location/ ./registrar/status/ \
 	./registrar/digest/ ./registrar/throttle/ ./registrar/proxy/ ./registrar/directory/ \
-	./registrar/netguard/ ./registrar/register/ ./registrar/tlsserve/ ./registrar/wsserve/
+	./registrar/netguard/ ./registrar/register/ ./registrar/tlsserve/ ./registrar/wsserve/ ./registrar/streamserve/
 
 .PHONY: test-race
 test-race: envtest sipp clients ## Run the concurrent packages' tests under the race detector (make test runs it).
