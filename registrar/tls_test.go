@@ -19,6 +19,7 @@ import (
 
 	sipv1 "github.com/voipbin/registrar-operator/api/v1alpha1"
 	"github.com/voipbin/registrar-operator/registrar/internal/siptest"
+	"github.com/voipbin/registrar-operator/registrar/tlsserve/testcert"
 )
 
 // A phone registers over TLS (407, then 200 over the same connection), its binding
@@ -179,6 +180,22 @@ func TestTLSMetrics(t *testing.T) {
 	}
 	expect("sip_tls_handshake_failures_total 1")
 	expect(`sip_open_connections{transport="TLS"} 1`) // the failed one is gone
+}
+
+// After a rotation the expiry metric tells the new certificate's expiry, though
+// no phone has connected since: an alert on it must not fire for a certificate
+// that is no longer served.
+func TestTLSExpiryMetricFollowsTheRotation(t *testing.T) {
+	tn := newTenant(t, "1001")
+	r := startTLSReplica(t, "replica-tls", tn, 0)
+	renewed, err := testcert.NewValidFor(2, 90*24*time.Hour, "127.0.0.1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := renewed.Write(r.dir); err != nil {
+		t.Fatal(err)
+	}
+	metricShows(t, r, fmt.Sprintf("sip_tls_certificate_expiry_timestamp_seconds %g", float64(renewed.Cert.NotAfter.Unix())))
 }
 
 // A device whose TLS connection is gone is reached over a new TLS connection to

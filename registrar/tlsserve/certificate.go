@@ -67,6 +67,14 @@ func LoadCertificate(certFile, keyFile string, log logr.Logger) (*Certificate, e
 // GetCertificate is tls.Config's: the current certificate, reloaded first when the
 // files changed.
 func (c *Certificate) GetCertificate(*tls.ClientHelloInfo) (*tls.Certificate, error) {
+	return c.Current(), nil
+}
+
+// Current returns the certificate served now, reloaded first when the files
+// changed. Not only handshakes look: the expiry metric reads it too, and must
+// not report a rotated certificate's predecessor to an alert while no phone
+// happens to connect.
+func (c *Certificate) Current() *tls.Certificate {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	interval := c.CheckInterval
@@ -77,13 +85,6 @@ func (c *Certificate) GetCertificate(*tls.ClientHelloInfo) (*tls.Certificate, er
 		c.checked = now
 		c.refreshLocked()
 	}
-	return c.current, nil
-}
-
-// Current returns the certificate served now.
-func (c *Certificate) Current() *tls.Certificate {
-	c.mu.Lock()
-	defer c.mu.Unlock()
 	return c.current
 }
 

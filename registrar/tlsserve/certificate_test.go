@@ -4,6 +4,7 @@ import (
 	"crypto/tls"
 	"os"
 	"testing"
+	"time"
 
 	"github.com/go-logr/logr"
 
@@ -71,6 +72,38 @@ func TestCertificateFollowsTheFiles(t *testing.T) {
 	}
 	if got := served(t, c); got != 3 {
 		t.Errorf("once the key matches, serial %d served, want 3", got)
+	}
+}
+
+// What the expiry metric reads follows the files without a handshake: after a
+// rotation it must not keep reporting the old certificate's expiry, or an alert
+// on it fires for a certificate no longer served.
+func TestCurrentFollowsTheFilesWithoutAHandshake(t *testing.T) {
+	dir := t.TempDir()
+	first, err := testcert.NewValidFor(1, time.Hour, "127.0.0.1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	certFile, keyFile, err := first.Write(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := LoadCertificate(certFile, keyFile, logr.Discard())
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.CheckInterval = 1
+	renewed, err := testcert.NewValidFor(2, 90*24*time.Hour, "127.0.0.1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := renewed.Write(dir); err != nil {
+		t.Fatal(err)
+	}
+	got := c.Current().Leaf
+	if got.SerialNumber.Int64() != 2 || !got.NotAfter.Equal(renewed.Cert.NotAfter) {
+		t.Errorf("after a rotation, Current has serial %d expiring %s, want serial 2 expiring %s",
+			got.SerialNumber.Int64(), got.NotAfter, renewed.Cert.NotAfter)
 	}
 }
 

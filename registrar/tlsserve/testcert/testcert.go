@@ -25,6 +25,11 @@ type Pair struct {
 // New makes a self-signed certificate with serial for the given DNS names and IP
 // addresses, valid for a day.
 func New(serial int64, names ...string) (*Pair, error) {
+	return NewValidFor(serial, 24*time.Hour, names...)
+}
+
+// NewValidFor is New with a certificate that expires validity from now.
+func NewValidFor(serial int64, validity time.Duration, names ...string) (*Pair, error) {
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		return nil, fmt.Errorf("while generating a key: %w", err)
@@ -33,7 +38,7 @@ func New(serial int64, names ...string) (*Pair, error) {
 		SerialNumber: big.NewInt(serial),
 		Subject:      pkix.Name{CommonName: "registrar-operator test"},
 		NotBefore:    time.Now().Add(-time.Minute),
-		NotAfter:     time.Now().Add(24 * time.Hour),
+		NotAfter:     time.Now().Add(validity),
 		KeyUsage:     x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
 		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
 		IsCA:         true, BasicConstraintsValid: true,
