@@ -3,6 +3,7 @@ package registrar_test
 import (
 	"fmt"
 	"io"
+	"net"
 	"strings"
 	"testing"
 	"time"
@@ -91,5 +92,47 @@ func expectPong(t *testing.T, p *siptest.Phone) {
 	got := make([]byte, 2)
 	if _, err := io.ReadFull(s.Conn, got); err != nil || string(got) != "\r\n" {
 		t.Fatalf("the keep-alive over %s got %q (%v), want CRLF", s.Name(), got, err)
+	}
+}
+
+// A Content-Length that is no number leaves no way to the next message, and
+// ends the connection: over TCP and TLS the phone reads the 400 and then the end
+// of the stream (a FIN, and a close_notify under TLS), not a reset, though more
+// of its stream was still unread. A reset can destroy the 400 on its way, and
+// tells the phone nothing.
+func TestStreamLostFramingEndsCleanlyAfterThe400(t *testing.T) {
+	tn := newTenant(t, "1001")
+	r := startTLSReplica(t, "replica-stream", tn, 0)
+	_, tcp := r.Addresses()
+	dials := map[string]func() (net.Conn, error){
+		"TCP": func() (net.Conn, error) { return net.Dial("tcp", tcp) },
+		"TLS": func() (net.Conn, error) { return r.dial() },
+	}
+	for transport, dial := range dials {
+		c, err := dial()
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = c.Close() })
+		p := siptest.NewTCP(t, tcp, tn.account()) // only to write the request
+		req := p.Request(sip.REGISTER, "sip:"+tn.domain, "", "Contact: "+p.ContactValue()).String()
+		lost := strings.Replace(req, "Content-Length: 0", "Content-Length: lots", 1)
+		if lost == req {
+			t.Fatalf("no Content-Length in\n%s", req)
+		}
+		// More than one read of the replica takes, unread when it closes.
+		if _, err := io.WriteString(c, lost+strings.Repeat(req, 100)); err != nil {
+			t.Fatalf("over %s: %v", transport, err)
+		}
+		if err := c.SetReadDeadline(time.Now().Add(10 * time.Second)); err != nil {
+			t.Fatal(err)
+		}
+		got, err := io.ReadAll(c)
+		if err != nil {
+			t.Fatalf("over %s the phone read %q, then %v: want the 400 and the end of the stream", transport, got, err)
+		}
+		if !strings.HasPrefix(string(got), "SIP/2.0 400 Malformed Content-Length Header\r\n") {
+			t.Errorf("over %s the phone got %q, want the 400", transport, got)
+		}
 	}
 }

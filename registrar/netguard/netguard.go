@@ -295,6 +295,9 @@ func (c *conn) release() {
 	c.l.mu.Unlock()
 }
 
+// NetConn is the connection under the guard, for a layer above to shut down.
+func (c *conn) NetConn() net.Conn { return c.Conn }
+
 // Close closes the connection and gives its place back.
 func (c *conn) Close() error {
 	c.release()

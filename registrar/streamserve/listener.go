@@ -17,7 +17,8 @@
 //   - a CRLF CRLF keep-alive gets its CRLF (RFC 5626 §3.5.1);
 //   - only a Content-Length that is no number, or a header section that does
 //     not end within that size, closes the connection: where the next message
-//     starts is then unknown.
+//     starts is then unknown. The first is answered 400 before a lingering
+//     close (linger.go), so that the peer reads the 400 and not a reset.
 //
 // The price is a second parse of every good message, as over WebSocket
 // (wsserve, BenchmarkParseBeforeSipgo): sipgo has no hook on its parse failure.
@@ -132,6 +133,9 @@ func (c *conn) ended(err error) error {
 	if errors.Is(err, errBadLength) || errors.Is(err, errHeadersTooLong) {
 		c.l.log.V(1).Info("closing a SIP connection whose messages can no longer be told apart",
 			"transport", c.l.transport, "remote", c.RemoteAddr().String(), "reason", err.Error())
+		if errors.Is(err, errBadLength) {
+			lingeringClose(c.Conn) // the 400 written before must reach the peer
+		}
 		return io.EOF
 	}
 	return err

@@ -122,6 +122,39 @@ func TestConnEndsWhereFramingIsLost(t *testing.T) {
 	}
 }
 
+// Where framing is lost with more of the stream unread, the connection ends
+// with a FIN after the 400, not a reset: a reset arriving at the peer before it
+// has read the 400 destroys it, and the phone never learns why its connection
+// went.
+func TestLostFramingEndsWithTheAnswerRead(t *testing.T) {
+	client, server, _ := serve(t, netguard.Config{})
+	lost := strings.Replace(request(1, ""), "Content-Length: 0", "Content-Length: none", 1)
+	// More than the framer reads at once, still unread in the kernel when the
+	// connection ends.
+	if _, err := io.WriteString(client, lost+strings.Repeat(request(2, ""), 200)); err != nil {
+		t.Fatal(err)
+	}
+	if err := server.SetReadDeadline(time.Now().Add(5 * time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := server.Read(make([]byte, 1024)); !errors.Is(err, io.EOF) {
+		t.Fatalf("read %d bytes, %v: want the end of the stream", n, err)
+	}
+	if err := server.Close(); err != nil { // as sipgo does at the end of the stream
+		t.Fatal(err)
+	}
+	if err := client.SetReadDeadline(time.Now().Add(5 * time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	got, err := io.ReadAll(client)
+	if err != nil {
+		t.Fatalf("the peer read %q, then %v: want the 400 and the end of the stream", got, err)
+	}
+	if !strings.HasPrefix(string(got), "SIP/2.0 400 Malformed Content-Length Header\r\n") {
+		t.Fatalf("the peer got %q, want the 400", got)
+	}
+}
+
 // A connection that sends only messages that do not parse stays unproven, and is
 // cut at the first-message deadline as a silent one is: its headers' CRLF CRLF
 // alone proves nothing.
