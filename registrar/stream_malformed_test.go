@@ -136,3 +136,37 @@ func TestStreamLostFramingEndsCleanlyAfterThe400(t *testing.T) {
 		}
 	}
 }
+
+// A message longer than sipgo reads at once, whose body ends in NUL bytes (a
+// binary body padded with zeros), is answered, and the connection's next
+// REGISTER after it is too: sipgo skips a read that is all NUL bytes and, given
+// the end of such a message alone, took the next message for the rest of its
+// body. One ending in more NULs than that read is answered 400.
+func TestStreamMessageEndingInNULsKeepsTheStream(t *testing.T) {
+	tn := newTenant(t, "1001")
+	r := startTLSReplica(t, "replica-stream", tn, 0)
+	_, tcp := r.Addresses()
+	for _, p := range []*siptest.Phone{siptest.NewTCP(t, tcp, tn.account()), newTLSPhone(t, r, tn)} {
+		transport := p.Transport().Name()
+		for _, tc := range []struct {
+			body   string
+			status int
+		}{
+			{strings.Repeat("b", int(sip.TransportBufferReadSize)) + strings.Repeat("\x00", 100), sip.StatusProxyAuthRequired},
+			{"b" + strings.Repeat("\x00", int(sip.TransportBufferReadSize)+100), sip.StatusBadRequest},
+		} {
+			req := p.Request(sip.REGISTER, "sip:"+tn.domain, tc.body, "Contact: "+p.ContactValue(),
+				"To: <sip:"+p.User+"@"+tn.domain+">", "Content-Type: application/octet-stream")
+			res, err := p.RoundTrip([]byte(req.String()))
+			if err != nil {
+				t.Fatalf("over %s: %v", transport, err)
+			}
+			if res.StatusCode != tc.status || res.CallID().Value() != req.CallID().Value() {
+				t.Fatalf("over %s a REGISTER ending in %d NULs got %d %s for %s, want %d for %s", transport,
+					len(tc.body)-len(strings.TrimRight(tc.body, "\x00")), res.StatusCode, res.Reason,
+					res.CallID().Value(), tc.status, req.CallID().Value())
+			}
+			p.MustRegister(600)
+		}
+	}
+}

@@ -15,6 +15,8 @@
 //   - a message without Content-Length gets 400 and is taken to have no body;
 //   - a message over sipgo's largest (sip.ParseMaxMessageLength) gets 513 and its body is skipped;
 //   - a CRLF CRLF keep-alive gets its CRLF (RFC 5626 §3.5.1);
+//   - a message longer than sipgo's read is handed on so that no read is only
+//     NUL bytes, which sipgo skips (nul.go); one that cannot be gets 400;
 //   - only a Content-Length that is no number, or a header section that does
 //     not end within that size, closes the connection: where the next message
 //     starts is then unknown. The first is answered 400 before a lingering
@@ -100,7 +102,7 @@ func (c *conn) Read(b []byte) (int, error) {
 		}
 		c.out = c.take(u)
 	}
-	n := copy(b, c.out)
+	n := copy(b, c.out[:handOn(c.out, len(b))])
 	c.out = c.out[n:]
 	return n, nil
 }
@@ -111,6 +113,10 @@ func (c *conn) take(u unit) []byte {
 	case unitMessage:
 		if err := sipparse.Check(u.data); err != nil {
 			c.refuse(u.data, err)
+			return nil
+		}
+		if !deliverable(u.data) {
+			c.answer(u.data, "400 Message Ends In NUL Bytes", "a SIP message that sipgo would lose the end of")
 			return nil
 		}
 		c.prove()
