@@ -1,6 +1,10 @@
 package streamserve
 
-import "github.com/emiago/sipgo/sip"
+import (
+	"slices"
+
+	"github.com/emiago/sipgo/sip"
+)
 
 // sipgo skips a read that is all NUL bytes (transport_tcp.go, readConnection),
 // wherever its parser is, and reads a stream TransportBufferReadSize bytes at a
@@ -38,8 +42,8 @@ func deliverable(msg []byte) bool {
 }
 
 func lastNotNUL(b []byte) int {
-	for i := len(b) - 1; i >= 0; i-- {
-		if b[i] != 0 {
+	for i, c := range slices.Backward(b) {
+		if c != 0 {
 			return i
 		}
 	}
