@@ -3,12 +3,16 @@ package streamserve
 import (
 	"bufio"
 	"bytes"
+	"errors"
+	"fmt"
 	"io"
+	"net"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/emiago/sipgo/sip"
+	"github.com/go-logr/logr"
 
 	"github.com/voipbin/registrar-operator/registrar/netguard"
 )
@@ -86,4 +90,60 @@ func TestHandOn(t *testing.T) {
 			t.Errorf("handOn(%q, %d) = %d, want %d", tc.out, tc.room, got, tc.want)
 		}
 	}
+}
+
+// memConn is a connection whose peer reads nothing back: only to give conn its
+// writes and addresses in a fuzz test, whose stream the framer reads itself.
+type memConn struct{ net.Conn }
+
+func (memConn) Write(b []byte) (int, error)      { return len(b), nil }
+func (memConn) Read([]byte) (int, error)         { return 0, io.EOF } // a lingering close's drain
+func (memConn) SetWriteDeadline(time.Time) error { return nil }
+func (memConn) SetReadDeadline(time.Time) error  { return nil }
+func (memConn) RemoteAddr() net.Addr             { return &net.TCPAddr{IP: net.IPv4(192, 0, 2, 1), Port: 5060} }
+
+// What sipgo makes of our reads, read as it reads them (skipping any read that
+// is all NUL bytes), is every message we pass and nothing else: its stream
+// parser never fails on them, and never joins two or splits one. Messages are
+// kept under two of sipgo's reads, as ParseMaxMessageLength is under two of
+// TransportBufferReadSize.
+func FuzzSipgoReadsTheMessagesWePass(f *testing.F) {
+	const room = 64
+	tiny := func(body string) string { // a request under two reads
+		return fmt.Sprintf("OPTIONS sip:a SIP/2.0\r\nContent-Length: %d\r\n\r\n%s", len(body), body)
+	}
+	f.Add([]byte(tiny("b"+strings.Repeat("\x00", 59)) + tiny("")))
+	f.Add([]byte(tiny(strings.Repeat("\x00", 40)+"b") + "\r\n\r\n" + tiny("")))
+	f.Add([]byte(tiny("x") + tiny(strings.Repeat("\x00", 70))))
+	f.Fuzz(func(t *testing.T, stream []byte) {
+		saved := readSize
+		readSize = room
+		defer func() { readSize = saved }()
+		c := &conn{Conn: memConn{}, l: &Listener{transport: "TCP", log: logr.Discard()},
+			frames: framer{r: bytes.NewReader(stream), limit: 2*room - 1}}
+		p := sip.NewParser()
+		p.MaxMessageLength = 2*room - 1
+		sipgo := p.NewSIPStream()
+		passed, parsed := 0, 0
+		buf := make([]byte, room)
+		for {
+			n, err := c.Read(buf)
+			if err != nil {
+				break
+			}
+			if len(bytes.Trim(buf[:n], "\x00")) == 0 {
+				t.Fatalf("a read of %d bytes is all NUL bytes, which sipgo skips", n)
+			}
+			err = sipgo.ParseSIPStream(buf[:n], func(sip.Message) { parsed++ })
+			if err != nil && !errors.Is(err, sip.ErrParseSipPartial) {
+				t.Fatalf("sipgo failed on what we passed: %v", err)
+			}
+			if len(c.out) == 0 {
+				passed++ // c.out holds one message at a time
+			}
+		}
+		if parsed != passed {
+			t.Fatalf("we passed %d messages, sipgo parsed %d", passed, parsed)
+		}
+	})
 }
