@@ -13,8 +13,8 @@ var dnsName = regexp.MustCompile(`^(?i)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z
 // CheckRecordRouteHost reports whether host can name the fleet in our
 // Record-Route (Self.RecordRouteHost): an IP address (IPv6 with or without
 // brackets) or a DNS name, with no port, scheme or parameter. The ports are those
-// we listen on: a port here would be written nowhere, and a Route naming it would
-// not be taken as ours.
+// we listen on, or Self.RecordRoutePorts: a port here would be written nowhere,
+// and a Route naming it would not be taken as ours.
 func CheckRecordRouteHost(host string) error {
 	if host == "" {
 		return nil
@@ -30,7 +30,7 @@ func CheckRecordRouteHost(host string) error {
 	}
 	if len(host) > 253 || !dnsName.MatchString(host) {
 		return fmt.Errorf("%q is neither an IP address nor a DNS name (no port, scheme or parameters: "+
-			"the ports in Record-Route are the listening ports)", host)
+			"the ports in Record-Route are the listening ports, or the record-route ports)", host)
 	}
 	return nil
 }

@@ -21,6 +21,12 @@ type Self struct {
 	// §12.1): any replica behind that address may receive them, so each takes a
 	// Route naming it as its own.
 	RecordRouteHost string
+	// RecordRoutePorts are the ports phones reach the fleet at, per transport,
+	// where they are not our listening ports (a NodePort Service's node ports),
+	// for Record-Route with RecordRouteHost; 0: the listening port. A Route
+	// naming RecordRouteHost with one of them is ours; one naming our own address
+	// with one is not, unless we listen there.
+	RecordRoutePorts TransportPorts
 	// Hosts are further addresses of this replica (the listeners' IPs).
 	Hosts []string
 	// UDPPort, TCPPort, TLSPort, WSPort and WSSPort are the listening ports; 0
@@ -54,9 +60,9 @@ func (s *Self) Port(transport string) int {
 }
 
 // Ours reports whether host:port (port 0: the default 5060) is this replica: one
-// of its addresses, or the fleet's RecordRouteHost, with one of its ports, or a
-// domain it serves (the Service in front of the replicas, whatever port a
-// pre-loaded route gives it).
+// of its addresses with one of its listening ports, the fleet's RecordRouteHost
+// with one of those or of RecordRoutePorts, or a domain it serves (the Service in
+// front of the replicas, whatever port a pre-loaded route gives it).
 func (s *Self) Ours(host string, port int) bool {
 	host = strings.ToLower(strings.Trim(host, "[]"))
 	if s.Serves != nil && s.Serves(host) {
@@ -65,10 +71,13 @@ func (s *Self) Ours(host string, port int) bool {
 	if port == 0 {
 		port = 5060
 	}
+	if s.isRecordRouteHost(host) && (s.listensOn(port) || s.RecordRoutePorts.Has(port)) {
+		return true
+	}
 	if !s.listensOn(port) {
 		return false
 	}
-	if strings.EqualFold(host, s.Host) || (s.RecordRouteHost != "" && strings.EqualFold(host, strings.Trim(s.RecordRouteHost, "[]"))) {
+	if strings.EqualFold(host, s.Host) {
 		return true
 	}
 	for _, h := range s.Hosts {
@@ -77,6 +86,12 @@ func (s *Self) Ours(host string, port int) bool {
 		}
 	}
 	return false
+}
+
+// isRecordRouteHost reports whether host (lower case, without brackets) is the
+// fleet's RecordRouteHost.
+func (s *Self) isRecordRouteHost(host string) bool {
+	return s.RecordRouteHost != "" && strings.EqualFold(host, strings.Trim(s.RecordRouteHost, "[]"))
 }
 
 // listensOn reports whether port is one of our listening ports.
@@ -105,15 +120,18 @@ func (s *Self) Via(transport, branch string) *sip.ViaHeader {
 }
 
 // RecordRoute returns our Record-Route entry for the side reached over transport:
-// RecordRouteHost (else Host) with the port we listen on for transport. The
-// transport parameter lets each side come back over the transport it uses with us
-// (RFC 5658).
+// RecordRouteHost with its port for transport in RecordRoutePorts, else with the
+// port we listen on for transport; without RecordRouteHost, Host with that port.
+// The transport parameter lets each side come back over the transport it uses
+// with us (RFC 5658).
 func (s *Self) RecordRoute(transport string) *sip.RecordRouteHeader {
-	host := strings.Trim(s.RecordRouteHost, "[]")
+	host, port := strings.Trim(s.RecordRouteHost, "[]"), s.Port(transport)
 	if host == "" {
 		host = s.Host
+	} else if p := s.RecordRoutePorts.Of(transport); p != 0 {
+		port = p
 	}
-	u := sip.Uri{Scheme: "sip", Host: host, Port: s.Port(transport), UriParams: sip.NewParams()}
+	u := sip.Uri{Scheme: "sip", Host: host, Port: port, UriParams: sip.NewParams()}
 	u.UriParams.Add("transport", strings.ToLower(transport))
 	u.UriParams.Add("lr", "")
 	return &sip.RecordRouteHeader{Address: u}
