@@ -75,9 +75,15 @@ type Config struct {
 	// RecordRouteHost is the address phones reach the fleet at (the Service's IP
 	// or DNS name), for Record-Route: phones outside the cluster send their BYE
 	// and re-INVITE there, and whichever replica receives them routes them on. The
-	// ports stay the listening ones, so the Service must expose the same ports.
+	// ports are the listening ones, unless RecordRoutePorts gives others.
 	// Empty: AdvertiseHost.
 	RecordRouteHost string
+	// RecordRoutePorts are the ports phones reach RecordRouteHost at, per
+	// transport, where they are not the listening ones: a NodePort Service's node
+	// ports. They go into Record-Route, and a Route naming RecordRouteHost with one
+	// of them is taken as ours. Only with RecordRouteHost, and for transports
+	// served; 0: the listening port.
+	RecordRoutePorts proxy.TransportPorts
 	// DisableRecordRoute keeps the replica off the path of the dialogs it sets up
 	// (record-routing is on by default, so a zero Config proxies in-dialog requests).
 	DisableRecordRoute bool
@@ -163,6 +169,9 @@ type Replica struct {
 func New(cfg Config, rc *rest.Config, log logr.Logger) (*Replica, error) {
 	if err := proxy.CheckRecordRouteHost(cfg.RecordRouteHost); err != nil {
 		return nil, fmt.Errorf("while checking the record-route host: %w", err)
+	}
+	if err := proxy.CheckRecordRoutePorts(cfg.RecordRoutePorts, cfg.RecordRouteHost, cfg.served()); err != nil {
+		return nil, fmt.Errorf("while checking the record-route ports: %w", err)
 	}
 	cs, err := kubernetes.NewForConfig(rc)
 	if err != nil {
@@ -374,8 +383,20 @@ func (r *Replica) self() *proxy.Self {
 	}
 	s := proxy.NewSelf(r.udp, r.tcp, proxy.StreamPorts{TLS: tlsPort, WS: port(r.ws), WSS: port(r.wss)},
 		r.cfg.AdvertiseHost, serves)
-	s.RecordRouteHost = r.cfg.RecordRouteHost
+	s.RecordRouteHost, s.RecordRoutePorts = r.cfg.RecordRouteHost, r.cfg.RecordRoutePorts
 	return s
+}
+
+// served lists the transports cfg serves: udp and tcp as Transports says, tls,
+// ws and wss where they have an address.
+func (cfg Config) served() []string {
+	served := append([]string(nil), cfg.Transports...)
+	for transport, address := range map[string]string{"tls": cfg.TLS.Address, "ws": cfg.WS.Address, "wss": cfg.WS.SecureAddress} {
+		if address != "" {
+			served = append(served, transport)
+		}
+	}
+	return served
 }
 
 // Addresses returns where SIP listens, per transport.

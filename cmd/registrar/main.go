@@ -52,8 +52,13 @@ func main() {
 		"Address phones reach the registrar fleet at: the registrar Service's LoadBalancer IP or its DNS name. "+
 			"It is written in Record-Route instead of --advertise-host, because phones send BYE and re-INVITE where Record-Route says, "+
 			"and one outside the cluster cannot reach a pod IP (its calls could not be hung up); whichever replica the Service hands such a request to routes it on. "+
-			"The ports in Record-Route stay the listening ports (--sip-address and the others): the Service must expose the same ports. "+
+			"The ports in Record-Route are the listening ports (--sip-address and the others), unless --record-route-ports gives others. "+
 			"Empty: --advertise-host, enough when every phone reaches the pods directly.")
+	flag.Var(&cfg.RecordRoutePorts, "record-route-ports",
+		"Ports phones reach --record-route-host at, where they are not the listening ports (a NodePort Service's node ports), "+
+			"as transport=port pairs separated by commas, such as udp=30060,tcp=30060,tls=30061,ws=30080,wss=30443: "+
+			"written in Record-Route with --record-route-host, and a Route naming that host with one of them is taken as this replica's. "+
+			"Needs --record-route-host, and only for transports served; a transport left out keeps its listening port.")
 	recordRoute := flag.Bool("record-route", true, "Keep this replica on the path of the calls it routes (Record-Route), so BYE and re-INVITE traverse it.")
 	flag.BoolVar(&cfg.RequireCallerAuth, "require-caller-auth", false,
 		"Challenge (407) INVITE, MESSAGE and OPTIONS whose From is a user of a served domain, with the extension's REGISTER credentials.")
