@@ -234,6 +234,7 @@ func (r *FleetReconciler) deployment() (*appsv1ac.DeploymentApplyConfiguration, 
 		// Phones outside the cluster cannot reach the pod IP Record-Route names otherwise.
 		args = append(args, "--record-route-host="+f.RecordRouteHost)
 	}
+	args = append(args, recordRoutePortsArgs(f)...)
 	args = append(args, tlsArgs(f)...)
 	args = append(args, wsArgs(f)...)
 	args = append(args, f.ExtraArgs...)

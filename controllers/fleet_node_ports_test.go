@@ -72,9 +72,10 @@ func TestRegistrarFixedNodePorts(t *testing.T) {
 		})
 	}
 
-	// For Record-Route behind a NodePort Service (the README's way): the registrar
-	// listens on the number of its node port, so that the port Record-Route names is
-	// the one phones reach.
+	// A registrar listening on the number of its node port (how Record-Route behind a
+	// NodePort Service was set up before the registrars were handed the node ports,
+	// TestRegistrarRecordRoutePorts) still gets that port on the pods, the Service and
+	// the node.
 	t.Run("the registrar's port on its node port", func(t *testing.T) {
 		o := opts
 		o.RegistrarNamespace = newNamespace(t)

@@ -99,8 +99,9 @@ type FleetOptions struct {
 	// RecordRouteHost is the address phones outside the cluster reach the fleet at
 	// (a DNS name or IP, the LoadBalancer's), which the registrars write in
 	// Record-Route instead of their pod IP, so that a phone's BYE and re-INVITE come
-	// back through it; empty: the pod IP. Record-Route keeps each transport's
-	// listening port, so that address must take SIP on the registrar's ports.
+	// back through it; empty: the pod IP. Record-Route names each transport's
+	// listening port, so that address must take SIP on the registrar's ports; behind
+	// a NodePort Service, the fixed node ports instead (recordRoutePortsArgs).
 	RecordRouteHost string
 	// ExtraArgs are appended to the registrar's command line.
 	ExtraArgs []string

@@ -81,7 +81,8 @@ func main() {
 		"Comma-separated CIDRs a LoadBalancer registrar Service accepts traffic from; empty: any.")
 	flag.StringVar(&f.RecordRouteHost, "registrar-record-route-host", "",
 		"Address (DNS name or IP, the LoadBalancer's) that phones outside the cluster reach the registrar Service at, written by the registrars "+
-			"in Record-Route instead of their pod IP so that BYE and re-INVITE come back; it must take SIP on the registrar's ports. Empty: the pod IP.")
+			"in Record-Route instead of their pod IP so that BYE and re-INVITE come back; it must take SIP on the registrar's ports, or with "+
+			"--registrar-service-type=NodePort on the fixed node ports (--registrar-sip-node-port and the others), which the registrars then write. Empty: the pod IP.")
 	flag.Var(int32Flag{&f.SIPPort}, "registrar-sip-port", "SIP port (UDP and TCP) of the registrar pods and Service.")
 	flag.StringVar(&f.TLSSecretName, "registrar-tls-secret", "",
 		"kubernetes.io/tls Secret in the registrar namespace to serve SIP over TLS with (mounted read-only; renewals are followed); empty: no TLS.")
@@ -147,6 +148,10 @@ func main() {
 	if err := checkNodePorts(*f); err != nil {
 		log.Error(err, "invalid registrar Service")
 		os.Exit(1)
+	}
+	if err := checkRecordRouteNodePorts(*f); err != nil {
+		// A warning: calls over the other transports, and registering, still work.
+		log.Info("warning: some calls through the registrar NodePort Service cannot be hung up", "problem", err.Error())
 	}
 	if p := f.ExternalTrafficPolicy; p != corev1.ServiceExternalTrafficPolicyLocal && p != corev1.ServiceExternalTrafficPolicyCluster {
 		log.Error(fmt.Errorf("--registrar-external-traffic-policy=%q: want Local or Cluster", p), "invalid registrar Service")

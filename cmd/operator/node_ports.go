@@ -2,6 +2,8 @@ package main
 
 import (
 	"fmt"
+	"slices"
+	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 
@@ -51,4 +53,47 @@ func onlyIf(cond bool, s string) string {
 		return s
 	}
 	return ""
+}
+
+// nodePortFlags are the operator flags that fix each transport's node port.
+var nodePortFlags = map[string]string{
+	"udp": "--registrar-sip-node-port", "tcp": "--registrar-sip-node-port",
+	"tls": "--registrar-sip-tls-node-port", "ws": "--registrar-sip-ws-node-port", "wss": "--registrar-sip-wss-node-port",
+}
+
+// checkRecordRouteNodePorts reports the transports whose calls phones could not
+// hang up behind a NodePort Service with a record-route host: phones reach the
+// registrars on the node ports, which the registrars write in Record-Route only
+// when fixed (one the API server picks is not known ahead of time); without one
+// they write their listening port, which the nodes do not serve. Not refused: the
+// calls of the other transports work, and registering works over all of them.
+func checkRecordRouteNodePorts(f controllers.FleetOptions) error {
+	if f.ServiceType != corev1.ServiceTypeNodePort || f.RecordRouteHost == "" {
+		return nil
+	}
+	var transports, flags []string
+	for _, p := range controllers.ServedNodePorts(f) {
+		if p.NodePort != 0 {
+			continue
+		}
+		transports = append(transports, strings.ToUpper(p.Transport))
+		if flag := nodePortFlags[p.Transport]; !slices.Contains(flags, flag) {
+			flags = append(flags, flag)
+		}
+	}
+	if len(transports) == 0 {
+		return nil
+	}
+	return fmt.Errorf("with --registrar-service-type=NodePort and --registrar-record-route-host=%s, SIP over %s has no fixed node port: "+
+		"the registrars write their listening port in Record-Route for it, which phones do not reach on the nodes, "+
+		"so BYE and re-INVITE of calls over it are lost; set %s (registrar.nodePorts in the chart)",
+		f.RecordRouteHost, joinAnd(transports), joinAnd(flags))
+}
+
+// joinAnd lists items as a sentence does: "a", "a and b", "a, b and c".
+func joinAnd(items []string) string {
+	if len(items) < 2 {
+		return strings.Join(items, "")
+	}
+	return strings.Join(items[:len(items)-1], ", ") + " and " + items[len(items)-1]
 }

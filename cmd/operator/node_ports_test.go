@@ -54,3 +54,54 @@ func TestCheckNodePorts(t *testing.T) {
 		}
 	}
 }
+
+// Behind a NodePort Service with a record-route host, a served transport whose node
+// port the API server picks gets a warning at start naming the flag that fixes it;
+// with every one fixed, on a LoadBalancer (its ports are the registrar's), or
+// without a record-route host, none.
+func TestCheckRecordRouteNodePorts(t *testing.T) {
+	all := controllers.DefaultFleetOptions()
+	all.ServiceType, all.RecordRouteHost = corev1.ServiceTypeNodePort, "nodes.sip.example.com"
+	all.TLSSecretName, all.WSPort, all.WSSPort = "registrar-tls", 8080, 8443
+	all.SIPNodePort, all.TLSNodePort, all.WSNodePort, all.WSSNodePort = 30060, 30061, 30066, 30067
+	for what, change := range map[string]func(*controllers.FleetOptions){
+		"every node port fixed": func(*controllers.FleetOptions) {},
+		"TLS and ws not served": func(f *controllers.FleetOptions) { f.TLSSecretName, f.WSSPort, f.WSPort = "", 0, 0 },
+		"LoadBalancer": func(f *controllers.FleetOptions) {
+			f.ServiceType, f.SIPNodePort, f.TLSNodePort = corev1.ServiceTypeLoadBalancer, 0, 0
+		},
+		"no record-route host":    func(f *controllers.FleetOptions) { f.RecordRouteHost, f.SIPNodePort = "", 0 },
+		"ClusterIP, none of them": func(f *controllers.FleetOptions) { *f = controllers.DefaultFleetOptions() },
+	} {
+		f := all
+		change(&f)
+		if err := checkRecordRouteNodePorts(f); err != nil {
+			t.Errorf("%s: warned %v", what, err)
+		}
+	}
+	for what, tc := range map[string]struct {
+		change   func(*controllers.FleetOptions)
+		messages []string
+	}{
+		"SIP's picked": {func(f *controllers.FleetOptions) { f.SIPNodePort = 0 },
+			[]string{"SIP over UDP and TCP has no fixed node port", "set --registrar-sip-node-port (registrar.nodePorts in the chart)"}},
+		"TLS and wss picked": {func(f *controllers.FleetOptions) { f.TLSNodePort, f.WSSNodePort = 0, 0 },
+			[]string{"SIP over TLS and WSS has", "set --registrar-sip-tls-node-port and --registrar-sip-wss-node-port"}},
+		"all picked": {func(f *controllers.FleetOptions) {
+			f.SIPNodePort, f.TLSNodePort, f.WSNodePort, f.WSSNodePort = 0, 0, 0, 0
+		},
+			[]string{"SIP over UDP, TCP, TLS, WS and WSS has",
+				"set --registrar-sip-node-port, --registrar-sip-tls-node-port, --registrar-sip-ws-node-port and --registrar-sip-wss-node-port"}},
+		"ws picked": {func(f *controllers.FleetOptions) { f.WSNodePort = 0 },
+			[]string{"--registrar-record-route-host=nodes.sip.example.com", "SIP over WS has", "BYE and re-INVITE", "set --registrar-sip-ws-node-port"}},
+	} {
+		f := all
+		tc.change(&f)
+		err := checkRecordRouteNodePorts(f)
+		for _, m := range tc.messages {
+			if err == nil || !strings.Contains(err.Error(), m) {
+				t.Errorf("%s: %v, want a warning with %q", what, err, m)
+			}
+		}
+	}
+}
