@@ -7,7 +7,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/voipbin/registrar-operator/registrar/directory"
+	"github.com/voipbin/registrar-operator/registrar/guard"
 	"github.com/voipbin/registrar-operator/registrar/location"
+	"github.com/voipbin/registrar-operator/registrar/register"
 )
 
 // metrics is the registrar's Prometheus instrumentation. It implements the
@@ -99,6 +101,14 @@ func newMetrics(reg prometheus.Registerer, table *location.Table, dir *directory
 	}
 	reg.MustRegister(m.retransmissions, m.udpShed, m.udpUnanswered, m.udpDropped, m.udpQueueWait, m.tlsHandshakeFailures, m.wsRefused)
 	reg.MustRegister(m.routed, m.forks, m.firstProvisional)
+	// Each reason and kind is listed at 0 from the start: an alert on their rate
+	// sees a series before the first failure, not only after it.
+	for _, reason := range register.FailureReasons {
+		m.authFailures.WithLabelValues(reason)
+	}
+	for _, kind := range guard.Kinds {
+		m.throttled.WithLabelValues(kind)
+	}
 	reg.MustRegister(m.registers, m.authFailures, m.throttled, m.writes, m.writeLatency,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "sip_active_bindings", Help: "Bindings this replica holds."},

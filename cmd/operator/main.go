@@ -57,7 +57,8 @@ func main() {
 	f := &o.Fleet
 	flag.BoolVar(&f.Manage, "manage-registrar", f.Manage, "Run the registrar Deployment and Service (the nonce key is published either way).")
 	flag.StringVar(&f.Name, "registrar-name", f.Name, "Name of the registrar Deployment and Service.")
-	flag.StringVar(&f.Image, "registrar-image", f.Image, "Container image of the registrar (the operator's image).")
+	flag.StringVar(&f.Image, "registrar-image", f.Image,
+		"Container image of the registrar; the chart and config/ pass the operator's own image, which holds both binaries.")
 	flag.StringVar(&pullPolicy, "registrar-image-pull-policy", string(f.ImagePullPolicy), "Image pull policy of the registrar.")
 	flag.StringVar(&pullSecrets, "registrar-image-pull-secrets", "",
 		"Comma-separated names of Secrets in the registrar namespace that the registrar pods pull their image with; empty: none.")

@@ -26,6 +26,9 @@ const (
 	KindAOR       = "aor"
 )
 
+// Kinds are every throttle kind.
+var Kinds = []string{KindSource, KindSourceAOR, KindAOR}
+
 // Guard holds the throttles and the location table it consults. A nil Guard, like a
 // nil Limiter, throttles nothing. Its fields are set once before use.
 type Guard struct {

@@ -55,6 +55,16 @@ type Observer interface {
 	Throttled(kind string)
 }
 
+// Reasons of AuthFailure, as metrics label them.
+const (
+	FailureBadNonce         = "bad_nonce"         // a nonce we did not issue, or for another realm
+	FailureWrongCredentials = "wrong_credentials" // a wrong password, username or unknown extension
+	FailureReplay           = "replay"            // a nonce count already used
+)
+
+// FailureReasons are every reason AuthFailure is given.
+var FailureReasons = []string{FailureBadNonce, FailureWrongCredentials, FailureReplay}
+
 type nopObserver struct{}
 
 func (nopObserver) Register(string, string) {}
@@ -202,7 +212,7 @@ func (r *Handler) authenticate(
 	}
 	nonceErr, returnable := guard.CheckNonce(r.nonces, c.Nonce, dom.Realm, srcKey, now)
 	if errors.Is(nonceErr, digest.ErrNonceInvalid) {
-		r.obs.AuthFailure("bad_nonce")
+		r.obs.AuthFailure(FailureBadNonce)
 		return nil, r.challenge(req, dom, own, now, false, ""), OutcomeChallenged
 	}
 	boundTo := "" // a nonce bound to the source's address is followed by another
@@ -222,7 +232,7 @@ func (r *Handler) authenticate(
 	}
 	// The digest username must be the AOR's user (a device may not register others).
 	if c.Username != user || !known || ha1 == "" || !digest.Verify(c, sip.REGISTER.String(), ha1) {
-		r.obs.AuthFailure("wrong_credentials")
+		r.obs.AuthFailure(FailureWrongCredentials)
 		r.guard.Failed(aor, srcKey, now)
 		return nil, respond(req, sip.StatusForbidden, "Forbidden"), OutcomeForbidden
 	}
@@ -232,7 +242,7 @@ func (r *Handler) authenticate(
 		return nil, r.challenge(req, dom, own, now, true, boundTo), OutcomeStaleNonce
 	}
 	if !r.counts.Use(c.Nonce, c.NonceCount(), now) {
-		r.obs.AuthFailure("replay")
+		r.obs.AuthFailure(FailureReplay)
 		return nil, r.challenge(req, dom, own, now, true, boundTo), OutcomeChallenged
 	}
 	return cred, nil, ""
