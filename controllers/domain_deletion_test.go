@@ -43,6 +43,13 @@ func TestDeletingADomainWithExtensionsLeavesNoOrphans(t *testing.T) {
 	gone(t, d) // no finalizer holds it back
 	readyIs(t, gen, metav1.ConditionFalse, sipv1.ReasonDomainNotFound)
 	readyIs(t, ref, metav1.ConditionFalse, sipv1.ReasonDomainNotFound)
+	// Without its Domain an extension has no address of record: the AOR column
+	// of kubectl get extensions goes empty rather than name one no longer served.
+	for _, e := range []*sipv1.Extension{gen, ref} {
+		if e.Status.AddressOfRecord != "" {
+			t.Errorf("Extension %s keeps the address of record %s of a deleted Domain", e.Name, e.Status.AddressOfRecord)
+		}
+	}
 	eventually(t, "nothing of the customer left in any namespace", func() error {
 		if left := customerObjects(t, customer); len(left) > 0 {
 			return fmt.Errorf("left: %v", left)
@@ -66,6 +73,9 @@ func TestDeletingADomainWithExtensionsLeavesNoOrphans(t *testing.T) {
 	mustCreate(t, domain(ns, "d", customer))
 	readyIs(t, gen, metav1.ConditionTrue, sipv1.ReasonReady)
 	readyIs(t, ref, metav1.ConditionTrue, sipv1.ReasonReady)
+	if want := "6001@" + customer + "." + suffix; gen.Status.AddressOfRecord != want {
+		t.Errorf("back with its Domain, Extension gen has the address of record %q, want %q", gen.Status.AddressOfRecord, want)
+	}
 	eventually(t, "republished", func() error {
 		if n := len(customerObjects(t, customer)); n != 3 {
 			return fmt.Errorf("%d objects", n)

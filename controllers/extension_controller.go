@@ -141,6 +141,9 @@ func (r *ExtensionReconciler) Reconcile(ctx context.Context, req ctrl.Request) (
 func (r *ExtensionReconciler) reconcileCredentials(ctx context.Context, ext *sipv1.Extension) error {
 	domain, err := r.resolveDomain(ctx, ext)
 	if err != nil {
+		if waiting := (*waitingError)(nil); errors.As(err, &waiting) && waiting.reason == sipv1.ReasonDomainNotFound {
+			ext.Status.AddressOfRecord = "" // no Domain, no address of record to show
+		}
 		return err
 	}
 	ext.Status.AddressOfRecord = ext.Spec.Extension + "@" + domain.Status.DomainName
