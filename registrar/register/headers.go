@@ -13,37 +13,44 @@ import (
 	"github.com/voipbin/registrar-operator/registrar/location"
 )
 
-// errBadHeader marks a header we could not read; the answer is 400.
-var errBadHeader = errors.New("malformed header")
+// errTwoExpires refuses a REGISTER with two Expires headers; the answer is 400.
+var errTwoExpires = errors.New("two Expires headers")
 
 // maxExpiresValue caps what we read from Expires values: RFC 3261 §20.19 allows up to
 // 2^32-1, and anything above a day is lowered to the domain's maximum anyway.
 const maxExpiresValue = 1<<32 - 1
 
-// parseExpires reads an Expires header or expires parameter: a decimal delta-seconds.
-// -1 means absent.
-func parseExpires(v string, present bool) (int64, error) {
+// malformedExpires is what an Expires header or expires parameter that is no
+// decimal number counts as: "Malformed values SHOULD be treated as equivalent to
+// 3600" (RFC 3261 §20.10, §20.19). The domain's bounds apply to it as to any.
+const malformedExpires = 3600
+
+// parseExpires reads an Expires header or expires parameter: a decimal
+// delta-seconds, -1 when absent. One that is no decimal number counts as 3600;
+// one of more digits than 2^32-1 as 2^32-1 (the domain's maximum lowers both).
+func parseExpires(v string, present bool) int64 {
 	if !present {
-		return -1, nil
+		return -1
 	}
 	v = strings.TrimSpace(v)
-	if v == "" || len(v) > 10 {
-		return 0, errBadHeader
+	if v == "" || strings.ContainsFunc(v, func(r rune) bool { return r < '0' || r > '9' }) {
+		return malformedExpires
 	}
 	n, err := strconv.ParseUint(v, 10, 64)
 	if err != nil || n > maxExpiresValue {
-		return 0, errBadHeader
+		return maxExpiresValue
 	}
-	return int64(n), nil
+	return int64(n)
 }
 
-// headerExpires returns the request's Expires header, -1 when absent.
+// headerExpires returns the request's Expires header, -1 when absent. Two are an
+// error: which one the device meant is unknown.
 func headerExpires(req *sip.Request) (int64, error) {
 	var found sip.Header
 	for _, h := range req.Headers() {
 		if strings.EqualFold(h.Name(), "Expires") {
 			if found != nil {
-				return 0, errBadHeader
+				return 0, errTwoExpires
 			}
 			found = h
 		}
@@ -51,7 +58,7 @@ func headerExpires(req *sip.Request) (int64, error) {
 	if found == nil {
 		return -1, nil
 	}
-	return parseExpires(found.Value(), true)
+	return parseExpires(found.Value(), true), nil
 }
 
 // firstHeader returns the first header called name, in any letter case. The headers

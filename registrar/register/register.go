@@ -318,10 +318,7 @@ func (r *Handler) locationRequest(
 			continue
 		}
 		v, has := contactExpires(ch.Params)
-		exp, err := parseExpires(v, has)
-		if err != nil {
-			return lr, regFlow{}, respond(req, sip.StatusBadRequest, "Malformed Contact Expires"), OutcomeBadRequest
-		}
+		exp := parseExpires(v, has)
 		instance, regID, ok := contactFlow(ch.Params)
 		if !ok {
 			return lr, regFlow{}, respond(req, sip.StatusBadRequest, "Malformed +sip.instance or reg-id"), OutcomeBadRequest

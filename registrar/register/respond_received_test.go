@@ -46,7 +46,7 @@ func TestEveryResponseCarriesReceivedWhenSentByIsNotTheSource(t *testing.T) {
 			e.republish(func(c *published.DomainConfig) { c.Challenge = sipv1.ChallengeWWWAuthenticate })
 		}, nil, false, sip.StatusUnauthorized},
 		{"200 OK", nil, nil, true, sip.StatusOK},
-		{"400", nil, func(m *msg) { m.expires = "soon" }, true, sip.StatusBadRequest},
+		{"400", nil, func(m *msg) { m.contacts = append(m.contacts, "*") }, true, sip.StatusBadRequest},
 		{"403 wrong password", nil, nil, true, sip.StatusForbidden},
 		{"404", nil, func(m *msg) { m.ruri = "sip:unknown.registrar.voipbin.net" }, false, sip.StatusNotFound},
 		{"420", nil, func(m *msg) { m.extra = append(m.extra, "Require: foo") }, false, 420},
