@@ -170,7 +170,7 @@ func (p *Proxy) toFlow(req *sip.Request, tx sip.ServerTransaction, aor string, m
 	// We record-route too: the device's requests in the dialog come over its
 	// flow, to us, and must find their way on; the caller's must reach us, who
 	// hold the flow.
-	c := p.newCall(req, tx, mf, hash, p.recordRoute && req.Method == sip.INVITE)
+	c := p.newCall(req, tx, mf, hash, p.recordRoutes(req))
 	c.edge = true
 	return c.run([]hop{h})
 }

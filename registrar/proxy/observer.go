@@ -15,7 +15,7 @@ const (
 	OutcomeLoop          = "loop_detected"  // 482
 	OutcomeTooManyHops   = "too_many_hops"  // 483
 	OutcomeBadRequest    = "bad_request"    // 400, 420
-	OutcomeNotAllowed    = "not_allowed"    // 405
+	OutcomeNotAllowed    = "not_allowed"    // 405: REGISTER, which the registrar answers, reached the proxy
 	OutcomeChallenged    = "challenged"     // 407 to a caller of our domain
 	OutcomeForbidden     = "forbidden"      // 403: wrong caller credentials
 	OutcomeThrottled     = "throttled"      // 403 + Retry-After: the caller failed too often

@@ -27,9 +27,6 @@ const DefaultTimerC = 3*time.Minute + 30*time.Second
 // enough that a caller still waits for the fallback (a mobile, a voicemail).
 const DefaultSerialForkTimeout = 30 * time.Second
 
-// allow lists the methods this replica handles, for 405 answers.
-const allow = "INVITE, ACK, CANCEL, BYE, OPTIONS, MESSAGE, REGISTER, UPDATE, INFO, PRACK, REFER, NOTIFY, SUBSCRIBE"
-
 // Config is what a Proxy needs; set every field but the optional ones.
 type Config struct {
 	// Client writes what goes without a transaction: ACKs, and responses outside
@@ -122,12 +119,12 @@ func (p *Proxy) serialForkTimeout() time.Duration {
 	return p.serialFork
 }
 
-// Register installs the proxy's handlers on srv, for every method but REGISTER.
+// Register installs the proxy's handlers on srv: ACK's, CANCEL's, and, as
+// sipgo's handler of methods without one of their own, that of every other
+// method, named by sipgo or not (methods.go). REGISTER keeps the handler the
+// caller installs.
 func (p *Proxy) Register(srv *sipgo.Server) {
-	for _, m := range []sip.RequestMethod{sip.INVITE, sip.MESSAGE, sip.OPTIONS, sip.BYE, sip.UPDATE,
-		sip.INFO, sip.PRACK, sip.REFER, sip.NOTIFY, sip.SUBSCRIBE} {
-		srv.OnRequest(m, p.OnRequest)
-	}
+	srv.OnNoRoute(p.OnRequest)
 	srv.OnAck(p.OnAck)
 	srv.OnCancel(p.OnCancel)
 }
@@ -135,17 +132,27 @@ func (p *Proxy) Register(srv *sipgo.Server) {
 // OnRequest is the sipgo handler of every method the proxy routes. It returns once
 // the caller has its final response (sipgo ends the transaction then).
 func (p *Proxy) OnRequest(req *sip.Request, tx sip.ServerTransaction) {
-	p.obs.Routed(req.Method.String(), p.handle(req, tx))
+	p.routed(req, p.handle(req, tx))
 }
 
 // OnCancel answers a CANCEL that matched no INVITE we proxy: sipgo handles the
 // others itself (RFC 3261 §16.10).
 func (p *Proxy) OnCancel(req *sip.Request, tx sip.ServerTransaction) {
 	p.reply(req, tx, sip.StatusCallTransactionDoesNotExists, "Call/Transaction Does Not Exist")
-	p.obs.Routed(req.Method.String(), OutcomeNoTransaction)
+	p.routed(req, OutcomeNoTransaction)
+}
+
+// routed counts req by its method's label and outcome.
+func (p *Proxy) routed(req *sip.Request, outcome string) {
+	p.obs.Routed(methodLabel(req.Method), outcome)
 }
 
 func (p *Proxy) handle(req *sip.Request, tx sip.ServerTransaction) string {
+	if req.Method == sip.REGISTER {
+		// The registrar's own: one that reaches us had no handler of its own,
+		// and is no request to forward to an extension's devices.
+		return p.notAllowed(req, tx)
+	}
 	// RFC 3261 §16.3: validation.
 	if req.To() == nil || req.From() == nil || req.CallID() == nil || req.CSeq() == nil || req.Via() == nil {
 		p.reply(req, tx, sip.StatusBadRequest, "Missing Mandatory Header")
@@ -195,11 +202,13 @@ func (p *Proxy) handle(req *sip.Request, tx sip.ServerTransaction) string {
 				return OutcomeRelayDenied
 			}
 		}
-		return p.forward(req, tx, []hop{p.nextHop(req)}, mf, hash, false)
+		// In a dialog only a NOTIFY takes our Record-Route (recordRoutes); an
+		// initial request on a pre-loaded route takes none.
+		return p.forward(req, tx, []hop{p.nextHop(req)}, mf, hash, hasToTag(req) && p.recordRoutes(req))
 	case req.Method == sip.OPTIONS && req.Recipient.User == "" && (served || p.self.Ours(req.Recipient.Host, req.Recipient.Port)):
 		// A keepalive or capability query to the registrar itself (RFC 3261 §11).
 		res := sip.NewResponseFromRequest(req, sip.StatusOK, "OK", nil)
-		res.AppendHeader(sip.NewHeader("Allow", allow))
+		res.AppendHeader(sip.NewHeader("Allow", allowExcept("")))
 		p.send(tx, res)
 		return OutcomeLocal
 	}
@@ -208,16 +217,9 @@ func (p *Proxy) handle(req *sip.Request, tx sip.ServerTransaction) string {
 	return OutcomeNotFound
 }
 
-// toAOR routes a request for an address of record of a served domain.
+// toAOR routes a request for an address of record of a served domain, whatever
+// its method (methods.go).
 func (p *Proxy) toAOR(req *sip.Request, tx sip.ServerTransaction, dom *directory.Domain, mf uint32, hash string) string {
-	switch req.Method {
-	case sip.INVITE, sip.MESSAGE, sip.OPTIONS:
-	default:
-		res := sip.NewResponseFromRequest(req, sip.StatusMethodNotAllowed, "Method Not Allowed", nil)
-		res.AppendHeader(sip.NewHeader("Allow", allow))
-		p.send(tx, res)
-		return OutcomeNotAllowed
-	}
 	now := p.now()
 	if res, outcome := p.callerPolicy(req, now); res != nil {
 		p.send(tx, res)
@@ -232,7 +234,7 @@ func (p *Proxy) toAOR(req *sip.Request, tx sip.ServerTransaction, dom *directory
 		p.reply(req, tx, sip.StatusTemporarilyUnavailable, "Temporarily Unavailable")
 		return OutcomeUnavailable
 	}
-	c := p.newCall(req, tx, mf, hash, p.recordRoute && req.Method == sip.INVITE)
+	c := p.newCall(req, tx, mf, hash, p.recordRoutes(req))
 	// A flow that failed (430) may have moved while we forked: its device
 	// reconnected, here or to another replica (fork.go, replaceFailedFlow).
 	c.retarget = func() []hop {

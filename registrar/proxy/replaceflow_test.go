@@ -204,6 +204,7 @@ type scriptedRequester struct {
 	answers map[string]int
 	held    map[string]chan int
 	sent    []string
+	reqs    []*sip.Request // as sent, in the order of sent
 	notify  chan string
 }
 
@@ -224,6 +225,7 @@ func (s *scriptedRequester) Request(_ context.Context, req *sip.Request) (sip.Cl
 	dest := req.Destination()
 	s.mu.Lock()
 	s.sent = append(s.sent, dest)
+	s.reqs = append(s.reqs, req)
 	code, held := s.answers[dest], s.held[dest]
 	s.mu.Unlock()
 	s.notify <- dest
@@ -244,6 +246,13 @@ func (s *scriptedRequester) sentTo() []string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return append([]string(nil), s.sent...)
+}
+
+// requests are the requests sent so far.
+func (s *scriptedRequester) requests() []*sip.Request {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]*sip.Request(nil), s.reqs...)
 }
 
 // waitSent waits until a request went to dest.

@@ -60,16 +60,16 @@ func (p *Proxy) nextHop(req *sip.Request) hop {
 // 2xx always has one, and we relay nothing else on a pre-loaded route (relay.go).
 func (p *Proxy) OnAck(req *sip.Request, _ sip.ServerTransaction) {
 	if req.Via() == nil || !p.popOwnRoutes(req) {
-		p.obs.Routed(req.Method.String(), OutcomeDropped)
+		p.routed(req, OutcomeDropped)
 		return
 	}
 	if !hasToTag(req) {
-		p.obs.Routed(req.Method.String(), OutcomeRelayDenied)
+		p.routed(req, OutcomeRelayDenied)
 		return
 	}
 	mf, ok := NextMaxForwards(req)
 	if !ok {
-		p.obs.Routed(req.Method.String(), OutcomeTooManyHops)
+		p.routed(req, OutcomeTooManyHops)
 		return
 	}
 	h := p.nextHop(req)
@@ -99,10 +99,10 @@ func (p *Proxy) OnAck(req *sip.Request, _ sip.ServerTransaction) {
 	}
 	if err != nil {
 		p.log.V(1).Info("could not relay an ACK", "to", fwd.Destination(), "error", err.Error())
-		p.obs.Routed(req.Method.String(), OutcomeUnreachable)
+		p.routed(req, OutcomeUnreachable)
 		return
 	}
-	p.obs.Routed(req.Method.String(), OutcomeForwarded)
+	p.routed(req, OutcomeForwarded)
 }
 
 // writeStateless sends req outside a transaction, as sipgo's WriteRequest does,
