@@ -54,9 +54,10 @@ func (p *Phone) AckOf(res *sip.Response) *sip.Request {
 }
 
 // InDialog is the caller's request of method (CSeq number cseq) in the dialog a 2xx
-// to its INVITE set up: to the callee's Contact along the route set of the 2xx's
-// Record-Route, reversed (RFC 3261 §12.1.2).
-func (p *Phone) InDialog(method sip.RequestMethod, res *sip.Response, cseq uint32) *sip.Request {
+// to its INVITE (or SUBSCRIBE, REFER) set up: to the callee's Contact along the
+// route set of the 2xx's Record-Route, reversed (RFC 3261 §12.1.2), with the extra
+// header lines ("Name: value").
+func (p *Phone) InDialog(method sip.RequestMethod, res *sip.Response, cseq uint32, extra ...string) *sip.Request {
 	p.t.Helper()
 	contact := res.Contact()
 	if contact == nil {
@@ -68,31 +69,43 @@ func (p *Phone) InDialog(method sip.RequestMethod, res *sip.Response, cseq uint3
 			routes = append([]string{strings.TrimSpace(v)}, routes...)
 		}
 	}
-	return p.dialogRequest(method, contact.Address.String(), routes, res.From().Value(), res.To().Value(), res.CallID().Value(), cseq)
+	return p.dialogRequest(method, contact.Address.String(), routes, res.From().Value(), res.To().Value(), res.CallID().Value(), cseq, extra)
 }
 
-// Bye is the callee's BYE of the dialog inv set up, which the phone answered: to
-// the caller's Contact along inv's Record-Route in order (RFC 3261 §12.1.1).
+// Bye is the callee's BYE of the dialog inv set up, which the phone answered.
 func (p *Phone) Bye(inv Received) *sip.Request {
 	p.t.Helper()
+	return p.FromCallee(sip.BYE, inv, 1)
+}
+
+// FromCallee is the callee's request of method (CSeq number cseq) in the dialog
+// r set up, which the phone answered (a BYE of a call, a NOTIFY of a
+// subscription): to the caller's Contact along r's Record-Route in order (RFC
+// 3261 §12.1.1), with the extra header lines ("Name: value").
+func (p *Phone) FromCallee(method sip.RequestMethod, r Received, cseq uint32, extra ...string) *sip.Request {
+	p.t.Helper()
 	var routes []string
-	for _, h := range inv.GetHeaders("Record-Route") {
+	for _, h := range r.GetHeaders("Record-Route") {
 		for v := range strings.SplitSeq(h.Value(), ",") {
 			routes = append(routes, strings.TrimSpace(v))
 		}
 	}
-	from := inv.To().Value() + ";tag=" + dialogTag(inv.Request)
-	return p.dialogRequest(sip.BYE, inv.Contact().Address.String(), routes, from, inv.Request.From().Value(), inv.CallID().Value(), 1)
+	from := r.To().Value() + ";tag=" + dialogTag(r.Request)
+	return p.dialogRequest(method, r.Contact().Address.String(), routes, from, r.Request.From().Value(), r.CallID().Value(), cseq, extra)
 }
 
-// dialogRequest is a request of a dialog, built from the dialog's state.
-func (p *Phone) dialogRequest(method sip.RequestMethod, target string, routes []string, from, to, callID string, cseq uint32) *sip.Request {
+// dialogRequest is a request of a dialog, built from the dialog's state, with the
+// extra header lines.
+func (p *Phone) dialogRequest(method sip.RequestMethod, target string, routes []string, from, to, callID string, cseq uint32, extra []string) *sip.Request {
 	p.t.Helper()
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s %s SIP/2.0\r\n", method, target)
 	fmt.Fprintf(&b, "Via: %s\r\n", p.via())
 	for _, rt := range routes {
 		fmt.Fprintf(&b, "Route: %s\r\n", rt)
+	}
+	for _, line := range extra {
+		b.WriteString(strings.TrimRight(line, "\r\n") + "\r\n")
 	}
 	fmt.Fprintf(&b, "From: %s\r\nTo: %s\r\nCall-ID: %s\r\nCSeq: %d %s\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n",
 		from, to, callID, cseq, method)

@@ -44,9 +44,10 @@ func (p *Phone) via() string {
 
 // Request is a new request of method to uri from the phone's account, with a
 // Call-ID, tag and branch of its own, CSeq 1 and Max-Forwards 70; extra header lines
-// ("Name: value") replace the default of that name or add to them. An INVITE
-// carries the phone's Contact and, with a body, Content-Type application/sdp; a
-// MESSAGE with a body text/plain.
+// ("Name: value") replace the default of that name or add to them. A request that
+// may set up a dialog (INVITE, SUBSCRIBE, REFER, NOTIFY) carries the phone's
+// Contact (RFC 3261 §8.1.1.8); an INVITE with a body Content-Type
+// application/sdp, a MESSAGE with a body text/plain.
 func (p *Phone) Request(method sip.RequestMethod, uri, body string, extra ...string) *sip.Request {
 	p.t.Helper()
 	id := unique()
@@ -59,9 +60,9 @@ func (p *Phone) Request(method sip.RequestMethod, uri, body string, extra ...str
 		{"Max-Forwards", "70"},
 	}
 	switch method {
-	case sip.INVITE:
+	case sip.INVITE, sip.SUBSCRIBE, sip.REFER, sip.NOTIFY:
 		defaults = append(defaults, header{"Contact", p.ContactValue()})
-		if body != "" {
+		if method == sip.INVITE && body != "" {
 			defaults = append(defaults, header{"Content-Type", "application/sdp"})
 		}
 	case sip.MESSAGE:
