@@ -26,7 +26,8 @@
 // Extension, which directory.Published.ExtensionOf names. When a replica starts,
 // Writer.Restore reads back the bindings it wrote before.
 //
-// Calls and messages to a registered AOR go through package proxy: proxy.Targets
-// finds the bindings in this replica's table and those the other replicas wrote into
-// status (directory.Extensions).
+// Requests of every method but REGISTER to a registered AOR (calls, messages,
+// subscriptions, REFERs) go through package proxy: proxy.Targets finds the
+// bindings in this replica's table and those the other replicas wrote into status
+// (directory.Extensions).
 package registrar

@@ -345,9 +345,10 @@ func (r *Replica) Run(ctx context.Context) error {
 	return err
 }
 
-// startProxy routes calls and messages to registered extensions (package proxy);
-// its ACK handler also drops the stray ACKs the REGISTER flow may bring. It sends in
-// client transactions of txs.
+// startProxy routes requests of every method but REGISTER to registered extensions
+// (package proxy), installed after REGISTER's handler; its ACK handler also drops
+// the stray ACKs the REGISTER flow may bring. It sends in client transactions of
+// txs.
 func (r *Replica) startProxy(ua *sipgo.UserAgent, srv *sipgo.Server, txs *clienttx.Layer) error {
 	sipClient, err := sipgo.NewClient(ua, sipgo.WithClientLogger(sipgoLogger(r.log.WithName("sipgo"))))
 	if err != nil {

@@ -59,9 +59,12 @@ func main() {
 			"as transport=port pairs separated by commas, such as udp=30060,tcp=30060,tls=30061,ws=30080,wss=30443: "+
 			"written in Record-Route with --record-route-host, and a Route naming that host with one of them is taken as this replica's. "+
 			"Needs --record-route-host, and only for transports served; a transport left out keeps its listening port.")
-	recordRoute := flag.Bool("record-route", true, "Keep this replica on the path of the calls it routes (Record-Route), so BYE and re-INVITE traverse it.")
+	recordRoute := flag.Bool("record-route", true,
+		"Keep this replica on the path of the dialogs it routes (Record-Route in INVITE, SUBSCRIBE, REFER and in-dialog NOTIFY), "+
+			"so BYE, re-INVITE, NOTIFY and re-SUBSCRIBE traverse it.")
 	flag.BoolVar(&cfg.RequireCallerAuth, "require-caller-auth", false,
-		"Challenge (407) INVITE, MESSAGE and OPTIONS whose From is a user of a served domain, with the extension's REGISTER credentials.")
+		"Challenge (407) requests to an extension (INVITE, MESSAGE, SUBSCRIBE: any method the proxy routes) whose From is a user of a served domain, "+
+			"with the extension's REGISTER credentials.")
 	flag.BoolVar(&cfg.TransactionalUDPRegister, "udp-register-transactions", false,
 		"Answer REGISTER over UDP through full SIP server transactions instead of the stateless fast path (slower; for comparison).")
 	flag.DurationVar(&cfg.TimerC, "timer-c", proxy.DefaultTimerC,
