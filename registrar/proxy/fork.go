@@ -482,6 +482,13 @@ func (c *call) finish() string {
 		codes[i] = f.code
 	}
 	i := Best(codes)
+	if !c.invite && (i < 0 || finals[i].res == nil && finals[i].code == sip.StatusRequestTimeout) {
+		// No device answered a non-INVITE: we send no final of our own. A 408 to a
+		// non-INVITE only adds to a network already losing requests, and comes when
+		// its client's own Timer F has fired (RFC 4320 §4.2: MUST NOT). The server
+		// transaction ends as the handler returns.
+		return OutcomeTimeout
+	}
 	if i < 0 {
 		c.respond(sip.NewResponseFromRequest(c.req, sip.StatusRequestTimeout, "Request Timeout", nil))
 		return OutcomeTimeout

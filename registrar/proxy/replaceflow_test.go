@@ -194,8 +194,12 @@ func scriptedCall(t *testing.T, txs *scriptedRequester) (*call, *recordingServer
 	return p.newCall(req, caller, 69, "h", false), caller
 }
 
-// refuse, as a scripted answer, fails the request as a closed connection does.
-const refuse = -1
+// refuse, as a scripted answer, fails the request as a closed connection does;
+// silent ends its client transaction without a response, as Timer F does.
+const (
+	refuse = -1
+	silent = -2
+)
 
 // scriptedRequester answers each request with the final status scripted for
 // its destination, at once, or when the test sends it for a held destination.
@@ -234,9 +238,12 @@ func (s *scriptedRequester) Request(_ context.Context, req *sip.Request) (sip.Cl
 	}
 	tx := &scriptedTx{res: make(chan *sip.Response, 1), done: make(chan struct{})}
 	answer := func(code int) { tx.res <- sip.NewResponseFromRequest(req, code, "", nil) }
-	if held != nil {
+	switch {
+	case held != nil:
 		go func() { answer(<-held) }()
-	} else {
+	case code == silent:
+		tx.Terminate()
+	default:
 		answer(code)
 	}
 	return tx, nil
@@ -296,6 +303,13 @@ func (x *recordingServerTx) Respond(res *sip.Response) error {
 	defer x.mu.Unlock()
 	x.responses = append(x.responses, res)
 	return nil
+}
+
+// all is every response the caller got.
+func (x *recordingServerTx) all() []*sip.Response {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	return append([]*sip.Response(nil), x.responses...)
 }
 
 // final is the one final response the caller got.
