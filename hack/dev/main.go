@@ -4,7 +4,8 @@
 // (cmd/operator, cmd/registrar, built beside this one), each in a process of its own
 // with its shipped defaults (see shipped_args.go). Ctrl-C, a closed terminal (SIGHUP) or SIGTERM stops
 // everything and leaves no process behind; killed, it takes its control plane with it
-// (see parentdeath_linux.go).
+// (see parentdeath_linux.go), and its watchdog or else the next make dev removes the
+// control plane's data (see rundir.go).
 package main
 
 import (
@@ -40,6 +41,7 @@ const (
 
 func main() {
 	execGuarded()
+	runAsWatchdog()
 	o := options{}
 	flag.StringVar(&o.sipAddr, "sip-address", "127.0.0.1:5060", "Where the registrar serves SIP (UDP and TCP).")
 	flag.StringVar(&o.tlsAddr, "sip-tls-address", "127.0.0.1:5061",
@@ -91,6 +93,15 @@ func run(o options) error {
 	ctrl.SetLogger(zap.New(zap.WriteTo(logOut)))
 
 	step("starting the local control plane (kube-apiserver and etcd on loopback)")
+	data, err := newRunDir()
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err := data.remove(); err != nil {
+			fmt.Fprintln(os.Stderr, "make dev:", err)
+		}
+	}()
 	guard, err := guardControlPlane(o.stateDir)
 	if err != nil {
 		return err

@@ -21,7 +21,9 @@ func TestMakeDevStopsOnHangup(t *testing.T) {
 	startDev(t).stopsCleanlyOn(t, syscall.SIGHUP, "SIGHUP")
 }
 
-// Killed, make dev can clean nothing up: its control plane dies with it all the same.
+// Killed, make dev can clean nothing up: its control plane dies with it all the same,
+// and its watchdog removes the control plane's data (over 100 MB each time, which
+// killed runs once left in the temporary folder).
 func TestMakeDevKilledLeavesNoControlPlane(t *testing.T) {
 	dev := startDev(t)
 	plane := dev.controlPlane(t)
@@ -30,6 +32,7 @@ func TestMakeDevKilledLeavesNoControlPlane(t *testing.T) {
 	}
 	<-dev.done
 	plane.gone(t, "SIGKILL")
+	dev.leftNoData(t, "SIGKILL")
 }
 
 // devProcess is make dev, running and ready.
@@ -37,6 +40,7 @@ type devProcess struct {
 	cmd     *exec.Cmd
 	printed string // what it printed up to its welcome
 	binDir  string // where the shipped binaries it runs were built
+	tmpDir  string // its TMPDIR
 	sipAddr string
 	done    chan error
 }
@@ -45,6 +49,13 @@ type devProcess struct {
 // does, on free ports, until it has printed its welcome. Whatever it leaves running is
 // killed when the test ends.
 func startDev(t *testing.T) *devProcess {
+	t.Helper()
+	return startDevIn(t, t.TempDir())
+}
+
+// startDevIn is startDev with tmpDir as TMPDIR, the temporary folder, where make dev
+// keeps its control plane's data and finds what killed runs left.
+func startDevIn(t *testing.T, tmpDir string) *devProcess {
 	t.Helper()
 	root := testenv.Root()
 	binDir := t.TempDir()
@@ -71,9 +82,9 @@ func startDev(t *testing.T) *devProcess {
 		}
 	})
 	cmd.Dir = root
-	// envtest's own temporary folders (etcd's data, certificates) go where the test
-	// removes them, even when make dev is killed.
-	cmd.Env = append(os.Environ(), "KUBEBUILDER_ASSETS="+assets, "TMPDIR="+t.TempDir())
+	// A temporary folder of the test's own, to see what make dev leaves in it; the
+	// test removes it whatever make dev leaves.
+	cmd.Env = append(os.Environ(), "KUBEBUILDER_ASSETS="+assets, "TMPDIR="+tmpDir)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -82,7 +93,7 @@ func startDev(t *testing.T) *devProcess {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	dev := &devProcess{cmd: cmd, binDir: binDir, sipAddr: sipAddr, done: make(chan error, 1)}
+	dev := &devProcess{cmd: cmd, binDir: binDir, tmpDir: tmpDir, sipAddr: sipAddr, done: make(chan error, 1)}
 	go func() { dev.done <- cmd.Wait() }()
 	t.Cleanup(func() { _ = cmd.Process.Kill() })
 	dev.printed = readUntil(t, stdout, "Ctrl-C stops everything.", 2*time.Minute)
@@ -90,7 +101,7 @@ func startDev(t *testing.T) *devProcess {
 }
 
 // stopsCleanlyOn sends sig to make dev and checks that it exits without an error and
-// that its control plane is gone.
+// that its control plane is gone, data and all.
 func (d *devProcess) stopsCleanlyOn(t *testing.T, sig syscall.Signal, name string) {
 	t.Helper()
 	plane := d.controlPlane(t)
@@ -106,14 +117,16 @@ func (d *devProcess) stopsCleanlyOn(t *testing.T, sig syscall.Signal, name strin
 		t.Fatalf("make dev did not stop after %s", name)
 	}
 	plane.gone(t, name)
+	d.leftNoData(t, name)
 }
 
 // controlPlane is the processes make dev started, by pid and command line (a pid of
 // an ended process may be taken by another).
 type controlPlane map[int][]byte
 
-// controlPlane returns make dev's children, kube-apiserver and etcd, the operator and
-// the registrar; each is killed when the test ends if it is still running then.
+// controlPlane returns make dev's children, kube-apiserver and etcd, the operator, the
+// registrar and the watchdog that removes the control plane's data should make dev be
+// killed; each is killed when the test ends if it is still running then.
 func (d *devProcess) controlPlane(t *testing.T) controlPlane {
 	t.Helper()
 	plane := controlPlane{}
@@ -122,9 +135,9 @@ func (d *devProcess) controlPlane(t *testing.T) controlPlane {
 			plane[pid] = cmdline
 		}
 	}
-	for _, name := range []string{"etcd", "kube-apiserver", "operator", "registrar"} {
+	for _, name := range []string{"etcd", "kube-apiserver", "operator", "registrar", "make-dev-watchdog"} {
 		if !plane.runs(name) {
-			t.Fatalf("make dev runs no %s among its children %v", name, plane)
+			t.Fatalf("make dev runs no %s among its children %v", name, plane.running())
 		}
 	}
 	t.Cleanup(func() {
@@ -135,13 +148,16 @@ func (d *devProcess) controlPlane(t *testing.T) controlPlane {
 	return plane
 }
 
-func (p controlPlane) runs(name string) bool {
-	for _, cmdline := range p {
+func (p controlPlane) runs(name string) bool { return p.pid(name) != 0 }
+
+// pid is the pid of the process of the control plane called name; 0 if none.
+func (p controlPlane) pid(name string) int {
+	for pid, cmdline := range p {
 		if filepath.Base(string(bytes.SplitN(cmdline, []byte{0}, 2)[0])) == name {
-			return true
+			return pid
 		}
 	}
-	return false
+	return 0
 }
 
 // running returns those still running: same pid, same command line (a zombie has none).
@@ -176,4 +192,32 @@ func lastLines(path string, n int) string {
 	}
 	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
 	return strings.Join(lines[max(0, len(lines)-n):], "\n")
+}
+
+// leftNoData waits until make dev's temporary folder is empty: none of its control
+// plane's data is left.
+func (d *devProcess) leftNoData(t *testing.T, after string) {
+	t.Helper()
+	if err := testenv.Eventually(30*time.Second, func() error {
+		if left := folderEntries(t, d.tmpDir); len(left) > 0 {
+			return fmt.Errorf("make dev left %v in its temporary folder %s after %s", left, d.tmpDir, after)
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// folderEntries lists the names in dir.
+func folderEntries(t *testing.T, dir string) []string {
+	t.Helper()
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	return names
 }
