@@ -242,8 +242,8 @@ Then see its contact:
   %[8]s --kubeconfig %[2]s get extensions
   %[8]s --kubeconfig %[2]s get extension acme-1001 -o yaml
 %[9]s
-Ctrl-C stops everything.
-`, sipAddr, kubeconfig, sampleAOR, samplePass, stateDir, host, sipv1.DefaultDomainSuffix, kubectl(), tls)
+Ctrl-C stops everything. So does kill %[10]d (make dev's pid) from another terminal.
+`, sipAddr, kubeconfig, sampleAOR, samplePass, stateDir, host, sipv1.DefaultDomainSuffix, kubectl(), tls, os.Getpid())
 }
 
 // kubectl is the kubectl make dev built beside the control plane (env KUBECTL), so

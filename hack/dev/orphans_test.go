@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"syscall"
@@ -21,13 +22,17 @@ func TestMakeDevStopsOnHangup(t *testing.T) {
 	startDev(t).stopsCleanlyOn(t, syscall.SIGHUP, "SIGHUP")
 }
 
-// Killed, make dev can clean nothing up: its control plane dies with it all the same,
-// and its watchdog removes the control plane's data (over 100 MB each time, which
-// killed runs once left in the temporary folder).
+// Killed by the pid it printed, make dev can clean nothing up: its control plane dies
+// with it all the same, and its watchdog removes the control plane's data (over 100 MB
+// each time, which killed runs once left in the temporary folder).
 func TestMakeDevKilledLeavesNoControlPlane(t *testing.T) {
 	dev := startDev(t)
 	plane := dev.controlPlane(t)
-	if err := dev.cmd.Process.Kill(); err != nil {
+	pid := printedPID(t, dev.printed)
+	if pid != dev.cmd.Process.Pid {
+		t.Fatalf("make dev printed pid %d to kill; it runs as %d", pid, dev.cmd.Process.Pid)
+	}
+	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
 	<-dev.done
@@ -220,4 +225,15 @@ func folderEntries(t *testing.T, dir string) []string {
 		names = append(names, e.Name())
 	}
 	return names
+}
+
+// printedPID is the pid make dev said to kill it by.
+func printedPID(t *testing.T, printed string) int {
+	t.Helper()
+	m := regexp.MustCompile(`kill (\d+) \(make dev's pid\)`).FindStringSubmatch(printed)
+	if m == nil {
+		t.Fatalf("make dev printed no pid to stop it by:\n%s", printed)
+	}
+	pid, _ := strconv.Atoi(m[1])
+	return pid
 }
