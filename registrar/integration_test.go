@@ -18,6 +18,7 @@ import (
 	"github.com/voipbin/registrar-operator/controllers"
 	"github.com/voipbin/registrar-operator/hack/testenv"
 	"github.com/voipbin/registrar-operator/registrar"
+	"github.com/voipbin/registrar-operator/registrar/proxy"
 	"github.com/voipbin/registrar-operator/registrar/throttle"
 )
 
@@ -96,6 +97,9 @@ func startReplicaOn(ctx context.Context, kube *rest.Config, into **registrar.Rep
 		SIPAddress: ip + ":0", Transports: []string{"udp", "tcp"},
 		MetricsAddress: "0", ProbeAddress: "0",
 		NonceLifetime: 5 * time.Minute, StatusLease: 15 * time.Minute, StatusInterval: 50 * time.Millisecond,
+		// Every method, for the tests of subscriptions and REFER; the default is
+		// TestOnlyCallsAndMessagesReachAnExtensionByDefault's.
+		RoutedMethods: []string{proxy.AllMethods},
 		// Generous: the tests refuse passwords on purpose, and must not trip the throttle.
 		BySource: throttle.Config{MaxFailures: 1000, Window: time.Minute, BlockFor: time.Minute},
 		ByAOR:    throttle.Config{MaxFailures: 1000, Window: time.Minute, BlockFor: time.Minute},

@@ -9,12 +9,15 @@ import (
 
 	"github.com/emiago/sipgo/sip"
 
+	"github.com/voipbin/registrar-operator/registrar"
 	"github.com/voipbin/registrar-operator/registrar/internal/siptest"
 )
 
-// A proxy routes by Request-URI whatever the method (RFC 3261 §16): a
+// A proxy routes by Request-URI whatever the method (RFC 3261 §16): with
+// --routed-methods naming them (the shared replicas route every method), a
 // subscription (presence, or dialog for a busy lamp field), a REFER or an
-// unsolicited NOTIFY reaches an extension's devices as a call does.
+// unsolicited NOTIFY reaches an extension's devices as a call does. By default
+// only calls, messages and OPTIONS do.
 
 // A SUBSCRIBE for a registered extension reaches its device with our
 // Record-Route, and the device's 200 the subscriber; the device's NOTIFY,
@@ -204,4 +207,36 @@ func reversed(s []string) []string {
 	r := slices.Clone(s)
 	slices.Reverse(r)
 	return r
+}
+
+// With the default --routed-methods, anyone who can reach the Service gets no
+// further with a phone than a call, a message or an OPTIONS: an unsolicited
+// NOTIFY (Event: check-sync reboots or reprovisions many desk phones) and a
+// REFER (many phones then place the call asked for, as the extension) are
+// refused 405 with an Allow that does not name them, and never reach the
+// device, which gets the MESSAGE sent next and nothing before it.
+func TestOnlyCallsAndMessagesReachAnExtensionByDefault(t *testing.T) {
+	tn := newTenant(t, "1001")
+	r := startExtraReplica(t, "replica-default-methods", "127.0.0.76", tn, func(c *registrar.Config) { c.RoutedMethods = nil })
+	dev := newDevice(t, tn, r, false)
+	routable(t, r, tn, 1)
+	caller := newCaller(t, r)
+	for _, attack := range []*sip.Request{
+		caller.Request(sip.NOTIFY, "sip:1001@"+tn.domain, "", "Event: check-sync", "Subscription-State: terminated"),
+		caller.Request(sip.REFER, "sip:1001@"+tn.domain, "", "Refer-To: <sip:+19005550100@carrier.example>"),
+	} {
+		caller.Send(attack)
+		res := caller.Final(wait)
+		if res.StatusCode != sip.StatusMethodNotAllowed {
+			t.Fatalf("an outsider's %s got %d %s, want 405", attack.Method, res.StatusCode, res.Reason)
+		}
+		if allow := res.GetHeader("Allow"); allow == nil || strings.Contains(allow.Value(), attack.Method.String()) {
+			t.Errorf("the 405 to %s has Allow %v, which must not name it", attack.Method, allow)
+		}
+	}
+	caller.Send(caller.Request(sip.MESSAGE, "sip:1001@"+tn.domain, "hello"))
+	got := dev.Expect(sip.MESSAGE) // fails on anything the device got before it
+	if string(got.Request.Body()) != "hello" {
+		t.Errorf("the device got a MESSAGE of %q", got.Request.Body())
+	}
 }

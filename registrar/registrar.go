@@ -115,6 +115,9 @@ type Config struct {
 	// RequireCallerAuth challenges callers whose From is a user of a domain we
 	// serve.
 	RequireCallerAuth bool
+	// RoutedMethods are the methods routed to an extension's devices out of a
+	// dialog (proxy.ParseRoutedMethods); nil is proxy.DefaultRoutedMethods.
+	RoutedMethods []string
 	// TimerC bounds how long a proxied INVITE may ring unanswered (RFC 3261 §16.8:
 	// more than three minutes); 0 is the proxy's default.
 	TimerC time.Duration
@@ -365,6 +368,7 @@ func (r *Replica) startProxy(ua *sipgo.UserAgent, srv *sipgo.Server, txs *client
 		Guard:             r.guessing,
 		RecordRoute:       !r.cfg.DisableRecordRoute,
 		RequireCallerAuth: r.cfg.RequireCallerAuth,
+		RoutedMethods:     r.cfg.RoutedMethods,
 		TimerC:            r.cfg.TimerC,
 		SerialForkTimeout: r.cfg.SerialForkTimeout,
 		Observer:          r.m,

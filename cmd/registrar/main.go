@@ -63,8 +63,15 @@ func main() {
 		"Keep this replica on the path of the dialogs it routes (Record-Route in INVITE, SUBSCRIBE, REFER and in-dialog NOTIFY), "+
 			"so BYE, re-INVITE, NOTIFY and re-SUBSCRIBE traverse it.")
 	flag.BoolVar(&cfg.RequireCallerAuth, "require-caller-auth", false,
-		"Challenge (407) requests to an extension (INVITE, MESSAGE, SUBSCRIBE: any method the proxy routes) whose From is a user of a served domain, "+
+		"Challenge (407) requests to an extension (any of --routed-methods) whose From is a user of a served domain, "+
 			"with the extension's REGISTER credentials.")
+	cfg.RoutedMethods = proxy.DefaultRoutedMethods
+	flag.Func("routed-methods",
+		"Methods routed to an extension's devices out of a dialog, comma-separated, or * for every method (default "+
+			strings.Join(proxy.DefaultRoutedMethods, ",")+"). Anyone who can reach the Service may send them: "+
+			"an unsolicited NOTIFY (check-sync) or REFER is an attack on many desk phones, so add SUBSCRIBE, NOTIFY, REFER or PUBLISH only on purpose. "+
+			"Requests in a dialog through the registrar are relayed whatever their method.",
+		func(v string) (err error) { cfg.RoutedMethods, err = proxy.ParseRoutedMethods(v); return err })
 	flag.BoolVar(&cfg.TransactionalUDPRegister, "udp-register-transactions", false,
 		"Answer REGISTER over UDP through full SIP server transactions instead of the stateless fast path (slower; for comparison).")
 	flag.DurationVar(&cfg.TimerC, "timer-c", proxy.DefaultTimerC,

@@ -41,9 +41,9 @@ func (o *routedObserver) counted() []string {
 	return slices.Clone(o.routed)
 }
 
-// methodsProxy is a proxy for methodsDomain that record-routes and sends with
-// txs, and what it counts.
-func methodsProxy(t *testing.T, txs *scriptedRequester) (*Proxy, *routedObserver) {
+// methodsProxy is a proxy for methodsDomain that record-routes, routes the
+// methods routed (nil: the default) and sends with txs, and what it counts.
+func methodsProxy(t *testing.T, txs *scriptedRequester, routed []string) (*Proxy, *routedObserver) {
 	t.Helper()
 	now := time.Now()
 	dom := directory.NewDomain(published.DomainConfig{Domain: methodsDomain, Realm: methodsDomain})
@@ -61,17 +61,24 @@ func methodsProxy(t *testing.T, txs *scriptedRequester) (*Proxy, *routedObserver
 		t.Fatal(err)
 	}
 	obs := &routedObserver{}
-	p := New(Config{Transactions: txs, Directory: dir, RecordRoute: true, Observer: obs, Log: logr.Discard(),
+	p := New(Config{Transactions: txs, Directory: dir, RecordRoute: true, RoutedMethods: routed, Observer: obs, Log: logr.Discard(),
 		Targets: &Targets{Directory: dir, Table: table, Extensions: fakeExtensions{}, Replica: "self"},
 		Self:    &Self{Host: "10.0.0.1", UDPPort: 5060, TCPPort: 5060, Serves: func(h string) bool { return h == methodsDomain }}})
 	return p, obs
 }
 
+// everyMethod routes every method to an extension, as --routed-methods=* does.
+var everyMethod = []string{AllMethods}
+
 // outOfDialog is a request of method from a caller of another domain to uri,
-// as it arrives over UDP.
-func outOfDialog(t *testing.T, method, uri string) *sip.Request {
+// with extra header lines, as it arrives over UDP.
+func outOfDialog(t *testing.T, method, uri string, extra ...string) *sip.Request {
 	t.Helper()
-	req := parse(t, method+" "+uri+" SIP/2.0\n"+
+	lines := ""
+	for _, l := range extra {
+		lines += l + "\n"
+	}
+	req := parse(t, method+" "+uri+" SIP/2.0\n"+lines+
 		"Via: SIP/2.0/UDP 192.0.2.7:5060;branch=z9hG4bK-caller\nFrom: <sip:alice@example.org>;tag=a1\nTo: <"+uri+">\n"+
 		"Call-ID: c1\nCSeq: 1 "+method+"\nContact: <sip:alice@192.0.2.7:5060>\nMax-Forwards: 70\nContent-Length: 0\n\n")
 	req.SetSource("192.0.2.7:5060")
@@ -99,7 +106,7 @@ func allowOf(res *sip.Response) []string {
 // registrar's, ACK is never answered and CANCEL cancels a transaction: those
 // are not sent to an AOR.
 func TestEveryMethodTheRegistrarAllowsReachesTheAOR(t *testing.T) {
-	p, _ := methodsProxy(t, newScriptedRequester(nil))
+	p, _ := methodsProxy(t, newScriptedRequester(nil), everyMethod)
 	options := &recordingServerTx{done: make(chan struct{})}
 	p.OnRequest(outOfDialog(t, "OPTIONS", "sip:"+methodsDomain), options)
 	allow := allowOf(options.final(t))
@@ -114,7 +121,7 @@ func TestEveryMethodTheRegistrarAllowsReachesTheAOR(t *testing.T) {
 		}
 		t.Run(method, func(t *testing.T) {
 			txs := newScriptedRequester(map[string]int{deviceDest: sip.StatusOK})
-			p, obs := methodsProxy(t, txs)
+			p, obs := methodsProxy(t, txs, everyMethod)
 			caller := &recordingServerTx{done: make(chan struct{})}
 			p.OnRequest(outOfDialog(t, method, "sip:1001@"+methodsDomain), caller)
 			if got := caller.final(t); got.StatusCode != sip.StatusOK {
@@ -155,7 +162,7 @@ func TestAnAORWithoutDevicesAnswersEveryMethodAlike(t *testing.T) {
 	} {
 		t.Run(tc.method+" "+tc.user, func(t *testing.T) {
 			txs := newScriptedRequester(nil)
-			p, obs := methodsProxy(t, txs)
+			p, obs := methodsProxy(t, txs, everyMethod)
 			caller := &recordingServerTx{done: make(chan struct{})}
 			p.OnRequest(outOfDialog(t, tc.method, "sip:"+tc.user+"@"+methodsDomain), caller)
 			if got := caller.final(t); got.StatusCode != tc.want {
@@ -175,14 +182,14 @@ func TestAnAORWithoutDevicesAnswersEveryMethodAlike(t *testing.T) {
 // refuses: a REGISTER that reaches the proxy (it is the registrar's own) is
 // refused so, and goes nowhere.
 func TestA405NeverAllowsTheMethodItRefuses(t *testing.T) {
+	txs := newScriptedRequester(nil)
+	p, obs := methodsProxy(t, txs, everyMethod)
 	for _, refused := range allowed {
-		got := strings.Split(allowExcept(refused), ", ")
+		got := strings.Split(p.allowExcept(refused), ", ")
 		if slices.Contains(got, refused.String()) || len(got) != len(allowed)-1 {
 			t.Errorf("Allow refusing %s: %v", refused, got)
 		}
 	}
-	txs := newScriptedRequester(nil)
-	p, obs := methodsProxy(t, txs)
 	caller := &recordingServerTx{done: make(chan struct{})}
 	p.OnRequest(outOfDialog(t, "REGISTER", "sip:1001@"+methodsDomain), caller)
 	res := caller.final(t)
@@ -244,7 +251,7 @@ func TestANotifyInADialogIsRecordRouted(t *testing.T) {
 		t.Run(method, func(t *testing.T) {
 			const subscriber = "192.0.2.7:5060"
 			txs := newScriptedRequester(map[string]int{subscriber: sip.StatusOK})
-			p, _ := methodsProxy(t, txs)
+			p, _ := methodsProxy(t, txs, everyMethod)
 			req := parse(t, method+" sip:alice@"+subscriber+" SIP/2.0\n"+
 				"Route: <sip:10.0.0.1:5060;transport=udp;lr>\n"+
 				"Via: SIP/2.0/UDP 192.0.2.1:5060;branch=z9hG4bK-device\nFrom: <sip:1001@"+methodsDomain+">;tag=b1\n"+
@@ -280,6 +287,83 @@ func TestMethodLabelIsBounded(t *testing.T) {
 	} {
 		if got := methodLabel(m); got != want {
 			t.Errorf("label of %s = %q, want %q", m, got, want)
+		}
+	}
+}
+
+// By default only calls, messages and capability queries reach an extension out
+// of a dialog: an unsolicited NOTIFY (Event: check-sync reboots many desk
+// phones), a REFER (it makes many place a call as the extension), a SUBSCRIBE
+// or a PUBLISH from anyone who can reach the Service is refused 405, its Allow
+// naming neither it nor the others refused, and nothing is sent to the device;
+// on a route pre-loaded through us to the device's own Contact too. Naming a
+// method routes it.
+func TestOnlyTheRoutedMethodsReachAnExtension(t *testing.T) {
+	for _, method := range []string{"NOTIFY", "REFER", "SUBSCRIBE", "PUBLISH", "FOO"} {
+		for _, how := range []string{"to the AOR", "on a pre-loaded route"} {
+			t.Run(method+" "+how, func(t *testing.T) {
+				txs := newScriptedRequester(map[string]int{deviceDest: sip.StatusOK})
+				p, obs := methodsProxy(t, txs, nil)
+				req := outOfDialog(t, method, "sip:1001@"+methodsDomain)
+				if how == "on a pre-loaded route" {
+					req = outOfDialog(t, method, "sip:1001@192.0.2.1", "Route: <sip:10.0.0.1:5060;lr>")
+				}
+				caller := &recordingServerTx{done: make(chan struct{})}
+				p.OnRequest(req, caller)
+				res := caller.final(t)
+				if res.StatusCode != sip.StatusMethodNotAllowed {
+					t.Fatalf("the caller got %d %s, want 405", res.StatusCode, res.Reason)
+				}
+				allow := allowOf(res)
+				for _, refused := range []string{"NOTIFY", "REFER", "SUBSCRIBE", "PUBLISH"} {
+					if slices.Contains(allow, refused) {
+						t.Errorf("Allow %v names %s, which is refused", allow, refused)
+					}
+				}
+				for _, taken := range DefaultRoutedMethods {
+					if !slices.Contains(allow, taken) {
+						t.Errorf("Allow %v does not name %s", allow, taken)
+					}
+				}
+				if sent := txs.sentTo(); len(sent) != 0 {
+					t.Errorf("sent to %v, want nowhere", sent)
+				}
+				if got := obs.counted(); len(got) != 1 || !strings.HasSuffix(got[0], " "+OutcomeNotAllowed) {
+					t.Errorf("counted %v, want %s", got, OutcomeNotAllowed)
+				}
+			})
+		}
+	}
+	txs := newScriptedRequester(map[string]int{deviceDest: sip.StatusOK})
+	p, _ := methodsProxy(t, txs, []string{"INVITE", "SUBSCRIBE"})
+	caller := &recordingServerTx{done: make(chan struct{})}
+	p.OnRequest(outOfDialog(t, "SUBSCRIBE", "sip:1001@"+methodsDomain), caller)
+	if got := caller.final(t); got.StatusCode != sip.StatusOK {
+		t.Errorf("with SUBSCRIBE routed, the subscriber got %d %s, want the device's 200", got.StatusCode, got.Reason)
+	}
+}
+
+func TestParseRoutedMethods(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want []string
+		bad  string // in the error
+	}{
+		{"INVITE,MESSAGE,OPTIONS", []string{"INVITE", "MESSAGE", "OPTIONS"}, ""},
+		{" invite , subscribe ", []string{"INVITE", "SUBSCRIBE"}, ""},
+		{"*", []string{"*"}, ""},
+		{"INVITE,*", nil, "stands alone"},
+		{"INVITE,REGISTER", nil, "REGISTER is not routed"},
+		{"ACK", nil, "ACK is not routed"},
+		{"IN VITE", nil, "no SIP method name"},
+		{" , ", nil, "at least one"},
+	} {
+		got, err := ParseRoutedMethods(tc.in)
+		switch {
+		case tc.bad == "" && (err != nil || !slices.Equal(got, tc.want)):
+			t.Errorf("ParseRoutedMethods(%q) = %v, %v; want %v", tc.in, got, err, tc.want)
+		case tc.bad != "" && (err == nil || !strings.Contains(err.Error(), tc.bad)):
+			t.Errorf("ParseRoutedMethods(%q) = %v, %v; want an error saying %q", tc.in, got, err, tc.bad)
 		}
 	}
 }

@@ -6,6 +6,7 @@
 package proxy
 
 import (
+	"slices"
 	"strings"
 	"time"
 
@@ -52,6 +53,10 @@ type Config struct {
 	// RequireCallerAuth challenges callers whose From is a user of a domain we
 	// serve.
 	RequireCallerAuth bool
+	// RoutedMethods are the methods routed to an extension's devices out of a
+	// dialog (methods.go), upper case, or AllMethods alone; nil is
+	// DefaultRoutedMethods.
+	RoutedMethods []string
 	// TimerC bounds ringing; 0 is DefaultTimerC.
 	TimerC time.Duration
 	// SerialForkTimeout bounds how long the branches of one q-value ring while
@@ -66,21 +71,23 @@ type Config struct {
 
 // Proxy routes requests; create it with New.
 type Proxy struct {
-	client      *sipgo.Client
-	txs         sipgo.ClientTransactionRequester
-	dir         directory.Directory
-	targets     *Targets
-	self        *Self
-	nonces      *digest.NonceSigner
-	counts      *digest.NonceCounts
-	guard       *guard.Guard
-	recordRoute bool
-	requireAuth bool
-	timer       time.Duration
-	serialFork  time.Duration
-	obs         Observer
-	log         logr.Logger
-	now         func() time.Time
+	client        *sipgo.Client
+	txs           sipgo.ClientTransactionRequester
+	dir           directory.Directory
+	targets       *Targets
+	self          *Self
+	nonces        *digest.NonceSigner
+	counts        *digest.NonceCounts
+	guard         *guard.Guard
+	recordRoute   bool
+	requireAuth   bool
+	routedMethods []string // methods routed out of a dialog, unless routeAll
+	routeAll      bool
+	timer         time.Duration
+	serialFork    time.Duration
+	obs           Observer
+	log           logr.Logger
+	now           func() time.Time
 }
 
 // New returns a Proxy.
@@ -88,6 +95,11 @@ func New(cfg Config) *Proxy {
 	p := &Proxy{client: cfg.Client, txs: cfg.Transactions, dir: cfg.Directory, targets: cfg.Targets, self: cfg.Self,
 		nonces: cfg.Nonces, counts: cfg.Counts, guard: cfg.Guard, recordRoute: cfg.RecordRoute, requireAuth: cfg.RequireCallerAuth,
 		timer: cfg.TimerC, serialFork: cfg.SerialForkTimeout, obs: cfg.Observer, log: cfg.Log, now: cfg.Now}
+	p.routedMethods = cfg.RoutedMethods
+	if p.routedMethods == nil {
+		p.routedMethods = DefaultRoutedMethods
+	}
+	p.routeAll = slices.Contains(p.routedMethods, AllMethods)
 	if p.obs == nil {
 		p.obs = nopObserver{}
 	}
@@ -191,6 +203,9 @@ func (p *Proxy) handle(req *sip.Request, tx sip.ServerTransaction) string {
 		// Contact as Request-URI): its caller faces the same policy, and it goes
 		// nowhere else unless its caller authenticated (relay.go).
 		if !hasToTag(req) {
+			if !p.routes(req.Method) {
+				return p.notAllowed(req, tx)
+			}
 			if res, outcome := p.callerPolicy(req, p.now()); res != nil {
 				p.send(tx, res)
 				return outcome
@@ -208,7 +223,7 @@ func (p *Proxy) handle(req *sip.Request, tx sip.ServerTransaction) string {
 	case req.Method == sip.OPTIONS && req.Recipient.User == "" && (served || p.self.Ours(req.Recipient.Host, req.Recipient.Port)):
 		// A keepalive or capability query to the registrar itself (RFC 3261 §11).
 		res := sip.NewResponseFromRequest(req, sip.StatusOK, "OK", nil)
-		res.AppendHeader(sip.NewHeader("Allow", allowExcept("")))
+		res.AppendHeader(sip.NewHeader("Allow", p.allowExcept("")))
 		p.send(tx, res)
 		return OutcomeLocal
 	}
@@ -220,6 +235,9 @@ func (p *Proxy) handle(req *sip.Request, tx sip.ServerTransaction) string {
 // toAOR routes a request for an address of record of a served domain, whatever
 // its method (methods.go).
 func (p *Proxy) toAOR(req *sip.Request, tx sip.ServerTransaction, dom *directory.Domain, mf uint32, hash string) string {
+	if !p.routes(req.Method) {
+		return p.notAllowed(req, tx)
+	}
 	now := p.now()
 	if res, outcome := p.callerPolicy(req, now); res != nil {
 		p.send(tx, res)
