@@ -123,3 +123,43 @@ func TestRecordRoutePortsPerTransport(t *testing.T) {
 		t.Errorf("the caller's BYE got %d %s, want the device's 200", res.StatusCode, res.Reason)
 	}
 }
+
+// A fleet serving UDP only (--transports=udp in the chart's extraArgs) is still
+// handed the node ports of UDP and TCP by the operator: the replicas start, with a
+// warning, instead of refusing TCP's port and crash-looping through the rollout;
+// Record-Route names UDP's node port, and a BYE back through it reaches the callee
+// from either replica.
+func TestRecordRoutePortsOfTransportsNotServedAreIgnored(t *testing.T) {
+	tn := newTenant(t, "1001")
+	port := strconv.Itoa(freePort(t))
+	nodePorts := proxy.TransportPorts{UDP: freePort(t), TCP: freePort(t)}
+	start := func(name, ip string) *registrar.Replica {
+		return startExtraReplica(t, name, ip, tn, func(c *registrar.Config) {
+			c.SIPAddress = net.JoinHostPort(ip, port)
+			c.Transports = []string{"udp"}
+			c.RecordRouteHost = fleetHost
+			c.RecordRoutePorts = nodePorts
+		})
+	}
+	r1, r2 := start("replica-udponly-1", "127.0.0.94"), start("replica-udponly-2", "127.0.0.95")
+	if _, tcp := r1.Addresses(); tcp != "" {
+		t.Fatalf("a replica with --transports=udp listens on TCP %s", tcp)
+	}
+	callee := udpPhone(t, tn, "127.0.0.1", addressOf(r1))
+	callee.MustRegister(600)
+	routable(t, r1, tn, 1)
+	routable(t, r2, tn, 1)
+
+	caller := newCaller(t, r1)
+	ok, inv := answeredThrough(t, caller, callee, tn)
+	if got, want := recordRoutes(ok), nodePortRoute(nodePorts.UDP, "udp"); len(got) != 1 || got[0] != want {
+		t.Fatalf("Record-Route of the caller's 200 = %v, want %s", got, want)
+	}
+	caller.Target = addressOf(r2)
+	bye := caller.InDialog(sip.BYE, ok, ok.CSeq().SeqNo+1)
+	caller.Send(bye)
+	callee.Reply(callee.Expect(sip.BYE, inv), sip.StatusOK, "OK")
+	if res := caller.Final(wait); res.StatusCode != sip.StatusOK {
+		t.Errorf("the BYE through UDP's node port got %d %s, want the callee's 200", res.StatusCode, res.Reason)
+	}
+}

@@ -81,8 +81,8 @@ type Config struct {
 	// RecordRoutePorts are the ports phones reach RecordRouteHost at, per
 	// transport, where they are not the listening ones: a NodePort Service's node
 	// ports. They go into Record-Route, and a Route naming RecordRouteHost with one
-	// of them is taken as ours. Only with RecordRouteHost, and for transports
-	// served; 0: the listening port.
+	// of them is taken as ours. Only with RecordRouteHost; those of transports not
+	// served are ignored, with a warning; 0: the listening port.
 	RecordRoutePorts proxy.TransportPorts
 	// DisableRecordRoute keeps the replica off the path of the dialogs it sets up
 	// (record-routing is on by default, so a zero Config proxies in-dialog requests).
@@ -173,9 +173,18 @@ func New(cfg Config, rc *rest.Config, log logr.Logger) (*Replica, error) {
 	if err := proxy.CheckRecordRouteHost(cfg.RecordRouteHost); err != nil {
 		return nil, fmt.Errorf("while checking the record-route host: %w", err)
 	}
-	if err := proxy.CheckRecordRoutePorts(cfg.RecordRoutePorts, cfg.RecordRouteHost, cfg.served()); err != nil {
+	ports, ignored, err := proxy.CheckRecordRoutePorts(cfg.RecordRoutePorts, cfg.RecordRouteHost, cfg.served())
+	if err != nil {
 		return nil, fmt.Errorf("while checking the record-route ports: %w", err)
 	}
+	if len(ignored) > 0 {
+		// Not refused: the operator hands every fleet the node ports of UDP and TCP,
+		// also one whose --transports serves only one of them, and a replica that
+		// stopped here would stall the rollout.
+		log.Info("warning: ignoring record-route ports (--record-route-ports) of transports this replica does not serve",
+			"ignored", ignored, "served", cfg.served())
+	}
+	cfg.RecordRoutePorts = ports
 	cs, err := kubernetes.NewForConfig(rc)
 	if err != nil {
 		return nil, fmt.Errorf("while creating the Kubernetes client: %w", err)

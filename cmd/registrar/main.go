@@ -33,7 +33,7 @@ func main() {
 		"Namespace where the operator publishes domains, credentials and the nonce key.")
 	flag.StringVar(&cfg.Name, "name", envOr("POD_NAME", host), "Name of this replica in Extension status (the pod name).")
 	flag.StringVar(&cfg.SIPAddress, "sip-address", ":5060", "host:port to serve SIP on.")
-	flag.StringVar(&transports, "transports", "udp,tcp", "SIP transports to serve: udp, tcp.")
+	flag.StringVar(&transports, "transports", "udp,tcp", "SIP transports to serve, separated by commas: udp, tcp.")
 	flag.StringVar(&cfg.TLS.Address, "sip-tls-address", ":5061",
 		"host:port to serve SIP over TLS on, when --tls-cert-file and --tls-key-file are set; empty: no TLS.")
 	flag.StringVar(&cfg.TLS.CertFile, "tls-cert-file", "",
@@ -58,7 +58,7 @@ func main() {
 		"Ports phones reach --record-route-host at, where they are not the listening ports (a NodePort Service's node ports), "+
 			"as transport=port pairs separated by commas, such as udp=30060,tcp=30060,tls=30061,ws=30080,wss=30443: "+
 			"written in Record-Route with --record-route-host, and a Route naming that host with one of them is taken as this replica's. "+
-			"Needs --record-route-host, and only for transports served; a transport left out keeps its listening port.")
+			"Needs --record-route-host; a transport left out keeps its listening port, and the port of one not served is ignored with a warning.")
 	recordRoute := flag.Bool("record-route", true,
 		"Keep this replica on the path of the dialogs it routes (Record-Route in INVITE, SUBSCRIBE, REFER and in-dialog NOTIFY), "+
 			"so BYE, re-INVITE, NOTIFY and re-SUBSCRIBE traverse it.")
@@ -139,7 +139,7 @@ func main() {
 	flag.Parse()
 	cfg.ByAOR.Window, cfg.ByAOR.BlockFor = cfg.BySource.Window, cfg.BySource.BlockFor
 	cfg.BySourceAOR.BlockFor = cfg.BySourceAOR.Window
-	cfg.Transports = strings.Split(transports, ",")
+	cfg.Transports = transportList(transports)
 	cfg.DisableRecordRoute = !*recordRoute
 	cfg.AdaptiveProcs = *adaptiveProcs && os.Getenv("GOMAXPROCS") == ""
 	cfg.WS.AllowedOrigins = splitList(*allowedOrigins)
@@ -168,6 +168,16 @@ func main() {
 		log.Error(err, "while running the registrar")
 		os.Exit(1)
 	}
+}
+
+// transportList reads --transports: names separated by commas, with or without
+// spaces ("udp, tcp"), in any case, empty items dropped.
+func transportList(s string) []string {
+	items := splitList(s)
+	for i := range items {
+		items[i] = strings.ToLower(items[i])
+	}
+	return items
 }
 
 // splitList splits a comma-separated flag, dropping empty items.

@@ -37,11 +37,6 @@ func (p TransportPorts) Of(transport string) int {
 	return 0
 }
 
-// Has reports whether port is one of p's.
-func (p TransportPorts) Has(port int) bool {
-	return port != 0 && (port == p.UDP || port == p.TCP || port == p.TLS || port == p.WS || port == p.WSS)
-}
-
 // IsZero reports whether p has no port.
 func (p TransportPorts) IsZero() bool { return p == TransportPorts{} }
 
@@ -91,26 +86,30 @@ func (p *TransportPorts) Set(s string) error {
 
 // CheckRecordRoutePorts reports whether ports can go into our Record-Route
 // (Self.RecordRoutePorts) beside recordRouteHost, for a replica that serves the
-// transports served (udp, tcp, tls, ws, wss). They are the ports of that address
-// (a NodePort Service's node ports): without it Record-Route names our own
-// address, where only our listening ports lead to us; and a port of a transport we
-// do not serve would be written nowhere.
-func CheckRecordRoutePorts(ports TransportPorts, recordRouteHost string, served []string) error {
+// transports served (udp, tcp, tls, ws, wss), and returns those to use: the ports
+// of the transports served. They are the ports of that address (a NodePort
+// Service's node ports): without it Record-Route names our own address, where
+// only our listening ports lead to us, and they are refused. A port of a transport
+// we do not serve would be written nowhere: it is left out, and ignored says which
+// and why, for a warning (the operator hands every fleet the node ports of UDP
+// and TCP, also one whose --transports serves only one of them).
+func CheckRecordRoutePorts(ports TransportPorts, recordRouteHost string, served []string) (use TransportPorts, ignored []string, err error) {
 	if ports.IsZero() {
-		return nil
+		return ports, nil, nil
 	}
 	if recordRouteHost == "" {
-		return fmt.Errorf("record-route ports %s (--record-route-ports) need a record-route host (--record-route-host): "+
+		return TransportPorts{}, nil, fmt.Errorf("record-route ports %s (--record-route-ports) need a record-route host (--record-route-host): "+
 			"they are the ports of the address phones reach the fleet at, and without one Record-Route names this replica's own address, "+
 			"where only its listening ports lead", ports.String())
 	}
+	use = ports
 	for _, t := range transportPortNames {
 		if port := ports.Of(t); port != 0 && !containsFold(served, t) {
-			return fmt.Errorf("record-route port %s=%d (--record-route-ports): this replica does not serve SIP over %s; drop it, or serve %s (%s)",
-				t, port, strings.ToUpper(t), strings.ToUpper(t), servingFlags[t])
+			*use.field(t) = 0
+			ignored = append(ignored, fmt.Sprintf("%s=%d: this replica does not serve SIP over %s (%s)", t, port, strings.ToUpper(t), servingFlags[t]))
 		}
 	}
-	return nil
+	return use, ignored, nil
 }
 
 // servingFlags are the registrar's flags that serve each transport.

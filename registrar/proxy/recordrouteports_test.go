@@ -51,6 +51,8 @@ func TestSelfRecordRouteNamesTheRecordRoutePorts(t *testing.T) {
 // A BYE back through the NodePort Service names the record-route host with a
 // node port: ours, whichever replica it reaches. The pod's own address with a
 // node port is not ours (nothing of ours listens there), nor another host with it.
+// A transport without a node port (WS here) keeps its listening port on the
+// record-route host.
 func TestSelfOursRecognisesTheRecordRoutePorts(t *testing.T) {
 	s := behindNodePorts()
 	for _, tc := range []struct {
@@ -60,7 +62,7 @@ func TestSelfOursRecognisesTheRecordRoutePorts(t *testing.T) {
 	}{
 		{"nodes.example.com", 30060, true},
 		{"NODES.example.com", 30061, true},
-		{"nodes.example.com", 5060, true},
+		{"nodes.example.com", 8080, true},
 		{"nodes.example.com", 30062, false},
 		{"10.0.0.1", 30060, false},
 		{"10.0.0.1", 30061, false},
@@ -74,6 +76,45 @@ func TestSelfOursRecognisesTheRecordRoutePorts(t *testing.T) {
 	s.RecordRouteHost = ""
 	if s.Ours("10.0.0.1", 30060) {
 		t.Error("without a record-route host, the pod's address with a node port is ours")
+	}
+}
+
+// Behind a NodePort Service, the record-route host's port 5060 is a node's, not
+// the fleet's: with a record-route port for each transport that listens on 5060
+// (UDP, TCP) or 5061 (TLS), a Route naming the host with one of those listening
+// ports is not ours, and is routed on rather than popped. Nor is the port of a
+// transport we do not serve (WSS here), even with a record-route port.
+func TestSelfOursRefusesTheListeningPortOnTheRecordRouteHost(t *testing.T) {
+	s := behindNodePorts()
+	s.RecordRoutePorts.WSS = 30067
+	for _, port := range []int{5060, 5061, 0, 30067} {
+		if s.Ours("nodes.example.com", port) {
+			t.Errorf("Ours(nodes.example.com, %d) with record-route ports %s: want not ours", port, s.RecordRoutePorts.String())
+		}
+	}
+	// The pod's own address keeps its listening ports.
+	if !s.Ours("10.0.0.1", 5060) {
+		t.Error("the pod's own address with its listening port is not ours")
+	}
+	// A transport without a record-route port keeps its listening port there (UDP
+	// and TCP share 5060: with only UDP's given, TCP's 5060 is still ours).
+	s.RecordRoutePorts = TransportPorts{UDP: 30060}
+	if !s.Ours("nodes.example.com", 5060) || !s.Ours("nodes.example.com", 30060) {
+		t.Error("with a record-route port for UDP only, the record-route host with TCP's listening port or UDP's node port is not ours")
+	}
+	// Without record-route ports, the listening ports are the record-route host's.
+	s.RecordRoutePorts = TransportPorts{}
+	if !s.Ours("nodes.example.com", 5060) || s.Ours("nodes.example.com", 30060) {
+		t.Error("without record-route ports, want the record-route host ours at its listening ports only")
+	}
+
+	p := New(Config{Self: behindNodePorts()})
+	req := parse(t, "BYE sip:1001@192.0.2.1:5062 SIP/2.0\n"+
+		"Route: <sip:nodes.example.com:5060;transport=udp;lr>\n"+
+		"Via: SIP/2.0/UDP 198.51.100.7:5060;branch=z9hG4bK-caller\nFrom: <sip:a@example.org>;tag=a1\n"+
+		"To: <sip:1001@acme.example>;tag=b1\nCall-ID: c1\nCSeq: 2 BYE\nContent-Length: 0\n\n")
+	if p.popOwnRoutes(req) {
+		t.Error("a Route naming the record-route host with the listening port was popped as ours")
 	}
 }
 
@@ -146,26 +187,32 @@ func TestTransportPortsRefusesBadInput(t *testing.T) {
 	}
 }
 
-// Record-route ports go with a record-route host, and only for transports served.
+// Record-route ports go with a record-route host; those of transports not served
+// are left out with a reason (a warning at start), not refused: a replica serving
+// UDP only (--transports=udp) is still handed TCP's node port by the operator.
 func TestCheckRecordRoutePorts(t *testing.T) {
 	served := []string{"udp", "tcp", "tls"}
 	ports := TransportPorts{UDP: 30060, TCP: 30060, TLS: 30061}
-	if err := CheckRecordRoutePorts(ports, "nodes.example.com", served); err != nil {
-		t.Errorf("ports of served transports refused: %v", err)
+	if use, ignored, err := CheckRecordRoutePorts(ports, "nodes.example.com", served); err != nil || use != ports || ignored != nil {
+		t.Errorf("ports of served transports: %+v %q %v, want them all, none ignored", use, ignored, err)
 	}
-	if err := CheckRecordRoutePorts(TransportPorts{}, "", nil); err != nil {
-		t.Errorf("no ports refused: %v", err)
+	if use, ignored, err := CheckRecordRoutePorts(TransportPorts{}, "", nil); err != nil || !use.IsZero() || ignored != nil {
+		t.Errorf("no ports: %+v %q %v", use, ignored, err)
 	}
-	if err := CheckRecordRoutePorts(ports, "", served); err == nil || !strings.Contains(err.Error(), "need a record-route host (--record-route-host)") {
+	if _, _, err := CheckRecordRoutePorts(ports, "", served); err == nil || !strings.Contains(err.Error(), "need a record-route host (--record-route-host)") {
 		t.Errorf("ports without a record-route host: %v, want a refusal asking for one", err)
 	}
-	if err := CheckRecordRoutePorts(ports, "nodes.example.com", []string{"tcp", "tls"}); err == nil ||
-		!strings.Contains(err.Error(), "udp=30060 (--record-route-ports): this replica does not serve SIP over UDP") {
-		t.Errorf("a UDP port for a replica that serves TCP only: %v, want a refusal naming it", err)
+	use, ignored, err := CheckRecordRoutePorts(ports, "nodes.example.com", []string{"udp"})
+	if err != nil || use != (TransportPorts{UDP: 30060}) {
+		t.Errorf("UDP, TCP and TLS ports for a replica that serves UDP only: %+v %v, want UDP's kept", use, err)
+	}
+	if len(ignored) != 2 || !strings.Contains(ignored[0], "tcp=30060: this replica does not serve SIP over TCP (--transports)") ||
+		!strings.Contains(ignored[1], "tls=30061: this replica does not serve SIP over TLS (--sip-tls-address") {
+		t.Errorf("ignored %q, want TCP's and TLS's, each with why", ignored)
 	}
 	ports.WSS = 30443
-	if err := CheckRecordRoutePorts(ports, "nodes.example.com", served); err == nil ||
-		!strings.Contains(err.Error(), "wss=30443 (--record-route-ports): this replica does not serve SIP over WSS; drop it, or serve WSS (--sip-wss-address") {
-		t.Errorf("a port of a transport not served: %v, want a refusal naming it", err)
+	if use, ignored, err := CheckRecordRoutePorts(ports, "nodes.example.com", served); err != nil || use.WSS != 0 || use.UDP != 30060 ||
+		len(ignored) != 1 || !strings.Contains(ignored[0], "wss=30443: this replica does not serve SIP over WSS (--sip-wss-address") {
+		t.Errorf("a WSS port for a replica without WSS: %+v %q %v, want it ignored, the others kept", use, ignored, err)
 	}
 }

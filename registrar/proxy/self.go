@@ -24,8 +24,10 @@ type Self struct {
 	// RecordRoutePorts are the ports phones reach the fleet at, per transport,
 	// where they are not our listening ports (a NodePort Service's node ports),
 	// for Record-Route with RecordRouteHost; 0: the listening port. A Route
-	// naming RecordRouteHost with one of them is ours; one naming our own address
-	// with one is not, unless we listen there.
+	// naming RecordRouteHost with one of them is ours, and with the listening port
+	// of a transport that has one is not (behind a NodePort Service, a node's
+	// port 5060 is not us); one naming our own address with one is not, unless we
+	// listen there.
 	RecordRoutePorts TransportPorts
 	// Hosts are further addresses of this replica (the listeners' IPs).
 	Hosts []string
@@ -61,8 +63,8 @@ func (s *Self) Port(transport string) int {
 
 // Ours reports whether host:port (port 0: the default 5060) is this replica: one
 // of its addresses with one of its listening ports, the fleet's RecordRouteHost
-// with one of those or of RecordRoutePorts, or a domain it serves (the Service in
-// front of the replicas, whatever port a pre-loaded route gives it).
+// with a port our Record-Route names (recordRoutePort), or a domain it serves (the
+// Service in front of the replicas, whatever port a pre-loaded route gives it).
 func (s *Self) Ours(host string, port int) bool {
 	host = strings.ToLower(strings.Trim(host, "[]"))
 	if s.Serves != nil && s.Serves(host) {
@@ -71,7 +73,7 @@ func (s *Self) Ours(host string, port int) bool {
 	if port == 0 {
 		port = 5060
 	}
-	if s.isRecordRouteHost(host) && (s.listensOn(port) || s.RecordRoutePorts.Has(port)) {
+	if s.isRecordRouteHost(host) && s.recordRoutePort(port) {
 		return true
 	}
 	if !s.listensOn(port) {
@@ -92,6 +94,31 @@ func (s *Self) Ours(host string, port int) bool {
 // fleet's RecordRouteHost.
 func (s *Self) isRecordRouteHost(host string) bool {
 	return s.RecordRouteHost != "" && strings.EqualFold(host, strings.Trim(s.RecordRouteHost, "[]"))
+}
+
+// recordRoutePort reports whether port is one our Record-Route names beside
+// RecordRouteHost: the record-route port of a transport we serve, or the listening
+// port of one without a record-route port. Without RecordRoutePorts, our listening
+// ports. A transport's listening port is not ours there once it has a
+// record-route port: that port of the record-route host (a node's, behind a
+// NodePort Service) leads elsewhere, or nowhere.
+func (s *Self) recordRoutePort(port int) bool {
+	for _, t := range []struct{ listening, recordRoute int }{
+		{s.UDPPort, s.RecordRoutePorts.UDP}, {s.TCPPort, s.RecordRoutePorts.TCP}, {s.TLSPort, s.RecordRoutePorts.TLS},
+		{s.WSPort, s.RecordRoutePorts.WS}, {s.WSSPort, s.RecordRoutePorts.WSS},
+	} {
+		if t.listening == 0 {
+			continue // not served
+		}
+		p := t.recordRoute
+		if p == 0 {
+			p = t.listening
+		}
+		if p == port {
+			return true
+		}
+	}
+	return false
 }
 
 // listensOn reports whether port is one of our listening ports.
