@@ -111,6 +111,8 @@ func TestFlagsExist(t *testing.T) {
 		"chart (record route)":  helmTemplate(t, registrarNamespace, writeValues(t, "registrar: {recordRouteHost: sip.example.com}\n")),
 		"chart (node ports)":    helmTemplate(t, registrarNamespace, writeValues(t, nodePortValues)),
 		"kustomize":             kustomize(t, "default"),
+		"chart (record-route node ports)": helmTemplate(t, registrarNamespace, writeValues(t,
+			"registrar: {serviceType: NodePort, nodePorts: {sip: 30060}, recordRouteHost: nodes.sip.example.com, recordRouteNodePorts: true}\n")),
 	} {
 		for _, d := range ofKind(parse(t, manifests), "Deployment") {
 			for flag := range args(t, container(t, d)) {

@@ -40,13 +40,23 @@ func TestChartRegistrarNodePorts(t *testing.T) {
 			t.Errorf("--%s=%q, want %s", flags[i], got[flags[i]], want)
 		}
 	}
-	// Record-Route behind a NodePort Service, as values.yaml tells: the node port and
-	// the nodes' name are enough, the registrar keeps its own port (the operator hands
-	// it the node port, controllers.TestRegistrarRecordRoutePorts).
-	got = operator(writeValues(t, "registrar: {serviceType: NodePort, nodePorts: {sip: 30060}, recordRouteHost: nodes.sip.example.com}\n"))
-	if got["registrar-sip-port"] != "5060" || got[flags[0]] != "30060" || got["registrar-record-route-host"] != "nodes.sip.example.com" {
-		t.Errorf("Record-Route behind NodePort: --registrar-sip-port=%q --%s=%q --registrar-record-route-host=%q",
-			got["registrar-sip-port"], flags[0], got[flags[0]], got["registrar-record-route-host"])
+	// Record-Route behind a NodePort Service, as values.yaml tells: phones reaching
+	// the nodes directly, the node port, the nodes' name and recordRouteNodePorts; the
+	// registrar keeps its own port (the operator hands it the node port,
+	// controllers.TestRegistrarRecordRoutePorts).
+	got = operator(writeValues(t, "registrar: {serviceType: NodePort, nodePorts: {sip: 30060}, recordRouteHost: nodes.sip.example.com, recordRouteNodePorts: true}\n"))
+	if got["registrar-sip-port"] != "5060" || got[flags[0]] != "30060" || got["registrar-record-route-host"] != "nodes.sip.example.com" ||
+		got["registrar-record-route-node-ports"] != "true" {
+		t.Errorf("Record-Route behind NodePort: --registrar-sip-port=%q --%s=%q --registrar-record-route-host=%q --registrar-record-route-node-ports=%q",
+			got["registrar-sip-port"], flags[0], got[flags[0]], got["registrar-record-route-host"], got["registrar-record-route-node-ports"])
+	}
+	// A load balancer of one's own forwarding the registrar's ports to the node
+	// ports: by default the node ports are not handed over, and Record-Route keeps
+	// the registrar's ports, which that load balancer takes.
+	got = operator(writeValues(t, "registrar: {serviceType: NodePort, nodePorts: {sip: 30060}, recordRouteHost: lb.sip.example.com}\n"))
+	if v, ok := got["registrar-record-route-node-ports"]; ok || got["registrar-record-route-host"] != "lb.sip.example.com" {
+		t.Errorf("NodePort behind a load balancer of one's own: --registrar-record-route-node-ports=%q rendered (%v), --registrar-record-route-host=%q",
+			v, ok, got["registrar-record-route-host"])
 	}
 	got = operator(writeValues(t, "registrar: {serviceType: LoadBalancer, nodePorts: {sip: 31000}}\n"))
 	if got[flags[0]] != "31000" {
@@ -66,6 +76,14 @@ func TestChartRegistrarNodePorts(t *testing.T) {
 		{"registrar: {serviceType: NodePort, nodePorts: {sip: 32768}}", "at '/registrar/nodePorts/sip': maximum: got 32,768, want 32,767"},
 		{"registrar: {serviceType: NodePort, nodePorts: {sip: '30060'}}", "at '/registrar/nodePorts/sip': got string, want"},
 		{"registrar: {serviceType: NodePort, nodePorts: {udp: 30060}}", "additional properties 'udp' not allowed"},
+		{"registrar: {serviceType: LoadBalancer, recordRouteHost: sip.example.com, recordRouteNodePorts: true}",
+			"registrar.recordRouteNodePorts needs registrar.serviceType: NodePort (it is LoadBalancer)"},
+		{"registrar: {recordRouteHost: sip.example.com, recordRouteNodePorts: true}",
+			"registrar.recordRouteNodePorts needs registrar.serviceType: NodePort (it is ClusterIP)"},
+		{"registrar: {serviceType: NodePort, nodePorts: {sip: 30060}, recordRouteNodePorts: true}",
+			"registrar.recordRouteNodePorts needs registrar.recordRouteHost"},
+		{"registrar: {serviceType: NodePort, recordRouteHost: sip.example.com, recordRouteNodePorts: 'yes'}",
+			"at '/registrar/recordRouteNodePorts': got string, want boolean"},
 	} {
 		_, err := run(nil, h, "template", "registrar-operator", chart, "--values", writeValues(t, tc.values))
 		if err == nil || !strings.Contains(err.Error(), tc.message) {

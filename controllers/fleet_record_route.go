@@ -32,14 +32,19 @@ func ServedNodePorts(f FleetOptions) []TransportNodePort {
 }
 
 // recordRoutePortsArgs hands the registrars the ports phones reach them at where
-// those are not the registrars' own (--record-route-ports): behind a NodePort
-// Service with a record-route host (a node's address, a DNS name of the nodes),
-// phones reach the fleet on the node ports, which Record-Route must name for BYE
-// and re-INVITE to come back. A LoadBalancer's ports are the Service's, the
-// registrars' own: none then. A transport whose node port the API server picks is
-// left out, as it is not known ahead of time (the operator warns at start).
+// those are not the registrars' own (--record-route-ports), when asked to
+// (RecordRouteNodePorts): behind a NodePort Service with a record-route host (a
+// node's address, a DNS name of the nodes), phones that reach the nodes directly
+// do so on the node ports, which Record-Route must name for BYE and re-INVITE to
+// come back. Not by default: a load balancer of one's own in front of the nodes
+// may take SIP on the registrar's ports and forward them to the node ports, and
+// Record-Route must then keep the registrar's ports. A LoadBalancer's ports are
+// the registrars' own: none then. A transport whose node port the API server picks
+// is left out, as it is not known ahead of time (the operator warns at start). A
+// transport the registrars do not serve (--transports=udp in ExtraArgs) is
+// ignored by them, with a warning.
 func recordRoutePortsArgs(f FleetOptions) []string {
-	if f.ServiceType != corev1.ServiceTypeNodePort || f.RecordRouteHost == "" {
+	if !f.RecordRouteNodePorts || f.ServiceType != corev1.ServiceTypeNodePort || f.RecordRouteHost == "" {
 		return nil
 	}
 	var ports []string

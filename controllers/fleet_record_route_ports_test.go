@@ -15,13 +15,16 @@ import (
 	"github.com/voipbin/registrar-operator/registrar/proxy"
 )
 
-// TestRegistrarRecordRoutePorts: behind a NodePort Service with a record-route host,
-// phones reach the registrars on the node ports, so the registrars get the fixed
-// ones (--record-route-ports, read back as the registrar reads it) to write in
-// Record-Route, while they still listen on their own ports. A transport whose node
-// port the API server picks is left out. A LoadBalancer's ports are the
-// registrars' own, and without a record-route host Record-Route names the pod:
-// neither gets the flag.
+// TestRegistrarRecordRoutePorts: behind a NodePort Service with a record-route host
+// and RecordRouteNodePorts, phones reach the registrars on the node ports, so the
+// registrars get the fixed ones (--record-route-ports, read back as the registrar
+// reads it) to write in Record-Route, while they still listen on their own ports. A
+// transport whose node port the API server picks is left out. Without
+// RecordRouteNodePorts (the default: a load balancer of one's own forwarding the
+// registrar's ports to the node ports), Record-Route keeps the registrar's ports,
+// as before the hand-over existed. A LoadBalancer's ports are the registrars' own,
+// and without a record-route host Record-Route names the pod: neither gets the
+// flag.
 func TestRegistrarRecordRoutePorts(t *testing.T) {
 	// Node ports are the cluster's, and the Services stay: each case its own.
 	for _, tc := range []struct {
@@ -39,6 +42,9 @@ func TestRegistrarRecordRoutePorts(t *testing.T) {
 		{name: "NodePort, no record-route host", change: func(f *controllers.FleetOptions) {
 			f.SIPNodePort, f.TLSNodePort, f.RecordRouteHost = 30180, 30181, ""
 		}, wantNoArg: true},
+		{name: "NodePort with a record-route host, node ports not handed over", change: func(f *controllers.FleetOptions) {
+			f.RecordRouteNodePorts, f.SIPNodePort, f.TLSNodePort, f.WSNodePort, f.WSSNodePort = false, 30200, 30201, 30206, 30207
+		}, wantNoArg: true},
 		{name: "LoadBalancer", change: func(f *controllers.FleetOptions) {
 			f.ServiceType, f.SIPNodePort, f.TLSNodePort, f.WSNodePort, f.WSSNodePort = corev1.ServiceTypeLoadBalancer, 30190, 30191, 30196, 30197
 		}, wantNoArg: true},
@@ -48,7 +54,7 @@ func TestRegistrarRecordRoutePorts(t *testing.T) {
 			o.RegistrarNamespace = newNamespace(t)
 			o.Fleet.Name = "rrp-registrar"
 			o.Fleet.ServiceType = corev1.ServiceTypeNodePort
-			o.Fleet.RecordRouteHost = "nodes.sip.example.com"
+			o.Fleet.RecordRouteHost, o.Fleet.RecordRouteNodePorts = "nodes.sip.example.com", true
 			o.Fleet.TLSSecretName = "registrar-tls"
 			o.Fleet.WSPort, o.Fleet.WSSPort = 8080, 8443
 			tc.change(&o.Fleet)
@@ -63,6 +69,9 @@ func TestRegistrarRecordRoutePorts(t *testing.T) {
 			if tc.wantNoArg {
 				if len(ports) > 0 {
 					t.Errorf("registrar args %q carry --record-route-ports", args)
+				}
+				if !o.Fleet.RecordRouteNodePorts && !slices.Contains(args, "--record-route-host=nodes.sip.example.com") {
+					t.Errorf("registrar args %q, want --record-route-host=nodes.sip.example.com with the registrar's own ports", args)
 				}
 				return
 			}

@@ -100,9 +100,17 @@ type FleetOptions struct {
 	// (a DNS name or IP, the LoadBalancer's), which the registrars write in
 	// Record-Route instead of their pod IP, so that a phone's BYE and re-INVITE come
 	// back through it; empty: the pod IP. Record-Route names each transport's
-	// listening port, so that address must take SIP on the registrar's ports; behind
-	// a NodePort Service, the fixed node ports instead (recordRoutePortsArgs).
+	// listening port, so that address must take SIP on the registrar's ports, unless
+	// RecordRouteNodePorts.
 	RecordRouteHost string
+	// RecordRouteNodePorts hands the registrars the fixed node ports of a NodePort
+	// Service to write in Record-Route with RecordRouteHost instead of their
+	// listening ports (recordRoutePortsArgs): for phones that reach the nodes
+	// directly, at the node ports. Off, a load balancer of one's own in front of the
+	// nodes that forwards the registrar's ports to the node ports keeps working.
+	// Only with a NodePort Service and RecordRouteHost (the operator refuses it
+	// otherwise at start).
+	RecordRouteNodePorts bool
 	// ExtraArgs are appended to the registrar's command line.
 	ExtraArgs []string
 	// Resources of the registrar container; only cpu and memory are set by flags.

@@ -82,8 +82,13 @@ func main() {
 		"Comma-separated CIDRs a LoadBalancer registrar Service accepts traffic from; empty: any.")
 	flag.StringVar(&f.RecordRouteHost, "registrar-record-route-host", "",
 		"Address (DNS name or IP, the LoadBalancer's) that phones outside the cluster reach the registrar Service at, written by the registrars "+
-			"in Record-Route instead of their pod IP so that BYE and re-INVITE come back; it must take SIP on the registrar's ports, or with "+
-			"--registrar-service-type=NodePort on the fixed node ports (--registrar-sip-node-port and the others), which the registrars then write. Empty: the pod IP.")
+			"in Record-Route instead of their pod IP so that BYE and re-INVITE come back; it must take SIP on the registrar's ports, "+
+			"or on the fixed node ports with --registrar-record-route-node-ports. Empty: the pod IP.")
+	flag.BoolVar(&f.RecordRouteNodePorts, "registrar-record-route-node-ports", false,
+		"With --registrar-service-type=NodePort and --registrar-record-route-host naming the nodes, which phones reach directly at the node ports: "+
+			"the registrars write the fixed node ports (--registrar-sip-node-port and the others) in Record-Route instead of their own. "+
+			"Leave it off when --registrar-record-route-host is a load balancer of your own that forwards the registrar's ports to the node ports. "+
+			"Refused without a NodePort Service and --registrar-record-route-host.")
 	flag.Var(int32Flag{&f.SIPPort}, "registrar-sip-port", "SIP port (UDP and TCP) of the registrar pods and Service.")
 	flag.StringVar(&f.TLSSecretName, "registrar-tls-secret", "",
 		"kubernetes.io/tls Secret in the registrar namespace to serve SIP over TLS with (mounted read-only; renewals are followed); empty: no TLS.")
@@ -148,6 +153,10 @@ func main() {
 	}
 	if err := checkNodePorts(*f); err != nil {
 		log.Error(err, "invalid registrar Service")
+		os.Exit(1)
+	}
+	if err := checkRecordRouteNodePortsFlag(*f); err != nil {
+		log.Error(err, "invalid registrar Record-Route ports")
 		os.Exit(1)
 	}
 	if err := checkRecordRouteNodePorts(*f); err != nil {

@@ -61,14 +61,36 @@ var nodePortFlags = map[string]string{
 	"tls": "--registrar-sip-tls-node-port", "ws": "--registrar-sip-ws-node-port", "wss": "--registrar-sip-wss-node-port",
 }
 
+// checkRecordRouteNodePortsFlag refuses --registrar-record-route-node-ports where
+// there are no node ports phones reach --registrar-record-route-host at: without a
+// NodePort Service (a LoadBalancer takes SIP on the registrar's own ports, a
+// ClusterIP one has no node ports), or without a record-route host (Record-Route
+// then names the pod, at its listening ports).
+func checkRecordRouteNodePortsFlag(f controllers.FleetOptions) error {
+	if !f.RecordRouteNodePorts {
+		return nil
+	}
+	if f.ServiceType != corev1.ServiceTypeNodePort {
+		return fmt.Errorf("--registrar-record-route-node-ports needs --registrar-service-type=NodePort (it is %s): "+
+			"only behind a NodePort Service do phones reach the registrars at node ports", f.ServiceType)
+	}
+	if f.RecordRouteHost == "" {
+		return fmt.Errorf("--registrar-record-route-node-ports needs --registrar-record-route-host: " +
+			"the node ports go into Record-Route beside that address (a node's, or a DNS name of the nodes'); " +
+			"without it Record-Route names the pod, at its own ports")
+	}
+	return nil
+}
+
 // checkRecordRouteNodePorts reports the transports whose calls phones could not
-// hang up behind a NodePort Service with a record-route host: phones reach the
-// registrars on the node ports, which the registrars write in Record-Route only
-// when fixed (one the API server picks is not known ahead of time); without one
-// they write their listening port, which the nodes do not serve. Not refused: the
-// calls of the other transports work, and registering works over all of them.
+// hang up behind a NodePort Service with a record-route host, with
+// --registrar-record-route-node-ports: phones reach the registrars on the node
+// ports, which the registrars write in Record-Route only when fixed (one the API
+// server picks is not known ahead of time); without one they write their listening
+// port, which the nodes do not serve. Not refused: the calls of the other
+// transports work, and registering works over all of them.
 func checkRecordRouteNodePorts(f controllers.FleetOptions) error {
-	if f.ServiceType != corev1.ServiceTypeNodePort || f.RecordRouteHost == "" {
+	if !f.RecordRouteNodePorts || f.ServiceType != corev1.ServiceTypeNodePort || f.RecordRouteHost == "" {
 		return nil
 	}
 	var transports, flags []string

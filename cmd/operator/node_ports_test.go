@@ -55,13 +55,15 @@ func TestCheckNodePorts(t *testing.T) {
 	}
 }
 
-// Behind a NodePort Service with a record-route host, a served transport whose node
-// port the API server picks gets a warning at start naming the flag that fixes it;
-// with every one fixed, on a LoadBalancer (its ports are the registrar's), or
-// without a record-route host, none.
+// Behind a NodePort Service with a record-route host and
+// --registrar-record-route-node-ports, a served transport whose node port the API
+// server picks gets a warning at start naming the flag that fixes it; with every
+// one fixed, on a LoadBalancer (its ports are the registrar's), without a
+// record-route host, or without --registrar-record-route-node-ports (Record-Route
+// keeps the registrar's ports, which a load balancer of one's own forwards), none.
 func TestCheckRecordRouteNodePorts(t *testing.T) {
 	all := controllers.DefaultFleetOptions()
-	all.ServiceType, all.RecordRouteHost = corev1.ServiceTypeNodePort, "nodes.sip.example.com"
+	all.ServiceType, all.RecordRouteHost, all.RecordRouteNodePorts = corev1.ServiceTypeNodePort, "nodes.sip.example.com", true
 	all.TLSSecretName, all.WSPort, all.WSSPort = "registrar-tls", 8080, 8443
 	all.SIPNodePort, all.TLSNodePort, all.WSNodePort, all.WSSNodePort = 30060, 30061, 30066, 30067
 	for what, change := range map[string]func(*controllers.FleetOptions){
@@ -72,6 +74,9 @@ func TestCheckRecordRouteNodePorts(t *testing.T) {
 		},
 		"no record-route host":    func(f *controllers.FleetOptions) { f.RecordRouteHost, f.SIPNodePort = "", 0 },
 		"ClusterIP, none of them": func(f *controllers.FleetOptions) { *f = controllers.DefaultFleetOptions() },
+		"node ports not handed over": func(f *controllers.FleetOptions) {
+			f.RecordRouteNodePorts, f.SIPNodePort, f.TLSNodePort = false, 0, 0
+		},
 	} {
 		f := all
 		change(&f)
@@ -102,6 +107,49 @@ func TestCheckRecordRouteNodePorts(t *testing.T) {
 			if err == nil || !strings.Contains(err.Error(), m) {
 				t.Errorf("%s: %v, want a warning with %q", what, err, m)
 			}
+		}
+	}
+}
+
+// --registrar-record-route-node-ports hands the registrars node ports for
+// Record-Route beside --registrar-record-route-host: without a NodePort Service or
+// without that host there are none phones reach it at, and the operator stops at
+// start saying what it needs. Off (the default), anything goes as before.
+func TestCheckRecordRouteNodePortsFlag(t *testing.T) {
+	ok := controllers.DefaultFleetOptions()
+	ok.ServiceType, ok.RecordRouteHost, ok.RecordRouteNodePorts = corev1.ServiceTypeNodePort, "nodes.sip.example.com", true
+	if err := checkRecordRouteNodePortsFlag(ok); err != nil {
+		t.Errorf("NodePort with a record-route host: refused %v", err)
+	}
+	for what, change := range map[string]func(*controllers.FleetOptions){
+		"off, NodePort": func(f *controllers.FleetOptions) { f.RecordRouteNodePorts = false },
+		"off, LoadBalancer": func(f *controllers.FleetOptions) {
+			f.RecordRouteNodePorts, f.ServiceType = false, corev1.ServiceTypeLoadBalancer
+		},
+		"off, no host":      func(f *controllers.FleetOptions) { f.RecordRouteNodePorts, f.RecordRouteHost = false, "" },
+		"off, the defaults": func(f *controllers.FleetOptions) { *f = controllers.DefaultFleetOptions() },
+	} {
+		f := ok
+		change(&f)
+		if err := checkRecordRouteNodePortsFlag(f); err != nil {
+			t.Errorf("%s: refused %v", what, err)
+		}
+	}
+	for what, tc := range map[string]struct {
+		change  func(*controllers.FleetOptions)
+		message string
+	}{
+		"LoadBalancer": {func(f *controllers.FleetOptions) { f.ServiceType = corev1.ServiceTypeLoadBalancer },
+			"--registrar-record-route-node-ports needs --registrar-service-type=NodePort (it is LoadBalancer)"},
+		"ClusterIP": {func(f *controllers.FleetOptions) { f.ServiceType = corev1.ServiceTypeClusterIP },
+			"--registrar-record-route-node-ports needs --registrar-service-type=NodePort (it is ClusterIP)"},
+		"no record-route host": {func(f *controllers.FleetOptions) { f.RecordRouteHost = "" },
+			"--registrar-record-route-node-ports needs --registrar-record-route-host"},
+	} {
+		f := ok
+		tc.change(&f)
+		if err := checkRecordRouteNodePortsFlag(f); err == nil || !strings.Contains(err.Error(), tc.message) {
+			t.Errorf("%s: %v, want a refusal with %q", what, err, tc.message)
 		}
 	}
 }
