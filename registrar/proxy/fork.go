@@ -477,18 +477,24 @@ func (c *call) finish() string {
 	case sent:
 		return OutcomeRejected
 	}
+	if !c.invite {
+		// A branch of a non-INVITE that timed out is no answer: a 408 of ours to
+		// a non-INVITE only adds to a network already losing requests, and comes
+		// when its client's own Timer F has fired (RFC 4320 §4.2: MUST NOT). When
+		// no branch has another, we send no final; the server transaction ends
+		// as the handler returns.
+		finals = slices.DeleteFunc(slices.Clone(finals), func(f final) bool {
+			return f.res == nil && f.code == sip.StatusRequestTimeout
+		})
+		if len(finals) == 0 {
+			return OutcomeTimeout
+		}
+	}
 	codes := make([]int, len(finals))
 	for i, f := range finals {
 		codes[i] = f.code
 	}
 	i := Best(codes)
-	if !c.invite && (i < 0 || finals[i].res == nil && finals[i].code == sip.StatusRequestTimeout) {
-		// No device answered a non-INVITE: we send no final of our own. A 408 to a
-		// non-INVITE only adds to a network already losing requests, and comes when
-		// its client's own Timer F has fired (RFC 4320 §4.2: MUST NOT). The server
-		// transaction ends as the handler returns.
-		return OutcomeTimeout
-	}
 	if i < 0 {
 		c.respond(sip.NewResponseFromRequest(c.req, sip.StatusRequestTimeout, "Request Timeout", nil))
 		return OutcomeTimeout

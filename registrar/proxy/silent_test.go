@@ -22,6 +22,7 @@ func TestNoDeviceAnsweringANonINVITEIsNot408(t *testing.T) {
 		{"a MESSAGE to a silent device", "MESSAGE", map[string]int{quiet: silent}, 0},
 		{"a SUBSCRIBE to a silent device", "SUBSCRIBE", map[string]int{quiet: silent}, 0},
 		{"a MESSAGE to a silent and a busy device", "MESSAGE", map[string]int{quiet: silent, busy: sip.StatusBusyHere}, sip.StatusBusyHere},
+		{"a MESSAGE to a silent and an unreachable device", "MESSAGE", map[string]int{quiet: silent, busy: refuse}, sip.StatusInternalServerError}, // its 503, as 500 upstream (RFC 3261 §16.7)
 		{"an INVITE to a silent device", "INVITE", map[string]int{quiet: silent}, sip.StatusRequestTimeout},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
