@@ -4,6 +4,7 @@
 package tlsserve
 
 import (
+	"crypto/sha256"
 	"crypto/tls"
 	"fmt"
 	"os"
@@ -15,7 +16,7 @@ import (
 
 // DefaultCheckInterval is how often, at most, the certificate files are looked at
 // again: kubelet refreshes a mounted Secret within about a minute, so a second
-// adds nothing noticeable and costs two stat calls.
+// adds nothing noticeable and costs reading two small files.
 const DefaultCheckInterval = time.Second
 
 // Certificate serves the certificate and key of two PEM files (tls.crt and tls.key
@@ -37,21 +38,17 @@ type Certificate struct {
 	checked time.Time // when the files were last looked at
 }
 
-// stamp identifies a version of the two files without reading them.
-type stamp struct {
-	cert, key fileStamp
-}
-
-type fileStamp struct {
-	size    int64
-	modTime time.Time
-}
+// stamp identifies a version of the two files by their contents: a renewed pair
+// may have the sizes of the last, and file times that advance only once per
+// kernel tick, so neither tells a rotation reliably. Reading two small files at
+// most once per CheckInterval costs next to nothing.
+type stamp [2][sha256.Size]byte
 
 // LoadCertificate reads the pair once: a registrar without a usable certificate
 // does not start.
 func LoadCertificate(certFile, keyFile string, log logr.Logger) (*Certificate, error) {
 	c := &Certificate{CertFile: certFile, KeyFile: keyFile, Log: log}
-	st, err := c.stat()
+	st, err := c.fingerprint()
 	if err != nil {
 		return nil, err
 	}
@@ -90,7 +87,7 @@ func (c *Certificate) Current() *tls.Certificate {
 
 // refreshLocked loads the files again if they changed since the last load.
 func (c *Certificate) refreshLocked() {
-	st, err := c.stat()
+	st, err := c.fingerprint()
 	if err != nil || st == c.loaded || st == c.failed {
 		if err != nil && st != c.failed {
 			c.failed = st
@@ -109,17 +106,15 @@ func (c *Certificate) refreshLocked() {
 	c.Log.Info("serving a new TLS certificate", describe(cert)...)
 }
 
-func (c *Certificate) stat() (stamp, error) {
+// fingerprint is the stamp of the files as they are now.
+func (c *Certificate) fingerprint() (stamp, error) {
 	var st stamp
-	for _, f := range []struct {
-		name string
-		into *fileStamp
-	}{{c.CertFile, &st.cert}, {c.KeyFile, &st.key}} {
-		fi, err := os.Stat(f.name) // follows kubelet's symlinks to the current version
+	for i, name := range []string{c.CertFile, c.KeyFile} {
+		b, err := os.ReadFile(name) // follows kubelet's symlinks to the current version
 		if err != nil {
-			return st, fmt.Errorf("while looking at the TLS certificate file %s: %w", f.name, err)
+			return st, fmt.Errorf("while reading the TLS certificate file %s: %w", name, err)
 		}
-		*f.into = fileStamp{size: fi.Size(), modTime: fi.ModTime()}
+		st[i] = sha256.Sum256(b)
 	}
 	return st, nil
 }

@@ -124,3 +124,51 @@ func TestLoadCertificateRefusesABrokenPair(t *testing.T) {
 		t.Error("a missing certificate file loaded")
 	}
 }
+
+// A renewal that leaves both files the size and modification time they had (a
+// new key of the same length, written within one tick of the kernel's clock, or
+// a tool that keeps file times) is still served: the files are told apart by
+// what they hold.
+func TestARenewalOfTheSameSizeAndTimeIsServed(t *testing.T) {
+	dir := t.TempDir()
+	first := pair(t, 1)
+	certFile, keyFile, err := first.Write(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := LoadCertificate(certFile, keyFile, logr.Discard())
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.CheckInterval = 1
+	sizes := func(p *testcert.Pair) [2]int { return [2]int{len(p.CertPEM), len(p.KeyPEM)} }
+	var renewed *testcert.Pair
+	for range 50 { // most pairs have the sizes of another; a few tries find one
+		if p := pair(t, 2); sizes(p) == sizes(first) {
+			renewed = p
+			break
+		}
+	}
+	if renewed == nil {
+		t.Fatal("no pair of the same sizes in 50 tries")
+	}
+	times := map[string]time.Time{}
+	for _, f := range []string{certFile, keyFile} {
+		fi, err := os.Stat(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		times[f] = fi.ModTime()
+	}
+	if _, _, err := renewed.Write(dir); err != nil {
+		t.Fatal(err)
+	}
+	for f, mt := range times {
+		if err := os.Chtimes(f, mt, mt); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := served(t, c); got != 2 {
+		t.Errorf("after a renewal of the same sizes and times, serial %d served, want 2", got)
+	}
+}
