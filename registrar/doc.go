@@ -26,8 +26,9 @@
 // Extension, which directory.Published.ExtensionOf names. When a replica starts,
 // Writer.Restore reads back the bindings it wrote before.
 //
-// Requests of every method but REGISTER to a registered AOR (calls, messages,
-// subscriptions, REFERs) go through package proxy: proxy.Targets finds the
+// Requests of the routed methods to a registered AOR (calls, messages and
+// OPTIONS by default; subscriptions and REFERs when Config.RoutedMethods names
+// them) go through package proxy: proxy.Targets finds the
 // bindings in this replica's table and those the other replicas wrote into status
 // (directory.Extensions).
 package registrar

@@ -357,7 +357,7 @@ func (r *Replica) Run(ctx context.Context) error {
 	return err
 }
 
-// startProxy routes requests of every method but REGISTER to registered extensions
+// startProxy routes requests of the routed methods (Config.RoutedMethods) to registered extensions
 // (package proxy), installed after REGISTER's handler; its ACK handler also drops
 // the stray ACKs the REGISTER flow may bring. It sends in client transactions of
 // txs.
