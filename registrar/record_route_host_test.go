@@ -47,41 +47,7 @@ func TestRecordRouteHostTakesTheBYEThroughAnyReplica(t *testing.T) {
 	routable(t, r2, tn, 1)
 	want := "<sip:" + fleetHost + ":" + port + ";transport=udp;lr>"
 
-	t.Run("the caller hangs up", func(t *testing.T) {
-		caller := newCaller(t, r1)
-		ok, inv := answeredThrough(t, caller, callee, tn)
-		for name, m := range map[string]sip.Message{"the forwarded INVITE": inv.Request, "the caller's 200": ok} {
-			if got := recordRoutes(m); len(got) != 1 || got[0] != want {
-				t.Errorf("Record-Route of %s = %v, want %s", name, got, want)
-			}
-		}
-		caller.Target = addressOf(r2)
-		bye := caller.InDialog(sip.BYE, ok, ok.CSeq().SeqNo+1)
-		caller.Send(bye)
-		got := callee.Expect(sip.BYE, inv)
-		if got.CallID().Value() != bye.CallID().Value() {
-			t.Fatalf("the callee got a BYE of call %s, want %s", got.CallID().Value(), bye.CallID().Value())
-		}
-		callee.Reply(got, sip.StatusOK, "OK")
-		if res := caller.Final(wait); res.StatusCode != sip.StatusOK {
-			t.Errorf("the BYE through the other replica got %d %s, want the callee's 200", res.StatusCode, res.Reason)
-		}
-	})
-	t.Run("the callee hangs up", func(t *testing.T) {
-		caller := newCaller(t, r1)
-		_, inv := answeredThrough(t, caller, callee, tn)
-		callee.Target = addressOf(r2)
-		defer func() { callee.Target = addressOf(r1) }()
-		callee.Send(callee.Bye(inv))
-		bye, err := caller.NextRequest(wait)
-		if err != nil || bye.Method != sip.BYE {
-			t.Fatalf("the callee's BYE through the other replica did not reach the caller: %v %v", bye.Request, err)
-		}
-		caller.Reply(bye, sip.StatusOK, "OK")
-		if res := callee.Final(wait); res.StatusCode != sip.StatusOK {
-			t.Errorf("the callee's BYE got %d %s, want the caller's 200", res.StatusCode, res.Reason)
-		}
-	})
+	hangUpEitherSide(t, r1, r2, callee, tn, want, "the other replica")
 }
 
 // A device on an outbound flow (RFC 5626) held by one replica, called through the
@@ -155,4 +121,48 @@ func recordRoutes(m sip.Message) []string {
 		}
 	}
 	return out
+}
+
+// hangUpEitherSide places two calls from a caller at r1 to callee, registered
+// at r1, each with want as its one Record-Route entry in the forwarded INVITE and
+// the caller's 200; the first the caller ends with a BYE sent to r2, the second
+// the callee, and each BYE, which crosses through (how the BYE goes, for the
+// messages), reaches the other party and its 200 comes back.
+func hangUpEitherSide(t *testing.T, r1, r2 *registrar.Replica, callee *siptest.Phone, tn *tenant, want, through string) {
+	t.Helper()
+	t.Run("the caller hangs up", func(t *testing.T) {
+		caller := newCaller(t, r1)
+		ok, inv := answeredThrough(t, caller, callee, tn)
+		for name, m := range map[string]sip.Message{"the forwarded INVITE": inv.Request, "the caller's 200": ok} {
+			if got := recordRoutes(m); len(got) != 1 || got[0] != want {
+				t.Errorf("Record-Route of %s = %v, want %s", name, got, want)
+			}
+		}
+		caller.Target = addressOf(r2)
+		bye := caller.InDialog(sip.BYE, ok, ok.CSeq().SeqNo+1)
+		caller.Send(bye)
+		got := callee.Expect(sip.BYE, inv)
+		if got.CallID().Value() != bye.CallID().Value() {
+			t.Fatalf("the callee got a BYE of call %s, want %s", got.CallID().Value(), bye.CallID().Value())
+		}
+		callee.Reply(got, sip.StatusOK, "OK")
+		if res := caller.Final(wait); res.StatusCode != sip.StatusOK {
+			t.Errorf("the BYE through %s got %d %s, want the callee's 200", through, res.StatusCode, res.Reason)
+		}
+	})
+	t.Run("the callee hangs up", func(t *testing.T) {
+		caller := newCaller(t, r1)
+		_, inv := answeredThrough(t, caller, callee, tn)
+		callee.Target = addressOf(r2)
+		defer func() { callee.Target = addressOf(r1) }()
+		callee.Send(callee.Bye(inv))
+		bye, err := caller.NextRequest(wait)
+		if err != nil || bye.Method != sip.BYE {
+			t.Fatalf("the callee's BYE through %s did not reach the caller: %v %v", through, bye.Request, err)
+		}
+		caller.Reply(bye, sip.StatusOK, "OK")
+		if res := callee.Final(wait); res.StatusCode != sip.StatusOK {
+			t.Errorf("the callee's BYE got %d %s, want the caller's 200", res.StatusCode, res.Reason)
+		}
+	})
 }

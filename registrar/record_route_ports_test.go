@@ -50,41 +50,7 @@ func TestRecordRoutePortsTakeTheBYEThroughTheNodePort(t *testing.T) {
 	routable(t, r2, tn, 1)
 	want := nodePortRoute(nodePorts.UDP, "udp")
 
-	t.Run("the caller hangs up", func(t *testing.T) {
-		caller := newCaller(t, r1)
-		ok, inv := answeredThrough(t, caller, callee, tn)
-		for name, m := range map[string]sip.Message{"the forwarded INVITE": inv.Request, "the caller's 200": ok} {
-			if got := recordRoutes(m); len(got) != 1 || got[0] != want {
-				t.Fatalf("Record-Route of %s = %v, want %s", name, got, want)
-			}
-		}
-		caller.Target = addressOf(r2)
-		bye := caller.InDialog(sip.BYE, ok, ok.CSeq().SeqNo+1)
-		caller.Send(bye)
-		got := callee.Expect(sip.BYE, inv)
-		if got.CallID().Value() != bye.CallID().Value() {
-			t.Fatalf("the callee got a BYE of call %s, want %s", got.CallID().Value(), bye.CallID().Value())
-		}
-		callee.Reply(got, sip.StatusOK, "OK")
-		if res := caller.Final(wait); res.StatusCode != sip.StatusOK {
-			t.Errorf("the BYE through the node port got %d %s, want the callee's 200", res.StatusCode, res.Reason)
-		}
-	})
-	t.Run("the callee hangs up", func(t *testing.T) {
-		caller := newCaller(t, r1)
-		_, inv := answeredThrough(t, caller, callee, tn)
-		callee.Target = addressOf(r2)
-		defer func() { callee.Target = addressOf(r1) }()
-		callee.Send(callee.Bye(inv))
-		bye, err := caller.NextRequest(wait)
-		if err != nil || bye.Method != sip.BYE {
-			t.Fatalf("the callee's BYE through the node port did not reach the caller: %v %v", bye.Request, err)
-		}
-		caller.Reply(bye, sip.StatusOK, "OK")
-		if res := callee.Final(wait); res.StatusCode != sip.StatusOK {
-			t.Errorf("the callee's BYE got %d %s, want the caller's 200", res.StatusCode, res.Reason)
-		}
-	})
+	hangUpEitherSide(t, r1, r2, callee, tn, want, "the node port")
 }
 
 // A call that crosses transports (a caller on UDP, a device on an outbound flow
