@@ -16,7 +16,7 @@ func (p *Proxy) popOwnRoutes(req *sip.Request) bool {
 	popped := false
 	for {
 		rt := req.Route()
-		if rt == nil || !p.self.Ours(rt.Address.Host, rt.Address.Port) {
+		if rt == nil || !p.self.OursURI(&rt.Address) {
 			return popped
 		}
 		req.RemoveHeader("Route")

@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"net"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -24,10 +25,10 @@ type Self struct {
 	// RecordRoutePorts are the ports phones reach the fleet at, per transport,
 	// where they are not our listening ports (a NodePort Service's node ports),
 	// for Record-Route with RecordRouteHost; 0: the listening port. A Route
-	// naming RecordRouteHost with one of them is ours, and with the listening port
-	// of a transport that has one is not (behind a NodePort Service, a node's
-	// port 5060 is not us); one naming our own address with one is not, unless we
-	// listen there.
+	// naming RecordRouteHost is ours with the port of its own transport
+	// (OursURI): the record-route port, and the listening port only for a
+	// transport without one (behind a NodePort Service, a node's port 5060 is not
+	// us); one naming our own address with one is not, unless we listen there.
 	RecordRoutePorts TransportPorts
 	// Hosts are further addresses of this replica (the listeners' IPs).
 	Hosts []string
@@ -61,10 +62,12 @@ func (s *Self) Port(transport string) int {
 	return s.TCPPort
 }
 
-// Ours reports whether host:port (port 0: the default 5060) is this replica: one
-// of its addresses with one of its listening ports, the fleet's RecordRouteHost
-// with a port our Record-Route names (recordRoutePort), or a domain it serves (the
-// Service in front of the replicas, whatever port a pre-loaded route gives it).
+// Ours reports whether host:port (port 0: the default 5060) is this replica over
+// any transport: one of its addresses with one of its listening ports, the fleet's
+// RecordRouteHost with a port our Record-Route names for any transport, or a
+// domain it serves (the Service in front of the replicas, whatever port a
+// pre-loaded route gives it). For a URI that says its transport (a Route), OursURI
+// decides per transport.
 func (s *Self) Ours(host string, port int) bool {
 	host = strings.ToLower(strings.Trim(host, "[]"))
 	if s.Serves != nil && s.Serves(host) {
@@ -73,9 +76,58 @@ func (s *Self) Ours(host string, port int) bool {
 	if port == 0 {
 		port = 5060
 	}
-	if s.isRecordRouteHost(host) && s.recordRoutePort(port) {
+	if s.isRecordRouteHost(host) && slices.ContainsFunc(transportPortNames, func(t string) bool { return s.recordRoutePort(t) == port }) {
 		return true
 	}
+	return s.ownAddress(host, port)
+}
+
+// OursURI reports whether u, a Route entry, names this replica over the transport
+// u says (RFC 3261 §19.1.1: its transport parameter; none is UDP for sip:, TLS for
+// sips:): the fleet's RecordRouteHost with the port our Record-Route names for
+// that transport, one of our addresses with one of our listening ports, or a domain
+// we serve. On the record-route host the transport matters: behind a NodePort
+// Service with a record-route port for UDP only, that host's port 5060 over UDP is
+// a node's, while over TCP (no record-route port, listening on 5060) it is ours.
+// Our own addresses lead only to us, whatever the transport.
+func (s *Self) OursURI(u *sip.Uri) bool {
+	host := strings.ToLower(strings.Trim(u.Host, "[]"))
+	if s.Serves != nil && s.Serves(host) {
+		return true
+	}
+	transport := routeTransport(u)
+	port := u.Port
+	if port == 0 {
+		port = 5060
+		if transport == transportTLS || transport == transportWSS {
+			port = 5061 // RFC 3263 §4.2: TLS's default
+		}
+	}
+	if s.isRecordRouteHost(host) && s.recordRoutePort(transport) == port {
+		return true
+	}
+	return s.ownAddress(host, port)
+}
+
+// routeTransport is the transport u names (upper case): its transport parameter,
+// secured for sips: (RFC 3261 §26.2.2: sips: over TCP is TLS), or without one UDP
+// for sip: and TLS for sips:.
+func routeTransport(u *sip.Uri) string {
+	t := uriTransport(u)
+	if strings.EqualFold(u.Scheme, "sips") {
+		switch t {
+		case transportTCP:
+			return transportTLS
+		case transportWS:
+			return transportWSS
+		}
+	}
+	return t
+}
+
+// ownAddress reports whether host (lower case, without brackets) is one of our
+// addresses and port one of our listening ports.
+func (s *Self) ownAddress(host string, port int) bool {
 	if !s.listensOn(port) {
 		return false
 	}
@@ -96,29 +148,27 @@ func (s *Self) isRecordRouteHost(host string) bool {
 	return s.RecordRouteHost != "" && strings.EqualFold(host, strings.Trim(s.RecordRouteHost, "[]"))
 }
 
-// recordRoutePort reports whether port is one our Record-Route names beside
-// RecordRouteHost: the record-route port of a transport we serve, or the listening
-// port of one without a record-route port. Without RecordRoutePorts, our listening
-// ports. A transport's listening port is not ours there once it has a
+// recordRoutePort is the port our Record-Route names beside RecordRouteHost for
+// transport (any case): its record-route port, else its listening port; 0 when we
+// do not serve it. A transport's listening port is not ours there once it has a
 // record-route port: that port of the record-route host (a node's, behind a
 // NodePort Service) leads elsewhere, or nowhere.
-func (s *Self) recordRoutePort(port int) bool {
-	for _, t := range []struct{ listening, recordRoute int }{
-		{s.UDPPort, s.RecordRoutePorts.UDP}, {s.TCPPort, s.RecordRoutePorts.TCP}, {s.TLSPort, s.RecordRoutePorts.TLS},
-		{s.WSPort, s.RecordRoutePorts.WS}, {s.WSSPort, s.RecordRoutePorts.WSS},
-	} {
-		if t.listening == 0 {
-			continue // not served
-		}
-		p := t.recordRoute
-		if p == 0 {
-			p = t.listening
-		}
-		if p == port {
-			return true
-		}
+func (s *Self) recordRoutePort(transport string) int {
+	listening := s.listeningPort(transport)
+	if listening == 0 {
+		return 0 // not served
 	}
-	return false
+	if p := s.RecordRoutePorts.Of(transport); p != 0 {
+		return p
+	}
+	return listening
+}
+
+// listeningPort is our listening port for transport (any case); 0 when not served.
+// Unlike Port, no other transport's port stands in.
+func (s *Self) listeningPort(transport string) int {
+	ports := TransportPorts{UDP: s.UDPPort, TCP: s.TCPPort, TLS: s.TLSPort, WS: s.WSPort, WSS: s.WSSPort}
+	return ports.Of(transport)
 }
 
 // listensOn reports whether port is one of our listening ports.
