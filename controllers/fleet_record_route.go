@@ -2,6 +2,7 @@ package controllers
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
@@ -15,9 +16,15 @@ type TransportNodePort struct {
 }
 
 // ServedNodePorts lists the transports the registrar fleet serves (udp, tcp, tls,
-// ws, wss), each with its fixed node port; SIP's UDP and TCP share theirs.
+// ws, wss), each with its fixed node port; SIP's UDP and TCP share theirs, and
+// are served as the registrar's --transports in ExtraArgs says (RegistrarTransports).
 func ServedNodePorts(f FleetOptions) []TransportNodePort {
-	ports := []TransportNodePort{{"udp", f.SIPNodePort}, {"tcp", f.SIPNodePort}}
+	var ports []TransportNodePort
+	for _, t := range []string{"udp", "tcp"} {
+		if slices.Contains(RegistrarTransports(f), t) {
+			ports = append(ports, TransportNodePort{t, f.SIPNodePort})
+		}
+	}
 	if f.TLSSecretName != "" {
 		ports = append(ports, TransportNodePort{"tls", f.TLSNodePort})
 	}
@@ -40,9 +47,9 @@ func ServedNodePorts(f FleetOptions) []TransportNodePort {
 // may take SIP on the registrar's ports and forward them to the node ports, and
 // Record-Route must then keep the registrar's ports. A LoadBalancer's ports are
 // the registrars' own: none then. A transport whose node port the API server picks
-// is left out, as it is not known ahead of time (the operator warns at start). A
-// transport the registrars do not serve (--transports=udp in ExtraArgs) is
-// ignored by them, with a warning.
+// is left out, as it is not known ahead of time (the operator warns at start), and
+// so is a transport the registrars do not serve (--transports=udp in ExtraArgs),
+// which they would ignore with a warning at every start.
 func recordRoutePortsArgs(f FleetOptions) []string {
 	if !f.RecordRouteNodePorts || f.ServiceType != corev1.ServiceTypeNodePort || f.RecordRouteHost == "" {
 		return nil

@@ -39,6 +39,9 @@ func TestRegistrarRecordRoutePorts(t *testing.T) {
 		{name: "NodePort, SIP's node port fixed, the others picked", change: func(f *controllers.FleetOptions) {
 			f.SIPNodePort = 30170
 		}, want: proxy.TransportPorts{UDP: 30170, TCP: 30170}},
+		{name: "NodePort, TCP alone (--transports tcp in ExtraArgs)", change: func(f *controllers.FleetOptions) {
+			f.SIPNodePort, f.ExtraArgs = 30210, []string{"--transports", "TCP"}
+		}, want: proxy.TransportPorts{TCP: 30210}},
 		{name: "NodePort, no record-route host", change: func(f *controllers.FleetOptions) {
 			f.SIPNodePort, f.TLSNodePort, f.RecordRouteHost = 30180, 30181, ""
 		}, wantNoArg: true},

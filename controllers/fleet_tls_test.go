@@ -86,12 +86,7 @@ func TestRegistrarServesTLSWithTheNamedSecret(t *testing.T) {
 // registrarFlags are the flags the registrar program defines, as its -h lists them.
 func registrarFlags(t *testing.T) map[string]bool {
 	t.Helper()
-	bin := filepath.Join(t.TempDir(), "registrar")
-	build := exec.Command("go", "build", "-o", bin, "./cmd/registrar")
-	build.Dir = testenv.Root()
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := buildRegistrar(t)
 	// The flag package prints "  -name type" for every flag, then exits.
 	out, _ := exec.Command(bin, "-h").CombinedOutput()
 	defined := map[string]bool{}
@@ -104,6 +99,18 @@ func registrarFlags(t *testing.T) map[string]bool {
 		t.Fatalf("could not read the registrar's flags from -h:\n%s", out)
 	}
 	return defined
+}
+
+// buildRegistrar builds the registrar program and returns its path.
+func buildRegistrar(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "registrar")
+	build := exec.Command("go", "build", "-o", bin, "./cmd/registrar")
+	build.Dir = testenv.Root()
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
 }
 
 func hasPort(svc *corev1.Service, name string, port int32, proto corev1.Protocol) bool {

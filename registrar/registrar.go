@@ -178,9 +178,9 @@ func New(cfg Config, rc *rest.Config, log logr.Logger) (*Replica, error) {
 		return nil, fmt.Errorf("while checking the record-route ports: %w", err)
 	}
 	if len(ignored) > 0 {
-		// Not refused: the operator hands every fleet the node ports of UDP and TCP,
-		// also one whose --transports serves only one of them, and a replica that
-		// stopped here would stall the rollout.
+		// Not refused: the operator reads --transports only as its extra args give
+		// it (and one of an earlier version handed over UDP's and TCP's alike), and a
+		// replica that stopped here would stall the rollout.
 		log.Info("warning: ignoring record-route ports (--record-route-ports) of transports this replica does not serve",
 			"ignored", ignored, "served", cfg.served())
 	}

@@ -97,6 +97,10 @@ func TestCheckRecordRouteNodePorts(t *testing.T) {
 		},
 			[]string{"SIP over UDP, TCP, TLS, WS and WSS has",
 				"set --registrar-sip-node-port, --registrar-sip-tls-node-port, --registrar-sip-ws-node-port and --registrar-sip-wss-node-port"}},
+		"SIP's picked, UDP alone served": {func(f *controllers.FleetOptions) {
+			f.SIPNodePort, f.ExtraArgs = 0, []string{"--transports=udp"}
+		},
+			[]string{"SIP over UDP has no fixed node port"}},
 		"ws picked": {func(f *controllers.FleetOptions) { f.WSNodePort = 0 },
 			[]string{"--registrar-record-route-host=nodes.sip.example.com", "SIP over WS has", "BYE and re-INVITE", "set --registrar-sip-ws-node-port"}},
 	} {

@@ -91,8 +91,8 @@ func (p *TransportPorts) Set(s string) error {
 // Service's node ports): without it Record-Route names our own address, where
 // only our listening ports lead to us, and they are refused. A port of a transport
 // we do not serve would be written nowhere: it is left out, and ignored says which
-// and why, for a warning (the operator hands every fleet the node ports of UDP
-// and TCP, also one whose --transports serves only one of them).
+// and why, for a warning (not refused: a replica that stopped on it would stall a
+// rollout; an earlier operator handed over UDP's and TCP's alike).
 func CheckRecordRoutePorts(ports TransportPorts, recordRouteHost string, served []string) (use TransportPorts, ignored []string, err error) {
 	if ports.IsZero() {
 		return ports, nil, nil
