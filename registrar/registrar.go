@@ -185,6 +185,11 @@ func New(cfg Config, rc *rest.Config, log logr.Logger) (*Replica, error) {
 			"ignored", ignored, "served", cfg.served())
 	}
 	cfg.RecordRoutePorts = ports
+	if subscriptionsOnPodAddress(cfg) {
+		// Not refused: where every phone reaches the pods, subscriptions work
+		// until a restart, and a replica that stopped here would stall the rollout.
+		log.Info(subscriptionsOnPodAddressWarning, "recordRoute", cfg.AdvertiseHost, "routedMethods", cfg.RoutedMethods)
+	}
 	cs, err := kubernetes.NewForConfig(rc)
 	if err != nil {
 		return nil, fmt.Errorf("while creating the Kubernetes client: %w", err)
