@@ -1,6 +1,9 @@
 package controllers
 
-import "strings"
+import (
+	"strconv"
+	"strings"
+)
 
 // defaultRegistrarTransports are the registrar's --transports default.
 var defaultRegistrarTransports = []string{"udp", "tcp"}
@@ -53,4 +56,36 @@ func registrarFlag(args []string, name string, isBool bool) (value string, ok bo
 		}
 	}
 	return value, ok
+}
+
+// SubscriptionsOnPodAddress reports whether the registrars write their pod IP in
+// the Record-Route of the subscriptions they route: their --routed-methods in
+// ExtraArgs names SUBSCRIBE (or is *), they record-route (no --record-route=false
+// there), and no record-route host is set (RecordRouteHost, or their
+// --record-route-host in ExtraArgs). Such a subscription breaks at the replica's
+// restart, and a phone outside the cluster never reaches it: the registrars warn
+// at start, and so does the operator, where a kubectl or Argo CD user looks.
+func SubscriptionsOnPodAddress(f FleetOptions) bool {
+	if !f.Manage {
+		return false
+	}
+	if v, ok := registrarFlag(f.ExtraArgs, "record-route", true); ok {
+		if on, err := strconv.ParseBool(v); err == nil && !on {
+			return false
+		}
+	}
+	host := f.RecordRouteHost
+	if v, ok := registrarFlag(f.ExtraArgs, "record-route-host", false); ok {
+		host = v
+	}
+	if host != "" {
+		return false
+	}
+	methods, _ := registrarFlag(f.ExtraArgs, "routed-methods", false)
+	for m := range strings.SplitSeq(methods, ",") {
+		if m = strings.TrimSpace(m); m == "*" || strings.EqualFold(m, "SUBSCRIBE") {
+			return true
+		}
+	}
+	return false
 }

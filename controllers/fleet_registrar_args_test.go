@@ -34,3 +34,35 @@ func TestRegistrarTransportsReadsExtraArgsAsTheRegistrar(t *testing.T) {
 		}
 	}
 }
+
+// The registrars write their pod IP in a subscription's Record-Route when they
+// route SUBSCRIBE (named in their --routed-methods, or *) and record-route without
+// a record-route host, whether that is the operator's flag or the registrar's own
+// in ExtraArgs. Not when the operator does not run the fleet.
+func TestSubscriptionsOnPodAddress(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		host string
+		args []string
+		want bool
+	}{
+		{"default methods", "", nil, false},
+		{"SUBSCRIBE routed", "", []string{"--routed-methods=INVITE,subscribe"}, true},
+		{"every method routed", "", []string{"--routed-methods", "*"}, true},
+		{"NOTIFY and REFER routed", "", []string{"--routed-methods=INVITE,NOTIFY,REFER"}, false},
+		{"a record-route host", "sip.example.com", []string{"--routed-methods=*"}, false},
+		{"the registrar's own record-route host", "", []string{"--routed-methods=*", "--record-route-host=sip.example.com"}, false},
+		{"no record-routing", "", []string{"--routed-methods=SUBSCRIBE", "--record-route=false"}, false},
+		{"record-routing said twice", "", []string{"--record-route=false", "--routed-methods=SUBSCRIBE", "-record-route"}, true},
+	} {
+		f := controllers.DefaultFleetOptions()
+		f.RecordRouteHost, f.ExtraArgs = tc.host, tc.args
+		if got := controllers.SubscriptionsOnPodAddress(f); got != tc.want {
+			t.Errorf("%s: %v, want %v", tc.name, got, tc.want)
+		}
+		f.Manage = false
+		if controllers.SubscriptionsOnPodAddress(f) {
+			t.Errorf("%s: true without a fleet the operator runs", tc.name)
+		}
+	}
+}

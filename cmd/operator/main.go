@@ -163,6 +163,10 @@ func main() {
 		// A warning: calls over the other transports, and registering, still work.
 		log.Info("warning: some calls through the registrar NodePort Service cannot be hung up", "problem", err.Error())
 	}
+	if err := checkRoutedSubscriptions(*f); err != nil {
+		// A warning: where phones reach the pods, subscriptions work until a restart.
+		log.Info("warning: subscriptions through the registrars break at a replica's restart", "problem", err.Error())
+	}
 	if p := f.ExternalTrafficPolicy; p != corev1.ServiceExternalTrafficPolicyLocal && p != corev1.ServiceExternalTrafficPolicyCluster {
 		log.Error(fmt.Errorf("--registrar-external-traffic-policy=%q: want Local or Cluster", p), "invalid registrar Service")
 		os.Exit(1)
