@@ -90,9 +90,10 @@ func TestRecordRoutePortsPerTransport(t *testing.T) {
 	}
 }
 
-// A fleet serving UDP only (--transports=udp in the chart's extraArgs) is still
-// handed the node ports of UDP and TCP by the operator: the replicas start, with a
-// warning, instead of refusing TCP's port and crash-looping through the rollout;
+// A fleet serving UDP only (--transports=udp in the chart's extraArgs) handed the
+// node ports of UDP and TCP (by an earlier operator, or by hand): the replicas
+// start, with a warning, instead of refusing TCP's port and crash-looping through
+// the rollout;
 // Record-Route names UDP's node port, and a BYE back through it reaches the callee
 // from either replica.
 func TestRecordRoutePortsOfTransportsNotServedAreIgnored(t *testing.T) {
