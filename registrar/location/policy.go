@@ -45,10 +45,17 @@ func (e *IntervalTooBriefError) Error() string {
 	return "location: interval too brief, min-expires " + strconv.Itoa(int(e.MinExpires))
 }
 
+// refusableBelow is the interval, in seconds, from which a request is never
+// refused as too brief: RFC 3261 §10.3 step 7 allows 423 only for an interval
+// above 0 and under one hour. A MinExpires above it (the CRD bounds it there; an
+// older Domain may still hold more) refuses only what is under an hour.
+const refusableBelow = 3600
+
 // grant computes the interval §10.3 step 7 grants one contact: its expires
 // parameter, else the Expires header, else DefaultExpires; above MaxExpires it is
-// lowered to MaxExpires; 0 stays 0 (remove); above 0 and below MinExpires is 423.
-// DefaultExpires is not a requested interval, so it is never refused (only lowered).
+// lowered to MaxExpires; 0 stays 0 (remove); above 0 and below both MinExpires and
+// an hour is 423. DefaultExpires is not a requested interval, so it is never
+// refused (only lowered).
 func grant(param, header int64, p *Policy) (int32, error) {
 	e := param
 	if e < 0 {
@@ -58,7 +65,7 @@ func grant(param, header int64, p *Policy) (int32, error) {
 		e = int64(p.DefaultExpires)
 	} else if e == 0 {
 		return 0, nil
-	} else if e < int64(p.MinExpires) {
+	} else if e < int64(p.MinExpires) && e < refusableBelow {
 		return 0, &IntervalTooBriefError{MinExpires: p.MinExpires}
 	}
 	if p.MaxExpires > 0 && e > int64(p.MaxExpires) {

@@ -48,6 +48,25 @@ func TestExpiryPrecedence(t *testing.T) {
 	}
 }
 
+// TestAnHourOrMoreIsNeverTooBrief: RFC 3261 §10.3 step 7 allows 423 only for an
+// interval under one hour, whatever the domain's minimum; under an hour and under
+// the minimum is still 423, naming the minimum.
+func TestAnHourOrMoreIsNeverTooBrief(t *testing.T) {
+	p := pol()
+	p.MinExpires, p.DefaultExpires, p.MaxExpires = 7200, 7200, 86400
+	for _, requested := range []int64{3600, 5000} {
+		bs := mustRegister(t, New(1, nil), req("c", 1, requested, 0, ct("sip:a@h", -1)), p)
+		if bs[0].Expires != int32(requested) {
+			t.Errorf("Expires %d under a minimum of 7200: granted %d, want %d", requested, bs[0].Expires, requested)
+		}
+	}
+	_, err := New(1, nil).Register(req("c", 1, 3599, 0, ct("sip:a@h", -1)), p)
+	var ite *IntervalTooBriefError
+	if !errors.As(err, &ite) || ite.MinExpires != 7200 {
+		t.Errorf("Expires 3599 under a minimum of 7200: err = %v, want IntervalTooBriefError{7200}", err)
+	}
+}
+
 func TestDefaultBelowMinIsGranted(t *testing.T) {
 	p := pol()
 	p.DefaultExpires = 30 // a default is not a requested interval: never 423
