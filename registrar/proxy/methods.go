@@ -23,7 +23,8 @@ import (
 // methods are never routed so: REGISTER is the registrar's own (package
 // register), an ACK is never answered (relayed on a route through us, else
 // dropped: OnAck), and a CANCEL is matched by the transaction layer to the
-// INVITE it cancels (one matching none is answered 481: OnCancel).
+// INVITE it cancels (one of another request being handled is answered 200, one
+// matching none 481: OnCancel).
 
 // DefaultRoutedMethods are the methods routed to an extension's devices out of
 // a dialog when RoutedMethods is not set.

@@ -88,13 +88,15 @@ type Proxy struct {
 	obs           Observer
 	log           logr.Logger
 	now           func() time.Time
+	pending       *pendingRequests // what a CANCEL of a non-INVITE matches
 }
 
 // New returns a Proxy.
 func New(cfg Config) *Proxy {
 	p := &Proxy{client: cfg.Client, txs: cfg.Transactions, dir: cfg.Directory, targets: cfg.Targets, self: cfg.Self,
 		nonces: cfg.Nonces, counts: cfg.Counts, guard: cfg.Guard, recordRoute: cfg.RecordRoute, requireAuth: cfg.RequireCallerAuth,
-		timer: cfg.TimerC, serialFork: cfg.SerialForkTimeout, obs: cfg.Observer, log: cfg.Log, now: cfg.Now}
+		timer: cfg.TimerC, serialFork: cfg.SerialForkTimeout, obs: cfg.Observer, log: cfg.Log, now: cfg.Now,
+		pending: newPendingRequests()}
 	p.routedMethods = cfg.RoutedMethods
 	if p.routedMethods == nil {
 		p.routedMethods = DefaultRoutedMethods
@@ -144,12 +146,22 @@ func (p *Proxy) Register(srv *sipgo.Server) {
 // OnRequest is the sipgo handler of every method the proxy routes. It returns once
 // the caller has its final response (sipgo ends the transaction then).
 func (p *Proxy) OnRequest(req *sip.Request, tx sip.ServerTransaction) {
+	if req.Method != sip.INVITE {
+		defer p.pending.add(req)()
+	}
 	p.routed(req, p.handle(req, tx))
 }
 
-// OnCancel answers a CANCEL that matched no INVITE we proxy: sipgo handles the
-// others itself (RFC 3261 §16.10).
+// OnCancel answers a CANCEL that matched no INVITE we proxy: sipgo handles those
+// itself (RFC 3261 §16.10). One of a request of another method we are handling
+// gets 200 and changes nothing more: a non-INVITE is not cancelled (§9.1), it
+// runs until its branches answer or time out. Any other gets 481.
 func (p *Proxy) OnCancel(req *sip.Request, tx sip.ServerTransaction) {
+	if p.pending.cancels(req) {
+		p.reply(req, tx, sip.StatusOK, "OK")
+		p.routed(req, OutcomeCancelNoEffect)
+		return
+	}
 	p.reply(req, tx, sip.StatusCallTransactionDoesNotExists, "Call/Transaction Does Not Exist")
 	p.routed(req, OutcomeNoTransaction)
 }
