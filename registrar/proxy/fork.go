@@ -482,7 +482,7 @@ func (c *call) finish() string {
 		// a non-INVITE only adds to a network already losing requests, and comes
 		// when its client's own Timer F has fired (RFC 4320 §4.2: MUST NOT). When
 		// no branch has another, we send no final; the server transaction ends
-		// as the handler returns.
+		// as the handler returns. OutcomeTimeout says so to onNonINVITE.
 		finals = slices.DeleteFunc(slices.Clone(finals), func(f final) bool {
 			return f.res == nil && f.code == sip.StatusRequestTimeout
 		})

@@ -25,6 +25,7 @@ const (
 	OutcomeNoTransaction  = "no_transaction"   // 481: a CANCEL matching nothing
 	OutcomeDropped        = "dropped"          // an ACK not for us to route
 	OutcomeCancelNoEffect = "cancel_no_effect" // 200 to a CANCEL of a non-INVITE being forwarded, which goes on
+	OutcomeRetransmission = "retransmission"   // a late copy of a non-INVITE that ended unanswered, absorbed
 )
 
 // Observer receives what the proxy measures (Prometheus in production).

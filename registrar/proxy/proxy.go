@@ -89,6 +89,7 @@ type Proxy struct {
 	log           logr.Logger
 	now           func() time.Time
 	pending       *pendingRequests // what a CANCEL of a non-INVITE matches
+	silent        *silentEnds      // non-INVITEs that ended with no final response
 }
 
 // New returns a Proxy.
@@ -108,6 +109,7 @@ func New(cfg Config) *Proxy {
 	if p.now == nil {
 		p.now = time.Now
 	}
+	p.silent = newSilentEnds(silentEndsCapacity, sip.Timer_J, p.now)
 	if p.targets != nil && p.targets.FlowAlive == nil && p.client != nil {
 		p.targets.FlowAlive = p.hasConnection // failed flows give way to others (flow.go)
 	}
@@ -147,9 +149,30 @@ func (p *Proxy) Register(srv *sipgo.Server) {
 // the caller has its final response (sipgo ends the transaction then).
 func (p *Proxy) OnRequest(req *sip.Request, tx sip.ServerTransaction) {
 	if req.Method != sip.INVITE {
-		defer p.pending.add(req)()
+		p.onNonINVITE(req, tx)
+		return
 	}
 	p.routed(req, p.handle(req, tx))
+}
+
+// onNonINVITE handles a request other than INVITE: a CANCEL of it finds it
+// (OnCancel) while it is handled, and a late retransmission of one that ended
+// with no final response is absorbed (silentEnds).
+func (p *Proxy) onNonINVITE(req *sip.Request, tx sip.ServerTransaction) {
+	key, ok := serverTxKey(req) // before handle changes req
+	if ok && p.silent.absorbs(key) {
+		p.routed(req, OutcomeRetransmission)
+		return
+	}
+	done := p.pending.add(req)
+	outcome := p.handle(req, tx)
+	done()
+	// A non-INVITE's timeout is no answer at all (finish). Over a reliable
+	// transport its client does not retransmit (Timer J is 0, RFC 3261 §17.2.2).
+	if ok && outcome == OutcomeTimeout && !sip.IsReliable(req.Transport()) {
+		p.silent.remember(key)
+	}
+	p.routed(req, outcome)
 }
 
 // OnCancel answers a CANCEL that matched no INVITE we proxy: sipgo handles those

@@ -33,3 +33,13 @@ func matchKey(req *sip.Request) (key string, ok bool) {
 	tag, _ := from.Params.Get("tag")
 	return "2543|" + tag + "|" + callID.Value() + "|" + strconv.FormatUint(uint64(cseq.SeqNo), 10) + "|" + via.Value(), true
 }
+
+// serverTxKey is the key of req's server transaction (RFC 3261 §17.2.3): its
+// matchKey and method.
+func serverTxKey(req *sip.Request) (string, bool) {
+	key, ok := matchKey(req)
+	if !ok {
+		return "", false
+	}
+	return key + "|" + string(req.CSeq().MethodName), true
+}
