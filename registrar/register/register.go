@@ -379,7 +379,10 @@ func (r *Handler) refused(req *sip.Request, aor string, err error) (*sip.Respons
 	case errors.Is(err, location.ErrTooManyContacts):
 		return respond(req, sip.StatusForbidden, "Too Many Contacts"), OutcomeTooManyBinds
 	case errors.Is(err, location.ErrOutOfOrder):
-		return respond(req, sip.StatusInternalServerError, "Out Of Order Request"), OutcomeServerError
+		// §10.3 step 7 only says the request fails. A 400, as Kamailio and OpenSIPS
+		// answer: a 500 without Retry-After invites the device to retry blindly
+		// with the same CSeq.
+		return respond(req, sip.StatusBadRequest, reasonOutOfOrder), OutcomeBadRequest
 	}
 	r.log.Error(err, "while applying a REGISTER", "aor", aor)
 	return respond(req, sip.StatusInternalServerError, "Server Internal Error"), OutcomeServerError
@@ -507,6 +510,10 @@ func throttled(req *sip.Request, after time.Duration) *sip.Response {
 	guard.AddRetryAfter(res, after)
 	return res
 }
+
+// reasonOutOfOrder is the reason phrase of the 400 to a REGISTER whose CSeq is not
+// above the one stored under its Call-ID (§10.3 step 7).
+const reasonOutOfOrder = "Out Of Order CSeq"
 
 // reasonCSeqMismatch is the reason phrase of the 400 to a REGISTER whose CSeq names
 // another method.

@@ -51,18 +51,20 @@ func TestWildcardContact(t *testing.T) {
 }
 
 // §10.3 step 7: with the same Call-ID, a CSeq not above the stored one is out of
-// order (500); a new Call-ID replaces the binding whatever its CSeq.
+// order: 400, not a 500 that invites a retry; a new Call-ID replaces the binding
+// whatever its CSeq.
 func TestCallIDAndCSeqOrdering(t *testing.T) {
 	for _, tc := range []struct {
 		name     string
 		callID   string // "" keeps the device's
 		cseqDiff int    // against the stored CSeq
 		code     int
+		reason   string
 	}{
-		{"same Call-ID, higher CSeq", "", 1, sip.StatusOK},
-		{"same Call-ID, same CSeq", "", 0, sip.StatusInternalServerError},
-		{"same Call-ID, lower CSeq", "", -1, sip.StatusInternalServerError},
-		{"new Call-ID, lower CSeq", "rebooted@192.0.2.10", -1, sip.StatusOK},
+		{"same Call-ID, higher CSeq", "", 1, sip.StatusOK, "OK"},
+		{"same Call-ID, same CSeq", "", 0, sip.StatusBadRequest, reasonOutOfOrder},
+		{"same Call-ID, lower CSeq", "", -1, sip.StatusBadRequest, reasonOutOfOrder},
+		{"new Call-ID, lower CSeq", "rebooted@192.0.2.10", -1, sip.StatusOK, "OK"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			e := newEnv(t)
@@ -79,7 +81,10 @@ func TestCallIDAndCSeqOrdering(t *testing.T) {
 			m.expires = "600"
 			d.sign(&m)
 			res := d.send(m)
-			mustStatus(t, res, tc.code, "")
+			mustStatus(t, res, tc.code, tc.reason)
+			if res.GetHeader("Retry-After") != nil {
+				t.Errorf("Retry-After in the answer:\n%s", res)
+			}
 			bs := e.bindings(testUser)
 			if len(bs) != 1 {
 				t.Fatalf("bindings %+v", bs)
