@@ -30,6 +30,7 @@ var fuzzCodes = map[int]bool{
 	420:                           true,
 	sip.StatusIntervalToBrief:     true,
 	sip.StatusInternalServerError: true,
+	sip.StatusVersionNotSupported: true,
 }
 
 const (

@@ -137,6 +137,11 @@ func (r *Handler) HandleDatagram(req *sip.Request, datagramLen int) *sip.Respons
 }
 
 func (r *Handler) handle(req *sip.Request, size int) (*sip.Response, string) {
+	// RFC 3261 §8.2 (RFC 4475 §3.1.2.16, badvers): a version other than 2.0 is
+	// answered 505 before anything in the request is read as 2.0's.
+	if !strings.EqualFold(req.SipVersion, sipVersion) {
+		return versionNotSupported(req), OutcomeUnsupported
+	}
 	now := r.clock()
 	src := req.Source()
 	srcKey := guard.SourceHost(src)
@@ -508,6 +513,17 @@ func (n *byteCounter) WriteString(s string) (int, error) {
 func throttled(req *sip.Request, after time.Duration) *sip.Response {
 	res := respond(req, sip.StatusForbidden, guard.RefusalReason)
 	guard.AddRetryAfter(res, after)
+	return res
+}
+
+// sipVersion is the only version we speak; §7.1 makes it case-insensitive.
+const sipVersion = "SIP/2.0"
+
+// versionNotSupported is the 505 to a request of another SIP version, itself in
+// SIP/2.0 (respond copies the request's version).
+func versionNotSupported(req *sip.Request) *sip.Response {
+	res := respond(req, sip.StatusVersionNotSupported, "Version Not Supported")
+	res.SipVersion = sipVersion
 	return res
 }
 

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/emiago/sipgo/sip"
+	"github.com/emiago/sipgo/siptest"
 )
 
 // §10.3 step 1: the Request-URI must name a domain this registrar serves.
@@ -161,5 +162,72 @@ func TestCSeqMethodMismatchIs400(t *testing.T) {
 		m := e.device(testUser, testPassword).next()
 		m.transport, m.cseqMethod = "TCP", "INVITE"
 		mustStatus(t, e.onRegister(t, m), sip.StatusBadRequest, "CSeq method does not match REGISTER")
+	})
+}
+
+// RFC 3261 §8.2: a request of a SIP version other than 2.0 is answered 505, in
+// SIP/2.0, before anything else is checked or applied (RFC 4475 §3.1.2.16, badvers),
+// on either parser and through sipgo's transaction; the version's letter case does
+// not count (§7.1).
+func TestOtherSIPVersionIs505(t *testing.T) {
+	for _, p := range parsers {
+		for _, version := range []string{"SIP/3.0", "SIP/1.0", "SIP/2.00", "SIP/7.0"} {
+			t.Run(p.name+"/"+version, func(t *testing.T) {
+				e := newEnv(t)
+				d := e.device(testUser, testPassword)
+				d.parse = p.parse()
+				mustStatus(t, d.register(nil), sip.StatusOK, "")
+				m := d.next()
+				m.expires = "0"
+				d.sign(&m)
+				raw := strings.Replace(string(m.bytes()), " SIP/2.0\r\n", " "+version+"\r\n", 1)
+				var req *sip.Request
+				if parse := p.parse(); parse != nil {
+					req = parse(t, []byte(raw), m.src, m.transport)
+				} else {
+					req = parseRequest(t, []byte(raw), m.src, m.transport)
+				}
+				res := e.reg.Handle(req)
+				mustStatus(t, res, sip.StatusVersionNotSupported, "Version Not Supported")
+				if res.SipVersion != "SIP/2.0" {
+					t.Errorf("answered in %q, want SIP/2.0", res.SipVersion)
+				}
+				if got := e.obs.lastOutcome(); got != OutcomeUnsupported {
+					t.Errorf("outcome %q, want %q", got, OutcomeUnsupported)
+				}
+				if n := len(e.bindings(testUser)); n != 1 {
+					t.Errorf("%d bindings: the REGISTER of %s was applied", n, version)
+				}
+			})
+		}
+	}
+	t.Run("before the throttle", func(t *testing.T) {
+		e := newEnv(t)
+		e.throttle(1, 0)
+		d := e.device(testUser, "wrong")
+		d.register(nil)
+		mustStatus(t, d.send(d.next()), sip.StatusForbidden, "")
+		m := d.next()
+		raw := strings.Replace(string(m.bytes()), " SIP/2.0\r\n", " SIP/3.0\r\n", 1)
+		mustStatus(t, e.reg.Handle(parseRequest(t, []byte(raw), m.src, m.transport)), sip.StatusVersionNotSupported, "")
+	})
+	t.Run("lower case is 2.0", func(t *testing.T) {
+		e := newEnv(t)
+		m := e.device(testUser, testPassword).next()
+		raw := strings.Replace(string(m.bytes()), " SIP/2.0\r\n", " sip/2.0\r\n", 1)
+		mustStatus(t, e.reg.Handle(parseRequest(t, []byte(raw), m.src, m.transport)), sip.StatusProxyAuthRequired, "")
+	})
+	t.Run("OnRegister", func(t *testing.T) {
+		e := newEnv(t)
+		m := e.device(testUser, testPassword).next()
+		m.transport = "TCP"
+		raw := strings.Replace(string(m.bytes()), " SIP/2.0\r\n", " SIP/3.0\r\n", 1)
+		req := parseRequest(t, []byte(raw), m.src, m.transport)
+		rec := siptest.NewServerTxRecorder(req)
+		defer rec.Terminate()
+		e.reg.OnRegister(req, rec)
+		if res := rec.Result(); len(res) != 1 || res[0].StatusCode != sip.StatusVersionNotSupported || res[0].SipVersion != "SIP/2.0" {
+			t.Fatalf("on the wire: %v", res)
+		}
 	})
 }
