@@ -319,8 +319,17 @@ func (r *Handler) locationRequest(
 			continue
 		}
 		if ch.Address.Wildcard {
+			// §10.2.2, §10.3 step 6: "*" is the only Contact value, so only once.
+			if lr.Wildcard {
+				return lr, regFlow{}, respond(req, sip.StatusBadRequest, reasonBadWildcard), OutcomeBadRequest
+			}
 			lr.Wildcard = true
 			continue
+		}
+		// §25.1: a SIP URI's hostport is mandatory; sipgo parses "sip:1001@" and
+		// "sip:" with an empty host, which no request could be sent to.
+		if ch.Address.Host == "" && isSIPScheme(ch.Address.Scheme) {
+			return lr, regFlow{}, respond(req, sip.StatusBadRequest, "Malformed Contact"), OutcomeBadRequest
 		}
 		v, has := contactExpires(ch.Params)
 		exp := parseExpires(v, has)
@@ -380,7 +389,7 @@ func (r *Handler) refused(req *sip.Request, aor string, err error) (*sip.Respons
 		res.AppendHeader(sip.NewHeader("Min-Expires", strconv.Itoa(int(brief.MinExpires))))
 		return res, OutcomeTooBrief
 	case errors.Is(err, location.ErrBadWildcard):
-		return respond(req, sip.StatusBadRequest, "Invalid Wildcard"), OutcomeBadRequest
+		return respond(req, sip.StatusBadRequest, reasonBadWildcard), OutcomeBadRequest
 	case errors.Is(err, location.ErrTooManyContacts):
 		return respond(req, sip.StatusForbidden, "Too Many Contacts"), OutcomeTooManyBinds
 	case errors.Is(err, location.ErrOutOfOrder):
@@ -515,6 +524,14 @@ func throttled(req *sip.Request, after time.Duration) *sip.Response {
 	guard.AddRetryAfter(res, after)
 	return res
 }
+
+// reasonBadWildcard is the reason phrase of the 400 to a "*" Contact that is not
+// alone, or not with Expires: 0 (§10.3 step 6).
+const reasonBadWildcard = "Invalid Wildcard"
+
+// isSIPScheme reports whether a URI's scheme (as sipgo lower-cases it) is sip or
+// sips, whose host is mandatory.
+func isSIPScheme(scheme string) bool { return scheme == "sip" || scheme == "sips" }
 
 // sipVersion is the only version we speak; §7.1 makes it case-insensitive.
 const sipVersion = "SIP/2.0"

@@ -31,6 +31,7 @@ func TestWildcardContact(t *testing.T) {
 		{"* with Expires: 60", []string{"*"}, "60", sip.StatusBadRequest, 2},
 		{"* and another contact, two headers", []string{"*", "<sip:1001@198.51.100.9>"}, "0", sip.StatusBadRequest, 2},
 		{"* and another contact, one header", []string{"*, <sip:1001@198.51.100.9>"}, "0", sip.StatusBadRequest, 2},
+		{"* twice, two headers", []string{"*", "*"}, "0", sip.StatusBadRequest, 2},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			e := newEnv(t)
@@ -39,7 +40,11 @@ func TestWildcardContact(t *testing.T) {
 			mustStatus(t, d.register(nil), sip.StatusOK, "")
 			mustStatus(t, other.register(nil), sip.StatusOK, "")
 			res := d.register(func(m *msg) { m.contacts, m.expires = tc.contacts, tc.expires })
-			mustStatus(t, res, tc.code, "")
+			reason := "OK"
+			if tc.code == sip.StatusBadRequest {
+				reason = reasonBadWildcard
+			}
+			mustStatus(t, res, tc.code, reason)
 			if tc.code == sip.StatusOK && res.GetHeader("Contact") != nil {
 				t.Errorf("200 after removing all lists %q", contactValues(res))
 			}
@@ -48,6 +53,30 @@ func TestWildcardContact(t *testing.T) {
 			}
 		})
 	}
+}
+
+// §25.1: a SIP or SIPS Contact must name a host; one without is refused 400 with
+// its signed REGISTER, on either parser, and nothing of the request is applied.
+func TestContactWithoutHostIs400(t *testing.T) {
+	for _, p := range parsers {
+		for _, contact := range []string{"<sip:1001@>", "<sip:>", "<sips:1001@>", "sip:1001@", "<sip:1001@:5060>", "<SIP:1001@>"} {
+			t.Run(p.name+"/"+contact, func(t *testing.T) {
+				e := newEnv(t)
+				d := e.device(testUser, testPassword)
+				d.parse = p.parse()
+				mustStatus(t, d.register(nil), sip.StatusOK, "")
+				res := d.register(func(m *msg) { m.contacts = []string{"<sip:1001@198.51.100.9>", contact} })
+				mustStatus(t, res, sip.StatusBadRequest, "Malformed Contact")
+				if bs := e.bindings(testUser); len(bs) != 1 || bs[0].URI != "sip:1001@192.0.2.10:5062;transport=udp" {
+					t.Errorf("bindings %+v: the refused REGISTER was applied", bs)
+				}
+			})
+		}
+	}
+	// A Contact of another scheme has no host of its own to check.
+	e := newEnv(t)
+	d := e.device(testUser, testPassword)
+	mustStatus(t, d.register(func(m *msg) { m.contacts = []string{"<tel:+15551001>"} }), sip.StatusOK, "")
 }
 
 // §10.3 step 7: with the same Call-ID, a CSeq not above the stored one is out of
