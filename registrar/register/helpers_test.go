@@ -213,6 +213,9 @@ type msg struct {
 	via     string
 	sentBy  string
 	noRport bool
+	// belowVia, when set, is a second Via line under the top one: the device's,
+	// with a proxy's on top.
+	belowVia string
 	// cseqMethod is the CSeq's method, REGISTER when empty.
 	cseqMethod string
 }
@@ -231,6 +234,9 @@ func (m msg) bytes() []byte {
 		fmt.Fprintf(&b, "Via: %s\r\n", m.via)
 	} else {
 		fmt.Fprintf(&b, "Via: SIP/2.0/%s %s;branch=z9hG4bK-t%d%s\r\n", m.transport, sentBy, branchSeq.Add(1), rport)
+	}
+	if m.belowVia != "" {
+		fmt.Fprintf(&b, "Via: %s\r\n", m.belowVia)
 	}
 	b.WriteString("Max-Forwards: 70\r\n")
 	fmt.Fprintf(&b, "From: %s;tag=f%d\r\n", m.from, m.cseq)

@@ -20,8 +20,9 @@ import (
 //     REGISTER gets here, so a Path is as trustworthy as the Contact beside it: the
 //     device's own credentials vouch for both.
 //   - Behind a Path, the first proxy holds the flow: it must say it can (ob in its
-//     Path URI). When it does not, the reg-ids are ignored, or, when the device
-//     asked for outbound, the REGISTER is refused with 439 (§6).
+//     Path URI). When it does not, or when a proxy without Path stands in front of
+//     us (more than one Via), the reg-id is ignored, or, when the device asked for
+//     outbound, the REGISTER is refused with 439 (§6).
 //   - The 200 OK echoes each binding's +sip.instance and reg-id (clients such as
 //     JsSIP drop a 200 OK without them), carries Require: outbound when the device
 //     asked for outbound (Supported: outbound) and we keep its flow, with
@@ -106,13 +107,17 @@ func readFlow(req *sip.Request, lr *location.Request) (f regFlow, ok bool) {
 			return f, false
 		}
 	}
+	flows := 0
 	for i := range lr.Contacts {
-		f.flows = f.flows || lr.Contacts[i].RegID > 0
+		if lr.Contacts[i].RegID > 0 {
+			flows++
+		}
 	}
+	f.flows = flows > 0
 	if !f.flows {
 		return f, true
 	}
-	if len(f.path) > 0 && !hasOb(f.path[0]) {
+	if !firstHopKeepsFlows(req, f.path) {
 		if f.supportsOutbound {
 			f.firstHopLacksFlows = true
 			return f, true
@@ -143,6 +148,23 @@ func addFlowHeaders(res *sip.Response, f *regFlow) {
 	if f.supportsPath && len(f.path) > 0 {
 		res.AppendHeader(sip.NewHeader("Path", "<"+strings.Join(f.path, ">, <")+">"))
 	}
+}
+
+// firstHopKeepsFlows reports whether the first hop the device sent its REGISTER
+// to keeps its flow (RFC 5626 §6): behind a Path, the proxy that added the top
+// entry, if it put ob in it; without one, we, if we are the first hop: a REGISTER
+// with more than one Via came through a proxy that did not say it can.
+func firstHopKeepsFlows(req *sip.Request, path []string) bool {
+	if len(path) > 0 {
+		return hasOb(path[0])
+	}
+	vias := 0
+	for _, h := range req.Headers() {
+		if _, ok := h.(*sip.ViaHeader); ok {
+			vias++
+		}
+	}
+	return vias == 1
 }
 
 // hasOb reports whether a Path URI carries the ob parameter: the proxy that added
