@@ -23,6 +23,7 @@ import (
 //     Path URI). When it does not, or when a proxy without Path stands in front of
 //     us (more than one Via), the reg-id is ignored, or, when the device asked for
 //     outbound, the REGISTER is refused with 439 (§6).
+//   - One flow per REGISTER (§4.2.1): more than one Contact with a reg-id is 400.
 //   - The 200 OK echoes each binding's +sip.instance and reg-id (clients such as
 //     JsSIP drop a 200 OK without them), carries Require: outbound when the device
 //     asked for outbound (Supported: outbound) and we keep its flow, with
@@ -51,6 +52,7 @@ type regFlow struct {
 	flows              bool     // a contact is an outbound flow
 	requireOutbound    bool     // Require: outbound and Flow-Timer go in the 200
 	firstHopLacksFlows bool     // 439
+	severalFlows       bool     // 400: more than one Contact with a reg-id
 }
 
 // contactFlow reads a Contact's +sip.instance (without its quotes) and reg-id,
@@ -115,6 +117,12 @@ func readFlow(req *sip.Request, lr *location.Request) (f regFlow, ok bool) {
 	}
 	f.flows = flows > 0
 	if !f.flows {
+		return f, true
+	}
+	// §4.2.1: a device registers one flow per REGISTER; the registrar refuses more
+	// (§6) rather than pick which Contact the connection belongs to.
+	if flows > 1 {
+		f.severalFlows = true
 		return f, true
 	}
 	if !firstHopKeepsFlows(req, f.path) {

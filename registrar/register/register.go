@@ -347,6 +347,8 @@ func (r *Handler) locationRequest(
 	switch {
 	case !ok:
 		return lr, flow, respond(req, sip.StatusBadRequest, "Malformed Path"), OutcomeBadRequest
+	case flow.severalFlows:
+		return lr, flow, respond(req, sip.StatusBadRequest, reasonSeveralFlows), OutcomeBadRequest
 	case flow.firstHopLacksFlows:
 		return lr, flow, respond(req, 439, "First Hop Lacks Outbound Support"), OutcomeBadRequest
 	}
@@ -532,6 +534,10 @@ const reasonBadWildcard = "Invalid Wildcard"
 // isSIPScheme reports whether a URI's scheme (as sipgo lower-cases it) is sip or
 // sips, whose host is mandatory.
 func isSIPScheme(scheme string) bool { return scheme == "sip" || scheme == "sips" }
+
+// reasonSeveralFlows is the reason phrase of the 400 to a REGISTER with more than
+// one Contact with +sip.instance and reg-id (RFC 5626 §6).
+const reasonSeveralFlows = "More Than One Contact With reg-id"
 
 // sipVersion is the only version we speak; §7.1 makes it case-insensitive.
 const sipVersion = "SIP/2.0"

@@ -86,3 +86,46 @@ func TestOutboundOnlyWhereTheFirstHopKeepsTheFlow(t *testing.T) {
 		}
 	}
 }
+
+// RFC 5626 §4.2.1, §6: one flow per REGISTER. More than one Contact with
+// +sip.instance and reg-id is 400, whatever the transport and Supported; a reg-id
+// without +sip.instance is ignored and does not count.
+func TestMoreThanOneFlowInAREGISTERIs400(t *testing.T) {
+	other := `<sip:1001@10.9.9.9:5071;transport=tcp;ob>;reg-id=2;+sip.instance="` + outboundInstance + `"`
+	for _, tc := range []struct {
+		name      string
+		transport string
+		supported string
+		contacts  []string
+		code      int
+	}{
+		{"two reg-ids, one instance", "TCP", "outbound, path", []string{flowContact("1"), other}, sip.StatusBadRequest},
+		{"the same reg-id twice", "TCP", "outbound", []string{flowContact("1"), flowContact("1")}, sip.StatusBadRequest},
+		{"two reg-ids without Supported: outbound", "TCP", "", []string{flowContact("1"), other}, sip.StatusBadRequest},
+		{"two reg-ids over UDP", "UDP", "outbound", []string{flowContact("1"), other}, sip.StatusBadRequest},
+		{"a second reg-id without an instance is ignored", "TCP", "outbound", []string{flowContact("1"), "<sip:1001@10.9.9.9:5071;transport=tcp>;reg-id=2"}, sip.StatusOK},
+		{"reg-ids without instances are ignored", "TCP", "outbound", []string{"<sip:1001@10.9.9.9:5070>;reg-id=1", "<sip:1001@10.9.9.9:5071>;reg-id=2"}, sip.StatusOK},
+	} {
+		for _, p := range parsers {
+			t.Run(p.name+"/"+tc.name, func(t *testing.T) {
+				e := newEnv(t)
+				d := e.device(testUser, testPassword)
+				d.parse, d.transport = p.parse(), tc.transport
+				res := d.register(func(m *msg) {
+					m.contacts = tc.contacts
+					if tc.supported != "" {
+						m.extra = append(m.extra, "Supported: "+tc.supported)
+					}
+				})
+				reason := "OK"
+				if tc.code == sip.StatusBadRequest {
+					reason = reasonSeveralFlows
+				}
+				mustStatus(t, res, tc.code, reason)
+				if bs := e.bindings(testUser); tc.code != sip.StatusOK && len(bs) != 0 {
+					t.Errorf("bindings %+v after %d", bs, tc.code)
+				}
+			})
+		}
+	}
+}
