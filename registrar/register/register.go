@@ -13,6 +13,7 @@ package register
 import (
 	"errors"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -174,9 +175,13 @@ func (r *Handler) handle(req *sip.Request, size int) (*sip.Response, string) {
 	if to.User == "" || !strings.EqualFold(to.Host, dom.Domain) {
 		return respond(req, sip.StatusNotFound, "Not Found"), OutcomeNotFound
 	}
-	aor := to.User + "@" + dom.Domain
+	user, err := aorUser(to.User)
+	if err != nil {
+		return respond(req, sip.StatusBadRequest, reasonMalformedTo), OutcomeBadRequest
+	}
+	aor := user + "@" + dom.Domain
 	// Step 3: authentication.
-	cred, res, outcome := r.authenticate(req, dom, to.User, aor, srcKey, now)
+	cred, res, outcome := r.authenticate(req, dom, user, aor, srcKey, now)
 	if res != nil {
 		return res, outcome
 	}
@@ -371,7 +376,11 @@ func (r *Handler) Reconfirm(req *sip.Request, datagramLen int) *sip.Response {
 	if !ok || to.User == "" || !strings.EqualFold(to.Host, dom.Domain) {
 		return r.HandleDatagram(req, datagramLen)
 	}
-	aor := to.User + "@" + dom.Domain
+	user, err := aorUser(to.User)
+	if err != nil {
+		return r.HandleDatagram(req, datagramLen)
+	}
+	aor := user + "@" + dom.Domain
 	var contacts [4]location.ContactUpdate
 	lr, flow, res, _ := r.locationRequest(req, aor, req.Source(), contacts[:0], now)
 	if res != nil {
@@ -525,6 +534,21 @@ func throttled(req *sip.Request, after time.Duration) *sip.Response {
 	res := respond(req, sip.StatusForbidden, guard.RefusalReason)
 	guard.AddRetryAfter(res, after)
 	return res
+}
+
+// reasonMalformedTo is the reason phrase of the 400 to a REGISTER whose To user
+// has an escape that is not "%" HEXDIG HEXDIG (§25.1).
+const reasonMalformedTo = "Malformed To"
+
+// aorUser is the user part of a To URI as the AOR, the directory and the digest
+// username name it: its escapes decoded, as §10.3 step 5 canonicalises the AOR and
+// §19.1.4 makes "%31001" and "1001" the same user. Without an escape it is user
+// itself, not a copy.
+func aorUser(user string) (string, error) {
+	if strings.IndexByte(user, '%') < 0 {
+		return user, nil
+	}
+	return url.PathUnescape(user)
 }
 
 // reasonBadWildcard is the reason phrase of the 400 to a "*" Contact that is not

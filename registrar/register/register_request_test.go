@@ -231,3 +231,37 @@ func TestOtherSIPVersionIs505(t *testing.T) {
 		}
 	})
 }
+
+// §10.3 step 5: the AOR is canonicalised, its user's escapes decoded (§19.1.4:
+// "%31001" is 1001). A REGISTER to <sip:%31001@domain> with 1001's digest answer
+// registers 1001, on either parser; it is no wrong answer, so no guessing failure.
+// An escape that is not "%" HEXDIG HEXDIG is 400, before any challenge.
+func TestToUserIsCanonicalisedBeforeTheLookup(t *testing.T) {
+	for _, p := range parsers {
+		for _, to := range []string{"<sip:%31001@" + testDomain + ">", "<sip:%31%30%30%31@" + testDomain + ">", "sip:10%301@" + testDomain} {
+			t.Run(p.name+"/"+to, func(t *testing.T) {
+				e := newEnv(t)
+				d := e.device(testUser, testPassword)
+				d.parse = p.parse()
+				res := d.register(func(m *msg) { m.to = to })
+				mustStatus(t, res, sip.StatusOK, "OK")
+				if n := len(e.bindings(testUser)); n != 1 {
+					t.Errorf("%d bindings of %s@%s, want 1", n, testUser, testDomain)
+				}
+				if len(e.obs.failures) != 0 {
+					t.Errorf("authentication failures counted: %v", e.obs.failures)
+				}
+			})
+		}
+		for _, user := range []string{"%", "%3", "%zz1001", "100%1"} {
+			t.Run(p.name+"/malformed "+user, func(t *testing.T) {
+				e := newEnv(t)
+				d := e.device(testUser, testPassword)
+				d.parse = p.parse()
+				m := d.next()
+				m.to = "<sip:" + user + "@" + testDomain + ">"
+				mustStatus(t, d.send(m), sip.StatusBadRequest, reasonMalformedTo)
+			})
+		}
+	}
+}
