@@ -37,7 +37,7 @@ type Request struct {
 var (
 	// ErrBadWildcard: Contact: * with other contacts or without "Expires: 0" (400).
 	ErrBadWildcard = errors.New("location: Contact * requires exactly one Contact and Expires: 0")
-	// ErrOutOfOrder: same Call-ID as a stored binding with a CSeq not higher (500).
+	// ErrOutOfOrder: same Call-ID as a stored binding with a CSeq not higher (400 Out Of Order CSeq).
 	ErrOutOfOrder = errors.New("location: REGISTER out of order (same Call-ID, CSeq not higher)")
 	// ErrTooManyContacts: the REGISTER would exceed MaxContacts under OnMaxContacts=Reject (403).
 	ErrTooManyContacts = errors.New("location: too many contacts")
@@ -61,7 +61,7 @@ func (t *Table) Register(req Request, p Policy) ([]Binding, error) {
 // caller reusing dst allocates nothing on a refresh.
 //
 // Order of checks: Contact * shape (400), each contact's interval (423), then,
-// under the shard lock, Call-ID/CSeq ordering (500) and MaxContacts (403). Any
+// under the shard lock, Call-ID/CSeq ordering (400) and MaxContacts (403). Any
 // error leaves the table exactly as it was (§10.3 step 8).
 //
 // Reading of RFC 3261 §10.3 steps 6 and 7:
