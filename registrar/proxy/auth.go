@@ -41,7 +41,10 @@ func (p *Proxy) callerPolicy(req *sip.Request, now time.Time) (*sip.Response, st
 // about which extensions exist.
 func (p *Proxy) authenticate(req *sip.Request, now time.Time) (*sip.Response, string) {
 	from := req.From().Address
-	if from.User == "" {
+	// The caller's extension as the directory names it: "%31001" is 1001
+	// (RFC 3261 §19.1.4), as for REGISTER. A malformed escape names none.
+	user, err := directory.CanonicalUser(from.User)
+	if user == "" || err != nil {
 		return nil, ""
 	}
 	dom, served := p.dir.Domain(strings.ToLower(from.Host))
@@ -54,7 +57,7 @@ func (p *Proxy) authenticate(req *sip.Request, now time.Time) (*sip.Response, st
 	}
 	// The extension's own algorithms shape the challenge, as for REGISTER; an
 	// unknown one is challenged as an extension without them.
-	cred, known := p.dir.Credential(dom.Domain, from.User)
+	cred, known := p.dir.Credential(dom.Domain, user)
 	var own []sipv1.DigestAlgorithm
 	if known {
 		own = cred.Algorithms
@@ -79,7 +82,7 @@ func (p *Proxy) authenticate(req *sip.Request, now time.Time) (*sip.Response, st
 	if errors.Is(nonceErr, digest.ErrNonceInvalid) {
 		return p.challenge(req, dom, own, now, false, ""), OutcomeChallenged
 	}
-	aor := from.User + "@" + dom.Domain
+	aor := user + "@" + dom.Domain
 	boundTo := "" // a nonce bound to the source's address is followed by another
 	switch verdict, kind, after := p.guard.Verdict(aor, src, now); {
 	case verdict == guard.Refuse:
@@ -99,7 +102,7 @@ func (p *Proxy) authenticate(req *sip.Request, now time.Time) (*sip.Response, st
 		ha1 = dummyHA1(alg) // the same hashing as for a real extension
 	}
 	right := digest.Verify(c, req.Method.String(), ha1)
-	if c.Username != from.User || !real || !right {
+	if c.Username != user || !real || !right {
 		p.guard.Failed(aor, src, now)
 		return sip.NewResponseFromRequest(req, sip.StatusForbidden, "Forbidden", nil), OutcomeForbidden
 	}

@@ -300,12 +300,16 @@ func (p *Proxy) toAOR(req *sip.Request, tx sip.ServerTransaction, dom *directory
 // aorHops finds where req, for an AOR of dom, goes at now: the hops to its
 // targets, none when it has no binding we can reach.
 func (p *Proxy) aorHops(req *sip.Request, dom *directory.Domain, now time.Time) (Status, []hop) {
-	st, targets := p.targets.Find(dom.Domain, req.Recipient.User, now)
+	user, err := directory.CanonicalUser(req.Recipient.User)
+	if err != nil {
+		return NoSuchUser, nil // a malformed escape names no extension
+	}
+	st, targets := p.targets.Find(dom.Domain, user, now)
 	if st != Found {
 		return st, nil
 	}
 	hops := make([]hop, 0, len(targets))
-	aor := req.Recipient.User + "@" + dom.Domain
+	aor := user + "@" + dom.Domain
 	for _, t := range targets {
 		if h, ok := p.hopFor(t, aor, req); ok {
 			h.Q = t.Q

@@ -4,6 +4,8 @@ import (
 	"strings"
 
 	"github.com/emiago/sipgo/sip"
+
+	"github.com/voipbin/registrar-operator/registrar/directory"
 )
 
 // No open relay. An initial request (no To tag) on a route pre-loaded through us
@@ -76,7 +78,11 @@ func (p *Proxy) bindingOf(req *sip.Request) (Target, bool) {
 	if !ok {
 		return Target{}, false
 	}
-	return p.targets.ByURI(to.Address.User+"@"+dom.Domain, req.Recipient.String(), p.now())
+	user, err := directory.CanonicalUser(to.Address.User)
+	if err != nil {
+		return Target{}, false
+	}
+	return p.targets.ByURI(user+"@"+dom.Domain, req.Recipient.String(), p.now())
 }
 
 // firstPathHop is the first URI of a stored Path ("" for none or one that no

@@ -6,6 +6,8 @@ import (
 	"strings"
 
 	"github.com/emiago/sipgo/sip"
+
+	"github.com/voipbin/registrar-operator/registrar/directory"
 )
 
 // popOwnRoutes removes the Route entries at the top that name this replica (RFC
@@ -42,7 +44,11 @@ func (p *Proxy) nextHop(req *sip.Request) hop {
 	if !ok {
 		return h
 	}
-	aor := to.Address.User + "@" + dom.Domain
+	user, err := directory.CanonicalUser(to.Address.User)
+	if err != nil {
+		return h
+	}
+	aor := user + "@" + dom.Domain
 	if t, ok := p.targets.ByURI(aor, req.Recipient.String(), p.now()); ok {
 		if th, ok := p.hopFor(t, aor, req); ok {
 			th.URI = h.URI

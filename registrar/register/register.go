@@ -13,7 +13,6 @@ package register
 import (
 	"errors"
 	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -175,7 +174,7 @@ func (r *Handler) handle(req *sip.Request, size int) (*sip.Response, string) {
 	if to.User == "" || !strings.EqualFold(to.Host, dom.Domain) {
 		return respond(req, sip.StatusNotFound, "Not Found"), OutcomeNotFound
 	}
-	user, err := aorUser(to.User)
+	user, err := directory.CanonicalUser(to.User)
 	if err != nil {
 		return respond(req, sip.StatusBadRequest, reasonMalformedTo), OutcomeBadRequest
 	}
@@ -376,7 +375,7 @@ func (r *Handler) Reconfirm(req *sip.Request, datagramLen int) *sip.Response {
 	if !ok || to.User == "" || !strings.EqualFold(to.Host, dom.Domain) {
 		return r.HandleDatagram(req, datagramLen)
 	}
-	user, err := aorUser(to.User)
+	user, err := directory.CanonicalUser(to.User)
 	if err != nil {
 		return r.HandleDatagram(req, datagramLen)
 	}
@@ -539,17 +538,6 @@ func throttled(req *sip.Request, after time.Duration) *sip.Response {
 // reasonMalformedTo is the reason phrase of the 400 to a REGISTER whose To user
 // has an escape that is not "%" HEXDIG HEXDIG (§25.1).
 const reasonMalformedTo = "Malformed To"
-
-// aorUser is the user part of a To URI as the AOR, the directory and the digest
-// username name it: its escapes decoded, as §10.3 step 5 canonicalises the AOR and
-// §19.1.4 makes "%31001" and "1001" the same user. Without an escape it is user
-// itself, not a copy.
-func aorUser(user string) (string, error) {
-	if strings.IndexByte(user, '%') < 0 {
-		return user, nil
-	}
-	return url.PathUnescape(user)
-}
 
 // reasonBadWildcard is the reason phrase of the 400 to a "*" Contact that is not
 // alone, or not with Expires: 0 (§10.3 step 6).
