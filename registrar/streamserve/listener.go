@@ -9,9 +9,10 @@
 // can be answered 400 and skipped, as a datagram is, and the connection kept.
 // Here:
 //
-//   - a request that does not parse, whose lines a response copies are readable,
-//     gets 400 naming the header at fault (package rawreply, as over UDP and
-//     WebSocket); anything else that does not parse is dropped;
+//   - a request that does not parse gets 400 naming the header at fault, one a
+//     response copies too (a CSeq out of range, a To that does not parse, a Via:
+//     the connection is the way back), from its raw lines (package rawreply, as
+//     over UDP and WebSocket); anything else that does not parse is dropped;
 //   - a message without Content-Length gets 400 and is taken to have no body;
 //   - a message over sipgo's largest (sip.ParseMaxMessageLength) gets 513 and its body is skipped;
 //   - a CRLF CRLF keep-alive gets its CRLF (RFC 5626 §3.5.1);
@@ -175,8 +176,8 @@ func (c *conn) refuse(msg []byte, err error) {
 	c.control(out.Bytes(), "400")
 }
 
-// answer answers the request whose header section is header with status, when
-// the lines a response copies are readable; what says which message it was.
+// answer answers the request whose header section is header with status, unless
+// it is no request or an ACK (rawreply.Answer); what says which message it was.
 func (c *conn) answer(header []byte, status, what string) {
 	var out bytes.Buffer
 	answered := rawreply.Answer(&out, header, c.RemoteAddr(), status)

@@ -95,20 +95,15 @@ func TestMalformedHeaderIsAnswered400(t *testing.T) {
 	}
 }
 
-// Where the lines a response needs are not readable, or no header line is to
-// blame, the REGISTER is still dropped: a Via that does not parse could send the
-// answer anywhere.
+// Where no top Via parses, there is no telling where an answer would go, and the
+// REGISTER is dropped; so is one with no header line to blame, or a folded one.
 func TestMalformedWithoutReadableLinesIsDropped(t *testing.T) {
 	from := netip.MustParseAddrPort("192.0.2.7:40001")
 	good := register(5062, true, false, "z9hG4bK-x")
 	for _, c := range []struct{ name, old, new string }{
 		{"the Via does not parse", "SIP/2.0/UDP 127.0.0.1:5062", "SIP/2.0/UDP [2001:db8::1:5062"},
-		{"a second Via does not parse", "Max-Forwards: 70", "Via: SIP/2.0/UDP [2001:db8::1;branch=z9hG4bK-y\r\nMax-Forwards: seventy"},
-		{"no CSeq", "CSeq: 2 REGISTER", "Max-Forwards: seventy"},
-		{"the CSeq does not parse", "CSeq: 2 REGISTER", "CSeq: one REGISTER"},
-		{"the From does not parse", "From: <sip:1001@acme.example>;tag=a1", `From: "x <sip:1001@acme.example>;tag=a1`},
-		{"a line without a colon", "Max-Forwards: 70", "Max-Forwards 70"},
-		{"CSeq twice", "CSeq: 2 REGISTER", "CSeq: 2 REGISTER\r\nCSeq: x"},
+		{"the Via is garbage", "Via: SIP/2.0/UDP 127.0.0.1:5062;branch=z9hG4bK-x;rport", "Via: garbage"},
+		{"no Via", "Via: SIP/2.0/UDP 127.0.0.1:5062;branch=z9hG4bK-x;rport\r\nMax-Forwards: 70", "Max-Forwards: seventy"},
 		{"a folded line", "Max-Forwards: 70", "Max-Forwards:\r\n seventy"},
 		{"no header to blame: the start line", "REGISTER sip:acme.example SIP/2.0", "REGISTER sip:acme.example SIP/2.0 x"},
 	} {
@@ -130,8 +125,9 @@ func TestMalformedWithoutReadableLinesIsDropped(t *testing.T) {
 }
 
 // FuzzMalformedAnswer: whatever a datagram holds, deciding whether to answer it 400
-// never panics, and a 400 it writes is one sipgo parses, with the request's Call-ID
-// and CSeq, sent to the datagram's source address.
+// never panics, and a 400 it writes is one sipgo parses, with the request's top Via
+// (its branch), and no Call-ID or CSeq but the request's, sent to the datagram's
+// source address.
 func FuzzMalformedAnswer(f *testing.F) {
 	good := register(5070, true, true, "z9hG4bK-fuzz")
 	f.Add([]byte(good))
@@ -141,6 +137,16 @@ func FuzzMalformedAnswer(f *testing.F) {
 	f.Add([]byte("REGISTER sip:a SIP/2.0\r\nMax-Forwards: x\r\n\r\n"))
 	from := netip.MustParseAddrPort("192.0.2.10:5070")
 	f.Add([]byte(strings.Replace(good, "Content-Length: 0", "Content-Length: 40", 1)))
+	for _, bad := range [][2]string{
+		{"CSeq: 2 REGISTER", "CSeq: abc REGISTER"}, {"CSeq: 2 REGISTER", "CSeq: 1"},
+		{"CSeq: 2 REGISTER", "CSeq: 4294967296 REGISTER"}, {"CSeq: 2 REGISTER", "CSeq: 2147483648 REGISTER"},
+		{"To: <sip:1001@acme.example>", "To: garbage<<"}, {"From: <sip:1001@acme.example>;tag=a1", "From: <sip:"},
+		{"Via: SIP/2.0/UDP 127.0.0.1:5070;branch=z9hG4bK-fuzz;rport", "Via: garbage"},
+		{"Call-ID: z9hG4bK-fuzz@phone", "Call-ID: "}, {"Max-Forwards: 70", "Max-Forwards 70"},
+		{"Call-ID: z9hG4bK-fuzz@phone", "Call-ID: x\nVia: SIP/2.0/UDP 198.51.100.1;branch=z9hG4bK-i\x00"},
+	} {
+		f.Add([]byte(strings.Replace(good, bad[0], bad[1], 1)))
+	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		_, err := sip.NewParser().ParseSIP(bytes.Clone(data))
 		if err == nil {
@@ -149,6 +155,9 @@ func FuzzMalformedAnswer(f *testing.F) {
 		var out bytes.Buffer
 		to, ok := appendMalformed(&out, data, err, from)
 		if !ok {
+			if out.Len() != 0 {
+				t.Fatalf("not answered, yet %d bytes written", out.Len())
+			}
 			return
 		}
 		if to.Addr() != from.Addr() {
@@ -162,11 +171,48 @@ func FuzzMalformedAnswer(f *testing.F) {
 		if !isRes || res.StatusCode != sip.StatusBadRequest {
 			t.Fatalf("not a 400:\n%s", out.Bytes())
 		}
-		if res.CallID() == nil || res.CSeq() == nil {
-			t.Fatalf("the 400 lacks Call-ID or CSeq:\n%s", out.Bytes())
+		branch, ok := topBranch(data)
+		if !ok {
+			t.Fatalf("answered a request whose top Via does not parse:\n%q", data)
 		}
-		if !bytes.Contains(data, []byte(res.CallID().Value())) {
-			t.Fatalf("the 400's Call-ID %q is not the request's", res.CallID().Value())
+		if via := res.Via(); via == nil {
+			t.Fatalf("the 400 has no Via:\n%s", out.Bytes())
+		} else if b, _ := via.Params.Get("branch"); b != branch {
+			t.Fatalf("the 400's branch %q is not the request's %q", b, branch)
+		}
+		// What the 400 copies has a CR, LF or NUL of the request's as a space.
+		seen := bytes.Clone(data)
+		for i, b := range seen {
+			if b == '\r' || b == '\n' || b == 0 {
+				seen[i] = ' '
+			}
+		}
+		if id := res.CallID(); id != nil && !bytes.Contains(seen, []byte(id.Value())) {
+			t.Fatalf("the 400's Call-ID %q is not the request's", id.Value())
+		}
+		if cseq := res.CSeq(); cseq != nil && !bytes.Contains(seen, []byte(cseq.MethodName)) {
+			t.Fatalf("the 400's CSeq %q is not the request's", cseq.Value())
 		}
 	})
+}
+
+// topBranch is the branch of data's top Via, read as the first Via line before the
+// end of its header section; ok is false when that line does not parse, or holds a
+// CR, LF or NUL, which sipgo's parser may take but a 400 does not copy.
+func topBranch(data []byte) (string, bool) {
+	head, _, _ := bytes.Cut(data, []byte("\r\n\r\n"))
+	for _, line := range bytes.Split(head, []byte("\r\n"))[1:] {
+		name, _, _ := bytes.Cut(line, []byte(":"))
+		if n := strings.ToLower(strings.TrimRight(string(name), " \t")); n != "via" && n != "v" {
+			continue
+		}
+		hs, err := sip.HeadersParser(sip.DefaultHeadersParser()).ParseHeader(nil, line)
+		if err != nil || len(hs) == 0 || bytes.ContainsAny(line, "\r\n\x00") {
+			return "", false
+		}
+		via, _ := hs[0].(*sip.ViaHeader)
+		b, _ := via.Params.Get("branch")
+		return b, true
+	}
+	return "", false
 }

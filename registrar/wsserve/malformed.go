@@ -13,9 +13,10 @@ import (
 // refuses (transport_ws.go, readConnection), without a response: a browser loses
 // its flow, and its registration with it (RFC 5626). Yet each message comes whole
 // in a WebSocket message of its own (RFC 7118 §5.1), so a bad one can be dealt with
-// on its own, as a datagram is (RFC 3261 §16.3, §18.3): a request whose lines a
-// response copies are readable is answered 400 (package rawreply, as the UDP front
-// end answers), anything else is dropped, and the connection stays.
+// on its own, as a datagram is (RFC 3261 §16.3, §18.3): a request is answered 400
+// naming the header at fault, one a response copies too, its Via even, since the
+// connection is the way back (package rawreply, as the UDP front end answers);
+// anything else is dropped, and the connection stays.
 //
 // sipgo has no hook on that failure, and its read loop, once ended, cannot be
 // resumed; so each message is parsed here before sipgo gets it (sipparse.Check:

@@ -29,15 +29,24 @@ func edited(t testing.TB, n int, old, new string) string {
 	return strings.Replace(m, old, new, 1)
 }
 
-// A request sipgo's parser refuses, whose Via, From, To, Call-ID and CSeq are
-// readable, is answered 400 on its connection, and the connection stays: the next
-// message gets its 200. Without this, sipgo closes the connection unanswered.
+// A request sipgo's parser refuses for a header line is answered 400 naming it on
+// its connection, a header a response copies too (CSeq, To, Via, a line without a
+// colon), and the connection stays: the next message gets its 200. Without this,
+// sipgo closes the connection unanswered. The 400 carries the request's Via
+// where that parses: the connection is the way back, not the Via.
 func TestMalformedRequestIsAnswered400(t *testing.T) {
 	s := startServer(t, Config{}, netguard.Config{})
 	c := s.dial(t, nil)
-	for i, tc := range []struct{ name, old, new, status string }{
-		{"Content-Length past the body", "Content-Length: 0", "Content-Length: 40", "SIP/2.0 400 Body Shorter Than Content-Length"},
-		{"Max-Forwards not a number", "Max-Forwards: 70", "Max-Forwards: seventy", "SIP/2.0 400 Malformed Max-Forwards Header"},
+	for i, tc := range []struct {
+		name, old, new, status string
+		noVia                  bool
+	}{
+		{"Content-Length past the body", "Content-Length: 0", "Content-Length: 40", "SIP/2.0 400 Body Shorter Than Content-Length", false},
+		{"Max-Forwards not a number", "Max-Forwards: 70", "Max-Forwards: seventy", "SIP/2.0 400 Malformed Max-Forwards Header", false},
+		{"a CSeq of 2**31", "CSeq: 1 MESSAGE", "CSeq: 2147483648 MESSAGE", "SIP/2.0 400 Malformed CSeq Header", false},
+		{"a To that does not parse", "To: <sip:1001@example.com>", "To: garbage<<", "SIP/2.0 400 Malformed To Header", false},
+		{"a line without a colon", "Max-Forwards: 70", "Max-Forwards 70", "SIP/2.0 400 Malformed Header Line", false},
+		{"a Via that is garbage", "Via: SIP/2.0/WS x.invalid;branch=z9hG4bK-55", "Via: garbage", "SIP/2.0 400 Malformed Via Header", true},
 	} {
 		bad := edited(t, 50+i, tc.old, tc.new)
 		if err := wsutil.WriteClientText(c, []byte(bad)); err != nil {
@@ -51,8 +60,9 @@ func TestMalformedRequestIsAnswered400(t *testing.T) {
 		if got := res.CallID().Value(); got != fmt.Sprintf("c%d@x", 50+i) {
 			t.Errorf("%s: the 400's Call-ID is %q, not the request's", tc.name, got)
 		}
-		if via := res.Via(); via == nil || !strings.Contains(via.Value(), fmt.Sprintf("branch=z9hG4bK-%d", 50+i)) {
-			t.Errorf("%s: the 400's Via is %v, not the request's", tc.name, via)
+		via := res.Via()
+		if tc.noVia != (via == nil) || via != nil && !strings.Contains(via.Value(), fmt.Sprintf("branch=z9hG4bK-%d", 50+i)) {
+			t.Errorf("%s: the 400's Via is %v, want the request's (none when it does not parse)", tc.name, via)
 		}
 		if err := wsutil.WriteClientText(c, []byte(message(60+i))); err != nil {
 			t.Fatal(err)
@@ -61,9 +71,9 @@ func TestMalformedRequestIsAnswered400(t *testing.T) {
 	}
 }
 
-// What cannot be answered (a response, an ACK, a request whose Via or CSeq does
-// not parse, what is no SIP at all) is dropped, and the connection stays: the next
-// frame from the server is the 200 to the good MESSAGE after them.
+// What cannot be answered (a response, an ACK, what is no SIP at all) is dropped,
+// and the connection stays: the next frame from the server is the 200 to the good
+// MESSAGE after them.
 func TestUnanswerableMessagesAreDropped(t *testing.T) {
 	s := startServer(t, Config{}, netguard.Config{})
 	c := s.dial(t, nil)
@@ -71,8 +81,8 @@ func TestUnanswerableMessagesAreDropped(t *testing.T) {
 		"SIP/2.0 200 OK\r\nVia: SIP/2.0/WS x.invalid;branch=z9hG4bK-r\r\nFrom: <sip:a@x>;tag=1\r\n" +
 			"To: <sip:b@x>;tag=2\r\nCall-ID: r@x\r\nCSeq: one MESSAGE\r\nContent-Length: 0\r\n\r\n",
 		strings.NewReplacer("MESSAGE sip", "ACK sip", "1 MESSAGE", "1 ACK", "Max-Forwards: 70", "Max-Forwards: x").Replace(message(70)),
-		edited(t, 71, "SIP/2.0/WS x.invalid", "SIP/2.0/WS [x.invalid"),
-		edited(t, 72, "CSeq: 1 MESSAGE", "CSeq: one MESSAGE"),
+		strings.NewReplacer("MESSAGE sip", "ACK sip", "1 MESSAGE", "1 ACK", "SIP/2.0/WS x.invalid", "SIP/2.0/WS [x.invalid").Replace(message(71)),
+		edited(t, 72, "Max-Forwards: 70", "Max-Forwards:\r\n seventy"),
 		"",
 		"\r\n\r\n\r\n",
 		"hello",
@@ -117,7 +127,9 @@ func TestRefusal(t *testing.T) {
 		{"a Content-Length past any message", edited(t, 1, "Content-Length: 0", "Content-Length: 999999"), "SIP/2.0 400 Body Shorter Than Content-Length\r\n"},
 		{"a Contact without its >", edited(t, 1, "Max-Forwards: 70", "Contact: <sip:x@y.invalid"), "SIP/2.0 400 Malformed Contact Header\r\n"},
 		{"a Content-Length not a number", edited(t, 1, "Content-Length: 0", "Content-Length: none"), "SIP/2.0 400 Malformed Content-Length Header\r\n"},
-		{"a From that does not parse", edited(t, 1, "From: <sip:1002@example.com>", `From: "x <sip:1002@example.com>`), ""},
+		{"a From that does not parse", edited(t, 1, "From: <sip:1002@example.com>", `From: "x <sip:1002@example.com>`), "SIP/2.0 400 Malformed From Header\r\n"},
+		{"a CSeq of 2**32", edited(t, 1, "CSeq: 1 MESSAGE", "CSeq: 4294967296 MESSAGE"), "SIP/2.0 400 Malformed CSeq Header\r\n"},
+		{"an empty Call-ID", edited(t, 1, "Call-ID: c1@x", "Call-ID: "), "SIP/2.0 400 Malformed Call-ID Header\r\n"},
 		{"a folded line", edited(t, 1, "Max-Forwards: 70", "Max-Forwards:\r\n seventy"), ""},
 		{"a start line with four parts", edited(t, 1, "SIP/2.0\r\n", "SIP/2.0 x\r\n"), ""},
 		{"no empty line", strings.TrimSuffix(message(1), "\r\n"), ""},
@@ -141,12 +153,22 @@ func TestRefusal(t *testing.T) {
 
 // FuzzRefusal: whatever a message holds that does not parse, deciding
 // whether to answer it never panics, and an answer is a 400 that parses, to a
-// request that is no ACK, with its Call-ID and CSeq.
+// request that is no ACK, with its top Via (its branch) where that parses, and no
+// Call-ID or CSeq but the request's.
 func FuzzRefusal(f *testing.F) {
 	f.Add([]byte(edited(f, 1, "Content-Length: 0", "Content-Length: 40")))
 	f.Add([]byte(edited(f, 1, "Max-Forwards: 70", "Max-Forwards: seventy")))
 	f.Add([]byte(edited(f, 1, "Max-Forwards: 70", "Max-Forwards:\r\n seventy")))
 	f.Add([]byte("SIP/2.0 200 OK\r\nCSeq: x\r\n\r\n"))
+	for _, bad := range [][2]string{
+		{"CSeq: 1 MESSAGE", "CSeq: abc MESSAGE"}, {"CSeq: 1 MESSAGE", "CSeq: 1"},
+		{"CSeq: 1 MESSAGE", "CSeq: 4294967296 MESSAGE"}, {"CSeq: 1 MESSAGE", "CSeq: 2147483648 MESSAGE"},
+		{"To: <sip:1001@example.com>", "To: garbage<<"}, {"From: <sip:1002@example.com>", "From: <sip:"},
+		{"Via: SIP/2.0/WS x.invalid;branch=z9hG4bK-1", "Via: garbage"}, {"Call-ID: c1@x", "Call-ID: "},
+		{"Max-Forwards: 70", "Max-Forwards 70"}, {"Call-ID: c1@x", "Call-ID: c1@x\nX: y\x00"},
+	} {
+		f.Add([]byte(edited(f, 1, bad[0], bad[1])))
+	}
 	from := net.TCPAddrFromAddrPort(netip.MustParseAddrPort("192.0.2.10:40000"))
 	f.Fuzz(func(t *testing.T, msg []byte) {
 		err := sipparse.Check(msg)
@@ -168,16 +190,54 @@ func FuzzRefusal(f *testing.F) {
 			t.Fatalf("the 400 does not parse: %v\n%s", perr, out.Bytes())
 		}
 		res, isRes := got.(*sip.Response)
-		if !isRes || res.StatusCode != sip.StatusBadRequest || res.CallID() == nil || res.CSeq() == nil {
-			t.Fatalf("not a 400 with Call-ID and CSeq:\n%s", out.Bytes())
+		if !isRes || res.StatusCode != sip.StatusBadRequest {
+			t.Fatalf("not a 400:\n%s", out.Bytes())
 		}
-		if !bytes.Contains(msg, []byte(res.CallID().Value())) {
-			t.Fatalf("the 400's Call-ID %q is not the request's", res.CallID().Value())
+		if branch, ok := topBranch(msg); ok {
+			if via := res.Via(); via == nil {
+				t.Fatalf("the 400 has no Via, though the request's parses:\n%s", out.Bytes())
+			} else if b, _ := via.Params.Get("branch"); b != branch {
+				t.Fatalf("the 400's branch %q is not the request's %q", b, branch)
+			}
+		}
+		// What the 400 copies has a CR, LF or NUL of the request's as a space.
+		seen := bytes.Clone(msg)
+		for i, b := range seen {
+			if b == '\r' || b == '\n' || b == 0 {
+				seen[i] = ' '
+			}
+		}
+		if id := res.CallID(); id != nil && !bytes.Contains(seen, []byte(id.Value())) {
+			t.Fatalf("the 400's Call-ID %q is not the request's", id.Value())
+		}
+		if cseq := res.CSeq(); cseq != nil && !bytes.Contains(seen, []byte(cseq.MethodName)) {
+			t.Fatalf("the 400's CSeq %q is not the request's", cseq.Value())
 		}
 		if errors.Is(err, sip.ErrParseReadBodyIncomplete) && res.Reason != rawreply.ShortBodyReason {
 			t.Fatalf("a short body answered %q", res.Reason)
 		}
 	})
+}
+
+// topBranch is the branch of msg's top Via, read as the first Via line before the
+// end of its header section; ok is false when that line does not parse, or holds a
+// CR, LF or NUL, which sipgo's parser may take but a 400 does not copy.
+func topBranch(msg []byte) (string, bool) {
+	head, _, _ := bytes.Cut(msg, []byte("\r\n\r\n"))
+	for _, line := range bytes.Split(head, []byte("\r\n"))[1:] {
+		name, _, _ := bytes.Cut(line, []byte(":"))
+		if n := strings.ToLower(strings.TrimRight(string(name), " \t")); n != "via" && n != "v" {
+			continue
+		}
+		hs, err := sip.HeadersParser(sip.DefaultHeadersParser()).ParseHeader(nil, line)
+		if err != nil || len(hs) == 0 || bytes.ContainsAny(line, "\r\n\x00") {
+			return "", false
+		}
+		via, _ := hs[0].(*sip.ViaHeader)
+		b, _ := via.Params.Get("branch")
+		return b, true
+	}
+	return "", false
 }
 
 // browserRegister is a REGISTER as JsSIP words it, with its credentials.

@@ -9,8 +9,9 @@ import (
 // Refusal appends to out the 400 to msg, a request that came over a connection
 // from remote and that sipgo's parser refused with err, and reports whether it
 // wrote one: only to a request, not an ACK, whose body is shorter than its
-// Content-Length or one of whose header lines is malformed, when the lines a
-// response copies are readable (BadRequest).
+// Content-Length or one of whose header lines is malformed (HeaderReason). The
+// connection is the way back: a Via that does not parse does not stop it
+// (copied.go).
 func Refusal(out *bytes.Buffer, msg []byte, err error, remote net.Addr) bool {
 	reason, ok := Reason(msg, err)
 	if !ok {
@@ -21,14 +22,14 @@ func Refusal(out *bytes.Buffer, msg []byte, err error, remote net.Addr) bool {
 
 // Answer appends to out a response with status (code and reason) to the request
 // whose header section is msg, which came over a connection from remote, and
-// reports whether it wrote one: not to a response or an ACK, nor when the lines a
-// response copies are not readable (BadRequest).
+// reports whether it wrote one: not to a response or an ACK, nor to what has no
+// end of its header section or a folded line (copied.go).
 func Answer(out *bytes.Buffer, msg []byte, remote net.Addr, status string) bool {
 	from, ok := source(remote)
 	if !ok || bytes.HasPrefix(msg, []byte("ACK ")) {
 		return false
 	}
-	_, ok = appendChecked(out, msg, from, status)
+	_, ok = appendCopied(out, msg, from, status, true)
 	return ok
 }
 

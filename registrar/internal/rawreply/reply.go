@@ -1,8 +1,9 @@
 // Package rawreply writes a response to a request from the request's raw header
 // lines, without sipgo's parser: the 503 the UDP front end sheds a REGISTER with,
-// which must cost less than a parse, and the 400 to a request the parser refuses
-// (RFC 3261 §21.4.1), which it cannot read. Both the UDP front end and the
-// WebSocket server (package wsserve) answer that way.
+// which must cost less than a parse (here), and the 400 to a request the parser
+// refuses (RFC 3261 §21.4.1), which it cannot read (copied.go). The UDP front end,
+// the TCP and TLS server (package streamserve) and the WebSocket server (package
+// wsserve) answer that way.
 package rawreply
 
 import (
@@ -10,8 +11,6 @@ import (
 	"math/rand/v2"
 	"net/netip"
 	"strconv"
-
-	"github.com/voipbin/registrar-operator/registrar/internal/sentby"
 )
 
 // Unavailable appends to out the 503 with Retry-After (seconds) to the request in
@@ -24,7 +23,8 @@ func Unavailable(out *bytes.Buffer, data []byte, from netip.AddrPort, retryAfter
 
 // appendFromRaw appends to out a response with status (code and reason) to the
 // request in data, its Via, From, To, Call-ID and CSeq copied from the raw lines,
-// and returns where it goes over UDP. A retryAfter above 0 adds Retry-After and
+// and returns where it goes over UDP: the 503's, on the path of requests that
+// parse; a 400 is appendCopied's. A retryAfter above 0 adds Retry-After and
 // refuses a request that carries credentials (the full path answers those); ok is
 // false when data is not plain enough to answer without the parser.
 func appendFromRaw(out *bytes.Buffer, data []byte, from netip.AddrPort, status string, retryAfter int) (netip.AddrPort, bool) {
@@ -59,23 +59,9 @@ func appendFromRaw(out *bytes.Buffer, data []byte, from netip.AddrPort, status s
 	out.WriteString("\r\n")
 	for i, v := range h.vias[:h.nVias] {
 		out.WriteString("Via: ")
-		switch {
-		case i == 0 && top.bareRport >= 0:
-			// RFC 3581 §4: the port and address the request came from.
-			out.Write(v[:top.bareRport])
-			out.WriteString("=")
-			out.Write(strconv.AppendUint(scratch[:0], uint64(from.Port()), 10))
-			out.Write(v[top.bareRport:top.end])
-			out.WriteString(";received=")
-			out.Write(from.Addr().AppendTo(scratch[:0]))
-			out.Write(v[top.end:])
-		case i == 0 && !top.received && !sentby.IsSource(top.host, from.Addr()):
-			// RFC 3261 §18.2.1: a sent-by other than the source address.
-			out.Write(v[:top.end])
-			out.WriteString(";received=")
-			out.Write(from.Addr().Unmap().AppendTo(scratch[:0]))
-			out.Write(v[top.end:])
-		default:
+		if i == 0 {
+			writeTopVia(out, v, top, from)
+		} else {
 			out.Write(v)
 		}
 		out.WriteString("\r\n")
