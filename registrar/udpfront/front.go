@@ -41,7 +41,6 @@ import (
 	"github.com/go-logr/logr"
 
 	"github.com/voipbin/registrar-operator/registrar/digest"
-	"github.com/voipbin/registrar-operator/registrar/internal/redact"
 	"github.com/voipbin/registrar-operator/registrar/internal/sipparse"
 )
 
@@ -354,21 +353,7 @@ func (a *answerer) answer(data []byte, from netip.AddrPort) {
 	f := a.front
 	msg, err := a.parser.ParseSIP(data)
 	if err != nil {
-		// A header line the parser refuses, or a body short of its
-		// Content-Length, is answered 400 when the lines a response needs are
-		// readable (malformed.go). Otherwise there is no
-		// telling where the message came from (its Via may be what failed), so
-		// it is dropped as sipgo drops it. The data stays out of the log, and the
-		// parser's quote of it: it may hold an Authorization header.
-		a.shed.Reset()
-		if to, ok := appendMalformed(&a.shed, data, err, from); ok {
-			f.cfg.Log.V(1).Info("answering an unparseable REGISTER 400", "source", from.String(), "bytes", len(data),
-				"error", redact.ParseError(err.Error()))
-			a.send(a.shed.Bytes(), to)
-			return
-		}
-		f.cfg.Log.V(1).Info("dropping an unparseable REGISTER", "source", from.String(), "bytes", len(data),
-			"error", redact.ParseError(err.Error()))
+		a.refuse(data, err, from) // 400 or dropped (malformed.go)
 		return
 	}
 	req, ok := msg.(*sip.Request)
