@@ -30,6 +30,7 @@ type metrics struct {
 	udpUnanswered   prometheus.Counter
 	udpDropped      prometheus.Counter
 	udpQueueWait    prometheus.Histogram
+	udpMalformed    *prometheus.CounterVec
 	// The TLS listener (package tlsserve).
 	tlsHandshakeFailures prometheus.Counter
 	// The WebSocket listeners (package wsserve), by transport.
@@ -39,11 +40,14 @@ type metrics struct {
 // labelTransport labels a metric by SIP transport: UDP, TCP, TLS, WS or WSS.
 const labelTransport = "transport"
 
+// labelOutcome labels a metric by what became of a request.
+const labelOutcome = "outcome"
+
 func newMetrics(reg prometheus.Registerer, table *location.Table, dir *directory.Published, pending func() int) *metrics {
 	m := &metrics{
 		registers: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "sip_register_requests_total", Help: "REGISTER requests answered, by transport and outcome.",
-		}, []string{labelTransport, "outcome"}),
+		}, []string{labelTransport, labelOutcome}),
 		authFailures: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "sip_auth_failures_total", Help: "Digest authentication failures, by reason.",
 		}, []string{"reason"}),
@@ -59,7 +63,7 @@ func newMetrics(reg prometheus.Registerer, table *location.Table, dir *directory
 		}),
 		routed: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "sip_proxy_requests_total", Help: "Requests routed to registered extensions, by method and outcome.",
-		}, []string{"method", "outcome"}),
+		}, []string{"method", labelOutcome}),
 		forks: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name: "sip_proxy_forks", Help: "Branches (devices) one request was forked to.",
 			Buckets: []float64{1, 2, 3, 4, 6, 8, 12, 20},
@@ -91,6 +95,11 @@ func newMetrics(reg prometheus.Registerer, table *location.Table, dir *directory
 			Help:    "Time REGISTERs over UDP waited in the socket's receive queue before the registrar read them, from the kernel's arrival stamp.",
 			Buckets: []float64{0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1},
 		}),
+		udpMalformed: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "sip_udp_register_malformed_total",
+			Help: "REGISTERs over UDP that did not parse, by outcome: answered 400 naming the header at fault, " +
+				"or dropped (no top Via that parses to answer at, nothing to name).",
+		}, []string{labelOutcome}),
 		tlsHandshakeFailures: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "sip_tls_handshake_failures_total", Help: "TLS connections closed because their handshake failed (timeouts excluded).",
 		}),
@@ -99,7 +108,10 @@ func newMetrics(reg prometheus.Registerer, table *location.Table, dir *directory
 			Help: "WebSocket upgrade requests refused (an Origin not allowed, no sip subprotocol, not an upgrade), by transport.",
 		}, []string{labelTransport}),
 	}
-	reg.MustRegister(m.retransmissions, m.udpShed, m.udpUnanswered, m.udpDropped, m.udpQueueWait, m.tlsHandshakeFailures, m.wsRefused)
+	reg.MustRegister(m.retransmissions, m.udpShed, m.udpUnanswered, m.udpDropped, m.udpQueueWait, m.udpMalformed, m.tlsHandshakeFailures, m.wsRefused)
+	for _, outcome := range []string{malformedAnswered, malformedDropped} {
+		m.udpMalformed.WithLabelValues(outcome)
+	}
 	reg.MustRegister(m.routed, m.forks, m.firstProvisional)
 	// Each reason and kind is listed at 0 from the start: an alert on their rate
 	// sees a series before the first failure, not only after it.
@@ -146,6 +158,20 @@ func (m *metrics) Retransmission() { m.retransmissions.Inc() }
 func (m *metrics) Dropped()        { m.udpDropped.Inc() }
 func (m *metrics) Shed()           { m.udpShed.Inc() }
 func (m *metrics) ShedUnanswered() { m.udpUnanswered.Inc() }
+
+// The outcomes of sip_udp_register_malformed_total.
+const (
+	malformedAnswered = "answered"
+	malformedDropped  = "dropped"
+)
+
+func (m *metrics) Malformed(answered bool) {
+	outcome := malformedDropped
+	if answered {
+		outcome = malformedAnswered
+	}
+	m.udpMalformed.WithLabelValues(outcome).Inc()
+}
 func (m *metrics) QueueWait(d time.Duration) {
 	m.udpQueueWait.Observe(d.Seconds())
 }
