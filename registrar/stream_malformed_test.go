@@ -17,10 +17,10 @@ import (
 // message (RFC 3261 §18.3: a stream is cut into messages by Content-Length):
 // a REGISTER with a Max-Forwards that is no number is answered 400 naming it,
 // one without Content-Length 400 too, one over the largest message 513 with its
-// body skipped; a response that does not parse, and a REGISTER whose Via does
-// not, get nothing. Then the same connection answers a keep-alive and registers
-// (407, then 200), so it survived. sipgo alone closes the connection on the first
-// of them.
+// body skipped; a response that does not parse gets nothing, a REGISTER whose Via
+// does not 400 without a Via (the connection is the way back). Then the same
+// connection answers a keep-alive and registers (407, then 200), so it survived.
+// sipgo alone closes the connection on the first of them.
 func TestStreamMalformedMessagesKeepTheConnection(t *testing.T) {
 	tn := newTenant(t, "1001")
 	r := startTLSReplica(t, "replica-stream", tn, 0)
@@ -61,17 +61,17 @@ func TestStreamMalformedMessagesKeepTheConnection(t *testing.T) {
 		}
 		via := "Via: SIP/2.0/" + transport + " "
 		badVia, _ := register(via, via+"[") // an IPv6 reference never closed
-		for _, bad := range []string{
-			"SIP/2.0 200 OK\r\nVia: SIP/2.0/" + transport + " a.invalid;branch=z9hG4bK-x\r\n" +
-				"From: <sip:a@x>;tag=1\r\nTo: <sip:b@x>;tag=2\r\nCall-ID: r@x\r\nCSeq: one MESSAGE\r\nContent-Length: 0\r\n\r\n",
-			badVia,
-		} {
-			if err := p.SendTo([]byte(bad), nil); err != nil {
-				t.Fatalf("over %s: %v", transport, err)
-			}
+		response := "SIP/2.0 200 OK\r\nVia: SIP/2.0/" + transport + " a.invalid;branch=z9hG4bK-x\r\n" +
+			"From: <sip:a@x>;tag=1\r\nTo: <sip:b@x>;tag=2\r\nCall-ID: r@x\r\nCSeq: one MESSAGE\r\nContent-Length: 0\r\n\r\n"
+		if err := p.SendTo([]byte(response), nil); err != nil {
+			t.Fatalf("over %s: %v", transport, err)
 		}
-		// Neither is answered: the next bytes are the keep-alive's answer, then
-		// the challenge to this REGISTER.
+		// The response is not answered: the next bytes are the 400 to the bad Via,
+		// then the keep-alive's answer, then the challenge to this REGISTER.
+		res, err := p.RoundTrip([]byte(badVia))
+		if err != nil || res.StatusCode != 400 || res.Reason != "Malformed Via Header" || res.Via() != nil {
+			t.Fatalf("a Via that does not parse over %s: %v (%v), want 400 Malformed Via Header without Via", transport, res, err)
+		}
 		expectPong(t, p)
 		p.MustRegister(600)
 	}

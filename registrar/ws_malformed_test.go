@@ -12,9 +12,10 @@ import (
 // A browser's malformed message costs it nothing but that message (RFC 7118 §5.1,
 // RFC 3261 §18.3): over WS and WSS, a REGISTER whose body is shorter than its
 // Content-Length, or with a Max-Forwards that is no number, is answered 400 on its
-// connection; a response that does not parse, and a REGISTER whose Via does not,
-// get nothing; and then the same connection registers (407, then 200), so its flow
-// survived. sipgo alone closes the connection on the first of them.
+// connection; a response that does not parse gets nothing, a REGISTER whose Via
+// does not 400 without a Via (the connection is the way back); and then the same
+// connection registers (407, then 200), so its flow survived. sipgo alone closes
+// the connection on the first of them.
 func TestWSMalformedMessagesKeepTheConnection(t *testing.T) {
 	tn := newTenant(t, "1001")
 	r := startWSReplica(t, "replica-ws", tn, nil)
@@ -37,16 +38,16 @@ func TestWSMalformedMessagesKeepTheConnection(t *testing.T) {
 		}
 		via := "Via: SIP/2.0/" + phone.transport + " "
 		badVia, _ := phone.malformedRegister(via, via+"[") // an IPv6 reference never closed
-		for _, bad := range []string{
-			"SIP/2.0 200 OK\r\nVia: SIP/2.0/" + phone.transport + " a.invalid;branch=z9hG4bK-x\r\n" +
-				"From: <sip:a@x>;tag=1\r\nTo: <sip:b@x>;tag=2\r\nCall-ID: r@x\r\nCSeq: one MESSAGE\r\nContent-Length: 0\r\n\r\n",
-			badVia,
-		} {
-			if err := phone.send(bad); err != nil {
-				t.Fatalf("over %s: %v", phone.transport, err)
-			}
+		if err := phone.send("SIP/2.0 200 OK\r\nVia: SIP/2.0/" + phone.transport + " a.invalid;branch=z9hG4bK-x\r\n" +
+			"From: <sip:a@x>;tag=1\r\nTo: <sip:b@x>;tag=2\r\nCall-ID: r@x\r\nCSeq: one MESSAGE\r\nContent-Length: 0\r\n\r\n"); err != nil {
+			t.Fatalf("over %s: %v", phone.transport, err)
 		}
-		// Neither is answered: the next message is the challenge to this REGISTER.
+		// The response is not answered: the next message is the 400 to the bad
+		// Via, then the challenge to this REGISTER.
+		if res := phone.sendExpectingResponse(badVia); res.StatusCode != 400 || res.Reason != "Malformed Via Header" || res.Via() != nil {
+			t.Fatalf("a Via that does not parse over %s: %d %s, Via %v; want 400 Malformed Via Header without Via",
+				phone.transport, res.StatusCode, res.Reason, res.Via())
+		}
 		phone.registerWithDigest(600)
 	}
 	bindingsAre(t, tn, 2)
