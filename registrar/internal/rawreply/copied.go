@@ -195,7 +195,7 @@ func appendCopied(out *bytes.Buffer, data []byte, from netip.AddrPort, status st
 			to = netip.AddrPortFrom(from.Addr(), top.port)
 		}
 	}
-	if !reliable && (len(h.vias) == 0 || len(vias) == 0 || !routed) {
+	if !reliable && !routed {
 		return netip.AddrPort{}, false // over UDP, no address to answer at
 	}
 
