@@ -100,6 +100,17 @@ func TestAuthenticatedExtensionMayRelayToAThirdParty(t *testing.T) {
 		t.Fatalf("the stranger's MESSAGE reached the third party (%d)", n)
 	}
 
+	// A From of the domain whose user has a malformed escape names no extension:
+	// refused, not taken for a caller that passed the challenge.
+	escaped := siptest.NewUDP(t, "127.0.0.1", udp, siptest.Account{User: "%zz", Domain: tn.domain})
+	escaped.Send(escaped.Request(sip.MESSAGE, target, "hello", route))
+	if res := escaped.Final(wait); res.StatusCode != sip.StatusBadRequest {
+		t.Errorf("a caller sip:%%zz@%s got %d %s, want 400", tn.domain, res.StatusCode, res.Reason)
+	}
+	if n := received.Count(sip.MESSAGE); n != 0 {
+		t.Fatalf("the MESSAGE from sip:%%zz@%s reached the third party (%d)", tn.domain, n)
+	}
+
 	ext := siptest.NewUDP(t, "127.0.0.1", udp, tn.account())
 	ext.Send(ext.Request(sip.MESSAGE, target, "hello", route))
 	res := ext.Final(wait)

@@ -41,15 +41,19 @@ func (p *Proxy) callerPolicy(req *sip.Request, now time.Time) (*sip.Response, st
 // about which extensions exist.
 func (p *Proxy) authenticate(req *sip.Request, now time.Time) (*sip.Response, string) {
 	from := req.From().Address
-	// The caller's extension as the directory names it: "%31001" is 1001
-	// (RFC 3261 §19.1.4), as for REGISTER. A malformed escape names none.
-	user, err := directory.CanonicalUser(from.User)
-	if user == "" || err != nil {
+	if from.User == "" {
 		return nil, ""
 	}
 	dom, served := p.dir.Domain(strings.ToLower(from.Host))
 	if !served {
 		return nil, ""
+	}
+	// The caller's extension as the directory names it: "%31001" is 1001
+	// (RFC 3261 §19.1.4), as for REGISTER. A malformed escape names no
+	// extension, and is refused rather than let through unchallenged.
+	user, err := directory.CanonicalUser(from.User)
+	if err != nil {
+		return sip.NewResponseFromRequest(req, sip.StatusBadRequest, "Malformed From", nil), OutcomeBadRequest
 	}
 	src := guard.SourceHost(req.Source())
 	if blocked, after := p.guard.SourceBlocked(src, now); blocked {

@@ -34,8 +34,8 @@ func (p *Proxy) authenticatedCaller(req *sip.Request) bool {
 		return false
 	}
 	from := req.From().Address
-	if from.User == "" {
-		return false
+	if user, err := directory.CanonicalUser(from.User); user == "" || err != nil {
+		return false // callerPolicy refused a malformed escape already
 	}
 	_, served := p.dir.Domain(strings.ToLower(from.Host))
 	return served
