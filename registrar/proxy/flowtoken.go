@@ -56,7 +56,7 @@ func (p *Proxy) signFlowRoute(rt *sip.Uri, req *sip.Request, aor string, now tim
 func (p *Proxy) flowToken(req *sip.Request) string {
 	rt := req.Route()
 	if rt == nil || rt.Address.User == "" || !rt.Address.UriParams.Has(flowParam) ||
-		!p.self.OursURI(&rt.Address) {
+		!p.self.OursURI(&rt.Address, req.Transport()) {
 		return ""
 	}
 	aor, err := url.QueryUnescape(rt.Address.User)

@@ -18,7 +18,7 @@ func (p *Proxy) popOwnRoutes(req *sip.Request) bool {
 	popped := false
 	for {
 		rt := req.Route()
-		if rt == nil || !p.self.OursURI(&rt.Address) {
+		if rt == nil || !p.self.OursURI(&rt.Address, req.Transport()) {
 			return popped
 		}
 		req.RemoveHeader("Route")

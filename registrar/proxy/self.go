@@ -82,20 +82,24 @@ func (s *Self) Ours(host string, port int) bool {
 	return s.ownAddress(host, port)
 }
 
-// OursURI reports whether u, a Route entry, names this replica over the transport
-// u says (RFC 3261 §19.1.1: its transport parameter; none is UDP for sip:, TLS for
-// sips:): the fleet's RecordRouteHost with the port our Record-Route names for
-// that transport, one of our addresses with one of our listening ports, or a domain
-// we serve. On the record-route host the transport matters: behind a NodePort
-// Service with a record-route port for UDP only, that host's port 5060 over UDP is
-// a node's, while over TCP (no record-route port, listening on 5060) it is ours.
-// Our own addresses lead only to us, whatever the transport.
-func (s *Self) OursURI(u *sip.Uri) bool {
+// OursURI reports whether u, a Route entry of a request that arrived over the
+// transport arrived, names this replica over the transport u says: its transport
+// parameter (RFC 3261 §19.1.1), or, without one, the transport the request came
+// over (phones that leave the parameter out send in-dialog requests over the
+// transport they registered with), or with neither UDP for sip: and TLS for sips:.
+// It is ours when it names the fleet's RecordRouteHost with the port our
+// Record-Route names for that transport, one of our addresses with one of our
+// listening ports, or a domain we serve. On the record-route host the transport
+// matters: behind a NodePort Service with a record-route port for UDP only, that
+// host's port 5060 over UDP is a node's, while over TCP (no record-route port,
+// listening on 5060) it is ours. Our own addresses lead only to us, whatever the
+// transport.
+func (s *Self) OursURI(u *sip.Uri, arrived string) bool {
 	host := strings.ToLower(strings.Trim(u.Host, "[]"))
 	if s.Serves != nil && s.Serves(host) {
 		return true
 	}
-	transport := routeTransport(u)
+	transport := routeTransport(u, arrived)
 	port := u.Port
 	if port == 0 {
 		port = 5060
@@ -110,10 +114,13 @@ func (s *Self) OursURI(u *sip.Uri) bool {
 }
 
 // routeTransport is the transport u names (upper case): its transport parameter,
-// secured for sips: (RFC 3261 §26.2.2: sips: over TCP is TLS), or without one UDP
-// for sip: and TLS for sips:.
-func routeTransport(u *sip.Uri) string {
+// else arrived, else UDP for sip: and TLS for sips:; secured for sips: (RFC 3261
+// §26.2.2: sips: over TCP is TLS).
+func routeTransport(u *sip.Uri, arrived string) string {
 	t := uriTransport(u)
+	if _, given := u.UriParams.Get("transport"); !given && arrived != "" {
+		t = strings.ToUpper(arrived)
+	}
 	if strings.EqualFold(u.Scheme, "sips") {
 		switch t {
 		case transportTCP:
