@@ -27,11 +27,6 @@ func TestAPIServerRefusesInvalidSpecs(t *testing.T) {
 			d.Spec.Registration = sipv1.RegistrationPolicy{MinExpires: 600, DefaultExpires: 600, MaxExpires: 300}
 			return d
 		}(), "minExpires must not be greater than maxExpires"},
-		{"minExpires over an hour", func() *sipv1.Domain {
-			d := domain(ns, "d6", "c6")
-			d.Spec.Registration = sipv1.RegistrationPolicy{MinExpires: 7200, DefaultExpires: 7200, MaxExpires: 86400}
-			return d
-		}(), "should be less than or equal to 3600"},
 		{"default outside min..max", func() *sipv1.Domain {
 			d := domain(ns, "d4", "c4")
 			d.Spec.Registration = sipv1.RegistrationPolicy{MinExpires: 60, DefaultExpires: 30, MaxExpires: 300}

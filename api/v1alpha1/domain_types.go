@@ -46,10 +46,11 @@ const (
 type RegistrationPolicy struct {
 	// minExpires is the shortest registration interval accepted, in seconds; shorter
 	// requests (other than 0, which de-registers) are answered 423 Interval Too Brief.
-	// At most 3600: RFC 3261 §10.3 allows refusing only an interval under one hour.
+	// An interval of an hour or more is never refused, whatever minExpires says
+	// (RFC 3261 §10.3 allows refusing only one under an hour).
 	// +kubebuilder:default=60
 	// +kubebuilder:validation:Minimum=1
-	// +kubebuilder:validation:Maximum=3600
+	// +kubebuilder:validation:Maximum=86400
 	// +optional
 	MinExpires int32 `json:"minExpires,omitempty"`
 

@@ -47,8 +47,8 @@ func (e *IntervalTooBriefError) Error() string {
 
 // refusableBelow is the interval, in seconds, from which a request is never
 // refused as too brief: RFC 3261 §10.3 step 7 allows 423 only for an interval
-// above 0 and under one hour. A MinExpires above it (the CRD bounds it there; an
-// older Domain may still hold more) refuses only what is under an hour.
+// above 0 and under one hour. A MinExpires above it refuses only what is under an
+// hour, and an hour or more is granted as asked (never lengthened).
 const refusableBelow = 3600
 
 // grant computes the interval §10.3 step 7 grants one contact: its expires
