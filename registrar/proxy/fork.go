@@ -321,9 +321,9 @@ func (c *call) branchProvisional(b *branch, res *sip.Response) {
 	if sendCancel {
 		b.cancelSent = true
 	}
-	// 100 Trying is hop by hop (RFC 3261 §16.7 step 5); we sent our own. A
-	// non-INVITE gets no provisional above 100 (RFC 4320 §4.1: MUST NOT send
-	// one), so a device's 1xx to a MESSAGE or SUBSCRIBE stops here.
+	// 100 Trying is hop by hop (RFC 3261 §16.7 step 5); to an INVITE we sent
+	// our own. A non-INVITE gets no provisional above 100 (RFC 4320 §4.1: MUST
+	// NOT send one), so a device's 1xx to a MESSAGE or SUBSCRIBE stops here.
 	forward := c.invite && res.StatusCode > 100 && !c.answered && !c.finalSent && !c.cancelled
 	first := forward && !c.provisional
 	if forward {

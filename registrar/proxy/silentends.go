@@ -61,10 +61,12 @@ func (s *silentEnds) remember(key string) {
 	now := s.elapsed()
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	// Sweep first: an entry of the same key that expired but was not swept yet
+	// would otherwise stand for this one, and the sweeper then take it away.
+	s.sweep(now)
 	if _, dup := s.until[h]; dup {
 		return
 	}
-	s.sweep(now)
 	for s.order.Len() >= s.limit {
 		s.drop()
 	}

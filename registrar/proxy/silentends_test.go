@@ -87,3 +87,18 @@ func TestSilentEndsExpireOnTheirOwn(t *testing.T) {
 		}
 	}
 }
+
+// A key remembered again after its entry expired, before the sweeper ran, is
+// remembered anew for retain: the expired entry does not stand in for it.
+func TestSilentEndRememberedAgainAfterItsExpiry(t *testing.T) {
+	clock := &fakeClock{t: time.Unix(1000, 0)}
+	s := newSilentEnds(8, 32*time.Second, clock.now)
+	const key = "b1|host|5060|MESSAGE"
+	s.remember(key)
+	clock.advance(33 * time.Second) // expired; the sweeper's timer runs on the real clock
+	s.remember(key)
+	clock.advance(10 * time.Second)
+	if !s.absorbs(key) {
+		t.Error("the key remembered again 10 s ago is not absorbed")
+	}
+}
