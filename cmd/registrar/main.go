@@ -4,6 +4,7 @@ package main
 
 import (
 	"flag"
+	"fmt"
 	"os"
 	"strings"
 	"time"
@@ -137,6 +138,10 @@ func main() {
 	zapOpts := zap.Options{}
 	zapOpts.BindFlags(flag.CommandLine)
 	flag.Parse()
+	if err := noArguments(flag.Args()); err != nil {
+		fmt.Fprintln(os.Stderr, "registrar:", err)
+		os.Exit(2)
+	}
 	cfg.ByAOR.Window, cfg.ByAOR.BlockFor = cfg.BySource.Window, cfg.BySource.BlockFor
 	cfg.BySourceAOR.BlockFor = cfg.BySourceAOR.Window
 	cfg.Transports = transportList(transports)
@@ -196,4 +201,17 @@ func envOr(name, def string) string {
 		return v
 	}
 	return def
+}
+
+// noArguments refuses words left after the flags. Go's flag package stops at the
+// first word that is not a flag, so "--record-route false --transports=udp" sets
+// --record-route and leaves "false" and every flag after it unread: the registrar
+// would run with --transports' default while the operator, reading the same args,
+// hands it the node ports of UDP alone.
+func noArguments(args []string) error {
+	if len(args) == 0 {
+		return nil
+	}
+	return fmt.Errorf("unexpected argument %q, and the flags after it were not read: "+
+		"give each flag as --name=value (a boolean as --name=false)", args[0])
 }
