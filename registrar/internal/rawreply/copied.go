@@ -212,11 +212,7 @@ func appendCopied(out *bytes.Buffer, data []byte, from netip.AddrPort, status st
 		}
 		out.WriteString("\r\n")
 	}
-	if v, ok := copyable("From", h.from); ok {
-		out.WriteString("From: ")
-		out.Write(v)
-		out.WriteString("\r\n")
-	}
+	writeCopied(out, "From", h.from)
 	if v, ok := copyable("To", h.to); ok {
 		out.WriteString("To: ")
 		out.Write(v)
@@ -228,22 +224,27 @@ func appendCopied(out *bytes.Buffer, data []byte, from netip.AddrPort, status st
 		}
 		out.WriteString("\r\n")
 	}
-	if v, ok := copyable("Call-ID", h.callID); ok {
-		out.WriteString("Call-ID: ")
-		out.Write(v)
-		out.WriteString("\r\n")
-	}
-	if v, ok := copyable("CSeq", h.cseq); ok {
-		out.WriteString("CSeq: ")
-		out.Write(v)
-		out.WriteString("\r\n")
-	}
+	writeCopied(out, "Call-ID", h.callID)
+	writeCopied(out, "CSeq", h.cseq)
 	out.WriteString("Content-Length: 0\r\n\r\n")
 	if _, err := responseParser.ParseSIP(out.Bytes()[start:]); err != nil {
 		out.Truncate(start)
 		return netip.AddrPort{}, false
 	}
 	return to, true
+}
+
+// writeCopied writes the header line name: value when value may be copied
+// (copyable), and nothing otherwise.
+func writeCopied(out *bytes.Buffer, name string, value []byte) {
+	v, ok := copyable(name, value)
+	if !ok {
+		return
+	}
+	out.WriteString(name)
+	out.WriteString(": ")
+	out.Write(v)
+	out.WriteString("\r\n")
 }
 
 // writeTopVia writes v, the top Via's value read as top, with what RFC 3581 §4 and
