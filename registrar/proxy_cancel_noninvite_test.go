@@ -51,6 +51,28 @@ func TestProxyAnswersCancelOfANonINVITE(t *testing.T) {
 	}
 }
 
+// A CANCEL that crosses the device's final response to a MESSAGE over UDP still
+// finds the request while its transaction lasts (Timer J): 200, not 481 (RFC 3261
+// §9.2), and nothing goes to the device.
+func TestProxyAnswersCancelThatCrossedTheFinal(t *testing.T) {
+	tn := newTenant(t, "1001")
+	dev := newDevice(t, tn, replicaA, false)
+	routable(t, replicaA, tn, 1)
+	caller := newCaller(t, replicaA)
+	req := caller.Request(sip.MESSAGE, "sip:"+tn.aor(), "hello")
+	caller.Send(req)
+	dev.Answer(dev.Expect(sip.MESSAGE), sip.StatusOK, "OK")
+	if res := caller.Final(5 * time.Second); res.StatusCode != sip.StatusOK {
+		t.Fatalf("the MESSAGE got %d %s, want the device's 200", res.StatusCode, res.Reason)
+	}
+	if res := cancelAnswer(t, caller, req); res.StatusCode != sip.StatusOK {
+		t.Fatalf("the CANCEL after the MESSAGE's 200 got %d %s, want 200", res.StatusCode, res.Reason)
+	}
+	if m, err := dev.Next(10 * time.Millisecond); err == nil {
+		t.Fatalf("the device got:\n%s", m.Raw)
+	}
+}
+
 // cancelAnswer sends the CANCEL of req (RFC 3261 §9.1: its Request-URI, top Via,
 // From, To, Call-ID and CSeq number) and returns its answer.
 func cancelAnswer(t *testing.T, caller *siptest.Phone, req *sip.Request) *sip.Response {

@@ -89,7 +89,8 @@ type Proxy struct {
 	log           logr.Logger
 	now           func() time.Time
 	pending       *pendingRequests // what a CANCEL of a non-INVITE matches
-	silent        *silentEnds      // non-INVITEs that ended with no final response
+	silent        *endedKeys       // non-INVITEs that ended with no final response
+	ended         *endedKeys       // non-INVITEs that ended over UDP, by cancelKey
 }
 
 // New returns a Proxy.
@@ -109,7 +110,8 @@ func New(cfg Config) *Proxy {
 	if p.now == nil {
 		p.now = time.Now
 	}
-	p.silent = newSilentEnds(silentEndsCapacity, sip.Timer_J, p.now)
+	p.silent = newEndedKeys(endedKeysCapacity, sip.Timer_J, p.now)
+	p.ended = newEndedKeys(endedKeysCapacity, sip.Timer_J, p.now)
 	if p.targets != nil && p.targets.FlowAlive == nil && p.client != nil {
 		p.targets.FlowAlive = p.hasConnection // failed flows give way to others (flow.go)
 	}
@@ -156,31 +158,47 @@ func (p *Proxy) OnRequest(req *sip.Request, tx sip.ServerTransaction) {
 }
 
 // onNonINVITE handles a request other than INVITE: a CANCEL of it finds it
-// (OnCancel) while it is handled, and a late retransmission of one that ended
-// with no final response is absorbed (silentEnds).
+// (OnCancel) while it is handled and, over UDP, for Timer J after (endedKeys), and
+// a late retransmission of one that ended with no final response is absorbed.
 func (p *Proxy) onNonINVITE(req *sip.Request, tx sip.ServerTransaction) {
 	key, ok := serverTxKey(req) // before handle changes req
-	if ok && p.silent.absorbs(key) {
+	if ok && p.silent.has(key) {
 		p.routed(req, OutcomeRetransmission)
 		return
 	}
+	cancels, cancelable := cancelKey(req)
 	done := p.pending.add(req)
 	outcome := p.handle(req, tx)
 	done()
-	// A non-INVITE's timeout is no answer at all (finish). Over a reliable
-	// transport its client does not retransmit (Timer J is 0, RFC 3261 §17.2.2).
-	if ok && outcome == OutcomeTimeout && !sip.IsReliable(req.Transport()) {
-		p.silent.remember(key)
+	// Over a reliable transport the transaction ends with the final response
+	// (Timer J is 0, RFC 3261 §17.2.2): no CANCEL or retransmission comes later.
+	if !sip.IsReliable(req.Transport()) {
+		if cancelable {
+			p.ended.remember(cancels)
+		}
+		// A non-INVITE's timeout is no answer at all (finish).
+		if ok && outcome == OutcomeTimeout {
+			p.silent.remember(key)
+		}
 	}
 	p.routed(req, outcome)
 }
 
+// endedCancels reports whether cancel is of a non-INVITE that ended over UDP less
+// than Timer J ago.
+func (p *Proxy) endedCancels(cancel *sip.Request) bool {
+	key, ok := cancelKey(cancel)
+	return ok && p.ended.has(key)
+}
+
 // OnCancel answers a CANCEL that matched no INVITE we proxy: sipgo handles those
-// itself (RFC 3261 §16.10). One of a request of another method we are handling
-// gets 200 and changes nothing more: a non-INVITE is not cancelled (§9.1), it
-// runs until its branches answer or time out. Any other gets 481.
+// itself (RFC 3261 §16.10). One of a request of another method we are handling,
+// or that ended over UDP less than Timer J ago (the CANCEL crossed its final
+// response, RFC 3261 §9.2), gets 200 and changes nothing more: a non-INVITE is
+// not cancelled (§9.1), it runs until its branches answer or time out. Any other
+// gets 481.
 func (p *Proxy) OnCancel(req *sip.Request, tx sip.ServerTransaction) {
-	if p.pending.cancels(req) {
+	if p.pending.cancels(req) || p.endedCancels(req) {
 		p.reply(req, tx, sip.StatusOK, "OK")
 		p.routed(req, OutcomeCancelNoEffect)
 		return

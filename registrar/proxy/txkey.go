@@ -43,3 +43,13 @@ func serverTxKey(req *sip.Request) (string, bool) {
 	}
 	return key + "|" + string(req.CSeq().MethodName), true
 }
+
+// cancelKey is what a CANCEL shares with the request it cancels (RFC 3261 §9.1):
+// the request's matchKey, Call-ID and CSeq number.
+func cancelKey(req *sip.Request) (string, bool) {
+	key, ok := matchKey(req)
+	if !ok || req.CallID() == nil {
+		return "", false
+	}
+	return key + "|" + req.CallID().Value() + "|" + strconv.FormatUint(uint64(req.CSeq().SeqNo), 10), true
+}

@@ -29,22 +29,22 @@ func (c *fakeClock) advance(d time.Duration) {
 // retransmissions absorbed meanwhile, and no other request.
 func TestSilentEndIsRememberedForRetain(t *testing.T) {
 	clock := &fakeClock{t: time.Unix(1000, 0)}
-	s := newSilentEnds(8, 32*time.Second, clock.now)
+	s := newEndedKeys(8, 32*time.Second, clock.now)
 	s.remember("b1|host|5060|MESSAGE")
-	if !s.absorbs("b1|host|5060|MESSAGE") {
+	if !s.has("b1|host|5060|MESSAGE") {
 		t.Error("a retransmission was not absorbed")
 	}
 	for _, other := range []string{"b1|host|5060|OPTIONS", "b2|host|5060|MESSAGE", "b1|host|5070|MESSAGE"} {
-		if s.absorbs(other) {
+		if s.has(other) {
 			t.Errorf("%s was absorbed", other)
 		}
 	}
 	clock.advance(32*time.Second - time.Nanosecond)
-	if !s.absorbs("b1|host|5060|MESSAGE") {
+	if !s.has("b1|host|5060|MESSAGE") {
 		t.Error("a retransmission just before retain ran out was not absorbed")
 	}
 	clock.advance(time.Nanosecond)
-	if s.absorbs("b1|host|5060|MESSAGE") {
+	if s.has("b1|host|5060|MESSAGE") {
 		t.Error("a request was absorbed once retain ran out")
 	}
 }
@@ -54,7 +54,7 @@ func TestSilentEndIsRememberedForRetain(t *testing.T) {
 func TestSilentEndsAreBounded(t *testing.T) {
 	clock := &fakeClock{t: time.Unix(1000, 0)}
 	const limit = 64
-	s := newSilentEnds(limit, 32*time.Second, clock.now)
+	s := newEndedKeys(limit, 32*time.Second, clock.now)
 	for i := range 100 * limit {
 		s.remember("b" + strconv.Itoa(i) + "|host|5060|MESSAGE")
 		clock.advance(time.Millisecond)
@@ -62,10 +62,10 @@ func TestSilentEndsAreBounded(t *testing.T) {
 	if n := s.Len(); n != limit {
 		t.Errorf("%d remembered, want the capacity, %d", n, limit)
 	}
-	if s.absorbs("b0|host|5060|MESSAGE") {
+	if s.has("b0|host|5060|MESSAGE") {
 		t.Error("the oldest is still remembered")
 	}
-	if last := "b" + strconv.Itoa(100*limit-1) + "|host|5060|MESSAGE"; !s.absorbs(last) {
+	if last := "b" + strconv.Itoa(100*limit-1) + "|host|5060|MESSAGE"; !s.has(last) {
 		t.Error("the newest was dropped")
 	}
 }
@@ -74,7 +74,7 @@ func TestSilentEndsAreBounded(t *testing.T) {
 // a quiet spell after a burst does not hold its memory.
 func TestSilentEndsExpireOnTheirOwn(t *testing.T) {
 	const retain = 20 * time.Millisecond
-	s := newSilentEnds(8, retain, time.Now)
+	s := newEndedKeys(8, retain, time.Now)
 	for round := range 2 { // the sweeper starts again after the table emptied
 		s.remember("b1|host|5060|MESSAGE")
 		s.remember("b2|host|5060|MESSAGE")
@@ -92,13 +92,13 @@ func TestSilentEndsExpireOnTheirOwn(t *testing.T) {
 // remembered anew for retain: the expired entry does not stand in for it.
 func TestSilentEndRememberedAgainAfterItsExpiry(t *testing.T) {
 	clock := &fakeClock{t: time.Unix(1000, 0)}
-	s := newSilentEnds(8, 32*time.Second, clock.now)
+	s := newEndedKeys(8, 32*time.Second, clock.now)
 	const key = "b1|host|5060|MESSAGE"
 	s.remember(key)
 	clock.advance(33 * time.Second) // expired; the sweeper's timer runs on the real clock
 	s.remember(key)
 	clock.advance(10 * time.Second)
-	if !s.absorbs(key) {
+	if !s.has(key) {
 		t.Error("the key remembered again 10 s ago is not absorbed")
 	}
 }

@@ -8,24 +8,30 @@ import (
 	"github.com/voipbin/registrar-operator/registrar/internal/hashfifo"
 )
 
-// silentEndsCapacity bounds how many silent ends are remembered, in some 3 MiB
-// (about 50 bytes an entry): 2,000 a second for Timer J's 32 s.
-const silentEndsCapacity = 1 << 16
+// endedKeysCapacity bounds how many ended requests one endedKeys remembers, in
+// some 3 MiB (about 50 bytes an entry): 2,000 a second for Timer J's 32 s.
+const endedKeysCapacity = 1 << 16
 
-// silentEnds remembers the requests other than INVITE whose server transaction
-// ended with no final response (no device answered: RFC 4320 §4.2, see finish),
-// by their server transaction's key, for Timer J (64*T1). sipgo forgets such a
-// transaction as our handler returns, so a retransmission from a client whose
-// T1 is longer than ours would be taken for a new request and forked again: the
-// devices would get a second MESSAGE. Such a retransmission is absorbed instead,
-// unanswered, as the transaction would have absorbed it.
+// endedKeys remembers requests other than INVITE that ended, by a key, for Timer
+// J (64*T1): sipgo forgets a non-INVITE server transaction as our handler
+// returns, or keeps it for CANCELs it does not match to it (it matches them to
+// INVITEs only). The proxy keeps two:
+//   - those that ended with no final response (no device answered: RFC 4320 §4.2,
+//     see finish), by their server transaction's key: a retransmission from a
+//     client whose T1 is longer than ours would be taken for a new request and
+//     forked again (the devices would get a second MESSAGE). It is absorbed
+//     instead, unanswered, as the transaction would have absorbed it;
+//   - those that ended over UDP, by what a CANCEL shares with them (cancelKey): a
+//     CANCEL that crossed the final response still finds the request it cancels,
+//     and gets 200 (RFC 3261 §9.2), not 481.
 //
 // Memory is bounded whatever the traffic: an entry is a 64-bit keyed hash of the
 // key (hash/maphash, random seed: nobody can aim for a collision, and one would
-// only leave one new request unforwarded, as if lost), at most capacity of them, the
-// oldest dropped first when full (its retransmission is then forked again, as
-// before), and a timer removes each as it expires. It is safe for concurrent use.
-type silentEnds struct {
+// only leave one new request unforwarded, as if lost, or answer one CANCEL 200),
+// at most capacity of them, the oldest dropped first when full (as if never
+// remembered), and a timer removes each as it expires. It is safe for concurrent
+// use.
+type endedKeys struct {
 	seed   maphash.Seed
 	retain time.Duration
 	limit  int
@@ -46,17 +52,16 @@ type silentEnds struct {
 	armed   bool
 }
 
-// newSilentEnds remembers at most capacity requests for retain, by the clock now.
-func newSilentEnds(capacity int, retain time.Duration, now func() time.Time) *silentEnds {
-	return &silentEnds{seed: maphash.MakeSeed(), retain: retain, limit: capacity, now: now, base: now(), until: make(map[uint64]int64)}
+// newEndedKeys remembers at most capacity requests for retain, by the clock now.
+func newEndedKeys(capacity int, retain time.Duration, now func() time.Time) *endedKeys {
+	return &endedKeys{seed: maphash.MakeSeed(), retain: retain, limit: capacity, now: now, base: now(), until: make(map[uint64]int64)}
 }
 
 // elapsed is the time since base, in nanoseconds.
-func (s *silentEnds) elapsed() int64 { return int64(s.now().Sub(s.base)) }
+func (s *endedKeys) elapsed() int64 { return int64(s.now().Sub(s.base)) }
 
-// remember records that the request of server transaction key ended with no
-// final response.
-func (s *silentEnds) remember(key string) {
+// remember records that the request of key ended.
+func (s *endedKeys) remember(key string) {
 	h := maphash.String(s.seed, key)
 	now := s.elapsed()
 	s.mu.Lock()
@@ -80,9 +85,8 @@ func (s *silentEnds) remember(key string) {
 	}
 }
 
-// absorbs reports whether the request of server transaction key ended with no
-// final response less than retain ago: this is a retransmission of it.
-func (s *silentEnds) absorbs(key string) bool {
+// has reports whether the request of key ended less than retain ago.
+func (s *endedKeys) has(key string) bool {
 	h := maphash.String(s.seed, key)
 	now := s.elapsed()
 	s.mu.Lock()
@@ -92,14 +96,14 @@ func (s *silentEnds) absorbs(key string) bool {
 }
 
 // Len returns how many requests are remembered.
-func (s *silentEnds) Len() int {
+func (s *endedKeys) Len() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return len(s.until)
 }
 
 // expire is the sweeper's: it removes what expired and waits for the next.
-func (s *silentEnds) expire() {
+func (s *endedKeys) expire() {
 	now := s.elapsed()
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -113,7 +117,7 @@ func (s *silentEnds) expire() {
 }
 
 // arm, under s.mu, has the sweeper run after d.
-func (s *silentEnds) arm(d time.Duration) {
+func (s *endedKeys) arm(d time.Duration) {
 	if s.sweeper == nil {
 		s.sweeper = time.AfterFunc(d, s.expire)
 		return
@@ -122,14 +126,14 @@ func (s *silentEnds) arm(d time.Duration) {
 }
 
 // sweep, under s.mu, drops the entries expired at now: the oldest.
-func (s *silentEnds) sweep(now int64) {
+func (s *endedKeys) sweep(now int64) {
 	for s.order.Len() > 0 && int64(s.expiry.Front()) <= now {
 		s.drop()
 	}
 }
 
 // drop, under s.mu, forgets the oldest entry.
-func (s *silentEnds) drop() {
+func (s *endedKeys) drop() {
 	delete(s.until, s.order.Pop())
 	s.expiry.Pop()
 }
