@@ -172,7 +172,7 @@ func FuzzMalformedAnswer(f *testing.F) {
 		if !isRes || res.StatusCode != sip.StatusBadRequest {
 			t.Fatalf("not a 400:\n%s", out.Bytes())
 		}
-		branch, ok := topBranch(data)
+		branch, ok := siptest.TopBranch(data)
 		if !ok {
 			t.Fatalf("answered a request whose top Via does not parse:\n%q", data)
 		}
@@ -185,25 +185,4 @@ func FuzzMalformedAnswer(f *testing.F) {
 			t.Fatal(err)
 		}
 	})
-}
-
-// topBranch is the branch of data's top Via, read as the first Via line before the
-// end of its header section; ok is false when that line does not parse, or holds a
-// CR, LF or NUL, which sipgo's parser may take but a 400 does not copy.
-func topBranch(data []byte) (string, bool) {
-	head, _, _ := bytes.Cut(data, []byte("\r\n\r\n"))
-	for _, line := range bytes.Split(head, []byte("\r\n"))[1:] {
-		name, _, _ := bytes.Cut(line, []byte(":"))
-		if n := strings.ToLower(strings.TrimRight(string(name), " \t")); n != "via" && n != "v" {
-			continue
-		}
-		hs, err := sip.HeadersParser(sip.DefaultHeadersParser()).ParseHeader(nil, line)
-		if err != nil || len(hs) == 0 || bytes.ContainsAny(line, "\r\n\x00") {
-			return "", false
-		}
-		via, _ := hs[0].(*sip.ViaHeader)
-		b, _ := via.Params.Get("branch")
-		return b, true
-	}
-	return "", false
 }

@@ -194,7 +194,7 @@ func FuzzRefusal(f *testing.F) {
 		if !isRes || res.StatusCode != sip.StatusBadRequest {
 			t.Fatalf("not a 400:\n%s", out.Bytes())
 		}
-		if branch, ok := topBranch(msg); ok {
+		if branch, ok := siptest.TopBranch(msg); ok {
 			if via := res.Via(); via == nil {
 				t.Fatalf("the 400 has no Via, though the request's parses:\n%s", out.Bytes())
 			} else if b, _ := via.Params.Get("branch"); b != branch {
@@ -208,27 +208,6 @@ func FuzzRefusal(f *testing.F) {
 			t.Fatalf("a short body answered %q", res.Reason)
 		}
 	})
-}
-
-// topBranch is the branch of msg's top Via, read as the first Via line before the
-// end of its header section; ok is false when that line does not parse, or holds a
-// CR, LF or NUL, which sipgo's parser may take but a 400 does not copy.
-func topBranch(msg []byte) (string, bool) {
-	head, _, _ := bytes.Cut(msg, []byte("\r\n\r\n"))
-	for _, line := range bytes.Split(head, []byte("\r\n"))[1:] {
-		name, _, _ := bytes.Cut(line, []byte(":"))
-		if n := strings.ToLower(strings.TrimRight(string(name), " \t")); n != "via" && n != "v" {
-			continue
-		}
-		hs, err := sip.HeadersParser(sip.DefaultHeadersParser()).ParseHeader(nil, line)
-		if err != nil || len(hs) == 0 || bytes.ContainsAny(line, "\r\n\x00") {
-			return "", false
-		}
-		via, _ := hs[0].(*sip.ViaHeader)
-		b, _ := via.Params.Get("branch")
-		return b, true
-	}
-	return "", false
 }
 
 // browserRegister is a REGISTER as JsSIP words it, with its credentials.

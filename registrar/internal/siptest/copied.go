@@ -3,6 +3,7 @@ package siptest
 import (
 	"bytes"
 	"fmt"
+	"strings"
 
 	"github.com/emiago/sipgo/sip"
 )
@@ -24,4 +25,25 @@ func CopiedFromRequest(req []byte, res *sip.Response) error {
 		return fmt.Errorf("the response's CSeq %q is not the request's", cseq.Value())
 	}
 	return nil
+}
+
+// TopBranch is the branch of req's top Via, read as the first Via line before the
+// end of its header section; ok is false when that line does not parse, or holds a
+// CR, LF or NUL, which sipgo's parser may take but a 400 does not copy.
+func TopBranch(req []byte) (string, bool) {
+	head, _, _ := bytes.Cut(req, []byte("\r\n\r\n"))
+	for _, line := range bytes.Split(head, []byte("\r\n"))[1:] {
+		name, _, _ := bytes.Cut(line, []byte(":"))
+		if n := strings.ToLower(strings.TrimRight(string(name), " \t")); n != "via" && n != "v" {
+			continue
+		}
+		hs, err := sip.HeadersParser(sip.DefaultHeadersParser()).ParseHeader(nil, line)
+		if err != nil || len(hs) == 0 || bytes.ContainsAny(line, "\r\n\x00") {
+			return "", false
+		}
+		via, _ := hs[0].(*sip.ViaHeader)
+		b, _ := via.Params.Get("branch")
+		return b, true
+	}
+	return "", false
 }
