@@ -2,12 +2,8 @@ package charts
 
 import (
 	"context"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
-
-	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
 	"github.com/voipbin/registrar-operator/hack/testenv"
 )
@@ -28,7 +24,10 @@ func TestServerSideDryRun(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = env.Stop() })
-	kubeconfig := writeKubeconfig(t, env)
+	kubeconfig, err := env.WriteAdminKubeconfig(t.TempDir(), "chart-test")
+	if err != nil {
+		t.Fatal(err)
+	}
 
 	ctx := context.Background()
 	// Namespaced objects need their namespace for real: a dry-run creates nothing.
@@ -56,22 +55,4 @@ func TestServerSideDryRun(t *testing.T) {
 			}
 		})
 	}
-}
-
-// writeKubeconfig writes a kubeconfig for a cluster admin of env.
-func writeKubeconfig(t *testing.T, env *testenv.Env) string {
-	t.Helper()
-	user, err := env.AddUser(envtest.User{Name: "chart-test", Groups: []string{"system:masters"}}, nil)
-	if err != nil {
-		t.Fatalf("while adding a user: %v", err)
-	}
-	b, err := user.KubeConfig()
-	if err != nil {
-		t.Fatalf("while writing a kubeconfig: %v", err)
-	}
-	f := filepath.Join(t.TempDir(), "kubeconfig")
-	if err := os.WriteFile(f, b, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return f
 }

@@ -6,14 +6,12 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
-	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
 	"github.com/voipbin/registrar-operator/hack/testenv"
 )
@@ -66,7 +64,11 @@ func startRegistrar(t *testing.T, namespace string, args []string) string {
 		"--health-probe-bind-address=127.0.0.1:"+strconv.Itoa(ports[1]), "--metrics-bind-address=0")
 	ctx, cancel := context.WithCancel(context.Background())
 	cmd := exec.CommandContext(ctx, bin, podArgs...)
-	cmd.Env = append(os.Environ(), "KUBECONFIG="+writeKubeconfig(t))
+	kubeconfig, err := env.WriteAdminKubeconfig(t.TempDir(), "registrar-test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Env = append(os.Environ(), "KUBECONFIG="+kubeconfig)
 	var out testenv.LockedBuffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Start(); err != nil {
@@ -98,22 +100,4 @@ func startRegistrar(t *testing.T, namespace string, args []string) string {
 		t.Fatalf("the registrar with args %q did not start: %v\n%s", podArgs, err, testenv.LastLines(out.String(), 30))
 	}
 	return out.String()
-}
-
-// writeKubeconfig writes a kubeconfig for a cluster admin of the test API server.
-func writeKubeconfig(t *testing.T) string {
-	t.Helper()
-	user, err := env.AddUser(envtest.User{Name: "registrar-test", Groups: []string{"system:masters"}}, nil)
-	if err != nil {
-		t.Fatalf("while adding a user: %v", err)
-	}
-	b, err := user.KubeConfig()
-	if err != nil {
-		t.Fatalf("while writing a kubeconfig: %v", err)
-	}
-	f := filepath.Join(t.TempDir(), "kubeconfig")
-	if err := os.WriteFile(f, b, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return f
 }

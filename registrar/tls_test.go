@@ -233,18 +233,7 @@ func metricShows(t *testing.T, r *tlsReplica, line string) {
 // metricsShow waits until the /metrics served at addr has line.
 func metricsShow(t *testing.T, addr, line string) {
 	t.Helper()
-	eventually(t, "/metrics shows "+line, func() error {
-		body, err := scrape(addr)
-		if err != nil {
-			return err
-		}
-		for l := range strings.SplitSeq(body, "\n") {
-			if l == line {
-				return nil
-			}
-		}
-		return errStill
-	})
+	eventually(t, "/metrics shows "+line, func() error { return metricHas(addr, line) })
 }
 
 func scrape(addr string) (string, error) {
